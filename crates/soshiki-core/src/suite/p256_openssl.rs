@@ -1,0 +1,116 @@
+//! P-256 point arithmetic backed by OpenSSL (native targets).
+
+use std::sync::LazyLock;
+
+use openssl::bn::{BigNum, BigNumContext};
+use openssl::ec::{EcGroup, EcPoint, PointConversionForm};
+use openssl::nid::Nid;
+
+#[allow(clippy::expect_used)]
+static GROUP: LazyLock<EcGroup> = LazyLock::new(|| {
+    EcGroup::from_curve_name(Nid::X9_62_PRIME256V1).expect("OpenSSL provides P-256")
+});
+
+// OpenSSL fails on valid inputs only when it cannot allocate memory.
+const OOM: &str = "OpenSSL EC arithmetic failed (out of memory)";
+
+fn ctx() -> BigNumContext {
+    BigNumContext::new().expect(OOM)
+}
+
+/// A scalar as an OpenSSL bignum in the secure heap, flagged constant-time, cleared on drop.
+fn secret_bn(bytes: &[u8; 32]) -> BigNum {
+    let mut bn = BigNum::new_secure().expect(OOM);
+    bn.copy_from_slice(bytes).expect(OOM);
+    bn.set_const_time();
+    bn
+}
+
+/// A P-256 point held by OpenSSL.
+pub struct Point(EcPoint);
+
+impl Point {
+    pub(super) fn decode_compressed(bytes: &[u8]) -> Option<Point> {
+        let mut c = ctx();
+        // EC_POINT_oct2point decompresses and checks the point is on the curve; P-256 has
+        // cofactor 1, so every curve point other than infinity is in the prime-order group.
+        let p = EcPoint::from_bytes(&GROUP, bytes, &mut c).ok()?;
+        if p.is_infinity(&GROUP) || !p.is_on_curve(&GROUP, &mut c).ok()? {
+            return None;
+        }
+        Some(Point(p))
+    }
+
+    pub(super) fn encode_compressed(&self) -> Vec<u8> {
+        if self.0.is_infinity(&GROUP) {
+            return vec![0u8; 33];
+        }
+        self.0.to_bytes(&GROUP, PointConversionForm::COMPRESSED, &mut ctx()).expect(OOM)
+    }
+
+    pub(super) fn generator() -> Point {
+        Point(GROUP.generator_opt().expect("P-256 has a generator").to_owned(&GROUP).expect(OOM))
+    }
+
+    pub(super) fn mul_base(s: &[u8; 32]) -> Point {
+        let mut r = EcPoint::new(&GROUP).expect(OOM);
+        r.mul_generator2(&GROUP, &secret_bn(s), &mut ctx()).expect(OOM);
+        Point(r)
+    }
+
+    pub(super) fn mul(&self, s: &[u8; 32]) -> Point {
+        let mut r = EcPoint::new(&GROUP).expect(OOM);
+        r.mul2(&GROUP, &self.0, &secret_bn(s), &mut ctx()).expect(OOM);
+        Point(r)
+    }
+
+    pub(super) fn add(&self, other: &Point) -> Point {
+        let mut r = EcPoint::new(&GROUP).expect(OOM);
+        r.add(&GROUP, &self.0, &other.0, &mut ctx()).expect(OOM);
+        Point(r)
+    }
+
+    pub(super) fn neg(&self) -> Point {
+        let mut r = self.0.to_owned(&GROUP).expect(OOM);
+        r.invert2(&GROUP, &mut ctx()).expect(OOM);
+        Point(r)
+    }
+
+    pub(super) fn is_identity(&self) -> bool {
+        self.0.is_infinity(&GROUP)
+    }
+
+    pub(super) fn sum_of_products_vartime(terms: &[(zeroize::Zeroizing<[u8; 32]>, &Point)]) -> Point {
+        let mut c = ctx();
+        let mut acc = EcPoint::new(&GROUP).expect(OOM);
+        for (s, p) in terms {
+            let bn = BigNum::from_slice(&s[..]).expect(OOM);
+            let mut t = EcPoint::new(&GROUP).expect(OOM);
+            t.mul2(&GROUP, &p.0, &bn, &mut c).expect(OOM);
+            let mut sum = EcPoint::new(&GROUP).expect(OOM);
+            sum.add(&GROUP, &acc, &t, &mut c).expect(OOM);
+            acc = sum;
+        }
+        Point(acc)
+    }
+}
+
+impl Clone for Point {
+    fn clone(&self) -> Self {
+        Point(self.0.to_owned(&GROUP).expect(OOM))
+    }
+}
+
+impl PartialEq for Point {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.eq(&GROUP, &other.0, &mut ctx()).unwrap_or(false)
+    }
+}
+
+impl Eq for Point {}
+
+impl core::fmt::Debug for Point {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "P256Element({})", hex::encode(self.encode_compressed()))
+    }
+}

@@ -1,0 +1,274 @@
+//! The wire layer: every object encodes itself with a [`Writer`] and reads itself with a
+//! [`Reader`]. Integers are big-endian. Variable-length fields carry a length prefix and every
+//! length and count is checked against a bound before anything is allocated (SPEC.md §2).
+//! Parsing never needs a secret.
+
+use crate::error::DecodeError;
+use crate::suite::{Suite, SuiteId};
+
+/// Limits on lengths and counts, shared by encoder and decoder (SPEC.md §2.3).
+pub mod limits {
+    /// Maximum parts in one envelope.
+    pub const MAX_PARTS: u32 = 100_000;
+    /// Maximum hops per slot.
+    pub const MAX_HOPS: u32 = 64;
+    /// Maximum certificates carried in one envelope header.
+    pub const MAX_CERTIFICATES: u32 = 4096;
+    /// Maximum labels per part.
+    pub const MAX_LABELS: u32 = 16;
+    /// Maximum label key length in bytes.
+    pub const MAX_LABEL_KEY: u32 = 64;
+    /// Maximum label value length in bytes.
+    pub const MAX_LABEL_VALUE: u32 = 256;
+    /// Maximum title / category / name length in bytes.
+    pub const MAX_TEXT: u32 = 1024;
+    /// Maximum encoded header length in bytes.
+    pub const MAX_HEADER: u64 = 64 * 1024 * 1024;
+    /// Maximum sealed-metadata length in bytes.
+    pub const MAX_METADATA: u32 = 16 * 1024 * 1024;
+    /// Smallest allowed chunk size.
+    pub const MIN_CHUNK: u32 = 1024;
+    /// Largest allowed chunk size.
+    pub const MAX_CHUNK: u32 = 16 * 1024 * 1024;
+    /// Default chunk size.
+    pub const DEFAULT_CHUNK: u32 = 64 * 1024;
+    /// Maximum plaintext length of one part (2^32 chunks of the largest size would be more).
+    pub const MAX_PART_LEN: u64 = 1 << 46;
+}
+
+/// Appends encoded fields to a buffer.
+#[derive(Debug, Default, Clone)]
+pub struct Writer {
+    buf: Vec<u8>,
+}
+
+impl Writer {
+    /// An empty writer.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The bytes written so far.
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.buf
+    }
+
+    /// The bytes written so far.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.buf
+    }
+
+    /// Raw bytes, no prefix.
+    pub fn raw(&mut self, b: &[u8]) -> &mut Self {
+        self.buf.extend_from_slice(b);
+        self
+    }
+
+    /// One byte.
+    pub fn u8(&mut self, v: u8) -> &mut Self {
+        self.buf.push(v);
+        self
+    }
+
+    /// Big-endian u16.
+    pub fn u16(&mut self, v: u16) -> &mut Self {
+        self.raw(&v.to_be_bytes())
+    }
+
+    /// Big-endian u32.
+    pub fn u32(&mut self, v: u32) -> &mut Self {
+        self.raw(&v.to_be_bytes())
+    }
+
+    /// Big-endian u64.
+    pub fn u64(&mut self, v: u64) -> &mut Self {
+        self.raw(&v.to_be_bytes())
+    }
+
+    /// `u16` length then bytes. Callers keep lengths within their bounds.
+    pub fn bytes16(&mut self, b: &[u8]) -> &mut Self {
+        debug_assert!(b.len() <= u16::MAX as usize);
+        self.u16(b.len() as u16).raw(b)
+    }
+
+    /// `u32` length then bytes.
+    pub fn bytes32(&mut self, b: &[u8]) -> &mut Self {
+        debug_assert!(b.len() <= u32::MAX as usize);
+        self.u32(b.len() as u32).raw(b)
+    }
+
+    /// A suite identifier.
+    pub fn suite(&mut self, id: SuiteId) -> &mut Self {
+        self.u16(id.to_u16())
+    }
+
+    /// A point in the suite's fixed-length encoding.
+    pub fn point<S: Suite>(&mut self, p: &S::Point) -> &mut Self {
+        self.raw(&S::point_to_bytes(p))
+    }
+
+    /// A scalar, 32 bytes.
+    pub fn scalar<S: Suite>(&mut self, s: &S::Scalar) -> &mut Self {
+        let b = zeroize::Zeroizing::new(S::scalar_to_bytes(s));
+        self.raw(&b[..])
+    }
+}
+
+/// Reads fields from a byte slice, checking every bound.
+#[derive(Debug, Clone)]
+pub struct Reader<'a> {
+    buf: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Reader<'a> {
+    /// Start reading `buf`.
+    pub fn new(buf: &'a [u8]) -> Self {
+        Self { buf, pos: 0 }
+    }
+
+    /// Bytes consumed so far.
+    pub fn position(&self) -> usize {
+        self.pos
+    }
+
+    /// Bytes not yet read.
+    pub fn remaining(&self) -> usize {
+        self.buf.len() - self.pos
+    }
+
+    /// Fail unless everything was read.
+    pub fn finish(&self) -> Result<(), DecodeError> {
+        match self.remaining() {
+            0 => Ok(()),
+            n => Err(DecodeError::TrailingBytes(n)),
+        }
+    }
+
+    /// `n` raw bytes.
+    pub fn take(&mut self, n: usize, what: &'static str) -> Result<&'a [u8], DecodeError> {
+        if self.remaining() < n {
+            return Err(DecodeError::Truncated(what));
+        }
+        let s = &self.buf[self.pos..self.pos + n];
+        self.pos += n;
+        Ok(s)
+    }
+
+    /// A fixed-size array.
+    pub fn array<const N: usize>(&mut self, what: &'static str) -> Result<[u8; N], DecodeError> {
+        let s = self.take(N, what)?;
+        let mut a = [0u8; N];
+        a.copy_from_slice(s);
+        Ok(a)
+    }
+
+    /// One byte.
+    pub fn u8(&mut self, what: &'static str) -> Result<u8, DecodeError> {
+        Ok(self.take(1, what)?[0])
+    }
+
+    /// Big-endian u16.
+    pub fn u16(&mut self, what: &'static str) -> Result<u16, DecodeError> {
+        Ok(u16::from_be_bytes(self.array(what)?))
+    }
+
+    /// Big-endian u32.
+    pub fn u32(&mut self, what: &'static str) -> Result<u32, DecodeError> {
+        Ok(u32::from_be_bytes(self.array(what)?))
+    }
+
+    /// Big-endian u64.
+    pub fn u64(&mut self, what: &'static str) -> Result<u64, DecodeError> {
+        Ok(u64::from_be_bytes(self.array(what)?))
+    }
+
+    /// A count, checked against `limit` before use.
+    pub fn count(&mut self, what: &'static str, limit: u32) -> Result<u32, DecodeError> {
+        let n = self.u32(what)?;
+        if n > limit {
+            return Err(DecodeError::LimitExceeded { what, limit: limit as u64 });
+        }
+        Ok(n)
+    }
+
+    /// `u16`-prefixed bytes of at most `limit`.
+    pub fn bytes16(&mut self, what: &'static str, limit: u32) -> Result<&'a [u8], DecodeError> {
+        let n = self.u16(what)? as u32;
+        if n > limit {
+            return Err(DecodeError::LimitExceeded { what, limit: limit as u64 });
+        }
+        self.take(n as usize, what)
+    }
+
+    /// `u32`-prefixed bytes of at most `limit`.
+    pub fn bytes32(&mut self, what: &'static str, limit: u32) -> Result<&'a [u8], DecodeError> {
+        let n = self.u32(what)?;
+        if n > limit {
+            return Err(DecodeError::LimitExceeded { what, limit: limit as u64 });
+        }
+        self.take(n as usize, what)
+    }
+
+    /// `u16`-prefixed UTF-8 text of at most `limit` bytes.
+    pub fn text16(&mut self, what: &'static str, limit: u32) -> Result<String, DecodeError> {
+        let b = self.bytes16(what, limit)?;
+        String::from_utf8(b.to_vec()).map_err(|_| DecodeError::InvalidUtf8(what))
+    }
+
+    /// A suite identifier that must equal `S::ID`.
+    pub fn expect_suite<S: Suite>(&mut self) -> Result<(), DecodeError> {
+        let id = SuiteId::from_u16(self.u16("suite")?)?;
+        if id != S::ID {
+            return Err(DecodeError::SuiteMismatch { expected: S::ID, found: id });
+        }
+        Ok(())
+    }
+
+    /// A validated point.
+    pub fn point<S: Suite>(&mut self, what: &'static str) -> Result<S::Point, DecodeError> {
+        S::point_from_bytes(self.take(S::POINT_LEN, what)?)
+    }
+
+    /// A canonical non-zero scalar.
+    pub fn scalar<S: Suite>(&mut self, what: &'static str) -> Result<S::Scalar, DecodeError> {
+        S::scalar_from_bytes(self.take(32, what)?)
+    }
+}
+
+/// Read the suite of an object from its first bytes (`magic || version || suite`), so callers
+/// can dispatch with [`crate::with_suite!`] before decoding it.
+pub fn peek_suite(bytes: &[u8], magic: &'static [u8], what: &'static str) -> Result<SuiteId, DecodeError> {
+    let mut r = Reader::new(bytes);
+    if r.take(magic.len(), what)? != magic {
+        return Err(DecodeError::BadMagic(what));
+    }
+    let _version = r.u8(what)?;
+    SuiteId::from_u16(r.u16("suite")?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_are_bounded_before_allocation() {
+        let mut w = Writer::new();
+        w.u32(limits::MAX_PARTS + 1);
+        let bytes = w.into_bytes();
+        let err = Reader::new(&bytes).count("parts", limits::MAX_PARTS).unwrap_err();
+        assert_eq!(err, DecodeError::LimitExceeded { what: "parts", limit: limits::MAX_PARTS as u64 });
+    }
+
+    #[test]
+    fn truncation_names_the_field() {
+        let err = Reader::new(&[0, 1]).u32("chunk size").unwrap_err();
+        assert_eq!(err, DecodeError::Truncated("chunk size"));
+    }
+
+    #[test]
+    fn trailing_bytes_are_rejected() {
+        let r = Reader::new(&[1]);
+        assert_eq!(r.finish(), Err(DecodeError::TrailingBytes(1)));
+    }
+}
