@@ -67,9 +67,9 @@ pub struct HopContext {
     /// The hop number in this slot's chain, from 1.
     pub hop_index: u16,
     /// Fingerprint of the forwarder's certificate (which certifies `A`).
-    pub forwarder_cert: [u8; 32],
+    pub forwarder_cert: crate::cert::Fingerprint,
     /// Fingerprint of the target's certificate (which certifies `B`).
-    pub target_cert: [u8; 32],
+    pub target_cert: crate::cert::Fingerprint,
     /// Seconds since the Unix epoch, as stated by the forwarder.
     pub time: u64,
 }
@@ -96,8 +96,8 @@ impl<S: Suite> HopStatement<'_, S> {
             .raw(&c.envelope_id)
             .u32(c.slot)
             .u16(c.hop_index)
-            .raw(&c.forwarder_cert)
-            .raw(&c.target_cert)
+            .raw(&c.forwarder_cert.0)
+            .raw(&c.target_cert.0)
             .u64(c.time)
             .point::<S>(&self.from.point)
             .point::<S>(&self.to.point)
@@ -339,7 +339,7 @@ mod tests {
     use rand_chacha::ChaCha20Rng;
 
     fn ctx(hop: u16) -> HopContext {
-        HopContext { envelope_id: [7; 16], slot: 0, hop_index: hop, forwarder_cert: [1; 32], target_cert: [2; 32], time: 1 }
+        HopContext { envelope_id: [7; 16], slot: 0, hop_index: hop, forwarder_cert: crate::cert::Fingerprint([1; 32]), target_cert: crate::cert::Fingerprint([2; 32]), time: 1 }
     }
 
     fn slides_hold<S: Suite>() {
