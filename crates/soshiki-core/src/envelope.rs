@@ -487,7 +487,7 @@ impl<S: Suite> EnvelopeHeader<S> {
         None
     }
 
-    fn find_cert(&self, fp: &Fingerprint) -> Option<&Certificate<S>> {
+    pub(crate) fn find_cert(&self, fp: &Fingerprint) -> Option<&Certificate<S>> {
         if self.core.recipient_cert.fingerprint() == *fp {
             return Some(&self.core.recipient_cert);
         }
@@ -650,6 +650,8 @@ impl<'a, S: Suite> VerifiedEnvelope<'a, S> {
 
     /// Forward (model 1, file mode): re-encrypt the metadata slot and the chosen parts (all held
     /// parts if `parts` is `None`) to `target`. Returns the new header; bodies are untouched.
+    /// The hops are the same as in model 2 ([`crate::split`]); here the forwarder also applies
+    /// them, since it holds `C1`.
     pub fn forward(
         &self,
         forwarder: &Forwarder<'_, S>,
@@ -658,77 +660,127 @@ impl<'a, S: Suite> VerifiedEnvelope<'a, S> {
         time: u64,
         rng: &mut impl CryptoRngCore,
     ) -> Result<EnvelopeHeader<S>, ForwardError> {
-        let core = &self.header.core;
-        if target.organization().fingerprint() != core.recipient_org.fingerprint() {
-            return Err(ForwardError::Invalid("the target is not a member of the receiving organization"));
-        }
         let me = forwarder.cert.fingerprint();
-        let held: Vec<u32> = self.slots_held_by(&forwarder.holder.public_key());
-        let wanted: Vec<u32> = match parts {
-            Some(p) => {
-                for i in p {
-                    if *i as usize >= core.parts.len() {
-                        return Err(ForwardError::NoSuchPart(*i));
-                    }
-                    if !held.contains(i) {
-                        return Err(ForwardError::NotHolder(slot_name(*i)));
-                    }
-                }
-                let mut v = p.to_vec();
-                v.sort_unstable();
-                v.dedup();
-                v
-            }
-            None => held.iter().copied().filter(|s| *s != METADATA_SLOT).collect(),
+        let held = self.slots_held_by(&forwarder.holder.public_key());
+        let view = |slot: u32| {
+            let s = self.header.slot(slot)?;
+            let holder = self.holder(slot)?.certificate().fingerprint();
+            Some(SlotState { holder, c2: &s.capsule.c2, hops: s.hops.len() })
         };
-        if wanted.is_empty() {
-            return Err(ForwardError::NotHolder("any part".into()));
-        }
-        if !held.contains(&METADATA_SLOT) {
-            return Err(ForwardError::NotHolder(slot_name(METADATA_SLOT)));
-        }
-        let mut slots = Vec::with_capacity(wanted.len() + 1);
-        for slot_no in std::iter::once(METADATA_SLOT).chain(wanted.iter().copied()) {
-            let slot = self.header.slot(slot_no).ok_or_else(|| ForwardError::NotHolder(slot_name(slot_no)))?;
-            if self.holder(slot_no).map(|h| h.certificate().fingerprint()) != Some(me) {
-                return Err(ForwardError::NotHolder(slot_name(slot_no)));
+        let wanted = select_parts(&self.header.core, &held, parts)?;
+        let response = make_hops(&self.header.core, &view, &me, forwarder, target, &wanted, time, rng)?;
+        // We made these shares ourselves one line above: combine without re-verifying.
+        self.header.combine_unchecked(&response, &wanted).map_err(ForwardError::Invalid)
+    }
+}
+
+/// What hop-making needs to know of a slot.
+pub(crate) struct SlotState<'a, S: Suite> {
+    /// Fingerprint of the current holder's certificate.
+    pub holder: Fingerprint,
+    /// Current `C2`.
+    pub c2: &'a S::Point,
+    /// Hops so far.
+    pub hops: usize,
+}
+
+/// Which parts to forward: the requested ones (each must be held) or all held parts.
+pub(crate) fn select_parts<S: Suite>(core: &SignedCore<S>, held: &[u32], parts: Option<&[u32]>) -> Result<Vec<u32>, ForwardError> {
+    let wanted: Vec<u32> = match parts {
+        Some(p) => {
+            for i in p {
+                if *i as usize >= core.parts.len() {
+                    return Err(ForwardError::NoSuchPart(*i));
+                }
+                if !held.contains(i) {
+                    return Err(ForwardError::NotHolder(slot_name(*i)));
+                }
             }
-            if slot.hops.len() >= limits::MAX_HOPS as usize {
-                return Err(ForwardError::TooManyHops(slot_name(slot_no)));
-            }
-            let ctx = HopContext {
-                envelope_id: core.envelope_id,
-                slot: slot_no,
-                hop_index: (slot.hops.len() + 1) as u16,
-                forwarder_cert: me,
-                target_cert: target.certificate().fingerprint(),
-                time,
-            };
-            let st = HopStatement { context: &ctx, from: &forwarder.cert.encryption_key, to: target.encryption_key(), c2: &slot.capsule.c2 };
-            let (capsule, share) = crate::scheme::reencrypt_whole(&slot.capsule, &st, forwarder.holder, Some(forwarder.signer), rng)
-                .map_err(ForwardError::KeyHolder)?;
-            let mut hops = slot.hops.clone();
-            hops.push(Hop {
-                forwarder_cert: me,
-                target_cert: ctx.target_cert,
-                time,
-                x: share.x,
-                c2_new: share.c2_new,
-                auth: share.auth,
-            });
-            slots.push(Slot { slot: slot_no, capsule, hops });
+            let mut v = p.to_vec();
+            v.sort_unstable();
+            v.dedup();
+            v
         }
-        let mut certificates = self.header.certificates.clone();
-        for c in [forwarder.cert, target.certificate()] {
-            if c.fingerprint() != core.recipient_cert.fingerprint() && !certificates.iter().any(|x| x.fingerprint() == c.fingerprint()) {
+        None => held.iter().copied().filter(|s| *s != METADATA_SLOT).collect(),
+    };
+    if wanted.is_empty() {
+        return Err(ForwardError::NotHolder("any part".into()));
+    }
+    if !held.contains(&METADATA_SLOT) {
+        return Err(ForwardError::NotHolder(slot_name(METADATA_SLOT)));
+    }
+    Ok(wanted)
+}
+
+/// The forwarder's side of a forward, shared by model 1 and model 2: one hop (share with proof,
+/// or signature) for the metadata slot and for each wanted part, toward a verified target of
+/// the receiving organization.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn make_hops<'a, S: Suite>(
+    core: &SignedCore<S>,
+    view: &dyn Fn(u32) -> Option<SlotState<'a, S>>,
+    me: &Fingerprint,
+    forwarder: &Forwarder<'_, S>,
+    target: &VerifiedCertificate<S>,
+    wanted: &[u32],
+    time: u64,
+    rng: &mut impl CryptoRngCore,
+) -> Result<crate::split::ForwardResponse<S>, ForwardError> {
+    // T6 (forwarder as oracle): re-encrypt only toward a key certified by our own organization.
+    if target.organization().fingerprint() != core.recipient_org.fingerprint() {
+        return Err(ForwardError::Invalid("the target is not a member of the receiving organization"));
+    }
+    if forwarder.cert.encryption_key != forwarder.holder.public_key() {
+        return Err(ForwardError::Invalid("the forwarding key does not match the forwarder's certificate"));
+    }
+    let mut hops = Vec::with_capacity(wanted.len() + 1);
+    for slot_no in std::iter::once(METADATA_SLOT).chain(wanted.iter().copied()) {
+        let st = view(slot_no).ok_or_else(|| ForwardError::NotHolder(slot_name(slot_no)))?;
+        if st.holder != *me {
+            return Err(ForwardError::NotHolder(slot_name(slot_no)));
+        }
+        if st.hops >= limits::MAX_HOPS as usize {
+            return Err(ForwardError::TooManyHops(slot_name(slot_no)));
+        }
+        let ctx = HopContext {
+            envelope_id: core.envelope_id,
+            slot: slot_no,
+            hop_index: (st.hops + 1) as u16,
+            forwarder_cert: *me,
+            target_cert: target.certificate().fingerprint(),
+            time,
+        };
+        let statement = HopStatement { context: &ctx, from: &forwarder.cert.encryption_key, to: target.encryption_key(), c2: st.c2 };
+        let share = crate::scheme::make_share(&statement, forwarder.holder, Some(forwarder.signer), rng).map_err(ForwardError::KeyHolder)?;
+        hops.push((slot_no, Hop { forwarder_cert: *me, target_cert: ctx.target_cert, time, x: share.x, c2_new: share.c2_new, auth: share.auth }));
+    }
+    Ok(crate::split::ForwardResponse { forwarder: forwarder.cert.clone(), target: target.certificate().clone(), hops })
+}
+
+impl<S: Suite> EnvelopeHeader<S> {
+    /// Apply hops whose shares are known to be valid: `C1' = C1 − X` for each slot. Builds the
+    /// target's header: the metadata slot, the forwarded parts, their bodies if present.
+    pub(crate) fn combine_unchecked(&self, response: &crate::split::ForwardResponse<S>, parts: &[u32]) -> Result<EnvelopeHeader<S>, &'static str> {
+        let mut slots = Vec::with_capacity(response.hops.len());
+        for (slot_no, hop) in &response.hops {
+            if let Some(slot) = self.slot(*slot_no) {
+                let mut hops = slot.hops.clone();
+                hops.push(hop.clone());
+                let capsule = Capsule { c1: S::sub(&slot.capsule.c1, &hop.x), c2: hop.c2_new.clone() };
+                slots.push(Slot { slot: *slot_no, capsule, hops });
+            }
+        }
+        let mut certificates = self.certificates.clone();
+        for c in [&response.forwarder, &response.target] {
+            if c.fingerprint() != self.core.recipient_cert.fingerprint() && !certificates.iter().any(|x| x.fingerprint() == c.fingerprint()) {
                 certificates.push(c.clone());
             }
         }
         if certificates.len() > limits::MAX_CERTIFICATES as usize {
-            return Err(ForwardError::Invalid("too many certificates in the envelope"));
+            return Err("too many certificates in the envelope");
         }
-        let bodies = self.header.bodies.iter().copied().filter(|b| wanted.contains(b)).collect();
-        Ok(EnvelopeHeader { core: core.clone(), sender_signature: self.header.sender_signature, certificates, slots, bodies })
+        let bodies = self.bodies.iter().copied().filter(|b| parts.contains(b)).collect();
+        Ok(EnvelopeHeader { core: self.core.clone(), sender_signature: self.sender_signature, certificates, slots, bodies })
     }
 }
 

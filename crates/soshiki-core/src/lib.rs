@@ -92,6 +92,7 @@ pub mod kdf;
 pub mod keyfile;
 pub mod keys;
 pub mod scheme;
+pub mod split;
 pub mod stream;
 pub mod suite;
 pub mod wire;

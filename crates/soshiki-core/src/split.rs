@@ -1,0 +1,318 @@
+//! Model 2: split re-encryption through a keyless management server (SPEC.md §7.3).
+//!
+//! ```text
+//! server                                   forwarder (holds a, never C1 of a part)
+//!   header.forwarding_request(parts) ──▶  request.verify()        sender, certificates, hops, C2 chain
+//!                                          request.open_metadata() routing labels (metadata capsule is whole)
+//!                                          request.make_hops(...)  one share + proof per slot
+//!   header.apply_forward(&response) ◀──   ForwardResponse
+//!     verifies every proof, C1' = C1 − X
+//! ```
+//! Threat model: the server holds `C1` but no key; the forwarder holds `a` but never a part's
+//! `C1`; neither alone can decrypt a body (T1). The forwarder verifies that each `C2` is bound to
+//! the envelope by the sender's signature and the previous hops, and re-encrypts only toward a
+//! target certified by its own organization (T6, the forwarder as an oracle). The server's
+//! combiner path ([`EnvelopeHeader::apply_forward`]) takes no key of any kind.
+
+use rand_core::CryptoRngCore;
+
+use crate::cert::{Certificate, VerifiedCertificate};
+use crate::envelope::{
+    make_hops, select_parts, slot_name, verify_slot, EnvelopeHeader, Forwarder, Hop, Metadata, SignedCore, Slot, SlotState, METADATA_SLOT,
+};
+use crate::error::{DecodeError, DecryptError, ForwardError, VerifyError};
+use crate::keys::KeyHolder;
+use crate::scheme::{HopContext, HopStatement};
+use crate::suite::Suite;
+use crate::wire::{limits, Reader, Writer};
+
+const REQUEST_MAGIC: &[u8] = b"SKFRQ";
+const RESPONSE_MAGIC: &[u8] = b"SKFRS";
+const VERSION: u8 = 1;
+
+/// A part as a model-2 forwarder sees it: `C2` and the hops, never `C1`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PartView<S: Suite> {
+    /// Part index.
+    pub slot: u32,
+    /// Current `C2`.
+    pub c2: S::Point,
+    /// Hops so far.
+    pub hops: Vec<Hop<S>>,
+}
+
+/// What the server sends a forwarder. Contains no part's `C1`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ForwardingRequest<S: Suite> {
+    /// The sender-signed core.
+    pub core: SignedCore<S>,
+    /// The sender's signature.
+    pub sender_signature: [u8; 64],
+    /// Certificates referred to by hops.
+    pub certificates: Vec<Certificate<S>>,
+    /// The metadata slot, whole: forwarders are meant to read the routing labels.
+    pub metadata: Slot<S>,
+    /// The parts offered for forwarding.
+    pub parts: Vec<PartView<S>>,
+}
+
+impl<S: Suite> EnvelopeHeader<S> {
+    /// The server's step 1: a forwarding request for `parts` (all held parts if `None`).
+    pub fn forwarding_request(&self, parts: Option<&[u32]>) -> Result<ForwardingRequest<S>, ForwardError> {
+        let metadata = self.slot(METADATA_SLOT).ok_or_else(|| ForwardError::NotHolder(slot_name(METADATA_SLOT)))?.clone();
+        let part_slots: Vec<&Slot<S>> = match parts {
+            None => self.slots.iter().filter(|s| s.slot != METADATA_SLOT).collect(),
+            Some(p) => p
+                .iter()
+                .map(|i| self.slot(*i).ok_or(ForwardError::NoSuchPart(*i)))
+                .collect::<Result<_, _>>()?,
+        };
+        Ok(ForwardingRequest {
+            core: self.core.clone(),
+            sender_signature: self.sender_signature,
+            certificates: self.certificates.clone(),
+            metadata,
+            parts: part_slots.into_iter().map(|s| PartView { slot: s.slot, c2: s.capsule.c2.clone(), hops: s.hops.clone() }).collect(),
+        })
+    }
+
+    /// The server's step 2 (the combiner): verify every hop of a forwarder's response against
+    /// this header and apply it, `C1' = C1 − X`. Returns the target's header. Takes no key.
+    pub fn apply_forward(&self, response: &ForwardResponse<S>) -> Result<EnvelopeHeader<S>, VerifyError> {
+        let core = &self.core;
+        let target = response.target.verify(&core.recipient_org, response.hops.first().map_or(0, |h| h.1.time))?;
+        if !response.hops.iter().any(|(s, _)| *s == METADATA_SLOT) {
+            return Err(VerifyError::Inconsistent("a forward must re-encrypt the metadata slot"));
+        }
+        let mut parts = Vec::new();
+        let mut seen = Vec::new();
+        for (slot_no, hop) in &response.hops {
+            if seen.contains(slot_no) {
+                return Err(VerifyError::Inconsistent("a slot appears twice in the forward"));
+            }
+            seen.push(*slot_no);
+            let name = slot_name(*slot_no);
+            let err = |reason| VerifyError::Hop { slot: name.clone(), hop: 0, reason };
+            let slot = self.slot(*slot_no).ok_or_else(|| err("no such slot in this delivery"))?;
+            if slot.hops.len() >= limits::MAX_HOPS as usize {
+                return Err(err("too many hops"));
+            }
+            // The current holder, from the verified chain (also checks C1 lineage).
+            let holder = verify_slot(self, *slot_no, &slot.hops, &slot.capsule.c2, Some(&slot.capsule.c1))?;
+            if hop.forwarder_cert != holder.certificate().fingerprint() || hop.forwarder_cert != response.forwarder.fingerprint() {
+                return Err(err("the forwarder is not the current holder"));
+            }
+            if hop.target_cert != target.certificate().fingerprint() {
+                return Err(err("the hop names another target"));
+            }
+            let fwd = holder.certificate();
+            let ctx = HopContext {
+                envelope_id: core.envelope_id,
+                slot: *slot_no,
+                hop_index: (slot.hops.len() + 1) as u16,
+                forwarder_cert: hop.forwarder_cert,
+                target_cert: hop.target_cert,
+                time: hop.time,
+            };
+            let st = HopStatement { context: &ctx, from: &fwd.encryption_key, to: target.encryption_key(), c2: &slot.capsule.c2 };
+            hop.share().verify(&st, Some(&fwd.signing_key)).map_err(|_| err("proof or signature does not verify"))?;
+            if *slot_no != METADATA_SLOT {
+                parts.push(*slot_no);
+            }
+        }
+        // Every hop was verified against the verified chain of its slot above.
+        self.combine_unchecked(response, &parts).map_err(VerifyError::Inconsistent)
+    }
+}
+
+impl<S: Suite> ForwardingRequest<S> {
+    fn as_header_for_verification(&self) -> EnvelopeHeader<S> {
+        EnvelopeHeader {
+            core: self.core.clone(),
+            sender_signature: self.sender_signature,
+            certificates: self.certificates.clone(),
+            slots: vec![self.metadata.clone()],
+            bodies: vec![],
+        }
+    }
+
+    /// The forwarder's check, before computing anything with its key: the sender's signature
+    /// and certificate, the recipient certificate, the metadata slot completely, and for each
+    /// part every hop and that its `C2` descends from the sender's signed `C2`.
+    pub fn verify(&self) -> Result<VerifiedRequest<'_, S>, VerifyError> {
+        let h = self.as_header_for_verification();
+        let verified = h.verify()?;
+        let metadata_holder = verified.holder(METADATA_SLOT).cloned().ok_or(VerifyError::Inconsistent("metadata slot"))?;
+        let mut holders = Vec::with_capacity(self.parts.len());
+        for p in &self.parts {
+            if p.slot == METADATA_SLOT || p.slot as usize >= self.core.parts.len() {
+                return Err(VerifyError::Inconsistent("part number out of range"));
+            }
+            holders.push(verify_slot(&h, p.slot, &p.hops, &p.c2, None)?);
+        }
+        Ok(VerifiedRequest { request: self, header: h, metadata_holder, holders })
+    }
+
+    /// Encode (SPEC.md §7.3).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut w = Writer::new();
+        w.raw(REQUEST_MAGIC).u8(VERSION).suite(S::ID);
+        let h = self.as_header_for_verification().to_bytes();
+        w.bytes32(&h);
+        w.u32(self.parts.len() as u32);
+        for p in &self.parts {
+            w.u32(p.slot).point::<S>(&p.c2).u32(p.hops.len() as u32);
+            for hop in &p.hops {
+                hop.write(&mut w);
+            }
+        }
+        w.into_bytes()
+    }
+
+    /// Decode.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, DecodeError> {
+        let mut r = Reader::new(bytes);
+        if r.take(REQUEST_MAGIC.len(), "request magic")? != REQUEST_MAGIC {
+            return Err(DecodeError::BadMagic("forwarding request"));
+        }
+        let v = r.u8("request version")?;
+        if v != VERSION {
+            return Err(DecodeError::UnsupportedVersion { what: "forwarding request", version: v });
+        }
+        r.expect_suite::<S>()?;
+        let h = EnvelopeHeader::<S>::from_bytes(r.bytes32("request header", limits::MAX_HEADER as u32)?)?;
+        if h.slots.len() != 1 || h.slots[0].slot != METADATA_SLOT || !h.bodies.is_empty() {
+            return Err(DecodeError::InvalidValue("request header must hold exactly the metadata slot"));
+        }
+        let n = r.count("request part count", limits::MAX_PARTS)?;
+        let mut parts = Vec::with_capacity(n.min(4096) as usize);
+        for _ in 0..n {
+            let slot = r.u32("part")?;
+            let c2 = r.point::<S>("part C2")?;
+            let nh = r.count("hop count", limits::MAX_HOPS)?;
+            let mut hops = Vec::with_capacity(nh as usize);
+            for _ in 0..nh {
+                hops.push(Hop::read(&mut r)?);
+            }
+            parts.push(PartView { slot, c2, hops });
+        }
+        r.finish()?;
+        let mut slots = h.slots;
+        let metadata = slots.remove(0);
+        Ok(Self { core: h.core, sender_signature: h.sender_signature, certificates: h.certificates, metadata, parts })
+    }
+}
+
+/// A forwarding request whose signatures and chains have been checked.
+#[derive(Debug)]
+pub struct VerifiedRequest<'a, S: Suite> {
+    request: &'a ForwardingRequest<S>,
+    header: EnvelopeHeader<S>,
+    metadata_holder: VerifiedCertificate<S>,
+    holders: Vec<VerifiedCertificate<S>>,
+}
+
+impl<S: Suite> VerifiedRequest<'_, S> {
+    /// The current holder of a slot in the request.
+    pub fn holder(&self, slot: u32) -> Option<&VerifiedCertificate<S>> {
+        if slot == METADATA_SLOT {
+            return Some(&self.metadata_holder);
+        }
+        self.request.parts.iter().position(|p| p.slot == slot).map(|i| &self.holders[i])
+    }
+
+    /// The sender's verified certificate.
+    pub fn sender(&self) -> Result<VerifiedCertificate<S>, VerifyError> {
+        self.request.core.sender_cert.verify(&self.request.core.sender_org, self.request.core.created)
+    }
+
+    /// Open the routing metadata (title, category, labels) with the forwarder's key.
+    pub fn open_metadata(&self, holder: &dyn KeyHolder<S>) -> Result<Metadata, DecryptError> {
+        self.header.verify()?.open_metadata(holder)
+    }
+
+    /// The forwarder's step: shares for the metadata slot and each of `parts` (all offered parts
+    /// held by this forwarder if `None`), toward `target`.
+    pub fn make_hops(
+        &self,
+        forwarder: &Forwarder<'_, S>,
+        target: &VerifiedCertificate<S>,
+        parts: Option<&[u32]>,
+        time: u64,
+        rng: &mut impl CryptoRngCore,
+    ) -> Result<ForwardResponse<S>, ForwardError> {
+        let me = forwarder.cert.fingerprint();
+        let key = forwarder.holder.public_key();
+        let mut held: Vec<u32> = self
+            .request
+            .parts
+            .iter()
+            .zip(&self.holders)
+            .filter(|(_, h)| h.encryption_key() == &key)
+            .map(|(p, _)| p.slot)
+            .collect();
+        if self.metadata_holder.encryption_key() == &key {
+            held.push(METADATA_SLOT);
+        }
+        let wanted = select_parts(&self.request.core, &held, parts)?;
+        let view = |slot: u32| -> Option<SlotState<'_, S>> {
+            if slot == METADATA_SLOT {
+                let m = &self.request.metadata;
+                return Some(SlotState { holder: self.metadata_holder.certificate().fingerprint(), c2: &m.capsule.c2, hops: m.hops.len() });
+            }
+            let i = self.request.parts.iter().position(|p| p.slot == slot)?;
+            let p = &self.request.parts[i];
+            Some(SlotState { holder: self.holders[i].certificate().fingerprint(), c2: &p.c2, hops: p.hops.len() })
+        };
+        make_hops(&self.request.core, &view, &me, forwarder, target, &wanted, time, rng)
+    }
+}
+
+/// What a forwarder returns: its certificate, the target's, and one hop per slot. Unverified
+/// until [`EnvelopeHeader::apply_forward`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ForwardResponse<S: Suite> {
+    /// The forwarder's certificate.
+    pub forwarder: Certificate<S>,
+    /// The target's certificate.
+    pub target: Certificate<S>,
+    /// `(slot, hop)`, the metadata slot included.
+    pub hops: Vec<(u32, Hop<S>)>,
+}
+
+impl<S: Suite> ForwardResponse<S> {
+    /// Encode.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut w = Writer::new();
+        w.raw(RESPONSE_MAGIC).u8(VERSION).suite(S::ID).raw(&self.forwarder.to_bytes()).raw(&self.target.to_bytes());
+        w.u32(self.hops.len() as u32);
+        for (s, h) in &self.hops {
+            w.u32(*s);
+            h.write(&mut w);
+        }
+        w.into_bytes()
+    }
+
+    /// Decode.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, DecodeError> {
+        let mut r = Reader::new(bytes);
+        if r.take(RESPONSE_MAGIC.len(), "response magic")? != RESPONSE_MAGIC {
+            return Err(DecodeError::BadMagic("forward response"));
+        }
+        let v = r.u8("response version")?;
+        if v != VERSION {
+            return Err(DecodeError::UnsupportedVersion { what: "forward response", version: v });
+        }
+        r.expect_suite::<S>()?;
+        let forwarder = Certificate::read(&mut r)?;
+        let target = Certificate::read(&mut r)?;
+        let n = r.count("response hop count", limits::MAX_PARTS + 1)?;
+        let mut hops = Vec::with_capacity(n.min(4096) as usize);
+        for _ in 0..n {
+            let s = r.u32("slot")?;
+            hops.push((s, Hop::read(&mut r)?));
+        }
+        r.finish()?;
+        Ok(Self { forwarder, target, hops })
+    }
+}
