@@ -89,3 +89,51 @@ fn lying_server_is_caught_p256() {
 fn lying_server_is_caught_ristretto() {
     lying_server_is_caught::<Ristretto255>();
 }
+
+/// Sixteen hops, alternating model 1 (the forwarder re-encrypts the file itself) and model 2
+/// (shares through the keyless combiner): every hop verifies, the capsule never grows, only the
+/// last holder can decrypt.
+fn sixteen_hops_mixed<S: Suite>() {
+    let mut rng = rng(13);
+    let w = world::<S>(16, &mut rng);
+    let body = vec![0x5au8; 3000];
+    let file = w.send(&[body.clone()], 1024, &mut rng);
+    let mut header = open::<S>(&file).header;
+    let capsule_len = |h: &soshiki_core::envelope::EnvelopeHeader<S>| {
+        let mut wr = soshiki_core::wire::Writer::new();
+        h.slot(0).expect("slot").capsule.write(&mut wr);
+        wr.into_bytes().len()
+    };
+    let first_len = capsule_len(&header);
+    let mut holder = &w.rep;
+    for (i, next) in w.staff.iter().enumerate() {
+        let target = w.verified(next);
+        let fwd = Forwarder { holder: &holder.enc, signer: &holder.sig, cert: &holder.cert };
+        let time = NOW + 1 + i as u64;
+        header = if i % 2 == 0 {
+            header.verify().expect("verify").forward(&fwd, &target, None, time, &mut rng).expect("model 1")
+        } else {
+            let req = header.forwarding_request(None).expect("request");
+            let resp = req.verify().expect("request verifies").make_hops(&fwd, &target, None, time, &mut rng).expect("hops");
+            header.apply_forward(&resp).expect("combine")
+        };
+        assert_eq!(capsule_len(&header), first_len, "the capsule does not grow with hops");
+        holder = next;
+    }
+    assert_eq!(header.slot(0).expect("slot").hops.len(), 16);
+    let out = rewrap(&file, &header);
+    assert_eq!(read_part::<S>(&out, 0, &w.staff[15].enc).expect("last holder reads"), body);
+    for earlier in std::iter::once(&w.rep).chain(&w.staff[..15]) {
+        assert!(read_part::<S>(&out, 0, &earlier.enc).is_err(), "an earlier holder cannot read");
+    }
+}
+
+#[test]
+fn sixteen_hops_mixed_p256() {
+    sixteen_hops_mixed::<P256>();
+}
+
+#[test]
+fn sixteen_hops_mixed_ristretto() {
+    sixteen_hops_mixed::<Ristretto255>();
+}

@@ -234,7 +234,20 @@ impl Suite for P256 {
         if sig.normalize_s().is_some() {
             return false; // high-S: not produced by us, rejected to avoid malleability
         }
-        vk.verify(msg, &sig).is_ok()
+        // Verification is deterministic, so the faster OpenSSL path gives the same answer as
+        // the pure-Rust one (checked by `ecdsa_backends_agree` below).
+        #[cfg(not(target_arch = "wasm32"))]
+        {
+            use p256::elliptic_curve::sec1::ToEncodedPoint;
+            use sha2::Digest;
+            let digest = sha2::Sha256::digest(msg);
+            let (r, s) = sig.split_bytes();
+            backend::ecdsa_verify(vk.to_encoded_point(false).as_bytes(), &digest, &r, &s)
+        }
+        #[cfg(target_arch = "wasm32")]
+        {
+            vk.verify(msg, &sig).is_ok()
+        }
     }
 }
 
@@ -263,6 +276,29 @@ mod tests {
             let back_r = backend_rustcrypto::Point::decode_compressed(&enc).expect("valid");
             assert_eq!(back_o.encode_compressed(), back_r.encode_compressed());
         }
+    }
+
+    #[test]
+    fn ecdsa_backends_agree() {
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(8);
+        let sk = P256::signing_key_generate(&mut rng);
+        let vk = P256::verifying_key(&sk);
+        for i in 0..16u8 {
+            let msg = [i; 40];
+            let sig = P256::sign(&sk, &msg, &mut rng);
+            let parsed = p256::ecdsa::Signature::from_slice(&sig).expect("sig");
+            assert!(vk.verify(&msg, &parsed).is_ok());
+            assert!(P256::verify(&vk, &msg, &sig));
+            let mut bad = sig;
+            bad[usize::from(i) % 64] ^= 1;
+            let pure = p256::ecdsa::Signature::from_slice(&bad).map(|b| vk.verify(&msg, &b).is_ok()).unwrap_or(false);
+            assert_eq!(P256::verify(&vk, &msg, &bad), pure && bad_is_low_s(&bad));
+            assert!(!P256::verify(&vk, &[i ^ 1; 40], &sig));
+        }
+    }
+
+    fn bad_is_low_s(sig: &[u8]) -> bool {
+        p256::ecdsa::Signature::from_slice(sig).map(|s| s.normalize_s().is_none()).unwrap_or(false)
     }
 
     #[test]

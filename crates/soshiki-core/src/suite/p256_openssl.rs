@@ -95,6 +95,18 @@ impl Point {
     }
 }
 
+/// ECDSA P-256 verification of a SHA-256 `digest` with OpenSSL; `public` is SEC1 uncompressed.
+pub(super) fn ecdsa_verify(public: &[u8], digest: &[u8], r: &[u8], s: &[u8]) -> bool {
+    let verify = || -> Result<bool, openssl::error::ErrorStack> {
+        let mut c = ctx();
+        let point = EcPoint::from_bytes(&GROUP, public, &mut c)?;
+        let key = openssl::ec::EcKey::from_public_key(&GROUP, &point)?;
+        let sig = openssl::ecdsa::EcdsaSig::from_private_components(BigNum::from_slice(r)?, BigNum::from_slice(s)?)?;
+        sig.verify(digest, &key)
+    };
+    verify().unwrap_or(false)
+}
+
 impl Clone for Point {
     fn clone(&self) -> Self {
         Point(self.0.to_owned(&GROUP).expect(OOM))
