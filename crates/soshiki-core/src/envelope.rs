@@ -546,6 +546,9 @@ pub(crate) fn verify_slot<S: Suite>(
         }
         let target = header.find_cert(&hop.target_cert).ok_or_else(|| err("target certificate missing"))?;
         let target = target.verify(&core.recipient_org, hop.time).map_err(|_| err("target certificate invalid at the hop's time"))?;
+        if !can_receive(target.certificate().roles) {
+            return Err(err("the target's certificate has no reading or forwarding role"));
+        }
         let ctx = HopContext {
             envelope_id: core.envelope_id,
             slot,
@@ -576,6 +579,11 @@ pub(crate) fn verify_slot<S: Suite>(
         }
     }
     Ok(holder)
+}
+
+/// Whether a member with these roles may be the target of a hop.
+fn can_receive(roles: Roles) -> bool {
+    roles.contains(Roles::READER) || roles.contains(Roles::FORWARDER) || roles.contains(Roles::REPRESENTATIVE)
 }
 
 /// A header whose signatures, certificates and hops have all been checked.
@@ -730,8 +738,11 @@ pub(crate) fn make_hops<'a, S: Suite>(
     if target.organization().fingerprint() != core.recipient_org.fingerprint() {
         return Err(ForwardError::Invalid("the target is not a member of the receiving organization"));
     }
-    if forwarder.cert.encryption_key != forwarder.holder.public_key() {
-        return Err(ForwardError::Invalid("the forwarding key does not match the forwarder's certificate"));
+    if forwarder.cert.encryption_key != forwarder.holder.public_key() || forwarder.cert.signing_key != forwarder.signer.verifying_key() {
+        return Err(ForwardError::Invalid("the forwarding keys do not match the forwarder's certificate"));
+    }
+    if !can_receive(target.certificate().roles) {
+        return Err(ForwardError::Invalid("the target's certificate has no reading or forwarding role"));
     }
     let mut hops = Vec::with_capacity(wanted.len() + 1);
     for slot_no in std::iter::once(METADATA_SLOT).chain(wanted.iter().copied()) {
@@ -788,7 +799,11 @@ fn decrypt_metadata<S: Suite>(core: &SignedCore<S>, keys: &SlotKeys) -> Result<M
     let pt = Aes256Gcm::new(&keys.key)
         .open(&[0u8; 12], &metadata_aad(&core.envelope_id), &core.sealed_metadata)
         .map_err(|_| DecryptError::Failed)?;
-    Metadata::from_bytes(&pt).map_err(|_| DecryptError::Failed)
+    let m = Metadata::from_bytes(&pt).map_err(|_| DecryptError::Failed)?;
+    if m.parts.len() != core.parts.len() {
+        return Err(DecryptError::Verify(VerifyError::Inconsistent("the metadata describes another number of parts")));
+    }
+    Ok(m)
 }
 
 /// A forwarder's credentials: its key holder, signing key and certificate.

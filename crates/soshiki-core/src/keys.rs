@@ -175,6 +175,11 @@ pub enum DhOutput<S: Suite> {
 /// implements [`KeyHolder::diffie_hellman`] with its ECDH primitive and returns `None` from
 /// [`KeyHolder::secret_key`]; such holders decrypt and forward, but their hops carry a signature
 /// instead of a proof.
+///
+/// The trait is synchronous. Asynchronous holders (WebCrypto's `deriveBits` returns a promise,
+/// a remote HSM answers over the network) compute their ECDH results first — the points they
+/// need are public: each capsule's `C2`, and `C2 + P` for sign resolution — and hand them in
+/// through a holder that answers from those precomputed results.
 pub trait KeyHolder<S: Suite> {
     /// The holder's public key `A`.
     fn public_key(&self) -> PublicKey<S>;

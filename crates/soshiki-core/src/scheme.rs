@@ -248,9 +248,8 @@ fn verify_proof<S: Suite>(st: &HopStatement<'_, S>, x: &S::Point, c2_new: &S::Po
     // T1 = s1·P − e·A,  T2 = s2·P − e·C2',  T3 = s1·C2 − s2·B − e·X
     let neg_e = S::scalar_neg(&p.e);
     let neg_s2 = S::scalar_neg(&p.s2);
-    let g = S::generator();
-    let t1 = S::multiscalar_mul_vartime(&[(&p.s1, &g), (&neg_e, &st.from.point)]);
-    let t2 = S::multiscalar_mul_vartime(&[(&p.s2, &g), (&neg_e, c2_new)]);
+    let t1 = S::mul_base_add_vartime(&p.s1, &st.from.point, &neg_e);
+    let t2 = S::mul_base_add_vartime(&p.s2, c2_new, &neg_e);
     let t3 = S::multiscalar_mul_vartime(&[(&p.s1, st.c2), (&neg_s2, &st.to.point), (&neg_e, x)]);
     let e = challenge::<S>(&st.encode(c2_new, x), &t1, &t2, &t3);
     S::scalar_eq(&e, &p.e)

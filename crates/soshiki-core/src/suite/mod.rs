@@ -137,6 +137,8 @@ pub trait Suite: Copy + Clone + Debug + Default + PartialEq + Eq + Send + Sync +
     fn mul(q: &Self::Point, s: &Self::Scalar) -> Self::Point;
     /// `a·Q + b·R` (constant time).
     fn mul2(q: &Self::Point, a: &Self::Scalar, r: &Self::Point, b: &Self::Scalar) -> Self::Point;
+    /// `a·P + b·Q` for the base point `P`, variable time; public inputs only (verification).
+    fn mul_base_add_vartime(a: &Self::Scalar, q: &Self::Point, b: &Self::Scalar) -> Self::Point;
     /// `Σ sᵢ·Qᵢ`, variable time; public inputs only (verification).
     fn multiscalar_mul_vartime(terms: &[(&Self::Scalar, &Self::Point)]) -> Self::Point;
     /// `Q + R`

@@ -152,6 +152,10 @@ impl Suite for P256 {
         q.mul(&scalar_bytes(a)).add(&r.mul(&scalar_bytes(b)))
     }
 
+    fn mul_base_add_vartime(a: &P256Scalar, q: &P256Element, b: &P256Scalar) -> P256Element {
+        backend::Point::mul_base_add(&scalar_bytes(a), q, &scalar_bytes(b))
+    }
+
     fn multiscalar_mul_vartime(terms: &[(&P256Scalar, &P256Element)]) -> P256Element {
         backend::Point::sum_of_products_vartime(
             &terms.iter().map(|(s, p)| (scalar_bytes(s), *p)).collect::<Vec<_>>(),

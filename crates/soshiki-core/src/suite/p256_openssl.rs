@@ -64,6 +64,15 @@ impl Point {
         Point(r)
     }
 
+    /// `a·G + b·Q` in one OpenSSL call (public scalars).
+    pub(super) fn mul_base_add(a: &[u8; 32], q: &Point, b: &[u8; 32]) -> Point {
+        let mut c = ctx();
+        let mut r = EcPoint::new(&GROUP).expect(OOM);
+        let (a, b) = (BigNum::from_slice(a).expect(OOM), BigNum::from_slice(b).expect(OOM));
+        r.mul_full(&GROUP, &a, &q.0, &b, &mut c).expect(OOM);
+        Point(r)
+    }
+
     pub(super) fn add(&self, other: &Point) -> Point {
         let mut r = EcPoint::new(&GROUP).expect(OOM);
         r.add(&GROUP, &self.0, &other.0, &mut ctx()).expect(OOM);

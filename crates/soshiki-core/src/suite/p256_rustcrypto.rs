@@ -48,6 +48,11 @@ impl Point {
         Point(self.0 * scalar(s))
     }
 
+    #[allow(dead_code)]
+    pub(super) fn mul_base_add(a: &[u8; 32], q: &Point, b: &[u8; 32]) -> Point {
+        Point(ProjectivePoint::GENERATOR * scalar(a) + q.0 * scalar(b))
+    }
+
     pub(super) fn add(&self, other: &Point) -> Point {
         Point(self.0 + other.0)
     }

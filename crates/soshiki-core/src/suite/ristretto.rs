@@ -143,6 +143,10 @@ impl Suite for Ristretto255 {
         RistrettoElement(RistrettoPoint::multiscalar_mul([a.0, b.0], [q.0, r.0]))
     }
 
+    fn mul_base_add_vartime(a: &RistrettoScalar, q: &RistrettoElement, b: &RistrettoScalar) -> RistrettoElement {
+        RistrettoElement(RistrettoPoint::vartime_double_scalar_mul_basepoint(&b.0, &q.0, &a.0))
+    }
+
     fn multiscalar_mul_vartime(terms: &[(&RistrettoScalar, &RistrettoElement)]) -> RistrettoElement {
         RistrettoElement(RistrettoPoint::vartime_multiscalar_mul(
             terms.iter().map(|(s, _)| s.0),
