@@ -33,18 +33,30 @@ impl Aes256Gcm {
         {
             // AES_256_GCM accepts any 32-byte key.
             #[allow(clippy::expect_used)]
-            let unbound = ring::aead::UnboundKey::new(&ring::aead::AES_256_GCM, &key[..]).expect("32-byte key");
-            Self { key: ring::aead::LessSafeKey::new(unbound) }
+            let unbound = ring::aead::UnboundKey::new(&ring::aead::AES_256_GCM, &key[..])
+                .expect("32-byte key");
+            Self {
+                key: ring::aead::LessSafeKey::new(unbound),
+            }
         }
         #[cfg(target_arch = "wasm32")]
         {
             use aes_gcm::KeyInit;
-            Self { key: aes_gcm::Aes256Gcm::new(aes_gcm::Key::<aes_gcm::Aes256Gcm>::from_slice(&key[..])) }
+            Self {
+                key: aes_gcm::Aes256Gcm::new(aes_gcm::Key::<aes_gcm::Aes256Gcm>::from_slice(
+                    &key[..],
+                )),
+            }
         }
     }
 
     /// Encrypt `buf` in place and return the tag.
-    pub fn seal_in_place(&self, nonce: &[u8; NONCE_LEN], aad: &[u8], buf: &mut [u8]) -> [u8; TAG_LEN] {
+    pub fn seal_in_place(
+        &self,
+        nonce: &[u8; NONCE_LEN],
+        aad: &[u8],
+        buf: &mut [u8],
+    ) -> [u8; TAG_LEN] {
         #[cfg(not(target_arch = "wasm32"))]
         {
             let n = ring::aead::Nonce::assume_unique_for_key(*nonce);
@@ -72,18 +84,31 @@ impl Aes256Gcm {
     }
 
     /// Decrypt `buf` in place given its tag; on failure `buf` is zeroed.
-    pub fn open_in_place(&self, nonce: &[u8; NONCE_LEN], aad: &[u8], buf: &mut [u8], tag: &[u8; TAG_LEN]) -> Result<(), AeadError> {
+    pub fn open_in_place(
+        &self,
+        nonce: &[u8; NONCE_LEN],
+        aad: &[u8],
+        buf: &mut [u8],
+        tag: &[u8; TAG_LEN],
+    ) -> Result<(), AeadError> {
         #[cfg(not(target_arch = "wasm32"))]
         let ok = {
             let n = ring::aead::Nonce::assume_unique_for_key(*nonce);
             let tag = ring::aead::Tag::from(*tag);
-            self.key.open_in_place_separate_tag(n, ring::aead::Aad::from(aad), tag, buf, 0..).is_ok()
+            self.key
+                .open_in_place_separate_tag(n, ring::aead::Aad::from(aad), tag, buf, 0..)
+                .is_ok()
         };
         #[cfg(target_arch = "wasm32")]
         let ok = {
             use aes_gcm::AeadInPlace;
             self.key
-                .decrypt_in_place_detached(aes_gcm::Nonce::from_slice(nonce), aad, buf, aes_gcm::Tag::from_slice(tag))
+                .decrypt_in_place_detached(
+                    aes_gcm::Nonce::from_slice(nonce),
+                    aad,
+                    buf,
+                    aes_gcm::Tag::from_slice(tag),
+                )
                 .is_ok()
         };
         if ok {
@@ -103,7 +128,12 @@ impl Aes256Gcm {
     }
 
     /// One-shot open of `ciphertext ‖ tag`.
-    pub fn open(&self, nonce: &[u8; NONCE_LEN], aad: &[u8], sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>, AeadError> {
+    pub fn open(
+        &self,
+        nonce: &[u8; NONCE_LEN],
+        aad: &[u8],
+        sealed: &[u8],
+    ) -> Result<Zeroizing<Vec<u8>>, AeadError> {
         if sealed.len() < TAG_LEN {
             return Err(AeadError);
         }
@@ -129,12 +159,18 @@ mod tests {
         for len in [0usize, 1, 15, 16, 17, 1000] {
             let pt: Vec<u8> = (0..len).map(|i| i as u8).collect();
             let sealed = ours.seal(&nonce, b"aad", &pt);
-            let rc = aes_gcm::Aes256Gcm::new(aes_gcm::Key::<aes_gcm::Aes256Gcm>::from_slice(&key[..]));
+            let rc =
+                aes_gcm::Aes256Gcm::new(aes_gcm::Key::<aes_gcm::Aes256Gcm>::from_slice(&key[..]));
             let mut buf = pt.clone();
-            let tag = rc.encrypt_in_place_detached(aes_gcm::Nonce::from_slice(&nonce), b"aad", &mut buf).expect("seal");
+            let tag = rc
+                .encrypt_in_place_detached(aes_gcm::Nonce::from_slice(&nonce), b"aad", &mut buf)
+                .expect("seal");
             buf.extend_from_slice(&tag);
             assert_eq!(sealed, buf);
-            assert_eq!(&ours.open(&nonce, b"aad", &sealed).expect("open")[..], &pt[..]);
+            assert_eq!(
+                &ours.open(&nonce, b"aad", &sealed).expect("open")[..],
+                &pt[..]
+            );
             let mut bad = sealed.clone();
             bad[0] ^= 1;
             assert!(ours.open(&nonce, b"aad", &bad).is_err());

@@ -17,7 +17,10 @@ const LINE: usize = 64;
 
 /// Whether `bytes` starts (after whitespace) with an armor BEGIN line.
 pub fn is_armored(bytes: &[u8]) -> bool {
-    let s = bytes.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(bytes.len());
+    let s = bytes
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(bytes.len());
     bytes[s..].starts_with(b"-----BEGIN SOSHIKI ")
 }
 
@@ -36,9 +39,14 @@ pub fn encode(kind: &str, data: &[u8]) -> String {
 /// Decode armor; returns `(kind, data)`.
 pub fn decode(text: &[u8]) -> Result<(String, Vec<u8>), DecodeError> {
     if text.len() > MAX_ARMORED / 3 * 4 + MAX_ARMORED / 48 + 1024 {
-        return Err(DecodeError::LimitExceeded { what: "armored input", limit: MAX_ARMORED as u64 });
+        return Err(DecodeError::LimitExceeded {
+            what: "armored input",
+            limit: MAX_ARMORED as u64,
+        });
     }
-    let text = std::str::from_utf8(text).map_err(|_| DecodeError::Armor("not ASCII"))?.trim();
+    let text = std::str::from_utf8(text)
+        .map_err(|_| DecodeError::Armor("not ASCII"))?
+        .trim();
     let mut lines = text.lines().map(|l| l.strip_suffix('\r').unwrap_or(l));
     let first = lines.next().ok_or(DecodeError::Armor("empty"))?;
     let kind = first
@@ -64,7 +72,9 @@ pub fn decode(text: &[u8]) -> Result<(String, Vec<u8>), DecodeError> {
     if !ended {
         return Err(DecodeError::Armor("missing END line"));
     }
-    let data = base64::engine::general_purpose::STANDARD.decode(b64.as_bytes()).map_err(|_| DecodeError::Armor("invalid base64"))?;
+    let data = base64::engine::general_purpose::STANDARD
+        .decode(b64.as_bytes())
+        .map_err(|_| DecodeError::Armor("invalid base64"))?;
     Ok((kind, data))
 }
 
@@ -77,11 +87,21 @@ mod tests {
         for n in [0usize, 1, 47, 48, 49, 1000] {
             let data: Vec<u8> = (0..n).map(|i| i as u8).collect();
             let a = encode("ENVELOPE", &data);
-            assert_eq!(decode(a.as_bytes()).expect("decode"), ("ENVELOPE".to_string(), data.clone()));
-            assert_eq!(decode(a.replace('\n', "\r\n").as_bytes()).expect("crlf").1, data);
+            assert_eq!(
+                decode(a.as_bytes()).expect("decode"),
+                ("ENVELOPE".to_string(), data.clone())
+            );
+            assert_eq!(
+                decode(a.replace('\n', "\r\n").as_bytes()).expect("crlf").1,
+                data
+            );
         }
         let a = encode("KEY", &[1, 2, 3]);
-        assert!(decode(a.replace("END SOSHIKI KEY", "END SOSHIKI ENVELOPE").as_bytes()).is_err());
+        assert!(decode(
+            a.replace("END SOSHIKI KEY", "END SOSHIKI ENVELOPE")
+                .as_bytes()
+        )
+        .is_err());
         assert!(decode(a.replace("AQID", "AQI*").as_bytes()).is_err());
         assert!(decode(b"hello").is_err());
     }

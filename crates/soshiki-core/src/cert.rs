@@ -62,11 +62,16 @@ impl Roles {
     }
     /// Names, for display and the CLI: `admin,representative,forwarder,reader`.
     pub fn names(self) -> Vec<&'static str> {
-        [(Self::ADMIN, "admin"), (Self::REPRESENTATIVE, "representative"), (Self::FORWARDER, "forwarder"), (Self::READER, "reader")]
-            .into_iter()
-            .filter(|(r, _)| self.contains(*r))
-            .map(|(_, n)| n)
-            .collect()
+        [
+            (Self::ADMIN, "admin"),
+            (Self::REPRESENTATIVE, "representative"),
+            (Self::FORWARDER, "forwarder"),
+            (Self::READER, "reader"),
+        ]
+        .into_iter()
+        .filter(|(r, _)| self.contains(*r))
+        .map(|(_, n)| n)
+        .collect()
     }
     /// Parse a comma-separated list of names.
     pub fn parse(s: &str) -> Option<Roles> {
@@ -96,11 +101,19 @@ impl Fingerprint {
     /// Short human form: the first 16 bytes as 8 groups of 4 hex digits.
     pub fn display_short(&self) -> String {
         let h = hex::encode(&self.0[..16]);
-        h.as_bytes().chunks(4).map(|c| String::from_utf8_lossy(c).into_owned()).collect::<Vec<_>>().join(" ")
+        h.as_bytes()
+            .chunks(4)
+            .map(|c| String::from_utf8_lossy(c).into_owned())
+            .collect::<Vec<_>>()
+            .join(" ")
     }
     /// Parse hex, accepting spaces and colons, and a prefix of at least 16 bytes.
     pub fn matches(&self, text: &str) -> bool {
-        let clean: String = text.chars().filter(|c| c.is_ascii_hexdigit()).collect::<String>().to_ascii_lowercase();
+        let clean: String = text
+            .chars()
+            .filter(|c| c.is_ascii_hexdigit())
+            .collect::<String>()
+            .to_ascii_lowercase();
         clean.len() >= 32 && self.to_hex().starts_with(&clean)
     }
 }
@@ -126,7 +139,12 @@ pub struct Organization<S: Suite> {
 impl<S: Suite> Organization<S> {
     fn body(name: &str, vk: &VerifyingKey<S>, created: u64) -> Vec<u8> {
         let mut w = Writer::new();
-        w.raw(ORG_MAGIC).u8(VERSION).suite(S::ID).bytes16(name.as_bytes()).raw(&vk.to_bytes()).u64(created);
+        w.raw(ORG_MAGIC)
+            .u8(VERSION)
+            .suite(S::ID)
+            .bytes16(name.as_bytes())
+            .raw(&vk.to_bytes())
+            .u64(created);
         w.into_bytes()
     }
 
@@ -144,14 +162,22 @@ impl<S: Suite> Organization<S> {
         }
         let v = r.u8("organization version")?;
         if v != VERSION {
-            return Err(DecodeError::UnsupportedVersion { what: "organization record", version: v });
+            return Err(DecodeError::UnsupportedVersion {
+                what: "organization record",
+                version: v,
+            });
         }
         r.expect_suite::<S>()?;
         let name = r.text16("organization name", limits::MAX_TEXT)?;
         let signing_key = VerifyingKey::from_bytes(r.take(S::SIG_PUBLIC_LEN, "organization key")?)?;
         let created = r.u64("organization created")?;
         let signature = r.array::<64>("organization signature")?;
-        let org = Organization { name, signing_key, created, signature };
+        let org = Organization {
+            name,
+            signing_key,
+            created,
+            signature,
+        };
         if !org.self_signature_valid() {
             return Err(DecodeError::InvalidValue("organization self-signature"));
         }
@@ -168,13 +194,17 @@ impl<S: Suite> Organization<S> {
 
     fn self_signature_valid(&self) -> bool {
         let body = Self::body(&self.name, &self.signing_key, self.created);
-        self.signing_key.verify(&signed_message("organization", &body), &self.signature)
+        self.signing_key
+            .verify(&signed_message("organization", &body), &self.signature)
     }
 
     /// The organization's fingerprint: `H256("org-fingerprint"; suite ‖ signing key)`.
     /// It depends only on the key, so renaming does not change it.
     pub fn fingerprint(&self) -> Fingerprint {
-        Fingerprint(digest256("org-fingerprint", &[&S::ID.to_u16().to_be_bytes(), &self.signing_key.to_bytes()]))
+        Fingerprint(digest256(
+            "org-fingerprint",
+            &[&S::ID.to_u16().to_be_bytes(), &self.signing_key.to_bytes()],
+        ))
     }
 }
 
@@ -192,25 +222,46 @@ pub struct OrganizationKey<S: Suite> {
 
 impl<S: Suite> core::fmt::Debug for OrganizationKey<S> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("OrganizationKey").field("record", &self.record).finish_non_exhaustive()
+        f.debug_struct("OrganizationKey")
+            .field("record", &self.record)
+            .finish_non_exhaustive()
     }
 }
 
 impl<S: Suite> OrganizationKey<S> {
     /// Create an organization.
-    pub fn generate(name: &str, created: u64, rng: &mut impl CryptoRngCore) -> Result<Self, VerifyError> {
+    pub fn generate(
+        name: &str,
+        created: u64,
+        rng: &mut impl CryptoRngCore,
+    ) -> Result<Self, VerifyError> {
         Self::from_signing_key(SigningKey::generate(rng), name, created, rng)
     }
 
     /// Rebuild from a stored signing key.
-    pub fn from_signing_key(key: SigningKey<S>, name: &str, created: u64, rng: &mut impl CryptoRngCore) -> Result<Self, VerifyError> {
+    pub fn from_signing_key(
+        key: SigningKey<S>,
+        name: &str,
+        created: u64,
+        rng: &mut impl CryptoRngCore,
+    ) -> Result<Self, VerifyError> {
         if name.is_empty() || name.len() > limits::MAX_TEXT as usize {
-            return Err(VerifyError::Inconsistent("organization name must be 1 to 1024 bytes"));
+            return Err(VerifyError::Inconsistent(
+                "organization name must be 1 to 1024 bytes",
+            ));
         }
         let vk = key.verifying_key();
         let body = Organization::<S>::body(name, &vk, created);
         let signature = key.sign(&signed_message("organization", &body), rng);
-        Ok(Self { record: Organization { name: name.into(), signing_key: vk, created, signature }, key })
+        Ok(Self {
+            record: Organization {
+                name: name.into(),
+                signing_key: vk,
+                created,
+                signature,
+            },
+            key,
+        })
     }
 
     /// The public record.
@@ -224,12 +275,20 @@ impl<S: Suite> OrganizationKey<S> {
     }
 
     /// Certify a member's keys.
-    pub fn certify(&self, req: &CertificateRequest<S>, rng: &mut impl CryptoRngCore) -> Result<Certificate<S>, VerifyError> {
+    pub fn certify(
+        &self,
+        req: &CertificateRequest<S>,
+        rng: &mut impl CryptoRngCore,
+    ) -> Result<Certificate<S>, VerifyError> {
         if req.member_name.is_empty() || req.member_name.len() > limits::MAX_TEXT as usize {
-            return Err(VerifyError::Inconsistent("member name must be 1 to 1024 bytes"));
+            return Err(VerifyError::Inconsistent(
+                "member name must be 1 to 1024 bytes",
+            ));
         }
         if req.not_after <= req.not_before {
-            return Err(VerifyError::Inconsistent("certificate validity ends before it starts"));
+            return Err(VerifyError::Inconsistent(
+                "certificate validity ends before it starts",
+            ));
         }
         let mut serial = [0u8; 16];
         rng.fill_bytes(&mut serial);
@@ -244,7 +303,9 @@ impl<S: Suite> OrganizationKey<S> {
             not_after: req.not_after,
             signature: [0; 64],
         };
-        c.signature = self.key.sign(&signed_message("certificate", &c.body()), rng);
+        c.signature = self
+            .key
+            .sign(&signed_message("certificate", &c.body()), rng);
         Ok(c)
     }
 }
@@ -319,7 +380,10 @@ impl<S: Suite> Certificate<S> {
         }
         let v = r.u8("certificate version")?;
         if v != VERSION {
-            return Err(DecodeError::UnsupportedVersion { what: "certificate", version: v });
+            return Err(DecodeError::UnsupportedVersion {
+                what: "certificate",
+                version: v,
+            });
         }
         r.expect_suite::<S>()?;
         Ok(Certificate {
@@ -350,21 +414,38 @@ impl<S: Suite> Certificate<S> {
     }
 
     /// Verify against the issuing organization, valid at time `now` (Unix seconds).
-    pub fn verify(&self, org: &Organization<S>, now: u64) -> Result<VerifiedCertificate<S>, VerifyError> {
+    pub fn verify(
+        &self,
+        org: &Organization<S>,
+        now: u64,
+    ) -> Result<VerifiedCertificate<S>, VerifyError> {
         let ok = self.issuer == org.fingerprint()
-            && org.signing_key.verify(&signed_message("certificate", &self.body()), &self.signature)
+            && org.signing_key.verify(
+                &signed_message("certificate", &self.body()),
+                &self.signature,
+            )
             && self.not_before <= now
             && now <= self.not_after;
         if ok {
-            Ok(VerifiedCertificate { cert: self.clone(), org: org.clone() })
+            Ok(VerifiedCertificate {
+                cert: self.clone(),
+                org: org.clone(),
+            })
         } else {
-            Err(VerifyError::Certificate(format!("{} ({})", self.member_name, self.fingerprint().display_short())))
+            Err(VerifyError::Certificate(format!(
+                "{} ({})",
+                self.member_name,
+                self.fingerprint().display_short()
+            )))
         }
     }
 
     /// Verify the signature only, ignoring the validity period (for historic hops, which were
     /// checked at their own time).
-    pub fn verify_at_issue(&self, org: &Organization<S>) -> Result<VerifiedCertificate<S>, VerifyError> {
+    pub fn verify_at_issue(
+        &self,
+        org: &Organization<S>,
+    ) -> Result<VerifiedCertificate<S>, VerifyError> {
         self.verify(org, self.not_before)
     }
 }
@@ -418,7 +499,10 @@ mod tests {
         let back = Certificate::<S>::from_bytes(&cert.to_bytes()).expect("decode");
         assert!(back.verify(org.organization(), 150).is_ok());
         assert!(back.verify(org.organization(), 201).is_err(), "expired");
-        assert!(back.verify(other.organization(), 150).is_err(), "same name, other key");
+        assert!(
+            back.verify(other.organization(), 150).is_err(),
+            "same name, other key"
+        );
         let mut tampered = back.clone();
         tampered.roles = Roles::ADMIN;
         assert!(tampered.verify(org.organization(), 150).is_err());

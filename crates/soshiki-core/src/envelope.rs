@@ -27,7 +27,9 @@ use crate::error::{DecodeError, DecryptError, EncryptError, ForwardError, Verify
 use crate::hash::digest256;
 use crate::kdf::{derive_slot_keys, SlotKeys};
 use crate::keys::{DhOutput, KeyHolder, SigningKey};
-use crate::scheme::{hazmat, Capsule, HopAuth, HopContext, HopProof, HopStatement, ReencryptionShare};
+use crate::scheme::{
+    hazmat, Capsule, HopAuth, HopContext, HopProof, HopStatement, ReencryptionShare,
+};
 use crate::stream;
 use crate::suite::{Suite, SuiteId};
 use crate::wire::{limits, Reader, Writer};
@@ -65,10 +67,16 @@ impl Label {
     pub fn parse(s: &str) -> Option<Label> {
         let (k, v) = s.split_once('=')?;
         let (k, v) = (k.trim(), v.trim());
-        if k.is_empty() || k.len() > limits::MAX_LABEL_KEY as usize || v.len() > limits::MAX_LABEL_VALUE as usize {
+        if k.is_empty()
+            || k.len() > limits::MAX_LABEL_KEY as usize
+            || v.len() > limits::MAX_LABEL_VALUE as usize
+        {
             return None;
         }
-        Some(Label { key: k.into(), value: v.into() })
+        Some(Label {
+            key: k.into(),
+            value: v.into(),
+        })
     }
 }
 
@@ -96,7 +104,10 @@ impl Metadata {
     fn check(&self) -> Result<(), EncryptError> {
         let too_long = |what, s: &str, lim: u32| {
             if s.len() > lim as usize {
-                Err(EncryptError::LimitExceeded { what, limit: lim as u64 })
+                Err(EncryptError::LimitExceeded {
+                    what,
+                    limit: lim as u64,
+                })
             } else {
                 Ok(())
             }
@@ -106,7 +117,10 @@ impl Metadata {
         for p in &self.parts {
             too_long("part name", &p.name, limits::MAX_TEXT)?;
             if p.labels.len() > limits::MAX_LABELS as usize {
-                return Err(EncryptError::LimitExceeded { what: "labels per part", limit: limits::MAX_LABELS as u64 });
+                return Err(EncryptError::LimitExceeded {
+                    what: "labels per part",
+                    limit: limits::MAX_LABELS as u64,
+                });
             }
             for l in &p.labels {
                 too_long("label key", &l.key, limits::MAX_LABEL_KEY)?;
@@ -119,7 +133,10 @@ impl Metadata {
     /// Encode (SPEC.md §7.2).
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut w = Writer::new();
-        w.u8(METADATA_VERSION).bytes16(self.title.as_bytes()).bytes16(self.category.as_bytes()).u32(self.parts.len() as u32);
+        w.u8(METADATA_VERSION)
+            .bytes16(self.title.as_bytes())
+            .bytes16(self.category.as_bytes())
+            .u32(self.parts.len() as u32);
         for p in &self.parts {
             w.bytes16(p.name.as_bytes()).u32(p.labels.len() as u32);
             for l in &p.labels {
@@ -134,7 +151,10 @@ impl Metadata {
         let mut r = Reader::new(b);
         let v = r.u8("metadata version")?;
         if v != METADATA_VERSION {
-            return Err(DecodeError::UnsupportedVersion { what: "metadata", version: v });
+            return Err(DecodeError::UnsupportedVersion {
+                what: "metadata",
+                version: v,
+            });
         }
         let title = r.text16("title", limits::MAX_TEXT)?;
         let category = r.text16("category", limits::MAX_TEXT)?;
@@ -149,12 +169,19 @@ impl Metadata {
                 if key.is_empty() {
                     return Err(DecodeError::InvalidValue("empty label key"));
                 }
-                labels.push(Label { key, value: r.text16("label value", limits::MAX_LABEL_VALUE)? });
+                labels.push(Label {
+                    key,
+                    value: r.text16("label value", limits::MAX_LABEL_VALUE)?,
+                });
             }
             parts.push(PartInfo { name, labels });
         }
         r.finish()?;
-        Ok(Metadata { title, category, parts })
+        Ok(Metadata {
+            title,
+            category,
+            parts,
+        })
     }
 }
 
@@ -181,15 +208,29 @@ pub struct OriginCapsule<S: Suite> {
 
 impl<S: Suite> OriginCapsule<S> {
     fn write(&self, w: &mut Writer) {
-        w.raw(&self.c1_digest).point::<S>(&self.c2).raw(&self.commitment);
+        w.raw(&self.c1_digest)
+            .point::<S>(&self.c2)
+            .raw(&self.commitment);
     }
     fn read(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        Ok(Self { c1_digest: r.array("c1 digest")?, c2: r.point::<S>("origin C2")?, commitment: r.array("key commitment")? })
+        Ok(Self {
+            c1_digest: r.array("c1 digest")?,
+            c2: r.point::<S>("origin C2")?,
+            commitment: r.array("key commitment")?,
+        })
     }
 }
 
 fn c1_digest<S: Suite>(envelope_id: &[u8; 16], slot: u32, c1: &S::Point) -> [u8; 32] {
-    digest256("c1", &[&S::ID.to_u16().to_be_bytes(), envelope_id, &slot.to_be_bytes(), &S::point_to_bytes(c1)])
+    digest256(
+        "c1",
+        &[
+            &S::ID.to_u16().to_be_bytes(),
+            envelope_id,
+            &slot.to_be_bytes(),
+            &S::point_to_bytes(c1),
+        ],
+    )
 }
 
 /// A part as the sender signed it.
@@ -230,9 +271,13 @@ pub struct SignedCore<S: Suite> {
 
 impl<S: Suite> SignedCore<S> {
     fn write(&self, w: &mut Writer) {
-        w.raw(&self.envelope_id).u64(self.created).u32(self.chunk_size);
-        w.raw(&self.sender_org.to_bytes()).raw(&self.sender_cert.to_bytes());
-        w.raw(&self.recipient_org.to_bytes()).raw(&self.recipient_cert.to_bytes());
+        w.raw(&self.envelope_id)
+            .u64(self.created)
+            .u32(self.chunk_size);
+        w.raw(&self.sender_org.to_bytes())
+            .raw(&self.sender_cert.to_bytes());
+        w.raw(&self.recipient_org.to_bytes())
+            .raw(&self.recipient_cert.to_bytes());
         self.metadata_origin.write(w);
         w.bytes32(&self.sealed_metadata);
         w.u32(self.parts.len() as u32);
@@ -246,7 +291,9 @@ impl<S: Suite> SignedCore<S> {
         let envelope_id = r.array("envelope id")?;
         let created = r.u64("created")?;
         let chunk_size = r.u32("chunk size")?;
-        if !(limits::MIN_CHUNK..=limits::MAX_CHUNK).contains(&chunk_size) || !chunk_size.is_power_of_two() {
+        if !(limits::MIN_CHUNK..=limits::MAX_CHUNK).contains(&chunk_size)
+            || !chunk_size.is_power_of_two()
+        {
             return Err(DecodeError::InvalidValue("chunk size"));
         }
         let sender_org = Organization::read(r)?;
@@ -263,9 +310,16 @@ impl<S: Suite> SignedCore<S> {
         for _ in 0..n {
             let plaintext_len = r.u64("part length")?;
             if plaintext_len > limits::MAX_PART_LEN {
-                return Err(DecodeError::LimitExceeded { what: "part length", limit: limits::MAX_PART_LEN });
+                return Err(DecodeError::LimitExceeded {
+                    what: "part length",
+                    limit: limits::MAX_PART_LEN,
+                });
             }
-            parts.push(PartDescriptor { plaintext_len, body_digest: r.array("body digest")?, origin: OriginCapsule::read(r)? });
+            parts.push(PartDescriptor {
+                plaintext_len,
+                body_digest: r.array("body digest")?,
+                origin: OriginCapsule::read(r)?,
+            });
         }
         Ok(Self {
             envelope_id,
@@ -283,7 +337,10 @@ impl<S: Suite> SignedCore<S> {
 
     fn signed_message(&self) -> Vec<u8> {
         let mut w = Writer::new();
-        w.raw(b"soshiki/v1/envelope-signature").raw(HEADER_MAGIC).u8(HEADER_VERSION).suite(S::ID);
+        w.raw(b"soshiki/v1/envelope-signature")
+            .raw(HEADER_MAGIC)
+            .u8(HEADER_VERSION)
+            .suite(S::ID);
         self.write(&mut w);
         w.into_bytes()
     }
@@ -318,7 +375,11 @@ pub struct Hop<S: Suite> {
 impl<S: Suite> Hop<S> {
     /// Encode (SPEC.md §7.1).
     pub fn write(&self, w: &mut Writer) {
-        w.raw(&self.forwarder_cert.0).raw(&self.target_cert.0).u64(self.time).point::<S>(&self.x).point::<S>(&self.c2_new);
+        w.raw(&self.forwarder_cert.0)
+            .raw(&self.target_cert.0)
+            .u64(self.time)
+            .point::<S>(&self.x)
+            .point::<S>(&self.c2_new);
         match &self.auth {
             HopAuth::Proof(p) => {
                 w.u8(1);
@@ -342,12 +403,23 @@ impl<S: Suite> Hop<S> {
             2 => HopAuth::Signature(r.array("hop signature")?),
             _ => return Err(DecodeError::InvalidValue("hop kind")),
         };
-        Ok(Self { forwarder_cert, target_cert, time, x, c2_new, auth })
+        Ok(Self {
+            forwarder_cert,
+            target_cert,
+            time,
+            x,
+            c2_new,
+            auth,
+        })
     }
 
     /// The share this hop records.
     pub fn share(&self) -> ReencryptionShare<S> {
-        ReencryptionShare { x: self.x.clone(), c2_new: self.c2_new.clone(), auth: self.auth.clone() }
+        ReencryptionShare {
+            x: self.x.clone(),
+            c2_new: self.c2_new.clone(),
+            auth: self.auth.clone(),
+        }
     }
 }
 
@@ -407,7 +479,10 @@ impl<S: Suite> EnvelopeHeader<S> {
     /// Decode a whole buffer.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, DecodeError> {
         if bytes.len() as u64 > limits::MAX_HEADER {
-            return Err(DecodeError::LimitExceeded { what: "header length", limit: limits::MAX_HEADER });
+            return Err(DecodeError::LimitExceeded {
+                what: "header length",
+                limit: limits::MAX_HEADER,
+            });
         }
         let mut r = Reader::new(bytes);
         if r.take(HEADER_MAGIC.len(), "header magic")? != HEADER_MAGIC {
@@ -415,7 +490,10 @@ impl<S: Suite> EnvelopeHeader<S> {
         }
         let v = r.u8("header version")?;
         if v != HEADER_VERSION {
-            return Err(DecodeError::UnsupportedVersion { what: "envelope header", version: v });
+            return Err(DecodeError::UnsupportedVersion {
+                what: "envelope header",
+                version: v,
+            });
         }
         r.expect_suite::<S>()?;
         let core = SignedCore::read(&mut r)?;
@@ -433,7 +511,13 @@ impl<S: Suite> EnvelopeHeader<S> {
                 return Err(DecodeError::InvalidValue("slot number"));
             }
             // Metadata first, then parts strictly ascending: one slot per number.
-            let order = |s: u32| if s == METADATA_SLOT { 0u64 } else { s as u64 + 1 };
+            let order = |s: u32| {
+                if s == METADATA_SLOT {
+                    0u64
+                } else {
+                    s as u64 + 1
+                }
+            };
             if let Some(prev) = slots.last() {
                 if order(prev.slot) >= order(slot) {
                     return Err(DecodeError::InvalidValue("slot order"));
@@ -445,7 +529,11 @@ impl<S: Suite> EnvelopeHeader<S> {
             for _ in 0..nh {
                 hops.push(Hop::read(&mut r)?);
             }
-            slots.push(Slot { slot, capsule, hops });
+            slots.push(Slot {
+                slot,
+                capsule,
+                hops,
+            });
         }
         let nb = r.count("body count", limits::MAX_PARTS)?;
         let mut bodies: Vec<u32> = Vec::with_capacity(nb.min(4096) as usize);
@@ -457,7 +545,13 @@ impl<S: Suite> EnvelopeHeader<S> {
             bodies.push(b);
         }
         r.finish()?;
-        Ok(Self { core, sender_signature, certificates, slots, bodies })
+        Ok(Self {
+            core,
+            sender_signature,
+            certificates,
+            slots,
+            bodies,
+        })
     }
 
     /// The slot with this number, if held in this copy.
@@ -467,7 +561,9 @@ impl<S: Suite> EnvelopeHeader<S> {
 
     /// Body ciphertext length of part `index`.
     pub fn body_len(&self, index: u32) -> u64 {
-        self.core.parts.get(index as usize).map_or(0, |p| stream::ciphertext_len(p.plaintext_len, self.core.chunk_size))
+        self.core.parts.get(index as usize).map_or(0, |p| {
+            stream::ciphertext_len(p.plaintext_len, self.core.chunk_size)
+        })
     }
 
     /// Total length of the bodies present in this copy.
@@ -499,16 +595,33 @@ impl<S: Suite> EnvelopeHeader<S> {
     pub fn verify(&self) -> Result<VerifiedEnvelope<'_, S>, VerifyError> {
         let core = &self.core;
         let sender = core.sender_cert.verify(&core.sender_org, core.created)?;
-        if !sender.certificate().signing_key.verify(&core.signed_message(), &self.sender_signature) {
+        if !sender
+            .certificate()
+            .signing_key
+            .verify(&core.signed_message(), &self.sender_signature)
+        {
             return Err(VerifyError::SenderSignature);
         }
-        let recipient = core.recipient_cert.verify(&core.recipient_org, core.created)?;
+        let recipient = core
+            .recipient_cert
+            .verify(&core.recipient_org, core.created)?;
         let mut holders = Vec::with_capacity(self.slots.len());
         for slot in &self.slots {
-            let holder = verify_slot(self, slot.slot, &slot.hops, &slot.capsule.c2, Some(&slot.capsule.c1))?;
+            let holder = verify_slot(
+                self,
+                slot.slot,
+                &slot.hops,
+                &slot.capsule.c2,
+                Some(&slot.capsule.c1),
+            )?;
             holders.push(holder);
         }
-        Ok(VerifiedEnvelope { header: self, sender, recipient, holders })
+        Ok(VerifiedEnvelope {
+            header: self,
+            sender,
+            recipient,
+            holders,
+        })
     }
 }
 
@@ -523,13 +636,21 @@ pub(crate) fn verify_slot<S: Suite>(
 ) -> Result<VerifiedCertificate<S>, VerifyError> {
     let core = &header.core;
     let name = slot_name(slot);
-    let origin = core.origin(slot).ok_or(VerifyError::Inconsistent("slot has no origin"))?;
-    let mut holder = core.recipient_cert.verify(&core.recipient_org, core.created)?;
+    let origin = core
+        .origin(slot)
+        .ok_or(VerifyError::Inconsistent("slot has no origin"))?;
+    let mut holder = core
+        .recipient_cert
+        .verify(&core.recipient_org, core.created)?;
     let mut c2 = origin.c2.clone();
     let mut sum_x: Option<S::Point> = None;
     let mut last_time = core.created;
     for (i, hop) in hops.iter().enumerate() {
-        let err = |reason| VerifyError::Hop { slot: name.clone(), hop: i + 1, reason };
+        let err = |reason| VerifyError::Hop {
+            slot: name.clone(),
+            hop: i + 1,
+            reason,
+        };
         if hop.forwarder_cert != holder.certificate().fingerprint() {
             return Err(err("the forwarder is not the previous holder"));
         }
@@ -542,12 +663,20 @@ pub(crate) fn verify_slot<S: Suite>(
             return Err(err("the forwarder's certificate has no forwarding role"));
         }
         if !(fwd.not_before <= hop.time && hop.time <= fwd.not_after) {
-            return Err(err("the forwarder's certificate was not valid at the hop's time"));
+            return Err(err(
+                "the forwarder's certificate was not valid at the hop's time",
+            ));
         }
-        let target = header.find_cert(&hop.target_cert).ok_or_else(|| err("target certificate missing"))?;
-        let target = target.verify(&core.recipient_org, hop.time).map_err(|_| err("target certificate invalid at the hop's time"))?;
+        let target = header
+            .find_cert(&hop.target_cert)
+            .ok_or_else(|| err("target certificate missing"))?;
+        let target = target
+            .verify(&core.recipient_org, hop.time)
+            .map_err(|_| err("target certificate invalid at the hop's time"))?;
         if !can_receive(target.certificate().roles) {
-            return Err(err("the target's certificate has no reading or forwarding role"));
+            return Err(err(
+                "the target's certificate has no reading or forwarding role",
+            ));
         }
         let ctx = HopContext {
             envelope_id: core.envelope_id,
@@ -557,8 +686,15 @@ pub(crate) fn verify_slot<S: Suite>(
             target_cert: hop.target_cert,
             time: hop.time,
         };
-        let st = HopStatement { context: &ctx, from: &fwd.encryption_key, to: target.encryption_key(), c2: &c2 };
-        hop.share().verify(&st, Some(&fwd.signing_key)).map_err(|_| err("proof or signature does not verify"))?;
+        let st = HopStatement {
+            context: &ctx,
+            from: &fwd.encryption_key,
+            to: target.encryption_key(),
+            c2: &c2,
+        };
+        hop.share()
+            .verify(&st, Some(&fwd.signing_key))
+            .map_err(|_| err("proof or signature does not verify"))?;
         c2 = hop.c2_new.clone();
         sum_x = Some(match sum_x {
             None => hop.x.clone(),
@@ -583,7 +719,9 @@ pub(crate) fn verify_slot<S: Suite>(
 
 /// Whether a member with these roles may be the target of a hop.
 fn can_receive(roles: Roles) -> bool {
-    roles.contains(Roles::READER) || roles.contains(Roles::FORWARDER) || roles.contains(Roles::REPRESENTATIVE)
+    roles.contains(Roles::READER)
+        || roles.contains(Roles::FORWARDER)
+        || roles.contains(Roles::REPRESENTATIVE)
 }
 
 /// A header whose signatures, certificates and hops have all been checked.
@@ -610,7 +748,11 @@ impl<'a, S: Suite> VerifiedEnvelope<'a, S> {
     }
     /// The current holder of a slot held in this copy.
     pub fn holder(&self, slot: u32) -> Option<&VerifiedCertificate<S>> {
-        self.header.slots.iter().position(|s| s.slot == slot).map(|i| &self.holders[i])
+        self.header
+            .slots
+            .iter()
+            .position(|s| s.slot == slot)
+            .map(|i| &self.holders[i])
     }
 
     /// The slots this key currently holds.
@@ -626,15 +768,27 @@ impl<'a, S: Suite> VerifiedEnvelope<'a, S> {
 
     /// Open a slot's capsule: recover `M`, derive the keys and check the commitment.
     /// A holder that returns only an x-coordinate is resolved here by the commitment.
-    pub fn open_slot(&self, slot: u32, holder: &dyn KeyHolder<S>) -> Result<SlotKeys, DecryptError> {
-        let s = self.header.slot(slot).ok_or_else(|| DecryptError::NotRecipient(slot_name(slot)))?;
-        let current = self.holder(slot).ok_or_else(|| DecryptError::NotRecipient(slot_name(slot)))?;
+    pub fn open_slot(
+        &self,
+        slot: u32,
+        holder: &dyn KeyHolder<S>,
+    ) -> Result<SlotKeys, DecryptError> {
+        let s = self
+            .header
+            .slot(slot)
+            .ok_or_else(|| DecryptError::NotRecipient(slot_name(slot)))?;
+        let current = self
+            .holder(slot)
+            .ok_or_else(|| DecryptError::NotRecipient(slot_name(slot)))?;
         if current.encryption_key() != &holder.public_key() {
             return Err(DecryptError::NotRecipient(slot_name(slot)));
         }
         let origin = self.header.core.origin(slot).ok_or(DecryptError::Failed)?;
         let id = &self.header.core.envelope_id;
-        let candidates: Vec<S::Point> = match holder.diffie_hellman(&s.capsule.c2).map_err(DecryptError::KeyHolder)? {
+        let candidates: Vec<S::Point> = match holder
+            .diffie_hellman(&s.capsule.c2)
+            .map_err(DecryptError::KeyHolder)?
+        {
             DhOutput::Point(d) => vec![S::sub(&s.capsule.c1, &d)],
             DhOutput::XCoordinate(x) => match S::lift_x(&x) {
                 Some((y, _)) => vec![S::sub(&s.capsule.c1, &y), S::add(&s.capsule.c1, &y)],
@@ -673,12 +827,27 @@ impl<'a, S: Suite> VerifiedEnvelope<'a, S> {
         let view = |slot: u32| {
             let s = self.header.slot(slot)?;
             let holder = self.holder(slot)?.certificate().fingerprint();
-            Some(SlotState { holder, c2: &s.capsule.c2, hops: s.hops.len() })
+            Some(SlotState {
+                holder,
+                c2: &s.capsule.c2,
+                hops: s.hops.len(),
+            })
         };
         let wanted = select_parts(&self.header.core, &held, parts)?;
-        let response = make_hops(&self.header.core, &view, &me, forwarder, target, &wanted, time, rng)?;
+        let response = make_hops(
+            &self.header.core,
+            &view,
+            &me,
+            forwarder,
+            target,
+            &wanted,
+            time,
+            rng,
+        )?;
         // We made these shares ourselves one line above: combine without re-verifying.
-        self.header.combine_unchecked(&response, &wanted).map_err(ForwardError::Invalid)
+        self.header
+            .combine_unchecked(&response, &wanted)
+            .map_err(ForwardError::Invalid)
     }
 }
 
@@ -693,7 +862,11 @@ pub(crate) struct SlotState<'a, S: Suite> {
 }
 
 /// Which parts to forward: the requested ones (each must be held) or all held parts.
-pub(crate) fn select_parts<S: Suite>(core: &SignedCore<S>, held: &[u32], parts: Option<&[u32]>) -> Result<Vec<u32>, ForwardError> {
+pub(crate) fn select_parts<S: Suite>(
+    core: &SignedCore<S>,
+    held: &[u32],
+    parts: Option<&[u32]>,
+) -> Result<Vec<u32>, ForwardError> {
     let wanted: Vec<u32> = match parts {
         Some(p) => {
             for i in p {
@@ -709,7 +882,11 @@ pub(crate) fn select_parts<S: Suite>(core: &SignedCore<S>, held: &[u32], parts: 
             v.dedup();
             v
         }
-        None => held.iter().copied().filter(|s| *s != METADATA_SLOT).collect(),
+        None => held
+            .iter()
+            .copied()
+            .filter(|s| *s != METADATA_SLOT)
+            .collect(),
     };
     if wanted.is_empty() {
         return Err(ForwardError::NotHolder("any part".into()));
@@ -736,13 +913,21 @@ pub(crate) fn make_hops<'a, S: Suite>(
 ) -> Result<crate::split::ForwardResponse<S>, ForwardError> {
     // T6 (forwarder as oracle): re-encrypt only toward a key certified by our own organization.
     if target.organization().fingerprint() != core.recipient_org.fingerprint() {
-        return Err(ForwardError::Invalid("the target is not a member of the receiving organization"));
+        return Err(ForwardError::Invalid(
+            "the target is not a member of the receiving organization",
+        ));
     }
-    if forwarder.cert.encryption_key != forwarder.holder.public_key() || forwarder.cert.signing_key != forwarder.signer.verifying_key() {
-        return Err(ForwardError::Invalid("the forwarding keys do not match the forwarder's certificate"));
+    if forwarder.cert.encryption_key != forwarder.holder.public_key()
+        || forwarder.cert.signing_key != forwarder.signer.verifying_key()
+    {
+        return Err(ForwardError::Invalid(
+            "the forwarding keys do not match the forwarder's certificate",
+        ));
     }
     if !can_receive(target.certificate().roles) {
-        return Err(ForwardError::Invalid("the target's certificate has no reading or forwarding role"));
+        return Err(ForwardError::Invalid(
+            "the target's certificate has no reading or forwarding role",
+        ));
     }
     let mut hops = Vec::with_capacity(wanted.len() + 1);
     for slot_no in std::iter::once(METADATA_SLOT).chain(wanted.iter().copied()) {
@@ -761,47 +946,103 @@ pub(crate) fn make_hops<'a, S: Suite>(
             target_cert: target.certificate().fingerprint(),
             time,
         };
-        let statement = HopStatement { context: &ctx, from: &forwarder.cert.encryption_key, to: target.encryption_key(), c2: st.c2 };
-        let share = crate::scheme::make_share(&statement, forwarder.holder, Some(forwarder.signer), rng).map_err(ForwardError::KeyHolder)?;
-        hops.push((slot_no, Hop { forwarder_cert: *me, target_cert: ctx.target_cert, time, x: share.x, c2_new: share.c2_new, auth: share.auth }));
+        let statement = HopStatement {
+            context: &ctx,
+            from: &forwarder.cert.encryption_key,
+            to: target.encryption_key(),
+            c2: st.c2,
+        };
+        let share =
+            crate::scheme::make_share(&statement, forwarder.holder, Some(forwarder.signer), rng)
+                .map_err(ForwardError::KeyHolder)?;
+        hops.push((
+            slot_no,
+            Hop {
+                forwarder_cert: *me,
+                target_cert: ctx.target_cert,
+                time,
+                x: share.x,
+                c2_new: share.c2_new,
+                auth: share.auth,
+            },
+        ));
     }
-    Ok(crate::split::ForwardResponse { forwarder: forwarder.cert.clone(), target: target.certificate().clone(), hops })
+    Ok(crate::split::ForwardResponse {
+        forwarder: forwarder.cert.clone(),
+        target: target.certificate().clone(),
+        hops,
+    })
 }
 
 impl<S: Suite> EnvelopeHeader<S> {
     /// Apply hops whose shares are known to be valid: `C1' = C1 − X` for each slot. Builds the
     /// target's header: the metadata slot, the forwarded parts, their bodies if present.
-    pub(crate) fn combine_unchecked(&self, response: &crate::split::ForwardResponse<S>, parts: &[u32]) -> Result<EnvelopeHeader<S>, &'static str> {
+    pub(crate) fn combine_unchecked(
+        &self,
+        response: &crate::split::ForwardResponse<S>,
+        parts: &[u32],
+    ) -> Result<EnvelopeHeader<S>, &'static str> {
         let mut slots = Vec::with_capacity(response.hops.len());
         for (slot_no, hop) in &response.hops {
             if let Some(slot) = self.slot(*slot_no) {
                 let mut hops = slot.hops.clone();
                 hops.push(hop.clone());
-                let capsule = Capsule { c1: S::sub(&slot.capsule.c1, &hop.x), c2: hop.c2_new.clone() };
-                slots.push(Slot { slot: *slot_no, capsule, hops });
+                let capsule = Capsule {
+                    c1: S::sub(&slot.capsule.c1, &hop.x),
+                    c2: hop.c2_new.clone(),
+                };
+                slots.push(Slot {
+                    slot: *slot_no,
+                    capsule,
+                    hops,
+                });
             }
         }
         let mut certificates = self.certificates.clone();
         for c in [&response.forwarder, &response.target] {
-            if c.fingerprint() != self.core.recipient_cert.fingerprint() && !certificates.iter().any(|x| x.fingerprint() == c.fingerprint()) {
+            if c.fingerprint() != self.core.recipient_cert.fingerprint()
+                && !certificates
+                    .iter()
+                    .any(|x| x.fingerprint() == c.fingerprint())
+            {
                 certificates.push(c.clone());
             }
         }
         if certificates.len() > limits::MAX_CERTIFICATES as usize {
             return Err("too many certificates in the envelope");
         }
-        let bodies = self.bodies.iter().copied().filter(|b| parts.contains(b)).collect();
-        Ok(EnvelopeHeader { core: self.core.clone(), sender_signature: self.sender_signature, certificates, slots, bodies })
+        let bodies = self
+            .bodies
+            .iter()
+            .copied()
+            .filter(|b| parts.contains(b))
+            .collect();
+        Ok(EnvelopeHeader {
+            core: self.core.clone(),
+            sender_signature: self.sender_signature,
+            certificates,
+            slots,
+            bodies,
+        })
     }
 }
 
-fn decrypt_metadata<S: Suite>(core: &SignedCore<S>, keys: &SlotKeys) -> Result<Metadata, DecryptError> {
+fn decrypt_metadata<S: Suite>(
+    core: &SignedCore<S>,
+    keys: &SlotKeys,
+) -> Result<Metadata, DecryptError> {
     let pt = Aes256Gcm::new(&keys.key)
-        .open(&[0u8; 12], &metadata_aad(&core.envelope_id), &core.sealed_metadata)
+        .open(
+            &[0u8; 12],
+            &metadata_aad(&core.envelope_id),
+            &core.sealed_metadata,
+        )
         .map_err(|_| DecryptError::Failed)?;
     let m = Metadata::from_bytes(&pt).map_err(|_| DecryptError::Failed)?;
     if m.parts.len() != core.parts.len() {
-        return Err(DecryptError::Verify(VerifyError::Inconsistent("the metadata describes another number of parts")));
+        return Err(DecryptError::Verify(VerifyError::Inconsistent(
+            "the metadata describes another number of parts",
+        )));
     }
     Ok(m)
 }
@@ -818,7 +1059,9 @@ pub struct Forwarder<'a, S: Suite> {
 
 impl<S: Suite> core::fmt::Debug for Forwarder<'_, S> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("Forwarder").field("cert", &self.cert.member_name).finish_non_exhaustive()
+        f.debug_struct("Forwarder")
+            .field("cert", &self.cert.member_name)
+            .finish_non_exhaustive()
     }
 }
 
@@ -837,7 +1080,9 @@ pub struct Sender<'a, S: Suite> {
 
 impl<S: Suite> core::fmt::Debug for Sender<'_, S> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("Sender").field("cert", &self.cert.member_name).finish_non_exhaustive()
+        f.debug_struct("Sender")
+            .field("cert", &self.cert.member_name)
+            .finish_non_exhaustive()
     }
 }
 
@@ -853,7 +1098,10 @@ pub struct PartSource<'a> {
 
 impl core::fmt::Debug for PartSource<'_> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("PartSource").field("info", &self.info).field("len", &self.len).finish_non_exhaustive()
+        f.debug_struct("PartSource")
+            .field("info", &self.info)
+            .field("len", &self.len)
+            .finish_non_exhaustive()
     }
 }
 
@@ -880,7 +1128,11 @@ fn fresh_slot<S: Suite>(
     let m = S::mul_base(&S::random_scalar(rng));
     let capsule = hazmat::encrypt_point_with_r(&m, to.encryption_key(), &S::random_scalar(rng));
     let keys = derive_slot_keys::<S>(&m, envelope_id, slot);
-    let origin = OriginCapsule { c1_digest: c1_digest::<S>(envelope_id, slot, &capsule.c1), c2: capsule.c2.clone(), commitment: keys.commitment };
+    let origin = OriginCapsule {
+        c1_digest: c1_digest::<S>(envelope_id, slot, &capsule.c1),
+        c2: capsule.c2.clone(),
+        commitment: keys.commitment,
+    };
     (capsule, origin, keys)
 }
 
@@ -900,14 +1152,21 @@ pub fn encrypt<S: Suite>(
         return Err(EncryptError::Invalid("an envelope needs at least one part"));
     }
     if parts.len() > limits::MAX_PARTS as usize {
-        return Err(EncryptError::LimitExceeded { what: "parts", limit: limits::MAX_PARTS as u64 });
+        return Err(EncryptError::LimitExceeded {
+            what: "parts",
+            limit: limits::MAX_PARTS as u64,
+        });
     }
     let cs = options.chunk_size;
     if !(limits::MIN_CHUNK..=limits::MAX_CHUNK).contains(&cs) || !cs.is_power_of_two() {
-        return Err(EncryptError::Invalid("chunk size must be a power of two from 1 KiB to 16 MiB"));
+        return Err(EncryptError::Invalid(
+            "chunk size must be a power of two from 1 KiB to 16 MiB",
+        ));
     }
     if sender.cert.issuer != sender.org.fingerprint() {
-        return Err(EncryptError::Invalid("the sender's certificate is not issued by the sender's organization"));
+        return Err(EncryptError::Invalid(
+            "the sender's certificate is not issued by the sender's organization",
+        ));
     }
     let metadata = Metadata {
         title: options.title.clone(),
@@ -919,27 +1178,56 @@ pub fn encrypt<S: Suite>(
     rng.fill_bytes(&mut envelope_id);
     out.write_all(&file_prefix::<S>(&envelope_id))?;
 
-    let (meta_capsule, metadata_origin, meta_keys) = fresh_slot(recipient, &envelope_id, METADATA_SLOT, rng);
-    let sealed_metadata = Aes256Gcm::new(&meta_keys.key).seal(&[0u8; 12], &metadata_aad(&envelope_id), &metadata.to_bytes());
+    let (meta_capsule, metadata_origin, meta_keys) =
+        fresh_slot(recipient, &envelope_id, METADATA_SLOT, rng);
+    let sealed_metadata = Aes256Gcm::new(&meta_keys.key).seal(
+        &[0u8; 12],
+        &metadata_aad(&envelope_id),
+        &metadata.to_bytes(),
+    );
     if sealed_metadata.len() > limits::MAX_METADATA as usize {
-        return Err(EncryptError::LimitExceeded { what: "metadata", limit: limits::MAX_METADATA as u64 });
+        return Err(EncryptError::LimitExceeded {
+            what: "metadata",
+            limit: limits::MAX_METADATA as u64,
+        });
     }
-    let mut slots = vec![Slot { slot: METADATA_SLOT, capsule: meta_capsule, hops: vec![] }];
+    let mut slots = vec![Slot {
+        slot: METADATA_SLOT,
+        capsule: meta_capsule,
+        hops: vec![],
+    }];
     let mut descriptors = Vec::with_capacity(parts.len());
     let mut done_before = 0u64;
     for (i, mut part) in parts.into_iter().enumerate() {
         if part.len > limits::MAX_PART_LEN {
-            return Err(EncryptError::LimitExceeded { what: "part length", limit: limits::MAX_PART_LEN });
+            return Err(EncryptError::LimitExceeded {
+                what: "part length",
+                limit: limits::MAX_PART_LEN,
+            });
         }
         let (capsule, origin, keys) = fresh_slot(recipient, &envelope_id, i as u32, rng);
         let base = done_before;
-        let body_digest = stream::encrypt(&keys.key, cs, part.len, &mut part.reader, out, &mut |d| progress(base + d)).map_err(|e| match e {
-            stream::StreamError::Io(e) => EncryptError::Io(e),
-            _ => EncryptError::Invalid("a part's source ended early or ran past its announced length"),
-        })?;
+        let body_digest =
+            stream::encrypt(&keys.key, cs, part.len, &mut part.reader, out, &mut |d| {
+                progress(base + d)
+            })
+            .map_err(|e| match e {
+                stream::StreamError::Io(e) => EncryptError::Io(e),
+                _ => EncryptError::Invalid(
+                    "a part's source ended early or ran past its announced length",
+                ),
+            })?;
         done_before += part.len;
-        descriptors.push(PartDescriptor { plaintext_len: part.len, body_digest, origin });
-        slots.push(Slot { slot: i as u32, capsule, hops: vec![] });
+        descriptors.push(PartDescriptor {
+            plaintext_len: part.len,
+            body_digest,
+            origin,
+        });
+        slots.push(Slot {
+            slot: i as u32,
+            capsule,
+            hops: vec![],
+        });
     }
     let core = SignedCore {
         envelope_id,
@@ -955,7 +1243,13 @@ pub fn encrypt<S: Suite>(
     };
     let sender_signature = sender.signing_key.sign(&core.signed_message(), rng);
     let bodies = (0..core.parts.len() as u32).collect();
-    let header = EnvelopeHeader { core, sender_signature, certificates: vec![], slots, bodies };
+    let header = EnvelopeHeader {
+        core,
+        sender_signature,
+        certificates: vec![],
+        slots,
+        bodies,
+    };
     write_trailer(&header, out)?;
     Ok(header)
 }
@@ -973,12 +1267,18 @@ pub const FILE_VERSION: u8 = 1;
 
 fn file_prefix<S: Suite>(envelope_id: &[u8; 16]) -> Vec<u8> {
     let mut w = Writer::new();
-    w.raw(FILE_MAGIC).u8(FILE_VERSION).suite(S::ID).raw(envelope_id);
+    w.raw(FILE_MAGIC)
+        .u8(FILE_VERSION)
+        .suite(S::ID)
+        .raw(envelope_id);
     w.into_bytes()
 }
 
 /// Write `header ‖ footer` (the footer is `u64(header length) ‖ "SKEND\0\0\1"`).
-pub fn write_trailer<S: Suite>(header: &EnvelopeHeader<S>, out: &mut dyn Write) -> std::io::Result<()> {
+pub fn write_trailer<S: Suite>(
+    header: &EnvelopeHeader<S>,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
     let h = header.to_bytes();
     out.write_all(&h)?;
     out.write_all(&(h.len() as u64).to_be_bytes())?;
@@ -1027,7 +1327,11 @@ impl<S: Suite> EnvelopeFile<S> {
         }
         let v = r.u8("file version")?;
         if v != FILE_VERSION {
-            return Err(DecodeError::UnsupportedVersion { what: "envelope file", version: v }.into());
+            return Err(DecodeError::UnsupportedVersion {
+                what: "envelope file",
+                version: v,
+            }
+            .into());
         }
         r.expect_suite::<S>()?;
         let id: [u8; 16] = r.array("envelope id")?;
@@ -1035,11 +1339,22 @@ impl<S: Suite> EnvelopeFile<S> {
         let mut footer = [0u8; FOOTER_LEN as usize];
         f.read_exact(&mut footer)?;
         if &footer[8..] != FOOTER_MAGIC {
-            return Err(DecodeError::Truncated("envelope file (missing footer: incomplete or damaged)").into());
+            return Err(DecodeError::Truncated(
+                "envelope file (missing footer: incomplete or damaged)",
+            )
+            .into());
         }
-        let hlen = u64::from_be_bytes(footer[..8].try_into().map_err(|_| DecodeError::Truncated("footer"))?);
+        let hlen = u64::from_be_bytes(
+            footer[..8]
+                .try_into()
+                .map_err(|_| DecodeError::Truncated("footer"))?,
+        );
         if hlen > limits::MAX_HEADER {
-            return Err(DecodeError::LimitExceeded { what: "header length", limit: limits::MAX_HEADER }.into());
+            return Err(DecodeError::LimitExceeded {
+                what: "header length",
+                limit: limits::MAX_HEADER,
+            }
+            .into());
         }
         if hlen > len - PREFIX_LEN - FOOTER_LEN {
             return Err(DecodeError::Truncated("envelope header").into());
@@ -1050,12 +1365,17 @@ impl<S: Suite> EnvelopeFile<S> {
         f.read_exact(&mut hb)?;
         let header = EnvelopeHeader::<S>::from_bytes(&hb)?;
         if header.core.envelope_id != id {
-            return Err(DecodeError::InvalidValue("envelope id differs between prefix and header").into());
+            return Err(
+                DecodeError::InvalidValue("envelope id differs between prefix and header").into(),
+            );
         }
         if PREFIX_LEN + header.bodies_len() > header_offset {
             return Err(DecodeError::Truncated("envelope bodies").into());
         }
-        Ok(Self { header, header_offset })
+        Ok(Self {
+            header,
+            header_offset,
+        })
     }
 
     /// Absolute file offset of part `index`'s body.
@@ -1077,11 +1397,28 @@ pub fn decrypt_part<S: Suite, R: Read + Seek>(
     progress: &mut dyn FnMut(u64),
 ) -> Result<(), DecryptError> {
     let keys = verified.open_slot(index, holder)?;
-    let start = file.body_start(index).ok_or_else(|| DecryptError::NotRecipient(format!("{} (body not in this copy)", slot_name(index))))?;
+    let start = file.body_start(index).ok_or_else(|| {
+        DecryptError::NotRecipient(format!("{} (body not in this copy)", slot_name(index)))
+    })?;
     let desc = &verified.header().core.parts[index as usize];
-    src.seek(SeekFrom::Start(start)).map_err(|e| DecryptError::Io(e.to_string()))?;
-    let mut limited = std::io::BufReader::with_capacity(1 << 20, src.take(stream::ciphertext_len(desc.plaintext_len, verified.header().core.chunk_size)));
-    let digest = stream::decrypt(&keys.key, verified.header().core.chunk_size, desc.plaintext_len, &mut limited, out, progress).map_err(|e| match e {
+    src.seek(SeekFrom::Start(start))
+        .map_err(|e| DecryptError::Io(e.to_string()))?;
+    let mut limited = std::io::BufReader::with_capacity(
+        1 << 20,
+        src.take(stream::ciphertext_len(
+            desc.plaintext_len,
+            verified.header().core.chunk_size,
+        )),
+    );
+    let digest = stream::decrypt(
+        &keys.key,
+        verified.header().core.chunk_size,
+        desc.plaintext_len,
+        &mut limited,
+        out,
+        progress,
+    )
+    .map_err(|e| match e {
         stream::StreamError::Io(e) => DecryptError::Io(e.to_string()),
         _ => DecryptError::Failed,
     })?;
@@ -1092,15 +1429,24 @@ pub fn decrypt_part<S: Suite, R: Read + Seek>(
 }
 
 /// Verify a body's ciphertext against the signed digest without any key (for `verify`).
-pub fn check_body_digest<S: Suite, R: Read + Seek>(file: &EnvelopeFile<S>, src: &mut R, index: u32) -> Result<(), VerifyError> {
+pub fn check_body_digest<S: Suite, R: Read + Seek>(
+    file: &EnvelopeFile<S>,
+    src: &mut R,
+    index: u32,
+) -> Result<(), VerifyError> {
     use sha2::Digest;
-    let start = file.body_start(index).ok_or(VerifyError::Inconsistent("body not present"))?;
-    src.seek(SeekFrom::Start(start)).map_err(|_| VerifyError::BodyDigest(index))?;
+    let start = file
+        .body_start(index)
+        .ok_or(VerifyError::Inconsistent("body not present"))?;
+    src.seek(SeekFrom::Start(start))
+        .map_err(|_| VerifyError::BodyDigest(index))?;
     let mut h = sha2::Sha256::new();
     let mut take = src.take(file.header.body_len(index));
     let mut buf = vec![0u8; 1 << 20];
     loop {
-        let n = take.read(&mut buf).map_err(|_| VerifyError::BodyDigest(index))?;
+        let n = take
+            .read(&mut buf)
+            .map_err(|_| VerifyError::BodyDigest(index))?;
         if n == 0 {
             break;
         }
@@ -1125,7 +1471,9 @@ pub fn write_forwarded<S: Suite, R: Read + Seek>(
     out.write_all(&file_prefix::<S>(&new_header.core.envelope_id))?;
     let mut done = 0;
     for b in &new_header.bodies {
-        let start = file.body_start(*b).ok_or(DecodeError::InvalidValue("body not present in the source"))?;
+        let start = file
+            .body_start(*b)
+            .ok_or(DecodeError::InvalidValue("body not present in the source"))?;
         src.seek(SeekFrom::Start(start))?;
         let n = std::io::copy(&mut src.take(file.header.body_len(*b)), out)?;
         if n != file.header.body_len(*b) {
@@ -1140,6 +1488,9 @@ pub fn write_forwarded<S: Suite, R: Read + Seek>(
 
 /// Encode an envelope's secret-free summary for display.
 pub fn describe_hop<S: Suite>(h: &EnvelopeHeader<S>, hop: &Hop<S>) -> (String, String) {
-    let name = |fp: &Fingerprint| h.find_cert(fp).map_or_else(|| fp.display_short(), |c| c.member_name.clone());
+    let name = |fp: &Fingerprint| {
+        h.find_cert(fp)
+            .map_or_else(|| fp.display_short(), |c| c.member_name.clone())
+    };
     (name(&hop.forwarder_cert), name(&hop.target_cert))
 }

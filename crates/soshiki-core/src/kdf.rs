@@ -27,7 +27,9 @@ pub struct SlotKeys {
 
 impl core::fmt::Debug for SlotKeys {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("SlotKeys").field("commitment", &hex::encode(self.commitment)).finish_non_exhaustive()
+        f.debug_struct("SlotKeys")
+            .field("commitment", &hex::encode(self.commitment))
+            .finish_non_exhaustive()
     }
 }
 
@@ -55,8 +57,10 @@ pub fn derive_slot_keys<S: Suite>(m: &S::Point, envelope_id: &[u8; 16], slot: u3
     // 32 bytes is always a valid HKDF-SHA256 output length.
     #[allow(clippy::expect_used)]
     {
-        hk.expand(&info(b"soshiki/v1/slot-key"), &mut key[..]).expect("valid length");
-        hk.expand(&info(b"soshiki/v1/commitment"), &mut commitment).expect("valid length");
+        hk.expand(&info(b"soshiki/v1/slot-key"), &mut key[..])
+            .expect("valid length");
+        hk.expand(&info(b"soshiki/v1/commitment"), &mut commitment)
+            .expect("valid length");
     }
     SlotKeys { key, commitment }
 }

@@ -40,12 +40,22 @@ pub struct KdfParams {
 
 impl KdfParams {
     /// The default: 64 MiB, 3 passes, 1 lane (RFC 9106's second recommendation, one lane).
-    pub const DEFAULT: KdfParams = KdfParams { m_kib: 64 * 1024, t: 3, p: 1 };
+    pub const DEFAULT: KdfParams = KdfParams {
+        m_kib: 64 * 1024,
+        t: 3,
+        p: 1,
+    };
     /// The weakest accepted: 8 MiB, 1 pass (tests and constrained devices).
-    pub const MINIMUM: KdfParams = KdfParams { m_kib: 8 * 1024, t: 1, p: 1 };
+    pub const MINIMUM: KdfParams = KdfParams {
+        m_kib: 8 * 1024,
+        t: 1,
+        p: 1,
+    };
 
     fn check(&self) -> Result<(), KeyFileError> {
-        let ok = (8 * 1024..=1024 * 1024).contains(&self.m_kib) && (1..=16).contains(&self.t) && (1..=8).contains(&self.p);
+        let ok = (8 * 1024..=1024 * 1024).contains(&self.m_kib)
+            && (1..=16).contains(&self.t)
+            && (1..=8).contains(&self.p);
         if ok {
             Ok(())
         } else {
@@ -54,9 +64,14 @@ impl KdfParams {
     }
 }
 
-fn derive(pass: &[u8], salt: &[u8; 16], p: &KdfParams) -> Result<Zeroizing<[u8; 32]>, KeyFileError> {
+fn derive(
+    pass: &[u8],
+    salt: &[u8; 16],
+    p: &KdfParams,
+) -> Result<Zeroizing<[u8; 32]>, KeyFileError> {
     p.check()?;
-    let params = Params::new(p.m_kib, p.t, p.p as u32, Some(32)).map_err(|_| KeyFileError::Parameters)?;
+    let params =
+        Params::new(p.m_kib, p.t, p.p as u32, Some(32)).map_err(|_| KeyFileError::Parameters)?;
     let mut out = Zeroizing::new([0u8; 32]);
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
         .hash_password_into(pass, salt, &mut out[..])
@@ -64,14 +79,28 @@ fn derive(pass: &[u8], salt: &[u8; 16], p: &KdfParams) -> Result<Zeroizing<[u8; 
     Ok(out)
 }
 
-fn seal<S: Suite>(kind: u8, plaintext: &[u8], pass: &[u8], params: KdfParams, rng: &mut impl CryptoRngCore) -> Result<Vec<u8>, KeyFileError> {
+fn seal<S: Suite>(
+    kind: u8,
+    plaintext: &[u8],
+    pass: &[u8],
+    params: KdfParams,
+    rng: &mut impl CryptoRngCore,
+) -> Result<Vec<u8>, KeyFileError> {
     let mut salt = [0u8; 16];
     let mut nonce = [0u8; 12];
     rng.fill_bytes(&mut salt);
     rng.fill_bytes(&mut nonce);
     let key = derive(pass, &salt, &params)?;
     let mut w = Writer::new();
-    w.raw(KEY_MAGIC).u8(VERSION).suite(S::ID).u8(kind).u32(params.m_kib).u32(params.t).u8(params.p).raw(&salt).raw(&nonce);
+    w.raw(KEY_MAGIC)
+        .u8(VERSION)
+        .suite(S::ID)
+        .u8(kind)
+        .u32(params.m_kib)
+        .u32(params.t)
+        .u8(params.p)
+        .raw(&salt)
+        .raw(&nonce);
     let sealed = Aes256Gcm::new(&key).seal(&nonce, w.as_bytes(), plaintext);
     w.bytes32(&sealed);
     Ok(w.into_bytes())
@@ -85,34 +114,53 @@ fn kind_name(k: u8) -> &'static str {
     }
 }
 
-fn unseal<S: Suite>(bytes: &[u8], want: u8, pass: &[u8]) -> Result<Zeroizing<Vec<u8>>, KeyFileError> {
+fn unseal<S: Suite>(
+    bytes: &[u8],
+    want: u8,
+    pass: &[u8],
+) -> Result<Zeroizing<Vec<u8>>, KeyFileError> {
     let mut r = Reader::new(bytes);
     if r.take(KEY_MAGIC.len(), "key file magic")? != KEY_MAGIC {
         return Err(DecodeError::BadMagic("key file").into());
     }
     let v = r.u8("key file version")?;
     if v != VERSION {
-        return Err(DecodeError::UnsupportedVersion { what: "key file", version: v }.into());
+        return Err(DecodeError::UnsupportedVersion {
+            what: "key file",
+            version: v,
+        }
+        .into());
     }
     r.expect_suite::<S>()?;
     let kind = r.u8("key kind")?;
     if kind != want {
-        return Err(KeyFileError::WrongKind { expected: kind_name(want), found: kind_name(kind) });
+        return Err(KeyFileError::WrongKind {
+            expected: kind_name(want),
+            found: kind_name(kind),
+        });
     }
-    let params = KdfParams { m_kib: r.u32("argon2 memory")?, t: r.u32("argon2 passes")?, p: r.u8("argon2 lanes")? };
+    let params = KdfParams {
+        m_kib: r.u32("argon2 memory")?,
+        t: r.u32("argon2 passes")?,
+        p: r.u8("argon2 lanes")?,
+    };
     let salt: [u8; 16] = r.array("salt")?;
     let nonce: [u8; 12] = r.array("nonce")?;
     let aad_len = r.position();
     let sealed = r.bytes32("sealed key", 1 << 16)?;
     r.finish()?;
     let key = derive(pass, &salt, &params)?;
-    Aes256Gcm::new(&key).open(&nonce, &bytes[..aad_len], sealed).map_err(|_| KeyFileError::Unlock)
+    Aes256Gcm::new(&key)
+        .open(&nonce, &bytes[..aad_len], sealed)
+        .map_err(|_| KeyFileError::Unlock)
 }
 
 /// The suite and kind of a key file, from its first bytes.
 pub fn peek_key_file(bytes: &[u8]) -> Result<(SuiteId, &'static str), DecodeError> {
     let suite = crate::wire::peek_suite(bytes, KEY_MAGIC, "key file")?;
-    let kind = *bytes.get(KEY_MAGIC.len() + 3).ok_or(DecodeError::Truncated("key kind"))?;
+    let kind = *bytes
+        .get(KEY_MAGIC.len() + 3)
+        .ok_or(DecodeError::Truncated("key kind"))?;
     Ok((suite, kind_name(kind)))
 }
 
@@ -130,13 +178,20 @@ pub struct MemberKey<S: Suite> {
 
 impl<S: Suite> core::fmt::Debug for MemberKey<S> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("MemberKey").field("member", &self.certificate.member_name).finish_non_exhaustive()
+        f.debug_struct("MemberKey")
+            .field("member", &self.certificate.member_name)
+            .finish_non_exhaustive()
     }
 }
 
 impl<S: Suite> MemberKey<S> {
     /// Protect with a passphrase.
-    pub fn to_key_file(&self, passphrase: &[u8], params: KdfParams, rng: &mut impl CryptoRngCore) -> Result<Vec<u8>, KeyFileError> {
+    pub fn to_key_file(
+        &self,
+        passphrase: &[u8],
+        params: KdfParams,
+        rng: &mut impl CryptoRngCore,
+    ) -> Result<Vec<u8>, KeyFileError> {
         let mut pt = Zeroizing::new(Vec::new());
         pt.extend_from_slice(&self.encryption.to_secret_bytes()[..]);
         pt.extend_from_slice(&self.signing.to_secret_bytes()[..]);
@@ -154,22 +209,37 @@ impl<S: Suite> MemberKey<S> {
         let organization = Organization::read(&mut r)?;
         let certificate = Certificate::read(&mut r)?;
         r.finish()?;
-        if certificate.encryption_key != *encryption.public_key() || certificate.signing_key != signing.verifying_key() {
+        if certificate.encryption_key != *encryption.public_key()
+            || certificate.signing_key != signing.verifying_key()
+        {
             return Err(DecodeError::InvalidValue("certificate does not match the keys").into());
         }
-        Ok(Self { encryption, signing, organization, certificate })
+        Ok(Self {
+            encryption,
+            signing,
+            organization,
+            certificate,
+        })
     }
 
     /// The public identity others address.
     pub fn identity(&self) -> MemberIdentity<S> {
-        MemberIdentity { organization: self.organization.clone(), certificate: self.certificate.clone() }
+        MemberIdentity {
+            organization: self.organization.clone(),
+            certificate: self.certificate.clone(),
+        }
     }
 }
 
 /// An organization's key file contents.
 impl<S: Suite> OrganizationKey<S> {
     /// Protect with a passphrase.
-    pub fn to_key_file(&self, passphrase: &[u8], params: KdfParams, rng: &mut impl CryptoRngCore) -> Result<Vec<u8>, KeyFileError> {
+    pub fn to_key_file(
+        &self,
+        passphrase: &[u8],
+        params: KdfParams,
+        rng: &mut impl CryptoRngCore,
+    ) -> Result<Vec<u8>, KeyFileError> {
         let mut pt = Zeroizing::new(Vec::new());
         pt.extend_from_slice(&self.signing_key().to_secret_bytes()[..]);
         pt.extend_from_slice(&self.organization().to_bytes());
@@ -177,16 +247,23 @@ impl<S: Suite> OrganizationKey<S> {
     }
 
     /// Unlock.
-    pub fn from_key_file(bytes: &[u8], passphrase: &[u8], rng: &mut impl CryptoRngCore) -> Result<Self, KeyFileError> {
+    pub fn from_key_file(
+        bytes: &[u8],
+        passphrase: &[u8],
+        rng: &mut impl CryptoRngCore,
+    ) -> Result<Self, KeyFileError> {
         let pt = unseal::<S>(bytes, KIND_ORGANIZATION, passphrase)?;
         let mut r = Reader::new(&pt);
         let sk = SigningKey::from_secret_bytes(r.take(32, "signing key")?)?;
         let org = Organization::read(&mut r)?;
         r.finish()?;
         if org.signing_key != sk.verifying_key() {
-            return Err(DecodeError::InvalidValue("organization record does not match the key").into());
+            return Err(
+                DecodeError::InvalidValue("organization record does not match the key").into(),
+            );
         }
-        OrganizationKey::from_signing_key(sk, &org.name, org.created, rng).map_err(|_| KeyFileError::Decode(DecodeError::InvalidValue("organization")))
+        OrganizationKey::from_signing_key(sk, &org.name, org.created, rng)
+            .map_err(|_| KeyFileError::Decode(DecodeError::InvalidValue("organization")))
     }
 }
 
@@ -203,7 +280,11 @@ impl<S: Suite> MemberIdentity<S> {
     /// Encode.
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut w = Writer::new();
-        w.raw(ID_MAGIC).u8(VERSION).suite(S::ID).raw(&self.organization.to_bytes()).raw(&self.certificate.to_bytes());
+        w.raw(ID_MAGIC)
+            .u8(VERSION)
+            .suite(S::ID)
+            .raw(&self.organization.to_bytes())
+            .raw(&self.certificate.to_bytes());
         w.into_bytes()
     }
 
@@ -215,13 +296,19 @@ impl<S: Suite> MemberIdentity<S> {
         }
         let v = r.u8("identity version")?;
         if v != VERSION {
-            return Err(DecodeError::UnsupportedVersion { what: "identity", version: v });
+            return Err(DecodeError::UnsupportedVersion {
+                what: "identity",
+                version: v,
+            });
         }
         r.expect_suite::<S>()?;
         let organization = Organization::read(&mut r)?;
         let certificate = Certificate::read(&mut r)?;
         r.finish()?;
-        Ok(Self { organization, certificate })
+        Ok(Self {
+            organization,
+            certificate,
+        })
     }
 
     /// Verify the certificate against the enclosed organization at time `now`. The caller must

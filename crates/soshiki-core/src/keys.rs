@@ -22,13 +22,18 @@ pub struct SecretKey<S: Suite> {
 
 impl<S: Suite> core::fmt::Debug for SecretKey<S> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("SecretKey").field("public", &self.public).finish_non_exhaustive()
+        f.debug_struct("SecretKey")
+            .field("public", &self.public)
+            .finish_non_exhaustive()
     }
 }
 
 impl<S: Suite> Clone for SecretKey<S> {
     fn clone(&self) -> Self {
-        Self { scalar: self.scalar.clone(), public: self.public.clone() }
+        Self {
+            scalar: self.scalar.clone(),
+            public: self.public.clone(),
+        }
     }
 }
 
@@ -39,7 +44,9 @@ impl<S: Suite> SecretKey<S> {
     }
 
     pub(crate) fn from_scalar(scalar: S::Scalar) -> Self {
-        let public = PublicKey { point: S::mul_base(&scalar) };
+        let public = PublicKey {
+            point: S::mul_base(&scalar),
+        };
         Self { scalar, public }
     }
 
@@ -74,7 +81,9 @@ impl<S: Suite> core::fmt::Debug for PublicKey<S> {
 impl<S: Suite> PublicKey<S> {
     /// Decode and validate.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, DecodeError> {
-        Ok(Self { point: S::point_from_bytes(bytes)? })
+        Ok(Self {
+            point: S::point_from_bytes(bytes)?,
+        })
     }
 
     /// Encode.
@@ -100,19 +109,25 @@ pub struct SigningKey<S: Suite> {
 
 impl<S: Suite> core::fmt::Debug for SigningKey<S> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("SigningKey").field("verifying_key", &self.verifying_key()).finish_non_exhaustive()
+        f.debug_struct("SigningKey")
+            .field("verifying_key", &self.verifying_key())
+            .finish_non_exhaustive()
     }
 }
 
 impl<S: Suite> SigningKey<S> {
     /// Generate.
     pub fn generate(rng: &mut impl CryptoRngCore) -> Self {
-        Self { inner: S::signing_key_generate(rng) }
+        Self {
+            inner: S::signing_key_generate(rng),
+        }
     }
 
     /// Decode from its 32-byte secret encoding.
     pub fn from_secret_bytes(bytes: &[u8]) -> Result<Self, DecodeError> {
-        Ok(Self { inner: S::signing_key_from_bytes(bytes)? })
+        Ok(Self {
+            inner: S::signing_key_from_bytes(bytes)?,
+        })
     }
 
     /// Export (secret).
@@ -122,7 +137,9 @@ impl<S: Suite> SigningKey<S> {
 
     /// The verification key.
     pub fn verifying_key(&self) -> VerifyingKey<S> {
-        VerifyingKey { inner: S::verifying_key(&self.inner) }
+        VerifyingKey {
+            inner: S::verifying_key(&self.inner),
+        }
     }
 
     /// Sign `msg` (already domain-separated by the caller).
@@ -146,7 +163,9 @@ impl<S: Suite> core::fmt::Debug for VerifyingKey<S> {
 impl<S: Suite> VerifyingKey<S> {
     /// Decode.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, DecodeError> {
-        Ok(Self { inner: S::verifying_key_from_bytes(bytes)? })
+        Ok(Self {
+            inner: S::verifying_key_from_bytes(bytes)?,
+        })
     }
 
     /// Encode.
@@ -214,14 +233,16 @@ pub fn resolve_dh<S: Suite>(holder: &dyn KeyHolder<S>, q: &S::Point) -> Result<S
     match holder.diffie_hellman(q)? {
         DhOutput::Point(p) => Ok(p),
         DhOutput::XCoordinate(x) => {
-            let (y_even, y_odd) = S::lift_x(&x).ok_or("key holder returned an invalid x-coordinate")?;
+            let (y_even, y_odd) =
+                S::lift_x(&x).ok_or("key holder returned an invalid x-coordinate")?;
             let q_plus_p = S::add(q, &S::generator());
             let x2 = match holder.diffie_hellman(&q_plus_p)? {
                 DhOutput::XCoordinate(x2) => x2,
                 DhOutput::Point(p) => S::x_coordinate(&p).ok_or("identity")?,
             };
             let a = holder.public_key();
-            let matches = |y: &S::Point| S::x_coordinate(&S::add(y, &a.point)).as_deref() == Some(&x2[..]);
+            let matches =
+                |y: &S::Point| S::x_coordinate(&S::add(y, &a.point)).as_deref() == Some(&x2[..]);
             match (matches(&y_even), matches(&y_odd)) {
                 (true, false) => Ok(y_even),
                 (false, true) => Ok(y_odd),
@@ -239,7 +260,9 @@ pub struct EcdhOnlyKey<S: Suite> {
 
 impl<S: Suite> core::fmt::Debug for EcdhOnlyKey<S> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("EcdhOnlyKey").field("public", self.key.public_key()).finish_non_exhaustive()
+        f.debug_struct("EcdhOnlyKey")
+            .field("public", self.key.public_key())
+            .finish_non_exhaustive()
     }
 }
 

@@ -42,17 +42,27 @@ impl<S: Suite> Capsule<S> {
 
     /// Decode and validate both points.
     pub fn read(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        Ok(Self { c1: r.point::<S>("capsule C1")?, c2: r.point::<S>("capsule C2")? })
+        Ok(Self {
+            c1: r.point::<S>("capsule C1")?,
+            c2: r.point::<S>("capsule C2")?,
+        })
     }
 }
 
 /// Encrypt the point `m` to `to`: `(M + r1·A, r1·P)`.
-pub fn encrypt_point<S: Suite>(m: &S::Point, to: &PublicKey<S>, rng: &mut impl CryptoRngCore) -> Capsule<S> {
+pub fn encrypt_point<S: Suite>(
+    m: &S::Point,
+    to: &PublicKey<S>,
+    rng: &mut impl CryptoRngCore,
+) -> Capsule<S> {
     hazmat::encrypt_point_with_r(m, to, &S::random_scalar(rng))
 }
 
 /// Decrypt a capsule with any key holder: `M = C1 − a·C2`.
-pub fn decrypt_point<S: Suite>(capsule: &Capsule<S>, holder: &dyn KeyHolder<S>) -> Result<S::Point, String> {
+pub fn decrypt_point<S: Suite>(
+    capsule: &Capsule<S>,
+    holder: &dyn KeyHolder<S>,
+) -> Result<S::Point, String> {
     let d = resolve_dh(holder, &capsule.c2)?;
     Ok(S::sub(&capsule.c1, &d))
 }
@@ -128,7 +138,9 @@ pub struct HopProof<S: Suite> {
 
 impl<S: Suite> PartialEq for HopProof<S> {
     fn eq(&self, o: &Self) -> bool {
-        S::scalar_eq(&self.e, &o.e) && S::scalar_eq(&self.s1, &o.s1) && S::scalar_eq(&self.s2, &o.s2)
+        S::scalar_eq(&self.e, &o.e)
+            && S::scalar_eq(&self.s1, &o.s1)
+            && S::scalar_eq(&self.s2, &o.s2)
     }
 }
 impl<S: Suite> Eq for HopProof<S> {}
@@ -149,12 +161,18 @@ impl<S: Suite> core::fmt::Debug for HopProof<S> {
 impl<S: Suite> HopProof<S> {
     /// Encode: `e ‖ s1 ‖ s2`, 96 bytes.
     pub fn write(&self, w: &mut Writer) {
-        w.scalar::<S>(&self.e).scalar::<S>(&self.s1).scalar::<S>(&self.s2);
+        w.scalar::<S>(&self.e)
+            .scalar::<S>(&self.s1)
+            .scalar::<S>(&self.s2);
     }
 
     /// Decode.
     pub fn read(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        Ok(Self { e: r.scalar::<S>("proof e")?, s1: r.scalar::<S>("proof s1")?, s2: r.scalar::<S>("proof s2")? })
+        Ok(Self {
+            e: r.scalar::<S>("proof e")?,
+            s1: r.scalar::<S>("proof s1")?,
+            s2: r.scalar::<S>("proof s2")?,
+        })
     }
 }
 
@@ -164,7 +182,12 @@ const HOP_SIGNATURE_LABEL: &[u8] = b"soshiki/v1/hop-signature";
 fn challenge<S: Suite>(statement: &[u8], t1: &S::Point, t2: &S::Point, t3: &S::Point) -> S::Scalar {
     hash_to_scalar::<S>(
         PROOF_LABEL,
-        &[statement, &S::point_to_bytes(t1), &S::point_to_bytes(t2), &S::point_to_bytes(t3)],
+        &[
+            statement,
+            &S::point_to_bytes(t1),
+            &S::point_to_bytes(t2),
+            &S::point_to_bytes(t3),
+        ],
     )
 }
 
@@ -216,7 +239,11 @@ pub fn make_share<S: Suite>(
             let x = S::sub(&d, &S::mul(&statement.to.point, &r2));
             let c2_new = S::mul_base(&r2);
             let msg = hop_signature_message(&statement.encode(&c2_new, &x));
-            Ok(ReencryptionShare { x, c2_new, auth: HopAuth::Signature(signer.sign(&msg, rng)) })
+            Ok(ReencryptionShare {
+                x,
+                c2_new,
+                auth: HopAuth::Signature(signer.sign(&msg, rng)),
+            })
         }
     }
 }
@@ -232,7 +259,10 @@ impl<S: Suite> ReencryptionShare<S> {
         let ok = match &self.auth {
             HopAuth::Proof(p) => verify_proof(statement, &self.x, &self.c2_new, p),
             HopAuth::Signature(sig) => match forwarder_signing_key {
-                Some(vk) => vk.verify(&hop_signature_message(&statement.encode(&self.c2_new, &self.x)), sig),
+                Some(vk) => vk.verify(
+                    &hop_signature_message(&statement.encode(&self.c2_new, &self.x)),
+                    sig,
+                ),
                 None => false,
             },
         };
@@ -244,7 +274,12 @@ impl<S: Suite> ReencryptionShare<S> {
     }
 }
 
-fn verify_proof<S: Suite>(st: &HopStatement<'_, S>, x: &S::Point, c2_new: &S::Point, p: &HopProof<S>) -> bool {
+fn verify_proof<S: Suite>(
+    st: &HopStatement<'_, S>,
+    x: &S::Point,
+    c2_new: &S::Point,
+    p: &HopProof<S>,
+) -> bool {
     // T1 = s1·P − e·A,  T2 = s2·P − e·C2',  T3 = s1·C2 − s2·B − e·X
     let neg_e = S::scalar_neg(&p.e);
     let neg_s2 = S::scalar_neg(&p.s2);
@@ -258,7 +293,10 @@ fn verify_proof<S: Suite>(st: &HopStatement<'_, S>, x: &S::Point, c2_new: &S::Po
 impl<S: Suite> VerifiedShare<S> {
     /// The combiner's step: `C1' = C1 − X`, `C2' = r2·P`. Takes no key.
     pub fn combine(&self, c1: &S::Point) -> Capsule<S> {
-        Capsule { c1: S::sub(c1, &self.share.x), c2: self.share.c2_new.clone() }
+        Capsule {
+            c1: S::sub(c1, &self.share.x),
+            c2: self.share.c2_new.clone(),
+        }
     }
 
     /// The verified share.
@@ -285,7 +323,10 @@ pub fn reencrypt_whole<S: Suite>(
         return Err("statement does not name this capsule's C2".into());
     }
     let share = make_share(statement, holder, signer, rng)?;
-    let c = Capsule { c1: S::sub(&capsule.c1, &share.x), c2: share.c2_new.clone() };
+    let c = Capsule {
+        c1: S::sub(&capsule.c1, &share.x),
+        c2: share.c2_new.clone(),
+    };
     Ok((c, share))
 }
 
@@ -295,8 +336,15 @@ pub mod hazmat {
     use super::*;
 
     /// `(M + r1·A, r1·P)`
-    pub fn encrypt_point_with_r<S: Suite>(m: &S::Point, to: &PublicKey<S>, r1: &S::Scalar) -> Capsule<S> {
-        Capsule { c1: S::add(m, &S::mul(&to.point, r1)), c2: S::mul_base(r1) }
+    pub fn encrypt_point_with_r<S: Suite>(
+        m: &S::Point,
+        to: &PublicKey<S>,
+        r1: &S::Scalar,
+    ) -> Capsule<S> {
+        Capsule {
+            c1: S::add(m, &S::mul(&to.point, r1)),
+            c2: S::mul_base(r1),
+        }
     }
 
     /// `M = C1 − a·C2`
@@ -305,7 +353,12 @@ pub mod hazmat {
     }
 
     /// `X = a·C2 − r2·B`, `C2' = r2·P`
-    pub fn split_with_r<S: Suite>(c2: &S::Point, a: &SecretKey<S>, to: &PublicKey<S>, r2: &S::Scalar) -> (S::Point, S::Point) {
+    pub fn split_with_r<S: Suite>(
+        c2: &S::Point,
+        a: &SecretKey<S>,
+        to: &PublicKey<S>,
+        r2: &S::Scalar,
+    ) -> (S::Point, S::Point) {
         let x = S::mul2(c2, &a.scalar, &to.point, &S::scalar_neg(r2));
         (x, S::mul_base(r2))
     }
@@ -325,7 +378,11 @@ pub mod hazmat {
         let e = challenge::<S>(&st.encode(&c2_new, &x), &t1, &t2, &t3);
         let s1 = S::scalar_add(k1, &S::scalar_mul(&e, &a.scalar));
         let s2 = S::scalar_add(k2, &S::scalar_mul(&e, r2));
-        ReencryptionShare { x, c2_new, auth: HopAuth::Proof(HopProof { e, s1, s2 }) }
+        ReencryptionShare {
+            x,
+            c2_new,
+            auth: HopAuth::Proof(HopProof { e, s1, s2 }),
+        }
     }
 }
 
@@ -338,7 +395,14 @@ mod tests {
     use rand_chacha::ChaCha20Rng;
 
     fn ctx(hop: u16) -> HopContext {
-        HopContext { envelope_id: [7; 16], slot: 0, hop_index: hop, forwarder_cert: crate::cert::Fingerprint([1; 32]), target_cert: crate::cert::Fingerprint([2; 32]), time: 1 }
+        HopContext {
+            envelope_id: [7; 16],
+            slot: 0,
+            hop_index: hop,
+            forwarder_cert: crate::cert::Fingerprint([1; 32]),
+            target_cert: crate::cert::Fingerprint([2; 32]),
+            time: 1,
+        }
     }
 
     fn slides_hold<S: Suite>() {
@@ -349,7 +413,12 @@ mod tests {
         let c = encrypt_point(&m, a.public_key(), &mut rng);
         assert_eq!(hazmat::decrypt_point_with_key(&c, &a), m);
         let cx = ctx(1);
-        let st = HopStatement { context: &cx, from: a.public_key(), to: b.public_key(), c2: &c.c2 };
+        let st = HopStatement {
+            context: &cx,
+            from: a.public_key(),
+            to: b.public_key(),
+            c2: &c.c2,
+        };
         let share = make_share(&st, &a, None, &mut rng).expect("share");
         let verified = share.verify(&st, None).expect("proof verifies");
         let c_b = verified.combine(&c.c1);
@@ -375,16 +444,30 @@ mod tests {
         let m = S::mul_base(&S::random_scalar(&mut rng));
         let c = encrypt_point(&m, a.public_key(), &mut rng);
         let cx = ctx(1);
-        let st = HopStatement { context: &cx, from: a.public_key(), to: b.public_key(), c2: &c.c2 };
+        let st = HopStatement {
+            context: &cx,
+            from: a.public_key(),
+            to: b.public_key(),
+            c2: &c.c2,
+        };
         let share = make_share(&st, &a, None, &mut rng).expect("share");
         // Another target key, hop number, C2 or a tampered X: all rejected.
-        let st_evil = HopStatement { to: evil.public_key(), ..st.clone() };
+        let st_evil = HopStatement {
+            to: evil.public_key(),
+            ..st.clone()
+        };
         assert!(share.clone().verify(&st_evil, None).is_err());
         let cx2 = ctx(2);
-        let st_hop = HopStatement { context: &cx2, ..st.clone() };
+        let st_hop = HopStatement {
+            context: &cx2,
+            ..st.clone()
+        };
         assert!(share.clone().verify(&st_hop, None).is_err());
         let other_c2 = S::mul_base(&S::random_scalar(&mut rng));
-        let st_c2 = HopStatement { c2: &other_c2, ..st.clone() };
+        let st_c2 = HopStatement {
+            c2: &other_c2,
+            ..st.clone()
+        };
         assert!(share.clone().verify(&st_c2, None).is_err());
         let mut bad = share.clone();
         bad.x = S::add(&bad.x, &S::generator());
@@ -415,11 +498,21 @@ mod tests {
             let c = encrypt_point(&m, a.public_key(), &mut rng);
             assert_eq!(decrypt_point(&c, &card).expect("ecdh decrypt"), m);
             let cx = ctx(1);
-            let st = HopStatement { context: &cx, from: a.public_key(), to: b.public_key(), c2: &c.c2 };
+            let st = HopStatement {
+                context: &cx,
+                from: a.public_key(),
+                to: b.public_key(),
+                c2: &c.c2,
+            };
             let share = make_share(&st, &card, Some(&sig), &mut rng).expect("share");
             assert!(matches!(share.auth, HopAuth::Signature(_)));
-            assert!(share.clone().verify(&st, None).is_err(), "a signed hop needs the forwarder's key");
-            let v = share.verify(&st, Some(&sig.verifying_key())).expect("signature verifies");
+            assert!(
+                share.clone().verify(&st, None).is_err(),
+                "a signed hop needs the forwarder's key"
+            );
+            let v = share
+                .verify(&st, Some(&sig.verifying_key()))
+                .expect("signature verifies");
             assert_eq!(hazmat::decrypt_point_with_key(&v.combine(&c.c1), &b), m);
         }
     }

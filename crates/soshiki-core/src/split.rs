@@ -18,7 +18,8 @@ use rand_core::CryptoRngCore;
 
 use crate::cert::{Certificate, VerifiedCertificate};
 use crate::envelope::{
-    make_hops, select_parts, slot_name, verify_slot, EnvelopeHeader, Forwarder, Hop, Metadata, SignedCore, Slot, SlotState, METADATA_SLOT,
+    make_hops, select_parts, slot_name, verify_slot, EnvelopeHeader, Forwarder, Hop, Metadata,
+    SignedCore, Slot, SlotState, METADATA_SLOT,
 };
 use crate::error::{DecodeError, DecryptError, ForwardError, VerifyError};
 use crate::keys::KeyHolder;
@@ -58,10 +59,20 @@ pub struct ForwardingRequest<S: Suite> {
 
 impl<S: Suite> EnvelopeHeader<S> {
     /// The server's step 1: a forwarding request for `parts` (all held parts if `None`).
-    pub fn forwarding_request(&self, parts: Option<&[u32]>) -> Result<ForwardingRequest<S>, ForwardError> {
-        let metadata = self.slot(METADATA_SLOT).ok_or_else(|| ForwardError::NotHolder(slot_name(METADATA_SLOT)))?.clone();
+    pub fn forwarding_request(
+        &self,
+        parts: Option<&[u32]>,
+    ) -> Result<ForwardingRequest<S>, ForwardError> {
+        let metadata = self
+            .slot(METADATA_SLOT)
+            .ok_or_else(|| ForwardError::NotHolder(slot_name(METADATA_SLOT)))?
+            .clone();
         let part_slots: Vec<&Slot<S>> = match parts {
-            None => self.slots.iter().filter(|s| s.slot != METADATA_SLOT).collect(),
+            None => self
+                .slots
+                .iter()
+                .filter(|s| s.slot != METADATA_SLOT)
+                .collect(),
             Some(p) => p
                 .iter()
                 .map(|i| self.slot(*i).ok_or(ForwardError::NoSuchPart(*i)))
@@ -72,34 +83,65 @@ impl<S: Suite> EnvelopeHeader<S> {
             sender_signature: self.sender_signature,
             certificates: self.certificates.clone(),
             metadata,
-            parts: part_slots.into_iter().map(|s| PartView { slot: s.slot, c2: s.capsule.c2.clone(), hops: s.hops.clone() }).collect(),
+            parts: part_slots
+                .into_iter()
+                .map(|s| PartView {
+                    slot: s.slot,
+                    c2: s.capsule.c2.clone(),
+                    hops: s.hops.clone(),
+                })
+                .collect(),
         })
     }
 
     /// The server's step 2 (the combiner): verify every hop of a forwarder's response against
     /// this header and apply it, `C1' = C1 − X`. Returns the target's header. Takes no key.
-    pub fn apply_forward(&self, response: &ForwardResponse<S>) -> Result<EnvelopeHeader<S>, VerifyError> {
+    pub fn apply_forward(
+        &self,
+        response: &ForwardResponse<S>,
+    ) -> Result<EnvelopeHeader<S>, VerifyError> {
         let core = &self.core;
-        let target = response.target.verify(&core.recipient_org, response.hops.first().map_or(0, |h| h.1.time))?;
+        let target = response.target.verify(
+            &core.recipient_org,
+            response.hops.first().map_or(0, |h| h.1.time),
+        )?;
         if !response.hops.iter().any(|(s, _)| *s == METADATA_SLOT) {
-            return Err(VerifyError::Inconsistent("a forward must re-encrypt the metadata slot"));
+            return Err(VerifyError::Inconsistent(
+                "a forward must re-encrypt the metadata slot",
+            ));
         }
         let mut parts = Vec::new();
         let mut seen = Vec::new();
         for (slot_no, hop) in &response.hops {
             if seen.contains(slot_no) {
-                return Err(VerifyError::Inconsistent("a slot appears twice in the forward"));
+                return Err(VerifyError::Inconsistent(
+                    "a slot appears twice in the forward",
+                ));
             }
             seen.push(*slot_no);
             let name = slot_name(*slot_no);
-            let err = |reason| VerifyError::Hop { slot: name.clone(), hop: 0, reason };
-            let slot = self.slot(*slot_no).ok_or_else(|| err("no such slot in this delivery"))?;
+            let err = |reason| VerifyError::Hop {
+                slot: name.clone(),
+                hop: 0,
+                reason,
+            };
+            let slot = self
+                .slot(*slot_no)
+                .ok_or_else(|| err("no such slot in this delivery"))?;
             if slot.hops.len() >= limits::MAX_HOPS as usize {
                 return Err(err("too many hops"));
             }
             // The current holder, from the verified chain (also checks C1 lineage).
-            let holder = verify_slot(self, *slot_no, &slot.hops, &slot.capsule.c2, Some(&slot.capsule.c1))?;
-            if hop.forwarder_cert != holder.certificate().fingerprint() || hop.forwarder_cert != response.forwarder.fingerprint() {
+            let holder = verify_slot(
+                self,
+                *slot_no,
+                &slot.hops,
+                &slot.capsule.c2,
+                Some(&slot.capsule.c1),
+            )?;
+            if hop.forwarder_cert != holder.certificate().fingerprint()
+                || hop.forwarder_cert != response.forwarder.fingerprint()
+            {
                 return Err(err("the forwarder is not the current holder"));
             }
             if hop.target_cert != target.certificate().fingerprint() {
@@ -114,14 +156,22 @@ impl<S: Suite> EnvelopeHeader<S> {
                 target_cert: hop.target_cert,
                 time: hop.time,
             };
-            let st = HopStatement { context: &ctx, from: &fwd.encryption_key, to: target.encryption_key(), c2: &slot.capsule.c2 };
-            hop.share().verify(&st, Some(&fwd.signing_key)).map_err(|_| err("proof or signature does not verify"))?;
+            let st = HopStatement {
+                context: &ctx,
+                from: &fwd.encryption_key,
+                to: target.encryption_key(),
+                c2: &slot.capsule.c2,
+            };
+            hop.share()
+                .verify(&st, Some(&fwd.signing_key))
+                .map_err(|_| err("proof or signature does not verify"))?;
             if *slot_no != METADATA_SLOT {
                 parts.push(*slot_no);
             }
         }
         // Every hop was verified against the verified chain of its slot above.
-        self.combine_unchecked(response, &parts).map_err(VerifyError::Inconsistent)
+        self.combine_unchecked(response, &parts)
+            .map_err(VerifyError::Inconsistent)
     }
 }
 
@@ -142,7 +192,10 @@ impl<S: Suite> ForwardingRequest<S> {
     pub fn verify(&self) -> Result<VerifiedRequest<'_, S>, VerifyError> {
         let h = self.as_header_for_verification();
         let verified = h.verify()?;
-        let metadata_holder = verified.holder(METADATA_SLOT).cloned().ok_or(VerifyError::Inconsistent("metadata slot"))?;
+        let metadata_holder = verified
+            .holder(METADATA_SLOT)
+            .cloned()
+            .ok_or(VerifyError::Inconsistent("metadata slot"))?;
         let mut holders = Vec::with_capacity(self.parts.len());
         for p in &self.parts {
             if p.slot == METADATA_SLOT || p.slot as usize >= self.core.parts.len() {
@@ -150,7 +203,12 @@ impl<S: Suite> ForwardingRequest<S> {
             }
             holders.push(verify_slot(&h, p.slot, &p.hops, &p.c2, None)?);
         }
-        Ok(VerifiedRequest { request: self, header: h, metadata_holder, holders })
+        Ok(VerifiedRequest {
+            request: self,
+            header: h,
+            metadata_holder,
+            holders,
+        })
     }
 
     /// Encode (SPEC.md §7.3).
@@ -177,12 +235,19 @@ impl<S: Suite> ForwardingRequest<S> {
         }
         let v = r.u8("request version")?;
         if v != VERSION {
-            return Err(DecodeError::UnsupportedVersion { what: "forwarding request", version: v });
+            return Err(DecodeError::UnsupportedVersion {
+                what: "forwarding request",
+                version: v,
+            });
         }
         r.expect_suite::<S>()?;
-        let h = EnvelopeHeader::<S>::from_bytes(r.bytes32("request header", limits::MAX_HEADER as u32)?)?;
+        let h = EnvelopeHeader::<S>::from_bytes(
+            r.bytes32("request header", limits::MAX_HEADER as u32)?,
+        )?;
         if h.slots.len() != 1 || h.slots[0].slot != METADATA_SLOT || !h.bodies.is_empty() {
-            return Err(DecodeError::InvalidValue("request header must hold exactly the metadata slot"));
+            return Err(DecodeError::InvalidValue(
+                "request header must hold exactly the metadata slot",
+            ));
         }
         let n = r.count("request part count", limits::MAX_PARTS)?;
         let mut parts = Vec::with_capacity(n.min(4096) as usize);
@@ -199,7 +264,13 @@ impl<S: Suite> ForwardingRequest<S> {
         r.finish()?;
         let mut slots = h.slots;
         let metadata = slots.remove(0);
-        Ok(Self { core: h.core, sender_signature: h.sender_signature, certificates: h.certificates, metadata, parts })
+        Ok(Self {
+            core: h.core,
+            sender_signature: h.sender_signature,
+            certificates: h.certificates,
+            metadata,
+            parts,
+        })
     }
 }
 
@@ -218,12 +289,19 @@ impl<S: Suite> VerifiedRequest<'_, S> {
         if slot == METADATA_SLOT {
             return Some(&self.metadata_holder);
         }
-        self.request.parts.iter().position(|p| p.slot == slot).map(|i| &self.holders[i])
+        self.request
+            .parts
+            .iter()
+            .position(|p| p.slot == slot)
+            .map(|i| &self.holders[i])
     }
 
     /// The sender's verified certificate.
     pub fn sender(&self) -> Result<VerifiedCertificate<S>, VerifyError> {
-        self.request.core.sender_cert.verify(&self.request.core.sender_org, self.request.core.created)
+        self.request
+            .core
+            .sender_cert
+            .verify(&self.request.core.sender_org, self.request.core.created)
     }
 
     /// Open the routing metadata (title, category, labels) with the forwarder's key.
@@ -258,13 +336,30 @@ impl<S: Suite> VerifiedRequest<'_, S> {
         let view = |slot: u32| -> Option<SlotState<'_, S>> {
             if slot == METADATA_SLOT {
                 let m = &self.request.metadata;
-                return Some(SlotState { holder: self.metadata_holder.certificate().fingerprint(), c2: &m.capsule.c2, hops: m.hops.len() });
+                return Some(SlotState {
+                    holder: self.metadata_holder.certificate().fingerprint(),
+                    c2: &m.capsule.c2,
+                    hops: m.hops.len(),
+                });
             }
             let i = self.request.parts.iter().position(|p| p.slot == slot)?;
             let p = &self.request.parts[i];
-            Some(SlotState { holder: self.holders[i].certificate().fingerprint(), c2: &p.c2, hops: p.hops.len() })
+            Some(SlotState {
+                holder: self.holders[i].certificate().fingerprint(),
+                c2: &p.c2,
+                hops: p.hops.len(),
+            })
         };
-        make_hops(&self.request.core, &view, &me, forwarder, target, &wanted, time, rng)
+        make_hops(
+            &self.request.core,
+            &view,
+            &me,
+            forwarder,
+            target,
+            &wanted,
+            time,
+            rng,
+        )
     }
 }
 
@@ -284,7 +379,11 @@ impl<S: Suite> ForwardResponse<S> {
     /// Encode.
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut w = Writer::new();
-        w.raw(RESPONSE_MAGIC).u8(VERSION).suite(S::ID).raw(&self.forwarder.to_bytes()).raw(&self.target.to_bytes());
+        w.raw(RESPONSE_MAGIC)
+            .u8(VERSION)
+            .suite(S::ID)
+            .raw(&self.forwarder.to_bytes())
+            .raw(&self.target.to_bytes());
         w.u32(self.hops.len() as u32);
         for (s, h) in &self.hops {
             w.u32(*s);
@@ -301,7 +400,10 @@ impl<S: Suite> ForwardResponse<S> {
         }
         let v = r.u8("response version")?;
         if v != VERSION {
-            return Err(DecodeError::UnsupportedVersion { what: "forward response", version: v });
+            return Err(DecodeError::UnsupportedVersion {
+                what: "forward response",
+                version: v,
+            });
         }
         r.expect_suite::<S>()?;
         let forwarder = Certificate::read(&mut r)?;
@@ -313,6 +415,10 @@ impl<S: Suite> ForwardResponse<S> {
             hops.push((s, Hop::read(&mut r)?));
         }
         r.finish()?;
-        Ok(Self { forwarder, target, hops })
+        Ok(Self {
+            forwarder,
+            target,
+            hops,
+        })
     }
 }

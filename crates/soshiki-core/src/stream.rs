@@ -145,7 +145,11 @@ pub fn chunk_range(len: u64, chunk_size: u32, index: u64) -> Option<(u64, usize)
         return None;
     }
     let start = index * (chunk_size as u64 + TAG_LEN as u64);
-    let plain = if index + 1 == n { len - index * chunk_size as u64 } else { chunk_size as u64 };
+    let plain = if index + 1 == n {
+        len - index * chunk_size as u64
+    } else {
+        chunk_size as u64
+    };
     Some((start, plain as usize))
 }
 
@@ -162,7 +166,9 @@ pub fn decrypt_chunk(
         return Err(StreamError::Authentication);
     }
     let last = index + 1 == chunk_count(len, chunk_size);
-    Aes256Gcm::new(key).open(&nonce(index, last), &[], sealed).map_err(|_| StreamError::Authentication)
+    Aes256Gcm::new(key)
+        .open(&nonce(index, last), &[], sealed)
+        .map_err(|_| StreamError::Authentication)
 }
 
 #[cfg(test)]
@@ -183,7 +189,10 @@ mod tests {
             let (start, plain) = chunk_range(len as u64, cs, i).expect("range");
             let sealed = &ct[start as usize..start as usize + plain + TAG_LEN];
             let p = decrypt_chunk(&key, cs, len as u64, i, sealed).expect("chunk");
-            assert_eq!(&p[..], &pt[(i * cs as u64) as usize..(i * cs as u64) as usize + plain]);
+            assert_eq!(
+                &p[..],
+                &pt[(i * cs as u64) as usize..(i * cs as u64) as usize + plain]
+            );
         }
     }
 
@@ -200,27 +209,47 @@ mod tests {
         let pt = vec![5u8; 3000];
         let mut ct = Vec::new();
         encrypt(&key, 1024, 3000, &mut &pt[..], &mut ct, &mut |_| {}).expect("enc");
-        let dec = |c: &[u8], len: u64| decrypt(&key, 1024, len, &mut &c[..], &mut Vec::new(), &mut |_| {});
+        let dec = |c: &[u8], len: u64| {
+            decrypt(&key, 1024, len, &mut &c[..], &mut Vec::new(), &mut |_| {})
+        };
         // drop the last chunk and claim a shorter length: the last-chunk flag differs
-        assert!(matches!(dec(&ct[..2 * 1040], 2048), Err(StreamError::Authentication)));
+        assert!(matches!(
+            dec(&ct[..2 * 1040], 2048),
+            Err(StreamError::Authentication)
+        ));
         // swap chunks 0 and 1
         let mut swapped = ct.clone();
         swapped[..1040].copy_from_slice(&ct[1040..2080]);
         swapped[1040..2080].copy_from_slice(&ct[..1040]);
-        assert!(matches!(dec(&swapped, 3000), Err(StreamError::Authentication)));
+        assert!(matches!(
+            dec(&swapped, 3000),
+            Err(StreamError::Authentication)
+        ));
         // flip a byte
         let mut flipped = ct.clone();
         flipped[2500] ^= 0x80;
-        assert!(matches!(dec(&flipped, 3000), Err(StreamError::Authentication)));
+        assert!(matches!(
+            dec(&flipped, 3000),
+            Err(StreamError::Authentication)
+        ));
         // truncated file
-        assert!(matches!(dec(&ct[..ct.len() - 1], 3000), Err(StreamError::Authentication)));
+        assert!(matches!(
+            dec(&ct[..ct.len() - 1], 3000),
+            Err(StreamError::Authentication)
+        ));
     }
 
     #[test]
     fn source_length_must_match() {
         let key = Zeroizing::new([1u8; 32]);
-        let pt = vec![0u8; 10];
-        assert!(matches!(encrypt(&key, 1024, 11, &mut &pt[..], &mut Vec::new(), &mut |_| {}), Err(StreamError::LengthMismatch)));
-        assert!(matches!(encrypt(&key, 1024, 9, &mut &pt[..], &mut Vec::new(), &mut |_| {}), Err(StreamError::LengthMismatch)));
+        let pt = [0u8; 10];
+        assert!(matches!(
+            encrypt(&key, 1024, 11, &mut &pt[..], &mut Vec::new(), &mut |_| {}),
+            Err(StreamError::LengthMismatch)
+        ));
+        assert!(matches!(
+            encrypt(&key, 1024, 9, &mut &pt[..], &mut Vec::new(), &mut |_| {}),
+            Err(StreamError::LengthMismatch)
+        ));
     }
 }

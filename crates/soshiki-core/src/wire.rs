@@ -187,7 +187,10 @@ impl<'a> Reader<'a> {
     pub fn count(&mut self, what: &'static str, limit: u32) -> Result<u32, DecodeError> {
         let n = self.u32(what)?;
         if n > limit {
-            return Err(DecodeError::LimitExceeded { what, limit: limit as u64 });
+            return Err(DecodeError::LimitExceeded {
+                what,
+                limit: limit as u64,
+            });
         }
         Ok(n)
     }
@@ -196,7 +199,10 @@ impl<'a> Reader<'a> {
     pub fn bytes16(&mut self, what: &'static str, limit: u32) -> Result<&'a [u8], DecodeError> {
         let n = self.u16(what)? as u32;
         if n > limit {
-            return Err(DecodeError::LimitExceeded { what, limit: limit as u64 });
+            return Err(DecodeError::LimitExceeded {
+                what,
+                limit: limit as u64,
+            });
         }
         self.take(n as usize, what)
     }
@@ -205,7 +211,10 @@ impl<'a> Reader<'a> {
     pub fn bytes32(&mut self, what: &'static str, limit: u32) -> Result<&'a [u8], DecodeError> {
         let n = self.u32(what)?;
         if n > limit {
-            return Err(DecodeError::LimitExceeded { what, limit: limit as u64 });
+            return Err(DecodeError::LimitExceeded {
+                what,
+                limit: limit as u64,
+            });
         }
         self.take(n as usize, what)
     }
@@ -220,7 +229,10 @@ impl<'a> Reader<'a> {
     pub fn expect_suite<S: Suite>(&mut self) -> Result<(), DecodeError> {
         let id = SuiteId::from_u16(self.u16("suite")?)?;
         if id != S::ID {
-            return Err(DecodeError::SuiteMismatch { expected: S::ID, found: id });
+            return Err(DecodeError::SuiteMismatch {
+                expected: S::ID,
+                found: id,
+            });
         }
         Ok(())
     }
@@ -238,7 +250,11 @@ impl<'a> Reader<'a> {
 
 /// Read the suite of an object from its first bytes (`magic || version || suite`), so callers
 /// can dispatch with [`crate::with_suite!`] before decoding it.
-pub fn peek_suite(bytes: &[u8], magic: &'static [u8], what: &'static str) -> Result<SuiteId, DecodeError> {
+pub fn peek_suite(
+    bytes: &[u8],
+    magic: &'static [u8],
+    what: &'static str,
+) -> Result<SuiteId, DecodeError> {
     let mut r = Reader::new(bytes);
     if r.take(magic.len(), what)? != magic {
         return Err(DecodeError::BadMagic(what));
@@ -256,8 +272,16 @@ mod tests {
         let mut w = Writer::new();
         w.u32(limits::MAX_PARTS + 1);
         let bytes = w.into_bytes();
-        let err = Reader::new(&bytes).count("parts", limits::MAX_PARTS).unwrap_err();
-        assert_eq!(err, DecodeError::LimitExceeded { what: "parts", limit: limits::MAX_PARTS as u64 });
+        let err = Reader::new(&bytes)
+            .count("parts", limits::MAX_PARTS)
+            .unwrap_err();
+        assert_eq!(
+            err,
+            DecodeError::LimitExceeded {
+                what: "parts",
+                limit: limits::MAX_PARTS as u64
+            }
+        );
     }
 
     #[test]

@@ -10,8 +10,14 @@ use soshiki_core::suite::{Ristretto255, Suite, P256};
 
 fn assert_redacted(debug: &str, secret: &[u8]) {
     let hex = hex::encode(secret);
-    assert!(!debug.contains(&hex), "secret bytes appear in Debug output: {debug}");
-    assert!(!debug.contains(&hex[..16]), "a secret prefix appears in Debug output: {debug}");
+    assert!(
+        !debug.contains(&hex),
+        "secret bytes appear in Debug output: {debug}"
+    );
+    assert!(
+        !debug.contains(&hex[..16]),
+        "a secret prefix appears in Debug output: {debug}"
+    );
 }
 
 fn debug_of_secrets<S: Suite>(expected_scalar_debug: &str) {
@@ -19,7 +25,10 @@ fn debug_of_secrets<S: Suite>(expected_scalar_debug: &str) {
     let sk = SecretKey::<S>::generate(&mut rng);
     let secret = sk.to_secret_bytes();
     let d = format!("{sk:?}");
-    assert!(d.starts_with("SecretKey { public: PublicKey(") && d.ends_with(", .. }"), "{d}");
+    assert!(
+        d.starts_with("SecretKey { public: PublicKey(") && d.ends_with(", .. }"),
+        "{d}"
+    );
     assert_redacted(&d, &secret[..]);
 
     let scalar = S::random_scalar(&mut rng);
@@ -27,23 +36,39 @@ fn debug_of_secrets<S: Suite>(expected_scalar_debug: &str) {
 
     let sig = SigningKey::<S>::generate(&mut rng);
     let d = format!("{sig:?}");
-    assert!(d.starts_with("SigningKey { verifying_key: VerifyingKey(") && d.ends_with(", .. }"), "{d}");
+    assert!(
+        d.starts_with("SigningKey { verifying_key: VerifyingKey(") && d.ends_with(", .. }"),
+        "{d}"
+    );
     assert_redacted(&d, &sig.to_secret_bytes()[..]);
 
     let org = OrganizationKey::<S>::generate("org", NOW, &mut rng).expect("org");
     let d = format!("{org:?}");
-    assert!(d.starts_with("OrganizationKey { record: Organization {") && d.ends_with(", .. }"), "{d}");
+    assert!(
+        d.starts_with("OrganizationKey { record: Organization {") && d.ends_with(", .. }"),
+        "{d}"
+    );
     assert_redacted(&d, &org.signing_key().to_secret_bytes()[..]);
 
     let m = member(&org, "m", soshiki_core::cert::Roles::READER, &mut rng);
-    let mk = MemberKey { encryption: m.enc, signing: m.sig, organization: org.organization().clone(), certificate: m.cert };
+    let mk = MemberKey {
+        encryption: m.enc,
+        signing: m.sig,
+        organization: org.organization().clone(),
+        certificate: m.cert,
+    };
     assert_eq!(format!("{mk:?}"), "MemberKey { member: \"m\", .. }");
-    let file = mk.to_key_file(b"pass", KdfParams::MINIMUM, &mut rng).expect("key file");
+    let file = mk
+        .to_key_file(b"pass", KdfParams::MINIMUM, &mut rng)
+        .expect("key file");
     assert_redacted(&hex::encode(&file), &mk.encryption.to_secret_bytes()[..]);
 
     let keys = derive_slot_keys::<S>(&S::generator(), &[0; 16], 0);
     let d = format!("{keys:?}");
-    assert!(d.starts_with("SlotKeys { commitment: ") && d.ends_with(", .. }"), "{d}");
+    assert!(
+        d.starts_with("SlotKeys { commitment: ") && d.ends_with(", .. }"),
+        "{d}"
+    );
     assert_redacted(&d, &keys.key[..]);
 }
 

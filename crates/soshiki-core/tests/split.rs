@@ -18,22 +18,37 @@ fn model2_story<S: Suite>() {
     let wire = req.to_bytes();
     for slot in stored.slots.iter().filter(|s| s.slot != METADATA_SLOT) {
         let c1 = S::point_to_bytes(&slot.capsule.c1);
-        assert!(!wire.windows(c1.len()).any(|win| win == c1.as_slice()), "a part's C1 must never reach a forwarder");
+        assert!(
+            !wire.windows(c1.len()).any(|win| win == c1.as_slice()),
+            "a part's C1 must never reach a forwarder"
+        );
     }
     let req = ForwardingRequest::<S>::from_bytes(&wire).expect("decode request");
     let verified = req.verify().expect("request verifies");
-    let meta = verified.open_metadata(&w.rep.enc).expect("forwarder reads labels");
+    let meta = verified
+        .open_metadata(&w.rep.enc)
+        .expect("forwarder reads labels");
     assert_eq!(meta.parts[1].labels[0].value, "D1");
 
     // Part 0 to staff0, part 1 to staff1, in one action; each response applied by the server.
-    let fwd = Forwarder { holder: &w.rep.enc, signer: &w.rep.sig, cert: &w.rep.cert };
+    let fwd = Forwarder {
+        holder: &w.rep.enc,
+        signer: &w.rep.sig,
+        cert: &w.rep.cert,
+    };
     for (part, who) in [(0u32, 0usize), (1, 1)] {
         let target = w.verified(&w.staff[who]);
-        let resp = verified.make_hops(&fwd, &target, Some(&[part]), NOW + 10, &mut rng).expect("hops");
-        let resp = soshiki_core::split::ForwardResponse::<S>::from_bytes(&resp.to_bytes()).expect("decode response");
+        let resp = verified
+            .make_hops(&fwd, &target, Some(&[part]), NOW + 10, &mut rng)
+            .expect("hops");
+        let resp = soshiki_core::split::ForwardResponse::<S>::from_bytes(&resp.to_bytes())
+            .expect("decode response");
         let delivered = stored.apply_forward(&resp).expect("server combines");
         let out = rewrap(&file, &delivered);
-        assert_eq!(read_part::<S>(&out, part, &w.staff[who].enc).expect("reader decrypts"), bodies[part as usize]);
+        assert_eq!(
+            read_part::<S>(&out, part, &w.staff[who].enc).expect("reader decrypts"),
+            bodies[part as usize]
+        );
         assert!(read_part::<S>(&out, part, &w.staff[2].enc).is_err());
     }
 }
@@ -69,13 +84,25 @@ fn lying_server_is_caught<S: Suite>() {
     // A target key from another organization (a server naming its own key) is refused.
     let req = stored.forwarding_request(None).expect("request");
     let v = req.verify().expect("verify");
-    let fwd = Forwarder { holder: &w.rep.enc, signer: &w.rep.sig, cert: &w.rep.cert };
-    let outsider = w.outsider.cert.verify(w.other_city.organization(), NOW).expect("valid elsewhere");
-    assert!(v.make_hops(&fwd, &outsider, None, NOW + 1, &mut rng).is_err());
+    let fwd = Forwarder {
+        holder: &w.rep.enc,
+        signer: &w.rep.sig,
+        cert: &w.rep.cert,
+    };
+    let outsider = w
+        .outsider
+        .cert
+        .verify(w.other_city.organization(), NOW)
+        .expect("valid elsewhere");
+    assert!(v
+        .make_hops(&fwd, &outsider, None, NOW + 1, &mut rng)
+        .is_err());
 
     // A forged response (tampered X) is rejected by the combiner.
     let target = w.verified(&w.staff[0]);
-    let mut resp = v.make_hops(&fwd, &target, None, NOW + 1, &mut rng).expect("hops");
+    let mut resp = v
+        .make_hops(&fwd, &target, None, NOW + 1, &mut rng)
+        .expect("hops");
     resp.hops[1].1.x = S::add(&resp.hops[1].1.x, &S::generator());
     assert!(stored.apply_forward(&resp).is_err());
 }
@@ -97,7 +124,7 @@ fn sixteen_hops_mixed<S: Suite>() {
     let mut rng = rng(13);
     let w = world::<S>(16, &mut rng);
     let body = vec![0x5au8; 3000];
-    let file = w.send(&[body.clone()], 1024, &mut rng);
+    let file = w.send(std::slice::from_ref(&body), 1024, &mut rng);
     let mut header = open::<S>(&file).header;
     let capsule_len = |h: &soshiki_core::envelope::EnvelopeHeader<S>| {
         let mut wr = soshiki_core::wire::Writer::new();
@@ -108,23 +135,45 @@ fn sixteen_hops_mixed<S: Suite>() {
     let mut holder = &w.rep;
     for (i, next) in w.staff.iter().enumerate() {
         let target = w.verified(next);
-        let fwd = Forwarder { holder: &holder.enc, signer: &holder.sig, cert: &holder.cert };
+        let fwd = Forwarder {
+            holder: &holder.enc,
+            signer: &holder.sig,
+            cert: &holder.cert,
+        };
         let time = NOW + 1 + i as u64;
         header = if i % 2 == 0 {
-            header.verify().expect("verify").forward(&fwd, &target, None, time, &mut rng).expect("model 1")
+            header
+                .verify()
+                .expect("verify")
+                .forward(&fwd, &target, None, time, &mut rng)
+                .expect("model 1")
         } else {
             let req = header.forwarding_request(None).expect("request");
-            let resp = req.verify().expect("request verifies").make_hops(&fwd, &target, None, time, &mut rng).expect("hops");
+            let resp = req
+                .verify()
+                .expect("request verifies")
+                .make_hops(&fwd, &target, None, time, &mut rng)
+                .expect("hops");
             header.apply_forward(&resp).expect("combine")
         };
-        assert_eq!(capsule_len(&header), first_len, "the capsule does not grow with hops");
+        assert_eq!(
+            capsule_len(&header),
+            first_len,
+            "the capsule does not grow with hops"
+        );
         holder = next;
     }
     assert_eq!(header.slot(0).expect("slot").hops.len(), 16);
     let out = rewrap(&file, &header);
-    assert_eq!(read_part::<S>(&out, 0, &w.staff[15].enc).expect("last holder reads"), body);
+    assert_eq!(
+        read_part::<S>(&out, 0, &w.staff[15].enc).expect("last holder reads"),
+        body
+    );
     for earlier in std::iter::once(&w.rep).chain(&w.staff[..15]) {
-        assert!(read_part::<S>(&out, 0, &earlier.enc).is_err(), "an earlier holder cannot read");
+        assert!(
+            read_part::<S>(&out, 0, &earlier.enc).is_err(),
+            "an earlier holder cannot read"
+        );
     }
 }
 

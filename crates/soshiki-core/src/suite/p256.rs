@@ -6,7 +6,9 @@
 //! compiled in native test builds and checked against each other (`tests` below) and against the
 //! checked-in vectors.
 
-use p256::ecdsa::signature::{RandomizedSigner, Verifier};
+use p256::ecdsa::signature::RandomizedSigner;
+#[cfg(target_arch = "wasm32")]
+use p256::ecdsa::signature::Verifier;
 use p256::elliptic_curve::ops::Reduce;
 use p256::elliptic_curve::{Field, PrimeField};
 use p256::{FieldBytes, U256};
@@ -158,7 +160,10 @@ impl Suite for P256 {
 
     fn multiscalar_mul_vartime(terms: &[(&P256Scalar, &P256Element)]) -> P256Element {
         backend::Point::sum_of_products_vartime(
-            &terms.iter().map(|(s, p)| (scalar_bytes(s), *p)).collect::<Vec<_>>(),
+            &terms
+                .iter()
+                .map(|(s, p)| (scalar_bytes(s), *p))
+                .collect::<Vec<_>>(),
         )
     }
 
@@ -242,7 +247,6 @@ impl Suite for P256 {
         // the pure-Rust one (checked by `ecdsa_backends_agree` below).
         #[cfg(not(target_arch = "wasm32"))]
         {
-            use p256::elliptic_curve::sec1::ToEncodedPoint;
             use sha2::Digest;
             let digest = sha2::Sha256::digest(msg);
             let (r, s) = sig.split_bytes();
@@ -259,6 +263,7 @@ impl Suite for P256 {
 mod tests {
     //! The OpenSSL backend and the pure-Rust backend (used in the browser) must agree.
     use super::*;
+    use p256::ecdsa::signature::Verifier;
     use rand_chacha::rand_core::SeedableRng;
 
     #[test]
@@ -295,14 +300,18 @@ mod tests {
             assert!(P256::verify(&vk, &msg, &sig));
             let mut bad = sig;
             bad[usize::from(i) % 64] ^= 1;
-            let pure = p256::ecdsa::Signature::from_slice(&bad).map(|b| vk.verify(&msg, &b).is_ok()).unwrap_or(false);
+            let pure = p256::ecdsa::Signature::from_slice(&bad)
+                .map(|b| vk.verify(&msg, &b).is_ok())
+                .unwrap_or(false);
             assert_eq!(P256::verify(&vk, &msg, &bad), pure && bad_is_low_s(&bad));
             assert!(!P256::verify(&vk, &[i ^ 1; 40], &sig));
         }
     }
 
     fn bad_is_low_s(sig: &[u8]) -> bool {
-        p256::ecdsa::Signature::from_slice(sig).map(|s| s.normalize_s().is_none()).unwrap_or(false)
+        p256::ecdsa::Signature::from_slice(sig)
+            .map(|s| s.normalize_s().is_none())
+            .unwrap_or(false)
     }
 
     #[test]
@@ -314,7 +323,8 @@ mod tests {
             enc[0] = 2;
             enc[32] = x;
             let o = backend::Point::decode_compressed(&enc).map(|p| p.encode_compressed());
-            let r = backend_rustcrypto::Point::decode_compressed(&enc).map(|p| p.encode_compressed());
+            let r =
+                backend_rustcrypto::Point::decode_compressed(&enc).map(|p| p.encode_compressed());
             assert_eq!(o, r, "x = {x}");
             rejected += usize::from(o.is_none());
         }

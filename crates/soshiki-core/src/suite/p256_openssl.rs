@@ -45,22 +45,32 @@ impl Point {
         if self.0.is_infinity(&GROUP) {
             return vec![0u8; 33];
         }
-        self.0.to_bytes(&GROUP, PointConversionForm::COMPRESSED, &mut ctx()).expect(OOM)
+        self.0
+            .to_bytes(&GROUP, PointConversionForm::COMPRESSED, &mut ctx())
+            .expect(OOM)
     }
 
     pub(super) fn generator() -> Point {
-        Point(GROUP.generator_opt().expect("P-256 has a generator").to_owned(&GROUP).expect(OOM))
+        Point(
+            GROUP
+                .generator_opt()
+                .expect("P-256 has a generator")
+                .to_owned(&GROUP)
+                .expect(OOM),
+        )
     }
 
     pub(super) fn mul_base(s: &[u8; 32]) -> Point {
         let mut r = EcPoint::new(&GROUP).expect(OOM);
-        r.mul_generator2(&GROUP, &secret_bn(s), &mut ctx()).expect(OOM);
+        r.mul_generator2(&GROUP, &secret_bn(s), &mut ctx())
+            .expect(OOM);
         Point(r)
     }
 
     pub(super) fn mul(&self, s: &[u8; 32]) -> Point {
         let mut r = EcPoint::new(&GROUP).expect(OOM);
-        r.mul2(&GROUP, &self.0, &secret_bn(s), &mut ctx()).expect(OOM);
+        r.mul2(&GROUP, &self.0, &secret_bn(s), &mut ctx())
+            .expect(OOM);
         Point(r)
     }
 
@@ -68,7 +78,10 @@ impl Point {
     pub(super) fn mul_base_add(a: &[u8; 32], q: &Point, b: &[u8; 32]) -> Point {
         let mut c = ctx();
         let mut r = EcPoint::new(&GROUP).expect(OOM);
-        let (a, b) = (BigNum::from_slice(a).expect(OOM), BigNum::from_slice(b).expect(OOM));
+        let (a, b) = (
+            BigNum::from_slice(a).expect(OOM),
+            BigNum::from_slice(b).expect(OOM),
+        );
         r.mul_full(&GROUP, &a, &q.0, &b, &mut c).expect(OOM);
         Point(r)
     }
@@ -89,7 +102,9 @@ impl Point {
         self.0.is_infinity(&GROUP)
     }
 
-    pub(super) fn sum_of_products_vartime(terms: &[(zeroize::Zeroizing<[u8; 32]>, &Point)]) -> Point {
+    pub(super) fn sum_of_products_vartime(
+        terms: &[(zeroize::Zeroizing<[u8; 32]>, &Point)],
+    ) -> Point {
         let mut c = ctx();
         let mut acc = EcPoint::new(&GROUP).expect(OOM);
         for (s, p) in terms {
@@ -110,7 +125,10 @@ pub(super) fn ecdsa_verify(public: &[u8], digest: &[u8], r: &[u8], s: &[u8]) -> 
         let mut c = ctx();
         let point = EcPoint::from_bytes(&GROUP, public, &mut c)?;
         let key = openssl::ec::EcKey::from_public_key(&GROUP, &point)?;
-        let sig = openssl::ecdsa::EcdsaSig::from_private_components(BigNum::from_slice(r)?, BigNum::from_slice(s)?)?;
+        let sig = openssl::ecdsa::EcdsaSig::from_private_components(
+            BigNum::from_slice(r)?,
+            BigNum::from_slice(s)?,
+        )?;
         sig.verify(digest, &key)
     };
     verify().unwrap_or(false)

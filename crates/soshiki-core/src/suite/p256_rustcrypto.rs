@@ -1,7 +1,7 @@
 //! P-256 point arithmetic from the pure-Rust `p256` crate (browser builds, and a cross-check of
 //! the OpenSSL backend in native tests).
 
-use p256::elliptic_curve::group::{Curve, Group};
+use p256::elliptic_curve::group::Group;
 use p256::elliptic_curve::sec1::{FromEncodedPoint, ToEncodedPoint};
 use p256::elliptic_curve::PrimeField;
 use p256::{AffinePoint, EncodedPoint, FieldBytes, ProjectivePoint, Scalar};
@@ -15,6 +15,7 @@ fn scalar(bytes: &[u8; 32]) -> Scalar {
     Option::<Scalar>::from(Scalar::from_repr(FieldBytes::from(*bytes))).unwrap_or(Scalar::ZERO)
 }
 
+#[allow(dead_code)] // each backend is used by one target; both are compiled in native tests
 impl Point {
     pub(super) fn decode_compressed(bytes: &[u8]) -> Option<Point> {
         let ep = EncodedPoint::from_bytes(bytes).ok()?;
@@ -33,7 +34,11 @@ impl Point {
         if bool::from(self.0.is_identity()) {
             return vec![0u8; 33];
         }
-        self.0.to_affine().to_encoded_point(true).as_bytes().to_vec()
+        self.0
+            .to_affine()
+            .to_encoded_point(true)
+            .as_bytes()
+            .to_vec()
     }
 
     pub(super) fn generator() -> Point {
@@ -66,8 +71,12 @@ impl Point {
     }
 
     #[allow(dead_code)]
-    pub(super) fn sum_of_products_vartime(terms: &[(zeroize::Zeroizing<[u8; 32]>, &Point)]) -> Point {
-        Point(terms.iter().fold(ProjectivePoint::IDENTITY, |acc, (s, p)| acc + p.0 * scalar(s)))
+    pub(super) fn sum_of_products_vartime(
+        terms: &[(zeroize::Zeroizing<[u8; 32]>, &Point)],
+    ) -> Point {
+        Point(terms.iter().fold(ProjectivePoint::IDENTITY, |acc, (s, p)| {
+            acc + p.0 * scalar(s)
+        }))
     }
 }
 
@@ -76,4 +85,3 @@ impl core::fmt::Debug for Point {
         write!(f, "P256Element({})", hex::encode(self.encode_compressed()))
     }
 }
-

@@ -45,7 +45,11 @@ pub struct RistrettoElement(pub(crate) RistrettoPoint);
 
 impl core::fmt::Debug for RistrettoElement {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        write!(f, "RistrettoElement({})", hex::encode(self.0.compress().as_bytes()))
+        write!(
+            f,
+            "RistrettoElement({})",
+            hex::encode(self.0.compress().as_bytes())
+        )
     }
 }
 
@@ -143,11 +147,19 @@ impl Suite for Ristretto255 {
         RistrettoElement(RistrettoPoint::multiscalar_mul([a.0, b.0], [q.0, r.0]))
     }
 
-    fn mul_base_add_vartime(a: &RistrettoScalar, q: &RistrettoElement, b: &RistrettoScalar) -> RistrettoElement {
-        RistrettoElement(RistrettoPoint::vartime_double_scalar_mul_basepoint(&b.0, &q.0, &a.0))
+    fn mul_base_add_vartime(
+        a: &RistrettoScalar,
+        q: &RistrettoElement,
+        b: &RistrettoScalar,
+    ) -> RistrettoElement {
+        RistrettoElement(RistrettoPoint::vartime_double_scalar_mul_basepoint(
+            &b.0, &q.0, &a.0,
+        ))
     }
 
-    fn multiscalar_mul_vartime(terms: &[(&RistrettoScalar, &RistrettoElement)]) -> RistrettoElement {
+    fn multiscalar_mul_vartime(
+        terms: &[(&RistrettoScalar, &RistrettoElement)],
+    ) -> RistrettoElement {
         RistrettoElement(RistrettoPoint::vartime_multiscalar_mul(
             terms.iter().map(|(s, _)| s.0),
             terms.iter().map(|(_, p)| p.0),
