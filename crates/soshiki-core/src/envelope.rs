@@ -830,7 +830,7 @@ impl<'a, S: Suite> VerifiedEnvelope<'a, S> {
             Some(SlotState {
                 holder,
                 c2: &s.capsule.c2,
-                hops: s.hops.len(),
+                hops: &s.hops,
             })
         };
         let wanted = select_parts(&self.header.core, &held, parts)?;
@@ -858,7 +858,7 @@ pub(crate) struct SlotState<'a, S: Suite> {
     /// Current `C2`.
     pub c2: &'a S::Point,
     /// Hops so far.
-    pub hops: usize,
+    pub hops: &'a [Hop<S>],
 }
 
 /// Which parts to forward: the requested ones (each must be held) or all held parts.
@@ -929,19 +929,33 @@ pub(crate) fn make_hops<'a, S: Suite>(
             "the target's certificate has no reading or forwarding role",
         ));
     }
+    let roles = forwarder.cert.roles;
+    if !(roles.contains(Roles::FORWARDER) || roles.contains(Roles::REPRESENTATIVE)) {
+        return Err(ForwardError::NoForwardingRole);
+    }
+    if !(forwarder.cert.not_before <= time && time <= forwarder.cert.not_after) {
+        return Err(ForwardError::Invalid("the forwarder's certificate is not valid at the forwarding time"));
+    }
+    if target.certificate().not_before > time || time > target.certificate().not_after {
+        return Err(ForwardError::Invalid("the target's certificate is not valid at the forwarding time"));
+    }
     let mut hops = Vec::with_capacity(wanted.len() + 1);
     for slot_no in std::iter::once(METADATA_SLOT).chain(wanted.iter().copied()) {
         let st = view(slot_no).ok_or_else(|| ForwardError::NotHolder(slot_name(slot_no)))?;
         if st.holder != *me {
             return Err(ForwardError::NotHolder(slot_name(slot_no)));
         }
-        if st.hops >= limits::MAX_HOPS as usize {
+        // The checks a reader will make of this hop, made before any key is used.
+        if time < st.hops.last().map_or(core.created, |h| h.time) {
+            return Err(ForwardError::Invalid("the forwarding time is earlier than the envelope or its last hop"));
+        }
+        if st.hops.len() >= limits::MAX_HOPS as usize {
             return Err(ForwardError::TooManyHops(slot_name(slot_no)));
         }
         let ctx = HopContext {
             envelope_id: core.envelope_id,
             slot: slot_no,
-            hop_index: (st.hops + 1) as u16,
+            hop_index: (st.hops.len() + 1) as u16,
             forwarder_cert: *me,
             target_cert: target.certificate().fingerprint(),
             time,
@@ -1300,12 +1314,16 @@ pub struct EnvelopeFile<S: Suite> {
     pub header_offset: u64,
 }
 
-/// Why an envelope file could not be opened.
+/// Why an envelope file could not be opened or checked.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum FileError {
     /// A structural problem.
     #[error(transparent)]
     Decode(#[from] DecodeError),
+    /// A body does not match the signed digest.
+    #[error(transparent)]
+    Verify(#[from] VerifyError),
     /// Reading failed.
     #[error("I/O error: {0}")]
     Io(#[from] std::io::Error),
@@ -1429,32 +1447,31 @@ pub fn decrypt_part<S: Suite, R: Read + Seek>(
 }
 
 /// Verify a body's ciphertext against the signed digest without any key (for `verify`).
+/// A read failure is [`FileError::Io`]; a mismatch is [`FileError::Verify`].
 pub fn check_body_digest<S: Suite, R: Read + Seek>(
     file: &EnvelopeFile<S>,
     src: &mut R,
     index: u32,
-) -> Result<(), VerifyError> {
+) -> Result<(), FileError> {
     use sha2::Digest;
-    let start = file
-        .body_start(index)
-        .ok_or(VerifyError::Inconsistent("body not present"))?;
-    src.seek(SeekFrom::Start(start))
-        .map_err(|_| VerifyError::BodyDigest(index))?;
+    let start = file.body_start(index).ok_or(VerifyError::Inconsistent("body not present"))?;
+    src.seek(SeekFrom::Start(start))?;
     let mut h = sha2::Sha256::new();
-    let mut take = src.take(file.header.body_len(index));
+    let want = file.header.body_len(index);
+    let mut take = src.take(want);
     let mut buf = vec![0u8; 1 << 20];
+    let mut got = 0u64;
     loop {
-        let n = take
-            .read(&mut buf)
-            .map_err(|_| VerifyError::BodyDigest(index))?;
+        let n = take.read(&mut buf)?;
         if n == 0 {
             break;
         }
+        got += n as u64;
         h.update(&buf[..n]);
     }
     let d: [u8; 32] = h.finalize().into();
-    if d != file.header.core.parts[index as usize].body_digest {
-        return Err(VerifyError::BodyDigest(index));
+    if got != want || d != file.header.core.parts[index as usize].body_digest {
+        return Err(VerifyError::BodyDigest(index).into());
     }
     Ok(())
 }
@@ -1486,7 +1503,8 @@ pub fn write_forwarded<S: Suite, R: Read + Seek>(
     Ok(())
 }
 
-/// Encode an envelope's secret-free summary for display.
+/// The display names of a hop's forwarder and target (member names from the certificates in
+/// the header, or short fingerprints when a certificate is missing).
 pub fn describe_hop<S: Suite>(h: &EnvelopeHeader<S>, hop: &Hop<S>) -> (String, String) {
     let name = |fp: &Fingerprint| {
         h.find_cert(fp)

@@ -171,6 +171,9 @@ pub enum ForwardError {
     /// The slot already has the maximum number of hops.
     #[error("{0} already has the maximum number of hops")]
     TooManyHops(String),
+    /// The forwarder's certificate does not allow forwarding.
+    #[error("the forwarder's certificate has no forwarding role")]
+    NoForwardingRole,
     /// No such part.
     #[error("no part {0} in this envelope")]
     NoSuchPart(u32),

@@ -339,7 +339,7 @@ impl<S: Suite> VerifiedRequest<'_, S> {
                 return Some(SlotState {
                     holder: self.metadata_holder.certificate().fingerprint(),
                     c2: &m.capsule.c2,
-                    hops: m.hops.len(),
+                    hops: &m.hops,
                 });
             }
             let i = self.request.parts.iter().position(|p| p.slot == slot)?;
@@ -347,7 +347,7 @@ impl<S: Suite> VerifiedRequest<'_, S> {
             Some(SlotState {
                 holder: self.holders[i].certificate().fingerprint(),
                 c2: &p.c2,
-                hops: p.hops.len(),
+                hops: &p.hops,
             })
         };
         make_hops(

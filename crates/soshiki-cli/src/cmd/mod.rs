@@ -1,0 +1,9 @@
+//! The subcommands.
+
+pub mod common;
+pub mod decrypt;
+pub mod demo;
+pub mod encrypt;
+pub mod forward;
+pub mod inspect;
+pub mod keygen;

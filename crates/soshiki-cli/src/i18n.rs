@@ -1,0 +1,471 @@
+//! Every user-facing message, in English and Japanese, in one table.
+//!
+//! The language comes from `--lang`, else from `LC_ALL`, `LC_MESSAGES`, `LANG` (the first one
+//! set; `ja…` means Japanese), else from the system locale. Templates use `{0}`, `{1}`, … for
+//! their arguments; both languages of a message take the same arguments (checked by a test).
+//! Errors from the core library are translated here too, variant by variant.
+
+use std::fmt::Display;
+use std::sync::OnceLock;
+
+use soshiki_core::error::{
+    DecodeError, DecryptError, EncryptError, ForwardError, KeyFileError, VerifyError,
+};
+
+/// A message language.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lang {
+    /// English.
+    En,
+    /// Japanese.
+    Ja,
+}
+
+static LANG: OnceLock<Lang> = OnceLock::new();
+
+/// Set the language for this process (first call wins).
+pub fn set_lang(lang: Lang) {
+    let _ = LANG.set(lang);
+}
+
+/// The current language (English until set).
+pub fn lang() -> Lang {
+    LANG.get().copied().unwrap_or(Lang::En)
+}
+
+/// The language from the environment: `LC_ALL`, `LC_MESSAGES`, `LANG`, then the system locale.
+pub fn detect() -> Lang {
+    for var in ["LC_ALL", "LC_MESSAGES", "LANG"] {
+        if let Ok(v) = std::env::var(var) {
+            if !v.is_empty() {
+                return from_locale(&v);
+            }
+        }
+    }
+    sys_locale::get_locale().map_or(Lang::En, |l| from_locale(&l))
+}
+
+fn from_locale(l: &str) -> Lang {
+    if l.to_ascii_lowercase().starts_with("ja") {
+        Lang::Ja
+    } else {
+        Lang::En
+    }
+}
+
+macro_rules! messages {
+    ($($id:ident => $en:literal, $ja:literal;)*) => {
+        /// A message of the table.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub enum M { $($id,)* }
+
+        impl M {
+            /// Every message (for the table's own tests).
+            #[cfg(test)]
+            pub const ALL: &'static [M] = &[$(M::$id,)*];
+
+            /// The template in a language.
+            pub fn template(self, lang: Lang) -> &'static str {
+                match (self, lang) {
+                    $((M::$id, Lang::En) => $en, (M::$id, Lang::Ja) => $ja,)*
+                }
+            }
+        }
+    };
+}
+
+messages! {
+    // General
+    ErrorPrefix => "soshiki: error: {0}", "soshiki: エラー: {0}";
+    NoneWord => "none", "なし";
+    TempFileFailed => "cannot create a temporary file: {0}", "一時ファイルを作成できません: {0}";
+    // Files
+    WhatEnvelope => "envelope file", "封筒ファイル";
+    WhatKeyFile => "key file", "鍵ファイル";
+    WhatIdentity => "identity file", "識別ファイル";
+    WhatOrganization => "organization record", "組織レコード";
+    WhatPart => "part file", "パートのファイル";
+    FileMissing => "{0}: no such {1}", "{0}: {1}が見つかりません";
+    FileUnreadable => "{0}: cannot read the {1}: {2}", "{0}: {1}を読めません: {2}";
+    FileTooLarge => "{0}: too large to be a {1}", "{0}: {1}としては大きすぎます";
+    NotAFile => "{0}: not a regular file (expected a {1})", "{0}: 通常のファイルではありません({1}が必要です)";
+    BadArmor => "{0}: damaged ASCII armor: {1}", "{0}: ASCIIアーマーが壊れています: {1}";
+    WrongArmorKind => "{0}: the armor holds {1}, expected {2}", "{0}: アーマーの中身は {1} で、{2} ではありません";
+    OutputExists => "{0} already exists (use --force to overwrite)", "{0} は既に存在します(上書きするには --force)";
+    OutputNameClash => "{0}: choose a name whose extension is not .{1}", "{0}: 拡張子が .{1} 以外の名前を指定してください";
+    OutputNotDirectory => "{0} is a file; with several recipients the output must be a directory", "{0} はファイルです。受信者が複数のときは出力先にディレクトリを指定してください";
+    CannotWriteIn => "cannot write in {0}: {1}", "{0} に書き込めません: {1}";
+    WriteFailed => "{0}: write failed: {1}", "{0}: 書き込みに失敗しました: {1}";
+    // Envelopes
+    NotAnEnvelope => "{0}: not a Soshiki envelope", "{0}: Soshiki の封筒ではありません";
+    EnvelopeTruncated => "{0}: the envelope is truncated (incomplete copy?): {1}", "{0}: 封筒が途中で切れています(コピーが不完全?): {1}";
+    HeaderTooLarge => "{0}: the header claims more than {1} bytes (damaged or malicious file)", "{0}: ヘッダ長が上限 {1} バイトを超えています(破損または不正なファイル)";
+    EnvelopeDamaged => "{0}: damaged envelope: {1}", "{0}: 封筒が壊れています: {1}";
+    EnvelopeInvalid => "{0}: verification failed: {1}", "{0}: 検証に失敗しました: {1}";
+    BodyMissing => "part {0} is not in this copy of {1} (it was forwarded without it)", "パート {0} は {1} に含まれていません(このパートなしで転送されました)";
+    PartOutOfRange => "part {0} does not exist: {1} has {2} part(s), numbered from 0", "パート {0} はありません: {1} のパートは {2} 個です(0 から数えます)";
+    // Keys and identities
+    KeyFileInvalid => "{0}: not a usable key file: {1}", "{0}: 使用できる鍵ファイルではありません: {1}";
+    WrongKeyKind => "{0}: wrong kind of key ({1}); a {2} key is needed here", "{0}: これは{1}の鍵です。ここでは{2}の鍵が必要です";
+    WrongPassphrase => "{0}: wrong passphrase (or the key file is damaged)", "{0}: パスフレーズが違います(または鍵ファイルが壊れています)";
+    IdentityInvalid => "{0}: not a valid identity file: {1}", "{0}: 有効な識別ファイルではありません: {1}";
+    IdentityNotValid => "{0}: the certificate of {1} is not valid now (expired, not yet valid, or not signed by its organization)", "{0}: {1} の証明書は現在有効ではありません(期限切れ、有効期間前、または組織の署名が不正)";
+    OrganizationInvalid => "{0}: not a valid organization record: {1}", "{0}: 有効な組織レコードではありません: {1}";
+    OwnCertificateInvalid => "{0}: your certificate ({1}) is not valid now; ask your organization for a new one", "{0}: あなたの証明書({1})は現在有効ではありません。組織に再発行を依頼してください";
+    SuiteMismatch => "{0} uses suite {1}, but {2} uses {3}: they cannot be used together", "{0} の暗号スイートは {1}、{2} は {3} です。組み合わせて使えません";
+    BadSuite => "unknown suite {0} (use p256 or ristretto255)", "不明な暗号スイート {0} です(p256 か ristretto255)";
+    KindMember => "member", "メンバー";
+    KindOrganization => "organization", "組織";
+    // Passphrases
+    PromptPassphrase => "Passphrase for {0}: ", "{0} のパスフレーズ: ";
+    PromptNewPassphrase => "New passphrase for {0}: ", "{0} の新しいパスフレーズ: ";
+    PromptRepeatPassphrase => "Repeat the passphrase: ", "もう一度入力してください: ";
+    PassphraseMismatch => "the two passphrases differ", "二つのパスフレーズが一致しません";
+    PassphraseEmpty => "{0}: an empty passphrase is not allowed for a new key", "{0}: 新しい鍵に空のパスフレーズは使えません";
+    PassphraseFileUnreadable => "{0}: cannot read the passphrase file: {1}", "{0}: パスフレーズファイルを読めません: {1}";
+    NoPassphraseSource => "no passphrase: no terminal to ask on; set {0} or use --passphrase-file", "パスフレーズがありません: 端末がないため入力を求められません。{0} を設定するか --passphrase-file を使ってください";
+    // Fingerprints
+    BadFingerprint => "{0}: not a fingerprint (hex digits) nor an organization file", "{0}: フィンガープリント(16進数)でも組織ファイルでもありません";
+    FingerprintTooShort => "{0}: fingerprint too short; give at least the 32 hex digits printed by keygen", "{0}: フィンガープリントが短すぎます。keygen が表示した32桁以上の16進数を指定してください";
+    SenderOrgNotPinned => "refused: the sender's organization is {0} ({1}), not the expected {2}", "拒否しました: 送信元の組織は {0} ({1}) で、指定された {2} ではありません";
+    RecipientOrgMismatch => "the recipient organization is {0} ({1}), not the expected {2}", "宛先の組織は {0} ({1}) で、指定された {2} ではありません";
+    RecipientOrgNotPinned => "{0}: the recipient's organization is {1} ({2}), not the expected {3}", "{0}: 受信者の組織は {1} ({2}) で、指定された {3} ではありません";
+    // keygen
+    BadName => "invalid name {0:?}: it must be 1 to 1024 bytes", "名前 {0:?} は使えません(1〜1024バイト)";
+    BadRoles => "invalid roles {0:?}: use a comma-separated list of representative, forwarder, reader, admin", "役割 {0:?} は使えません: representative, forwarder, reader, admin をカンマ区切りで指定してください";
+    BadDays => "invalid validity of {0} days (1 to 36500)", "有効期間 {0} 日は使えません(1〜36500)";
+    KeygenOrgDone => "Organization {0} ({1}): key {2}, public record {3}", "組織 {0} ({1}): 鍵 {2}、公開レコード {3}";
+    KeygenMemberDone => "Member {0} of {1}: key {2}, identity {3}", "{1} のメンバー {0}: 鍵 {2}、識別ファイル {3}";
+    OrgFingerprint => "Organization fingerprint: {0}\n  (full: {1})", "組織フィンガープリント: {0}\n  (全体: {1})";
+    CertFingerprint => "Certificate fingerprint: {0}\n  (full: {1})", "証明書フィンガープリント: {0}\n  (全体: {1})";
+    // encrypt
+    BadPartSpec => "invalid --part {0:?}: expected FILE or FILE::key=value,key=value", "--part {0:?} が不正です: FILE または FILE::key=value,key=value の形式です";
+    BadLabel => "invalid label {0:?} in --part {1:?}: expected key=value (key 1-64 bytes, value up to 256)", "--part {1:?} のラベル {0:?} が不正です: key=value の形式です(key は1〜64バイト、value は256バイトまで)";
+    TooManyLabels => "--part {0:?}: at most {1} labels per part", "--part {0:?}: ラベルはパートごとに {1} 個までです";
+    TooManyParts => "at most {0} parts per envelope", "パートは封筒ごとに {0} 個までです";
+    NoParts => "no parts given", "パートが指定されていません";
+    BadChunkSize => "invalid chunk size {0}: it must be a power of two from 1024 to 16777216", "チャンクサイズ {0} は使えません: 1024〜16777216 の2の累乗です";
+    TooLargeForArmor => "{0} bytes are too much for ASCII armor; write a binary envelope instead", "{0} バイトは ASCII アーマーには大きすぎます。バイナリの封筒にしてください";
+    TextTooLong => "title and category are limited to {0} bytes", "件名と分類は {0} バイトまでです";
+    EncryptFailed => "{0}: encryption failed: {1}", "{0}: 暗号化に失敗しました: {1}";
+    EncryptDone => "Encrypted {0} part(s) to {1} of {2} (organization {3}): {4}", "{0} 個のパートを {2} の {1} 宛てに暗号化しました(組織 {3}): {4}";
+    ProgressEncrypt => "encrypting for {0}", "{0} 宛てに暗号化中";
+    // forward
+    ForwardNeedsOutput => "give -o OUT or --in-place", "-o OUT か --in-place を指定してください";
+    InPlaceArmored => "{0}: --in-place works only on binary envelopes; use -o for an armored one", "{0}: --in-place はバイナリの封筒だけに使えます。アーマー形式には -o を使ってください";
+    InPlaceNeedsAllParts => "{0}: --in-place needs every body to stay, but this forward drops {1}; use -o OUT", "{0}: --in-place ではすべての本文を残す必要がありますが、この転送では {1} が外れます。-o OUT を使ってください";
+    TargetOtherOrg => "{0}: {1} belongs to {2}, not to the receiving organization {3} ({4}); forwarding leaves no organization", "{0}: {1} は {2} の所属で、受信組織 {3} ({4}) のメンバーではありません。組織の外へは転送できません";
+    NotHolder => "{0} is not the current holder of {1} in {2}", "{0} は {2} の {1} の現在の保持者ではありません";
+    HoldsNothing => "{0}: this key ({1}) holds nothing in {2} (wrong key?)", "{0}: この鍵({1})で開けるものは {2} にありません(鍵の間違い?)";
+    NoForwardRole => "{0}: {1} may not forward (roles: {2}); forwarding needs the representative or forwarder role", "{0}: {1} には転送の権限がありません(役割: {2})。転送には representative か forwarder の役割が必要です";
+    ForwardFailed => "{0}: forwarding failed: {1}", "{0}: 転送に失敗しました: {1}";
+    ForwardDone => "Forwarded from {0} to {1}: part(s) {2}: {3}", "{0} から {1} へ転送しました: パート {2}: {3}";
+    ProgressForward => "copying bodies", "本文をコピー中";
+    // decrypt
+    PartNotHeld => "{0} does not hold part {1} of {2}", "{0} は {2} のパート {1} を保持していません";
+    DecryptFailed => "part {0} of {1}: {2}; nothing was written", "{1} のパート {0}: {2}。何も書き出していません";
+    DecryptDone => "Part {0} ({1} bytes) written to {2}", "パート {0}({1} バイト)を {2} に書き出しました";
+    ProgressDecrypt => "decrypting", "復号中";
+    // inspect / verify
+    InspectEnvelope => "Envelope {0}{1}", "封筒 {0}{1}";
+    ArmoredNote => " (ASCII armor)", "(ASCIIアーマー)";
+    InspectSuite => "Suite:       {0}", "暗号スイート: {0}";
+    InspectId => "Envelope id: {0}", "封筒ID:       {0}";
+    InspectCreated => "Created:     {0}", "作成日時:     {0}";
+    InspectSender => "Sender:      {0} — {1} (organization {2})", "送信者:       {0} — {1}(組織 {2})";
+    InspectRecipient => "Recipient:   {0} — {1} (organization {2})", "宛先:         {0} — {1}(組織 {2})";
+    InspectChunk => "Chunk size:  {0} bytes", "チャンク:     {0} バイト";
+    InspectParts => "Parts:       {0}", "パート数:     {0}";
+    InspectPart => "#{0}  {1} bytes  held by {2}  {3}", "#{0}  {1} バイト  保持者 {2}  {3}";
+    BodyPresent => "[body present]", "[本文あり]";
+    BodyAbsent => "[body not in this copy]", "[本文なし]";
+    NotInCopy => "(not in this copy)", "(この写しにはありません)";
+    InspectHops => "Hop chain:", "転送の履歴:";
+    SlotMetadata => "metadata", "メタデータ";
+    SlotPart => "part {0}", "パート {0}";
+    HeldBy => "now held by {0}", "現在の保持者 {0}";
+    NoHops => "(no hops: still with the addressed recipient)", "(転送なし: 宛先のまま)";
+    HopProof => "re-encryption proof", "再暗号化の証明";
+    HopSignature => "forwarder's signature", "転送者の署名";
+    InspectBodies => "Bodies:      {0}", "本文:         {0}";
+    InspectSignaturesOk => "Signatures:  OK (sender, certificates, {0} hop(s))", "署名:         OK(送信者、証明書、転送 {0} 回)";
+    InspectSignaturesFailed => "Signatures:  FAILED: {0}", "署名:         失敗: {0}";
+    InspectMetadata => "Metadata (opened with {0}):", "メタデータ({0} で開封):";
+    MetadataNeedsValid => "not opened: the envelope did not verify", "開封していません: 封筒の検証に失敗しました";
+    MetaTitle => "Title:    {0}", "件名: {0}";
+    MetaCategory => "Category: {0}", "分類: {0}";
+    MetaPart => "#{0} {1}  labels: {2}", "#{0} {1}  ラベル: {2}";
+    KeyHoldsNoSlot => "{0} holds nothing in this envelope", "{0} がこの封筒で開けるものはありません";
+    MetadataFailed => "cannot open the metadata: {0}", "メタデータを開けません: {0}";
+    VerifyOk => "OK: {0}: sent by {1} of {2} ({3}); {4} hop(s) and {5} body/bodies verified", "OK: {0}: {2}({3})の {1} が送信。転送 {4} 回と本文 {5} 個を検証しました";
+    // demo
+    DemoIntro => "Soshiki demo: the Omachi senior citizens' celebration (敬老会) list, in {0}", "Soshiki デモ: 大町市 敬老会 招待者名簿({0})";
+    DemoStepKeys => "1. Organizations and members (offline administration)", "1. 組織とメンバー(オフライン管理)";
+    DemoMember => "{0} [{1}] certificate {2}", "{0} [{1}] 証明書 {2}";
+    DemoStepSend => "2. The citizen division encrypts the list to the receiving representative", "2. 市民課が名簿を受信代表者宛てに暗号化";
+    DemoSent => "{0} ({1}) → {2} ({3}): {4} envelope(s), parts: cover letter, Omachi list, Yasaka list", "{0}({1})→ {2}({3}): 封筒 {4} 通、パート: 送付状、大町地区名簿、八坂地区名簿";
+    DemoStepRoute => "3. Routing inside the receiving organization (re-encryption, no plaintext)", "3. 受信組織内での転送(再暗号化、平文は出ません)";
+    DemoForwarded => "{0} → {1}: {2}", "{0} → {1}: {2}";
+    DemoChiefReads => "{0} reads the labels of \"{1}\" (not the lists):", "{0} が「{1}」のラベルを確認(名簿の中身は見ません):";
+    DemoStepOpen => "4. Each district officer opens its own part", "4. 各地区の担当者が自分のパートを開封";
+    DemoOpened => "{0} decrypted {1}", "{0} が {1} を復号";
+    DemoCheckParts => "{0} received exactly parts {1}", "{0} が受け取ったのはパート {1} だけ";
+    DemoCheckBytes => "{0} got the cover letter and the {1} list byte for byte", "{0} の送付状と{1}地区名簿は送信時とバイト単位で一致";
+    DemoCheckDenied => "{0} cannot open the {1} list (nothing written)", "{0} は{1}地区名簿を開けない(何も書き出されない)";
+    DemoCheckEarlier => "the chief and the representative cannot open the officers' copies", "課長と受信代表者は担当者宛ての写しを開けない";
+    DemoStepChain => "5. The chain, verified without any key", "5. 鍵なしで検証した転送の履歴";
+    DemoCheckVerify => "{0}: sender, every hop and every body verify", "{0}: 送信者・全転送・全本文の検証に成功";
+    DemoFailed => "demo: {0} check(s) failed", "デモ: {0} 件の確認に失敗しました";
+    DemoDone => "All checks passed.", "すべての確認に成功しました。";
+    // Core errors: decoding
+    DeTruncated => "input ends inside {0}", "{0} の途中でデータが終わっています";
+    DeTrailing => "{0} unexpected trailing bytes", "末尾に余分な {0} バイトがあります";
+    DeBadMagic => "not a Soshiki {0}", "Soshiki の{0}ではありません";
+    DeVersion => "unsupported {0} version {1}", "{0} のバージョン {1} には対応していません";
+    DeUnknownSuite => "unknown cipher suite 0x{0}", "不明な暗号スイート 0x{0}";
+    DeSuiteMismatch => "cipher suite mismatch: expected {0}, found {1}", "暗号スイートが違います: {0} のはずが {1} です";
+    DeInvalidPoint => "invalid group element", "不正な群の元";
+    DeInvalidScalar => "invalid scalar", "不正なスカラー";
+    DeInvalidKey => "invalid key encoding", "不正な鍵の符号化";
+    DeLimit => "{0} exceeds the limit of {1}", "{0} が上限 {1} を超えています";
+    DeUtf8 => "{0} is not valid UTF-8", "{0} が UTF-8 として不正です";
+    DeInvalidValue => "invalid value in {0}", "{0} の値が不正です";
+    DeArmor => "invalid ASCII armor: {0}", "ASCII アーマーが不正です: {0}";
+    // Core errors: verification
+    VeOrganization => "the organization record's signature is invalid", "組織レコードの署名が不正です";
+    VeCertificate => "the certificate {0} is invalid (signature, issuer or validity)", "証明書 {0} が不正です(署名、発行者、有効期間のいずれか)";
+    VeUnpinned => "organization {1} is not the expected {0}", "組織 {1} は指定された {0} ではありません";
+    VeSenderSignature => "the sender's signature does not match (the envelope was altered)", "送信者の署名が一致しません(封筒が改ざんされています)";
+    VeHop => "hop {1} of {0} is invalid: {2}", "{0} の {1} 番目の転送が不正です: {2}";
+    VeLineage => "the capsule of {0} does not descend from the sender's (altered)", "{0} のカプセルが送信者のものから正しく導かれていません(改ざん)";
+    VeBodyDigest => "the body of part {0} was altered (digest differs from the signed one)", "パート {0} の本文が改ざんされています(署名されたダイジェストと不一致)";
+    VeShareProof => "a re-encryption proof is invalid", "再暗号化の証明が不正です";
+    VeInconsistent => "inconsistent envelope: {0}", "封筒の内容に矛盾があります: {0}";
+    // Core errors: decryption, encryption, forwarding, key files
+    DcNotRecipient => "this key is not a recipient of {0}", "この鍵は {0} の受信者ではありません";
+    DcFailed => "decryption failed (wrong key or altered data)", "復号に失敗しました(鍵の間違いかデータの改ざん)";
+    DcKeyHolder => "key holder error: {0}", "鍵の保持装置のエラー: {0}";
+    DcIo => "I/O error: {0}", "入出力エラー: {0}";
+    EnLimit => "{0} exceeds the limit of {1}", "{0} が上限 {1} を超えています";
+    EnInvalid => "invalid input: {0}", "入力が不正です: {0}";
+    FwNotHolder => "this key is not the current holder of {0}", "この鍵は {0} の現在の保持者ではありません";
+    FwNoForwardingRole => "this member's certificate has no forwarding role (forwarder or representative)", "このメンバーの証明書には転送の役割（転送者または受信代表者）がありません";
+    FwTooManyHops => "{0} already has the maximum number of hops", "{0} は転送回数の上限に達しています";
+    FwNoSuchPart => "no part {0} in this envelope", "この封筒にパート {0} はありません";
+    KfUnlock => "wrong passphrase or damaged key file", "パスフレーズが違うか、鍵ファイルが壊れています";
+    KfWrongKind => "the file holds a {1} key, not a {0} key", "このファイルの鍵は{1}の鍵で、{0}の鍵ではありません";
+    KfParameters => "key-file protection parameters are outside the accepted range", "鍵ファイルの保護パラメータが許容範囲外です";
+    Other => "{0}", "{0}";
+}
+
+/// Fill a template: `{N}` becomes argument N (`{N:?}` quotes it). One pass, so arguments that
+/// contain braces are never re-expanded.
+fn fill(template: &str, args: &[&dyn Display]) -> String {
+    let mut out = String::with_capacity(template.len() + 32);
+    let mut rest = template;
+    while let Some(start) = rest.find('{') {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 1..];
+        let end = after.find('}');
+        let spec = end.map(|e| &after[..e]);
+        let (digits, debug) = match spec {
+            Some(s) => s.strip_suffix(":?").map_or((s, false), |d| (d, true)),
+            None => ("", false),
+        };
+        match (end, digits.parse::<usize>().ok().and_then(|i| args.get(i))) {
+            (Some(e), Some(a)) => {
+                if debug {
+                    out.push_str(&format!("{:?}", a.to_string()));
+                } else {
+                    out.push_str(&a.to_string());
+                }
+                rest = &after[e + 1..];
+            }
+            _ => {
+                out.push('{');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// A message in the current language.
+pub fn tr(m: M, args: &[&dyn Display]) -> String {
+    fill(m.template(lang()), args)
+}
+
+/// A message as an error.
+pub fn err(m: M, args: &[&dyn Display]) -> anyhow::Error {
+    anyhow::Error::msg(tr(m, args))
+}
+
+/// A key kind (`member`, `organization`) in the current language.
+pub fn key_kind(kind: &str) -> String {
+    match kind {
+        "member" => tr(M::KindMember, &[]),
+        "organization" => tr(M::KindOrganization, &[]),
+        other => other.to_string(),
+    }
+}
+
+/// A decoding error from the core.
+pub fn decode_error(e: &DecodeError) -> String {
+    match e {
+        DecodeError::Truncated(w) => tr(M::DeTruncated, &[w]),
+        DecodeError::TrailingBytes(n) => tr(M::DeTrailing, &[n]),
+        DecodeError::BadMagic(w) => tr(M::DeBadMagic, &[w]),
+        DecodeError::UnsupportedVersion { what, version } => tr(M::DeVersion, &[what, version]),
+        DecodeError::UnknownSuite(s) => tr(M::DeUnknownSuite, &[&format!("{s:04x}")]),
+        DecodeError::SuiteMismatch { expected, found } => {
+            tr(M::DeSuiteMismatch, &[expected, found])
+        }
+        DecodeError::InvalidPoint => tr(M::DeInvalidPoint, &[]),
+        DecodeError::InvalidScalar => tr(M::DeInvalidScalar, &[]),
+        DecodeError::InvalidKey => tr(M::DeInvalidKey, &[]),
+        DecodeError::LimitExceeded { what, limit } => tr(M::DeLimit, &[what, limit]),
+        DecodeError::InvalidUtf8(w) => tr(M::DeUtf8, &[w]),
+        DecodeError::InvalidValue(w) => tr(M::DeInvalidValue, &[w]),
+        DecodeError::Armor(w) => tr(M::DeArmor, &[w]),
+        other => tr(M::Other, &[other]),
+    }
+}
+
+/// A verification error from the core.
+pub fn verify_error(e: &VerifyError) -> String {
+    match e {
+        VerifyError::Organization => tr(M::VeOrganization, &[]),
+        VerifyError::Certificate(c) => tr(M::VeCertificate, &[c]),
+        VerifyError::UnpinnedOrganization { expected, found } => {
+            tr(M::VeUnpinned, &[expected, found])
+        }
+        VerifyError::SenderSignature => tr(M::VeSenderSignature, &[]),
+        VerifyError::Hop { slot, hop, reason } => tr(M::VeHop, &[slot, hop, &hop_reason(reason)]),
+        VerifyError::CapsuleLineage(s) => tr(M::VeLineage, &[s]),
+        VerifyError::BodyDigest(n) => tr(M::VeBodyDigest, &[n]),
+        VerifyError::ShareProof => tr(M::VeShareProof, &[]),
+        VerifyError::Inconsistent(w) => tr(M::VeInconsistent, &[w]),
+        other => tr(M::Other, &[other]),
+    }
+}
+
+/// The core's hop-failure reasons, in Japanese when asked.
+fn hop_reason(reason: &str) -> String {
+    if lang() == Lang::En {
+        return reason.to_string();
+    }
+    let ja = match reason {
+        "the forwarder is not the previous holder" => "転送者が直前の保持者ではありません",
+        "hop time goes backwards" => "転送時刻が前の転送より前です",
+        "the forwarder's certificate has no forwarding role" => {
+            "転送者の証明書に転送の役割がありません"
+        }
+        "the forwarder's certificate was not valid at the hop's time" => {
+            "転送時点で転送者の証明書が有効ではありません"
+        }
+        "target certificate missing" => "転送先の証明書がありません",
+        "target certificate invalid at the hop's time" => {
+            "転送時点で転送先の証明書が有効ではありません"
+        }
+        "proof or signature does not verify" => "証明または署名が検証できません",
+        other => other,
+    };
+    ja.to_string()
+}
+
+/// A decryption error from the core.
+pub fn decrypt_error(e: &DecryptError) -> String {
+    match e {
+        DecryptError::Verify(v) => verify_error(v),
+        DecryptError::NotRecipient(s) => tr(M::DcNotRecipient, &[s]),
+        DecryptError::Failed => tr(M::DcFailed, &[]),
+        DecryptError::KeyHolder(d) => tr(M::DcKeyHolder, &[d]),
+        DecryptError::Io(d) => tr(M::DcIo, &[d]),
+        other => tr(M::Other, &[other]),
+    }
+}
+
+/// An encryption error from the core.
+pub fn encrypt_error(e: &EncryptError) -> String {
+    match e {
+        EncryptError::LimitExceeded { what, limit } => tr(M::EnLimit, &[what, limit]),
+        EncryptError::Verify(v) => verify_error(v),
+        EncryptError::Invalid(w) => tr(M::EnInvalid, &[w]),
+        EncryptError::Io(io) => tr(M::DcIo, &[io]),
+        other => tr(M::Other, &[other]),
+    }
+}
+
+/// A forwarding error from the core.
+pub fn forward_error(e: &ForwardError) -> String {
+    match e {
+        ForwardError::Verify(v) => verify_error(v),
+        ForwardError::NotHolder(s) => tr(M::FwNotHolder, &[s]),
+        ForwardError::NoForwardingRole => tr(M::FwNoForwardingRole, &[]),
+        ForwardError::TooManyHops(s) => tr(M::FwTooManyHops, &[s]),
+        ForwardError::NoSuchPart(n) => tr(M::FwNoSuchPart, &[n]),
+        ForwardError::KeyHolder(d) => tr(M::DcKeyHolder, &[d]),
+        ForwardError::Invalid(w) => tr(M::EnInvalid, &[w]),
+        other => tr(M::Other, &[other]),
+    }
+}
+
+/// A key-file error from the core.
+pub fn key_file_error(e: &KeyFileError) -> String {
+    match e {
+        KeyFileError::Decode(d) => decode_error(d),
+        KeyFileError::Unlock => tr(M::KfUnlock, &[]),
+        KeyFileError::WrongKind { expected, found } => {
+            tr(M::KfWrongKind, &[&key_kind(expected), &key_kind(found)])
+        }
+        KeyFileError::Parameters => tr(M::KfParameters, &[]),
+        other => tr(M::Other, &[other]),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn placeholders(t: &str) -> Vec<String> {
+        let mut v: Vec<String> = t
+            .match_indices('{')
+            .filter_map(|(i, _)| {
+                t[i + 1..]
+                    .find('}')
+                    .map(|e| t[i + 1..i + 1 + e].trim_end_matches(":?").to_string())
+            })
+            .collect();
+        v.sort();
+        v.dedup();
+        v
+    }
+
+    #[test]
+    fn both_languages_take_the_same_arguments() {
+        for m in M::ALL {
+            let (en, ja) = (m.template(Lang::En), m.template(Lang::Ja));
+            assert!(!en.is_empty() && !ja.is_empty(), "{m:?} is empty");
+            assert_eq!(
+                placeholders(en),
+                placeholders(ja),
+                "{m:?}: placeholders differ"
+            );
+        }
+    }
+
+    #[test]
+    fn fill_substitutes_once() {
+        assert_eq!(fill("{0} and {1}", &[&"a{1}", &"b"]), "a{1} and b");
+        assert_eq!(fill("name {0:?}", &[&"x"]), "name \"x\"");
+        assert_eq!(fill("{9} {", &[&1]), "{9} {");
+    }
+
+    #[test]
+    fn locale_names() {
+        assert_eq!(from_locale("ja_JP.UTF-8"), Lang::Ja);
+        assert_eq!(from_locale("C"), Lang::En);
+        assert_eq!(from_locale("en_US.UTF-8"), Lang::En);
+    }
+}
