@@ -58,7 +58,7 @@ pub fn decode(text: &[u8]) -> Result<(String, Vec<u8>), DecodeError> {
     let mut b64 = String::new();
     let mut ended = false;
     let mut short_seen = false;
-    for line in lines {
+    for line in lines.by_ref() {
         if line == end {
             ended = true;
             break;
@@ -71,6 +71,9 @@ pub fn decode(text: &[u8]) -> Result<(String, Vec<u8>), DecodeError> {
     }
     if !ended {
         return Err(DecodeError::Armor("missing END line"));
+    }
+    if lines.next().is_some() {
+        return Err(DecodeError::Armor("text after the END line"));
     }
     let data = base64::engine::general_purpose::STANDARD
         .decode(b64.as_bytes())
@@ -104,5 +107,7 @@ mod tests {
         .is_err());
         assert!(decode(a.replace("AQID", "AQI*").as_bytes()).is_err());
         assert!(decode(b"hello").is_err());
+        assert!(decode(format!("{a}trailing").as_bytes()).is_err());
+        assert!(decode(format!("\n  {a}\n\n").as_bytes()).is_ok());
     }
 }

@@ -264,6 +264,12 @@ impl<S: Suite> OrganizationKey<S> {
         })
     }
 
+    /// Rebuild from a signing key and its stored record; `None` if they do not match.
+    pub fn from_parts(key: SigningKey<S>, record: Organization<S>) -> Option<Self> {
+        (record.signing_key == key.verifying_key() && record.self_signature_valid())
+            .then_some(Self { key, record })
+    }
+
     /// The public record.
     pub fn organization(&self) -> &Organization<S> {
         &self.record

@@ -123,6 +123,9 @@ impl Metadata {
                 });
             }
             for l in &p.labels {
+                if l.key.is_empty() {
+                    return Err(EncryptError::Invalid("a label key is empty"));
+                }
                 too_long("label key", &l.key, limits::MAX_LABEL_KEY)?;
                 too_long("label value", &l.value, limits::MAX_LABEL_VALUE)?;
             }
@@ -309,7 +312,7 @@ impl<S: Suite> SignedCore<S> {
         let mut parts = Vec::with_capacity(n.min(4096) as usize);
         for _ in 0..n {
             let plaintext_len = r.u64("part length")?;
-            if plaintext_len > limits::MAX_PART_LEN {
+            if !limits::part_len_ok(plaintext_len, chunk_size) {
                 return Err(DecodeError::LimitExceeded {
                     what: "part length",
                     limit: limits::MAX_PART_LEN,
@@ -480,7 +483,7 @@ impl<S: Suite> EnvelopeHeader<S> {
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, DecodeError> {
         if bytes.len() as u64 > limits::MAX_HEADER {
             return Err(DecodeError::LimitExceeded {
-                what: "header length",
+                what: limits::HEADER_LENGTH,
                 limit: limits::MAX_HEADER,
             });
         }
@@ -934,10 +937,14 @@ pub(crate) fn make_hops<'a, S: Suite>(
         return Err(ForwardError::NoForwardingRole);
     }
     if !(forwarder.cert.not_before <= time && time <= forwarder.cert.not_after) {
-        return Err(ForwardError::Invalid("the forwarder's certificate is not valid at the forwarding time"));
+        return Err(ForwardError::Invalid(
+            "the forwarder's certificate is not valid at the forwarding time",
+        ));
     }
     if target.certificate().not_before > time || time > target.certificate().not_after {
-        return Err(ForwardError::Invalid("the target's certificate is not valid at the forwarding time"));
+        return Err(ForwardError::Invalid(
+            "the target's certificate is not valid at the forwarding time",
+        ));
     }
     let mut hops = Vec::with_capacity(wanted.len() + 1);
     for slot_no in std::iter::once(METADATA_SLOT).chain(wanted.iter().copied()) {
@@ -947,7 +954,9 @@ pub(crate) fn make_hops<'a, S: Suite>(
         }
         // The checks a reader will make of this hop, made before any key is used.
         if time < st.hops.last().map_or(core.created, |h| h.time) {
-            return Err(ForwardError::Invalid("the forwarding time is earlier than the envelope or its last hop"));
+            return Err(ForwardError::Invalid(
+                "the forwarding time is earlier than the envelope or its last hop",
+            ));
         }
         if st.hops.len() >= limits::MAX_HOPS as usize {
             return Err(ForwardError::TooManyHops(slot_name(slot_no)));
@@ -1031,13 +1040,17 @@ impl<S: Suite> EnvelopeHeader<S> {
             .copied()
             .filter(|b| parts.contains(b))
             .collect();
-        Ok(EnvelopeHeader {
+        let out = EnvelopeHeader {
             core: self.core.clone(),
             sender_signature: self.sender_signature,
             certificates,
             slots,
             bodies,
-        })
+        };
+        if out.to_bytes().len() as u64 > limits::MAX_HEADER {
+            return Err("the forwarded header would exceed the header size limit");
+        }
+        Ok(out)
     }
 }
 
@@ -1213,7 +1226,7 @@ pub fn encrypt<S: Suite>(
     let mut descriptors = Vec::with_capacity(parts.len());
     let mut done_before = 0u64;
     for (i, mut part) in parts.into_iter().enumerate() {
-        if part.len > limits::MAX_PART_LEN {
+        if !limits::part_len_ok(part.len, cs) {
             return Err(EncryptError::LimitExceeded {
                 what: "part length",
                 limit: limits::MAX_PART_LEN,
@@ -1264,6 +1277,12 @@ pub fn encrypt<S: Suite>(
         slots,
         bodies,
     };
+    if header.to_bytes().len() as u64 > limits::MAX_HEADER {
+        return Err(EncryptError::LimitExceeded {
+            what: limits::HEADER_LENGTH,
+            limit: limits::MAX_HEADER,
+        });
+    }
     write_trailer(&header, out)?;
     Ok(header)
 }
@@ -1369,7 +1388,7 @@ impl<S: Suite> EnvelopeFile<S> {
         );
         if hlen > limits::MAX_HEADER {
             return Err(DecodeError::LimitExceeded {
-                what: "header length",
+                what: limits::HEADER_LENGTH,
                 limit: limits::MAX_HEADER,
             }
             .into());
@@ -1454,7 +1473,9 @@ pub fn check_body_digest<S: Suite, R: Read + Seek>(
     index: u32,
 ) -> Result<(), FileError> {
     use sha2::Digest;
-    let start = file.body_start(index).ok_or(VerifyError::Inconsistent("body not present"))?;
+    let start = file
+        .body_start(index)
+        .ok_or(VerifyError::Inconsistent("body not present"))?;
     src.seek(SeekFrom::Start(start))?;
     let mut h = sha2::Sha256::new();
     let want = file.header.body_len(index);

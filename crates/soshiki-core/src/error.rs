@@ -196,7 +196,11 @@ pub enum KeyFileError {
     #[error("wrong passphrase or damaged key file")]
     Unlock,
     /// The file holds another kind of key than requested.
-    #[error("this file holds a {found} key, not a {expected} key")]
+    #[error(
+        "wrong kind of key file: it holds {} {found} key, not {} {expected} key",
+        article(found),
+        article(expected)
+    )]
     WrongKind {
         /// Kind requested.
         expected: &'static str,
@@ -206,4 +210,13 @@ pub enum KeyFileError {
     /// Argon2 parameters out of the accepted range.
     #[error("key-file protection parameters are outside the accepted range")]
     Parameters,
+}
+
+/// "a" or "an" for the key kinds named in [`KeyFileError::WrongKind`].
+fn article(noun: &str) -> &'static str {
+    if noun.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
+    }
 }

@@ -246,24 +246,16 @@ impl<S: Suite> OrganizationKey<S> {
         seal::<S>(KIND_ORGANIZATION, &pt, passphrase, params, rng)
     }
 
-    /// Unlock.
-    pub fn from_key_file(
-        bytes: &[u8],
-        passphrase: &[u8],
-        rng: &mut impl CryptoRngCore,
-    ) -> Result<Self, KeyFileError> {
+    /// Unlock. The organization record is restored as stored (not re-signed).
+    pub fn from_key_file(bytes: &[u8], passphrase: &[u8]) -> Result<Self, KeyFileError> {
         let pt = unseal::<S>(bytes, KIND_ORGANIZATION, passphrase)?;
         let mut r = Reader::new(&pt);
         let sk = SigningKey::from_secret_bytes(r.take(32, "signing key")?)?;
         let org = Organization::read(&mut r)?;
         r.finish()?;
-        if org.signing_key != sk.verifying_key() {
-            return Err(
-                DecodeError::InvalidValue("organization record does not match the key").into(),
-            );
-        }
-        OrganizationKey::from_signing_key(sk, &org.name, org.created, rng)
-            .map_err(|_| KeyFileError::Decode(DecodeError::InvalidValue("organization")))
+        OrganizationKey::from_parts(sk, org).ok_or(KeyFileError::Decode(DecodeError::InvalidValue(
+            "organization record does not match the key",
+        )))
     }
 }
 

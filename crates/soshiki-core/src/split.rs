@@ -23,7 +23,6 @@ use crate::envelope::{
 };
 use crate::error::{DecodeError, DecryptError, ForwardError, VerifyError};
 use crate::keys::KeyHolder;
-use crate::scheme::{HopContext, HopStatement};
 use crate::suite::Suite;
 use crate::wire::{limits, Reader, Writer};
 
@@ -73,10 +72,18 @@ impl<S: Suite> EnvelopeHeader<S> {
                 .iter()
                 .filter(|s| s.slot != METADATA_SLOT)
                 .collect(),
-            Some(p) => p
-                .iter()
-                .map(|i| self.slot(*i).ok_or(ForwardError::NoSuchPart(*i)))
-                .collect::<Result<_, _>>()?,
+            Some(p) => {
+                let mut p = p.to_vec();
+                p.sort_unstable();
+                p.dedup();
+                p.iter()
+                    .map(|i| {
+                        self.slot(*i)
+                            .filter(|_| *i != METADATA_SLOT)
+                            .ok_or(ForwardError::NoSuchPart(*i))
+                    })
+                    .collect::<Result<_, _>>()?
+            }
         };
         Ok(ForwardingRequest {
             core: self.core.clone(),
@@ -100,78 +107,50 @@ impl<S: Suite> EnvelopeHeader<S> {
         &self,
         response: &ForwardResponse<S>,
     ) -> Result<EnvelopeHeader<S>, VerifyError> {
-        let core = &self.core;
-        let target = response.target.verify(
-            &core.recipient_org,
-            response.hops.first().map_or(0, |h| h.1.time),
-        )?;
-        if !response.hops.iter().any(|(s, _)| *s == METADATA_SLOT) {
+        // Shape: the metadata slot first, then parts strictly ascending, each held here.
+        let Some(((METADATA_SLOT, _), rest)) = response.hops.split_first() else {
             return Err(VerifyError::Inconsistent(
-                "a forward must re-encrypt the metadata slot",
+                "a forward must re-encrypt the metadata slot first",
+            ));
+        };
+        if rest.windows(2).any(|w| w[0].0 >= w[1].0)
+            || rest.iter().any(|(s, _)| *s == METADATA_SLOT)
+        {
+            return Err(VerifyError::Inconsistent(
+                "forwarded parts must be listed once each, in ascending order",
             ));
         }
-        let mut parts = Vec::new();
-        let mut seen = Vec::new();
         for (slot_no, hop) in &response.hops {
-            if seen.contains(slot_no) {
+            if self.slot(*slot_no).is_none() {
                 return Err(VerifyError::Inconsistent(
-                    "a slot appears twice in the forward",
+                    "a forwarded part is not in this delivery",
                 ));
             }
-            seen.push(*slot_no);
-            let name = slot_name(*slot_no);
-            let err = |reason| VerifyError::Hop {
-                slot: name.clone(),
-                hop: 0,
-                reason,
-            };
-            let slot = self
-                .slot(*slot_no)
-                .ok_or_else(|| err("no such slot in this delivery"))?;
-            if slot.hops.len() >= limits::MAX_HOPS as usize {
-                return Err(err("too many hops"));
+            if hop.forwarder_cert != response.forwarder.fingerprint()
+                || hop.target_cert != response.target.fingerprint()
+            {
+                return Err(VerifyError::Inconsistent(
+                    "a hop names another forwarder or target than the response",
+                ));
             }
-            // The current holder, from the verified chain (also checks C1 lineage).
-            let holder = verify_slot(
-                self,
-                *slot_no,
+        }
+        let parts: Vec<u32> = rest.iter().map(|(s, _)| *s).collect();
+        let out = self
+            .combine_unchecked(response, &parts)
+            .map_err(VerifyError::Inconsistent)?;
+        // Verify every new slot exactly as a reader will: the forwarder is the previous holder
+        // and may forward, certificates are valid at the hop's time, times do not go back, the
+        // proof (or signature) verifies, and C1' descends from the sender's C1.
+        for slot in &out.slots {
+            verify_slot(
+                &out,
+                slot.slot,
                 &slot.hops,
                 &slot.capsule.c2,
                 Some(&slot.capsule.c1),
             )?;
-            if hop.forwarder_cert != holder.certificate().fingerprint()
-                || hop.forwarder_cert != response.forwarder.fingerprint()
-            {
-                return Err(err("the forwarder is not the current holder"));
-            }
-            if hop.target_cert != target.certificate().fingerprint() {
-                return Err(err("the hop names another target"));
-            }
-            let fwd = holder.certificate();
-            let ctx = HopContext {
-                envelope_id: core.envelope_id,
-                slot: *slot_no,
-                hop_index: (slot.hops.len() + 1) as u16,
-                forwarder_cert: hop.forwarder_cert,
-                target_cert: hop.target_cert,
-                time: hop.time,
-            };
-            let st = HopStatement {
-                context: &ctx,
-                from: &fwd.encryption_key,
-                to: target.encryption_key(),
-                c2: &slot.capsule.c2,
-            };
-            hop.share()
-                .verify(&st, Some(&fwd.signing_key))
-                .map_err(|_| err("proof or signature does not verify"))?;
-            if *slot_no != METADATA_SLOT {
-                parts.push(*slot_no);
-            }
         }
-        // Every hop was verified against the verified chain of its slot above.
-        self.combine_unchecked(response, &parts)
-            .map_err(VerifyError::Inconsistent)
+        Ok(out)
     }
 }
 
@@ -253,6 +232,9 @@ impl<S: Suite> ForwardingRequest<S> {
         let mut parts = Vec::with_capacity(n.min(4096) as usize);
         for _ in 0..n {
             let slot = r.u32("part")?;
+            if slot == METADATA_SLOT || parts.last().is_some_and(|p: &PartView<S>| p.slot >= slot) {
+                return Err(DecodeError::InvalidValue("request parts must be ascending"));
+            }
             let c2 = r.point::<S>("part C2")?;
             let nh = r.count("hop count", limits::MAX_HOPS)?;
             let mut hops = Vec::with_capacity(nh as usize);

@@ -32,8 +32,19 @@ pub mod limits {
     pub const MAX_CHUNK: u32 = 16 * 1024 * 1024;
     /// Default chunk size.
     pub const DEFAULT_CHUNK: u32 = 64 * 1024;
-    /// Maximum plaintext length of one part (2^32 chunks of the largest size would be more).
+    /// Maximum plaintext length of one part in bytes (64 TiB). A part must also fit in
+    /// [`MAX_CHUNKS`] chunks of the envelope's chunk size, so that the 32-bit chunk counter in
+    /// the STREAM nonce never repeats.
     pub const MAX_PART_LEN: u64 = 1 << 46;
+    /// Maximum number of chunks in one part (the STREAM counter is 32 bits).
+    pub const MAX_CHUNKS: u64 = 1 << 32;
+    /// Name of the header-length limit in [`crate::error::DecodeError::LimitExceeded`].
+    pub const HEADER_LENGTH: &str = "header length";
+
+    /// Whether a part of `len` bytes is allowed with chunks of `chunk_size` bytes.
+    pub fn part_len_ok(len: u64, chunk_size: u32) -> bool {
+        len <= MAX_PART_LEN && crate::stream::chunk_count(len, chunk_size) <= MAX_CHUNKS
+    }
 }
 
 /// Appends encoded fields to a buffer.

@@ -72,7 +72,7 @@ pub fn unlock_member<S: Suite>(ctx: &Ctx, k: &KeyInput) -> Result<MemberKey<S>> 
 /// Unlock an organization key (asks for its passphrase).
 pub fn unlock_org<S: Suite>(ctx: &Ctx, k: &KeyInput) -> Result<OrganizationKey<S>> {
     let pass = ctx.existing_passphrase(&k.path)?;
-    OrganizationKey::<S>::from_key_file(&k.bytes, pass.as_bytes(), &mut rand_core::OsRng)
+    OrganizationKey::<S>::from_key_file(&k.bytes, pass.as_bytes())
         .map_err(|e| key_file_error(&k.path, &e))
 }
 
