@@ -464,6 +464,12 @@ pub struct VerifiedCertificate<S: Suite> {
 }
 
 impl<S: Suite> VerifiedCertificate<S> {
+    /// For callers that have just checked `cert` against `org` (signature cached per
+    /// verification pass, validity checked by the caller).
+    pub(crate) fn checked(cert: Certificate<S>, org: Organization<S>) -> Self {
+        Self { cert, org }
+    }
+
     /// The certificate.
     pub fn certificate(&self) -> &Certificate<S> {
         &self.cert

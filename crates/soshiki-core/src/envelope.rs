@@ -609,9 +609,11 @@ impl<S: Suite> EnvelopeHeader<S> {
             .recipient_cert
             .verify(&core.recipient_org, core.created)?;
         let mut holders = Vec::with_capacity(self.slots.len());
+        let certs = CertCache::new(self);
         for slot in &self.slots {
             let holder = verify_slot(
                 self,
+                &certs,
                 slot.slot,
                 &slot.hops,
                 &slot.capsule.c2,
@@ -628,10 +630,51 @@ impl<S: Suite> EnvelopeHeader<S> {
     }
 }
 
+/// Certificates of one header, each signature checked at most once per verification pass
+/// (an envelope with many parts refers to the same few certificates in every slot).
+pub(crate) struct CertCache<'h, S: Suite> {
+    core: &'h SignedCore<S>,
+    index: Vec<(Fingerprint, &'h Certificate<S>)>,
+    signature_ok: std::cell::RefCell<std::collections::HashMap<Fingerprint, bool>>,
+}
+
+impl<'h, S: Suite> CertCache<'h, S> {
+    pub(crate) fn new(header: &'h EnvelopeHeader<S>) -> Self {
+        let index = std::iter::once(&header.core.recipient_cert)
+            .chain(&header.certificates)
+            .map(|c| (c.fingerprint(), c))
+            .collect();
+        Self {
+            core: &header.core,
+            index,
+            signature_ok: Default::default(),
+        }
+    }
+
+    fn contains(&self, fp: &Fingerprint) -> bool {
+        self.index.iter().any(|(f, _)| f == fp)
+    }
+
+    /// The certificate with this fingerprint, issued by the recipient organization and valid
+    /// at `at`.
+    fn recipient_org_cert(&self, fp: &Fingerprint, at: u64) -> Option<VerifiedCertificate<S>> {
+        let cert = self.index.iter().find(|(f, _)| f == fp).map(|(_, c)| *c)?;
+        let org = &self.core.recipient_org;
+        let ok = *self
+            .signature_ok
+            .borrow_mut()
+            .entry(*fp)
+            .or_insert_with(|| cert.verify(org, cert.not_before).is_ok());
+        (ok && cert.not_before <= at && at <= cert.not_after)
+            .then(|| VerifiedCertificate::checked(cert.clone(), org.clone()))
+    }
+}
+
 /// Verify one slot's chain. `c1` is `None` for a model-2 forwarder, which never sees `C1`; then
 /// the lineage of `C1` is left to the combiner and the reader. Returns the current holder.
 pub(crate) fn verify_slot<S: Suite>(
     header: &EnvelopeHeader<S>,
+    certs: &CertCache<'_, S>,
     slot: u32,
     hops: &[Hop<S>],
     c2_current: &S::Point,
@@ -642,9 +685,15 @@ pub(crate) fn verify_slot<S: Suite>(
     let origin = core
         .origin(slot)
         .ok_or(VerifyError::Inconsistent("slot has no origin"))?;
-    let mut holder = core
-        .recipient_cert
-        .verify(&core.recipient_org, core.created)?;
+    let mut holder = certs
+        .recipient_org_cert(&core.recipient_cert.fingerprint(), core.created)
+        .ok_or_else(|| {
+            VerifyError::Certificate(format!(
+                "{} ({})",
+                core.recipient_cert.member_name,
+                core.recipient_cert.fingerprint().display_short()
+            ))
+        })?;
     let mut c2 = origin.c2.clone();
     let mut sum_x: Option<S::Point> = None;
     let mut last_time = core.created;
@@ -670,12 +719,12 @@ pub(crate) fn verify_slot<S: Suite>(
                 "the forwarder's certificate was not valid at the hop's time",
             ));
         }
-        let target = header
-            .find_cert(&hop.target_cert)
-            .ok_or_else(|| err("target certificate missing"))?;
-        let target = target
-            .verify(&core.recipient_org, hop.time)
-            .map_err(|_| err("target certificate invalid at the hop's time"))?;
+        if !certs.contains(&hop.target_cert) {
+            return Err(err("target certificate missing"));
+        }
+        let target = certs
+            .recipient_org_cert(&hop.target_cert, hop.time)
+            .ok_or_else(|| err("target certificate invalid at the hop's time"))?;
         if !can_receive(target.certificate().roles) {
             return Err(err(
                 "the target's certificate has no reading or forwarding role",

@@ -18,8 +18,8 @@ use rand_core::CryptoRngCore;
 
 use crate::cert::{Certificate, VerifiedCertificate};
 use crate::envelope::{
-    make_hops, select_parts, slot_name, verify_slot, EnvelopeHeader, Forwarder, Hop, Metadata,
-    SignedCore, Slot, SlotState, METADATA_SLOT,
+    make_hops, select_parts, slot_name, verify_slot, CertCache, EnvelopeHeader, Forwarder, Hop,
+    Metadata, SignedCore, Slot, SlotState, METADATA_SLOT,
 };
 use crate::error::{DecodeError, DecryptError, ForwardError, VerifyError};
 use crate::keys::KeyHolder;
@@ -141,9 +141,11 @@ impl<S: Suite> EnvelopeHeader<S> {
         // Verify every new slot exactly as a reader will: the forwarder is the previous holder
         // and may forward, certificates are valid at the hop's time, times do not go back, the
         // proof (or signature) verifies, and C1' descends from the sender's C1.
+        let certs = CertCache::new(&out);
         for slot in &out.slots {
             verify_slot(
                 &out,
+                &certs,
                 slot.slot,
                 &slot.hops,
                 &slot.capsule.c2,
@@ -175,12 +177,13 @@ impl<S: Suite> ForwardingRequest<S> {
             .holder(METADATA_SLOT)
             .cloned()
             .ok_or(VerifyError::Inconsistent("metadata slot"))?;
+        let certs = CertCache::new(&h);
         let mut holders = Vec::with_capacity(self.parts.len());
         for p in &self.parts {
             if p.slot == METADATA_SLOT || p.slot as usize >= self.core.parts.len() {
                 return Err(VerifyError::Inconsistent("part number out of range"));
             }
-            holders.push(verify_slot(&h, p.slot, &p.hops, &p.c2, None)?);
+            holders.push(verify_slot(&h, &certs, p.slot, &p.hops, &p.c2, None)?);
         }
         Ok(VerifiedRequest {
             request: self,
