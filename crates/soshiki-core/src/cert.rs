@@ -365,7 +365,7 @@ impl<S: Suite> Certificate<S> {
             .raw(&self.issuer.0)
             .bytes16(self.member_name.as_bytes())
             .u8(self.roles.bits())
-            .point::<S>(&self.encryption_key.point)
+            .raw(self.encryption_key.as_bytes())
             .raw(&self.signing_key.to_bytes())
             .u64(self.not_before)
             .u64(self.not_after);

@@ -1326,13 +1326,14 @@ pub fn encrypt<S: Suite>(
         slots,
         bodies,
     };
-    if header.to_bytes().len() as u64 > limits::MAX_HEADER {
+    let encoded = header.to_bytes();
+    if encoded.len() as u64 > limits::MAX_HEADER {
         return Err(EncryptError::LimitExceeded {
             what: limits::HEADER_LENGTH,
             limit: limits::MAX_HEADER,
         });
     }
-    write_trailer(&header, out)?;
+    write_encoded_trailer(&encoded, out)?;
     Ok(header)
 }
 
@@ -1361,8 +1362,11 @@ pub fn write_trailer<S: Suite>(
     header: &EnvelopeHeader<S>,
     out: &mut dyn Write,
 ) -> std::io::Result<()> {
-    let h = header.to_bytes();
-    out.write_all(&h)?;
+    write_encoded_trailer(&header.to_bytes(), out)
+}
+
+fn write_encoded_trailer(h: &[u8], out: &mut dyn Write) -> std::io::Result<()> {
+    out.write_all(h)?;
     out.write_all(&(h.len() as u64).to_be_bytes())?;
     out.write_all(FOOTER_MAGIC)?;
     out.flush()
@@ -1489,13 +1493,9 @@ pub fn decrypt_part<S: Suite, R: Read + Seek>(
     let desc = &verified.header().core.parts[index as usize];
     src.seek(SeekFrom::Start(start))
         .map_err(|e| DecryptError::Io(e.to_string()))?;
-    let mut limited = std::io::BufReader::with_capacity(
-        1 << 20,
-        src.take(stream::ciphertext_len(
-            desc.plaintext_len,
-            verified.header().core.chunk_size,
-        )),
-    );
+    let body_len = stream::ciphertext_len(desc.plaintext_len, verified.header().core.chunk_size);
+    let mut limited =
+        std::io::BufReader::with_capacity(body_len.min(1 << 20) as usize, src.take(body_len));
     let digest = stream::decrypt(
         &keys.key,
         verified.header().core.chunk_size,

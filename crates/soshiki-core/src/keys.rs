@@ -44,9 +44,7 @@ impl<S: Suite> SecretKey<S> {
     }
 
     pub(crate) fn from_scalar(scalar: S::Scalar) -> Self {
-        let public = PublicKey {
-            point: S::mul_base(&scalar),
-        };
+        let public = PublicKey::from_point(S::mul_base(&scalar));
         Self { scalar, public }
     }
 
@@ -66,15 +64,26 @@ impl<S: Suite> SecretKey<S> {
     }
 }
 
-/// An ElGamal public key `A = a·P`.
-#[derive(Clone, PartialEq, Eq)]
+/// An ElGamal public key `A = a·P`, with its encoding kept (hop statements and certificates
+/// encode keys often, and encoding costs a field inversion).
+#[derive(Clone)]
 pub struct PublicKey<S: Suite> {
     pub(crate) point: S::Point,
+    encoded: Vec<u8>,
 }
+
+impl<S: Suite> PartialEq for PublicKey<S> {
+    fn eq(&self, other: &Self) -> bool {
+        // Encodings are canonical: equal points have equal encodings.
+        self.encoded == other.encoded
+    }
+}
+
+impl<S: Suite> Eq for PublicKey<S> {}
 
 impl<S: Suite> core::fmt::Debug for PublicKey<S> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        write!(f, "PublicKey({})", hex::encode(self.to_bytes()))
+        write!(f, "PublicKey({})", hex::encode(&self.encoded))
     }
 }
 
@@ -83,12 +92,18 @@ impl<S: Suite> PublicKey<S> {
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, DecodeError> {
         Ok(Self {
             point: S::point_from_bytes(bytes)?,
+            encoded: bytes.to_vec(),
         })
     }
 
     /// Encode.
     pub fn to_bytes(&self) -> Vec<u8> {
-        S::point_to_bytes(&self.point)
+        self.encoded.clone()
+    }
+
+    /// The encoding, borrowed.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.encoded
     }
 
     /// The group element.
@@ -98,7 +113,8 @@ impl<S: Suite> PublicKey<S> {
 
     /// Wrap a validated point.
     pub fn from_point(point: S::Point) -> Self {
-        Self { point }
+        let encoded = S::point_to_bytes(&point);
+        Self { point, encoded }
     }
 }
 

@@ -109,8 +109,8 @@ impl<S: Suite> HopStatement<'_, S> {
             .raw(&c.forwarder_cert.0)
             .raw(&c.target_cert.0)
             .u64(c.time)
-            .point::<S>(&self.from.point)
-            .point::<S>(&self.to.point)
+            .raw(self.from.as_bytes())
+            .raw(self.to.as_bytes())
             .point::<S>(self.c2)
             .point::<S>(c2_new)
             .point::<S>(x);

@@ -77,7 +77,8 @@ pub fn encrypt(
     let aead = Aes256Gcm::new(key);
     let n = chunk_count(len, chunk_size);
     let cs = chunk_size as usize;
-    let mut buf = Zeroizing::new(vec![0u8; cs + TAG_LEN]);
+    // One chunk of buffer, no more than the body needs (small records stay cheap).
+    let mut buf = Zeroizing::new(vec![0u8; (cs as u64).min(len) as usize + TAG_LEN]);
     let mut hasher = Sha256::new();
     let mut done = 0u64;
     for i in 0..n {
@@ -116,7 +117,8 @@ pub fn decrypt(
     let aead = Aes256Gcm::new(key);
     let n = chunk_count(len, chunk_size);
     let cs = chunk_size as usize;
-    let mut buf = Zeroizing::new(vec![0u8; cs + TAG_LEN]);
+    // One chunk of buffer, no more than the body needs (small records stay cheap).
+    let mut buf = Zeroizing::new(vec![0u8; (cs as u64).min(len) as usize + TAG_LEN]);
     let mut hasher = Sha256::new();
     let mut done = 0u64;
     for i in 0..n {

@@ -219,10 +219,17 @@ impl Suite for P256 {
     }
 
     fn verifying_key_from_bytes(bytes: &[u8]) -> Result<p256::ecdsa::VerifyingKey, DecodeError> {
-        if bytes.len() != 33 {
+        // Only SEC1 compressed (0x02/0x03): one encoding per key, so re-encoding any decoded
+        // object reproduces its bytes (the crate would also accept the 0x05 "compact" form).
+        if bytes.len() != 33 || !(bytes[0] == 0x02 || bytes[0] == 0x03) {
             return Err(DecodeError::InvalidKey);
         }
-        p256::ecdsa::VerifyingKey::from_sec1_bytes(bytes).map_err(|_| DecodeError::InvalidKey)
+        let vk = p256::ecdsa::VerifyingKey::from_sec1_bytes(bytes)
+            .map_err(|_| DecodeError::InvalidKey)?;
+        if Self::verifying_key_to_bytes(&vk) != bytes {
+            return Err(DecodeError::InvalidKey);
+        }
+        Ok(vk)
     }
 
     fn verifying_key_to_bytes(vk: &p256::ecdsa::VerifyingKey) -> Vec<u8> {

@@ -207,7 +207,8 @@ impl Suite for Ristretto255 {
     fn verifying_key_from_bytes(bytes: &[u8]) -> Result<VerifyingKey, DecodeError> {
         let arr: [u8; 32] = bytes.try_into().map_err(|_| DecodeError::InvalidKey)?;
         let vk = VerifyingKey::from_bytes(&arr).map_err(|_| DecodeError::InvalidKey)?;
-        if vk.is_weak() {
+        // Reject small-order keys and non-canonical encodings (one encoding per key).
+        if vk.is_weak() || vk.to_bytes() != arr {
             return Err(DecodeError::InvalidKey);
         }
         Ok(vk)
