@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# Runs every test: formatting, lints, unit/integration/property/doc tests, test-vector
-# regeneration check, and a short fuzz smoke run. Set SOSHIKI_SKIP_FUZZ=1 to skip the fuzz run.
+# Runs every test: formatting, lints, unit/integration/property/doc tests (the storage contract
+# suite against SQLite and a real PostgreSQL 15, the blob suite against local files and a real
+# S3-compatible server, both started here on loopback), test-vector regeneration check, the
+# CLI and scenario tests, and a short fuzz smoke run.
+# Set SOSHIKI_SKIP_FUZZ=1 to skip the fuzz run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR=never
@@ -11,7 +14,13 @@ cargo fmt --all -- --check
 echo "== clippy (warnings are errors)"
 cargo clippy --workspace --all-targets --exclude soshiki-compare -- -D warnings
 
-echo "== tests (unit, integration, property, negative, vectors, CLI, doc)"
+echo "== test services (PostgreSQL 15, S3-compatible) on 127.0.0.1"
+services_out=$(scripts/services.sh start)
+eval "$services_out"
+trap 'scripts/services.sh stop >/dev/null 2>&1 || true' EXIT
+export SOSHIKI_REQUIRE_SERVICES=1
+
+echo "== tests (unit, integration, property, negative, vectors, store contract, server, CLI, doc)"
 cargo test --workspace --exclude soshiki-compare
 
 echo "== comparison crate builds (benchmarks are run by hand, not in tests)"

@@ -134,7 +134,10 @@ pub fn file_error(path: &Path, e: FileError) -> anyhow::Error {
             M::FileUnreadable,
             &[&path.display(), &i18n::tr(M::WhatEnvelope, &[]), &e],
         ),
-        FileError::Verify(v) => err(M::EnvelopeInvalid, &[&path.display(), &i18n::verify_error(&v)]),
+        FileError::Verify(v) => err(
+            M::EnvelopeInvalid,
+            &[&path.display(), &i18n::verify_error(&v)],
+        ),
         other => err(M::EnvelopeDamaged, &[&path.display(), &other]),
     }
 }

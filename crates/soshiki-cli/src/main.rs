@@ -62,8 +62,289 @@ enum Command {
     Inspect(InspectArgs),
     /// Verify an envelope's header, hops and body digests without any key.
     Verify(VerifyArgs),
-    /// Run the Omachi scenario (senior citizens' celebration list) end to end in a temp dir.
-    Demo,
+    /// Run a scenario end to end. Without NAME (or with `offline`): the file-mode Omachi demo,
+    /// no server. With NAME: against an embedded server in a temporary directory.
+    #[command(
+        after_help = "Scenarios / シナリオ: offline, omachi, minowa, tsubame, kakogawa, \
+kyoto-referral, outsourcing, wrong-recipient"
+    )]
+    Demo(DemoArgs),
+    /// Run the management server (SQLite and body files in a data directory by default).
+    Serve(ServeArgs),
+    /// Organizations on the server: create (with its first administrator), show, fingerprint.
+    #[command(subcommand)]
+    Org(OrgCommand),
+    /// Members: enroll (on the member's device), approve, revoke, list.
+    #[command(subcommand)]
+    Member(MemberCommand),
+    /// Log in with a member key (finishes an approved enrollment first).
+    Login(KeyArgs),
+    /// Encrypt files locally and send them to another organization's representative.
+    Send(SendArgs),
+    /// List the deliveries this member holds.
+    Inbox(InboxArgs),
+    /// Recall an unopened delivery this member created (or as an administrator).
+    Recall(DeliveryArgs),
+    /// Download, verify and decrypt a delivery into a directory; marks it opened.
+    Open(OpenArgs),
+    /// The sender's receipts for an envelope: delivered, forwarded, opened, recalled.
+    Receipts(ReceiptsArgs),
+    /// The organization's audit trail (administrator).
+    #[command(subcommand)]
+    Audit(AuditCommand),
+    /// Show or replace this forwarder's routing rules (`CONDITION -> CERTIFICATE-ID`).
+    Rules(RulesArgs),
+    /// Run as a forwarder: poll the inbox and apply the rules (model 2).
+    Agent(AgentArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+struct ConnArgs {
+    /// Server URL (default: the last one used, else http://127.0.0.1:7780).
+    #[arg(long, env = "SOSHIKI_SERVER", value_name = "URL")]
+    server: Option<String>,
+    /// Client state directory (pins, tokens, pending enrollments; default ~/.soshiki).
+    #[arg(long, env = "SOSHIKI_STATE", value_name = "DIR")]
+    state: Option<PathBuf>,
+    /// Trust this CA certificate (PEM) for HTTPS.
+    #[arg(long, value_name = "FILE")]
+    ca: Option<PathBuf>,
+}
+
+impl ConnArgs {
+    fn conn(&self) -> cmd::client::Conn {
+        cmd::client::Conn {
+            server: self.server.clone(),
+            state_dir: self.state.clone(),
+            ca: self.ca.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+struct KeyArgs {
+    /// The member key file.
+    #[arg(long, value_name = "FILE")]
+    key: PathBuf,
+    #[command(flatten)]
+    conn: ConnArgs,
+}
+
+#[derive(Debug, Subcommand)]
+enum OrgCommand {
+    /// Create the organization key and the first administrator's key, and register both.
+    Create {
+        /// Organization name.
+        #[arg(long)]
+        name: String,
+        /// Cipher suite.
+        #[arg(long, default_value = "p256", value_parser = ["p256", "ristretto255"])]
+        suite: String,
+        /// Organization key file to write.
+        #[arg(short, long, value_name = "FILE")]
+        out: PathBuf,
+        /// The administrator's name.
+        #[arg(long)]
+        admin_name: String,
+        /// The administrator's member key file to write.
+        #[arg(long, value_name = "FILE")]
+        admin_out: PathBuf,
+        /// Overwrite existing files.
+        #[arg(long)]
+        force: bool,
+        #[command(flatten)]
+        conn: ConnArgs,
+    },
+    /// Fetch an organization by fingerprint, check and pin it, list its verified members.
+    Show {
+        /// Fingerprint (at least 32 hex digits), obtained out of band.
+        fingerprint: String,
+        /// Cipher suite.
+        #[arg(long, default_value = "p256", value_parser = ["p256", "ristretto255"])]
+        suite: String,
+        #[command(flatten)]
+        conn: ConnArgs,
+    },
+    /// Print the organization fingerprint of an organization or member key file.
+    Fingerprint {
+        /// The key file.
+        key: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum MemberCommand {
+    /// Generate keys on this device and ask the organization to certify them.
+    Enroll {
+        /// The organization's fingerprint (obtained out of band).
+        #[arg(long, value_name = "FINGERPRINT")]
+        org: String,
+        /// Cipher suite.
+        #[arg(long, default_value = "p256", value_parser = ["p256", "ristretto255"])]
+        suite: String,
+        /// Member name.
+        #[arg(long)]
+        name: String,
+        /// Roles: comma-separated from representative, forwarder, reader, admin.
+        #[arg(long, default_value = "reader")]
+        roles: String,
+        /// Certificate validity in days.
+        #[arg(long, default_value_t = 365)]
+        days: u32,
+        /// The (pending) key file to write.
+        #[arg(short, long, value_name = "FILE")]
+        out: PathBuf,
+        /// Overwrite an existing file.
+        #[arg(long)]
+        force: bool,
+        #[command(flatten)]
+        conn: ConnArgs,
+    },
+    /// List pending enrollments, or approve one (certified locally with the organization key).
+    Approve {
+        /// Enrollment id; without it, list the pending ones.
+        id: Option<String>,
+        /// The administrator's member key.
+        #[arg(long, value_name = "FILE")]
+        key: PathBuf,
+        /// The organization key (needed to approve).
+        #[arg(long, value_name = "FILE")]
+        org_key: Option<PathBuf>,
+        #[command(flatten)]
+        conn: ConnArgs,
+    },
+    /// Revoke a member's certificate (administrator).
+    Revoke {
+        /// The certificate id.
+        cert: String,
+        /// The administrator's member key.
+        #[arg(long, value_name = "FILE")]
+        key: PathBuf,
+        #[command(flatten)]
+        conn: ConnArgs,
+    },
+    /// List the members of this key's organization, certificates verified.
+    List(KeyArgs),
+}
+
+#[derive(Debug, Args)]
+struct SendArgs {
+    /// The recipient organization's fingerprint (obtained out of band).
+    #[arg(long, value_name = "FINGERPRINT")]
+    to_org: String,
+    /// A part: FILE, optionally with labels `FILE::district=Omachi`. Repeatable.
+    #[arg(long = "part", value_name = "FILE[::LABELS]", required = true)]
+    parts: Vec<String>,
+    /// Title (sealed).
+    #[arg(long, default_value = "")]
+    title: String,
+    /// Category (sealed).
+    #[arg(long, default_value = "")]
+    category: String,
+    #[command(flatten)]
+    key: KeyArgs,
+}
+
+#[derive(Debug, Args)]
+struct InboxArgs {
+    /// Only deliveries with this status (delivered, forwarded, opened, recalled, expired).
+    #[arg(long)]
+    status: Option<String>,
+    #[command(flatten)]
+    key: KeyArgs,
+}
+
+#[derive(Debug, Args)]
+struct DeliveryArgs {
+    /// The delivery id.
+    delivery: String,
+    #[command(flatten)]
+    key: KeyArgs,
+}
+
+#[derive(Debug, Args)]
+struct OpenArgs {
+    /// The delivery id.
+    delivery: String,
+    /// Output directory.
+    #[arg(short, long, value_name = "DIR", default_value = ".")]
+    out: PathBuf,
+    #[command(flatten)]
+    key: KeyArgs,
+}
+
+#[derive(Debug, Args)]
+struct ReceiptsArgs {
+    /// The envelope id.
+    envelope: String,
+    #[command(flatten)]
+    key: KeyArgs,
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditCommand {
+    /// Verify and print every entry.
+    Show(KeyArgs),
+    /// Verify the hash chain and every signature.
+    Verify(KeyArgs),
+}
+
+#[derive(Debug, Args)]
+struct RulesArgs {
+    /// Replace the rules with these (repeatable), e.g. "district=A -> CERTIFICATE-ID".
+    #[arg(long = "set", value_name = "RULE")]
+    set: Vec<String>,
+    /// Remove every rule.
+    #[arg(long, conflicts_with = "set")]
+    clear: bool,
+    #[command(flatten)]
+    key: KeyArgs,
+}
+
+#[derive(Debug, Args)]
+struct AgentArgs {
+    /// One pass, then exit.
+    #[arg(long)]
+    once: bool,
+    /// Seconds between passes.
+    #[arg(long, default_value_t = 10)]
+    interval: u64,
+    #[command(flatten)]
+    key: KeyArgs,
+}
+
+#[derive(Debug, Args)]
+struct DemoArgs {
+    /// Scenario name (default: offline).
+    name: Option<String>,
+}
+
+#[derive(Debug, Args)]
+struct ServeArgs {
+    /// Data directory (SQLite database and body files unless --database/--blobs say otherwise).
+    #[arg(long, value_name = "DIR", default_value = "soshiki-data")]
+    data: PathBuf,
+    /// Address to bind.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:7780")]
+    bind: std::net::SocketAddr,
+    /// Database URL, e.g. postgres://user@host/db (default: SQLite in the data directory).
+    #[arg(long, value_name = "URL")]
+    database: Option<String>,
+    /// Blob store, e.g. s3://bucket?endpoint=http://127.0.0.1:9000 (default: DIR/blobs).
+    #[arg(long, value_name = "URL")]
+    blobs: Option<String>,
+    /// The origin clients dial, e.g. https://soshiki.example (default: from the bound address).
+    #[arg(long, value_name = "URL")]
+    origin: Option<String>,
+    /// HTTPS certificate chain (PEM); requires --tls-key.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// HTTPS private key (PEM); requires --tls-cert.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Seed the scenarios' organizations and members, and write their key files under DIR/demo.
+    #[arg(long)]
+    demo: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -162,14 +443,23 @@ struct EncryptArgs {
 
 #[derive(Debug, Args)]
 struct ForwardArgs {
-    /// The envelope to forward.
-    input: PathBuf,
+    /// The envelope to forward (file mode).
+    #[arg(required_unless_present = "delivery")]
+    input: Option<PathBuf>,
     /// The forwarder's member key (the current holder).
     #[arg(long, value_name = "FILE")]
     key: PathBuf,
-    /// The target member's identity file (must belong to the receiving organization).
-    #[arg(long, value_name = "ID")]
-    to: PathBuf,
+    /// The target member's identity file (file mode; must belong to the receiving organization).
+    #[arg(long, value_name = "ID", required_unless_present = "delivery")]
+    to: Option<PathBuf>,
+    /// Server mode: forward this delivery (model 2) instead of a file.
+    #[arg(long, value_name = "ID", conflicts_with_all = ["input", "to", "in_place", "armor"])]
+    delivery: Option<String>,
+    /// Server mode: `CERTIFICATE-ID:PART,PART`, one per target (repeatable; one action).
+    #[arg(long = "route", value_name = "CERT:PARTS", requires = "delivery")]
+    routes: Vec<String>,
+    #[command(flatten)]
+    conn: ConnArgs,
     /// Forward only these parts (comma-separated indices); default: every part this key holds.
     #[arg(long, value_delimiter = ',', value_name = "N,N")]
     parts: Option<Vec<u32>>,
@@ -178,7 +468,7 @@ struct ForwardArgs {
         short,
         long,
         value_name = "OUT",
-        required_unless_present = "in_place",
+        required_unless_present_any = ["in_place", "delivery"],
         conflicts_with = "in_place"
     )]
     out: Option<PathBuf>,
@@ -279,12 +569,19 @@ fn run(ctx: &Ctx, cmd: Command) -> anyhow::Result<()> {
                 force: a.force,
             },
         ),
+        Command::Forward(a) if a.delivery.is_some() => {
+            let d = a.delivery.as_deref().unwrap_or_default();
+            if a.routes.is_empty() {
+                return Err(i18n::err(M::NeedRoute, &[]));
+            }
+            cmd::client::deliver(ctx, &a.conn.conn(), &a.key, d, &a.routes)
+        }
         Command::Forward(a) => cmd::forward::command(
             ctx,
             &cmd::forward::Request {
-                input: a.input,
+                input: a.input.unwrap_or_default(),
                 key: a.key,
-                to: a.to,
+                to: a.to.unwrap_or_default(),
                 parts: a.parts,
                 out: a.out,
                 in_place: a.in_place,
@@ -309,7 +606,115 @@ fn run(ctx: &Ctx, cmd: Command) -> anyhow::Result<()> {
             a.sender_org.as_deref(),
             a.recipient_org.as_deref(),
         ),
-        Command::Demo => cmd::demo::command(),
+        Command::Demo(a) => match a.name.as_deref() {
+            None | Some("offline") => cmd::demo::command(),
+            Some(name) => cmd::scenarios::command(name),
+        },
+        Command::Org(OrgCommand::Create {
+            name,
+            suite,
+            out,
+            admin_name,
+            admin_out,
+            force,
+            conn,
+        }) => cmd::client::org_create(
+            ctx,
+            &conn.conn(),
+            &name,
+            &suite,
+            &out,
+            &admin_name,
+            &admin_out,
+            force,
+        ),
+        Command::Org(OrgCommand::Show {
+            fingerprint,
+            suite,
+            conn,
+        }) => cmd::client::org_show(&conn.conn(), &fingerprint, &suite),
+        Command::Org(OrgCommand::Fingerprint { key }) => cmd::client::org_fingerprint(ctx, &key),
+        Command::Member(MemberCommand::Enroll {
+            org,
+            suite,
+            name,
+            roles,
+            days,
+            out,
+            force,
+            conn,
+        }) => cmd::client::member_enroll(
+            ctx,
+            &conn.conn(),
+            &org,
+            &suite,
+            &name,
+            &roles,
+            days,
+            &out,
+            force,
+        ),
+        Command::Member(MemberCommand::Approve {
+            id,
+            key,
+            org_key,
+            conn,
+        }) => {
+            cmd::client::member_approve(ctx, &conn.conn(), &key, org_key.as_deref(), id.as_deref())
+        }
+        Command::Member(MemberCommand::Revoke { cert, key, conn }) => {
+            cmd::client::member_revoke(ctx, &conn.conn(), &key, &cert)
+        }
+        Command::Member(MemberCommand::List(k)) => {
+            cmd::client::member_list(ctx, &k.conn.conn(), &k.key)
+        }
+        Command::Login(k) => cmd::client::login(ctx, &k.conn.conn(), &k.key),
+        Command::Send(a) => cmd::client::send(
+            ctx,
+            &a.key.conn.conn(),
+            &a.key.key,
+            &a.to_org,
+            &a.parts,
+            &a.title,
+            &a.category,
+        ),
+        Command::Inbox(a) => {
+            cmd::client::inbox(ctx, &a.key.conn.conn(), &a.key.key, a.status.as_deref())
+        }
+        Command::Recall(a) => cmd::client::recall(ctx, &a.key.conn.conn(), &a.key.key, &a.delivery),
+        Command::Open(a) => {
+            cmd::client::open(ctx, &a.key.conn.conn(), &a.key.key, &a.delivery, &a.out)
+        }
+        Command::Receipts(a) => {
+            cmd::client::receipts(ctx, &a.key.conn.conn(), &a.key.key, &a.envelope)
+        }
+        Command::Audit(AuditCommand::Show(k)) => {
+            cmd::client::audit(ctx, &k.conn.conn(), &k.key, true)
+        }
+        Command::Audit(AuditCommand::Verify(k)) => {
+            cmd::client::audit(ctx, &k.conn.conn(), &k.key, false)
+        }
+        Command::Rules(a) => {
+            let set = if a.clear || !a.set.is_empty() {
+                Some(a.set.as_slice())
+            } else {
+                None
+            };
+            cmd::client::rules(ctx, &a.key.conn.conn(), &a.key.key, set)
+        }
+        Command::Agent(a) => {
+            cmd::client::agent(ctx, &a.key.conn.conn(), &a.key.key, a.once, a.interval)
+        }
+        Command::Serve(a) => cmd::serve::command(cmd::serve::Request {
+            data: a.data,
+            bind: a.bind,
+            database: a.database,
+            blobs: a.blobs,
+            origin: a.origin,
+            tls_cert: a.tls_cert,
+            tls_key: a.tls_key,
+            demo: a.demo,
+        }),
     }
 }
 

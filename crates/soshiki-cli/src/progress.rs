@@ -28,6 +28,20 @@ impl Progress {
         Progress(bar)
     }
 
+    /// A byte counter for a transfer of unknown length (a download); hidden unless `enabled`
+    /// and stderr is a terminal.
+    pub fn unknown(enabled: bool, msg: String) -> Self {
+        if !(enabled && std::io::stderr().is_terminal()) {
+            return Progress(ProgressBar::hidden());
+        }
+        let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+        let style = ProgressStyle::with_template("{spinner} {msg} {bytes} {bytes_per_sec}")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner());
+        bar.set_style(style);
+        bar.set_message(msg);
+        Progress(bar)
+    }
+
     /// Set the number of bytes done.
     pub fn set(&self, done: u64) {
         self.0.set_position(done);

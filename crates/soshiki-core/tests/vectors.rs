@@ -970,8 +970,8 @@ fn check_keyfile<S: Suite>(name: &str) {
         ]
         .concat()
     );
-    let org = OrganizationKey::<S>::from_key_file(&okf, pass)
-        .expect("organization key file unlocks");
+    let org =
+        OrganizationKey::<S>::from_key_file(&okf, pass).expect("organization key file unlocks");
     assert_eq!(
         org.organization().fingerprint().to_hex(),
         v.organization.fingerprint

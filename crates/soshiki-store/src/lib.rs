@@ -19,12 +19,123 @@
 //! after the body is durably written ([`BlobStore::put`] returns only then). A crash before the
 //! commit leaves at most an orphaned blob, which [`Store::referenced_blob_keys`] lets a collector
 //! find and remove.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), soshiki_store::StoreError> {
+//! use futures::StreamExt;
+//! use soshiki_store::{audit_hash, open_blobs, open_store, NewAuditEntry, OrgRow};
+//!
+//! let dir = tempfile::tempdir().expect("temporary directory");
+//! let store = open_store(&format!("sqlite://{}/soshiki.sqlite", dir.path().display())).await?;
+//! let blobs = open_blobs(&dir.path().join("bodies").display().to_string()).await?;
+//!
+//! // The body first, durably; then the rows that make it visible.
+//! let body = bytes::Bytes::from_static(b"ciphertext");
+//! let stream = futures::stream::iter([Ok::<_, std::io::Error>(body.clone())]).boxed();
+//! blobs.put("0f1e2d", body.len() as u64, stream).await?;
+//!
+//! let org = OrgRow {
+//!     id: "00aa".into(), suite: 1, name: "Omachi City".into(), record: b"signed".to_vec(),
+//!     created: 1_700_000_000, expiry_days: Some(30), retention_days: None,
+//! };
+//! store.create_org(&org).await?;
+//! let entry = |text: &str| NewAuditEntry {
+//!     org_id: "00aa".into(), entry: text.as_bytes().to_vec(), created: 1_700_000_000,
+//! };
+//! store.append_audit(&[entry("first"), entry("second")]).await?;
+//!
+//! // The trail is hash-chained from 32 zero bytes.
+//! let trail = store.audit("00aa", 1, 100).await?;
+//! assert_eq!(trail[0].hash, audit_hash(&[0; 32], 1, b"first"));
+//! assert_eq!(trail[1].prev_hash, trail[0].hash);
+//!
+//! let mut range = blobs.get_range("0f1e2d", 6, 4).await?;
+//! assert_eq!(range.next().await.transpose().expect("read").as_deref(), Some(&b"text"[..]));
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Contract tests: `cargo test -p soshiki-store` runs them on SQLite and local files; with
+//! `eval "$(scripts/services.sh start)"` first, on PostgreSQL and an S3-compatible server too
+//! (`SOSHIKI_REQUIRE_SERVICES=1` makes a missing service a failure instead of a skip).
 
 use std::pin::Pin;
 
 use async_trait::async_trait;
 use bytes::Bytes;
 use futures::Stream;
+
+mod local;
+mod postgres;
+mod s3;
+mod sql;
+mod sqlite;
+
+pub use local::LocalBlobs;
+pub use postgres::PgStore;
+pub use s3::S3Blobs;
+pub use sqlite::SqliteStore;
+
+/// Open the metadata store named by `url`, creating or migrating its schema:
+/// - `sqlite:///absolute/path/db.sqlite`, `sqlite://relative/path.sqlite?mode=rwc`:
+///   [`SqliteStore`] (the file is created unless `mode=rw` or `mode=ro`; in-memory databases
+///   are refused);
+/// - `postgres://user:password@host:port/database` (or `postgresql://`): [`PgStore`].
+pub async fn open_store(url: &str) -> Result<Box<dyn Store>> {
+    if url.starts_with("sqlite:") {
+        Ok(Box::new(SqliteStore::open(url).await?))
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Box::new(PgStore::open(url).await?))
+    } else {
+        Err(StoreError::Url(format!(
+            "{}: expected sqlite:… or postgres://…",
+            url.split('?').next().unwrap_or_default()
+        )))
+    }
+}
+
+/// Open the blob store named by `url`:
+/// - `file:///absolute/dir` or a plain path: [`LocalBlobs`] (the directory is created);
+/// - `s3://bucket[/prefix]?endpoint=http://127.0.0.1:9000&access_key=…&secret_key=…&region=…`:
+///   [`S3Blobs`] (missing settings come from the `AWS_*` environment variables).
+pub async fn open_blobs(url: &str) -> Result<Box<dyn BlobStore>> {
+    if url.starts_with("s3://") {
+        Ok(Box::new(S3Blobs::open(url)?))
+    } else if url.starts_with("file:") {
+        let path = url::Url::parse(url)
+            .ok()
+            .and_then(|u| u.to_file_path().ok())
+            .ok_or_else(|| StoreError::Url(format!("{url}: expected file:///absolute/dir")))?;
+        Ok(Box::new(LocalBlobs::open(path).await?))
+    } else if url.contains("://") || url.is_empty() {
+        Err(StoreError::Url(format!(
+            "{}: expected a directory, file:///dir or s3://bucket",
+            url.split('?').next().unwrap_or_default()
+        )))
+    } else {
+        Ok(Box::new(LocalBlobs::open(url).await?))
+    }
+}
+
+/// Longest blob key.
+pub const MAX_BLOB_KEY_LEN: usize = 128;
+
+/// Check a blob key: 1 to [`MAX_BLOB_KEY_LEN`] characters from `[a-z0-9-]`, not starting with
+/// `-` (so a key is never a path, a hidden or temporary file name, or an option).
+pub(crate) fn validate_key(key: &str) -> Result<()> {
+    let ok = !key.is_empty()
+        && key.len() <= MAX_BLOB_KEY_LEN
+        && !key.starts_with('-')
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if ok {
+        Ok(())
+    } else {
+        Err(StoreError::NotFound(format!("invalid blob key {key:?}")))
+    }
+}
 
 /// Errors from a store or blob store.
 #[derive(Debug, thiserror::Error)]
@@ -251,7 +362,13 @@ pub struct RuleRow {
 
 /// The metadata store.
 ///
-/// Every method is one transaction. Methods that change several rows change all or none.
+/// Every method is one transaction. Methods that change several rows change all or none, and
+/// append their audit entries in the same transaction. State changes are conditional, so of
+/// two racing requests (two recalls, a recall and an open, two approvals) exactly one wins and
+/// the other gets `Conflict`, also across server processes sharing one database.
+///
+/// Errors: `NotFound` for a missing row (or a row referencing a missing organization, member,
+/// envelope or delivery), `Conflict` for a duplicate id or a refused state change.
 #[async_trait]
 pub trait Store: Send + Sync {
     // organizations
@@ -261,45 +378,76 @@ pub trait Store: Send + Sync {
     async fn org(&self, id: &str) -> Result<OrgRow>;
     /// All organizations, by name.
     async fn orgs(&self) -> Result<Vec<OrgRow>>;
-    /// Set expiry and retention.
-    async fn set_org_policy(&self, id: &str, expiry_days: Option<u32>, retention_days: Option<u32>) -> Result<()>;
+    /// Set expiry and retention; `NotFound` if there is no such organization.
+    async fn set_org_policy(
+        &self,
+        id: &str,
+        expiry_days: Option<u32>,
+        retention_days: Option<u32>,
+    ) -> Result<()>;
 
     // members and enrollment
-    /// Record an enrollment request.
+    /// Record an enrollment request; `Conflict` if its id exists.
     async fn create_enrollment(&self, e: &EnrollmentRow) -> Result<()>;
     /// One enrollment.
     async fn enrollment(&self, id: &str) -> Result<EnrollmentRow>;
     /// An organization's enrollments with this status.
-    async fn enrollments(&self, org_id: &str, status: EnrollmentStatus) -> Result<Vec<EnrollmentRow>>;
-    /// Approve: insert the member and mark the enrollment approved, atomically. `Conflict` if
-    /// the enrollment is not pending.
-    async fn approve_enrollment(&self, enrollment_id: &str, member: &MemberRow, audit: &NewAuditEntry) -> Result<()>;
-    /// Reject a pending enrollment.
+    async fn enrollments(
+        &self,
+        org_id: &str,
+        status: EnrollmentStatus,
+    ) -> Result<Vec<EnrollmentRow>>;
+    /// Approve: insert the member and mark the enrollment approved (with the member's
+    /// certificate id), atomically with the audit entry. `Conflict` if the enrollment is not
+    /// pending, if the member belongs to another organization or its certificate exists.
+    async fn approve_enrollment(
+        &self,
+        enrollment_id: &str,
+        member: &MemberRow,
+        audit: &NewAuditEntry,
+    ) -> Result<()>;
+    /// Reject a pending enrollment; `Conflict` if it is not pending.
     async fn reject_enrollment(&self, enrollment_id: &str) -> Result<()>;
-    /// Insert a member directly (the organization's first administrator).
+    /// Insert a member directly (the organization's first administrator), with its audit entry.
+    /// `Conflict` if the organization already has a member: later members enroll. The check
+    /// and the insert are one transaction, so two racing "first administrators" cannot both win.
     async fn create_member(&self, member: &MemberRow, audit: &NewAuditEntry) -> Result<()>;
     /// One member certificate.
     async fn member(&self, cert_id: &str) -> Result<MemberRow>;
     /// An organization's members (all statuses), by name.
     async fn members(&self, org_id: &str) -> Result<Vec<MemberRow>>;
-    /// Revoke a member, atomically with its audit entry.
-    async fn revoke_member(&self, cert_id: &str, at: Timestamp, audit: &NewAuditEntry) -> Result<()>;
+    /// Revoke a member, atomically with its audit entry; its session tokens and pending
+    /// challenges are deleted with it. `Conflict` if already revoked.
+    async fn revoke_member(
+        &self,
+        cert_id: &str,
+        at: Timestamp,
+        audit: &NewAuditEntry,
+    ) -> Result<()>;
 
     // authentication
-    /// Store a login challenge.
+    /// Store a login challenge; `Conflict` if the nonce exists.
     async fn put_challenge(&self, nonce: &[u8], cert_id: &str, expires: Timestamp) -> Result<()>;
     /// Consume a challenge: return its certificate id and delete it; `NotFound` if absent or
-    /// expired at `now`.
+    /// expired at `now` (`expires <= now`; an expired challenge is deleted too).
     async fn take_challenge(&self, nonce: &[u8], now: Timestamp) -> Result<String>;
-    /// Store a session token's hash.
+    /// Store a session token's hash; `Conflict` if it exists.
     async fn put_token(&self, token_hash: &[u8], cert_id: &str, expires: Timestamp) -> Result<()>;
-    /// The certificate id of a valid token at `now`.
+    /// The certificate id of a valid token at `now` (`expires > now`); `NotFound` otherwise.
     async fn token(&self, token_hash: &[u8], now: Timestamp) -> Result<String>;
 
     // envelopes and deliveries
     /// Make an uploaded envelope visible: insert the envelope, its first delivery (to the
     /// representative) and the audit entries, atomically. Call only after the body is durable.
-    async fn commit_envelope(&self, env: &EnvelopeRow, first: &DeliveryRow, audit: &[NewAuditEntry]) -> Result<()>;
+    /// `Conflict` if the envelope or delivery id exists, if `first` is not a parentless
+    /// delivery of `env`, or if the sender or the recipient is not an active member of its
+    /// organization (checked in the transaction: a concurrent revocation cannot slip past).
+    async fn commit_envelope(
+        &self,
+        env: &EnvelopeRow,
+        first: &DeliveryRow,
+        audit: &[NewAuditEntry],
+    ) -> Result<()>;
     /// One envelope.
     async fn envelope(&self, id: &str) -> Result<EnvelopeRow>;
     /// One delivery.
@@ -310,29 +458,54 @@ pub trait Store: Send + Sync {
     async fn deliveries_of(&self, envelope_id: &str) -> Result<Vec<DeliveryRow>>;
     /// Forward: insert the new deliveries, set the parent's status, append audit entries,
     /// atomically. `Conflict` unless the parent is `Delivered` (or `Forwarded`, when some of its
-    /// parts were recalled back to it).
-    async fn commit_forward(&self, parent_id: &str, parent_status: DeliveryStatus, new: &[DeliveryRow], audit: &[NewAuditEntry]) -> Result<()>;
+    /// parts were recalled back to it). `parent_status` must be `Delivered` (parts remain) or
+    /// `Forwarded`; `new` must be non-empty, and every new delivery must name this parent and
+    /// its envelope and be held by an active member of its organization, else `Conflict`. The
+    /// parent's `updated` becomes the latest `created` of `new`.
+    async fn commit_forward(
+        &self,
+        parent_id: &str,
+        parent_status: DeliveryStatus,
+        new: &[DeliveryRow],
+        audit: &[NewAuditEntry],
+    ) -> Result<()>;
     /// Recall: if the delivery is `Delivered` (not opened), set it `Recalled`, empty its header
     /// and set its parent back to `Delivered`, atomically with the audit entry. `Conflict` if it
-    /// was opened, forwarded or already recalled.
-    async fn recall(&self, delivery_id: &str, at: Timestamp, audit: &NewAuditEntry) -> Result<DeliveryRow>;
-    /// Mark opened (idempotent), with its audit entry.
-    async fn mark_opened(&self, delivery_id: &str, at: Timestamp, audit: &NewAuditEntry) -> Result<()>;
-    /// Expire: unopened deliveries older than their organization's expiry become `Expired`
-    /// (header emptied); envelopes past retention get `body_removed`. Returns the blob keys whose
-    /// bodies may now be deleted.
+    /// was opened, forwarded, expired or already recalled. The parent goes back to `Delivered`
+    /// only if it was `Forwarded`. Returns the recalled delivery as stored.
+    async fn recall(
+        &self,
+        delivery_id: &str,
+        at: Timestamp,
+        audit: &NewAuditEntry,
+    ) -> Result<DeliveryRow>;
+    /// Mark a `Delivered` delivery opened, with its audit entry. Idempotent: on an `Opened`
+    /// delivery nothing changes and no entry is appended. `Conflict` if it was forwarded,
+    /// recalled or expired.
+    async fn mark_opened(
+        &self,
+        delivery_id: &str,
+        at: Timestamp,
+        audit: &NewAuditEntry,
+    ) -> Result<()>;
+    /// Expire: unopened (`Delivered` or `Forwarded`) deliveries older than their holder
+    /// organization's expiry become `Expired` (header emptied); envelopes past the sender's or
+    /// the recipient's retention, or of which no delivery holds a capsule any more (all expired
+    /// or recalled), get `body_removed`. Expired challenges and tokens are deleted. Returns the
+    /// blob keys whose bodies may now be deleted (no remaining envelope references them).
     async fn expire(&self, now: Timestamp) -> Result<Vec<String>>;
-    /// Every blob key referenced by an envelope whose body is not removed.
+    /// Every blob key referenced by an envelope whose body is not removed, sorted.
     async fn referenced_blob_keys(&self) -> Result<Vec<String>>;
 
     // audit
-    /// Append entries to their organizations' trails (each chained to its trail's last entry).
+    /// Append entries to their organizations' trails (each chained to its trail's last entry),
+    /// all or none. Safe under concurrent writers: sequence numbers stay contiguous.
     async fn append_audit(&self, entries: &[NewAuditEntry]) -> Result<()>;
     /// An organization's trail from sequence number `from` (inclusive), in order.
     async fn audit(&self, org_id: &str, from: u64, limit: u32) -> Result<Vec<AuditRow>>;
 
     // rules
-    /// Replace a forwarder's rules.
+    /// Replace a forwarder's rules; `Conflict` if a rule names another owner or ids repeat.
     async fn set_rules(&self, owner_cert: &str, rules: &[RuleRow]) -> Result<()>;
     /// A forwarder's rules, in order.
     async fn rules(&self, owner_cert: &str) -> Result<Vec<RuleRow>>;
@@ -342,16 +515,20 @@ pub trait Store: Send + Sync {
 pub type ByteStream = Pin<Box<dyn Stream<Item = std::io::Result<Bytes>> + Send>>;
 
 /// The blob store for envelope bodies.
+///
+/// Keys are 1 to [`MAX_BLOB_KEY_LEN`] characters from `[a-z0-9-]`, not starting with `-`;
+/// other keys (paths, `..`, hidden names) are refused with `NotFound`.
 #[async_trait]
 pub trait BlobStore: Send + Sync {
     /// Write a blob from a stream of exactly `len` bytes; returns only when the blob is durable
     /// (fsync'd file and directory, or a completed S3 upload). A blob is never visible under
-    /// `key` half-written: on error nothing remains under `key`.
+    /// `key` half-written: on error (a failing or short stream, a cancelled future) nothing of
+    /// it becomes visible, and a blob already stored under `key` stays as it was.
     async fn put(&self, key: &str, len: u64, data: ByteStream) -> Result<()>;
-    /// Read `len` bytes at `offset`.
+    /// Read `len` bytes at `offset`, streamed; `NotFound` if the key or the range does not exist.
     async fn get_range(&self, key: &str, offset: u64, len: u64) -> Result<ByteStream>;
     /// Delete (idempotent).
     async fn delete(&self, key: &str) -> Result<()>;
-    /// Every key with its last-modified time (for orphan collection).
+    /// Every key with its last-modified time (for orphan collection), sorted by key.
     async fn list(&self) -> Result<Vec<(String, Timestamp)>>;
 }

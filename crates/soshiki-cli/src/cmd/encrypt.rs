@@ -60,12 +60,12 @@ pub struct Written {
 }
 
 #[derive(Debug)]
-struct PartSpec {
-    path: PathBuf,
-    info: PartInfo,
+pub(crate) struct PartSpec {
+    pub(crate) path: PathBuf,
+    pub(crate) info: PartInfo,
 }
 
-fn parse_part(spec: &str) -> Result<PartSpec> {
+pub(crate) fn parse_part(spec: &str) -> Result<PartSpec> {
     let (file, labels) = match spec.split_once("::") {
         Some((f, l)) => (f, Some(l)),
         None => (spec, None),

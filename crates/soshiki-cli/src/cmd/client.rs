@@ -1,0 +1,705 @@
+//! The interactive management-server commands: `org`, `member`, `login`, `send`, `inbox`,
+//! `deliver` (model-2 forward), `recall`, `open`, `receipts`, `audit`, `rules`, `agent`.
+//!
+//! Each loads the member's key file, the client state (pins, tokens, pending enrollments,
+//! audit anchors; `--state`, default `~/.soshiki`), connects to `--server` and runs one step of
+//! the client library. A command that needs a login logs in with the key when no saved token
+//! is valid.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{anyhow, Result};
+use rand_core::OsRng;
+use soshiki_client::flows::{self, EnrollmentOutcome, OutgoingPart, PartData, SendOptions};
+use soshiki_client::{Client, ClientError, ClientOptions, ClientState};
+use soshiki_core::cert::{OrganizationKey, Roles};
+use soshiki_core::keyfile::{peek_key_file, MemberKey};
+use soshiki_core::suite::{Suite, SuiteId};
+
+use crate::cmd::agent;
+use crate::cmd::common::{read_key_file, unlock_org, KIND_MEMBER, KIND_ORGANIZATION};
+use crate::cmd::embedded::{parts_text, step_err};
+use crate::ctx::Ctx;
+use crate::files::{self, ARMOR_KEY};
+use crate::i18n::{self, err, tr, M};
+use crate::progress::Progress;
+
+/// Where the server and the local state are.
+#[derive(Clone, Debug)]
+pub struct Conn {
+    /// Server URL (`--server`, else the state's default, else `http://127.0.0.1:7780`).
+    pub server: Option<String>,
+    /// State directory.
+    pub state_dir: Option<PathBuf>,
+    /// CA certificate (PEM) to trust for HTTPS.
+    pub ca: Option<PathBuf>,
+}
+
+struct Session {
+    dir: PathBuf,
+    state: ClientState,
+    server: String,
+    options: ClientOptions,
+}
+
+fn state_dir(c: &Conn) -> PathBuf {
+    c.state_dir.clone().unwrap_or_else(|| {
+        std::env::var_os("HOME").map_or_else(
+            || PathBuf::from(".soshiki"),
+            |h| PathBuf::from(h).join(".soshiki"),
+        )
+    })
+}
+
+impl Session {
+    fn open(c: &Conn) -> Result<Self> {
+        let dir = state_dir(c);
+        let state = ClientState::load(&dir)
+            .map_err(|e| anyhow!(tr(M::StateUnreadable, &[&dir.display(), &e])))?;
+        let server = c
+            .server
+            .clone()
+            .or_else(|| state.server.clone())
+            .unwrap_or_else(|| format!("http://127.0.0.1:{}", soshiki_server::DEFAULT_PORT));
+        let ca = match &c.ca {
+            Some(p) => Some(
+                std::fs::read(p)
+                    .map_err(|e| err(M::FileUnreadable, &[&p.display(), &"PEM", &e]))?,
+            ),
+            None => None,
+        };
+        Ok(Self {
+            dir,
+            state,
+            server: server.trim_end_matches('/').to_string(),
+            options: ClientOptions {
+                ca_certificate_pem: ca,
+                connect_timeout: None,
+            },
+        })
+    }
+
+    fn save(&mut self) -> Result<()> {
+        self.state.server = Some(self.server.clone());
+        self.state.prune_tokens(flows::unix_now() as i64);
+        self.state
+            .save(&self.dir)
+            .map_err(|e| anyhow!(tr(M::CannotWriteIn, &[&self.dir.display(), &e])))
+    }
+
+    fn client(&self) -> Result<Client> {
+        Client::new(&self.server, &self.options).map_err(|e| step_err(M::StepConnect, e))
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| anyhow!(tr(M::ServeFailed, &[&e])))
+}
+
+fn suite_of(path: &Path, kind: &'static str) -> Result<SuiteId> {
+    Ok(read_key_file(path, kind)?.suite)
+}
+
+/// Read and unlock a member key; returns it with the passphrase (to rewrite it).
+fn unlock<S: Suite>(
+    ctx: &Ctx,
+    path: &Path,
+) -> Result<(MemberKey<S>, Vec<u8>, zeroize::Zeroizing<String>)> {
+    let bytes = files::read_small(path, M::WhatKeyFile, ARMOR_KEY)?;
+    let pass = ctx.existing_passphrase(path)?;
+    let key = MemberKey::<S>::from_key_file(&bytes, pass.as_bytes()).map_err(|e| match e {
+        soshiki_core::error::KeyFileError::Unlock => err(M::WrongPassphrase, &[&path.display()]),
+        other => err(
+            M::KeyFileInvalid,
+            &[&path.display(), &i18n::key_file_error(&other)],
+        ),
+    })?;
+    Ok((key, bytes, pass))
+}
+
+fn write_key(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = files::parent_dir(path);
+    let tmp = tempfile::NamedTempFile::new_in(&dir)
+        .map_err(|e| err(M::CannotWriteIn, &[&dir.display(), &e]))?;
+    std::fs::write(tmp.path(), bytes).map_err(|e| err(M::WriteFailed, &[&path.display(), &e]))?;
+    tmp.persist(path)
+        .map_err(|e| err(M::WriteFailed, &[&path.display(), &e.error]))?;
+    Ok(())
+}
+
+fn write_new(path: &Path, bytes: &[u8], force: bool) -> Result<()> {
+    files::check_absent(path, force)?;
+    write_key(path, bytes)
+}
+
+/// A logged-in client for `key`: a saved token if still valid, else a fresh login.
+async fn logged_in<S: Suite>(s: &mut Session, key: &MemberKey<S>) -> Result<Client> {
+    let mut client = s.client()?;
+    let id = key.certificate.fingerprint().to_hex();
+    if let Some(t) = s.state.token(&s.server, &id, flows::unix_now() as i64) {
+        client.set_token(Some(t.token.clone()));
+        return Ok(client);
+    }
+    let token = flows::login(&mut client, key)
+        .await
+        .map_err(|e| step_err(M::StepLogin, e))?;
+    s.state.save_token(&s.server, &token);
+    s.save()?;
+    Ok(client)
+}
+
+fn is_pending<S: Suite>(key: &MemberKey<S>) -> bool {
+    key.organization.name == flows::PENDING_ORG_NAME
+}
+
+// ---------------------------------------------------------------------------------------------
+// org
+
+/// `org create`: create the organization key and its first administrator's key locally,
+/// register both, pin the organization.
+#[allow(clippy::too_many_arguments)]
+pub fn org_create(
+    ctx: &Ctx,
+    conn: &Conn,
+    name: &str,
+    suite: &str,
+    out: &Path,
+    admin_name: &str,
+    admin_out: &Path,
+    force: bool,
+) -> Result<()> {
+    let suite = SuiteId::from_name(suite).ok_or_else(|| err(M::BadSuite, &[&suite]))?;
+    files::check_absent(out, force)?;
+    files::check_absent(admin_out, force)?;
+    let pass = ctx.new_passphrase(out)?;
+    let rt = runtime()?;
+    soshiki_core::with_suite!(suite, S => rt.block_on(async {
+        let mut s = Session::open(conn)?;
+        let t = flows::unix_now();
+        let key = OrganizationKey::<S>::generate(name, t, &mut OsRng)
+            .map_err(|e| anyhow!(i18n::verify_error(&e)))?;
+        let admin = flows::certify_new_member(&key, admin_name, Roles::ADMIN, t, t + 5 * 365 * 86400)
+            .map_err(|e| step_err(M::StepRegister, e))?;
+        let client = s.client()?;
+        flows::register_organization(&client, key.organization())
+            .await
+            .map_err(|e| step_err(M::StepRegister, e))?;
+        flows::register_first_admin(&client, &admin)
+            .await
+            .map_err(|e| step_err(M::StepRegister, e))?;
+        let kb = key.to_key_file(pass.as_bytes(), ctx.kdf, &mut OsRng)
+            .map_err(|e| anyhow!(i18n::key_file_error(&e)))?;
+        let ab = admin.to_key_file(pass.as_bytes(), ctx.kdf, &mut OsRng)
+            .map_err(|e| anyhow!(i18n::key_file_error(&e)))?;
+        write_new(out, &kb, force)?;
+        write_new(admin_out, &ab, force)?;
+        let fp = s.state.pin_own(key.organization());
+        s.save()?;
+        println!("{}", tr(M::OrgCreated, &[&name, &fp, &out.display(), &admin_out.display(),
+            &admin.certificate.fingerprint().to_hex()]));
+        Ok(())
+    }))
+}
+
+/// `org show FINGERPRINT`: fetch, check the fingerprint, pin it, list the verified members.
+pub fn org_show(conn: &Conn, fingerprint: &str, suite: &str) -> Result<()> {
+    let suite = SuiteId::from_name(suite).ok_or_else(|| err(M::BadSuite, &[&suite]))?;
+    let rt = runtime()?;
+    soshiki_core::with_suite!(suite, S => rt.block_on(async {
+        let mut s = Session::open(conn)?;
+        let client = s.client()?;
+        let org = flows::fetch_organization::<S>(&client, fingerprint)
+            .await
+            .map_err(|e| step_err(M::StepFetchOrg, e))?;
+        let fp = s.state.pin(&org.to_bytes(), fingerprint)
+            .map_err(|e| anyhow!(tr(M::PinFailed, &[&e])))?;
+        s.save()?;
+        println!("{}", tr(M::OrgShow, &[&org.name, &fp]));
+        let dir = match flows::directory(&client, &org).await {
+            Ok(d) => d,
+            Err(ClientError::NotLoggedIn | ClientError::Api { status: 401, .. }) => {
+                println!("{}", tr(M::MembersNeedLogin, &[]));
+                return Ok(());
+            }
+            Err(e) => return Err(step_err(M::StepFetchOrg, e)),
+        };
+        for e in dir {
+            let ok = if e.usable().is_some() { tr(M::Verified, &[]) } else { e.info.status.clone() };
+            println!("{}", tr(M::MemberLine, &[&e.info.name, &e.info.role_names.join(","), &e.info.cert_id, &ok]));
+        }
+        Ok(())
+    }))
+}
+
+/// `org fingerprint KEYFILE`: the organization fingerprint of an organization or member key.
+pub fn org_fingerprint(ctx: &Ctx, path: &Path) -> Result<()> {
+    let bytes = files::read_small(path, M::WhatKeyFile, ARMOR_KEY)?;
+    let (suite, kind) = peek_key_file(&bytes).map_err(|e| {
+        err(
+            M::KeyFileInvalid,
+            &[&path.display(), &i18n::decode_error(&e)],
+        )
+    })?;
+    soshiki_core::with_suite!(suite, S => {
+        let org = if kind == KIND_ORGANIZATION {
+            let k = read_key_file(path, KIND_ORGANIZATION)?;
+            unlock_org::<S>(ctx, &k)?.organization().clone()
+        } else {
+            unlock::<S>(ctx, path)?.0.organization
+        };
+        println!("{}", tr(M::OrgFingerprint, &[&org.fingerprint().display_short(), &org.fingerprint().to_hex()]));
+        Ok(())
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// member
+
+/// `member enroll`: generate keys here, send the request, write the pending key file.
+#[allow(clippy::too_many_arguments)]
+pub fn member_enroll(
+    ctx: &Ctx,
+    conn: &Conn,
+    org_fp: &str,
+    suite: &str,
+    name: &str,
+    roles: &str,
+    days: u32,
+    out: &Path,
+    force: bool,
+) -> Result<()> {
+    let suite = SuiteId::from_name(suite).ok_or_else(|| err(M::BadSuite, &[&suite]))?;
+    let roles = Roles::parse(roles).ok_or_else(|| err(M::BadRoles, &[&roles]))?;
+    if days == 0 || days > 36500 {
+        return Err(err(M::BadDays, &[&days]));
+    }
+    files::check_absent(out, force)?;
+    let pass = ctx.new_passphrase(out)?;
+    let rt = runtime()?;
+    soshiki_core::with_suite!(suite, S => rt.block_on(async {
+        let mut s = Session::open(conn)?;
+        let client = s.client()?;
+        let org = flows::fetch_organization::<S>(&client, org_fp)
+            .await
+            .map_err(|e| step_err(M::StepFetchOrg, e))?;
+        let fp = s.state.pin(&org.to_bytes(), org_fp)
+            .map_err(|e| anyhow!(tr(M::PinFailed, &[&e])))?;
+        let t = flows::unix_now();
+        let ticket = flows::enroll(&client, &org, name, roles, t, t + u64::from(days) * 86400, pass.as_bytes(), ctx.kdf)
+            .await
+            .map_err(|e| step_err(M::StepEnroll, e))?;
+        write_new(out, &ticket.pending_key_file, force)?;
+        let key_file = out.canonicalize().unwrap_or_else(|_| out.to_path_buf());
+        s.state.enrollments.insert(ticket.id.clone(), soshiki_client::state::SavedEnrollment {
+            server: s.server.clone(),
+            org_id: fp,
+            member_name: name.into(),
+            key_file,
+            created: t as i64,
+        });
+        s.save()?;
+        println!("{}", tr(M::EnrollSent, &[&name, &org.name, &ticket.id, &out.display()]));
+        Ok(())
+    }))
+}
+
+/// `member approve [ID]`: without ID, list pending enrollments; with ID, certify and approve.
+pub fn member_approve(
+    ctx: &Ctx,
+    conn: &Conn,
+    key: &Path,
+    org_key: Option<&Path>,
+    id: Option<&str>,
+) -> Result<()> {
+    let suite = suite_of(key, KIND_MEMBER)?;
+    let rt = runtime()?;
+    soshiki_core::with_suite!(suite, S => rt.block_on(async {
+        let mut s = Session::open(conn)?;
+        let (admin, _, _) = unlock::<S>(ctx, key)?;
+        let client = logged_in(&mut s, &admin).await?;
+        match id {
+            None => {
+                let list = flows::pending_enrollments(&client, &admin)
+                    .await
+                    .map_err(|e| step_err(M::StepApprove, e))?;
+                if list.is_empty() {
+                    println!("{}", tr(M::NoPending, &[]));
+                }
+                for r in list {
+                    match &r.request {
+                        Ok(req) => println!("{}", tr(M::PendingLine, &[&r.info.id, &req.member_name, &req.roles.names().join(",")])),
+                        Err(e) => println!("{}", tr(M::PendingBad, &[&r.info.id, e])),
+                    }
+                }
+            }
+            Some(id) => {
+                let p = org_key.ok_or_else(|| err(M::NeedOrgKey, &[]))?;
+                let k = read_key_file(p, KIND_ORGANIZATION)?;
+                let ok = unlock_org::<S>(ctx, &k)?;
+                let m = flows::approve_enrollment(&client, &admin, &ok, id)
+                    .await
+                    .map_err(|e| step_err(M::StepApprove, e))?;
+                println!("{}", tr(M::Approved, &[&m.name, &m.cert_id]));
+            }
+        }
+        Ok(())
+    }))
+}
+
+/// `member revoke CERT`.
+pub fn member_revoke(ctx: &Ctx, conn: &Conn, key: &Path, cert: &str) -> Result<()> {
+    let suite = suite_of(key, KIND_MEMBER)?;
+    let rt = runtime()?;
+    soshiki_core::with_suite!(suite, S => rt.block_on(async {
+        let mut s = Session::open(conn)?;
+        let (admin, _, _) = unlock::<S>(ctx, key)?;
+        let client = logged_in(&mut s, &admin).await?;
+        let m = flows::revoke_member(&client, &admin, cert)
+            .await
+            .map_err(|e| step_err(M::StepRevoke, e))?;
+        println!("{}", tr(M::Revoked, &[&m.name, &m.cert_id]));
+        Ok(())
+    }))
+}
+
+/// `member list`: the member's own organization, certificates verified against its key file.
+pub fn member_list(ctx: &Ctx, conn: &Conn, key: &Path) -> Result<()> {
+    let suite = suite_of(key, KIND_MEMBER)?;
+    let rt = runtime()?;
+    soshiki_core::with_suite!(suite, S => rt.block_on(async {
+        let mut s = Session::open(conn)?;
+        let (me, _, _) = unlock::<S>(ctx, key)?;
+        let client = logged_in(&mut s, &me).await?;
+        let dir = flows::directory(&client, &me.organization)
+            .await
+            .map_err(|e| step_err(M::StepFetchOrg, e))?;
+        for e in dir {
+            let ok = if e.usable().is_some() { tr(M::Verified, &[]) } else { e.info.status.clone() };
+            println!("{}", tr(M::MemberLine, &[&e.info.name, &e.info.role_names.join(","), &e.info.cert_id, &ok]));
+        }
+        Ok(())
+    }))
+}
+
+// ---------------------------------------------------------------------------------------------
+// login
+
+/// `login`: finish a pending enrollment if needed (rewriting the key file with the
+/// certificate), then log in and save the token.
+pub fn login(ctx: &Ctx, conn: &Conn, key: &Path) -> Result<()> {
+    let suite = suite_of(key, KIND_MEMBER)?;
+    let rt = runtime()?;
+    soshiki_core::with_suite!(suite, S => rt.block_on(async {
+        let mut s = Session::open(conn)?;
+        let (mut me, bytes, pass) = unlock::<S>(ctx, key)?;
+        let mut client = s.client()?;
+        if is_pending(&me) {
+            let canon = key.canonicalize().unwrap_or_else(|_| key.to_path_buf());
+            let (id, enr) = s.state.enrollments.iter()
+                .find(|(_, e)| e.key_file == canon)
+                .map(|(i, e)| (i.clone(), e.clone()))
+                .ok_or_else(|| err(M::NoEnrollment, &[&key.display()]))?;
+            let org = s.state.pinned::<S>(&enr.org_id)
+                .ok_or_else(|| err(M::NoEnrollment, &[&key.display()]))?;
+            match flows::finish_enrollment(&client, &id, &org, &bytes, pass.as_bytes())
+                .await
+                .map_err(|e| step_err(M::StepEnroll, e))?
+            {
+                EnrollmentOutcome::Approved(k) => {
+                    let b = k.to_key_file(pass.as_bytes(), ctx.kdf, &mut OsRng)
+                        .map_err(|e| anyhow!(i18n::key_file_error(&e)))?;
+                    write_key(key, &b)?;
+                    s.state.enrollments.remove(&id);
+                    println!("{}", tr(M::EnrollDone, &[&k.certificate.member_name, &key.display()]));
+                    me = *k;
+                }
+                EnrollmentOutcome::Rejected => return Err(err(M::EnrollRejected, &[&id])),
+                _ => return Err(err(M::EnrollPending, &[&id])),
+            }
+        }
+        let token = flows::login(&mut client, &me)
+            .await
+            .map_err(|e| step_err(M::StepLogin, e))?;
+        s.state.save_token(&s.server, &token);
+        s.save()?;
+        println!("{}", tr(M::LoggedIn, &[&me.certificate.member_name, &s.server]));
+        Ok(())
+    }))
+}
+
+// ---------------------------------------------------------------------------------------------
+// send, inbox, deliver, recall, open, receipts
+
+/// `send`: encrypt locally to the representative of the organization with this fingerprint.
+#[allow(clippy::too_many_arguments)]
+pub fn send(
+    ctx: &Ctx,
+    conn: &Conn,
+    key: &Path,
+    to_org: &str,
+    parts: &[String],
+    title: &str,
+    category: &str,
+) -> Result<()> {
+    let suite = suite_of(key, KIND_MEMBER)?;
+    let mut outgoing = Vec::new();
+    let mut total = 0u64;
+    for p in parts {
+        let spec = crate::cmd::encrypt::parse_part(p)?;
+        let len = std::fs::metadata(&spec.path)
+            .map_err(|e| {
+                err(
+                    M::FileUnreadable,
+                    &[&spec.path.display(), &tr(M::WhatPart, &[]), &e],
+                )
+            })?
+            .len();
+        total += len;
+        outgoing.push(OutgoingPart {
+            info: spec.info,
+            data: PartData::File(spec.path),
+        });
+    }
+    let rt = runtime()?;
+    soshiki_core::with_suite!(suite, S => rt.block_on(async {
+        let mut s = Session::open(conn)?;
+        let (me, _, _) = unlock::<S>(ctx, key)?;
+        let client = logged_in(&mut s, &me).await?;
+        let org = flows::fetch_organization::<S>(&client, to_org)
+            .await
+            .map_err(|e| step_err(M::StepFetchOrg, e))?;
+        s.state.pin(&org.to_bytes(), to_org).map_err(|e| anyhow!(tr(M::PinFailed, &[&e])))?;
+        s.save()?;
+        let rep = flows::representative(&client, &org)
+            .await
+            .map_err(|e| step_err(M::StepSend, e))?;
+        let bar = Arc::new(Progress::new(ctx.progress, total, tr(M::Uploading, &[])));
+        let b2 = bar.clone();
+        let opts = SendOptions { title: title.into(), category: category.into(), ..SendOptions::default() };
+        let c = flows::send(&client, &me, &rep, &opts, outgoing, Some(Arc::new(move |n| b2.set(n))))
+            .await
+            .map_err(|e| step_err(M::StepSend, e))?;
+        bar.finish();
+        println!("{}", tr(M::Sent, &[&rep.certificate().member_name, &org.name, &c.envelope_id, &c.delivery_id]));
+        Ok(())
+    }))
+}
+
+/// `inbox`.
+pub fn inbox(ctx: &Ctx, conn: &Conn, key: &Path, status: Option<&str>) -> Result<()> {
+    let suite = suite_of(key, KIND_MEMBER)?;
+    let rt = runtime()?;
+    soshiki_core::with_suite!(suite, S => rt.block_on(async {
+        let mut s = Session::open(conn)?;
+        let (me, _, _) = unlock::<S>(ctx, key)?;
+        let client = logged_in(&mut s, &me).await?;
+        let list = client.inbox(status).await.map_err(|e| step_err(M::StepInbox, e))?;
+        if list.is_empty() {
+            println!("{}", tr(M::InboxEmpty, &[]));
+        }
+        for d in list {
+            println!("{}", tr(M::InboxLine, &[&d.id, &d.status, &d.sender_name, &d.sender_org_name,
+                &parts_text(&d.parts), &parts_text(&d.forwardable_parts)]));
+        }
+        Ok(())
+    }))
+}
+
+/// Parse `CERT:0,1` routes.
+fn parse_routes(routes: &[String]) -> Result<Vec<(String, Vec<u32>)>> {
+    routes
+        .iter()
+        .map(|r| {
+            let (cert, parts) = r.split_once(':').ok_or_else(|| err(M::BadRoute, &[r]))?;
+            let parts = parts
+                .split(',')
+                .map(|p| p.trim().parse::<u32>().map_err(|_| err(M::BadRoute, &[r])))
+                .collect::<Result<Vec<u32>>>()?;
+            Ok((cert.trim().to_ascii_lowercase(), parts))
+        })
+        .collect()
+}
+
+/// `deliver ID --route CERT:PARTS…`: model-2 forward of a delivery's parts, in one action.
+pub fn deliver(
+    ctx: &Ctx,
+    conn: &Conn,
+    key: &Path,
+    delivery: &str,
+    routes: &[String],
+) -> Result<()> {
+    let suite = suite_of(key, KIND_MEMBER)?;
+    let plan = parse_routes(routes)?;
+    let rt = runtime()?;
+    soshiki_core::with_suite!(suite, S => rt.block_on(async {
+        let mut s = Session::open(conn)?;
+        let (me, _, _) = unlock::<S>(ctx, key)?;
+        let client = logged_in(&mut s, &me).await?;
+        let r = flows::forward(&client, &me, delivery, &plan)
+            .await
+            .map_err(|e| step_err(M::StepForward, e))?;
+        for d in r.deliveries {
+            println!("{}", tr(M::Delivered, &[&parts_text(&d.parts), &d.holder_cert, &d.id]));
+        }
+        Ok(())
+    }))
+}
+
+/// `recall ID`.
+pub fn recall(ctx: &Ctx, conn: &Conn, key: &Path, delivery: &str) -> Result<()> {
+    let suite = suite_of(key, KIND_MEMBER)?;
+    let rt = runtime()?;
+    soshiki_core::with_suite!(suite, S => rt.block_on(async {
+        let mut s = Session::open(conn)?;
+        let (me, _, _) = unlock::<S>(ctx, key)?;
+        let client = logged_in(&mut s, &me).await?;
+        let d = flows::recall(&client, &me, delivery)
+            .await
+            .map_err(|e| step_err(M::StepRecall, e))?;
+        println!("{}", tr(M::RecallDone, &[&d.id, &d.status]));
+        Ok(())
+    }))
+}
+
+/// `open ID --out DIR`.
+pub fn open(ctx: &Ctx, conn: &Conn, key: &Path, delivery: &str, out: &Path) -> Result<()> {
+    let suite = suite_of(key, KIND_MEMBER)?;
+    std::fs::create_dir_all(out).map_err(|e| err(M::CannotWriteIn, &[&out.display(), &e]))?;
+    let rt = runtime()?;
+    soshiki_core::with_suite!(suite, S => rt.block_on(async {
+        let mut s = Session::open(conn)?;
+        let (me, _, _) = unlock::<S>(ctx, key)?;
+        let client = logged_in(&mut s, &me).await?;
+        let bar = Arc::new(Progress::unknown(ctx.progress, tr(M::Downloading, &[])));
+        let b2 = bar.clone();
+        let o = flows::open(&client, &me, delivery, out, Some(Arc::new(move |n| b2.set(n))))
+            .await
+            .map_err(|e| step_err(M::StepOpen, e))?;
+        bar.finish();
+        println!("{}", tr(M::OpenedFrom, &[&o.metadata.title, &o.sender.certificate().member_name,
+            &o.sender.organization().name, &o.sender.organization().fingerprint().display_short()]));
+        for p in o.parts {
+            println!("{}", tr(M::OpenedPart, &[&p.index, &p.info.name, &p.path.display(), &p.len]));
+        }
+        Ok(())
+    }))
+}
+
+/// `receipts ENVELOPE`.
+pub fn receipts(ctx: &Ctx, conn: &Conn, key: &Path, envelope: &str) -> Result<()> {
+    let suite = suite_of(key, KIND_MEMBER)?;
+    let rt = runtime()?;
+    soshiki_core::with_suite!(suite, S => rt.block_on(async {
+        let mut s = Session::open(conn)?;
+        let (me, _, _) = unlock::<S>(ctx, key)?;
+        let client = logged_in(&mut s, &me).await?;
+        let r = client.receipts(envelope).await.map_err(|e| step_err(M::StepReceipts, e))?;
+        for x in r.receipts {
+            println!("{}", tr(M::ReceiptFull, &[&x.time, &x.kind, &parts_text(&x.parts), &x.holder_roles.join(","), &x.delivery_id]));
+        }
+        Ok(())
+    }))
+}
+
+// ---------------------------------------------------------------------------------------------
+// audit, rules, agent
+
+/// `audit show|verify`: fetch the whole trail, verify chain and signatures (both), and print
+/// the entries (`show`). The anchor of the last verification is kept in the state.
+pub fn audit(ctx: &Ctx, conn: &Conn, key: &Path, show: bool) -> Result<()> {
+    let suite = suite_of(key, KIND_MEMBER)?;
+    let rt = runtime()?;
+    soshiki_core::with_suite!(suite, S => rt.block_on(async {
+        let mut s = Session::open(conn)?;
+        let (me, _, _) = unlock::<S>(ctx, key)?;
+        let client = logged_in(&mut s, &me).await?;
+        let org_id = me.organization.fingerprint().to_hex();
+        let anchor = s.state.audit_anchors.get(&org_id).cloned();
+        let pins = s.state.clone();
+        let report = flows::audit(&client, &me.organization, anchor.as_ref(), &|f| pins.is_pinned(f))
+            .await
+            .map_err(|e| step_err(M::StepAudit, e))?;
+        if show {
+            for e in &report.entries {
+                println!("{}", tr(M::AuditLine, &[&e.seq, &e.created, &format!("{:?}", e.statement.action), &e.actor_name, &e.actor_org]));
+            }
+        }
+        if let Some(a) = report.anchor.clone() {
+            s.state.audit_anchors.insert(org_id, a);
+        }
+        s.save()?;
+        println!("{}", tr(M::AuditOk, &[&me.organization.name, &report.entries.len()]));
+        Ok(())
+    }))
+}
+
+/// `rules [--set RULE…]`: show, or replace, the forwarder's rules.
+pub fn rules(ctx: &Ctx, conn: &Conn, key: &Path, set: Option<&[String]>) -> Result<()> {
+    let suite = suite_of(key, KIND_MEMBER)?;
+    let rt = runtime()?;
+    soshiki_core::with_suite!(suite, S => rt.block_on(async {
+        let mut s = Session::open(conn)?;
+        let (me, _, _) = unlock::<S>(ctx, key)?;
+        let client = logged_in(&mut s, &me).await?;
+        let list = match set {
+            Some(r) => {
+                agent::parse_rules(r).map_err(|e| step_err(M::StepRules, e))?;
+                flows::set_rules(&client, &me, r).await.map_err(|e| step_err(M::StepRules, e))?
+            }
+            None => client.rules().await.map_err(|e| step_err(M::StepRules, e))?,
+        };
+        if list.is_empty() {
+            println!("{}", tr(M::NoRules, &[]));
+        }
+        for r in list {
+            println!("  {r}");
+        }
+        Ok(())
+    }))
+}
+
+/// `agent [--once]`: poll the inbox and apply the rules (model 2), until Ctrl-C.
+pub fn agent(ctx: &Ctx, conn: &Conn, key: &Path, once: bool, interval: u64) -> Result<()> {
+    let suite = suite_of(key, KIND_MEMBER)?;
+    let rt = runtime()?;
+    soshiki_core::with_suite!(suite, S => rt.block_on(async {
+        let mut s = Session::open(conn)?;
+        let (me, _, _) = unlock::<S>(ctx, key)?;
+        let mut client = logged_in(&mut s, &me).await?;
+        println!("{}", tr(M::AgentStarted, &[&me.certificate.member_name, &s.server]));
+        let mut relogged = false;
+        loop {
+            match agent::run_once(&client, &me).await {
+                Ok(done) => {
+                    relogged = false;
+                    for f in done {
+                        for (cert, parts, id) in f.routes {
+                            println!("{}", tr(M::AgentForwarded, &[&f.title, &parts_text(&parts), &cert, &id]));
+                        }
+                    }
+                }
+                Err(ClientError::Api { status: 401, .. }) if !relogged => {
+                    relogged = true;
+                    let t = flows::login(&mut client, &me).await.map_err(|e| step_err(M::StepLogin, e))?;
+                    s.state.save_token(&s.server, &t);
+                    s.save()?;
+                    continue;
+                }
+                Err(e) if once => return Err(step_err(M::StepAgent, e)),
+                Err(e) => eprintln!("{}", tr(M::StepFailed, &[&tr(M::StepAgent, &[]), &e])),
+            }
+            if once {
+                return Ok(());
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(std::time::Duration::from_secs(interval.max(1))) => {}
+                _ = tokio::signal::ctrl_c() => return Ok(()),
+            }
+        }
+    }))
+}

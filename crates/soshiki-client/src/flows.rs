@@ -1,0 +1,1073 @@
+//! The client side of every protocol step: what a member's device does with its keys, and the
+//! checks it makes on everything the server returns.
+//!
+//! The server is a directory and a mailbox, not a trust anchor. These functions therefore
+//! - verify every certificate against a **pinned** organization record (the member's own
+//!   organization is the one in its key file, checked at enrollment; another organization is
+//!   pinned by the caller after comparing fingerprints), never against a record the server
+//!   supplies;
+//! - verify every header and forwarding request completely (sender signature, certificates,
+//!   hops, capsule lineage) before using a key;
+//! - do all cryptography locally: encryption before upload, re-encryption shares (model 2: the
+//!   forwarder never receives a part's `C1`), decryption after download.
+//!
+//! Every mutating call signs an [`ActionStatement`] with the member's signing key; the server
+//! keeps it as the audit entry.
+
+use std::path::{Path, PathBuf};
+
+use rand_core::OsRng;
+use soshiki_core::cert::{
+    Certificate, Fingerprint, Organization, OrganizationKey, Roles, VerifiedCertificate,
+};
+use soshiki_core::envelope::{
+    self, EncryptOptions, EnvelopeFile, Forwarder, Metadata, PartInfo, PartSource, Sender,
+    METADATA_SLOT, PREFIX_LEN,
+};
+use soshiki_core::keyfile::{KdfParams, MemberKey};
+use soshiki_core::keys::{SecretKey, SigningKey};
+use soshiki_core::split::ForwardingRequest;
+use soshiki_core::suite::Suite;
+use soshiki_core::wire::limits;
+
+use crate::audit::{verify_audit, AuditAnchor, AuditReport};
+use crate::error::{ClientError, Result};
+use crate::http::{Client, Progress};
+use crate::proto::json::{
+    DeliveryInfo, EnrollmentInfo, EnvelopeCommitted, ForwardResult, MemberInfo, OrgInfo, Policy,
+    Token, TokenRequest,
+};
+use crate::proto::{
+    login_message, verify_enrollment, ActionSpec, ActionStatement, EnrollmentRequest, B64,
+};
+
+/// The current Unix time in seconds.
+pub fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+fn untrusted(msg: impl Into<String>) -> ClientError {
+    ClientError::Untrusted(msg.into())
+}
+
+/// Sign an action as `key`'s member, now.
+pub fn sign_action<S: Suite>(key: &MemberKey<S>, spec: &ActionSpec) -> ActionStatement {
+    ActionStatement::sign(
+        spec,
+        key.certificate.fingerprint(),
+        unix_now(),
+        &key.signing,
+        &mut OsRng,
+    )
+}
+
+/// A copy of a member key (the core's key types are deliberately not `Clone`).
+pub fn copy_member_key<S: Suite>(k: &MemberKey<S>) -> Result<MemberKey<S>> {
+    Ok(MemberKey {
+        encryption: k.encryption.clone(),
+        signing: SigningKey::from_secret_bytes(&k.signing.to_secret_bytes()[..])?,
+        organization: k.organization.clone(),
+        certificate: k.certificate.clone(),
+    })
+}
+
+fn cert_id<S: Suite>(k: &MemberKey<S>) -> String {
+    k.certificate.fingerprint().to_hex()
+}
+
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ClientError::Io(std::io::Error::other(e)))?
+}
+
+// ---------------------------------------------------------------------------------------------
+// Organizations and administrators
+
+/// Register an organization's self-signed record with the directory.
+pub async fn register_organization<S: Suite>(
+    client: &Client,
+    org: &Organization<S>,
+) -> Result<OrgInfo> {
+    client.register_org(&org.to_bytes()).await
+}
+
+/// Fetch an organization record by fingerprint text (full hex, or at least 32 hex digits) and
+/// check that it has that fingerprint. The caller pins it (e.g. [`crate::ClientState::pin`])
+/// only if the fingerprint text came from a trusted channel.
+pub async fn fetch_organization<S: Suite>(
+    client: &Client,
+    fingerprint: &str,
+) -> Result<Organization<S>> {
+    let digits: String = fingerprint
+        .chars()
+        .filter(char::is_ascii_hexdigit)
+        .collect::<String>()
+        .to_ascii_lowercase();
+    let info = if digits.len() == 64 {
+        client.org(&digits).await?
+    } else {
+        client
+            .orgs()
+            .await?
+            .into_iter()
+            .find(|o| o.id.starts_with(&digits) && digits.len() >= 32)
+            .ok_or_else(|| ClientError::Invalid(format!("no organization {fingerprint}")))?
+    };
+    let org = Organization::<S>::from_bytes(&info.record.0)?;
+    if !org.fingerprint().matches(fingerprint) {
+        return Err(untrusted(format!(
+            "the server returned organization {} for {fingerprint}",
+            org.fingerprint().to_hex()
+        )));
+    }
+    Ok(org)
+}
+
+/// Generate a member's keys locally and certify them with the organization key (for the
+/// organization's first administrator, whose key cannot go through enrollment).
+pub fn certify_new_member<S: Suite>(
+    org_key: &OrganizationKey<S>,
+    name: &str,
+    roles: Roles,
+    not_before: u64,
+    not_after: u64,
+) -> Result<MemberKey<S>> {
+    let encryption = SecretKey::<S>::generate(&mut OsRng);
+    let signing = SigningKey::<S>::generate(&mut OsRng);
+    let req = soshiki_core::cert::CertificateRequest {
+        member_name: name.into(),
+        roles,
+        encryption_key: encryption.public_key().clone(),
+        signing_key: signing.verifying_key(),
+        not_before,
+        not_after,
+    };
+    let certificate = org_key.certify(&req, &mut OsRng)?;
+    Ok(MemberKey {
+        encryption,
+        signing,
+        organization: org_key.organization().clone(),
+        certificate,
+    })
+}
+
+/// Register the organization's first administrator (accepted only while the organization has
+/// no member). The key's certificate must carry the admin role.
+pub async fn register_first_admin<S: Suite>(
+    client: &Client,
+    admin: &MemberKey<S>,
+) -> Result<MemberInfo> {
+    let org_id = admin.organization.fingerprint().to_hex();
+    let cert = admin.certificate.to_bytes();
+    let spec = ActionSpec::register_admin(&org_id, &cert_id(admin), &cert);
+    client
+        .register_admin(&org_id, &cert, &sign_action(admin, &spec))
+        .await
+}
+
+/// Set the organization's expiry and retention (administrator).
+pub async fn set_policy<S: Suite>(
+    client: &Client,
+    admin: &MemberKey<S>,
+    expiry_days: Option<u32>,
+    retention_days: Option<u32>,
+) -> Result<OrgInfo> {
+    let org_id = admin.organization.fingerprint().to_hex();
+    let spec = ActionSpec::set_policy(&org_id, expiry_days, retention_days);
+    client
+        .set_policy(
+            &org_id,
+            &Policy {
+                expiry_days,
+                retention_days,
+            },
+            &sign_action(admin, &spec),
+        )
+        .await
+}
+
+// ---------------------------------------------------------------------------------------------
+// Enrollment
+
+/// What [`enroll`] returns: keep the id, write the pending key file.
+#[derive(Clone)]
+pub struct EnrollmentTicket {
+    /// The enrollment id (poll it with [`finish_enrollment`]).
+    pub id: String,
+    /// The organization.
+    pub org_id: String,
+    /// The new keys, protected by the passphrase: a member key file whose certificate is a
+    /// placeholder issued by a throwaway "pending enrollment" organization, replaced on approval.
+    pub pending_key_file: Vec<u8>,
+}
+
+impl core::fmt::Debug for EnrollmentTicket {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("EnrollmentTicket")
+            .field("id", &self.id)
+            .field("org_id", &self.org_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The name of the throwaway organization that issues the placeholder certificate of a
+/// pending key file.
+pub const PENDING_ORG_NAME: &str = "soshiki pending enrollment";
+
+/// Enroll: generate keys on this device, send a request signed by the new signing key (proof
+/// of possession) to the pinned organization, and protect the keys with `passphrase`.
+#[allow(clippy::too_many_arguments)]
+pub async fn enroll<S: Suite>(
+    client: &Client,
+    org: &Organization<S>,
+    member_name: &str,
+    roles: Roles,
+    not_before: u64,
+    not_after: u64,
+    passphrase: &[u8],
+    kdf: KdfParams,
+) -> Result<EnrollmentTicket> {
+    if member_name.is_empty() || member_name.len() > limits::MAX_TEXT as usize {
+        return Err(ClientError::Invalid(
+            "the member name must be 1 to 1024 bytes".into(),
+        ));
+    }
+    if not_after <= not_before {
+        return Err(ClientError::Invalid(
+            "the validity must end after it starts".into(),
+        ));
+    }
+    let encryption = SecretKey::<S>::generate(&mut OsRng);
+    let signing = SigningKey::<S>::generate(&mut OsRng);
+    let org_id = org.fingerprint().to_hex();
+    let request = EnrollmentRequest::<S> {
+        member_name: member_name.into(),
+        roles,
+        encryption_key: encryption.public_key().clone(),
+        signing_key: signing.verifying_key(),
+        not_before,
+        not_after,
+    };
+    let spec = ActionSpec::enroll(&org_id, &request.to_bytes());
+    let statement = ActionStatement::sign(
+        &spec,
+        Fingerprint([0; 32]),
+        unix_now(),
+        &signing,
+        &mut OsRng,
+    );
+    // The placeholder certificate lets the core key-file format hold keys without a real one.
+    let placeholder_org = OrganizationKey::<S>::generate(PENDING_ORG_NAME, unix_now(), &mut OsRng)?;
+    let placeholder = placeholder_org.certify(&request.to_certificate_request(), &mut OsRng)?;
+    let pending = MemberKey {
+        encryption,
+        signing,
+        organization: placeholder_org.organization().clone(),
+        certificate: placeholder,
+    };
+    let passphrase = passphrase.to_vec();
+    let pending_key_file =
+        blocking(move || Ok(pending.to_key_file(&passphrase, kdf, &mut OsRng)?)).await?;
+    let id = client
+        .create_enrollment(&org_id, &statement.to_bytes())
+        .await?;
+    Ok(EnrollmentTicket {
+        id,
+        org_id,
+        pending_key_file,
+    })
+}
+
+/// The state of an enrollment, seen by the member.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum EnrollmentOutcome<S: Suite> {
+    /// Not decided yet.
+    Pending,
+    /// Refused by the administrator.
+    Rejected,
+    /// Approved: the complete member key (save it with `MemberKey::to_key_file`).
+    Approved(Box<MemberKey<S>>),
+}
+
+/// Poll an enrollment; once approved, check the certificate against the pinned organization
+/// and against the pending keys, and return the complete member key.
+pub async fn finish_enrollment<S: Suite>(
+    client: &Client,
+    enrollment_id: &str,
+    org: &Organization<S>,
+    pending_key_file: &[u8],
+    passphrase: &[u8],
+) -> Result<EnrollmentOutcome<S>> {
+    let info = client.enrollment(enrollment_id).await?;
+    match info.status.as_str() {
+        "pending" => return Ok(EnrollmentOutcome::Pending),
+        "rejected" => return Ok(EnrollmentOutcome::Rejected),
+        "approved" => {}
+        other => return Err(untrusted(format!("unknown enrollment status {other}"))),
+    }
+    if info.org_id != org.fingerprint().to_hex() {
+        return Err(untrusted("the enrollment belongs to another organization"));
+    }
+    let cert_bytes = info
+        .certificate
+        .ok_or_else(|| untrusted("an approved enrollment without a certificate"))?;
+    let certificate = Certificate::<S>::from_bytes(&cert_bytes.0)?;
+    certificate
+        .verify_at_issue(org)
+        .map_err(|_| untrusted("the certificate is not issued by the pinned organization"))?;
+    let (file, pass) = (pending_key_file.to_vec(), passphrase.to_vec());
+    let pending = blocking(move || Ok(MemberKey::<S>::from_key_file(&file, &pass)?)).await?;
+    if certificate.encryption_key != *pending.encryption.public_key()
+        || certificate.signing_key != pending.signing.verifying_key()
+    {
+        return Err(untrusted(
+            "the certificate certifies other keys than this device's",
+        ));
+    }
+    Ok(EnrollmentOutcome::Approved(Box::new(MemberKey {
+        encryption: pending.encryption,
+        signing: pending.signing,
+        organization: org.clone(),
+        certificate,
+    })))
+}
+
+/// An enrollment as an administrator reviews it.
+#[derive(Debug)]
+pub struct EnrollmentReview<S: Suite> {
+    /// As listed by the server.
+    pub info: EnrollmentInfo,
+    /// The request, if its proof of possession verifies; else why not.
+    pub request: std::result::Result<EnrollmentRequest<S>, String>,
+}
+
+/// List the organization's pending enrollments with their proofs checked (administrator).
+pub async fn pending_enrollments<S: Suite>(
+    client: &Client,
+    admin: &MemberKey<S>,
+) -> Result<Vec<EnrollmentReview<S>>> {
+    let org_id = admin.organization.fingerprint().to_hex();
+    Ok(client
+        .enrollments(&org_id, "pending")
+        .await?
+        .into_iter()
+        .map(|info| {
+            let request = verify_enrollment::<S>(&info.request.0, &org_id)
+                .map(|(_, r)| r)
+                .map_err(|e| e.to_string());
+            EnrollmentReview { info, request }
+        })
+        .collect())
+}
+
+/// Approve an enrollment: check the member's proof of possession, certify the requested keys
+/// with the organization key **locally**, and post the certificate.
+pub async fn approve_enrollment<S: Suite>(
+    client: &Client,
+    admin: &MemberKey<S>,
+    org_key: &OrganizationKey<S>,
+    enrollment_id: &str,
+) -> Result<MemberInfo> {
+    let org_id = org_key.organization().fingerprint().to_hex();
+    if admin.organization.fingerprint() != org_key.organization().fingerprint() {
+        return Err(ClientError::Invalid(
+            "the administrator's key and the organization key belong to different organizations"
+                .into(),
+        ));
+    }
+    let info = client.enrollment(enrollment_id).await?;
+    if info.org_id != org_id {
+        return Err(untrusted("the enrollment belongs to another organization"));
+    }
+    let (_, request) = verify_enrollment::<S>(&info.request.0, &org_id)
+        .map_err(|e| untrusted(format!("the enrollment request is invalid: {e}")))?;
+    let cert = org_key.certify(&request.to_certificate_request(), &mut OsRng)?;
+    let cert_bytes = cert.to_bytes();
+    let spec = ActionSpec::approve(
+        enrollment_id,
+        &cert.fingerprint().to_hex(),
+        &cert_bytes,
+        &info.request.0,
+    );
+    client
+        .approve_enrollment(enrollment_id, &cert_bytes, &sign_action(admin, &spec))
+        .await
+}
+
+/// Reject an enrollment (administrator).
+pub async fn reject_enrollment<S: Suite>(
+    client: &Client,
+    admin: &MemberKey<S>,
+    enrollment_id: &str,
+) -> Result<EnrollmentInfo> {
+    let info = client.enrollment(enrollment_id).await?;
+    let spec = ActionSpec::reject(enrollment_id, &info.request.0);
+    client
+        .reject_enrollment(enrollment_id, &sign_action(admin, &spec))
+        .await
+}
+
+/// Revoke a member (administrator).
+pub async fn revoke_member<S: Suite>(
+    client: &Client,
+    admin: &MemberKey<S>,
+    cert_id: &str,
+) -> Result<MemberInfo> {
+    let info = client.member(cert_id).await?;
+    let cert = Certificate::<S>::from_bytes(&info.certificate.0)?;
+    if cert.fingerprint().to_hex() != cert_id {
+        return Err(untrusted("the server returned another certificate"));
+    }
+    let spec = ActionSpec::revoke(cert_id, &info.certificate.0);
+    client.revoke(cert_id, &sign_action(admin, &spec)).await
+}
+
+// ---------------------------------------------------------------------------------------------
+// Login and directory
+
+/// Log in: sign the server's challenge for this client's origin; the token is set on `client`
+/// and returned (save it with [`crate::ClientState::save_token`]).
+pub async fn login<S: Suite>(client: &mut Client, key: &MemberKey<S>) -> Result<Token> {
+    let id = cert_id(key);
+    let ch = client.challenge(&id).await?;
+    let sig = key
+        .signing
+        .sign(&login_message(client.origin(), &ch.nonce.0), &mut OsRng);
+    let token = client
+        .token(&TokenRequest {
+            cert_id: id,
+            nonce: ch.nonce,
+            signature: B64(sig.to_vec()),
+        })
+        .await?;
+    client.set_token(Some(token.token.clone()));
+    Ok(token)
+}
+
+/// A directory entry with its certificate checked against the pinned organization.
+#[derive(Debug)]
+pub struct DirectoryEntry<S: Suite> {
+    /// As listed by the server.
+    pub info: MemberInfo,
+    /// The verified certificate, or why it does not verify.
+    pub certificate: std::result::Result<VerifiedCertificate<S>, String>,
+}
+
+impl<S: Suite> DirectoryEntry<S> {
+    /// Active and verified.
+    pub fn usable(&self) -> Option<&VerifiedCertificate<S>> {
+        (self.info.status == "active")
+            .then_some(self.certificate.as_ref().ok())
+            .flatten()
+    }
+}
+
+fn check_listed_certificate<S: Suite>(
+    info: &MemberInfo,
+    org: &Organization<S>,
+    now: u64,
+) -> std::result::Result<VerifiedCertificate<S>, String> {
+    let cert = Certificate::<S>::from_bytes(&info.certificate.0).map_err(|e| e.to_string())?;
+    if cert.fingerprint().to_hex() != info.cert_id {
+        return Err("the listed id is not the certificate's fingerprint".into());
+    }
+    cert.verify(org, now)
+        .map_err(|_| "not certified by the pinned organization (or expired)".to_string())
+}
+
+/// List an organization's members, each certificate verified against the pinned record.
+pub async fn directory<S: Suite>(
+    client: &Client,
+    org: &Organization<S>,
+) -> Result<Vec<DirectoryEntry<S>>> {
+    let now = unix_now();
+    Ok(client
+        .members(&org.fingerprint().to_hex())
+        .await?
+        .into_iter()
+        .map(|info| {
+            let certificate = check_listed_certificate(&info, org, now);
+            DirectoryEntry { info, certificate }
+        })
+        .collect())
+}
+
+/// One member's certificate, fetched by id, required active and verified against the pinned
+/// organization: what a sender or forwarder addresses. Never trust a key the server merely
+/// names.
+pub async fn certified_member<S: Suite>(
+    client: &Client,
+    org: &Organization<S>,
+    cert_id: &str,
+) -> Result<VerifiedCertificate<S>> {
+    let info = client.member(cert_id).await?;
+    if info.cert_id != cert_id {
+        return Err(untrusted(
+            "the server returned another member than the one asked for",
+        ));
+    }
+    if info.status != "active" {
+        return Err(ClientError::Invalid(format!(
+            "member {} is {}",
+            info.name, info.status
+        )));
+    }
+    check_listed_certificate(&info, org, unix_now())
+        .map_err(|e| untrusted(format!("certificate of {}: {e}", info.name)))
+}
+
+/// The organization's representative (the first active, verified member with the role).
+pub async fn representative<S: Suite>(
+    client: &Client,
+    org: &Organization<S>,
+) -> Result<VerifiedCertificate<S>> {
+    directory(client, org)
+        .await?
+        .into_iter()
+        .filter(|e| e.info.roles & Roles::REPRESENTATIVE.bits() != 0)
+        .find_map(|e| e.usable().cloned())
+        .ok_or_else(|| {
+            ClientError::Invalid(format!(
+                "{} has no active representative certified by its organization key",
+                org.name
+            ))
+        })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Send
+
+/// Where a part's plaintext comes from.
+#[derive(Debug)]
+pub enum PartData {
+    /// A file, read while encrypting.
+    File(PathBuf),
+    /// Bytes in memory.
+    Bytes(Vec<u8>),
+}
+
+/// A part to send.
+#[derive(Debug)]
+pub struct OutgoingPart {
+    /// Name and routing labels (sealed: only holders can read them).
+    pub info: PartInfo,
+    /// Plaintext.
+    pub data: PartData,
+}
+
+/// Send options.
+#[derive(Clone, Debug)]
+pub struct SendOptions {
+    /// Title (sealed).
+    pub title: String,
+    /// Category (sealed).
+    pub category: String,
+    /// Chunk size (a power of two from 1 KiB to 16 MiB).
+    pub chunk_size: u32,
+    /// Where to write the temporary envelope file (default: the system's temporary directory).
+    pub temp_dir: Option<PathBuf>,
+}
+
+impl Default for SendOptions {
+    fn default() -> Self {
+        Self {
+            title: String::new(),
+            category: String::new(),
+            chunk_size: limits::DEFAULT_CHUNK,
+            temp_dir: None,
+        }
+    }
+}
+
+/// Send: encrypt locally to `recipient` (a certificate the caller verified against the
+/// recipient organization it pinned, e.g. from [`representative`]) into a temporary envelope
+/// file, upload the header, then stream the bodies. Returns once the server has committed the
+/// envelope. `progress` counts uploaded body bytes.
+pub async fn send<S: Suite>(
+    client: &Client,
+    key: &MemberKey<S>,
+    recipient: &VerifiedCertificate<S>,
+    options: &SendOptions,
+    parts: Vec<OutgoingPart>,
+    progress: Option<Progress>,
+) -> Result<EnvelopeCommitted> {
+    let me = copy_member_key(key)?;
+    let to = recipient.clone();
+    let opts = options.clone();
+    let (temp, header, bodies_len) = blocking(move || {
+        let temp = match &opts.temp_dir {
+            Some(d) => tempfile::NamedTempFile::new_in(d)?,
+            None => tempfile::NamedTempFile::new()?,
+        };
+        let mut sources = Vec::with_capacity(parts.len());
+        for p in parts {
+            let (len, reader): (u64, Box<dyn std::io::Read>) = match p.data {
+                PartData::File(path) => {
+                    let f = std::fs::File::open(&path)?;
+                    let len = f.metadata()?.len();
+                    (len, Box::new(std::io::BufReader::with_capacity(1 << 20, f)))
+                }
+                PartData::Bytes(b) => (b.len() as u64, Box::new(std::io::Cursor::new(b))),
+            };
+            sources.push(PartSource {
+                info: p.info,
+                len,
+                reader,
+            });
+        }
+        let sender = Sender {
+            org: &me.organization,
+            cert: &me.certificate,
+            signing_key: &me.signing,
+        };
+        let eo = EncryptOptions {
+            title: opts.title.clone(),
+            category: opts.category.clone(),
+            chunk_size: opts.chunk_size,
+            created: unix_now(),
+        };
+        let mut out = std::io::BufWriter::with_capacity(1 << 20, temp.as_file());
+        let header = envelope::encrypt(
+            &sender,
+            &to,
+            &eo,
+            sources,
+            &mut out,
+            &mut OsRng,
+            &mut |_| {},
+        )?;
+        std::io::Write::flush(&mut out)?;
+        drop(out);
+        temp.as_file().sync_all()?;
+        let bodies_len = header.bodies_len();
+        Ok((temp, header.to_bytes(), bodies_len))
+    })
+    .await?;
+    let envelope_id = hex::encode(&header[8..24]);
+    let spec = ActionSpec::send(
+        &envelope_id,
+        &recipient.certificate().fingerprint().to_hex(),
+        &header,
+    );
+    let upload = client
+        .create_upload(header, &sign_action(key, &spec))
+        .await?;
+    if upload.bodies_len != bodies_len || upload.envelope_id != envelope_id {
+        return Err(untrusted(
+            "the server announced another envelope or body length than the one uploaded",
+        ));
+    }
+    let committed = client
+        .upload_bodies_from_file(
+            &upload.upload_id,
+            temp.path(),
+            PREFIX_LEN,
+            bodies_len,
+            progress,
+        )
+        .await?;
+    drop(temp);
+    Ok(committed)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Forward (model 2)
+
+/// What a forwarder sees of a delivery before forwarding it: the verified request, the
+/// routing metadata it opened with its key, and the parts it may forward.
+#[derive(Debug)]
+pub struct ForwardView<S: Suite> {
+    /// The delivery.
+    pub delivery: DeliveryInfo,
+    /// The forwarding request (verified).
+    pub request: ForwardingRequest<S>,
+    /// Title, category and per-part labels.
+    pub metadata: Metadata,
+    /// The parts offered, all held by this forwarder.
+    pub parts: Vec<u32>,
+    /// The sender (check its organization against a pin before trusting the name).
+    pub sender: VerifiedCertificate<S>,
+}
+
+/// Fetch and verify a delivery's forwarding request (no part's `C1`): sender signature,
+/// certificates, every hop and each `C2`'s descent from the sender's signed capsule, the
+/// receiving organization being the member's own, and every offered part being held by this
+/// member. Then open the routing metadata.
+pub async fn forward_view<S: Suite>(
+    client: &Client,
+    key: &MemberKey<S>,
+    delivery_id: &str,
+    parts: Option<&[u32]>,
+) -> Result<ForwardView<S>> {
+    let delivery = client.delivery(delivery_id).await?;
+    let bytes = client.forwarding_request(delivery_id, parts).await?;
+    let me = copy_member_key(key)?;
+    let want: Option<Vec<u32>> = parts.map(<[u32]>::to_vec);
+    let (request, metadata, offered, sender) = blocking(move || {
+        let request = ForwardingRequest::<S>::from_bytes(&bytes)?;
+        let (metadata, offered, sender) = check_request(&request, &me, want.as_deref())?;
+        Ok((request, metadata, offered, sender))
+    })
+    .await?;
+    if delivery.envelope_id != hex::encode(request.core.envelope_id) {
+        return Err(untrusted("the forwarding request is for another envelope"));
+    }
+    Ok(ForwardView {
+        delivery,
+        request,
+        metadata,
+        parts: offered,
+        sender,
+    })
+}
+
+type Checked<S> = (Metadata, Vec<u32>, VerifiedCertificate<S>);
+
+fn check_request<S: Suite>(
+    request: &ForwardingRequest<S>,
+    me: &MemberKey<S>,
+    wanted: Option<&[u32]>,
+) -> Result<Checked<S>> {
+    let verified = request
+        .verify()
+        .map_err(|e| untrusted(format!("the forwarding request does not verify: {e}")))?;
+    if request.core.recipient_org.fingerprint() != me.organization.fingerprint() {
+        return Err(untrusted(
+            "the envelope is addressed to another organization than this member's",
+        ));
+    }
+    let my_fp = me.certificate.fingerprint();
+    let holds = |slot: u32| {
+        verified
+            .holder(slot)
+            .is_some_and(|h| h.certificate().fingerprint() == my_fp)
+    };
+    if !holds(METADATA_SLOT) {
+        return Err(untrusted(
+            "this member does not hold the envelope's metadata",
+        ));
+    }
+    let offered: Vec<u32> = request.parts.iter().map(|p| p.slot).collect();
+    if let Some(p) = offered.iter().find(|p| !holds(**p)) {
+        return Err(untrusted(format!(
+            "part {p} is offered but not held by this member"
+        )));
+    }
+    if let Some(w) = wanted {
+        if let Some(p) = w.iter().find(|p| !offered.contains(p)) {
+            return Err(untrusted(format!("part {p} was asked for but not offered")));
+        }
+    }
+    let metadata = verified.open_metadata(&me.encryption)?;
+    let sender = verified.sender()?;
+    Ok((metadata, offered, sender))
+}
+
+/// Forward parts of a delivery to members of the forwarder's organization, in one action:
+/// `plan` lists `(target certificate id, parts)`; parts of different entries must not overlap.
+/// Each target certificate is fetched from the directory and verified against the member's own
+/// organization as pinned in its key file. The shares are made locally (model 2) and the
+/// server combines them.
+pub async fn forward<S: Suite>(
+    client: &Client,
+    key: &MemberKey<S>,
+    delivery_id: &str,
+    plan: &[(String, Vec<u32>)],
+) -> Result<ForwardResult> {
+    if plan.is_empty() || plan.iter().any(|(_, p)| p.is_empty()) {
+        return Err(ClientError::Invalid(
+            "a forward needs at least one target with at least one part".into(),
+        ));
+    }
+    let mut all: Vec<u32> = plan.iter().flat_map(|(_, p)| p.iter().copied()).collect();
+    all.sort_unstable();
+    let n = all.len();
+    all.dedup();
+    if all.len() != n {
+        return Err(ClientError::Invalid(
+            "a part can go to only one target in one forward".into(),
+        ));
+    }
+    let delivery = client.delivery(delivery_id).await?;
+    let bytes = client.forwarding_request(delivery_id, Some(&all)).await?;
+    // Targets: verified against our own organization's record (from the key file), never
+    // against whatever the server says.
+    let mut targets = Vec::with_capacity(plan.len());
+    for (t, parts) in plan {
+        let mut parts = parts.clone();
+        parts.sort_unstable();
+        let cert = certified_member(client, &key.organization, t).await?;
+        targets.push((t.clone(), parts, cert));
+    }
+    let me = copy_member_key(key)?;
+    let targets_for_hops: Vec<(Vec<u32>, VerifiedCertificate<S>)> = targets
+        .iter()
+        .map(|(_, p, c)| (p.clone(), c.clone()))
+        .collect();
+    let (envelope_id, responses) = blocking(move || {
+        let request = ForwardingRequest::<S>::from_bytes(&bytes)?;
+        check_request(&request, &me, Some(&all))?;
+        let verified = request
+            .verify()
+            .map_err(|e| untrusted(format!("the forwarding request does not verify: {e}")))?;
+        let fwd = Forwarder {
+            holder: &me.encryption,
+            signer: &me.signing,
+            cert: &me.certificate,
+        };
+        let time = unix_now();
+        let mut out = Vec::with_capacity(targets_for_hops.len());
+        for (parts, target) in &targets_for_hops {
+            let resp = verified.make_hops(&fwd, target, Some(parts), time, &mut OsRng)?;
+            out.push(resp.to_bytes());
+        }
+        Ok((hex::encode(request.core.envelope_id), out))
+    })
+    .await?;
+    if envelope_id != delivery.envelope_id {
+        return Err(untrusted("the forwarding request is for another envelope"));
+    }
+    let subject_targets: Vec<(String, Vec<u32>)> = targets
+        .iter()
+        .map(|(t, p, _)| (t.clone(), p.clone()))
+        .collect();
+    let spec = ActionSpec::forward(delivery_id, &envelope_id, &subject_targets, &responses);
+    let result = client
+        .forward(delivery_id, responses, &sign_action(key, &spec))
+        .await?;
+    let got: Vec<(String, Vec<u32>)> = result
+        .deliveries
+        .iter()
+        .map(|d| (d.holder_cert.clone(), d.parts.clone()))
+        .collect();
+    if got != subject_targets {
+        return Err(untrusted(
+            "the server reports other deliveries than the ones forwarded",
+        ));
+    }
+    Ok(result)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Open, recall, receipts
+
+/// A part written by [`open`].
+#[derive(Clone, Debug)]
+pub struct OpenedPart {
+    /// Part index.
+    pub index: u32,
+    /// Name and labels from the sealed metadata.
+    pub info: PartInfo,
+    /// Where the plaintext was written.
+    pub path: PathBuf,
+    /// Plaintext length.
+    pub len: u64,
+}
+
+/// What [`open`] returns.
+#[derive(Debug)]
+pub struct OpenedEnvelope<S: Suite> {
+    /// Envelope id.
+    pub envelope_id: String,
+    /// Title, category, labels.
+    pub metadata: Metadata,
+    /// The sender, verified against the organization record in the signed header; compare
+    /// `sender.organization().fingerprint()` with a pin before trusting the name.
+    pub sender: VerifiedCertificate<S>,
+    /// The parts this member could read, written to the output directory.
+    pub parts: Vec<OpenedPart>,
+}
+
+/// A file name for a part: the last path component of its name, without control characters;
+/// `part-N` if nothing is left.
+pub fn safe_part_name(name: &str, index: u32) -> String {
+    let base = name.rsplit(['/', '\\']).next().unwrap_or("");
+    let cleaned: String = base
+        .chars()
+        .filter(|c| !c.is_control() && *c != ':')
+        .collect();
+    let cleaned = cleaned.trim().trim_start_matches('.').to_string();
+    if cleaned.is_empty() {
+        format!("part-{index}")
+    } else {
+        cleaned
+    }
+}
+
+/// Open a delivery: download the envelope stream to a temporary file in `out_dir`, verify the
+/// whole chain, check that it is addressed to the member's own organization, decrypt every part
+/// this member holds (each into a temporary file, renamed only when every part succeeded) and
+/// mark the delivery opened. Existing files are never overwritten.
+pub async fn open<S: Suite>(
+    client: &Client,
+    key: &MemberKey<S>,
+    delivery_id: &str,
+    out_dir: &Path,
+    progress: Option<Progress>,
+) -> Result<OpenedEnvelope<S>> {
+    let delivery = client.delivery(delivery_id).await?;
+    let download = tempfile::NamedTempFile::new_in(out_dir)?;
+    {
+        let f = download.reopen()?;
+        let mut w = tokio::io::BufWriter::new(tokio::fs::File::from_std(f));
+        client
+            .download_envelope(delivery_id, &mut w, progress)
+            .await?;
+    }
+    let me = copy_member_key(key)?;
+    let dir = out_dir.to_path_buf();
+    let opened = blocking(move || decrypt_download(&download, &me, &dir)).await?;
+    if opened.envelope_id != delivery.envelope_id {
+        return Err(untrusted(
+            "the server sent another envelope than the delivery's",
+        ));
+    }
+    let spec = ActionSpec::open(delivery_id, &opened.envelope_id);
+    client
+        .mark_opened(delivery_id, &sign_action(key, &spec))
+        .await?;
+    Ok(opened)
+}
+
+fn decrypt_download<S: Suite>(
+    download: &tempfile::NamedTempFile,
+    me: &MemberKey<S>,
+    dir: &Path,
+) -> Result<OpenedEnvelope<S>> {
+    let mut src = std::io::BufReader::with_capacity(1 << 20, download.reopen()?);
+    let file = EnvelopeFile::<S>::open(&mut src)?;
+    let verified = file
+        .header
+        .verify()
+        .map_err(|e| untrusted(format!("the envelope does not verify: {e}")))?;
+    if file.header.core.recipient_org.fingerprint() != me.organization.fingerprint() {
+        return Err(untrusted(
+            "the envelope is addressed to another organization than this member's",
+        ));
+    }
+    let held: Vec<u32> = verified
+        .slots_held_by(me.encryption.public_key())
+        .into_iter()
+        .filter(|s| *s != METADATA_SLOT && file.header.bodies.contains(s))
+        .collect();
+    if held.is_empty() {
+        return Err(ClientError::Invalid(
+            "this delivery holds no part this member can read".into(),
+        ));
+    }
+    let metadata = verified.open_metadata(&me.encryption)?;
+    let mut temps = Vec::with_capacity(held.len());
+    for index in &held {
+        let tmp = tempfile::NamedTempFile::new_in(dir)?;
+        {
+            let mut out = std::io::BufWriter::with_capacity(1 << 20, tmp.as_file());
+            envelope::decrypt_part(
+                &verified,
+                &file,
+                &mut src,
+                *index,
+                &me.encryption,
+                &mut out,
+                &mut |_| {},
+            )?;
+            std::io::Write::flush(&mut out)?;
+        }
+        tmp.as_file().sync_all()?;
+        temps.push((*index, tmp));
+    }
+    let mut parts = Vec::with_capacity(temps.len());
+    for (index, tmp) in temps {
+        let info = metadata.parts[index as usize].clone();
+        let name = safe_part_name(&info.name, index);
+        let mut path = dir.join(&name);
+        let mut tmp = Some(tmp);
+        for attempt in 0..100u32 {
+            if attempt > 0 {
+                path = dir.join(format!("{index}-{attempt}-{name}"));
+            }
+            let Some(t) = tmp.take() else { break };
+            match t.persist_noclobber(&path) {
+                Ok(_) => break,
+                Err(e) if e.error.kind() == std::io::ErrorKind::AlreadyExists => tmp = Some(e.file),
+                Err(e) => return Err(e.error.into()),
+            }
+        }
+        if tmp.is_some() {
+            return Err(ClientError::Invalid(format!(
+                "no free file name for part {index} in {}",
+                dir.display()
+            )));
+        }
+        parts.push(OpenedPart {
+            index,
+            len: file.header.core.parts[index as usize].plaintext_len,
+            info,
+            path,
+        });
+    }
+    Ok(OpenedEnvelope {
+        envelope_id: hex::encode(file.header.core.envelope_id),
+        metadata,
+        sender: verified.sender().clone(),
+        parts,
+    })
+}
+
+/// Recall an unopened delivery (its creator, or an administrator of its organization). Its
+/// parts become forwardable again from the previous holder.
+pub async fn recall<S: Suite>(
+    client: &Client,
+    key: &MemberKey<S>,
+    delivery_id: &str,
+) -> Result<DeliveryInfo> {
+    let spec = ActionSpec::recall(delivery_id);
+    client.recall(delivery_id, &sign_action(key, &spec)).await
+}
+
+// ---------------------------------------------------------------------------------------------
+// Audit and rules
+
+/// Fetch the organization's whole audit trail and verify it ([`verify_audit`]); `anchor` is the
+/// one kept from the previous verification. Administrators only.
+pub async fn audit<S: Suite>(
+    client: &Client,
+    org: &Organization<S>,
+    anchor: Option<&AuditAnchor>,
+    is_pinned: &dyn Fn(&Fingerprint) -> bool,
+) -> Result<AuditReport> {
+    const PAGE: u32 = 1000;
+    let org_id = org.fingerprint().to_hex();
+    let mut page = client.audit(&org_id, 1, PAGE).await?;
+    loop {
+        let got = page.entries.len();
+        if got == 0 || got % PAGE as usize != 0 {
+            break;
+        }
+        let next = client
+            .audit(&org_id, page.entries.len() as u64 + 1, PAGE)
+            .await?;
+        if next.entries.is_empty() {
+            break;
+        }
+        page.entries.extend(next.entries);
+        page.certificates.extend(next.certificates);
+    }
+    Ok(verify_audit(org, &page, 1, anchor, is_pinned)?)
+}
+
+/// Replace the forwarder's routing rules (see [`crate::rules`] for the syntax).
+pub async fn set_rules<S: Suite>(
+    client: &Client,
+    key: &MemberKey<S>,
+    rules: &[String],
+) -> Result<Vec<String>> {
+    for r in rules {
+        crate::rules::Rule::parse(r).map_err(ClientError::Invalid)?;
+    }
+    let spec = ActionSpec::set_rules(&cert_id(key), rules);
+    client.set_rules(rules, &sign_action(key, &spec)).await
+}

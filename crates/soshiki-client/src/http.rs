@@ -1,0 +1,540 @@
+//! The typed HTTP client: one method per endpoint of the `/v1` API.
+//!
+//! These methods move bytes and JSON; they verify nothing. The protocol steps that verify what
+//! the server returns and do the cryptography locally are in [`crate::flows`].
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use reqwest::{Method, RequestBuilder, Response, StatusCode, Url};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWrite, AsyncWriteExt};
+
+use crate::error::{ClientError, Result};
+use crate::proto::json::*;
+use crate::proto::{ActionStatement, ACTION_HEADER, B64};
+
+/// Progress callback: total bytes transferred so far.
+pub type Progress = Arc<dyn Fn(u64) + Send + Sync>;
+
+/// Connection options.
+#[derive(Clone, Debug, Default)]
+pub struct ClientOptions {
+    /// Trust only this CA certificate (PEM) for HTTPS, e.g. a server's self-signed certificate.
+    /// Without it the platform's trust store is used.
+    pub ca_certificate_pem: Option<Vec<u8>>,
+    /// Timeout for connecting (the default is 30 s). Transfers themselves are not limited, so
+    /// large uploads and downloads can take as long as they need.
+    pub connect_timeout: Option<Duration>,
+}
+
+/// A connection to one management server, optionally logged in as one member.
+#[derive(Clone)]
+pub struct Client {
+    http: reqwest::Client,
+    base: Url,
+    origin: String,
+    token: Option<String>,
+}
+
+impl core::fmt::Debug for Client {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Client")
+            .field("base", &self.base.as_str())
+            .field("logged_in", &self.token.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    /// Connect to `base_url` (e.g. `http://127.0.0.1:7780` or `https://soshiki.example`).
+    pub fn new(base_url: &str, options: &ClientOptions) -> Result<Self> {
+        let base = Url::parse(base_url)
+            .map_err(|e| ClientError::Invalid(format!("invalid server URL {base_url}: {e}")))?;
+        if !matches!(base.scheme(), "http" | "https") {
+            return Err(ClientError::Invalid(format!(
+                "the server URL must start with http:// or https://: {base_url}"
+            )));
+        }
+        let mut b = reqwest::Client::builder()
+            .connect_timeout(options.connect_timeout.unwrap_or(Duration::from_secs(30)))
+            .user_agent(concat!("soshiki-client/", env!("CARGO_PKG_VERSION")));
+        if let Some(pem) = &options.ca_certificate_pem {
+            let cert = reqwest::Certificate::from_pem(pem)?;
+            b = b.tls_certs_only([cert]);
+        }
+        let origin = base.origin().ascii_serialization();
+        Ok(Self {
+            http: b.build()?,
+            base,
+            origin,
+            token: None,
+        })
+    }
+
+    /// The server's base URL.
+    pub fn base_url(&self) -> &str {
+        self.base.as_str()
+    }
+
+    /// The origin logins are signed for (scheme, host and port as dialled).
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+
+    /// Use a bearer token (from [`crate::flows::login`] or a saved state).
+    pub fn set_token(&mut self, token: Option<String>) {
+        self.token = token;
+    }
+
+    /// Whether a token is set.
+    pub fn has_token(&self) -> bool {
+        self.token.is_some()
+    }
+
+    fn url(&self, path: &str) -> Result<Url> {
+        self.base
+            .join(path.trim_start_matches('/'))
+            .map_err(|e| ClientError::Invalid(format!("bad path {path}: {e}")))
+    }
+
+    fn req(&self, method: Method, path: &str) -> Result<RequestBuilder> {
+        let mut r = self.http.request(method, self.url(path)?);
+        if let Some(t) = &self.token {
+            r = r.bearer_auth(t);
+        }
+        Ok(r)
+    }
+
+    fn authed(&self, method: Method, path: &str) -> Result<RequestBuilder> {
+        if self.token.is_none() {
+            return Err(ClientError::NotLoggedIn);
+        }
+        self.req(method, path)
+    }
+
+    async fn check(resp: Response) -> Result<Response> {
+        let status = resp.status();
+        if status.is_success() {
+            return Ok(resp);
+        }
+        let body = resp.bytes().await.unwrap_or_default();
+        let (code, message) = match serde_json::from_slice::<ErrorBody>(&body) {
+            Ok(e) => (e.error.code, e.error.message),
+            Err(_) => (
+                "http".into(),
+                status
+                    .canonical_reason()
+                    .unwrap_or("unexpected answer")
+                    .into(),
+            ),
+        };
+        Err(ClientError::Api {
+            status: status.as_u16(),
+            code,
+            message,
+        })
+    }
+
+    async fn json<T: DeserializeOwned>(rb: RequestBuilder) -> Result<T> {
+        let resp = Self::check(rb.send().await?).await?;
+        let bytes = resp.bytes().await?;
+        serde_json::from_slice(&bytes)
+            .map_err(|e| ClientError::Untrusted(format!("malformed answer from the server: {e}")))
+    }
+
+    async fn binary(rb: RequestBuilder) -> Result<Vec<u8>> {
+        let resp = Self::check(rb.send().await?).await?;
+        Ok(resp.bytes().await?.to_vec())
+    }
+
+    fn with_action(rb: RequestBuilder, action: &ActionStatement) -> RequestBuilder {
+        rb.header(ACTION_HEADER, action.to_header_value())
+    }
+
+    fn post_json<B: Serialize>(
+        &self,
+        path: &str,
+        body: &B,
+        action: Option<&ActionStatement>,
+        auth: bool,
+    ) -> Result<RequestBuilder> {
+        let rb = if auth {
+            self.authed(Method::POST, path)?
+        } else {
+            self.req(Method::POST, path)?
+        };
+        let rb = rb.json(body);
+        Ok(match action {
+            Some(a) => Self::with_action(rb, a),
+            None => rb,
+        })
+    }
+
+    // ----- server -----
+
+    /// `GET /v1/info`.
+    pub async fn info(&self) -> Result<ServerInfo> {
+        Self::json(self.req(Method::GET, "/v1/info")?).await
+    }
+
+    /// `GET /v1/openapi.json`.
+    pub async fn openapi(&self) -> Result<serde_json::Value> {
+        Self::json(self.req(Method::GET, "/v1/openapi.json")?).await
+    }
+
+    // ----- organizations -----
+
+    /// `POST /v1/orgs`: register a self-signed organization record.
+    pub async fn register_org(&self, record: &[u8]) -> Result<OrgInfo> {
+        let body = RegisterOrg {
+            record: B64(record.to_vec()),
+        };
+        Self::json(self.post_json("/v1/orgs", &body, None, false)?).await
+    }
+
+    /// `GET /v1/orgs`.
+    pub async fn orgs(&self) -> Result<Vec<OrgInfo>> {
+        Ok(Self::json::<OrgList>(self.req(Method::GET, "/v1/orgs")?)
+            .await?
+            .orgs)
+    }
+
+    /// `GET /v1/orgs/{org}`.
+    pub async fn org(&self, org_id: &str) -> Result<OrgInfo> {
+        Self::json(self.req(Method::GET, &format!("/v1/orgs/{org_id}"))?).await
+    }
+
+    /// `PUT /v1/orgs/{org}/policy` (administrator).
+    pub async fn set_policy(
+        &self,
+        org_id: &str,
+        policy: &Policy,
+        action: &ActionStatement,
+    ) -> Result<OrgInfo> {
+        let rb = self
+            .authed(Method::PUT, &format!("/v1/orgs/{org_id}/policy"))?
+            .json(policy);
+        Self::json(Self::with_action(rb, action)).await
+    }
+
+    // ----- members -----
+
+    /// `POST /v1/orgs/{org}/members`: the organization's first administrator.
+    pub async fn register_admin(
+        &self,
+        org_id: &str,
+        certificate: &[u8],
+        action: &ActionStatement,
+    ) -> Result<MemberInfo> {
+        let body = CertificateBody {
+            certificate: B64(certificate.to_vec()),
+        };
+        Self::json(self.post_json(
+            &format!("/v1/orgs/{org_id}/members"),
+            &body,
+            Some(action),
+            false,
+        )?)
+        .await
+    }
+
+    /// `GET /v1/orgs/{org}/members`.
+    pub async fn members(&self, org_id: &str) -> Result<Vec<MemberInfo>> {
+        Ok(Self::json::<MemberList>(
+            self.authed(Method::GET, &format!("/v1/orgs/{org_id}/members"))?,
+        )
+        .await?
+        .members)
+    }
+
+    /// `GET /v1/members/{cert}`.
+    pub async fn member(&self, cert_id: &str) -> Result<MemberInfo> {
+        Self::json(self.authed(Method::GET, &format!("/v1/members/{cert_id}"))?).await
+    }
+
+    /// `POST /v1/members/{cert}/revoke` (administrator).
+    pub async fn revoke(&self, cert_id: &str, action: &ActionStatement) -> Result<MemberInfo> {
+        let rb = self.authed(Method::POST, &format!("/v1/members/{cert_id}/revoke"))?;
+        Self::json(Self::with_action(rb, action)).await
+    }
+
+    // ----- enrollments -----
+
+    /// `POST /v1/orgs/{org}/enrollments`: an `enroll` statement. Returns the enrollment id.
+    pub async fn create_enrollment(&self, org_id: &str, statement: &[u8]) -> Result<String> {
+        let body = CreateEnrollment {
+            request: B64(statement.to_vec()),
+        };
+        Ok(Self::json::<EnrollmentCreated>(self.post_json(
+            &format!("/v1/orgs/{org_id}/enrollments"),
+            &body,
+            None,
+            false,
+        )?)
+        .await?
+        .id)
+    }
+
+    /// `GET /v1/orgs/{org}/enrollments?status=…` (administrator).
+    pub async fn enrollments(&self, org_id: &str, status: &str) -> Result<Vec<EnrollmentInfo>> {
+        let rb = self
+            .authed(Method::GET, &format!("/v1/orgs/{org_id}/enrollments"))?
+            .query(&[("status", status)]);
+        Ok(Self::json::<EnrollmentList>(rb).await?.enrollments)
+    }
+
+    /// `GET /v1/enrollments/{id}` (no login: the id is the capability).
+    pub async fn enrollment(&self, id: &str) -> Result<EnrollmentInfo> {
+        Self::json(self.req(Method::GET, &format!("/v1/enrollments/{id}"))?).await
+    }
+
+    /// `POST /v1/enrollments/{id}/approve` (administrator).
+    pub async fn approve_enrollment(
+        &self,
+        id: &str,
+        certificate: &[u8],
+        action: &ActionStatement,
+    ) -> Result<MemberInfo> {
+        let body = CertificateBody {
+            certificate: B64(certificate.to_vec()),
+        };
+        Self::json(self.post_json(
+            &format!("/v1/enrollments/{id}/approve"),
+            &body,
+            Some(action),
+            true,
+        )?)
+        .await
+    }
+
+    /// `POST /v1/enrollments/{id}/reject` (administrator).
+    pub async fn reject_enrollment(
+        &self,
+        id: &str,
+        action: &ActionStatement,
+    ) -> Result<EnrollmentInfo> {
+        let rb = self.authed(Method::POST, &format!("/v1/enrollments/{id}/reject"))?;
+        Self::json(Self::with_action(rb, action)).await
+    }
+
+    // ----- authentication -----
+
+    /// `POST /v1/auth/challenge`.
+    pub async fn challenge(&self, cert_id: &str) -> Result<Challenge> {
+        let body = ChallengeRequest {
+            cert_id: cert_id.into(),
+        };
+        Self::json(self.post_json("/v1/auth/challenge", &body, None, false)?).await
+    }
+
+    /// `POST /v1/auth/token`.
+    pub async fn token(&self, req: &TokenRequest) -> Result<Token> {
+        Self::json(self.post_json("/v1/auth/token", req, None, false)?).await
+    }
+
+    // ----- envelopes -----
+
+    /// `POST /v1/envelopes`: the envelope header; returns where to upload the bodies.
+    pub async fn create_upload(
+        &self,
+        header: Vec<u8>,
+        action: &ActionStatement,
+    ) -> Result<UploadCreated> {
+        let rb = self
+            .authed(Method::POST, "/v1/envelopes")?
+            .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
+            .body(header);
+        Self::json(Self::with_action(rb, action)).await
+    }
+
+    /// `PUT /v1/uploads/{id}` with exactly `len` bytes from `body`. Answers once the envelope is
+    /// durably stored and delivered.
+    pub async fn upload_bodies(
+        &self,
+        upload_id: &str,
+        body: reqwest::Body,
+        len: u64,
+    ) -> Result<EnvelopeCommitted> {
+        let rb = self
+            .authed(Method::PUT, &format!("/v1/uploads/{upload_id}"))?
+            .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
+            .header(reqwest::header::CONTENT_LENGTH, len)
+            .body(body);
+        Self::json(rb).await
+    }
+
+    /// `PUT /v1/uploads/{id}` streaming `len` bytes of a file from `offset`, in constant memory.
+    pub async fn upload_bodies_from_file(
+        &self,
+        upload_id: &str,
+        path: &Path,
+        offset: u64,
+        len: u64,
+        progress: Option<Progress>,
+    ) -> Result<EnvelopeCommitted> {
+        let mut f = tokio::fs::File::open(path).await?;
+        f.seek(std::io::SeekFrom::Start(offset)).await?;
+        let reader = f.take(len);
+        let mut done = 0u64;
+        let stream = tokio_util::io::ReaderStream::with_capacity(reader, 1 << 20).map(move |r| {
+            if let (Ok(b), Some(p)) = (&r, &progress) {
+                done += b.len() as u64;
+                p(done);
+            }
+            r
+        });
+        self.upload_bodies(upload_id, reqwest::Body::wrap_stream(stream), len)
+            .await
+    }
+
+    /// `GET /v1/envelopes/{id}/receipts` (the sender).
+    pub async fn receipts(&self, envelope_id: &str) -> Result<Receipts> {
+        Self::json(self.authed(
+            Method::GET,
+            &format!("/v1/envelopes/{envelope_id}/receipts"),
+        )?)
+        .await
+    }
+
+    // ----- deliveries -----
+
+    /// `GET /v1/inbox`, optionally only deliveries with `status`.
+    pub async fn inbox(&self, status: Option<&str>) -> Result<Vec<DeliveryInfo>> {
+        let mut rb = self.authed(Method::GET, "/v1/inbox")?;
+        if let Some(s) = status {
+            rb = rb.query(&[("status", s)]);
+        }
+        Ok(Self::json::<Inbox>(rb).await?.deliveries)
+    }
+
+    /// `GET /v1/deliveries/{id}`.
+    pub async fn delivery(&self, id: &str) -> Result<DeliveryInfo> {
+        Self::json(self.authed(Method::GET, &format!("/v1/deliveries/{id}"))?).await
+    }
+
+    /// `GET /v1/deliveries/{id}/header` (readers only: it holds the capsules).
+    pub async fn delivery_header(&self, id: &str) -> Result<Vec<u8>> {
+        Self::binary(self.authed(Method::GET, &format!("/v1/deliveries/{id}/header"))?).await
+    }
+
+    /// `GET /v1/deliveries/{id}/forwarding-request[?parts=…]`: the core's forwarding request
+    /// (no part's `C1`).
+    pub async fn forwarding_request(&self, id: &str, parts: Option<&[u32]>) -> Result<Vec<u8>> {
+        let mut rb = self.authed(
+            Method::GET,
+            &format!("/v1/deliveries/{id}/forwarding-request"),
+        )?;
+        if let Some(p) = parts {
+            let list: Vec<String> = p.iter().map(u32::to_string).collect();
+            rb = rb.query(&[("parts", list.join(","))]);
+        }
+        Self::binary(rb).await
+    }
+
+    /// `POST /v1/deliveries/{id}/forward`: one encoded forward response per target.
+    pub async fn forward(
+        &self,
+        id: &str,
+        responses: Vec<Vec<u8>>,
+        action: &ActionStatement,
+    ) -> Result<ForwardResult> {
+        let body = ForwardBody {
+            responses: responses.into_iter().map(B64).collect(),
+        };
+        Self::json(self.post_json(
+            &format!("/v1/deliveries/{id}/forward"),
+            &body,
+            Some(action),
+            true,
+        )?)
+        .await
+    }
+
+    /// `POST /v1/deliveries/{id}/recall`.
+    pub async fn recall(&self, id: &str, action: &ActionStatement) -> Result<DeliveryInfo> {
+        let rb = self.authed(Method::POST, &format!("/v1/deliveries/{id}/recall"))?;
+        Self::json(Self::with_action(rb, action)).await
+    }
+
+    /// `POST /v1/deliveries/{id}/opened`.
+    pub async fn mark_opened(&self, id: &str, action: &ActionStatement) -> Result<DeliveryInfo> {
+        let rb = self.authed(Method::POST, &format!("/v1/deliveries/{id}/opened"))?;
+        Self::json(Self::with_action(rb, action)).await
+    }
+
+    /// `GET /v1/deliveries/{id}/envelope`: stream the delivery's envelope file into `out`
+    /// (constant memory). Returns the number of bytes written.
+    pub async fn download_envelope<W: AsyncWrite + Unpin>(
+        &self,
+        id: &str,
+        out: &mut W,
+        progress: Option<Progress>,
+    ) -> Result<u64> {
+        let resp = Self::check(
+            self.authed(Method::GET, &format!("/v1/deliveries/{id}/envelope"))?
+                .send()
+                .await?,
+        )
+        .await?;
+        let expected = resp.content_length();
+        let mut stream = resp.bytes_stream();
+        let mut n = 0u64;
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk?;
+            out.write_all(&chunk).await?;
+            n += chunk.len() as u64;
+            if let Some(p) = &progress {
+                p(n);
+            }
+        }
+        out.flush().await?;
+        if expected.is_some_and(|e| e != n) {
+            return Err(ClientError::Io(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                "the download ended early",
+            )));
+        }
+        Ok(n)
+    }
+
+    // ----- audit, rules -----
+
+    /// `GET /v1/orgs/{org}/audit?from=&limit=` (administrator).
+    pub async fn audit(&self, org_id: &str, from: u64, limit: u32) -> Result<AuditPage> {
+        let rb = self
+            .authed(Method::GET, &format!("/v1/orgs/{org_id}/audit"))?
+            .query(&[("from", from.to_string()), ("limit", limit.to_string())]);
+        Self::json(rb).await
+    }
+
+    /// `GET /v1/rules`: the logged-in forwarder's rules.
+    pub async fn rules(&self) -> Result<Vec<String>> {
+        Ok(Self::json::<Rules>(self.authed(Method::GET, "/v1/rules")?)
+            .await?
+            .rules)
+    }
+
+    /// `PUT /v1/rules`.
+    pub async fn set_rules(
+        &self,
+        rules: &[String],
+        action: &ActionStatement,
+    ) -> Result<Vec<String>> {
+        let body = Rules {
+            rules: rules.to_vec(),
+        };
+        let rb = self.authed(Method::PUT, "/v1/rules")?.json(&body);
+        Ok(Self::json::<Rules>(Self::with_action(rb, action))
+            .await?
+            .rules)
+    }
+}
+
+/// Whether an error is the server saying "not found".
+pub fn is_not_found(e: &ClientError) -> bool {
+    e.status() == Some(StatusCode::NOT_FOUND.as_u16())
+}

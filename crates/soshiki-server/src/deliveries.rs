@@ -1,0 +1,539 @@
+//! Deliveries: the inbox, model-2 forwarding (request without any part's `C1`, then the
+//! keyless combiner), recall, opened, and the envelope download for readers.
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use bytes::Bytes;
+use futures::{StreamExt, TryStreamExt};
+use serde::Deserialize;
+use soshiki_client::proto::json::{DeliveryInfo, ForwardBody, ForwardResult, Inbox, NewDelivery};
+use soshiki_client::proto::ActionSpec;
+use soshiki_core::cert::Roles;
+use soshiki_core::envelope::{self, EnvelopeHeader, FILE_VERSION, METADATA_SLOT, PREFIX_LEN};
+use soshiki_core::split::ForwardResponse;
+use soshiki_core::suite::{Suite, SuiteId};
+use soshiki_core::with_suite;
+use soshiki_store::{DeliveryRow, DeliveryStatus, MemberStatus};
+
+use crate::auth::Actor;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{IdPath, JsonBody, QueryParams};
+use crate::util::{
+    self, blocking, delivery_info, forwardable_parts, has_live_children, random_id, status_name,
+};
+use crate::{action, AppState};
+
+/// Query of `GET /v1/inbox`.
+#[derive(Debug, Deserialize)]
+pub struct InboxQuery {
+    /// Only deliveries with this status.
+    status: Option<String>,
+}
+
+/// `GET /v1/inbox`: the logged-in member's deliveries, newest first.
+pub async fn inbox(
+    State(st): State<AppState>,
+    actor: Actor,
+    QueryParams(q): QueryParams<InboxQuery>,
+) -> ApiResult<Json<Inbox>> {
+    let filter = match q.status.as_deref() {
+        None => None,
+        Some(s) => Some(util::parse_status(s).ok_or_else(|| {
+            ApiError::BadRequest(format!(
+                "unknown status {s:?}: delivered, forwarded, opened, recalled or expired"
+            ))
+        })?),
+    };
+    let rows = st.store.inbox(actor.cert_id()).await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for d in rows.iter().filter(|d| filter.is_none_or(|f| d.status == f)) {
+        out.push(delivery_info(&st, d).await?);
+    }
+    Ok(Json(Inbox { deliveries: out }))
+}
+
+async fn load(st: &AppState, id: &str) -> ApiResult<DeliveryRow> {
+    st.store
+        .delivery(id)
+        .await
+        .map_err(ApiError::store("unknown delivery", ""))
+}
+
+fn require_holder(actor: &Actor, d: &DeliveryRow) -> ApiResult<()> {
+    if d.holder_cert == actor.cert_id() {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden(
+            "only the holder of the delivery may do this".into(),
+        ))
+    }
+}
+
+/// Readers get the full header (with the capsules of their parts); forwarders without the
+/// reader role never do, so that they can forward without ever being able to read.
+fn require_reader(actor: &Actor, d: &DeliveryRow) -> ApiResult<()> {
+    require_holder(actor, d)?;
+    if !actor.has(Roles::READER) {
+        return Err(ApiError::Forbidden(
+            "only a member with the reader role may download an envelope".into(),
+        ));
+    }
+    match d.status {
+        DeliveryStatus::Delivered | DeliveryStatus::Opened => Ok(()),
+        other => Err(ApiError::Gone(format!(
+            "the delivery was {}",
+            status_name(other)
+        ))),
+    }
+}
+
+/// `GET /v1/deliveries/{id}`: for its holder, its creator, or an administrator of its
+/// organization.
+pub async fn show(
+    State(st): State<AppState>,
+    actor: Actor,
+    IdPath(id): IdPath,
+) -> ApiResult<Json<DeliveryInfo>> {
+    let d = load(&st, &id).await?;
+    if d.holder_cert != actor.cert_id()
+        && d.created_by != actor.cert_id()
+        && actor.require_admin(&d.holder_org).is_err()
+    {
+        return Err(ApiError::Forbidden("this delivery is not yours".into()));
+    }
+    Ok(Json(delivery_info(&st, &d).await?))
+}
+
+fn octets(bytes: Vec<u8>) -> Response {
+    ([(header::CONTENT_TYPE, "application/octet-stream")], bytes).into_response()
+}
+
+/// `GET /v1/deliveries/{id}/header` (the holder, a reader): the delivery's envelope header.
+pub async fn header(
+    State(st): State<AppState>,
+    actor: Actor,
+    IdPath(id): IdPath,
+) -> ApiResult<Response> {
+    let d = load(&st, &id).await?;
+    require_reader(&actor, &d)?;
+    Ok(octets(d.header))
+}
+
+/// Query of the forwarding request.
+#[derive(Debug, Deserialize)]
+pub struct PartsQuery {
+    /// Comma-separated part indices (default: every forwardable part).
+    parts: Option<String>,
+}
+
+fn parse_parts(s: &str) -> ApiResult<Vec<u32>> {
+    let mut v = Vec::new();
+    for p in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        v.push(
+            p.parse::<u32>()
+                .map_err(|_| ApiError::BadRequest(format!("malformed part index {p:?}")))?,
+        );
+    }
+    v.sort_unstable();
+    v.dedup();
+    Ok(v)
+}
+
+fn require_forwarder(actor: &Actor, d: &DeliveryRow) -> ApiResult<()> {
+    require_holder(actor, d)?;
+    if !actor.can_forward() {
+        return Err(ApiError::Forbidden(
+            "only a representative or forwarder may forward".into(),
+        ));
+    }
+    match d.status {
+        DeliveryStatus::Delivered | DeliveryStatus::Forwarded => Ok(()),
+        other => Err(ApiError::Conflict(format!(
+            "the delivery was {} and cannot be forwarded",
+            status_name(other)
+        ))),
+    }
+}
+
+/// `GET /v1/deliveries/{id}/forwarding-request[?parts=0,2]` (the holder, a forwarder): the
+/// core's forwarding request — the signed core, the certificates, the metadata slot whole and,
+/// for each offered part, only its `C2` and hops. No part's `C1` is ever sent.
+pub async fn forwarding_request(
+    State(st): State<AppState>,
+    actor: Actor,
+    IdPath(id): IdPath,
+    QueryParams(q): QueryParams<PartsQuery>,
+) -> ApiResult<Response> {
+    let d = load(&st, &id).await?;
+    require_forwarder(&actor, &d)?;
+    let all = st.store.deliveries_of(&d.envelope_id).await?;
+    let available = forwardable_parts(&d, &all);
+    let parts = match q.parts.as_deref() {
+        None => available.clone(),
+        Some(s) => parse_parts(s)?,
+    };
+    if parts.is_empty() {
+        return Err(ApiError::Conflict(
+            "no part of this delivery is left to forward".into(),
+        ));
+    }
+    if let Some(p) = parts.iter().find(|p| !d.parts.contains(p)) {
+        return Err(ApiError::BadRequest(format!(
+            "part {p} is not in this delivery"
+        )));
+    }
+    if let Some(p) = parts.iter().find(|p| !available.contains(p)) {
+        return Err(ApiError::Conflict(format!(
+            "part {p} was already forwarded (recall it first)"
+        )));
+    }
+    let suite = actor.suite;
+    let bytes = blocking(move || {
+        with_suite!(suite, S => {
+            let h = EnvelopeHeader::<S>::from_bytes(&d.header)
+                .map_err(|e| ApiError::Internal(format!("stored header: {e}")))?;
+            let req = h
+                .forwarding_request(Some(&parts))
+                .map_err(|e| ApiError::Internal(format!("forwarding request: {e}")))?;
+            Ok(req.to_bytes())
+        })
+    })
+    .await?;
+    Ok(octets(bytes))
+}
+
+/// One verified forward response, applied.
+struct Applied {
+    forwarder: String,
+    target: String,
+    parts: Vec<u32>,
+    header: Vec<u8>,
+}
+
+fn apply_all<S: Suite>(parent: &[u8], responses: &[Vec<u8>]) -> ApiResult<Vec<Applied>> {
+    let h = EnvelopeHeader::<S>::from_bytes(parent)
+        .map_err(|e| ApiError::Internal(format!("stored header: {e}")))?;
+    let mut out = Vec::with_capacity(responses.len());
+    for (i, r) in responses.iter().enumerate() {
+        let resp = ForwardResponse::<S>::from_bytes(r)
+            .map_err(|e| ApiError::BadRequest(format!("forward response {i} is malformed: {e}")))?;
+        let new = h.apply_forward(&resp).map_err(|e| {
+            ApiError::BadRequest(format!("forward response {i} does not verify: {e}"))
+        })?;
+        out.push(Applied {
+            forwarder: resp.forwarder.fingerprint().to_hex(),
+            target: resp.target.fingerprint().to_hex(),
+            parts: new
+                .slots
+                .iter()
+                .map(|s| s.slot)
+                .filter(|s| *s != METADATA_SLOT)
+                .collect(),
+            header: new.to_bytes(),
+        });
+    }
+    Ok(out)
+}
+
+/// Most targets in one forward.
+const MAX_TARGETS: usize = 1000;
+
+/// `POST /v1/deliveries/{id}/forward` (the holder, a forwarder): one core `ForwardResponse`
+/// per target; parts of different responses must not overlap. Each response is verified and
+/// applied by the keyless combiner (`apply_forward`: every proof checked, `C1' = C1 − X`); every
+/// target must be an active member of the holder's organization. All new deliveries, the
+/// parent's state and the audit entry commit in one transaction.
+pub async fn forward(
+    State(st): State<AppState>,
+    actor: Actor,
+    IdPath(id): IdPath,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody<ForwardBody>,
+) -> ApiResult<(StatusCode, Json<ForwardResult>)> {
+    let d = load(&st, &id).await?;
+    require_forwarder(&actor, &d)?;
+    if body.responses.is_empty() || body.responses.len() > MAX_TARGETS {
+        return Err(ApiError::BadRequest(format!(
+            "a forward carries 1 to {MAX_TARGETS} responses"
+        )));
+    }
+    let all = st.store.deliveries_of(&d.envelope_id).await?;
+    let available = forwardable_parts(&d, &all);
+    let responses: Vec<Vec<u8>> = body.responses.into_iter().map(|b| b.0).collect();
+    let suite = actor.suite;
+    let (applied, responses) = {
+        let parent = d.header.clone();
+        blocking(move || {
+            let a = with_suite!(suite, S => apply_all::<S>(&parent, &responses)?);
+            Ok((a, responses))
+        })
+        .await?
+    };
+    let mut taken: Vec<u32> = Vec::new();
+    for a in &applied {
+        if a.forwarder != actor.cert_id() {
+            return Err(ApiError::Forbidden(
+                "a forward response is made by another member than the logged-in holder".into(),
+            ));
+        }
+        let t = st.store.member(&a.target).await.map_err(|e| match e {
+            soshiki_store::StoreError::NotFound(_) => {
+                ApiError::BadRequest(format!("target {} is not a registered member", a.target))
+            }
+            other => other.into(),
+        })?;
+        if t.org_id != d.holder_org || t.status != MemberStatus::Active {
+            return Err(ApiError::BadRequest(format!(
+                "target {} is not an active member of the holder's organization",
+                a.target
+            )));
+        }
+        if a.parts.is_empty() {
+            return Err(ApiError::BadRequest(
+                "a forward response carries no part".into(),
+            ));
+        }
+        for p in &a.parts {
+            if !available.contains(p) {
+                return Err(ApiError::Conflict(format!(
+                    "part {p} is not available for forwarding (already forwarded?)"
+                )));
+            }
+            if taken.contains(p) {
+                return Err(ApiError::BadRequest(format!(
+                    "part {p} is sent to more than one target"
+                )));
+            }
+            taken.push(*p);
+        }
+    }
+    let targets: Vec<(String, Vec<u32>)> = applied
+        .iter()
+        .map(|a| (a.target.clone(), a.parts.clone()))
+        .collect();
+    let spec = ActionSpec::forward(&id, &d.envelope_id, &targets, &responses);
+    let entry = with_suite!(suite, S => {
+        let cert = util::member_cert::<S>(&actor.member)?;
+        action::check::<S>(&st, &headers, &cert, &spec)?
+    });
+    let now = st.now();
+    let rows: Vec<DeliveryRow> = applied
+        .into_iter()
+        .map(|a| DeliveryRow {
+            id: random_id(),
+            envelope_id: d.envelope_id.clone(),
+            holder_cert: a.target,
+            holder_org: d.holder_org.clone(),
+            parent: Some(id.clone()),
+            created_by: actor.cert_id().to_string(),
+            header: a.header,
+            parts: a.parts,
+            status: DeliveryStatus::Delivered,
+            created: now,
+            updated: now,
+        })
+        .collect();
+    let parent_status = if available.iter().all(|p| taken.contains(p)) {
+        DeliveryStatus::Forwarded
+    } else {
+        DeliveryStatus::Delivered
+    };
+    st.store
+        .commit_forward(
+            &id,
+            parent_status,
+            &rows,
+            &[action::entry(&st, &d.holder_org, &entry)],
+        )
+        .await
+        .map_err(ApiError::store(
+            "unknown delivery",
+            "the delivery changed meanwhile: fetch a new forwarding request",
+        ))?;
+    Ok((
+        StatusCode::CREATED,
+        Json(ForwardResult {
+            deliveries: rows
+                .into_iter()
+                .map(|r| NewDelivery {
+                    id: r.id,
+                    holder_cert: r.holder_cert,
+                    parts: r.parts,
+                })
+                .collect(),
+        }),
+    ))
+}
+
+/// `POST /v1/deliveries/{id}/recall`: by the member that created the delivery (its
+/// forwarder, or the sender for a first delivery) or an administrator of its organization,
+/// only while it is unopened and not forwarded onward. Its capsules are destroyed and its parts
+/// become forwardable again from the previous holder.
+pub async fn recall(
+    State(st): State<AppState>,
+    actor: Actor,
+    IdPath(id): IdPath,
+    headers: HeaderMap,
+) -> ApiResult<Json<DeliveryInfo>> {
+    let d = load(&st, &id).await?;
+    if d.created_by != actor.cert_id() && actor.require_admin(&d.holder_org).is_err() {
+        return Err(ApiError::Forbidden(
+            "only the member who forwarded this delivery or an administrator may recall it".into(),
+        ));
+    }
+    match d.status {
+        DeliveryStatus::Delivered => {}
+        DeliveryStatus::Opened => {
+            return Err(ApiError::Conflict(
+                "the delivery was already opened and cannot be recalled".into(),
+            ))
+        }
+        other => {
+            return Err(ApiError::Conflict(format!(
+                "the delivery was {} and cannot be recalled",
+                status_name(other)
+            )))
+        }
+    }
+    let all = st.store.deliveries_of(&d.envelope_id).await?;
+    if has_live_children(&d, &all) {
+        return Err(ApiError::Conflict(
+            "the delivery was forwarded onward: recall those deliveries first".into(),
+        ));
+    }
+    let spec = ActionSpec::recall(&id);
+    let entry = with_suite!(actor.suite, S => {
+        let cert = util::member_cert::<S>(&actor.member)?;
+        action::check::<S>(&st, &headers, &cert, &spec)?
+    });
+    let row = st
+        .store
+        .recall(&id, st.now(), &action::entry(&st, &d.holder_org, &entry))
+        .await
+        .map_err(ApiError::store(
+            "unknown delivery",
+            "the delivery was opened, forwarded or recalled meanwhile",
+        ))?;
+    Ok(Json(delivery_info(&st, &row).await?))
+}
+
+/// `POST /v1/deliveries/{id}/opened` (the holder, a reader).
+pub async fn opened(
+    State(st): State<AppState>,
+    actor: Actor,
+    IdPath(id): IdPath,
+    headers: HeaderMap,
+) -> ApiResult<Json<DeliveryInfo>> {
+    let d = load(&st, &id).await?;
+    require_reader(&actor, &d)?;
+    let spec = ActionSpec::open(&id, &d.envelope_id);
+    let entry = with_suite!(actor.suite, S => {
+        let cert = util::member_cert::<S>(&actor.member)?;
+        action::check::<S>(&st, &headers, &cert, &spec)?
+    });
+    st.store
+        .mark_opened(&id, st.now(), &action::entry(&st, &d.holder_org, &entry))
+        .await
+        .map_err(ApiError::store(
+            "unknown delivery",
+            "the delivery cannot be opened now",
+        ))?;
+    Ok(Json(delivery_info(&st, &load(&st, &id).await?).await?))
+}
+
+/// The pieces of the envelope stream for a delivery.
+struct Layout {
+    prefix: Vec<u8>,
+    /// `(offset in the envelope's bodies blob, length)` per body in the delivery's header.
+    ranges: Vec<(u64, u64)>,
+    trailer: Vec<u8>,
+}
+
+fn layout<S: Suite>(header: &[u8]) -> ApiResult<Layout> {
+    let h = EnvelopeHeader::<S>::from_bytes(header)
+        .map_err(|e| ApiError::Internal(format!("stored header: {e}")))?;
+    let mut prefix = b"SKENV".to_vec();
+    prefix.push(FILE_VERSION);
+    prefix.extend_from_slice(&S::ID.to_u16().to_be_bytes());
+    prefix.extend_from_slice(&h.core.envelope_id);
+    debug_assert_eq!(prefix.len() as u64, PREFIX_LEN);
+    // The blob holds every part's body in order, as the sender uploaded them.
+    let mut offsets = Vec::with_capacity(h.core.parts.len());
+    let mut off = 0u64;
+    for i in 0..h.core.parts.len() as u32 {
+        offsets.push(off);
+        off += h.body_len(i);
+    }
+    let ranges = h
+        .bodies
+        .iter()
+        .map(|b| (offsets[*b as usize], h.body_len(*b)))
+        .collect();
+    let mut trailer = Vec::new();
+    envelope::write_trailer(&h, &mut trailer)
+        .map_err(|e| ApiError::Internal(format!("trailer: {e}")))?;
+    Ok(Layout {
+        prefix,
+        ranges,
+        trailer,
+    })
+}
+
+/// `GET /v1/deliveries/{id}/envelope` (the holder, a reader): the delivery as an envelope
+/// file — prefix ‖ the delivery's bodies from the blob ‖ its header ‖ footer (SPEC.md §8) —
+/// streamed in constant memory, so the client decrypts it exactly as a file.
+pub async fn envelope(
+    State(st): State<AppState>,
+    actor: Actor,
+    IdPath(id): IdPath,
+) -> ApiResult<Response> {
+    let d = load(&st, &id).await?;
+    require_reader(&actor, &d)?;
+    let env = st.store.envelope(&d.envelope_id).await?;
+    if env.body_removed {
+        return Err(ApiError::Gone(
+            "the envelope's body was removed (retention or expiry)".into(),
+        ));
+    }
+    let suite = SuiteId::from_u16(env.suite)
+        .map_err(|e| ApiError::Internal(format!("stored suite: {e}")))?;
+    let lay = with_suite!(suite, S => layout::<S>(&d.header)?);
+    let total = lay.prefix.len() as u64
+        + lay.ranges.iter().map(|r| r.1).sum::<u64>()
+        + lay.trailer.len() as u64;
+    if let Some(last) = lay.ranges.iter().map(|(o, l)| o + l).max() {
+        if last > env.bodies_len {
+            return Err(ApiError::Internal("delivery bodies beyond the blob".into()));
+        }
+    }
+    let blobs = st.blobs.clone();
+    let key = env.blob_key.clone();
+    let bodies = futures::stream::iter(lay.ranges)
+        .then(move |(off, len)| {
+            let (blobs, key) = (blobs.clone(), key.clone());
+            async move {
+                blobs
+                    .get_range(&key, off, len)
+                    .await
+                    .map_err(std::io::Error::other)
+            }
+        })
+        .try_flatten();
+    let stream =
+        futures::stream::once(async move { Ok::<Bytes, std::io::Error>(Bytes::from(lay.prefix)) })
+            .chain(bodies)
+            .chain(futures::stream::once(async move {
+                Ok(Bytes::from(lay.trailer))
+            }));
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/octet-stream".to_string()),
+            (header::CONTENT_LENGTH, total.to_string()),
+        ],
+        Body::from_stream(stream),
+    )
+        .into_response())
+}

@@ -1,0 +1,103 @@
+//! Organizations: register the self-signed record, show, list, set expiry and retention.
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::Json;
+use soshiki_client::proto::json::{OrgInfo, OrgList, Policy, RegisterOrg};
+use soshiki_client::proto::{peek_suite, ActionSpec};
+use soshiki_core::cert::Organization;
+use soshiki_core::with_suite;
+use soshiki_store::OrgRow;
+
+use crate::auth::Actor;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{FpPath, JsonBody};
+use crate::util::{self, org_info};
+use crate::{action, AppState};
+
+/// `POST /v1/orgs`: anyone may register an organization; its id is its key's fingerprint, so
+/// a record cannot be registered under another organization's id.
+pub async fn register(
+    State(st): State<AppState>,
+    JsonBody(body): JsonBody<RegisterOrg>,
+) -> ApiResult<(StatusCode, Json<OrgInfo>)> {
+    let rec = body.record.0;
+    let suite = peek_suite(&rec, b"SKORG")
+        .map_err(|e| ApiError::BadRequest(format!("not an organization record: {e}")))?;
+    let (id, name) = with_suite!(suite, S => {
+        let o = Organization::<S>::from_bytes(&rec)
+            .map_err(|e| ApiError::BadRequest(format!("invalid organization record: {e}")))?;
+        (o.fingerprint().to_hex(), o.name.clone())
+    });
+    if name.is_empty() {
+        return Err(ApiError::BadRequest(
+            "the organization name is empty".into(),
+        ));
+    }
+    let row = OrgRow {
+        id,
+        suite: suite.to_u16(),
+        name,
+        record: rec,
+        created: st.now(),
+        expiry_days: None,
+        retention_days: None,
+    };
+    st.store.create_org(&row).await.map_err(ApiError::store(
+        "",
+        "this organization is already registered",
+    ))?;
+    Ok((StatusCode::CREATED, Json(org_info(&row))))
+}
+
+/// `GET /v1/orgs`.
+pub async fn list(State(st): State<AppState>) -> ApiResult<Json<OrgList>> {
+    let orgs = st.store.orgs().await?;
+    Ok(Json(OrgList {
+        orgs: orgs.iter().map(org_info).collect(),
+    }))
+}
+
+/// `GET /v1/orgs/{org}`.
+pub async fn show(State(st): State<AppState>, FpPath(id): FpPath) -> ApiResult<Json<OrgInfo>> {
+    let o = st
+        .store
+        .org(&id)
+        .await
+        .map_err(ApiError::store("unknown organization", ""))?;
+    Ok(Json(org_info(&o)))
+}
+
+/// The longest expiry or retention, in days (100 years).
+const MAX_DAYS: u32 = 36_500;
+
+/// `PUT /v1/orgs/{org}/policy` (administrator).
+pub async fn set_policy(
+    State(st): State<AppState>,
+    actor: Actor,
+    FpPath(id): FpPath,
+    headers: HeaderMap,
+    JsonBody(p): JsonBody<Policy>,
+) -> ApiResult<Json<OrgInfo>> {
+    actor.require_admin(&id)?;
+    if p.expiry_days.is_some_and(|d| d == 0 || d > MAX_DAYS)
+        || p.retention_days.is_some_and(|d| d == 0 || d > MAX_DAYS)
+    {
+        return Err(ApiError::BadRequest(format!(
+            "expiry and retention must be 1 to {MAX_DAYS} days, or null"
+        )));
+    }
+    let spec = ActionSpec::set_policy(&id, p.expiry_days, p.retention_days);
+    let entry = with_suite!(actor.suite, S => {
+        let cert = util::member_cert::<S>(&actor.member)?;
+        action::check::<S>(&st, &headers, &cert, &spec)?
+    });
+    st.store
+        .set_org_policy(&id, p.expiry_days, p.retention_days)
+        .await?;
+    // The store has no combined call for this one: the entry follows the change.
+    st.store
+        .append_audit(&[action::entry(&st, &id, &entry)])
+        .await?;
+    Ok(Json(org_info(&st.store.org(&id).await?)))
+}

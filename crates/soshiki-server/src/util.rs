@@ -1,0 +1,248 @@
+//! Small helpers shared by the handlers.
+
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
+use axum::middleware::Next;
+use axum::response::Response;
+use axum::Json;
+use rand_core::{OsRng, RngCore};
+use soshiki_client::proto::json::{DeliveryInfo, MemberInfo, OrgInfo, ServerInfo};
+use soshiki_client::proto::B64;
+use soshiki_core::cert::{Certificate, Organization, Roles};
+use soshiki_core::suite::{Suite, SuiteId};
+use soshiki_store::{DeliveryRow, DeliveryStatus, MemberRow, MemberStatus, OrgRow};
+
+use crate::error::{error_response, ApiError, ApiResult};
+use crate::AppState;
+
+/// `GET /v1/info`.
+pub async fn info(State(st): State<AppState>) -> Json<ServerInfo> {
+    Json(ServerInfo {
+        api: "soshiki/v1".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        origin: st.origin.clone(),
+    })
+}
+
+/// Unknown path.
+pub async fn no_route() -> Response {
+    error_response(StatusCode::NOT_FOUND, "no-route", "no such endpoint".into())
+}
+
+/// Known path, wrong method.
+pub async fn method_not_allowed() -> Response {
+    error_response(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method-not-allowed",
+        "this endpoint does not accept this method".into(),
+    )
+}
+
+/// Log each request's method, path, status and duration.
+pub async fn log_requests(req: Request, next: Next) -> Response {
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    let start = std::time::Instant::now();
+    let resp = next.run(req).await;
+    tracing::info!(
+        %method,
+        %path,
+        status = resp.status().as_u16(),
+        ms = start.elapsed().as_millis() as u64,
+        "request"
+    );
+    resp
+}
+
+/// `N` random bytes.
+pub fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut b = [0u8; N];
+    OsRng.fill_bytes(&mut b);
+    b
+}
+
+/// A random 16-byte id, hex.
+pub fn random_id() -> String {
+    hex::encode(random_bytes::<16>())
+}
+
+/// Check a fingerprint text (64 lower-case hex digits).
+pub fn check_fp(s: &str) -> ApiResult<()> {
+    if s.len() == 64
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    {
+        Ok(())
+    } else {
+        Err(ApiError::BadRequest(format!(
+            "malformed id {s:?}: expected 64 lower-case hex digits"
+        )))
+    }
+}
+
+/// An organization's suite.
+pub async fn org_suite(st: &AppState, org_id: &str) -> ApiResult<SuiteId> {
+    let org = st.store.org(org_id).await?;
+    suite_of(&org)
+}
+
+/// The suite of an organization row.
+pub fn suite_of(org: &OrgRow) -> ApiResult<SuiteId> {
+    SuiteId::from_u16(org.suite).map_err(|e| ApiError::Internal(format!("stored suite: {e}")))
+}
+
+/// Decode a stored certificate.
+pub fn member_cert<S: Suite>(m: &MemberRow) -> ApiResult<Certificate<S>> {
+    Certificate::<S>::from_bytes(&m.certificate)
+        .map_err(|e| ApiError::Internal(format!("stored certificate {}: {e}", m.cert_id)))
+}
+
+/// Decode a stored organization record.
+pub fn org_record<S: Suite>(record: &[u8]) -> ApiResult<Organization<S>> {
+    Organization::<S>::from_bytes(record)
+        .map_err(|e| ApiError::Internal(format!("stored organization record: {e}")))
+}
+
+/// Now as `u64`.
+pub fn now_u64(st: &AppState) -> u64 {
+    u64::try_from(st.now()).unwrap_or(0)
+}
+
+/// Role names of role bits.
+pub fn role_names(bits: u8) -> Vec<String> {
+    Roles::from_bits(bits)
+        .map(|r| r.names().into_iter().map(String::from).collect())
+        .unwrap_or_default()
+}
+
+/// Whether role bits contain a role.
+pub fn has_role(bits: u8, role: Roles) -> bool {
+    Roles::from_bits(bits).is_ok_and(|r| r.contains(role))
+}
+
+/// The JSON view of an organization.
+pub fn org_info(o: &OrgRow) -> OrgInfo {
+    OrgInfo {
+        id: o.id.clone(),
+        suite: SuiteId::from_u16(o.suite).map_or_else(|_| "unknown".into(), |s| s.name().into()),
+        name: o.name.clone(),
+        record: B64(o.record.clone()),
+        created: o.created,
+        expiry_days: o.expiry_days,
+        retention_days: o.retention_days,
+    }
+}
+
+/// The JSON view of a member.
+pub fn member_info(m: &MemberRow) -> MemberInfo {
+    MemberInfo {
+        cert_id: m.cert_id.clone(),
+        org_id: m.org_id.clone(),
+        name: m.member_name.clone(),
+        roles: m.roles,
+        role_names: role_names(m.roles),
+        certificate: B64(m.certificate.clone()),
+        status: match m.status {
+            MemberStatus::Active => "active".into(),
+            MemberStatus::Revoked => "revoked".into(),
+        },
+        created: m.created,
+        revoked_at: m.revoked_at,
+    }
+}
+
+/// A delivery status's name.
+pub fn status_name(s: DeliveryStatus) -> &'static str {
+    match s {
+        DeliveryStatus::Delivered => "delivered",
+        DeliveryStatus::Forwarded => "forwarded",
+        DeliveryStatus::Opened => "opened",
+        DeliveryStatus::Recalled => "recalled",
+        DeliveryStatus::Expired => "expired",
+    }
+}
+
+/// Parse a delivery status name.
+pub fn parse_status(s: &str) -> Option<DeliveryStatus> {
+    [
+        DeliveryStatus::Delivered,
+        DeliveryStatus::Forwarded,
+        DeliveryStatus::Opened,
+        DeliveryStatus::Recalled,
+        DeliveryStatus::Expired,
+    ]
+    .into_iter()
+    .find(|d| status_name(*d) == s)
+}
+
+/// The parts of `d` not currently forwarded onward: its parts minus those of its children
+/// that still hold them (every child except recalled ones; an expired child consumed its
+/// parts).
+pub fn forwardable_parts(d: &DeliveryRow, all_of_envelope: &[DeliveryRow]) -> Vec<u32> {
+    if !matches!(
+        d.status,
+        DeliveryStatus::Delivered | DeliveryStatus::Forwarded
+    ) {
+        return vec![];
+    }
+    let taken: Vec<u32> = all_of_envelope
+        .iter()
+        .filter(|c| c.parent.as_deref() == Some(d.id.as_str()))
+        .filter(|c| c.status != DeliveryStatus::Recalled)
+        .flat_map(|c| c.parts.iter().copied())
+        .collect();
+    d.parts
+        .iter()
+        .copied()
+        .filter(|p| !taken.contains(p))
+        .collect()
+}
+
+/// Whether `d` has children that were not recalled.
+pub fn has_live_children(d: &DeliveryRow, all_of_envelope: &[DeliveryRow]) -> bool {
+    all_of_envelope
+        .iter()
+        .any(|c| c.parent.as_deref() == Some(d.id.as_str()) && c.status != DeliveryStatus::Recalled)
+}
+
+/// The JSON view of a delivery.
+pub async fn delivery_info(st: &AppState, d: &DeliveryRow) -> ApiResult<DeliveryInfo> {
+    let env = st.store.envelope(&d.envelope_id).await?;
+    let all = st.store.deliveries_of(&d.envelope_id).await?;
+    let sender_name = match st.store.member(&env.sender_cert).await {
+        Ok(m) => m.member_name,
+        Err(_) => String::new(),
+    };
+    let sender_org_name = match st.store.org(&env.sender_org).await {
+        Ok(o) => o.name,
+        Err(_) => String::new(),
+    };
+    Ok(DeliveryInfo {
+        id: d.id.clone(),
+        envelope_id: d.envelope_id.clone(),
+        suite: SuiteId::from_u16(env.suite).map_or_else(|_| "unknown".into(), |s| s.name().into()),
+        holder_cert: d.holder_cert.clone(),
+        holder_org: d.holder_org.clone(),
+        parent: d.parent.clone(),
+        created_by: d.created_by.clone(),
+        parts: d.parts.clone(),
+        forwardable_parts: forwardable_parts(d, &all),
+        status: status_name(d.status).into(),
+        created: d.created,
+        updated: d.updated,
+        sender_cert: env.sender_cert,
+        sender_name,
+        sender_org: env.sender_org,
+        sender_org_name,
+        body_available: !env.body_removed,
+    })
+}
+
+/// Run CPU-heavy verification off the async workers.
+pub async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> ApiResult<T> + Send + 'static,
+) -> ApiResult<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ApiError::Internal(format!("verification task: {e}")))?
+}

@@ -1,0 +1,1807 @@
+//! The `Store` contract: one story, a function per behaviour, run against every backend.
+//!
+//! SQLite always (a fresh database file per test); PostgreSQL when `SOSHIKI_TEST_POSTGRES_URL`
+//! is set (a fresh schema per test). With `SOSHIKI_REQUIRE_SERVICES=1` a missing URL fails.
+//! Start the services with `eval "$(scripts/services.sh start)"`.
+
+mod common;
+
+use std::sync::Arc;
+
+use soshiki_store::{
+    audit_hash, open_store, AuditRow, DeliveryRow, DeliveryStatus, EnrollmentRow, EnrollmentStatus,
+    EnvelopeRow, MemberRow, MemberStatus, NewAuditEntry, OrgRow, RuleRow, Store, StoreError,
+};
+
+// ---------------------------------------------------------------------------------------------
+// backends
+
+struct Db {
+    store: Arc<dyn Store>,
+    url: String,
+    cleanup: Cleanup,
+}
+
+enum Cleanup {
+    Dir(#[allow(dead_code)] tempfile::TempDir),
+    Schema { admin_url: String, schema: String },
+}
+
+impl Db {
+    /// A second, independent store on the same database (another server process).
+    async fn reopen(&self) -> Arc<dyn Store> {
+        Arc::from(open_store(&self.url).await.expect("reopen store"))
+    }
+
+    async fn finish(self) {
+        drop(self.store);
+        if let Cleanup::Schema { admin_url, schema } = self.cleanup {
+            if let Ok(pool) = sqlx::PgPool::connect(&admin_url).await {
+                let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE")))
+                    .execute(&pool)
+                    .await;
+                pool.close().await;
+            }
+        }
+    }
+}
+
+async fn sqlite_db() -> Db {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = format!("sqlite://{}", dir.path().join("soshiki.sqlite").display());
+    let store = open_store(&url).await.expect("open SQLite store");
+    Db {
+        store: Arc::from(store),
+        url,
+        cleanup: Cleanup::Dir(dir),
+    }
+}
+
+async fn postgres_db(test: &str) -> Option<Db> {
+    let base = common::service_url("SOSHIKI_TEST_POSTGRES_URL", test)?;
+    let schema = common::unique_name("t");
+    let pool = sqlx::PgPool::connect(&base)
+        .await
+        .expect("connect to PostgreSQL");
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
+        .execute(&pool)
+        .await
+        .expect("create test schema");
+    pool.close().await;
+    let sep = if base.contains('?') { '&' } else { '?' };
+    let url = format!("{base}{sep}options[search_path]={schema}");
+    let store = open_store(&url).await.expect("open PostgreSQL store");
+    Some(Db {
+        store: Arc::from(store),
+        url,
+        cleanup: Cleanup::Schema {
+            admin_url: base,
+            schema,
+        },
+    })
+}
+
+/// One `#[tokio::test]` per behaviour and backend.
+macro_rules! stories {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let db = super::sqlite_db().await;
+                    super::$name(&db).await;
+                    db.finish().await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    if let Some(db) = super::postgres_db(concat!("postgres::", stringify!($name))).await {
+                        super::$name(&db).await;
+                        db.finish().await;
+                    }
+                }
+            )*
+        }
+    };
+}
+
+stories!(
+    organizations_and_policy,
+    first_member_and_enrollment,
+    enrollment_race_has_one_winner,
+    revocation,
+    challenges_and_tokens,
+    envelope_and_inbox,
+    forward_recall_and_reforward,
+    opened_delivery_cannot_be_recalled,
+    recall_race_has_one_winner,
+    revoked_member_gets_nothing_new,
+    failed_forward_leaves_nothing,
+    failed_envelope_and_approval_leave_nothing,
+    audit_chain,
+    concurrent_audit_appends,
+    concurrent_failures_fail_alone,
+    cancelled_write_is_all_or_nothing,
+    expiry_and_blob_keys,
+    rules,
+    committed_data_survives_reopen,
+);
+
+// ---------------------------------------------------------------------------------------------
+// fixtures
+
+const T0: i64 = 1_700_000_000;
+const DAY: i64 = 86_400;
+
+fn org(id: &str, name: &str) -> OrgRow {
+    OrgRow {
+        id: id.into(),
+        suite: 1,
+        name: name.into(),
+        record: format!("record of {name}").into_bytes(),
+        created: T0,
+        expiry_days: None,
+        retention_days: None,
+    }
+}
+
+fn member(cert: &str, org_id: &str, name: &str, roles: u8) -> MemberRow {
+    MemberRow {
+        cert_id: cert.into(),
+        org_id: org_id.into(),
+        member_name: name.into(),
+        roles,
+        certificate: format!("certificate of {name}").into_bytes(),
+        status: MemberStatus::Active,
+        created: T0,
+        revoked_at: None,
+    }
+}
+
+fn entry(org_id: &str, text: &str) -> NewAuditEntry {
+    NewAuditEntry {
+        org_id: org_id.into(),
+        entry: text.as_bytes().to_vec(),
+        created: T0,
+    }
+}
+
+fn envelope(id: &str, blob_key: &str, created: i64) -> EnvelopeRow {
+    EnvelopeRow {
+        id: id.into(),
+        suite: 1,
+        sender_cert: "a-clerk".into(),
+        sender_org: "aaaa".into(),
+        recipient_org: "bbbb".into(),
+        blob_key: blob_key.into(),
+        bodies_len: 1 << 33,
+        created,
+        body_removed: false,
+    }
+}
+
+fn delivery(
+    id: &str,
+    env: &str,
+    holder: &str,
+    parent: Option<&str>,
+    parts: &[u32],
+    created: i64,
+) -> DeliveryRow {
+    DeliveryRow {
+        id: id.into(),
+        envelope_id: env.into(),
+        holder_cert: holder.into(),
+        holder_org: if holder.starts_with("a-") {
+            "aaaa"
+        } else {
+            "bbbb"
+        }
+        .into(),
+        parent: parent.map(Into::into),
+        created_by: "a-clerk".into(),
+        header: format!("header for {holder}").into_bytes(),
+        parts: parts.to_vec(),
+        status: DeliveryStatus::Delivered,
+        created,
+        updated: created,
+    }
+}
+
+/// Roles as bits (the store does not interpret them).
+const ADMIN: u8 = 1;
+const REPRESENTATIVE: u8 = 2;
+const FORWARDER: u8 = 4;
+const READER: u8 = 8;
+
+/// Two organizations: A (`aaaa`: admin `a-admin`, clerk `a-clerk`) sends to B (`bbbb`: admin
+/// `b-admin`, representative `b-rep`, readers `b-r1`, `b-r2`, `b-r3`).
+async fn world(s: &dyn Store) {
+    s.create_org(&org("aaaa", "Omachi City"))
+        .await
+        .expect("org A");
+    s.create_org(&org("bbbb", "Omachi Welfare Council"))
+        .await
+        .expect("org B");
+    s.create_member(
+        &member("a-admin", "aaaa", "admin", ADMIN),
+        &entry("aaaa", "create a-admin"),
+    )
+    .await
+    .expect("admin A");
+    s.create_member(
+        &member("b-admin", "bbbb", "admin", ADMIN),
+        &entry("bbbb", "create b-admin"),
+    )
+    .await
+    .expect("admin B");
+    for (cert, org_id, name, roles) in [
+        ("a-clerk", "aaaa", "clerk", READER),
+        (
+            "b-rep",
+            "bbbb",
+            "representative",
+            REPRESENTATIVE | FORWARDER,
+        ),
+        ("b-r1", "bbbb", "reader one", READER),
+        ("b-r2", "bbbb", "reader two", READER),
+        ("b-r3", "bbbb", "reader three", READER),
+    ] {
+        let id = format!("enroll-{cert}");
+        s.create_enrollment(&EnrollmentRow {
+            id: id.clone(),
+            org_id: org_id.into(),
+            request: format!("request of {cert}").into_bytes(),
+            status: EnrollmentStatus::Pending,
+            created: T0,
+            cert_id: None,
+        })
+        .await
+        .expect("enrollment");
+        s.approve_enrollment(
+            &id,
+            &member(cert, org_id, name, roles),
+            &entry(org_id, &format!("approve {cert}")),
+        )
+        .await
+        .expect("approve");
+    }
+}
+
+/// World plus one envelope `e1` (blob `blob-e1`, parts 0..3) delivered to `b-rep` as `d-rep`.
+async fn world_with_envelope(s: &dyn Store) {
+    world(s).await;
+    s.commit_envelope(
+        &envelope("e1", "blob-e1", T0 + 10),
+        &delivery("d-rep", "e1", "b-rep", None, &[0, 1, 2], T0 + 10),
+        &[entry("aaaa", "send e1"), entry("bbbb", "receive e1")],
+    )
+    .await
+    .expect("commit envelope");
+}
+
+fn is_conflict<T: std::fmt::Debug>(r: Result<T, StoreError>) -> bool {
+    matches!(r, Err(StoreError::Conflict(_)))
+}
+
+fn is_not_found<T: std::fmt::Debug>(r: Result<T, StoreError>) -> bool {
+    matches!(r, Err(StoreError::NotFound(_)))
+}
+
+async fn trail(s: &dyn Store, org_id: &str) -> Vec<AuditRow> {
+    s.audit(org_id, 1, u32::MAX).await.expect("audit")
+}
+
+/// Check an organization's whole trail: seq 1..=n, each entry chained to the previous.
+fn assert_chain(rows: &[AuditRow]) {
+    let mut prev = [0u8; 32];
+    for (i, r) in rows.iter().enumerate() {
+        assert_eq!(r.seq, i as u64 + 1, "contiguous sequence numbers");
+        assert_eq!(
+            r.prev_hash, prev,
+            "entry {} chains to its predecessor",
+            r.seq
+        );
+        assert_eq!(
+            r.hash,
+            audit_hash(&prev, r.seq, &r.entry),
+            "entry {} hash",
+            r.seq
+        );
+        prev = r.hash;
+    }
+}
+
+fn entries_of(rows: &[AuditRow]) -> Vec<String> {
+    rows.iter()
+        .map(|r| String::from_utf8(r.entry.clone()).expect("utf-8 entry"))
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+// behaviours
+
+async fn organizations_and_policy(db: &Db) {
+    let s = &*db.store;
+    s.create_org(&org("bbbb", "Zushi")).await.expect("create");
+    s.create_org(&org("aaaa", "Azumino")).await.expect("create");
+    assert!(
+        is_conflict(s.create_org(&org("aaaa", "Again")).await),
+        "duplicate id"
+    );
+    assert_eq!(s.org("bbbb").await.expect("org"), org("bbbb", "Zushi"));
+    assert!(is_not_found(s.org("cccc").await));
+    let names: Vec<_> = s
+        .orgs()
+        .await
+        .expect("orgs")
+        .into_iter()
+        .map(|o| o.name)
+        .collect();
+    assert_eq!(names, ["Azumino", "Zushi"], "by name");
+
+    s.set_org_policy("aaaa", Some(30), Some(365))
+        .await
+        .expect("policy");
+    let a = s.org("aaaa").await.expect("org");
+    assert_eq!((a.expiry_days, a.retention_days), (Some(30), Some(365)));
+    s.set_org_policy("aaaa", None, Some(u32::MAX))
+        .await
+        .expect("policy");
+    let a = s.org("aaaa").await.expect("org");
+    assert_eq!((a.expiry_days, a.retention_days), (None, Some(u32::MAX)));
+    assert!(is_not_found(s.set_org_policy("cccc", Some(1), None).await));
+}
+
+async fn first_member_and_enrollment(db: &Db) {
+    let s = &*db.store;
+    s.create_org(&org("aaaa", "Omachi City"))
+        .await
+        .expect("org");
+    assert!(
+        is_not_found(
+            s.create_member(&member("x", "zzzz", "x", ADMIN), &entry("aaaa", "x"))
+                .await
+        ),
+        "unknown organization"
+    );
+    s.create_member(
+        &member("a-admin", "aaaa", "admin", ADMIN),
+        &entry("aaaa", "first admin"),
+    )
+    .await
+    .expect("first member");
+    assert!(
+        is_conflict(
+            s.create_member(
+                &member("a-other", "aaaa", "other", ADMIN),
+                &entry("aaaa", "second")
+            )
+            .await
+        ),
+        "only the first member is inserted directly"
+    );
+    assert_eq!(
+        s.member("a-admin").await.expect("member"),
+        member("a-admin", "aaaa", "admin", ADMIN)
+    );
+    assert!(is_not_found(s.member("nobody").await));
+
+    let enrollment = |id: &str| EnrollmentRow {
+        id: id.into(),
+        org_id: "aaaa".into(),
+        request: format!("signed request {id}").into_bytes(),
+        status: EnrollmentStatus::Pending,
+        created: T0 + 1,
+        cert_id: None,
+    };
+    s.create_enrollment(&enrollment("en1"))
+        .await
+        .expect("enroll");
+    s.create_enrollment(&enrollment("en2"))
+        .await
+        .expect("enroll");
+    s.create_enrollment(&enrollment("en3"))
+        .await
+        .expect("enroll");
+    assert!(
+        is_conflict(s.create_enrollment(&enrollment("en1")).await),
+        "duplicate id"
+    );
+    assert!(
+        is_not_found(
+            s.create_enrollment(&EnrollmentRow {
+                org_id: "zzzz".into(),
+                ..enrollment("en9")
+            })
+            .await
+        ),
+        "unknown organization"
+    );
+    assert_eq!(
+        s.enrollment("en1").await.expect("enrollment"),
+        enrollment("en1")
+    );
+    assert!(is_not_found(s.enrollment("nope").await));
+    let pending: Vec<_> = s
+        .enrollments("aaaa", EnrollmentStatus::Pending)
+        .await
+        .expect("pending")
+        .into_iter()
+        .map(|e| e.id)
+        .collect();
+    assert_eq!(pending, ["en1", "en2", "en3"]);
+
+    s.approve_enrollment(
+        "en1",
+        &member("a-zed", "aaaa", "zed", READER),
+        &entry("aaaa", "approve en1"),
+    )
+    .await
+    .expect("approve");
+    let e1 = s.enrollment("en1").await.expect("enrollment");
+    assert_eq!(e1.status, EnrollmentStatus::Approved);
+    assert_eq!(e1.cert_id.as_deref(), Some("a-zed"));
+    assert_eq!(
+        s.member("a-zed").await.expect("member").status,
+        MemberStatus::Active
+    );
+    assert!(
+        is_conflict(
+            s.approve_enrollment(
+                "en1",
+                &member("a-zed2", "aaaa", "zed", READER),
+                &entry("aaaa", "again")
+            )
+            .await
+        ),
+        "double approval"
+    );
+    assert!(
+        is_not_found(s.member("a-zed2").await),
+        "the second approval inserted nothing"
+    );
+    assert!(is_not_found(
+        s.approve_enrollment(
+            "nope",
+            &member("a-q", "aaaa", "q", READER),
+            &entry("aaaa", "q")
+        )
+        .await
+    ));
+
+    s.reject_enrollment("en2").await.expect("reject");
+    assert_eq!(
+        s.enrollment("en2").await.expect("enrollment").status,
+        EnrollmentStatus::Rejected
+    );
+    assert!(
+        is_conflict(s.reject_enrollment("en2").await),
+        "already rejected"
+    );
+    assert!(
+        is_conflict(s.reject_enrollment("en1").await),
+        "already approved"
+    );
+    assert!(is_not_found(s.reject_enrollment("nope").await));
+    assert!(
+        is_conflict(
+            s.approve_enrollment(
+                "en2",
+                &member("a-r", "aaaa", "r", READER),
+                &entry("aaaa", "r")
+            )
+            .await
+        ),
+        "a rejected request cannot be approved"
+    );
+
+    let ids = |v: Vec<EnrollmentRow>| v.into_iter().map(|e| e.id).collect::<Vec<_>>();
+    assert_eq!(
+        ids(s
+            .enrollments("aaaa", EnrollmentStatus::Pending)
+            .await
+            .expect("list")),
+        ["en3"]
+    );
+    assert_eq!(
+        ids(s
+            .enrollments("aaaa", EnrollmentStatus::Approved)
+            .await
+            .expect("list")),
+        ["en1"]
+    );
+    assert_eq!(
+        ids(s
+            .enrollments("aaaa", EnrollmentStatus::Rejected)
+            .await
+            .expect("list")),
+        ["en2"]
+    );
+
+    let names: Vec<_> = s
+        .members("aaaa")
+        .await
+        .expect("members")
+        .into_iter()
+        .map(|m| m.member_name)
+        .collect();
+    assert_eq!(names, ["admin", "zed"], "by name");
+    assert!(s.members("zzzz").await.expect("members").is_empty());
+
+    assert_eq!(
+        entries_of(&trail(s, "aaaa").await),
+        ["first admin", "approve en1"],
+        "one entry per successful action, none for failed ones"
+    );
+}
+
+async fn enrollment_race_has_one_winner(db: &Db) {
+    let s = &*db.store;
+    world(s).await;
+    s.create_enrollment(&EnrollmentRow {
+        id: "race".into(),
+        org_id: "bbbb".into(),
+        request: b"request".to_vec(),
+        status: EnrollmentStatus::Pending,
+        created: T0,
+        cert_id: None,
+    })
+    .await
+    .expect("enroll");
+    let other = db.reopen().await;
+    let m1 = member("b-race1", "bbbb", "race", READER);
+    let m2 = member("b-race2", "bbbb", "race", READER);
+    let e1 = entry("bbbb", "approve race 1");
+    let e2 = entry("bbbb", "approve race 2");
+    let (r1, r2) = tokio::join!(
+        s.approve_enrollment("race", &m1, &e1),
+        other.approve_enrollment("race", &m2, &e2),
+    );
+    assert!(
+        r1.is_ok() != r2.is_ok(),
+        "exactly one approval wins: {r1:?} {r2:?}"
+    );
+    assert!(is_conflict(if r1.is_ok() { r2 } else { r1 }));
+    let winner = s
+        .enrollment("race")
+        .await
+        .expect("enrollment")
+        .cert_id
+        .expect("certificate");
+    let loser = if winner == "b-race1" {
+        "b-race2"
+    } else {
+        "b-race1"
+    };
+    assert!(
+        is_not_found(s.member(loser).await),
+        "the losing approval inserted nothing"
+    );
+    let approvals = entries_of(&trail(s, "bbbb").await)
+        .into_iter()
+        .filter(|e| e.starts_with("approve race"))
+        .count();
+    assert_eq!(approvals, 1);
+    assert_chain(&trail(s, "bbbb").await);
+}
+
+async fn revocation(db: &Db) {
+    let s = &*db.store;
+    world(s).await;
+    s.put_token(b"token-r1", "b-r1", T0 + 3600)
+        .await
+        .expect("token");
+    s.put_challenge(b"nonce-r1", "b-r1", T0 + 60)
+        .await
+        .expect("challenge");
+    s.put_token(b"token-r2", "b-r2", T0 + 3600)
+        .await
+        .expect("token");
+
+    s.revoke_member("b-r1", T0 + 5, &entry("bbbb", "revoke b-r1"))
+        .await
+        .expect("revoke");
+    let r1 = s.member("b-r1").await.expect("member");
+    assert_eq!(
+        (r1.status, r1.revoked_at),
+        (MemberStatus::Revoked, Some(T0 + 5))
+    );
+    assert!(
+        is_not_found(s.token(b"token-r1", T0).await),
+        "its sessions end"
+    );
+    assert!(
+        is_not_found(s.take_challenge(b"nonce-r1", T0).await),
+        "its logins end"
+    );
+    assert_eq!(s.token(b"token-r2", T0).await.expect("other token"), "b-r2");
+
+    assert!(is_conflict(
+        s.revoke_member("b-r1", T0 + 6, &entry("bbbb", "again"))
+            .await
+    ));
+    assert!(is_not_found(
+        s.revoke_member("nobody", T0 + 6, &entry("bbbb", "nobody"))
+            .await
+    ));
+    let log = entries_of(&trail(s, "bbbb").await);
+    assert_eq!(log.last().map(String::as_str), Some("revoke b-r1"));
+    assert_eq!(log.iter().filter(|e| e.starts_with("revoke")).count(), 1);
+}
+
+async fn challenges_and_tokens(db: &Db) {
+    let s = &*db.store;
+    world(s).await;
+    s.put_challenge(b"n1", "b-r1", T0 + 60)
+        .await
+        .expect("challenge");
+    assert!(
+        is_conflict(s.put_challenge(b"n1", "b-r2", T0 + 60).await),
+        "duplicate nonce"
+    );
+    assert_eq!(s.take_challenge(b"n1", T0).await.expect("take"), "b-r1");
+    assert!(
+        is_not_found(s.take_challenge(b"n1", T0).await),
+        "a challenge is used once"
+    );
+    assert!(is_not_found(s.take_challenge(b"never", T0).await));
+
+    s.put_challenge(b"n2", "b-r1", T0 + 60)
+        .await
+        .expect("challenge");
+    assert!(
+        is_not_found(s.take_challenge(b"n2", T0 + 60).await),
+        "expired at its expiry time"
+    );
+    s.put_challenge(b"n2", "b-r1", T0 + 120)
+        .await
+        .expect("the expired challenge was consumed");
+
+    s.put_token(b"t1", "b-r1", T0 + 3600).await.expect("token");
+    assert!(
+        is_conflict(s.put_token(b"t1", "b-r2", T0 + 3600).await),
+        "duplicate token"
+    );
+    assert_eq!(s.token(b"t1", T0).await.expect("token"), "b-r1");
+    assert_eq!(s.token(b"t1", T0 + 3599).await.expect("token"), "b-r1");
+    assert!(
+        is_not_found(s.token(b"t1", T0 + 3600).await),
+        "expired token"
+    );
+    assert!(is_not_found(s.token(b"t2", T0).await));
+
+    // expire() purges what has expired; what has not stays.
+    s.put_token(b"t3", "b-r2", T0 + 10_000)
+        .await
+        .expect("token");
+    s.expire(T0 + 5000).await.expect("expire");
+    assert_eq!(s.token(b"t3", T0 + 5000).await.expect("token"), "b-r2");
+    assert!(is_not_found(s.token(b"t1", T0).await), "purged");
+}
+
+async fn envelope_and_inbox(db: &Db) {
+    let s = &*db.store;
+    world_with_envelope(s).await;
+    assert_eq!(
+        s.envelope("e1").await.expect("envelope"),
+        envelope("e1", "blob-e1", T0 + 10)
+    );
+    assert!(is_not_found(s.envelope("nope").await));
+    assert_eq!(
+        s.delivery("d-rep").await.expect("delivery"),
+        delivery("d-rep", "e1", "b-rep", None, &[0, 1, 2], T0 + 10)
+    );
+    assert!(is_not_found(s.delivery("nope").await));
+
+    // A second envelope, with part indices that need all 32 bits.
+    s.commit_envelope(
+        &envelope("e2", "blob-e2", T0 + 20),
+        &delivery(
+            "d-rep2",
+            "e2",
+            "b-rep",
+            None,
+            &[0, 7, 65_536, u32::MAX],
+            T0 + 20,
+        ),
+        &[entry("aaaa", "send e2"), entry("bbbb", "receive e2")],
+    )
+    .await
+    .expect("commit second");
+    assert_eq!(
+        s.delivery("d-rep2").await.expect("delivery").parts,
+        [0, 7, 65_536, u32::MAX]
+    );
+    assert!(
+        is_conflict(
+            s.commit_envelope(
+                &envelope("e2", "blob-x", T0 + 30),
+                &delivery("d-x", "e2", "b-rep", None, &[0], T0 + 30),
+                &[],
+            )
+            .await
+        ),
+        "duplicate envelope"
+    );
+    assert!(
+        is_conflict(
+            s.commit_envelope(
+                &envelope("e3", "blob-e3", T0 + 30),
+                &delivery("d-e3", "e1", "b-rep", None, &[0], T0 + 30),
+                &[],
+            )
+            .await
+        ),
+        "the first delivery must belong to the envelope"
+    );
+
+    let inbox: Vec<_> = s
+        .inbox("b-rep")
+        .await
+        .expect("inbox")
+        .into_iter()
+        .map(|d| d.id)
+        .collect();
+    assert_eq!(inbox, ["d-rep2", "d-rep"], "newest first");
+    assert!(s.inbox("b-r1").await.expect("inbox").is_empty());
+    let of: Vec<_> = s
+        .deliveries_of("e1")
+        .await
+        .expect("deliveries")
+        .into_iter()
+        .map(|d| d.id)
+        .collect();
+    assert_eq!(of, ["d-rep"]);
+    assert!(s
+        .deliveries_of("nope")
+        .await
+        .expect("deliveries")
+        .is_empty());
+
+    assert_eq!(
+        entries_of(&trail(s, "aaaa").await)[2..],
+        ["send e1", "send e2"],
+        "the sender's trail"
+    );
+    assert_eq!(
+        entries_of(&trail(s, "bbbb").await)
+            .iter()
+            .filter(|e| e.starts_with("receive"))
+            .count(),
+        2,
+        "the recipient's trail"
+    );
+}
+
+async fn forward_recall_and_reforward(db: &Db) {
+    let s = &*db.store;
+    world_with_envelope(s).await;
+    // One action: part 0 to reader one, parts 1 and 2 to reader two.
+    let to_r1 = delivery("d-r1", "e1", "b-r1", Some("d-rep"), &[0], T0 + 100);
+    let to_r2 = delivery("d-r2", "e1", "b-r2", Some("d-rep"), &[1, 2], T0 + 100);
+    s.commit_forward(
+        "d-rep",
+        DeliveryStatus::Forwarded,
+        &[to_r1.clone(), to_r2.clone()],
+        &[entry("bbbb", "forward e1")],
+    )
+    .await
+    .expect("forward");
+    let parent = s.delivery("d-rep").await.expect("parent");
+    assert_eq!(
+        (parent.status, parent.updated),
+        (DeliveryStatus::Forwarded, T0 + 100)
+    );
+    assert_eq!(s.delivery("d-r1").await.expect("child"), to_r1);
+    assert_eq!(s.delivery("d-r2").await.expect("child"), to_r2);
+    let chain: Vec<_> = s
+        .deliveries_of("e1")
+        .await
+        .expect("chain")
+        .into_iter()
+        .map(|d| d.id)
+        .collect();
+    assert_eq!(chain, ["d-rep", "d-r1", "d-r2"], "oldest first");
+    assert_eq!(
+        s.inbox("b-r1").await.expect("inbox"),
+        std::slice::from_ref(&to_r1)
+    );
+
+    // Wrong recipient: recall reader one's copy before it is opened.
+    let recalled = s
+        .recall("d-r1", T0 + 200, &entry("bbbb", "recall d-r1"))
+        .await
+        .expect("recall");
+    assert_eq!(recalled.status, DeliveryStatus::Recalled);
+    assert!(recalled.header.is_empty(), "capsules destroyed");
+    assert_eq!(recalled.updated, T0 + 200);
+    assert_eq!(s.delivery("d-r1").await.expect("recalled"), recalled);
+    let parent = s.delivery("d-rep").await.expect("parent");
+    assert_eq!(
+        (parent.status, parent.updated),
+        (DeliveryStatus::Delivered, T0 + 200)
+    );
+    assert!(!parent.header.is_empty(), "the parent keeps its capsules");
+    assert!(
+        is_conflict(s.recall("d-r1", T0 + 201, &entry("bbbb", "again")).await),
+        "already recalled"
+    );
+    assert!(is_not_found(
+        s.recall("nope", T0 + 201, &entry("bbbb", "nope")).await
+    ));
+    assert!(
+        is_conflict(
+            s.commit_forward(
+                "d-r1",
+                DeliveryStatus::Forwarded,
+                &[delivery("d-x", "e1", "b-r3", Some("d-r1"), &[0], T0 + 210)],
+                &[]
+            )
+            .await
+        ),
+        "a recalled delivery cannot be forwarded"
+    );
+    assert!(
+        is_conflict(
+            s.mark_opened("d-r1", T0 + 210, &entry("bbbb", "open"))
+                .await
+        ),
+        "nor opened"
+    );
+
+    // Re-forward part 0 from the parent, now to the right reader.
+    let to_r3 = delivery("d-r3", "e1", "b-r3", Some("d-rep"), &[0], T0 + 300);
+    s.commit_forward(
+        "d-rep",
+        DeliveryStatus::Forwarded,
+        std::slice::from_ref(&to_r3),
+        &[entry("bbbb", "forward again")],
+    )
+    .await
+    .expect("re-forward");
+    assert_eq!(
+        s.delivery("d-rep").await.expect("parent").status,
+        DeliveryStatus::Forwarded
+    );
+    s.mark_opened("d-r3", T0 + 400, &entry("bbbb", "open d-r3"))
+        .await
+        .expect("open");
+    let opened = s.delivery("d-r3").await.expect("opened");
+    assert_eq!(
+        (opened.status, opened.updated),
+        (DeliveryStatus::Opened, T0 + 400)
+    );
+    s.mark_opened("d-r3", T0 + 500, &entry("bbbb", "open again"))
+        .await
+        .expect("idempotent");
+    assert_eq!(
+        s.delivery("d-r3").await.expect("opened").updated,
+        T0 + 400,
+        "unchanged"
+    );
+    assert!(is_not_found(
+        s.mark_opened("nope", T0, &entry("bbbb", "nope")).await
+    ));
+    assert!(
+        is_conflict(
+            s.commit_forward(
+                "d-r3",
+                DeliveryStatus::Forwarded,
+                &[delivery("d-y", "e1", "b-r1", Some("d-r3"), &[0], T0 + 510)],
+                &[]
+            )
+            .await
+        ),
+        "an opened delivery cannot be forwarded"
+    );
+
+    let log = entries_of(&trail(s, "bbbb").await);
+    let tail: Vec<_> = log
+        .iter()
+        .skip_while(|e| *e != "forward e1")
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        tail,
+        ["forward e1", "recall d-r1", "forward again", "open d-r3"]
+    );
+    assert_chain(&trail(s, "bbbb").await);
+}
+
+async fn opened_delivery_cannot_be_recalled(db: &Db) {
+    let s = &*db.store;
+    world_with_envelope(s).await;
+    s.commit_forward(
+        "d-rep",
+        DeliveryStatus::Forwarded,
+        &[delivery(
+            "d-r1",
+            "e1",
+            "b-r1",
+            Some("d-rep"),
+            &[0, 1, 2],
+            T0 + 100,
+        )],
+        &[],
+    )
+    .await
+    .expect("forward");
+    s.mark_opened("d-r1", T0 + 150, &entry("bbbb", "open"))
+        .await
+        .expect("open");
+    let before = trail(s, "bbbb").await.len();
+    assert!(is_conflict(
+        s.recall("d-r1", T0 + 200, &entry("bbbb", "recall")).await
+    ));
+    let child = s.delivery("d-r1").await.expect("child");
+    assert_eq!(child.status, DeliveryStatus::Opened);
+    assert!(!child.header.is_empty());
+    assert_eq!(
+        s.delivery("d-rep").await.expect("parent").status,
+        DeliveryStatus::Forwarded
+    );
+    assert_eq!(
+        trail(s, "bbbb").await.len(),
+        before,
+        "no audit entry for a refused recall"
+    );
+    // A forwarded delivery cannot be recalled either (its children can).
+    assert!(is_conflict(
+        s.recall("d-rep", T0 + 200, &entry("bbbb", "recall")).await
+    ));
+}
+
+async fn recall_race_has_one_winner(db: &Db) {
+    let s = &*db.store;
+    world_with_envelope(s).await;
+    s.commit_forward(
+        "d-rep",
+        DeliveryStatus::Forwarded,
+        &[delivery(
+            "d-r1",
+            "e1",
+            "b-r1",
+            Some("d-rep"),
+            &[0],
+            T0 + 100,
+        )],
+        &[],
+    )
+    .await
+    .expect("forward");
+    let other = db.reopen().await;
+    let (e1, e2, e3) = (
+        entry("bbbb", "recall 1"),
+        entry("bbbb", "recall 2"),
+        entry("bbbb", "open"),
+    );
+    let (r1, r2, r3) = tokio::join!(
+        s.recall("d-r1", T0 + 200, &e1),
+        other.recall("d-r1", T0 + 200, &e2),
+        other.mark_opened("d-r1", T0 + 200, &e3),
+    );
+    let wins = [r1.is_ok(), r2.is_ok(), r3.is_ok()]
+        .iter()
+        .filter(|w| **w)
+        .count();
+    assert_eq!(
+        wins, 1,
+        "one of recall, recall, open wins: {r1:?} {r2:?} {r3:?}"
+    );
+    let status = s.delivery("d-r1").await.expect("delivery").status;
+    assert_eq!(
+        status,
+        if r3.is_ok() {
+            DeliveryStatus::Opened
+        } else {
+            DeliveryStatus::Recalled
+        }
+    );
+    let log = entries_of(&trail(s, "bbbb").await);
+    assert_eq!(
+        log.iter()
+            .filter(|e| *e == "recall 1" || *e == "recall 2" || *e == "open")
+            .count(),
+        1
+    );
+}
+
+async fn revoked_member_gets_nothing_new(db: &Db) {
+    let s = &*db.store;
+    world_with_envelope(s).await;
+    s.revoke_member("b-r1", T0 + 50, &entry("bbbb", "revoke b-r1"))
+        .await
+        .expect("revoke");
+    assert!(
+        is_conflict(
+            s.commit_forward(
+                "d-rep",
+                DeliveryStatus::Forwarded,
+                &[delivery(
+                    "d-r1",
+                    "e1",
+                    "b-r1",
+                    Some("d-rep"),
+                    &[0],
+                    T0 + 100
+                )],
+                &[]
+            )
+            .await
+        ),
+        "not a forward target"
+    );
+    assert_eq!(
+        s.delivery("d-rep").await.expect("parent").status,
+        DeliveryStatus::Delivered
+    );
+    assert!(is_not_found(s.delivery("d-r1").await));
+    s.revoke_member("b-rep", T0 + 60, &entry("bbbb", "revoke b-rep"))
+        .await
+        .expect("revoke");
+    assert!(
+        is_conflict(
+            s.commit_envelope(
+                &envelope("e2", "blob-e2", T0 + 70),
+                &delivery("d-e2", "e2", "b-rep", None, &[0], T0 + 70),
+                &[]
+            )
+            .await
+        ),
+        "not a send target"
+    );
+    s.revoke_member("a-clerk", T0 + 60, &entry("aaaa", "revoke a-clerk"))
+        .await
+        .expect("revoke");
+    assert!(
+        is_conflict(
+            s.commit_envelope(
+                &envelope("e3", "blob-e3", T0 + 70),
+                &delivery("d-e3", "e3", "b-r2", None, &[0], T0 + 70),
+                &[]
+            )
+            .await
+        ),
+        "a revoked sender cannot send"
+    );
+    assert!(is_not_found(s.envelope("e2").await));
+    assert!(is_not_found(s.envelope("e3").await));
+    assert!(
+        is_not_found(
+            s.commit_envelope(
+                &EnvelopeRow {
+                    sender_cert: "a-admin".into(),
+                    ..envelope("e4", "blob-e4", T0 + 70)
+                },
+                &delivery("d-e4", "e4", "b-nobody", None, &[0], T0 + 70),
+                &[]
+            )
+            .await
+        ),
+        "unknown recipient"
+    );
+}
+
+async fn failed_forward_leaves_nothing(db: &Db) {
+    let s = &*db.store;
+    world_with_envelope(s).await;
+    s.commit_envelope(
+        &envelope("e2", "blob-e2", T0 + 20),
+        &delivery("d-other", "e2", "b-r3", None, &[0], T0 + 20),
+        &[],
+    )
+    .await
+    .expect("second envelope");
+    let before_b = trail(s, "bbbb").await;
+    let before_a = trail(s, "aaaa").await;
+    let good = delivery("d-r1", "e1", "b-r1", Some("d-rep"), &[0], T0 + 100);
+    let (before_a, before_b) = (&before_a, &before_b);
+    let check_untouched = |what: &'static str| async move {
+        assert_eq!(
+            s.delivery("d-rep").await.expect("parent").status,
+            DeliveryStatus::Delivered,
+            "{what}: parent"
+        );
+        assert!(
+            is_not_found(s.delivery("d-r1").await),
+            "{what}: no half-written delivery"
+        );
+        assert_eq!(
+            &trail(s, "bbbb").await,
+            before_b,
+            "{what}: trail B unchanged"
+        );
+        assert_eq!(
+            &trail(s, "aaaa").await,
+            before_a,
+            "{what}: trail A unchanged"
+        );
+        assert!(
+            s.inbox("b-r1").await.expect("inbox").is_empty(),
+            "{what}: inbox"
+        );
+    };
+
+    // The second new delivery collides with an existing id after the first was inserted.
+    let clash = delivery("d-other", "e1", "b-r2", Some("d-rep"), &[1], T0 + 100);
+    let r = s
+        .commit_forward(
+            "d-rep",
+            DeliveryStatus::Forwarded,
+            &[good.clone(), clash],
+            &[entry("bbbb", "forward")],
+        )
+        .await;
+    assert!(is_conflict(r), "duplicate delivery id");
+    check_untouched("duplicate id").await;
+
+    // The audit entries fail at the end (the second names no organization).
+    let r = s
+        .commit_forward(
+            "d-rep",
+            DeliveryStatus::Forwarded,
+            std::slice::from_ref(&good),
+            &[entry("bbbb", "forward"), entry("nonexistent", "forward")],
+        )
+        .await;
+    assert!(r.is_err(), "audit entry for an unknown organization");
+    check_untouched("bad audit entry").await;
+
+    // A new delivery of another envelope, or of another parent.
+    let foreign = delivery("d-f", "e2", "b-r2", Some("d-rep"), &[0], T0 + 100);
+    let r = s
+        .commit_forward(
+            "d-rep",
+            DeliveryStatus::Forwarded,
+            &[good.clone(), foreign],
+            &[entry("bbbb", "forward")],
+        )
+        .await;
+    assert!(is_conflict(r), "delivery of another envelope");
+    check_untouched("other envelope").await;
+    let orphan = delivery("d-g", "e1", "b-r2", Some("d-other"), &[0], T0 + 100);
+    let r = s
+        .commit_forward(
+            "d-rep",
+            DeliveryStatus::Forwarded,
+            &[good.clone(), orphan],
+            &[entry("bbbb", "forward")],
+        )
+        .await;
+    assert!(is_conflict(r), "delivery of another parent");
+    check_untouched("other parent").await;
+
+    // A revoked target among good ones.
+    s.revoke_member("b-r2", T0 + 90, &entry("bbbb", "revoke b-r2"))
+        .await
+        .expect("revoke");
+    let before_b = trail(s, "bbbb").await;
+    let r = s
+        .commit_forward(
+            "d-rep",
+            DeliveryStatus::Forwarded,
+            &[
+                good.clone(),
+                delivery("d-r2", "e1", "b-r2", Some("d-rep"), &[1], T0 + 100),
+            ],
+            &[entry("bbbb", "forward")],
+        )
+        .await;
+    assert!(is_conflict(r), "revoked target");
+    assert!(is_not_found(s.delivery("d-r1").await));
+    assert_eq!(trail(s, "bbbb").await, before_b);
+
+    // Invalid requests.
+    assert!(
+        is_conflict(
+            s.commit_forward("d-rep", DeliveryStatus::Forwarded, &[], &[])
+                .await
+        ),
+        "nothing to forward"
+    );
+    assert!(
+        is_conflict(
+            s.commit_forward(
+                "d-rep",
+                DeliveryStatus::Opened,
+                std::slice::from_ref(&good),
+                &[]
+            )
+            .await
+        ),
+        "a forward does not open"
+    );
+    assert!(is_not_found(
+        s.commit_forward(
+            "nope",
+            DeliveryStatus::Forwarded,
+            std::slice::from_ref(&good),
+            &[]
+        )
+        .await
+    ));
+
+    // And the good forward still works afterwards.
+    s.commit_forward(
+        "d-rep",
+        DeliveryStatus::Delivered,
+        std::slice::from_ref(&good),
+        &[entry("bbbb", "forward part 0")],
+    )
+    .await
+    .expect("forward");
+    assert_eq!(s.delivery("d-r1").await.expect("child"), good);
+    assert_eq!(
+        s.delivery("d-rep").await.expect("parent").status,
+        DeliveryStatus::Delivered,
+        "parts remain"
+    );
+    assert_chain(&trail(s, "bbbb").await);
+}
+
+async fn failed_envelope_and_approval_leave_nothing(db: &Db) {
+    let s = &*db.store;
+    world_with_envelope(s).await;
+    let before = trail(s, "aaaa").await;
+    // The first delivery's id is taken: the envelope row must not stay behind.
+    let r = s
+        .commit_envelope(
+            &envelope("e2", "blob-e2", T0 + 20),
+            &delivery("d-rep", "e2", "b-rep", None, &[0], T0 + 20),
+            &[entry("aaaa", "send e2")],
+        )
+        .await;
+    assert!(is_conflict(r));
+    assert!(is_not_found(s.envelope("e2").await));
+    assert_eq!(trail(s, "aaaa").await, before);
+    assert!(!s
+        .referenced_blob_keys()
+        .await
+        .expect("keys")
+        .contains(&"blob-e2".to_owned()));
+
+    // Approval whose member certificate already exists: the enrollment stays pending.
+    s.create_enrollment(&EnrollmentRow {
+        id: "en-dup".into(),
+        org_id: "bbbb".into(),
+        request: b"request".to_vec(),
+        status: EnrollmentStatus::Pending,
+        created: T0,
+        cert_id: None,
+    })
+    .await
+    .expect("enroll");
+    let before = trail(s, "bbbb").await;
+    assert!(is_conflict(
+        s.approve_enrollment(
+            "en-dup",
+            &member("b-r1", "bbbb", "dup", READER),
+            &entry("bbbb", "approve dup")
+        )
+        .await
+    ));
+    assert_eq!(
+        s.enrollment("en-dup").await.expect("enrollment").status,
+        EnrollmentStatus::Pending
+    );
+    assert_eq!(trail(s, "bbbb").await, before);
+    // A member of another organization cannot be approved through this request.
+    assert!(is_conflict(
+        s.approve_enrollment(
+            "en-dup",
+            &member("a-new", "aaaa", "new", READER),
+            &entry("bbbb", "approve")
+        )
+        .await
+    ));
+    assert!(is_not_found(s.member("a-new").await));
+    assert_eq!(
+        s.enrollment("en-dup").await.expect("enrollment").status,
+        EnrollmentStatus::Pending
+    );
+}
+
+async fn audit_chain(db: &Db) {
+    let s = &*db.store;
+    s.create_org(&org("aaaa", "A")).await.expect("org");
+    s.create_org(&org("bbbb", "B")).await.expect("org");
+    assert!(trail(s, "aaaa").await.is_empty());
+    s.append_audit(&[]).await.expect("nothing to append");
+    s.append_audit(&[
+        entry("aaaa", "a1"),
+        entry("bbbb", "b1"),
+        entry("aaaa", "a2"),
+    ])
+    .await
+    .expect("append");
+    s.append_audit(&[entry("aaaa", "a3")])
+        .await
+        .expect("append");
+    let a = trail(s, "aaaa").await;
+    assert_eq!(entries_of(&a), ["a1", "a2", "a3"]);
+    assert_chain(&a);
+    assert_eq!(a[0].prev_hash, [0u8; 32]);
+    assert_eq!(a[0].created, T0);
+    assert_eq!(a[0].org_id, "aaaa");
+    let b = trail(s, "bbbb").await;
+    assert_eq!(entries_of(&b), ["b1"]);
+    assert_chain(&b);
+
+    // Paging.
+    assert_eq!(s.audit("aaaa", 2, 1).await.expect("page"), a[1..2]);
+    assert_eq!(s.audit("aaaa", 2, 10).await.expect("page"), a[1..]);
+    assert!(s.audit("aaaa", 4, 10).await.expect("page").is_empty());
+    assert!(s.audit("aaaa", 1, 0).await.expect("page").is_empty());
+    assert_eq!(
+        s.audit("aaaa", 0, 10).await.expect("page"),
+        a,
+        "from 0 is from the start"
+    );
+    assert!(s.audit("cccc", 1, 10).await.expect("page").is_empty());
+
+    // An entry for an unknown organization fails and takes the whole batch with it.
+    assert!(s
+        .append_audit(&[entry("aaaa", "a4"), entry("cccc", "c1")])
+        .await
+        .is_err());
+    assert_eq!(trail(s, "aaaa").await, a);
+}
+
+async fn concurrent_audit_appends(db: &Db) {
+    const TASKS: usize = 8;
+    const EACH: usize = 12;
+    db.store.create_org(&org("aaaa", "A")).await.expect("org");
+    db.store.create_org(&org("bbbb", "B")).await.expect("org");
+    let other = db.reopen().await;
+    let mut tasks = Vec::new();
+    for t in 0..TASKS {
+        // Half the writers go through another store instance (another server process).
+        let s = if t % 2 == 0 {
+            db.store.clone()
+        } else {
+            other.clone()
+        };
+        tasks.push(tokio::spawn(async move {
+            for i in 0..EACH {
+                let batch = if i % 3 == 0 {
+                    vec![
+                        entry("aaaa", &format!("t{t}-{i}")),
+                        entry("bbbb", &format!("t{t}-{i}")),
+                    ]
+                } else {
+                    vec![entry("aaaa", &format!("t{t}-{i}"))]
+                };
+                s.append_audit(&batch).await.expect("append");
+                tokio::task::yield_now().await;
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.expect("task");
+    }
+    let a = trail(&*db.store, "aaaa").await;
+    assert_eq!(a.len(), TASKS * EACH);
+    assert_chain(&a);
+    let b = trail(&*db.store, "bbbb").await;
+    assert_eq!(b.len(), TASKS * EACH.div_ceil(3));
+    assert_chain(&b);
+    // Each task's own entries are in its order.
+    for t in 0..TASKS {
+        let mine: Vec<_> = entries_of(&a)
+            .into_iter()
+            .filter(|e| e.starts_with(&format!("t{t}-")))
+            .collect();
+        let expected: Vec<_> = (0..EACH).map(|i| format!("t{t}-{i}")).collect();
+        assert_eq!(mine, expected);
+    }
+}
+
+async fn expiry_and_blob_keys(db: &Db) {
+    let s = &*db.store;
+    world(s).await;
+    // B's unopened deliveries expire after 10 days; A keeps bodies 100 days.
+    s.set_org_policy("bbbb", Some(10), None)
+        .await
+        .expect("policy");
+    s.set_org_policy("aaaa", None, Some(100))
+        .await
+        .expect("policy");
+    let send = |id: &'static str, created: i64| async move {
+        s.commit_envelope(
+            &envelope(id, &format!("blob-{id}"), created),
+            &delivery(&format!("d-{id}"), id, "b-rep", None, &[0, 1], created),
+            &[],
+        )
+        .await
+        .expect("send");
+    };
+    send("old", T0).await; // forwarded; one copy opened, one unopened
+    send("lost", T0).await; // never opened
+    send("young", T0 + 8 * DAY).await;
+    send("ancient", T0 - 95 * DAY).await; // opened, past A's retention at T0 + 5 days
+    s.commit_forward(
+        "d-old",
+        DeliveryStatus::Forwarded,
+        &[
+            delivery("d-old-r1", "old", "b-r1", Some("d-old"), &[0], T0 + DAY),
+            delivery("d-old-r2", "old", "b-r2", Some("d-old"), &[1], T0 + DAY),
+        ],
+        &[],
+    )
+    .await
+    .expect("forward");
+    s.mark_opened("d-old-r1", T0 + 2 * DAY, &entry("bbbb", "open"))
+        .await
+        .expect("open");
+    s.mark_opened("d-ancient", T0 - 90 * DAY, &entry("bbbb", "open"))
+        .await
+        .expect("open");
+
+    let keys = s.referenced_blob_keys().await.expect("keys");
+    assert_eq!(
+        keys,
+        ["blob-ancient", "blob-lost", "blob-old", "blob-young"]
+    );
+
+    // Day 5: nothing is old enough to expire; the ancient envelope passes A's retention.
+    assert_eq!(
+        s.expire(T0 + 5 * DAY).await.expect("expire"),
+        ["blob-ancient"]
+    );
+    assert!(s.envelope("ancient").await.expect("envelope").body_removed);
+    assert_eq!(
+        s.delivery("d-lost").await.expect("lost").status,
+        DeliveryStatus::Delivered
+    );
+    assert_eq!(
+        s.expire(T0 + 5 * DAY).await.expect("expire"),
+        Vec::<String>::new(),
+        "once"
+    );
+
+    // Day 11: everything unopened from days 0 and 1 expires (forwarded copies too); the opened copy
+    // stays, and so does the body it reads. The envelope nobody can read any more loses its body.
+    assert_eq!(
+        s.expire(T0 + 11 * DAY).await.expect("expire"),
+        ["blob-lost"]
+    );
+    for id in ["d-lost", "d-old", "d-old-r2"] {
+        let d = s.delivery(id).await.expect("delivery");
+        assert_eq!(d.status, DeliveryStatus::Expired, "{id}");
+        assert!(d.header.is_empty(), "{id}: capsules destroyed");
+        assert_eq!(d.updated, T0 + 11 * DAY);
+    }
+    let opened = s.delivery("d-old-r1").await.expect("opened");
+    assert_eq!(opened.status, DeliveryStatus::Opened);
+    assert!(!opened.header.is_empty());
+    assert_eq!(
+        s.delivery("d-young").await.expect("young").status,
+        DeliveryStatus::Delivered
+    );
+    assert!(
+        is_conflict(
+            s.recall("d-old-r2", T0 + 11 * DAY, &entry("bbbb", "recall"))
+                .await
+        ),
+        "an expired delivery cannot be recalled"
+    );
+    assert!(
+        is_conflict(
+            s.mark_opened("d-lost", T0 + 11 * DAY, &entry("bbbb", "open"))
+                .await
+        ),
+        "nor opened"
+    );
+    assert_eq!(
+        s.referenced_blob_keys().await.expect("keys"),
+        ["blob-old", "blob-young"]
+    );
+
+    // A recalled-only envelope loses its body too.
+    s.commit_forward(
+        "d-young",
+        DeliveryStatus::Forwarded,
+        &[delivery(
+            "d-young-r1",
+            "young",
+            "b-r1",
+            Some("d-young"),
+            &[0, 1],
+            T0 + 9 * DAY,
+        )],
+        &[],
+    )
+    .await
+    .expect("forward");
+    s.recall("d-young-r1", T0 + 11 * DAY, &entry("bbbb", "recall"))
+        .await
+        .expect("recall");
+    assert_eq!(
+        s.expire(T0 + 11 * DAY).await.expect("expire"),
+        Vec::<String>::new(),
+        "the parent holds it"
+    );
+    assert_eq!(
+        s.expire(T0 + 18 * DAY).await.expect("expire"),
+        ["blob-young"]
+    );
+    assert_eq!(s.referenced_blob_keys().await.expect("keys"), ["blob-old"]);
+    let young = s.envelope("young").await.expect("envelope");
+    assert!(young.body_removed);
+}
+
+async fn rules(db: &Db) {
+    let s = &*db.store;
+    world(s).await;
+    let rule = |id: &str, owner: &str, text: &str, position: i64| RuleRow {
+        id: id.into(),
+        org_id: "bbbb".into(),
+        owner_cert: owner.into(),
+        rule: text.into(),
+        position,
+        created: T0,
+    };
+    assert!(s.rules("b-rep").await.expect("rules").is_empty());
+    let set = [
+        rule("r2", "b-rep", "category=DV -> b-r2", 2),
+        rule("r1", "b-rep", "district=A -> b-r1", 1),
+        rule("r3", "b-rep", "district=B -> b-r3", 3),
+    ];
+    s.set_rules("b-rep", &set).await.expect("set");
+    s.set_rules("b-admin", &[rule("q1", "b-admin", "district=C -> b-r1", 1)])
+        .await
+        .expect("set");
+    let got: Vec<_> = s
+        .rules("b-rep")
+        .await
+        .expect("rules")
+        .into_iter()
+        .map(|r| r.rule)
+        .collect();
+    assert_eq!(
+        got,
+        [
+            "district=A -> b-r1",
+            "category=DV -> b-r2",
+            "district=B -> b-r3"
+        ],
+        "in order"
+    );
+    assert_eq!(s.rules("b-rep").await.expect("rules")[0], set[1]);
+
+    // Replace.
+    s.set_rules("b-rep", &[rule("r9", "b-rep", "district=Z -> b-r3", 1)])
+        .await
+        .expect("replace");
+    let got: Vec<_> = s
+        .rules("b-rep")
+        .await
+        .expect("rules")
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    assert_eq!(got, ["r9"]);
+    assert_eq!(
+        s.rules("b-admin").await.expect("rules").len(),
+        1,
+        "other owners untouched"
+    );
+
+    // Refused replacements change nothing.
+    assert!(
+        is_conflict(
+            s.set_rules("b-rep", &[rule("r10", "b-admin", "x", 1)])
+                .await
+        ),
+        "owner mismatch"
+    );
+    assert!(
+        is_conflict(
+            s.set_rules(
+                "b-rep",
+                &[rule("r11", "b-rep", "x", 1), rule("r11", "b-rep", "y", 2)]
+            )
+            .await
+        ),
+        "duplicate ids"
+    );
+    let got: Vec<_> = s
+        .rules("b-rep")
+        .await
+        .expect("rules")
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    assert_eq!(got, ["r9"]);
+
+    s.set_rules("b-rep", &[]).await.expect("clear");
+    assert!(s.rules("b-rep").await.expect("rules").is_empty());
+}
+
+async fn committed_data_survives_reopen(db: &Db) {
+    world_with_envelope(&*db.store).await;
+    db.store
+        .commit_forward(
+            "d-rep",
+            DeliveryStatus::Forwarded,
+            &[delivery(
+                "d-r1",
+                "e1",
+                "b-r1",
+                Some("d-rep"),
+                &[0],
+                T0 + 100,
+            )],
+            &[entry("bbbb", "forward")],
+        )
+        .await
+        .expect("forward");
+    let before = trail(&*db.store, "bbbb").await;
+    // A fresh instance (migrations already applied) sees everything committed.
+    let again = db.reopen().await;
+    assert_eq!(again.delivery("d-r1").await.expect("delivery").parts, [0]);
+    assert_eq!(
+        again.envelope("e1").await.expect("envelope").blob_key,
+        "blob-e1"
+    );
+    assert_eq!(trail(&*again, "bbbb").await, before);
+    again
+        .append_audit(&[entry("bbbb", "after reopen")])
+        .await
+        .expect("append");
+    let after = trail(&*db.store, "bbbb").await;
+    assert_eq!(after.len(), before.len() + 1);
+    assert_chain(&after);
+}
+
+async fn concurrent_failures_fail_alone(db: &Db) {
+    // Writers that fail (duplicates, unknown organizations) interleave with writers that
+    // succeed; each write stands or falls alone (SQLite commits them in shared batches).
+    const TASKS: usize = 12;
+    const EACH: usize = 6;
+    world(&*db.store).await;
+    let before = trail(&*db.store, "bbbb").await.len();
+    let other = db.reopen().await;
+    let mut tasks = Vec::new();
+    for t in 0..TASKS {
+        let s = if t % 3 == 0 {
+            other.clone()
+        } else {
+            db.store.clone()
+        };
+        tasks.push(tokio::spawn(async move {
+            let mut logged = Vec::new();
+            for i in 0..EACH {
+                let good = (t + i) % 3 != 0;
+                let second = if good { "bbbb" } else { "nonexistent" };
+                let r = s
+                    .append_audit(&[
+                        entry("bbbb", &format!("t{t}-{i}")),
+                        entry(second, &format!("t{t}-{i}b")),
+                    ])
+                    .await;
+                assert_eq!(r.is_ok(), good, "t{t}-{i}: {r:?}");
+                if good {
+                    logged.push(format!("t{t}-{i}"));
+                    logged.push(format!("t{t}-{i}b"));
+                }
+                s.create_org(&org(&format!("org-{t}-{i}"), "new"))
+                    .await
+                    .expect("new organization");
+                assert!(is_conflict(s.create_org(&org("aaaa", "duplicate")).await));
+                let r = s
+                    .commit_forward(
+                        "no-such-delivery",
+                        DeliveryStatus::Forwarded,
+                        &[delivery(
+                            "d-z",
+                            "e1",
+                            "b-r1",
+                            Some("no-such-delivery"),
+                            &[0],
+                            T0,
+                        )],
+                        &[],
+                    )
+                    .await;
+                assert!(is_not_found(r));
+            }
+            logged
+        }));
+    }
+    let mut expected = Vec::new();
+    for t in tasks {
+        expected.extend(t.await.expect("task"));
+    }
+    let rows = trail(&*db.store, "bbbb").await;
+    assert_chain(&rows);
+    let mut got = entries_of(&rows[before..]);
+    got.sort();
+    expected.sort();
+    assert_eq!(got, expected, "exactly the successful entries, each once");
+    let orgs = db.store.orgs().await.expect("orgs");
+    assert_eq!(orgs.len(), 2 + TASKS * EACH);
+    assert_eq!(db.store.org("aaaa").await.expect("org").name, "Omachi City");
+}
+
+async fn cancelled_write_is_all_or_nothing(db: &Db) {
+    // A request dropped part-way (its client went away) commits all of its write or nothing.
+    let s = &*db.store;
+    world_with_envelope(s).await;
+    let mut committed = 0;
+    for round in 0..32 {
+        let child = delivery(
+            &format!("d-c{round}"),
+            "e1",
+            "b-r1",
+            Some("d-rep"),
+            &[0],
+            T0 + 100,
+        );
+        let audit = [entry("bbbb", &format!("forward {round}"))];
+        // The client goes away after a few steps: the request's future is dropped wherever
+        // it is (between polls, the database gets a moment to finish the step in flight).
+        {
+            let mut forward = Box::pin(s.commit_forward(
+                "d-rep",
+                DeliveryStatus::Forwarded,
+                std::slice::from_ref(&child),
+                &audit,
+            ));
+            for _ in 0..round / 2 {
+                if futures::poll!(forward.as_mut()).is_ready() {
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_micros(100));
+            }
+        }
+        // Another write settles the writer; then the state must be consistent.
+        s.append_audit(&[entry("aaaa", &format!("sync {round}"))])
+            .await
+            .expect("sync write");
+        let mut consistent = false;
+        for _ in 0..100 {
+            let present = s.delivery(&child.id).await.is_ok();
+            let logged = entries_of(&trail(s, "bbbb").await).contains(&format!("forward {round}"));
+            if present == logged {
+                consistent = true;
+                break;
+            }
+            // A cancelled commit may still be finishing on another connection (PostgreSQL).
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        assert!(
+            consistent,
+            "round {round}: the delivery and its audit entry go together"
+        );
+        if s.delivery(&child.id).await.is_ok() {
+            committed += 1;
+        }
+    }
+    eprintln!(
+        "{}: {committed} of 32 cancelled forwards had committed",
+        &db.url[..8]
+    );
+    assert_chain(&trail(s, "bbbb").await);
+    assert_chain(&trail(s, "aaaa").await);
+    // The store still works.
+    s.commit_forward(
+        "d-rep",
+        DeliveryStatus::Forwarded,
+        &[delivery(
+            "d-final",
+            "e1",
+            "b-r2",
+            Some("d-rep"),
+            &[1],
+            T0 + 200,
+        )],
+        &[entry("bbbb", "final")],
+    )
+    .await
+    .expect("forward after cancellations");
+}
