@@ -605,11 +605,9 @@ impl<S: Suite> EnvelopeHeader<S> {
         {
             return Err(VerifyError::SenderSignature);
         }
-        let recipient = core
-            .recipient_cert
-            .verify(&core.recipient_org, core.created)?;
-        let mut holders = Vec::with_capacity(self.slots.len());
         let certs = CertCache::new(self);
+        let recipient = certs.recipient()?;
+        let mut holders = Vec::with_capacity(self.slots.len());
         for slot in &self.slots {
             let holder = verify_slot(
                 self,
@@ -651,6 +649,16 @@ impl<'h, S: Suite> CertCache<'h, S> {
         }
     }
 
+    /// The recipient certificate, verified against the recipient organization at creation
+    /// time (it is the first entry of the index).
+    pub(crate) fn recipient(&self) -> Result<VerifiedCertificate<S>, VerifyError> {
+        let (fp, cert) = self.index[0];
+        self.recipient_org_cert(&fp, self.core.created)
+            .ok_or_else(|| {
+                VerifyError::Certificate(format!("{} ({})", cert.member_name, fp.display_short()))
+            })
+    }
+
     fn contains(&self, fp: &Fingerprint) -> bool {
         self.index.iter().any(|(f, _)| f == fp)
     }
@@ -685,15 +693,7 @@ pub(crate) fn verify_slot<S: Suite>(
     let origin = core
         .origin(slot)
         .ok_or(VerifyError::Inconsistent("slot has no origin"))?;
-    let mut holder = certs
-        .recipient_org_cert(&core.recipient_cert.fingerprint(), core.created)
-        .ok_or_else(|| {
-            VerifyError::Certificate(format!(
-                "{} ({})",
-                core.recipient_cert.member_name,
-                core.recipient_cert.fingerprint().display_short()
-            ))
-        })?;
+    let mut holder = certs.recipient()?;
     let mut c2 = origin.c2.clone();
     let mut sum_x: Option<S::Point> = None;
     let mut last_time = core.created;
@@ -1348,7 +1348,8 @@ const FOOTER_LEN: u64 = 16;
 /// File container version.
 pub const FILE_VERSION: u8 = 1;
 
-fn file_prefix<S: Suite>(envelope_id: &[u8; 16]) -> Vec<u8> {
+/// The envelope file prefix: `"SKENV" ‖ version ‖ suite ‖ envelope id` (SPEC.md §8).
+pub fn file_prefix<S: Suite>(envelope_id: &[u8; 16]) -> Vec<u8> {
     let mut w = Writer::new();
     w.raw(FILE_MAGIC)
         .u8(FILE_VERSION)

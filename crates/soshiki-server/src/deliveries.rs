@@ -12,7 +12,7 @@ use serde::Deserialize;
 use soshiki_client::proto::json::{DeliveryInfo, ForwardBody, ForwardResult, Inbox, NewDelivery};
 use soshiki_client::proto::ActionSpec;
 use soshiki_core::cert::Roles;
-use soshiki_core::envelope::{self, EnvelopeHeader, FILE_VERSION, METADATA_SLOT, PREFIX_LEN};
+use soshiki_core::envelope::{self, EnvelopeHeader, METADATA_SLOT};
 use soshiki_core::split::ForwardResponse;
 use soshiki_core::suite::{Suite, SuiteId};
 use soshiki_core::with_suite;
@@ -455,11 +455,7 @@ struct Layout {
 fn layout<S: Suite>(header: &[u8]) -> ApiResult<Layout> {
     let h = EnvelopeHeader::<S>::from_bytes(header)
         .map_err(|e| ApiError::Internal(format!("stored header: {e}")))?;
-    let mut prefix = b"SKENV".to_vec();
-    prefix.push(FILE_VERSION);
-    prefix.extend_from_slice(&S::ID.to_u16().to_be_bytes());
-    prefix.extend_from_slice(&h.core.envelope_id);
-    debug_assert_eq!(prefix.len() as u64, PREFIX_LEN);
+    let prefix = envelope::file_prefix::<S>(&h.core.envelope_id);
     // The blob holds every part's body in order, as the sender uploaded them.
     let mut offsets = Vec::with_capacity(h.core.parts.len());
     let mut off = 0u64;

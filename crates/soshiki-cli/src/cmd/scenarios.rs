@@ -192,13 +192,8 @@ async fn omachi(d: &mut Demo) -> Result<()> {
         .enumerate()
         .map(|(i, o)| (*o, vec![i as u32]))
         .collect();
-    let ids = d.forward(rep, &sent.delivery, &plan).await?;
+    let got = forward_plan(d, rep, &sent.delivery, plan).await?;
     d.cannot_open(rep, &sent.delivery, rep).await?;
-    let got: Vec<(usize, Vec<u32>, String)> = plan
-        .into_iter()
-        .zip(ids)
-        .map(|((m, p), id)| (m, p, id))
-        .collect();
     open_all(d, &sent, &got).await?;
     d.cannot_open(officers[0], &got[1].2, officers[1]).await?;
     d.stolen_copy(rep, officers[0], &got[0].2).await?;
@@ -253,13 +248,8 @@ async fn minowa(d: &mut Demo) -> Result<()> {
         .send(sender, provider, "要介護認定結果 (架空)", "nintei", parts)
         .await?;
     let plan = vec![(managers[0], vec![0, 2]), (managers[1], vec![1])];
-    let ids = d.forward(rep, &sent.delivery, &plan).await?;
+    let got = forward_plan(d, rep, &sent.delivery, plan).await?;
     d.cannot_open(rep, &sent.delivery, rep).await?;
-    let got: Vec<_> = plan
-        .into_iter()
-        .zip(ids)
-        .map(|((m, p), id)| (m, p, id))
-        .collect();
     open_all(d, &sent, &got).await?;
     d.cannot_open(managers[1], &got[0].2, managers[0]).await?;
     d.stolen_copy(rep, managers[0], &got[0].2).await?;
@@ -520,13 +510,8 @@ async fn outsourcing(d: &mut Demo) -> Result<()> {
         )
         .await?;
     let plan = vec![(workers[0], vec![0]), (workers[1], vec![1])];
-    let ids = d.forward(rep, &sent.delivery, &plan).await?;
+    let got = forward_plan(d, rep, &sent.delivery, plan).await?;
     d.cannot_open(rep, &sent.delivery, rep).await?;
-    let got: Vec<_> = plan
-        .into_iter()
-        .zip(ids)
-        .map(|((m, p), id)| (m, p, id))
-        .collect();
     open_all(d, &sent, &got).await?;
     d.stolen_copy(rep, workers[0], &got[0].2).await?;
     d.receipts(&sent).await?;
@@ -574,4 +559,19 @@ async fn wrong_recipient(d: &mut Demo) -> Result<()> {
     d.stolen_copy(wrong, right, &again[0]).await?;
     d.receipts(&sent).await?;
     d.audit(city).await
+}
+
+/// Forward parts per `plan` (member, parts) in one action; returns (member, parts, delivery id).
+async fn forward_plan(
+    d: &mut Demo,
+    by: usize,
+    delivery: &str,
+    plan: Vec<(usize, Vec<u32>)>,
+) -> Result<Vec<(usize, Vec<u32>, String)>> {
+    let ids = d.forward(by, delivery, &plan).await?;
+    Ok(plan
+        .into_iter()
+        .zip(ids)
+        .map(|((m, p), id)| (m, p, id))
+        .collect())
 }
