@@ -26,7 +26,7 @@ use soshiki_core::envelope::{
 };
 use soshiki_core::keyfile::{KdfParams, MemberKey};
 use soshiki_core::keys::{SecretKey, SigningKey};
-use soshiki_core::split::ForwardingRequest;
+use soshiki_core::split::{ForwardingRequest, VerifiedRequest};
 use soshiki_core::suite::Suite;
 use soshiki_core::wire::limits;
 
@@ -735,6 +735,21 @@ fn check_request<S: Suite>(
     let verified = request
         .verify()
         .map_err(|e| untrusted(format!("the forwarding request does not verify: {e}")))?;
+    let offered = check_verified_request(&verified, me, wanted)?;
+    let metadata = verified.open_metadata(&me.encryption)?;
+    let sender = verified.sender()?;
+    Ok((metadata, offered, sender))
+}
+
+/// After `ForwardingRequest::verify`: the request is for this member's organization, this
+/// member holds the metadata and every offered part, and every wanted part is offered.
+/// Returns the offered parts.
+fn check_verified_request<S: Suite>(
+    verified: &VerifiedRequest<'_, S>,
+    me: &MemberKey<S>,
+    wanted: Option<&[u32]>,
+) -> Result<Vec<u32>> {
+    let request = verified.request();
     if request.core.recipient_org.fingerprint() != me.organization.fingerprint() {
         return Err(untrusted(
             "the envelope is addressed to another organization than this member's",
@@ -762,9 +777,7 @@ fn check_request<S: Suite>(
             return Err(untrusted(format!("part {p} was asked for but not offered")));
         }
     }
-    let metadata = verified.open_metadata(&me.encryption)?;
-    let sender = verified.sender()?;
-    Ok((metadata, offered, sender))
+    Ok(offered)
 }
 
 /// Forward parts of a delivery to members of the forwarder's organization, in one action:
@@ -792,7 +805,6 @@ pub async fn forward<S: Suite>(
             "a part can go to only one target in one forward".into(),
         ));
     }
-    let delivery = client.delivery(delivery_id).await?;
     let bytes = client.forwarding_request(delivery_id, Some(&all)).await?;
     // Targets: verified against our own organization's record (from the key file), never
     // against whatever the server says.
@@ -810,10 +822,10 @@ pub async fn forward<S: Suite>(
         .collect();
     let (envelope_id, responses) = blocking(move || {
         let request = ForwardingRequest::<S>::from_bytes(&bytes)?;
-        check_request(&request, &me, Some(&all))?;
         let verified = request
             .verify()
             .map_err(|e| untrusted(format!("the forwarding request does not verify: {e}")))?;
+        check_verified_request(&verified, &me, Some(&all))?;
         let fwd = Forwarder {
             holder: &me.encryption,
             signer: &me.signing,
@@ -828,9 +840,6 @@ pub async fn forward<S: Suite>(
         Ok((hex::encode(request.core.envelope_id), out))
     })
     .await?;
-    if envelope_id != delivery.envelope_id {
-        return Err(untrusted("the forwarding request is for another envelope"));
-    }
     let subject_targets: Vec<(String, Vec<u32>)> = targets
         .iter()
         .map(|(t, p, _)| (t.clone(), p.clone()))

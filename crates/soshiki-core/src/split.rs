@@ -268,7 +268,12 @@ pub struct VerifiedRequest<'a, S: Suite> {
     holders: Vec<VerifiedCertificate<S>>,
 }
 
-impl<S: Suite> VerifiedRequest<'_, S> {
+impl<'a, S: Suite> VerifiedRequest<'a, S> {
+    /// The request this verification is about.
+    pub fn request(&self) -> &'a ForwardingRequest<S> {
+        self.request
+    }
+
     /// The current holder of a slot in the request.
     pub fn holder(&self, slot: u32) -> Option<&VerifiedCertificate<S>> {
         if slot == METADATA_SLOT {

@@ -1,7 +1,7 @@
 //! Management-server benchmark (issue 3, "Benchmarks"); not a test.
 //!
 //! ```text
-//! cargo run --release -p soshiki-server --example server_bench -- [--quick] [--postgres URL]
+//! cargo run --release -p soshiki-server --example server_bench -- [--quick] [--postgres URL] [--forwards-only]
 //! ```
 //!
 //! Starts the server in-process on 127.0.0.1 (SQLite and local blobs in a temporary directory;
@@ -243,8 +243,15 @@ async fn forwards(url: &str, per_level: usize, n_readers: usize) -> BenchResult<
     let mut out = Vec::new();
     for c in LEVELS {
         let batch: Vec<String> = deliveries.drain(..per_level).collect();
+        let (s0, c0) = cpu_split();
         let rate = forward_level(&s, batch, c).await?;
-        println!("  C={c:>2}: {per_level} forwards, {rate:8.1} forwards/s");
+        let (s1, c1) = cpu_split();
+        let per = |a: f64, b: f64| 1000.0 * (b - a) / per_level as f64;
+        println!(
+            "  C={c:>2}: {per_level} forwards, {rate:8.1} forwards/s; CPU per forward: server {:.2} ms, client {:.2} ms",
+            per(s0, s1),
+            per(c0, c1)
+        );
         out.push(rate);
     }
     Ok(out)
@@ -383,6 +390,23 @@ async fn upload(url: &str, dir: &Path) -> BenchResult<Upload> {
     })
 }
 
+/// The server runs on its own runtime whose threads (workers and blocking pool) are named
+/// [`SERVER_THREAD`], so that its CPU time can be told apart from the client tasks' (the
+/// database's own threads, e.g. `sqlx-sqlite-worker-N`, count as the server's too).
+const SERVER_THREAD: &str = "soshiki-server";
+
+fn server_runtime() -> &'static tokio::runtime::Runtime {
+    static RT: std::sync::OnceLock<tokio::runtime::Runtime> = std::sync::OnceLock::new();
+    RT.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name(SERVER_THREAD)
+            .enable_all()
+            .build()
+            .expect("a tokio runtime for the server")
+    })
+}
+
 async fn start(
     dir: &Path,
     database_url: Option<&str>,
@@ -393,7 +417,42 @@ async fn start(
     if let Some(u) = database_url {
         config.database_url = u.to_string();
     }
-    Ok(soshiki_server::start(config).await?)
+    // `block_on` on a plain thread: tasks the server spawns run on the server runtime.
+    let server = tokio::task::spawn_blocking(move || {
+        server_runtime().block_on(soshiki_server::start(config))
+    })
+    .await??;
+    Ok(server)
+}
+
+/// CPU seconds (user + system) used so far by this process's live threads, split into
+/// (server, client): server = threads named [`SERVER_THREAD`] or the database's workers.
+fn cpu_split() -> (f64, f64) {
+    let tick = 100.0; // USER_HZ on Linux
+    let (mut server, mut client) = (0u64, 0u64);
+    if let Ok(tasks) = std::fs::read_dir("/proc/self/task") {
+        for t in tasks.flatten() {
+            let Ok(stat) = std::fs::read_to_string(t.path().join("stat")) else {
+                continue;
+            };
+            let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
+                continue;
+            };
+            let comm = &stat[open + 1..close];
+            let fields: Vec<&str> = stat[close + 1..].split_whitespace().collect();
+            // After the comm: state is field 3, utime field 14, stime field 15.
+            let ticks = fields.get(11).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0)
+                + fields.get(12).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+            if comm.starts_with(&SERVER_THREAD[..SERVER_THREAD.len().min(15)])
+                || comm.starts_with("sqlx")
+            {
+                server += ticks;
+            } else {
+                client += ticks;
+            }
+        }
+    }
+    (server as f64 / tick, client as f64 / tick)
 }
 
 fn json_num(v: Option<f64>) -> String {
@@ -404,6 +463,8 @@ fn json_num(v: Option<f64>) -> String {
 async fn main() -> BenchResult<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let quick = args.iter().any(|a| a == "--quick");
+    // Profiling aid: only the SQLite forward levels, no upload.
+    let forwards_only = args.iter().any(|a| a == "--forwards-only");
     let postgres = args
         .iter()
         .position(|a| a == "--postgres")
@@ -427,6 +488,12 @@ async fn main() -> BenchResult<()> {
         let rates = forwards(server.url(), per_level, n_readers).await?;
         server.shutdown().await?;
         runs.push(("sqlite", rates));
+    }
+    if forwards_only {
+        for (c, r) in LEVELS.iter().zip(&runs[0].1) {
+            println!("| forwards/s sqlite C={c} | {r:.1} |");
+        }
+        return Ok(());
     }
     if let Some(url) = &postgres {
         println!("PostgreSQL + local blobs:");

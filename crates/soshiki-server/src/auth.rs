@@ -176,7 +176,7 @@ impl FromRequestParts<AppState> for Actor {
         if token.is_empty() || token.len() > 128 {
             return Err(unauthorized());
         }
-        let cert_id = st
+        let member = st
             .store
             .token(&sha256(token.as_bytes()), st.now())
             .await
@@ -184,10 +184,6 @@ impl FromRequestParts<AppState> for Actor {
                 StoreError::NotFound(_) => unauthorized(),
                 other => other.into(),
             })?;
-        let member = st.store.member(&cert_id).await.map_err(|e| match e {
-            StoreError::NotFound(_) => unauthorized(),
-            other => other.into(),
-        })?;
         if member.status != MemberStatus::Active {
             return Err(ApiError::Unauthorized(
                 "this member's certificate is revoked".into(),

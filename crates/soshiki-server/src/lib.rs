@@ -85,6 +85,9 @@ pub struct AppState {
     pub origin: String,
     /// The clock.
     pub clock: Clock,
+    /// Organization id -> cipher suite. An organization's suite is fixed by its self-signed
+    /// record (its id is the record's fingerprint), so caching it can never go stale.
+    suites: Arc<std::sync::RwLock<std::collections::HashMap<String, soshiki_core::suite::SuiteId>>>,
 }
 
 impl core::fmt::Debug for AppState {
@@ -107,6 +110,23 @@ impl AppState {
             blobs,
             origin: origin.into(),
             clock: system_clock(),
+            suites: Arc::default(),
+        }
+    }
+
+    /// The cached suite of organization `org_id`, if known.
+    pub(crate) fn cached_suite(&self, org_id: &str) -> Option<soshiki_core::suite::SuiteId> {
+        self.suites.read().ok()?.get(org_id).copied()
+    }
+
+    /// Remember the suite of organization `org_id` (bounded: the cache is cleared when it
+    /// grows past 100,000 organizations).
+    pub(crate) fn cache_suite(&self, org_id: &str, suite: soshiki_core::suite::SuiteId) {
+        if let Ok(mut m) = self.suites.write() {
+            if m.len() >= 100_000 {
+                m.clear();
+            }
+            m.insert(org_id.to_owned(), suite);
         }
     }
 

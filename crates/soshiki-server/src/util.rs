@@ -82,8 +82,13 @@ pub fn check_fp(s: &str) -> ApiResult<()> {
 
 /// An organization's suite.
 pub async fn org_suite(st: &AppState, org_id: &str) -> ApiResult<SuiteId> {
+    if let Some(s) = st.cached_suite(org_id) {
+        return Ok(s);
+    }
     let org = st.store.org(org_id).await?;
-    suite_of(&org)
+    let suite = suite_of(&org)?;
+    st.cache_suite(org_id, suite);
+    Ok(suite)
 }
 
 /// The suite of an organization row.

@@ -433,8 +433,9 @@ pub trait Store: Send + Sync {
     async fn take_challenge(&self, nonce: &[u8], now: Timestamp) -> Result<String>;
     /// Store a session token's hash; `Conflict` if it exists.
     async fn put_token(&self, token_hash: &[u8], cert_id: &str, expires: Timestamp) -> Result<()>;
-    /// The certificate id of a valid token at `now` (`expires > now`); `NotFound` otherwise.
-    async fn token(&self, token_hash: &[u8], now: Timestamp) -> Result<String>;
+    /// The member a valid token at `now` (`expires > now`) was issued to, whatever its status
+    /// (the caller refuses revoked members); `NotFound` otherwise.
+    async fn token(&self, token_hash: &[u8], now: Timestamp) -> Result<MemberRow>;
 
     // envelopes and deliveries
     /// Make an uploaded envelope visible: insert the envelope, its first delivery (to the
@@ -458,10 +459,14 @@ pub trait Store: Send + Sync {
     async fn deliveries_of(&self, envelope_id: &str) -> Result<Vec<DeliveryRow>>;
     /// Forward: insert the new deliveries, set the parent's status, append audit entries,
     /// atomically. `Conflict` unless the parent is `Delivered` (or `Forwarded`, when some of its
-    /// parts were recalled back to it). `parent_status` must be `Delivered` (parts remain) or
-    /// `Forwarded`; `new` must be non-empty, and every new delivery must name this parent and
-    /// its envelope and be held by an active member of its organization, else `Conflict`. The
-    /// parent's `updated` becomes the latest `created` of `new`.
+    /// parts were recalled back to it). `new` must be non-empty, and every new delivery must
+    /// name this parent and its envelope, carry only parts of the parent that no live (not
+    /// recalled) child holds, and be held by an active member of its organization, else
+    /// `Conflict`: of two racing forwards of the same part, across processes too, exactly one
+    /// commits. `parent_status` is the status the caller expects the parent to get —
+    /// `Forwarded` if the live children then hold all its parts, else `Delivered` — checked in
+    /// the transaction (`Conflict` if the parent changed meanwhile). The parent's `updated`
+    /// becomes the latest `created` of `new`.
     async fn commit_forward(
         &self,
         parent_id: &str,

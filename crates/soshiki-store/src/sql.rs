@@ -784,9 +784,13 @@ macro_rules! sql_store {
                 commit(tx).await
             }
 
-            async fn token(&self, token_hash: &[u8], now: Timestamp) -> Result<String> {
+            async fn token(&self, token_hash: &[u8], now: Timestamp) -> Result<MemberRow> {
+                // One query on the hot path of every authenticated request.
                 let row = sqlx::query(
-                    "SELECT cert_id FROM tokens WHERE token_hash = $1 AND expires > $2",
+                    "SELECT m.cert_id, m.org_id, m.member_name, m.roles, m.certificate, \
+                     m.status, m.created, m.revoked_at \
+                     FROM tokens t JOIN members m ON m.cert_id = t.cert_id \
+                     WHERE t.token_hash = $1 AND t.expires > $2",
                 )
                 .bind(token_hash)
                 .bind(now)
@@ -794,7 +798,7 @@ macro_rules! sql_store {
                 .await
                 .map_err(db_err("token"))?
                 .ok_or_else(|| StoreError::NotFound("token".to_owned()))?;
-                get(&row, "cert_id")
+                member_from(&row)
             }
 
             async fn commit_envelope(
@@ -909,10 +913,13 @@ macro_rules! sql_store {
                     return Err(StoreError::Conflict("a forward creates at least one delivery".to_owned()));
                 };
                 let mut tx = self.begin_audited(audit).await?;
+                // The UPDATE takes the parent's row lock (PostgreSQL; SQLite serializes every
+                // writer) before the children are read, so two racing forwards of the same
+                // parent, or a forward racing a recall of one of its children, serialize here.
                 let row = sqlx::query(
                     "UPDATE deliveries SET status = $2, updated = $3 \
                      WHERE id = $1 AND status IN ('delivered', 'forwarded') \
-                     RETURNING envelope_id",
+                     RETURNING envelope_id, parts",
                 )
                 .bind(parent_id)
                 .bind(delivery_status_str(parent_status))
@@ -928,6 +935,44 @@ macro_rules! sql_store {
                     )));
                 };
                 let envelope_id: String = get(&row, "envelope_id")?;
+                let parent_parts = decode_parts(&get::<Vec<u8>>(&row, "parts")?)?;
+                // Parts already held by live (not recalled) children, as committed now.
+                let mut held: Vec<u32> = Vec::new();
+                for r in sqlx::query(
+                    "SELECT parts FROM deliveries WHERE parent = $1 AND status <> 'recalled'",
+                )
+                .bind(parent_id)
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(db_err("child deliveries"))?
+                {
+                    held.extend(decode_parts(&get::<Vec<u8>>(&r, "parts")?)?);
+                }
+                for d in new {
+                    if let Some(p) = d.parts.iter().find(|p| held.contains(p)) {
+                        return Err(StoreError::Conflict(format!(
+                            "part {p} of delivery {parent_id} was already forwarded"
+                        )));
+                    }
+                    if let Some(p) = d.parts.iter().find(|p| !parent_parts.contains(p)) {
+                        return Err(StoreError::Conflict(format!(
+                            "part {p} is not in delivery {parent_id}"
+                        )));
+                    }
+                    held.extend(d.parts.iter().copied());
+                }
+                let all_taken = parent_parts.iter().all(|p| held.contains(p));
+                let expected = if all_taken {
+                    DeliveryStatus::Forwarded
+                } else {
+                    DeliveryStatus::Delivered
+                };
+                if expected != parent_status {
+                    return Err(StoreError::Conflict(format!(
+                        "delivery {parent_id} changed meanwhile: after this forward it is {}",
+                        delivery_status_str(expected)
+                    )));
+                }
                 for d in new {
                     if d.parent.as_deref() != Some(parent_id) || d.envelope_id != envelope_id {
                         return Err(StoreError::Conflict(format!(

@@ -118,6 +118,7 @@ stories!(
     forward_recall_and_reforward,
     opened_delivery_cannot_be_recalled,
     recall_race_has_one_winner,
+    forward_race_has_one_winner,
     revoked_member_gets_nothing_new,
     failed_forward_leaves_nothing,
     failed_envelope_and_approval_leave_nothing,
@@ -618,7 +619,7 @@ async fn revocation(db: &Db) {
         is_not_found(s.take_challenge(b"nonce-r1", T0).await),
         "its logins end"
     );
-    assert_eq!(s.token(b"token-r2", T0).await.expect("other token"), "b-r2");
+    assert_eq!(s.token(b"token-r2", T0).await.expect("other token").cert_id, "b-r2");
 
     assert!(is_conflict(
         s.revoke_member("b-r1", T0 + 6, &entry("bbbb", "again"))
@@ -666,8 +667,8 @@ async fn challenges_and_tokens(db: &Db) {
         is_conflict(s.put_token(b"t1", "b-r2", T0 + 3600).await),
         "duplicate token"
     );
-    assert_eq!(s.token(b"t1", T0).await.expect("token"), "b-r1");
-    assert_eq!(s.token(b"t1", T0 + 3599).await.expect("token"), "b-r1");
+    assert_eq!(s.token(b"t1", T0).await.expect("token").cert_id, "b-r1");
+    assert_eq!(s.token(b"t1", T0 + 3599).await.expect("token").cert_id, "b-r1");
     assert!(
         is_not_found(s.token(b"t1", T0 + 3600).await),
         "expired token"
@@ -679,7 +680,7 @@ async fn challenges_and_tokens(db: &Db) {
         .await
         .expect("token");
     s.expire(T0 + 5000).await.expect("expire");
-    assert_eq!(s.token(b"t3", T0 + 5000).await.expect("token"), "b-r2");
+    assert_eq!(s.token(b"t3", T0 + 5000).await.expect("token").cert_id, "b-r2");
     assert!(is_not_found(s.token(b"t1", T0).await), "purged");
 }
 
@@ -960,7 +961,7 @@ async fn recall_race_has_one_winner(db: &Db) {
     world_with_envelope(s).await;
     s.commit_forward(
         "d-rep",
-        DeliveryStatus::Forwarded,
+        DeliveryStatus::Delivered,
         &[delivery(
             "d-r1",
             "e1",
@@ -1008,6 +1009,96 @@ async fn recall_race_has_one_winner(db: &Db) {
             .count(),
         1
     );
+}
+
+/// Two forwards of the same part through two store instances (two server processes): exactly
+/// one commits; a later forward of a part a live child holds conflicts; after a recall the part
+/// can go again; and a caller that expects the wrong parent status is refused.
+async fn forward_race_has_one_winner(db: &Db) {
+    let s = &*db.store;
+    world_with_envelope(s).await;
+    let other = db.reopen().await;
+    let a = delivery("d-a", "e1", "b-r1", Some("d-rep"), &[0], T0 + 100);
+    let b = delivery("d-b", "e1", "b-r2", Some("d-rep"), &[0, 1], T0 + 100);
+    let (ea, eb) = (entry("bbbb", "forward a"), entry("bbbb", "forward b"));
+    let (ra, rb) = tokio::join!(
+        s.commit_forward(
+            "d-rep",
+            DeliveryStatus::Delivered,
+            std::slice::from_ref(&a),
+            std::slice::from_ref(&ea)
+        ),
+        other.commit_forward(
+            "d-rep",
+            DeliveryStatus::Delivered,
+            std::slice::from_ref(&b),
+            std::slice::from_ref(&eb)
+        ),
+    );
+    assert_eq!(
+        u8::from(ra.is_ok()) + u8::from(rb.is_ok()),
+        1,
+        "exactly one of two racing forwards of part 0 commits: {ra:?} {rb:?}"
+    );
+    let loser = if ra.is_ok() { &rb } else { &ra };
+    assert!(matches!(loser, Err(StoreError::Conflict(_))), "{loser:?}");
+    let (winner, loser_id) = if ra.is_ok() { ("d-a", "d-b") } else { ("d-b", "d-a") };
+    assert!(is_not_found(s.delivery(loser_id).await), "nothing of the loser");
+    let log = entries_of(&trail(s, "bbbb").await);
+    assert_eq!(
+        log.iter()
+            .filter(|e| *e == "forward a" || *e == "forward b")
+            .count(),
+        1
+    );
+
+    // Sequentially: part 0 is held by a live child.
+    let again = delivery("d-c", "e1", "b-r2", Some("d-rep"), &[0], T0 + 110);
+    assert!(is_conflict(
+        s.commit_forward(
+            "d-rep",
+            DeliveryStatus::Delivered,
+            std::slice::from_ref(&again),
+            &[]
+        )
+        .await
+    ));
+    // A part that is not the parent's.
+    let stray = delivery("d-s", "e1", "b-r2", Some("d-rep"), &[7], T0 + 110);
+    assert!(is_conflict(
+        s.commit_forward(
+            "d-rep",
+            DeliveryStatus::Delivered,
+            std::slice::from_ref(&stray),
+            &[]
+        )
+        .await
+    ));
+    // The caller expects the wrong parent status: parts 1 and 2 (or 2) remain.
+    let rest: &[u32] = if winner == "d-a" { &[1] } else { &[2] };
+    let partial = delivery("d-p", "e1", "b-r2", Some("d-rep"), rest, T0 + 120);
+    assert!(is_conflict(
+        s.commit_forward(
+            "d-rep",
+            DeliveryStatus::Forwarded,
+            std::slice::from_ref(&partial),
+            &[]
+        )
+        .await
+    ));
+    // After a recall of the winner, part 0 can be forwarded again.
+    s.recall(winner, T0 + 130, &entry("bbbb", "recall"))
+        .await
+        .expect("recall");
+    s.commit_forward(
+        "d-rep",
+        DeliveryStatus::Delivered,
+        std::slice::from_ref(&again),
+        &[]
+    )
+    .await
+    .expect("re-forward after recall");
+    assert!(s.delivery("d-c").await.is_ok());
 }
 
 async fn revoked_member_gets_nothing_new(db: &Db) {
@@ -1627,7 +1718,7 @@ async fn committed_data_survives_reopen(db: &Db) {
     db.store
         .commit_forward(
             "d-rep",
-            DeliveryStatus::Forwarded,
+            DeliveryStatus::Delivered,
             &[delivery(
                 "d-r1",
                 "e1",
@@ -1748,7 +1839,7 @@ async fn cancelled_write_is_all_or_nothing(db: &Db) {
         {
             let mut forward = Box::pin(s.commit_forward(
                 "d-rep",
-                DeliveryStatus::Forwarded,
+                DeliveryStatus::Delivered,
                 std::slice::from_ref(&child),
                 &audit,
             ));
@@ -1780,6 +1871,10 @@ async fn cancelled_write_is_all_or_nothing(db: &Db) {
         );
         if s.delivery(&child.id).await.is_ok() {
             committed += 1;
+            // Free part 0 for the next round.
+            s.recall(&child.id, T0 + 150, &entry("bbbb", &format!("recall {round}")))
+                .await
+                .expect("recall the committed forward");
         }
     }
     eprintln!(
@@ -1791,7 +1886,7 @@ async fn cancelled_write_is_all_or_nothing(db: &Db) {
     // The store still works.
     s.commit_forward(
         "d-rep",
-        DeliveryStatus::Forwarded,
+        DeliveryStatus::Delivered,
         &[delivery(
             "d-final",
             "e1",
