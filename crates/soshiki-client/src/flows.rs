@@ -504,7 +504,24 @@ pub async fn certified_member<S: Suite>(
     org: &Organization<S>,
     cert_id: &str,
 ) -> Result<VerifiedCertificate<S>> {
-    let info = client.member(cert_id).await?;
+    check_member(client.member(cert_id).await?, org, cert_id)
+}
+
+/// [`certified_member`] from a directory entry up to [`crate::http::MEMBER_REUSE`] old (the
+/// certificate is verified again every time; the server refuses targets revoked since).
+async fn recent_certified_member<S: Suite>(
+    client: &Client,
+    org: &Organization<S>,
+    cert_id: &str,
+) -> Result<VerifiedCertificate<S>> {
+    check_member(client.member_recent(cert_id).await?, org, cert_id)
+}
+
+fn check_member<S: Suite>(
+    info: MemberInfo,
+    org: &Organization<S>,
+    cert_id: &str,
+) -> Result<VerifiedCertificate<S>> {
     if info.cert_id != cert_id {
         return Err(untrusted(
             "the server returned another member than the one asked for",
@@ -812,7 +829,7 @@ pub async fn forward<S: Suite>(
     for (t, parts) in plan {
         let mut parts = parts.clone();
         parts.sort_unstable();
-        let cert = certified_member(client, &key.organization, t).await?;
+        let cert = recent_certified_member(client, &key.organization, t).await?;
         targets.push((t.clone(), parts, cert));
     }
     let me = copy_member_key(key)?;

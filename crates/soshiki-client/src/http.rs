@@ -4,8 +4,9 @@
 //! the server returns and do the cryptography locally are in [`crate::flows`].
 
 use std::path::Path;
-use std::sync::Arc;
-use std::time::Duration;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use reqwest::{Method, RequestBuilder, Response, StatusCode, Url};
@@ -38,7 +39,12 @@ pub struct Client {
     base: Url,
     origin: String,
     token: Option<String>,
+    /// Recently fetched directory entries (see [`Client::member_recent`]), shared by clones.
+    recent_members: Arc<Mutex<HashMap<String, (Instant, MemberInfo)>>>,
 }
+
+/// How long [`Client::member_recent`] reuses a directory entry.
+pub const MEMBER_REUSE: Duration = Duration::from_secs(60);
 
 impl core::fmt::Debug for Client {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
@@ -72,6 +78,7 @@ impl Client {
             base,
             origin,
             token: None,
+            recent_members: Arc::default(),
         })
     }
 
@@ -254,6 +261,28 @@ impl Client {
     /// `GET /v1/members/{cert}`.
     pub async fn member(&self, cert_id: &str) -> Result<MemberInfo> {
         Self::json(self.authed(Method::GET, &format!("/v1/members/{cert_id}"))?).await
+    }
+
+    /// [`Client::member`], reusing an entry fetched less than [`MEMBER_REUSE`] ago: what an
+    /// agent forwarding many items to the same few targets needs. The caller still verifies
+    /// the certificate; a revocation newer than the entry is enforced by the server, which
+    /// refuses a forward to a member that is no longer active.
+    pub async fn member_recent(&self, cert_id: &str) -> Result<MemberInfo> {
+        if let Ok(m) = self.recent_members.lock() {
+            if let Some((at, info)) = m.get(cert_id) {
+                if at.elapsed() < MEMBER_REUSE {
+                    return Ok(info.clone());
+                }
+            }
+        }
+        let info = self.member(cert_id).await?;
+        if let Ok(mut m) = self.recent_members.lock() {
+            if m.len() >= 10_000 {
+                m.clear();
+            }
+            m.insert(cert_id.to_owned(), (Instant::now(), info.clone()));
+        }
+        Ok(info)
     }
 
     /// `POST /v1/members/{cert}/revoke` (administrator).

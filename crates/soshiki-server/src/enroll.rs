@@ -198,14 +198,11 @@ pub async fn reject(
         action::check::<S>(&st, &headers, &admin, &spec)?
     });
     st.store
-        .reject_enrollment(&id)
+        .reject_enrollment(&id, &[action::entry(&st, &e.org_id, &entry)])
         .await
         .map_err(ApiError::store(
             "unknown enrollment",
             "the enrollment is no longer pending",
         ))?;
-    st.store
-        .append_audit(&[action::entry(&st, &e.org_id, &entry)])
-        .await?;
     Ok(Json(info(&st, &st.store.enrollment(&id).await?).await?))
 }

@@ -93,11 +93,12 @@ pub async fn set_policy(
         action::check::<S>(&st, &headers, &cert, &spec)?
     });
     st.store
-        .set_org_policy(&id, p.expiry_days, p.retention_days)
-        .await?;
-    // The store has no combined call for this one: the entry follows the change.
-    st.store
-        .append_audit(&[action::entry(&st, &id, &entry)])
+        .set_org_policy(
+            &id,
+            p.expiry_days,
+            p.retention_days,
+            &[action::entry(&st, &id, &entry)],
+        )
         .await?;
     Ok(Json(org_info(&st.store.org(&id).await?)))
 }

@@ -69,10 +69,12 @@ pub async fn put(
             created: now,
         })
         .collect();
-    st.store.set_rules(actor.cert_id(), &rows).await?;
-    // The store has no combined call for this one: the entry follows the change.
     st.store
-        .append_audit(&[action::entry(&st, &actor.member.org_id, &entry)])
+        .set_rules(
+            actor.cert_id(),
+            &rows,
+            &[action::entry(&st, &actor.member.org_id, &entry)],
+        )
         .await?;
     Ok(Json(Rules { rules: body.rules }))
 }

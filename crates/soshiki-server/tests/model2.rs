@@ -294,7 +294,10 @@ async fn malicious_server_is_caught<S: Suite>() {
         id: chief.id(),
         cert: mallory.certificate.to_bytes(),
     });
-    untrusted(flows::forward(&rep.client, &rep.key, &d, &[(chief.id(), vec![0])]).await);
+    // A fresh client: `rep.client` reuses the honest directory entry it fetched above.
+    let mut fresh = Client::new(&url, &ClientOptions::default()).expect("client");
+    flows::login(&mut fresh, &rep.key).await.expect("login");
+    untrusted(flows::forward(&fresh, &rep.key, &d, &[(chief.id(), vec![0])]).await);
     unchanged().await;
     // A member the server merely names: listed in the city's directory, certified by an
     // organization of the same name but another key.

@@ -378,12 +378,14 @@ pub trait Store: Send + Sync {
     async fn org(&self, id: &str) -> Result<OrgRow>;
     /// All organizations, by name.
     async fn orgs(&self) -> Result<Vec<OrgRow>>;
-    /// Set expiry and retention; `NotFound` if there is no such organization.
+    /// Set expiry and retention, atomically with the audit entries; `NotFound` if there is no
+    /// such organization.
     async fn set_org_policy(
         &self,
         id: &str,
         expiry_days: Option<u32>,
         retention_days: Option<u32>,
+        audit: &[NewAuditEntry],
     ) -> Result<()>;
 
     // members and enrollment
@@ -406,8 +408,10 @@ pub trait Store: Send + Sync {
         member: &MemberRow,
         audit: &NewAuditEntry,
     ) -> Result<()>;
-    /// Reject a pending enrollment; `Conflict` if it is not pending.
-    async fn reject_enrollment(&self, enrollment_id: &str) -> Result<()>;
+    /// Reject a pending enrollment, atomically with the audit entries; `Conflict` if it is
+    /// not pending.
+    async fn reject_enrollment(&self, enrollment_id: &str, audit: &[NewAuditEntry])
+        -> Result<()>;
     /// Insert a member directly (the organization's first administrator), with its audit entry.
     /// `Conflict` if the organization already has a member: later members enroll. The check
     /// and the insert are one transaction, so two racing "first administrators" cannot both win.
@@ -510,8 +514,14 @@ pub trait Store: Send + Sync {
     async fn audit(&self, org_id: &str, from: u64, limit: u32) -> Result<Vec<AuditRow>>;
 
     // rules
-    /// Replace a forwarder's rules; `Conflict` if a rule names another owner or ids repeat.
-    async fn set_rules(&self, owner_cert: &str, rules: &[RuleRow]) -> Result<()>;
+    /// Replace a forwarder's rules, atomically with the audit entries; `Conflict` if a rule
+    /// names another owner or ids repeat.
+    async fn set_rules(
+        &self,
+        owner_cert: &str,
+        rules: &[RuleRow],
+        audit: &[NewAuditEntry],
+    ) -> Result<()>;
     /// A forwarder's rules, in order.
     async fn rules(&self, owner_cert: &str) -> Result<Vec<RuleRow>>;
 }

@@ -496,8 +496,9 @@ macro_rules! sql_store {
                 id: &str,
                 expiry_days: Option<u32>,
                 retention_days: Option<u32>,
+                audit: &[NewAuditEntry],
             ) -> Result<()> {
-                let mut tx = self.begin_write().await?;
+                let mut tx = self.begin_audited(audit).await?;
                 let done = sqlx::query(
                     "UPDATE orgs SET expiry_days = $2, retention_days = $3 WHERE id = $1",
                 )
@@ -510,6 +511,7 @@ macro_rules! sql_store {
                 if done.rows_affected() == 0 {
                     return Err(StoreError::NotFound(format!("organization {id}")));
                 }
+                append_in(&mut tx, audit).await?;
                 commit(tx).await
             }
 
@@ -612,8 +614,12 @@ macro_rules! sql_store {
                 commit(tx).await
             }
 
-            async fn reject_enrollment(&self, enrollment_id: &str) -> Result<()> {
-                let mut tx = self.begin_write().await?;
+            async fn reject_enrollment(
+                &self,
+                enrollment_id: &str,
+                audit: &[NewAuditEntry],
+            ) -> Result<()> {
+                let mut tx = self.begin_audited(audit).await?;
                 let done = sqlx::query(
                     "UPDATE enrollments SET status = 'rejected' \
                      WHERE id = $1 AND status = 'pending'",
@@ -636,6 +642,7 @@ macro_rules! sql_store {
                         )),
                     });
                 }
+                append_in(&mut tx, audit).await?;
                 commit(tx).await
             }
 
@@ -1165,14 +1172,19 @@ macro_rules! sql_store {
                 .collect()
             }
 
-            async fn set_rules(&self, owner_cert: &str, rules: &[RuleRow]) -> Result<()> {
+            async fn set_rules(
+                &self,
+                owner_cert: &str,
+                rules: &[RuleRow],
+                audit: &[NewAuditEntry],
+            ) -> Result<()> {
                 if let Some(r) = rules.iter().find(|r| r.owner_cert != owner_cert) {
                     return Err(StoreError::Conflict(format!(
                         "rule {} belongs to {}, not {owner_cert}",
                         r.id, r.owner_cert
                     )));
                 }
-                let mut tx = self.begin_write().await?;
+                let mut tx = self.begin_audited(audit).await?;
                 sqlx::query("DELETE FROM rules WHERE owner_cert = $1")
                     .bind(owner_cert)
                     .execute(&mut *tx)
@@ -1194,6 +1206,7 @@ macro_rules! sql_store {
                     .await
                     .map_err(db_err(&format!("rule {}", r.id)))?;
                 }
+                append_in(&mut tx, audit).await?;
                 commit(tx).await
             }
 

@@ -344,17 +344,17 @@ async fn organizations_and_policy(db: &Db) {
         .collect();
     assert_eq!(names, ["Azumino", "Zushi"], "by name");
 
-    s.set_org_policy("aaaa", Some(30), Some(365))
+    s.set_org_policy("aaaa", Some(30), Some(365), &[])
         .await
         .expect("policy");
     let a = s.org("aaaa").await.expect("org");
     assert_eq!((a.expiry_days, a.retention_days), (Some(30), Some(365)));
-    s.set_org_policy("aaaa", None, Some(u32::MAX))
+    s.set_org_policy("aaaa", None, Some(u32::MAX), &[])
         .await
         .expect("policy");
     let a = s.org("aaaa").await.expect("org");
     assert_eq!((a.expiry_days, a.retention_days), (None, Some(u32::MAX)));
-    assert!(is_not_found(s.set_org_policy("cccc", Some(1), None).await));
+    assert!(is_not_found(s.set_org_policy("cccc", Some(1), None, &[]).await));
 }
 
 async fn first_member_and_enrollment(db: &Db) {
@@ -474,20 +474,20 @@ async fn first_member_and_enrollment(db: &Db) {
         .await
     ));
 
-    s.reject_enrollment("en2").await.expect("reject");
+    s.reject_enrollment("en2", &[]).await.expect("reject");
     assert_eq!(
         s.enrollment("en2").await.expect("enrollment").status,
         EnrollmentStatus::Rejected
     );
     assert!(
-        is_conflict(s.reject_enrollment("en2").await),
+        is_conflict(s.reject_enrollment("en2", &[]).await),
         "already rejected"
     );
     assert!(
-        is_conflict(s.reject_enrollment("en1").await),
+        is_conflict(s.reject_enrollment("en1", &[]).await),
         "already approved"
     );
-    assert!(is_not_found(s.reject_enrollment("nope").await));
+    assert!(is_not_found(s.reject_enrollment("nope", &[]).await));
     assert!(
         is_conflict(
             s.approve_enrollment(
@@ -1495,10 +1495,10 @@ async fn expiry_and_blob_keys(db: &Db) {
     let s = &*db.store;
     world(s).await;
     // B's unopened deliveries expire after 10 days; A keeps bodies 100 days.
-    s.set_org_policy("bbbb", Some(10), None)
+    s.set_org_policy("bbbb", Some(10), None, &[])
         .await
         .expect("policy");
-    s.set_org_policy("aaaa", None, Some(100))
+    s.set_org_policy("aaaa", None, Some(100), &[])
         .await
         .expect("policy");
     let send = |id: &'static str, created: i64| async move {
@@ -1642,8 +1642,8 @@ async fn rules(db: &Db) {
         rule("r1", "b-rep", "district=A -> b-r1", 1),
         rule("r3", "b-rep", "district=B -> b-r3", 3),
     ];
-    s.set_rules("b-rep", &set).await.expect("set");
-    s.set_rules("b-admin", &[rule("q1", "b-admin", "district=C -> b-r1", 1)])
+    s.set_rules("b-rep", &set, &[]).await.expect("set");
+    s.set_rules("b-admin", &[rule("q1", "b-admin", "district=C -> b-r1", 1)], &[])
         .await
         .expect("set");
     let got: Vec<_> = s
@@ -1665,7 +1665,7 @@ async fn rules(db: &Db) {
     assert_eq!(s.rules("b-rep").await.expect("rules")[0], set[1]);
 
     // Replace.
-    s.set_rules("b-rep", &[rule("r9", "b-rep", "district=Z -> b-r3", 1)])
+    s.set_rules("b-rep", &[rule("r9", "b-rep", "district=Z -> b-r3", 1)], &[])
         .await
         .expect("replace");
     let got: Vec<_> = s
@@ -1685,21 +1685,24 @@ async fn rules(db: &Db) {
     // Refused replacements change nothing.
     assert!(
         is_conflict(
-            s.set_rules("b-rep", &[rule("r10", "b-admin", "x", 1)])
+            s.set_rules("b-rep", &[rule("r10", "b-admin", "x", 1)], &[])
                 .await
         ),
         "owner mismatch"
     );
+    let before = trail(s, "bbbb").await;
     assert!(
         is_conflict(
             s.set_rules(
                 "b-rep",
-                &[rule("r11", "b-rep", "x", 1), rule("r11", "b-rep", "y", 2)]
+                &[rule("r11", "b-rep", "x", 1), rule("r11", "b-rep", "y", 2)],
+                &[entry("bbbb", "rules refused")]
             )
             .await
         ),
         "duplicate ids"
     );
+    assert_eq!(trail(s, "bbbb").await, before, "a refused change logs nothing");
     let got: Vec<_> = s
         .rules("b-rep")
         .await
@@ -1709,7 +1712,11 @@ async fn rules(db: &Db) {
         .collect();
     assert_eq!(got, ["r9"]);
 
-    s.set_rules("b-rep", &[]).await.expect("clear");
+    s.set_rules("b-rep", &[], &[entry("bbbb", "rules cleared")])
+        .await
+        .expect("clear");
+    let log = entries_of(&trail(s, "bbbb").await);
+    assert_eq!(log.last().map(String::as_str), Some("rules cleared"));
     assert!(s.rules("b-rep").await.expect("rules").is_empty());
 }
 
