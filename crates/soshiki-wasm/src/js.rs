@@ -1,0 +1,713 @@
+//! The wasm-bindgen layer: converts JavaScript values to and from the plain Rust API of
+//! [`crate::api`] and nothing else. The contract is /work/notes/wasm-api.md (names and shapes).
+//!
+//! Conventions: binary values are `Uint8Array`, times are Unix seconds as `number`, structured
+//! results are plain objects with camelCase fields, and every failure is a JS `Error` whose
+//! message is `"<code>: <English text>"`.
+
+use js_sys::{Array, Object, Reflect, Uint8Array, JSON};
+use serde::Serialize;
+use soshiki_client::audit::AuditAnchor;
+use soshiki_client::proto::ActionSpec;
+use soshiki_core::envelope::Label;
+use soshiki_core::envelope::PartInfo;
+use soshiki_core::keyfile::KdfParams;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use zeroize::Zeroizing;
+
+use crate::api::{self, CertRef, EncryptRequest, ForwardTarget, OutgoingPart, RulePart};
+use crate::error::{Code, Error, Result};
+use crate::open;
+
+type JsResult<T> = core::result::Result<T, JsError>;
+
+fn js_err(e: Error) -> JsError {
+    JsError::new(&e.to_string())
+}
+
+/// The clock for action statements: the browser's, in Unix seconds.
+fn now_secs() -> u64 {
+    (js_sys::Date::now() / 1000.0).max(0.0) as u64
+}
+
+fn time(v: f64, what: &str) -> Result<u64> {
+    // Integers up to 2^53 are exact in a JS number.
+    if (0.0..=9_007_199_254_740_991.0).contains(&v) {
+        Ok(v as u64)
+    } else {
+        Err(Error::invalid(format!(
+            "{what} must be a non-negative number of seconds"
+        )))
+    }
+}
+
+fn get(obj: &JsValue, key: &str) -> Result<JsValue> {
+    if !obj.is_object() {
+        return Err(Error::invalid(format!(
+            "expected an object with field {key}"
+        )));
+    }
+    Reflect::get(obj, &JsValue::from_str(key))
+        .map_err(|_| Error::invalid(format!("cannot read field {key}")))
+}
+
+fn bytes_of(v: &JsValue, what: &str) -> Result<Vec<u8>> {
+    v.dyn_ref::<Uint8Array>()
+        .map(Uint8Array::to_vec)
+        .ok_or_else(|| Error::invalid(format!("{what} must be a Uint8Array")))
+}
+
+fn string_of(v: &JsValue, what: &str) -> Result<String> {
+    v.as_string()
+        .ok_or_else(|| Error::invalid(format!("{what} must be a string")))
+}
+
+/// A string, or "" when absent.
+fn opt_string(v: &JsValue, what: &str) -> Result<String> {
+    if v.is_undefined() || v.is_null() {
+        Ok(String::new())
+    } else {
+        string_of(v, what)
+    }
+}
+
+fn array_of(v: &JsValue, what: &str) -> Result<Array> {
+    if Array::is_array(v) {
+        Ok(Array::from(v))
+    } else {
+        Err(Error::invalid(format!("{what} must be an array")))
+    }
+}
+
+fn strings_of(v: &JsValue, what: &str) -> Result<Vec<String>> {
+    array_of(v, what)?
+        .iter()
+        .map(|s| string_of(&s, what))
+        .collect()
+}
+
+fn u32_of(v: &JsValue, what: &str) -> Result<u32> {
+    match v.as_f64() {
+        Some(n) if n.fract() == 0.0 && (0.0..=u32::MAX as f64).contains(&n) => Ok(n as u32),
+        _ => Err(Error::invalid(format!(
+            "{what} must be a non-negative integer"
+        ))),
+    }
+}
+
+fn u32s_of(v: &JsValue, what: &str) -> Result<Vec<u32>> {
+    array_of(v, what)?
+        .iter()
+        .map(|n| u32_of(&n, what))
+        .collect()
+}
+
+/// `{key: value}` labels (values as strings; numbers are accepted and printed).
+fn labels_of(v: &JsValue) -> Result<Vec<(String, String)>> {
+    if v.is_undefined() || v.is_null() {
+        return Ok(vec![]);
+    }
+    if !v.is_object() {
+        return Err(Error::invalid("labels must be an object {key: value}"));
+    }
+    let mut out = Vec::new();
+    for entry in Object::entries(v.unchecked_ref::<Object>()).iter() {
+        let pair = Array::from(&entry);
+        let key = string_of(&pair.get(0), "a label key")?;
+        let value = pair.get(1);
+        let value = match value.as_f64() {
+            Some(n) => n.to_string(),
+            None => string_of(&value, "a label value")?,
+        };
+        out.push((key, value));
+    }
+    Ok(out)
+}
+
+fn cert_ref(v: &JsValue) -> Result<CertRef> {
+    if let Some(s) = v.as_string() {
+        Ok(CertRef::Id(s))
+    } else {
+        Ok(CertRef::Bytes(bytes_of(
+            v,
+            "a certificate (id string or Uint8Array)",
+        )?))
+    }
+}
+
+fn to_js<T: Serialize>(v: &T) -> Result<JsValue> {
+    let text = serde_json::to_string(v).map_err(|e| Error::new(Code::Internal, e.to_string()))?;
+    JSON::parse(&text).map_err(|_| Error::new(Code::Internal, "cannot build the result object"))
+}
+
+fn set(obj: &JsValue, key: &str, value: &JsValue) -> Result<()> {
+    Reflect::set(obj, &JsValue::from_str(key), value)
+        .map(|_| ())
+        .map_err(|_| Error::new(Code::Internal, "cannot build the result object"))
+}
+
+fn u8a(b: &[u8]) -> JsValue {
+    Uint8Array::from(b).into()
+}
+
+fn passphrase(p: String) -> Zeroizing<Vec<u8>> {
+    Zeroizing::new(p.into_bytes())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Free functions
+
+/// The crate version.
+#[wasm_bindgen]
+pub fn version() -> String {
+    env!("CARGO_PKG_VERSION").into()
+}
+
+/// `{suite, kind}` of a key file.
+#[wasm_bindgen(js_name = keyFileInfo)]
+pub fn key_file_info(bytes: &[u8]) -> JsResult<JsValue> {
+    api::key_file_info(bytes)
+        .and_then(|i| to_js(&i))
+        .map_err(js_err)
+}
+
+/// `{id, name, suite, created, fingerprintShort}` of a self-signed organization record.
+#[wasm_bindgen(js_name = organizationInfo)]
+pub fn organization_info(record: &[u8]) -> JsResult<JsValue> {
+    api::organization_info(record)
+        .and_then(|i| to_js(&i))
+        .map_err(js_err)
+}
+
+/// Verify a member certificate against a pinned organization record at `now`.
+#[wasm_bindgen(js_name = verifyMember)]
+pub fn verify_member(org_record: &[u8], certificate: &[u8], now: f64) -> JsResult<JsValue> {
+    (|| {
+        to_js(&api::verify_member(
+            org_record,
+            certificate,
+            time(now, "now")?,
+        )?)
+    })()
+    .map_err(js_err)
+}
+
+/// Generate keys and the enrollment request: `{statement, pendingKeyFile}`.
+#[wasm_bindgen(js_name = createEnrollment)]
+pub fn create_enrollment(
+    org_record: &[u8],
+    member_name: &str,
+    roles: &str,
+    not_before: f64,
+    not_after: f64,
+    passphrase_text: String,
+) -> JsResult<JsValue> {
+    let pass = passphrase(passphrase_text);
+    (|| {
+        if pass.is_empty() {
+            return Err(Error::invalid("the passphrase is empty"));
+        }
+        let e = api::create_enrollment(
+            org_record,
+            member_name,
+            roles,
+            time(not_before, "notBefore")?,
+            time(not_after, "notAfter")?,
+            &pass,
+            KdfParams::DEFAULT,
+            now_secs(),
+        )?;
+        let obj: JsValue = Object::new().into();
+        set(&obj, "statement", &u8a(&e.statement))?;
+        set(&obj, "pendingKeyFile", &u8a(&e.pending_key_file))?;
+        Ok(obj)
+    })()
+    .map_err(js_err)
+}
+
+/// Check the issued certificate and return the complete member key file.
+#[wasm_bindgen(js_name = finishEnrollment)]
+pub fn finish_enrollment(
+    org_record: &[u8],
+    certificate: &[u8],
+    pending_key_file: &[u8],
+    passphrase_text: String,
+) -> JsResult<Vec<u8>> {
+    let pass = passphrase(passphrase_text);
+    api::finish_enrollment(
+        org_record,
+        certificate,
+        pending_key_file,
+        &pass,
+        KdfParams::DEFAULT,
+    )
+    .map_err(js_err)
+}
+
+/// Route parts by rules: `[{part, target, rule}]` (`target`/`rule` null when unmatched).
+/// `category` (optional) is the envelope category for `category=…` tests.
+#[wasm_bindgen(js_name = testRules)]
+pub fn test_rules(rules: JsValue, parts: JsValue, category: JsValue) -> JsResult<JsValue> {
+    (|| {
+        let rules = strings_of(&rules, "rules")?;
+        let mut ps = Vec::new();
+        for p in array_of(&parts, "parts")?.iter() {
+            let labels = labels_of(&get(&p, "labels")?)?
+                .into_iter()
+                .map(|(key, value)| Label { key, value })
+                .collect();
+            ps.push(RulePart {
+                index: u32_of(&get(&p, "index")?, "part index")?,
+                info: PartInfo {
+                    name: opt_string(&get(&p, "name")?, "part name")?,
+                    labels,
+                },
+            });
+        }
+        let category = opt_string(&category, "category")?;
+        to_js(&api::test_rules(&rules, &ps, &category)?)
+    })()
+    .map_err(js_err)
+}
+
+/// Verify an audit page (the JSON object or text of `GET /v1/orgs/{org}/audit`).
+/// `pinned` (optional): other organizations' ids the user has pinned; `anchor` (optional):
+/// `{seq, hash}` kept from an earlier verification.
+#[wasm_bindgen(js_name = verifyAudit)]
+pub fn verify_audit(
+    org_record: &[u8],
+    page: JsValue,
+    pinned: JsValue,
+    anchor: JsValue,
+) -> JsResult<JsValue> {
+    (|| {
+        let page_text = match page.as_string() {
+            Some(s) => s,
+            None => JSON::stringify(&page)
+                .ok()
+                .and_then(|s| s.as_string())
+                .ok_or_else(|| Error::malformed("the audit page is not JSON"))?,
+        };
+        // Certificates (Uint8Array) in `pinned` are accepted and ignored: the page carries them.
+        let pinned: Vec<String> = if Array::is_array(&pinned) {
+            Array::from(&pinned)
+                .iter()
+                .filter_map(|v| v.as_string())
+                .collect()
+        } else {
+            vec![]
+        };
+        let anchor: Option<AuditAnchor> = if anchor.is_object() {
+            let text = JSON::stringify(&anchor)
+                .ok()
+                .and_then(|s| s.as_string())
+                .unwrap_or_default();
+            Some(serde_json::from_str(&text).map_err(|e| Error::invalid(format!("anchor: {e}")))?)
+        } else {
+            None
+        };
+        to_js(&api::verify_audit(
+            org_record,
+            &page_text,
+            &pinned,
+            anchor.as_ref(),
+        )?)
+    })()
+    .map_err(js_err)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Session
+
+/// An unlocked member key. `free()` zeroizes it.
+#[wasm_bindgen]
+#[derive(Debug)]
+pub struct Session {
+    inner: api::Session,
+}
+
+#[wasm_bindgen]
+impl Session {
+    /// Unlock a member key file with its passphrase (Argon2id).
+    pub fn unlock(key_file: &[u8], passphrase_text: String) -> JsResult<Session> {
+        let pass = passphrase(passphrase_text);
+        api::Session::unlock(key_file, &pass)
+            .map(|inner| Session { inner })
+            .map_err(js_err)
+    }
+
+    /// Certificate id (hex).
+    #[wasm_bindgen(getter, js_name = certId)]
+    pub fn cert_id(&self) -> String {
+        self.inner.cert_id()
+    }
+    /// Organization id (hex).
+    #[wasm_bindgen(getter, js_name = orgId)]
+    pub fn org_id(&self) -> String {
+        self.inner.org_id()
+    }
+    /// Organization name.
+    #[wasm_bindgen(getter, js_name = orgName)]
+    pub fn org_name(&self) -> String {
+        self.inner.org_name()
+    }
+    /// Member name.
+    #[wasm_bindgen(getter, js_name = memberName)]
+    pub fn member_name(&self) -> String {
+        self.inner.member_name()
+    }
+    /// Role names.
+    #[wasm_bindgen(getter)]
+    pub fn roles(&self) -> Vec<String> {
+        self.inner.roles()
+    }
+    /// Suite name.
+    #[wasm_bindgen(getter)]
+    pub fn suite(&self) -> String {
+        self.inner.suite()
+    }
+    /// Certificate validity start.
+    #[wasm_bindgen(getter, js_name = notBefore)]
+    pub fn not_before(&self) -> f64 {
+        self.inner.not_before() as f64
+    }
+    /// Certificate validity end.
+    #[wasm_bindgen(getter, js_name = notAfter)]
+    pub fn not_after(&self) -> f64 {
+        self.inner.not_after() as f64
+    }
+    /// Whether this is a pending enrollment's key file (not yet approved).
+    #[wasm_bindgen(getter)]
+    pub fn pending(&self) -> bool {
+        self.inner.pending()
+    }
+
+    /// The organization record.
+    #[wasm_bindgen(js_name = organizationRecord)]
+    pub fn organization_record(&self) -> Vec<u8> {
+        self.inner.organization_record()
+    }
+    /// The certificate.
+    pub fn certificate(&self) -> Vec<u8> {
+        self.inner.certificate()
+    }
+
+    /// The key file under a (new) passphrase.
+    #[wasm_bindgen(js_name = exportKeyFile)]
+    pub fn export_key_file(&self, passphrase_text: String) -> JsResult<Vec<u8>> {
+        let pass = passphrase(passphrase_text);
+        self.inner
+            .export_key_file(&pass, KdfParams::DEFAULT)
+            .map_err(js_err)
+    }
+
+    /// The login signature for `POST /v1/auth/token`.
+    #[wasm_bindgen(js_name = signLogin)]
+    pub fn sign_login(&self, origin: &str, nonce: &[u8]) -> Vec<u8> {
+        self.inner.sign_login(origin, nonce)
+    }
+
+    fn action(&self, spec: Result<ActionSpec>) -> JsResult<String> {
+        spec.map(|s| self.inner.sign_action(&s, now_secs()))
+            .map_err(js_err)
+    }
+
+    /// `send` statement. `recipientCert`: certificate id or bytes.
+    #[wasm_bindgen(js_name = actionSend)]
+    pub fn action_send(
+        &self,
+        envelope_id: &str,
+        recipient_cert: JsValue,
+        header: &[u8],
+    ) -> JsResult<String> {
+        self.action((|| {
+            let id = self.inner.resolve_cert(&cert_ref(&recipient_cert)?)?;
+            Ok(ActionSpec::send(envelope_id, &id, header))
+        })())
+    }
+
+    /// `forward` statement. `targets`: `[{cert (id or bytes; or certificate), parts}]` in the
+    /// order of `responses`.
+    #[wasm_bindgen(js_name = actionForward)]
+    pub fn action_forward(
+        &self,
+        delivery_id: &str,
+        envelope_id: &str,
+        targets: JsValue,
+        responses: JsValue,
+    ) -> JsResult<String> {
+        self.action((|| {
+            let mut ts = Vec::new();
+            for t in array_of(&targets, "targets")?.iter() {
+                let mut c = get(&t, "cert")?;
+                if c.is_undefined() {
+                    c = get(&t, "certificate")?;
+                }
+                let id = self.inner.resolve_cert(&cert_ref(&c)?)?;
+                let mut parts = u32s_of(&get(&t, "parts")?, "parts")?;
+                parts.sort_unstable();
+                ts.push((id, parts));
+            }
+            let rs: Vec<Vec<u8>> = array_of(&responses, "responses")?
+                .iter()
+                .map(|r| bytes_of(&r, "a response"))
+                .collect::<Result<_>>()?;
+            Ok(ActionSpec::forward(delivery_id, envelope_id, &ts, &rs))
+        })())
+    }
+
+    /// `recall` statement.
+    #[wasm_bindgen(js_name = actionRecall)]
+    pub fn action_recall(&self, delivery_id: &str) -> JsResult<String> {
+        self.action(Ok(ActionSpec::recall(delivery_id)))
+    }
+
+    /// `open` statement.
+    #[wasm_bindgen(js_name = actionOpen)]
+    pub fn action_open(&self, delivery_id: &str, envelope_id: &str) -> JsResult<String> {
+        self.action(Ok(ActionSpec::open(delivery_id, envelope_id)))
+    }
+
+    /// `set-rules` statement (each rule is checked).
+    #[wasm_bindgen(js_name = actionSetRules)]
+    pub fn action_set_rules(&self, rules: JsValue) -> JsResult<String> {
+        self.action(strings_of(&rules, "rules").and_then(|r| self.inner.set_rules_spec(&r)))
+    }
+
+    /// `approve` statement: the issued certificate and the member's enroll statement.
+    #[wasm_bindgen(js_name = actionApprove)]
+    pub fn action_approve(
+        &self,
+        enrollment_id: &str,
+        certificate: &[u8],
+        statement: &[u8],
+    ) -> JsResult<String> {
+        self.action(
+            self.inner
+                .approve_spec(enrollment_id, certificate, statement),
+        )
+    }
+
+    /// `reject` statement.
+    #[wasm_bindgen(js_name = actionReject)]
+    pub fn action_reject(&self, enrollment_id: &str, statement: &[u8]) -> JsResult<String> {
+        self.action(Ok(ActionSpec::reject(enrollment_id, statement)))
+    }
+
+    /// `revoke` statement.
+    #[wasm_bindgen(js_name = actionRevoke)]
+    pub fn action_revoke(&self, cert_id: &str, certificate: &[u8]) -> JsResult<String> {
+        self.action(Ok(ActionSpec::revoke(cert_id, certificate)))
+    }
+
+    /// `set-policy` statement (`null` = none).
+    #[wasm_bindgen(js_name = actionSetPolicy)]
+    pub fn action_set_policy(
+        &self,
+        org_id: &str,
+        expiry_days: Option<u32>,
+        retention_days: Option<u32>,
+    ) -> JsResult<String> {
+        self.action(Ok(ActionSpec::set_policy(
+            org_id,
+            expiry_days,
+            retention_days,
+        )))
+    }
+
+    /// Encrypt in memory: `{envelopeId, header, envelope, bodiesOffset, bodiesLength}`.
+    pub fn encrypt(&self, options: JsValue, now: f64) -> JsResult<JsValue> {
+        (|| {
+            let mut parts = Vec::new();
+            for p in array_of(&get(&options, "parts")?, "parts")?.iter() {
+                parts.push(OutgoingPart {
+                    name: opt_string(&get(&p, "name")?, "part name")?,
+                    labels: labels_of(&get(&p, "labels")?)?,
+                    data: Zeroizing::new(bytes_of(&get(&p, "data")?, "part data")?),
+                });
+            }
+            let chunk = get(&options, "chunkSize")?;
+            let req = EncryptRequest {
+                recipient_org: bytes_of(&get(&options, "recipientOrg")?, "recipientOrg")?,
+                recipient_cert: bytes_of(&get(&options, "recipientCert")?, "recipientCert")?,
+                title: opt_string(&get(&options, "title")?, "title")?,
+                category: opt_string(&get(&options, "category")?, "category")?,
+                chunk_size: if chunk.is_undefined() || chunk.is_null() {
+                    None
+                } else {
+                    Some(u32_of(&chunk, "chunkSize")?)
+                },
+                parts,
+            };
+            let e = self.inner.encrypt(&req, time(now, "now")?)?;
+            drop(req);
+            let obj: JsValue = Object::new().into();
+            set(&obj, "envelopeId", &JsValue::from_str(&e.envelope_id))?;
+            set(&obj, "header", &u8a(&e.header))?;
+            set(&obj, "envelope", &u8a(&e.envelope))?;
+            set(
+                &obj,
+                "bodiesOffset",
+                &JsValue::from_f64(e.bodies_offset as f64),
+            )?;
+            set(
+                &obj,
+                "bodiesLength",
+                &JsValue::from_f64(e.bodies_length as f64),
+            )?;
+            Ok(obj)
+        })()
+        .map_err(js_err)
+    }
+
+    /// Verify a forwarding request and open its labels (model 2: no part's C1).
+    /// `now` is accepted for symmetry; the request is verified at its own times.
+    #[wasm_bindgen(js_name = forwardView)]
+    pub fn forward_view(&self, request: &[u8], now: f64) -> JsResult<JsValue> {
+        (|| {
+            time(now, "now")?;
+            to_js(&self.inner.forward_view(request)?)
+        })()
+        .map_err(js_err)
+    }
+
+    /// One ForwardResponse per target (`[{certificate, parts}]`), each target verified against
+    /// this member's own organization at `now`.
+    pub fn forward(&self, request: &[u8], targets: JsValue, now: f64) -> JsResult<Array> {
+        (|| {
+            let mut ts = Vec::new();
+            for t in array_of(&targets, "targets")?.iter() {
+                let mut c = get(&t, "certificate")?;
+                if c.is_undefined() {
+                    c = get(&t, "cert")?;
+                }
+                ts.push(ForwardTarget {
+                    certificate: bytes_of(&c, "a target certificate")?,
+                    parts: u32s_of(&get(&t, "parts")?, "parts")?,
+                });
+            }
+            let out = self.inner.forward(request, &ts, time(now, "now")?)?;
+            Ok(out.iter().map(|r| u8a(r)).collect::<Array>())
+        })()
+        .map_err(js_err)
+    }
+
+    /// Verify a delivery's header and prepare to decrypt.
+    #[wasm_bindgen(js_name = beginOpen)]
+    pub fn begin_open(&self, header: &[u8], now: f64) -> JsResult<Opener> {
+        (|| {
+            time(now, "now")?;
+            Ok(Opener {
+                inner: self.inner.begin_open(header)?,
+            })
+        })()
+        .map_err(js_err)
+    }
+}
+
+/// A verified header with the keys of this member's parts. `free()` zeroizes them.
+#[wasm_bindgen]
+#[derive(Debug)]
+pub struct Opener {
+    inner: open::Opener,
+}
+
+#[wasm_bindgen]
+impl Opener {
+    /// `{envelopeId, title, category, senderOrg, senderName, parts, hops, …}`.
+    pub fn info(&self) -> JsResult<JsValue> {
+        to_js(self.inner.info()).map_err(js_err)
+    }
+
+    /// A streaming decryptor for a part this member holds.
+    pub fn part(&self, index: u32) -> JsResult<PartDecryptor> {
+        self.inner
+            .part(index)
+            .map(|inner| PartDecryptor { inner })
+            .map_err(js_err)
+    }
+}
+
+/// Decrypts one part in constant memory. `free()` zeroizes its key.
+#[wasm_bindgen]
+#[derive(Debug)]
+pub struct PartDecryptor {
+    inner: open::PartDecryptor,
+}
+
+#[wasm_bindgen]
+impl PartDecryptor {
+    /// Any piece of the ciphertext; returns the plaintext authenticated so far.
+    pub fn push(&mut self, cipher: &[u8]) -> JsResult<Uint8Array> {
+        self.inner
+            .push(cipher)
+            .map(|pt| Uint8Array::from(&pt[..]))
+            .map_err(js_err)
+    }
+
+    /// Checks completeness and the signed digest; returns the rest of the plaintext.
+    pub fn finish(&mut self) -> JsResult<Uint8Array> {
+        self.inner
+            .finish()
+            .map(|pt| Uint8Array::from(&pt[..]))
+            .map_err(js_err)
+    }
+}
+
+/// An unlocked organization key (approving enrollments). `free()` zeroizes it.
+#[wasm_bindgen]
+#[derive(Debug)]
+pub struct OrgKey {
+    inner: api::OrgKey,
+}
+
+#[wasm_bindgen]
+impl OrgKey {
+    /// Unlock an organization key file.
+    pub fn unlock(key_file: &[u8], passphrase_text: String) -> JsResult<OrgKey> {
+        let pass = passphrase(passphrase_text);
+        api::OrgKey::unlock(key_file, &pass)
+            .map(|inner| OrgKey { inner })
+            .map_err(js_err)
+    }
+    /// Organization id.
+    #[wasm_bindgen(getter, js_name = orgId)]
+    pub fn org_id(&self) -> String {
+        self.inner.org_id()
+    }
+    /// Organization name.
+    #[wasm_bindgen(getter, js_name = orgName)]
+    pub fn org_name(&self) -> String {
+        self.inner.org_name()
+    }
+    /// Suite name.
+    #[wasm_bindgen(getter)]
+    pub fn suite(&self) -> String {
+        self.inner.suite()
+    }
+    /// The organization record.
+    #[wasm_bindgen(js_name = organizationRecord)]
+    pub fn organization_record(&self) -> Vec<u8> {
+        self.inner.organization_record()
+    }
+    /// `{name, roles, notBefore, notAfter, ok, problem}` of an `enroll` statement.
+    #[wasm_bindgen(js_name = reviewEnrollment)]
+    pub fn review_enrollment(&self, statement: &[u8]) -> JsResult<JsValue> {
+        to_js(&self.inner.review_enrollment(statement)).map_err(js_err)
+    }
+    /// Certify a verified enrollment; `notBefore`/`notAfter` null = as requested.
+    pub fn certify(
+        &self,
+        statement: &[u8],
+        not_before: Option<f64>,
+        not_after: Option<f64>,
+    ) -> JsResult<Vec<u8>> {
+        (|| {
+            let nb = not_before.map(|v| time(v, "notBefore")).transpose()?;
+            let na = not_after.map(|v| time(v, "notAfter")).transpose()?;
+            self.inner.certify(statement, nb, na)
+        })()
+        .map_err(js_err)
+    }
+}

@@ -1,0 +1,17 @@
+#![warn(missing_docs)]
+//! # Soshiki in the browser
+//!
+//! A thin WebAssembly layer over `soshiki-core` and `soshiki-client` (protocol, rules and audit
+//! only: no HTTP). The web UI does the HTTP calls itself; everything that needs a key or
+//! verifies a signature runs here, on the member's device, so that the server never sees a key
+//! or a plaintext. The JavaScript API is specified in `/work/notes/wasm-api.md`.
+//!
+//! - [`api`]: the API as plain Rust (tested natively);
+//! - [`open`]: streaming decryption of a downloaded part in constant memory;
+//! - [`js`]: the wasm-bindgen conversions;
+//! - [`error`]: error codes (`"<code>: <text>"` in JavaScript).
+
+pub mod api;
+pub mod error;
+pub mod js;
+pub mod open;

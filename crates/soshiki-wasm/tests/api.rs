@@ -1,0 +1,611 @@
+//! Native tests of the plain Rust API behind the JavaScript bindings.
+
+use rand_core::OsRng;
+use soshiki_client::proto::{self, json, ActionSpec, ActionStatement, B64};
+use soshiki_core::cert::{CertificateRequest, OrganizationKey, Roles};
+use soshiki_core::envelope::{EnvelopeFile, EnvelopeHeader};
+use soshiki_core::keyfile::{KdfParams, MemberKey};
+use soshiki_core::keys::{SecretKey, SigningKey};
+use soshiki_core::split::{ForwardResponse, ForwardingRequest};
+use soshiki_core::suite::{Ristretto255, Suite, P256};
+use soshiki_wasm::api::{
+    self, CertRef, EncryptRequest, ForwardTarget, OutgoingPart, RulePart, Session,
+};
+use soshiki_wasm::error::Code;
+use zeroize::Zeroizing;
+
+const NOW: u64 = 1_700_000_000;
+const PASS: &[u8] = b"correct horse";
+
+struct Org<S: Suite> {
+    key: OrganizationKey<S>,
+}
+
+impl<S: Suite> Org<S> {
+    fn new(name: &str) -> Self {
+        Self {
+            key: OrganizationKey::generate(name, NOW - 10, &mut OsRng).expect("org"),
+        }
+    }
+    fn record(&self) -> Vec<u8> {
+        self.key.organization().to_bytes()
+    }
+    fn member(&self, name: &str, roles: Roles) -> MemberKey<S> {
+        let encryption = SecretKey::<S>::generate(&mut OsRng);
+        let signing = SigningKey::<S>::generate(&mut OsRng);
+        let req = CertificateRequest {
+            member_name: name.into(),
+            roles,
+            encryption_key: encryption.public_key().clone(),
+            signing_key: signing.verifying_key(),
+            not_before: NOW - 5,
+            not_after: NOW + 86_400,
+        };
+        let certificate = self.key.certify(&req, &mut OsRng).expect("certify");
+        MemberKey {
+            encryption,
+            signing,
+            organization: self.key.organization().clone(),
+            certificate,
+        }
+    }
+    fn session(&self, name: &str, roles: Roles) -> (Session, Vec<u8>) {
+        let m = self.member(name, roles);
+        let file = m
+            .to_key_file(PASS, KdfParams::MINIMUM, &mut OsRng)
+            .expect("key file");
+        (
+            Session::unlock(&file, PASS).expect("unlock"),
+            m.certificate.to_bytes(),
+        )
+    }
+}
+
+fn part(name: &str, district: &str, data: &[u8]) -> OutgoingPart {
+    OutgoingPart {
+        name: name.into(),
+        labels: vec![("district".into(), district.into())],
+        data: Zeroizing::new(data.to_vec()),
+    }
+}
+
+fn decrypt_all(
+    session: &Session,
+    header: &[u8],
+    body_file: &[u8],
+    piece: usize,
+) -> Vec<(u32, Vec<u8>)> {
+    let opener = session.begin_open(header).expect("begin open");
+    let mut out = Vec::new();
+    for p in &opener.info().parts {
+        let (off, len) = (
+            p.offset.expect("offset") as usize,
+            p.cipher_length.expect("len") as usize,
+        );
+        let mut d = opener.part(p.index).expect("part");
+        let mut plain = Vec::new();
+        for c in body_file[off..off + len].chunks(piece) {
+            plain.extend_from_slice(&d.push(c).expect("push"));
+        }
+        plain.extend_from_slice(&d.finish().expect("finish"));
+        out.push((p.index, plain));
+    }
+    out
+}
+
+fn scenario<S: Suite>() {
+    let pref = Org::<S>::new("長野県 福祉課");
+    let city = Org::<S>::new("大町市 市民課");
+    let (sender, _) = pref.session("送信担当", Roles::READER);
+    let (rep, rep_cert) = city.session("受信代表", Roles::REPRESENTATIVE);
+    let (staff, staff_cert) = city.session("大町地区担当", Roles::READER);
+    assert_eq!(rep.member_name(), "受信代表");
+    assert_eq!(rep.org_name(), "大町市 市民課");
+    assert_eq!(rep.roles(), vec!["representative".to_string()]);
+    assert_eq!(rep.suite(), S::ID.name());
+    assert!(!rep.pending());
+
+    let big: Vec<u8> = (0..5000u32).map(|i| (i * 31) as u8).collect();
+    let req = EncryptRequest {
+        recipient_org: city.record(),
+        recipient_cert: rep_cert.clone(),
+        title: "敬老会 名簿".into(),
+        category: "list".into(),
+        chunk_size: Some(1024),
+        parts: vec![
+            part("omachi.csv", "Omachi", &big),
+            part("yasaka.csv", "Yasaka", b""),
+        ],
+    };
+    let enc = sender.encrypt(&req, NOW).expect("encrypt");
+    assert_eq!(enc.bodies_offset, soshiki_core::envelope::PREFIX_LEN);
+    assert_eq!(
+        &enc.envelope[enc.bodies_offset as usize..][..enc.bodies_length as usize].len(),
+        &(enc.bodies_length as usize)
+    );
+    // The file is a valid envelope file whose header is the one returned.
+    let file = EnvelopeFile::<S>::open(&mut std::io::Cursor::new(&enc.envelope)).expect("file");
+    assert_eq!(file.header.to_bytes(), enc.header);
+
+    // Encrypting to a certificate of another organization than the pinned one is refused.
+    let mut wrong = EncryptRequest {
+        recipient_org: pref.record(),
+        parts: vec![],
+        ..req
+    };
+    wrong.parts.push(part("x", "y", b"z"));
+    assert_eq!(
+        sender.encrypt(&wrong, NOW).expect_err("must fail").code,
+        Code::Untrusted
+    );
+
+    // The representative opens directly, in pieces of every awkward size.
+    for piece in [1, 7, 1040, 100_000] {
+        let got = decrypt_all(&rep, &enc.header, &enc.envelope, piece);
+        assert_eq!(got, vec![(0, big.clone()), (1, vec![])]);
+    }
+    let info = rep.begin_open(&enc.header).expect("open").info().clone();
+    assert_eq!(info.title, "敬老会 名簿");
+    assert_eq!(info.sender_name, "送信担当");
+    assert_eq!(info.parts[0].labels["district"], "Omachi");
+    assert_eq!(info.parts[0].length, Some(5000));
+    // The staff member holds nothing yet.
+    assert_eq!(
+        staff.begin_open(&enc.header).expect_err("must fail").code,
+        Code::Invalid
+    );
+
+    // Model 2: the representative forwards the Omachi part to the staff member.
+    let header = EnvelopeHeader::<S>::from_bytes(&enc.header).expect("header");
+    let request = header.forwarding_request(None).expect("request").to_bytes();
+    let view = rep.forward_view(&request).expect("view");
+    assert_eq!(view.parts.len(), 2);
+    assert_eq!(view.parts[1].labels["district"], "Yasaka");
+    assert_eq!(view.envelope_id, enc.envelope_id);
+    let targets = vec![ForwardTarget {
+        certificate: staff_cert.clone(),
+        parts: vec![0],
+    }];
+    // A forwarder that does not hold the request cannot forward it.
+    assert!(staff.forward(&request, &targets, NOW + 60).is_err());
+    // A target certificate from another organization is refused.
+    let (_, outsider) = pref.session("外部", Roles::READER);
+    let bad = vec![ForwardTarget {
+        certificate: outsider,
+        parts: vec![0],
+    }];
+    assert_eq!(
+        rep.forward(&request, &bad, NOW + 60)
+            .expect_err("must fail")
+            .code,
+        Code::Untrusted
+    );
+    let overlap = vec![targets[0].clone(), targets[0].clone()];
+    assert_eq!(
+        rep.forward(&request, &overlap, NOW + 60)
+            .expect_err("must fail")
+            .code,
+        Code::Invalid
+    );
+
+    let responses = rep.forward(&request, &targets, NOW + 60).expect("forward");
+    assert_eq!(responses.len(), 1);
+    // The server's combiner accepts the response; the staff member opens its copy.
+    let resp = ForwardResponse::<S>::from_bytes(&responses[0]).expect("response");
+    let staff_header = header.apply_forward(&resp).expect("combine");
+    let mut staff_file = Vec::new();
+    soshiki_core::envelope::write_forwarded(
+        &file,
+        &mut std::io::Cursor::new(&enc.envelope),
+        &staff_header,
+        &mut staff_file,
+        &mut |_| {},
+    )
+    .expect("write");
+    let got = decrypt_all(&staff, &staff_header.to_bytes(), &staff_file, 333);
+    assert_eq!(got, vec![(0, big.clone())]);
+    let staff_info = staff.begin_open(&staff_header.to_bytes()).expect("open");
+    assert_eq!(staff_info.info().hops.len(), 1);
+    assert_eq!(staff_info.info().hops[0].forwarder, "受信代表");
+    assert_eq!(staff_info.info().hops[0].target, "大町地区担当");
+    // The representative no longer holds the forwarded part in the staff copy.
+    assert!(rep.begin_open(&staff_header.to_bytes()).is_err());
+
+    // The action statement for the forward is signed by the representative and states it.
+    let spec = ActionSpec::forward(
+        "d1",
+        &enc.envelope_id,
+        &[(
+            rep.resolve_cert(&CertRef::Bytes(staff_cert.clone()))
+                .expect("id"),
+            vec![0],
+        )],
+        &responses,
+    );
+    let header_value = rep.sign_action(&spec, NOW + 61);
+    let st = ActionStatement::from_bytes(&B64::decode(&header_value).expect("b64")).expect("st");
+    assert!(st.states(&spec));
+    assert_eq!(st.actor.to_hex(), rep.cert_id());
+    let rep_key = soshiki_core::cert::Certificate::<S>::from_bytes(&rep_cert).expect("cert");
+    assert!(st.verify_signature(&rep_key.signing_key));
+    let login = rep.sign_login("https://127.0.0.1:8443", &[7; 32]);
+    assert!(rep_key.signing_key.verify(
+        &proto::login_message("https://127.0.0.1:8443", &[7; 32]),
+        &login
+    ));
+}
+
+#[test]
+fn send_forward_open_p256() {
+    scenario::<P256>();
+}
+
+#[test]
+fn send_forward_open_ristretto255() {
+    scenario::<Ristretto255>();
+}
+
+#[test]
+fn streaming_rejects_tampering_truncation_and_extension() {
+    let city = Org::<P256>::new("city");
+    let (rep, rep_cert) = city.session("rep", Roles::REPRESENTATIVE);
+    let data: Vec<u8> = (0..3000u32).map(|i| i as u8).collect();
+    let enc = rep
+        .encrypt(
+            &EncryptRequest {
+                recipient_org: city.record(),
+                recipient_cert: rep_cert,
+                title: "t".into(),
+                category: "c".into(),
+                chunk_size: Some(1024),
+                parts: vec![part("a", "b", &data)],
+            },
+            NOW,
+        )
+        .expect("encrypt");
+    let opener = rep.begin_open(&enc.header).expect("open");
+    let p = &opener.info().parts[0];
+    let body =
+        &enc.envelope[p.offset.expect("o") as usize..][..p.cipher_length.expect("l") as usize];
+
+    // Flipped byte in the last chunk: the chunk fails, nothing more is released.
+    let mut flipped = body.to_vec();
+    let n = flipped.len();
+    flipped[n - 3] ^= 1;
+    let mut d = opener.part(0).expect("part");
+    let err = d.push(&flipped).expect_err("must fail");
+    assert_eq!(err.code, Code::DecryptFailed);
+    assert!(d.push(&[]).is_err() && d.finish().is_err(), "stays failed");
+
+    // Truncated: finish refuses, and the held-back last chunk is never released.
+    let mut d = opener.part(0).expect("part");
+    let released = d.push(&body[..n - 1]).expect("push");
+    assert_eq!(&released[..], &data[..2048]);
+    assert_eq!(d.finish().expect_err("must fail").code, Code::DecryptFailed);
+
+    // Extended: one byte more than the signed length.
+    let mut d = opener.part(0).expect("part");
+    let mut longer = body.to_vec();
+    longer.push(0);
+    assert_eq!(
+        d.push(&longer).expect_err("must fail").code,
+        Code::DecryptFailed
+    );
+
+    // The last chunk is released only by finish.
+    let mut d = opener.part(0).expect("part");
+    let first = d.push(body).expect("push");
+    assert_eq!(first.len(), 2048);
+    assert_eq!(&d.finish().expect("finish")[..], &data[2048..]);
+
+    // Not a part of this envelope.
+    assert_eq!(opener.part(5).expect_err("must fail").code, Code::Invalid);
+}
+
+#[test]
+fn enrollment_round_trip() {
+    let city = Org::<P256>::new("大町市");
+    let org_file = city
+        .key
+        .to_key_file(PASS, KdfParams::MINIMUM, &mut OsRng)
+        .expect("org file");
+    let e = api::create_enrollment(
+        &city.record(),
+        "田中",
+        "forwarder, reader",
+        NOW,
+        NOW + 1000,
+        PASS,
+        KdfParams::MINIMUM,
+        NOW,
+    )
+    .expect("enroll");
+    // The statement is what the server checks: a valid proof of possession for this org.
+    let org_id = city.key.organization().fingerprint().to_hex();
+    proto::verify_enrollment::<P256>(&e.statement, &org_id).expect("valid request");
+    let pending = Session::unlock(&e.pending_key_file, PASS).expect("pending");
+    assert!(pending.pending());
+
+    let admin = api::OrgKey::unlock(&org_file, PASS).expect("org key");
+    assert_eq!(admin.org_id(), org_id);
+    let review = admin.review_enrollment(&e.statement);
+    assert!(review.ok, "{review:?}");
+    assert_eq!(review.name, "田中");
+    assert_eq!(
+        review.roles,
+        vec!["forwarder".to_string(), "reader".to_string()]
+    );
+    let mut tampered = e.statement.clone();
+    let n = tampered.len();
+    tampered[n - 1] ^= 1;
+    let bad = admin.review_enrollment(&tampered);
+    assert!(!bad.ok && bad.problem.is_some());
+    assert_eq!(
+        admin
+            .certify(&tampered, None, None)
+            .expect_err("must fail")
+            .code,
+        Code::Untrusted
+    );
+
+    let cert = admin.certify(&e.statement, None, None).expect("certify");
+    let member = api::verify_member(&city.record(), &cert, NOW + 1).expect("verify");
+    assert_eq!(member.name, "田中");
+    assert_eq!(member.org_id, org_id);
+    assert_eq!(
+        api::verify_member(&city.record(), &cert, NOW + 2000)
+            .expect_err("must fail")
+            .code,
+        Code::Untrusted,
+        "expired"
+    );
+    let full = api::finish_enrollment(
+        &city.record(),
+        &cert,
+        &e.pending_key_file,
+        PASS,
+        KdfParams::MINIMUM,
+    )
+    .expect("finish");
+    let s = Session::unlock(&full, PASS).expect("unlock");
+    assert!(!s.pending());
+    assert_eq!(s.cert_id(), member.cert_id);
+    assert_eq!(s.org_id(), org_id);
+
+    // A certificate for other keys (another enrollment) is refused.
+    let other = api::create_enrollment(
+        &city.record(),
+        "佐藤",
+        "reader",
+        NOW,
+        NOW + 1000,
+        PASS,
+        KdfParams::MINIMUM,
+        NOW,
+    )
+    .expect("enroll");
+    let other_cert = admin
+        .certify(&other.statement, None, None)
+        .expect("certify");
+    let err = api::finish_enrollment(
+        &city.record(),
+        &other_cert,
+        &e.pending_key_file,
+        PASS,
+        KdfParams::MINIMUM,
+    )
+    .expect_err("must fail");
+    assert_eq!(err.code, Code::Untrusted);
+    // Wrong passphrase, empty name, bad roles.
+    assert_eq!(
+        Session::unlock(&full, b"nope").expect_err("must fail").code,
+        Code::WrongPassphrase
+    );
+    assert_eq!(
+        api::create_enrollment(
+            &city.record(),
+            "",
+            "reader",
+            NOW,
+            NOW + 1,
+            PASS,
+            KdfParams::MINIMUM,
+            NOW
+        )
+        .expect_err("must fail")
+        .code,
+        Code::Invalid
+    );
+    assert!(api::create_enrollment(
+        &city.record(),
+        "x",
+        "king",
+        NOW,
+        NOW + 1,
+        PASS,
+        KdfParams::MINIMUM,
+        NOW
+    )
+    .is_err());
+    // An organization key file is not a member key file.
+    assert_eq!(
+        Session::unlock(&org_file, PASS)
+            .expect_err("must fail")
+            .code,
+        Code::Invalid
+    );
+    assert_eq!(
+        api::key_file_info(&org_file).expect("info").kind,
+        "organization"
+    );
+    assert_eq!(api::key_file_info(&full).expect("info").kind, "member");
+    assert_eq!(
+        api::organization_info(&city.record()).expect("org").name,
+        "大町市"
+    );
+    assert_eq!(
+        api::organization_info(b"garbage")
+            .expect_err("must fail")
+            .code,
+        Code::Malformed
+    );
+
+    // Export under a new passphrase and unlock again.
+    let again = s
+        .export_key_file(b"new pass", KdfParams::MINIMUM)
+        .expect("export");
+    assert_eq!(
+        Session::unlock(&again, b"new pass")
+            .expect("unlock")
+            .cert_id(),
+        s.cert_id()
+    );
+}
+
+#[test]
+fn rules_route_parts() {
+    let t = "a".repeat(64);
+    let rules = vec![
+        format!("district=Omachi -> {t}"),
+        format!("category=DV -> {}", "b".repeat(64)),
+    ];
+    let parts = vec![
+        RulePart {
+            index: 0,
+            info: soshiki_core::envelope::PartInfo {
+                name: "a".into(),
+                labels: vec![soshiki_core::envelope::Label::parse("district=Omachi").expect("l")],
+            },
+        },
+        RulePart {
+            index: 2,
+            info: Default::default(),
+        },
+    ];
+    let got = api::test_rules(&rules, &parts, "list").expect("rules");
+    assert_eq!(got[0].target.as_deref(), Some(t.as_str()));
+    assert_eq!(got[0].rule, Some(0));
+    assert_eq!(got[1].target, None);
+    let got = api::test_rules(&rules, &parts, "DV").expect("rules");
+    assert_eq!(got[1].rule, Some(1));
+    let err = api::test_rules(&["district=A".into()], &parts, "").expect_err("must fail");
+    assert_eq!(err.code, Code::Invalid);
+    assert!(err.text.contains("district=A"));
+}
+
+#[test]
+fn audit_pages_verify_and_edits_are_found() {
+    let city = Org::<P256>::new("city");
+    let m = city.member("admin", Roles::ADMIN);
+    let (s, cert) = {
+        let file = m
+            .to_key_file(PASS, KdfParams::MINIMUM, &mut OsRng)
+            .expect("file");
+        (
+            Session::unlock(&file, PASS).expect("unlock"),
+            m.certificate.to_bytes(),
+        )
+    };
+    let org_id = s.org_id();
+    let mut prev = [0u8; 32];
+    let mut entries = Vec::new();
+    for (seq, spec) in [
+        ActionSpec::recall("d1"),
+        ActionSpec::set_policy(&org_id, Some(30), None),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let entry = B64::decode(&s.sign_action(spec, NOW)).expect("b64");
+        let seq = seq as u64 + 1;
+        let hash = proto::audit_hash(&prev, seq, &entry);
+        entries.push(json::AuditRecord {
+            seq,
+            entry: B64(entry),
+            prev_hash: hex::encode(prev),
+            hash: hex::encode(hash),
+            created: NOW as i64,
+        });
+        prev = hash;
+    }
+    let page = json::AuditPage {
+        org_id: org_id.clone(),
+        entries,
+        certificates: vec![json::ActorCertificate {
+            cert_id: s.cert_id(),
+            certificate: B64(cert),
+            org_record: B64(city.record()),
+        }],
+    };
+    let text = serde_json::to_string(&page).expect("json");
+    let r = api::verify_audit(&city.record(), &text, &[], None).expect("verify");
+    assert!(r.ok);
+    assert_eq!(r.entries.len(), 2);
+    assert_eq!(r.entries[1].action, "set-policy");
+    assert_eq!(r.entries[0].actor, "admin");
+    let mut edited = page.clone();
+    edited.entries[1].entry.0[20] ^= 1;
+    let r = api::verify_audit(
+        &city.record(),
+        &serde_json::to_string(&edited).expect("json"),
+        &[],
+        None,
+    )
+    .expect("verify");
+    assert!(!r.ok);
+    assert_eq!(r.failures[0].seq, 2);
+    assert_eq!(
+        api::verify_audit(&city.record(), "{", &[], None)
+            .expect_err("must fail")
+            .code,
+        Code::Malformed
+    );
+}
+
+#[test]
+fn forwarding_request_for_another_organization_is_untrusted() {
+    let city = Org::<P256>::new("city");
+    let other = Org::<P256>::new("other");
+    let (rep, rep_cert) = city.session("rep", Roles::REPRESENTATIVE);
+    let (other_rep, _) = other.session("rep2", Roles::REPRESENTATIVE);
+    let enc = rep
+        .encrypt(
+            &EncryptRequest {
+                recipient_org: city.record(),
+                recipient_cert: rep_cert,
+                title: String::new(),
+                category: String::new(),
+                chunk_size: None,
+                parts: vec![part("a", "b", b"hello")],
+            },
+            NOW,
+        )
+        .expect("encrypt");
+    let header = EnvelopeHeader::<P256>::from_bytes(&enc.header).expect("header");
+    let request = header.forwarding_request(None).expect("request");
+    let bytes = request.to_bytes();
+    assert_eq!(
+        other_rep.forward_view(&bytes).expect_err("must fail").code,
+        Code::Untrusted
+    );
+    assert_eq!(
+        other_rep
+            .begin_open(&enc.header)
+            .expect_err("must fail")
+            .code,
+        Code::Untrusted
+    );
+    // A tampered request does not verify.
+    let mut bad: ForwardingRequest<P256> = request.clone();
+    bad.core.created += 1;
+    assert_eq!(
+        rep.forward_view(&bad.to_bytes())
+            .expect_err("must fail")
+            .code,
+        Code::Untrusted
+    );
+    assert_eq!(
+        rep.forward_view(b"junk").expect_err("must fail").code,
+        Code::Malformed
+    );
+}
