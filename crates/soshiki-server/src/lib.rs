@@ -58,6 +58,7 @@ mod orgs;
 mod rules;
 mod upload;
 mod util;
+mod web;
 
 pub use error::ApiError;
 pub use openapi::OPENAPI_JSON;
@@ -234,6 +235,7 @@ pub fn router(state: AppState) -> Router {
     for (_, path, handler) in route_table() {
         r = r.route(path, handler);
     }
+    r = r.merge(web::router());
     r.fallback(util::no_route)
         .method_not_allowed_fallback(util::method_not_allowed)
         .layer(DefaultBodyLimit::max(JSON_LIMIT))

@@ -1,0 +1,823 @@
+// End-to-end tests of the Soshiki web UI in headless Debian Chromium (playwright-core, no
+// browser download). Run by scripts/e2e.sh, which starts `soshiki serve --demo` and sets:
+//   SOSHIKI_URL        the server (http://127.0.0.1:PORT)
+//   SOSHIKI_DATA       its data directory (demo key files in demo/SCENARIO/*.key)
+//   SOSHIKI_BIN        the soshiki binary (interoperability with the CLI)
+//   SOSHIKI_WORK       a scratch directory
+//   SOSHIKI_ARTIFACTS  where screenshots and downloads go
+// Every context has a request recorder: the run fails if any request leaves 127.0.0.1 or if any
+// request (URL, headers, body, and every base64 value inside a JSON body or a header) contains
+// the passphrase, a key file, or a plaintext row.
+import { chromium } from 'playwright-core';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import assert from 'node:assert/strict';
+
+const BASE = need('SOSHIKI_URL');
+const DATA = need('SOSHIKI_DATA');
+const BIN = need('SOSHIKI_BIN');
+const WORK = need('SOSHIKI_WORK');
+const ART = need('SOSHIKI_ARTIFACTS');
+const PASS = fs.readFileSync(path.join(DATA, 'demo', 'passphrase.txt'), 'utf8').trim();
+const PASS_FILE = path.join(DATA, 'demo', 'passphrase.txt');
+const STEP_TIMEOUT = 60_000;
+fs.mkdirSync(WORK, { recursive: true });
+fs.rmSync(ART, { recursive: true, force: true });
+fs.mkdirSync(ART, { recursive: true });
+
+function need(name) {
+  const v = process.env[name];
+  if (!v) { console.error(`${name} is not set (run scripts/e2e.sh)`); process.exit(2); }
+  return v;
+}
+
+const keyPath = (scenario, tag) => path.join(DATA, 'demo', scenario, `${tag}.key`);
+
+// ---------------------------------------------------------------------------------------------
+// Secrets the network must never see.
+
+const secrets = [{ label: 'passphrase', bytes: Buffer.from(PASS, 'utf8') }];
+function addSecret(label, bytes) {
+  const b = Buffer.from(bytes);
+  if (b.length >= 8) secrets.push({ label, bytes: b });
+}
+for (const scen of ['omachi', 'wrong-recipient']) {
+  for (const f of fs.readdirSync(path.join(DATA, 'demo', scen))) {
+    if (f.endsWith('.key') || f.endsWith('.orgkey')) addSecret(`key file ${scen}/${f}`, fs.readFileSync(path.join(DATA, 'demo', scen, f)));
+  }
+}
+function addPlaintextRows(label, text) {
+  const lines = text.split('\n').map((l) => l.replace(/\r$/, '')).filter(Boolean);
+  for (const line of lines.slice(1)) addSecret(`${label}: ${line.slice(0, 30)}`, Buffer.from(line, 'utf8'));
+}
+
+function maybeBase64(s) {
+  if (typeof s !== 'string' || s.length < 12 || s.length % 4 !== 0 || !/^[A-Za-z0-9+/]+={0,2}$/.test(s)) return null;
+  return Buffer.from(s, 'base64');
+}
+
+function jsonStrings(v, out) {
+  if (typeof v === 'string') out.push(v);
+  else if (Array.isArray(v)) v.forEach((x) => jsonStrings(x, out));
+  else if (v && typeof v === 'object') Object.values(v).forEach((x) => jsonStrings(x, out));
+  return out;
+}
+
+class Recorder {
+  constructor(name) {
+    this.name = name;
+    this.requests = 0;
+    this.bodies = 0;
+    this.violations = [];
+    this.seen = [];
+  }
+
+  attach(context) {
+    context.on('request', (req) => {
+      try { this.check(req); } catch (e) { this.violations.push(`recorder failed on ${req.url()}: ${e}`); }
+    });
+  }
+
+  check(req) {
+    this.requests++;
+    const url = new URL(req.url());
+    if (url.protocol === 'data:' || url.protocol === 'blob:') return;
+    if (!['http:', 'https:'].includes(url.protocol) || url.hostname !== '127.0.0.1') {
+      this.violations.push(`request leaves 127.0.0.1: ${req.method()} ${req.url()}`);
+    }
+    const blobs = [Buffer.from(decodeURIComponent(req.url()), 'utf8')];
+    for (const [k, v] of Object.entries(req.headers())) {
+      blobs.push(Buffer.from(`${k}: ${v}`, 'utf8'));
+      const d = maybeBase64(v);
+      if (d) blobs.push(d);
+    }
+    const body = req.postDataBuffer();
+    if (body && body.length) {
+      this.bodies++;
+      blobs.push(body);
+      if (body[0] === 0x7b) {
+        try {
+          for (const s of jsonStrings(JSON.parse(body.toString('utf8')), [])) {
+            const d = maybeBase64(s);
+            if (d) blobs.push(d);
+          }
+        } catch (_) { /* not JSON */ }
+      }
+    }
+    this.seen.push({ what: `${req.method()} ${url.pathname}`, blobs });
+  }
+
+  /** Every request seen so far against every secret known now. */
+  scan() {
+    for (const { what, blobs } of this.seen) {
+      for (const b of blobs) {
+        for (const s of secrets) {
+          if (b.includes(s.bytes)) this.violations.push(`${what} carries ${s.label}`);
+        }
+      }
+    }
+    return this.violations;
+  }
+}
+
+// The recorder itself must catch what it is for.
+function recorderSelfTest() {
+  const r = new Recorder('self-test');
+  const fake = (url, body, headers = {}) => ({ url: () => url, method: () => 'POST', headers: () => headers, postDataBuffer: () => (body ? Buffer.from(body) : null) });
+  r.check(fake('http://127.0.0.1:1/v1/x', `{"x":"${Buffer.from(`..${PASS}..`).toString('base64')}"}`));
+  r.check(fake('https://cdn.example/x.js', null));
+  r.check(fake('http://127.0.0.1:1/v1/y', null, { 'soshiki-action': Buffer.from(`prefix${PASS}suffix`).toString('base64') }));
+  r.check(fake('http://127.0.0.1:1/v1/z', 'harmless'));
+  const v = r.scan();
+  assert.equal(v.length, 3, `recorder self-test: ${JSON.stringify(v)}`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Browser helpers.
+
+let browser;
+const recorders = [];
+const pageErrors = [];
+
+async function newMember(name) {
+  const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1366, height: 768 }, locale: 'ja-JP' });
+  context.setDefaultTimeout(STEP_TIMEOUT);
+  const rec = new Recorder(name);
+  rec.attach(context);
+
+  recorders.push(rec);
+  const page = await context.newPage();
+  page.on('pageerror', (e) => pageErrors.push(`${name}: ${e.message}`));
+  page.on('console', (m) => { if (m.type() === 'error' && !/status of 40[13]/.test(m.text())) console.log(`  [${name} console] ${m.text()}`); });
+  page.on('response', (r) => { if (r.status() >= 400) console.log(`  [${name}] ${r.status()} ${r.request().method()} ${new URL(r.url()).pathname}`); });
+  await page.goto(`${BASE}/`);
+  await page.waitForSelector('html[data-ready="1"]');
+  const crypto = await page.getAttribute('html', 'data-crypto');
+  assert.equal(crypto, 'ready', 'the browser crypto module must load (run scripts/build-web.sh)');
+  return { name, context, page, rec };
+}
+
+let shot = 0;
+async function screenshot(m, label) {
+  shot++;
+  const file = path.join(ART, `${String(shot).padStart(2, '0')}-${label}.png`);
+  await m.page.screenshot({ path: file, fullPage: true });
+}
+
+async function go(m, hash, selector) {
+  await m.page.evaluate((h) => {
+    if (location.hash === h) window.dispatchEvent(new HashChangeEvent('hashchange'));
+    else location.hash = h;
+  }, hash);
+  if (selector) await m.page.waitForSelector(selector);
+}
+
+async function expectOk(m, scope = '') {
+  const sel = `${scope} .status.ok, ${scope} .status.error`;
+  await m.page.waitForSelector(sel);
+  const err = await m.page.$(`${scope} .status.error`);
+  if (err) throw new Error(`${m.name}: ${await err.textContent()}`);
+}
+
+/** Import a key file through the UI's import page, then unlock it by keyboard. */
+async function importAndUnlock(m, file) {
+  if (await m.page.isVisible('#lock-button')) await m.page.click('#lock-button');
+  await go(m, '#/setup', '#import-form');
+  await m.page.setInputFiles('#import-form input[type=file]', file);
+  await m.page.fill('#import-form input[name=import-passphrase]', PASS);
+  await m.page.click('#import-form button[type=submit]');
+  await m.page.waitForSelector('#unlock-form');
+  // Keyboard only: the passphrase field has the focus; Enter submits.
+  await m.page.waitForFunction(() => document.activeElement && document.activeElement.name === 'passphrase');
+  await m.page.keyboard.type(PASS);
+  await m.page.keyboard.press('Enter');
+  await m.page.waitForSelector('.page-inbox #inbox-table');
+  // The key file is in IndexedDB exactly as on disk (passphrase-protected), nowhere else.
+  const stored = await m.page.evaluate(() => new Promise((resolve, reject) => {
+    const r = indexedDB.open('soshiki');
+    r.onsuccess = () => {
+      const all = r.result.transaction('keys').objectStore('keys').getAll();
+      all.onsuccess = () => resolve(all.result.map((k) => Array.from(k.file)));
+      all.onerror = () => reject(all.error);
+    };
+    r.onerror = () => reject(r.error);
+  }));
+  const disk = fs.readFileSync(file);
+  assert.ok(stored.some((b) => Buffer.from(b).equals(disk)), `${file} is stored in IndexedDB as the same key file`);
+}
+
+async function storedKeyFiles(m) {
+  const files = await m.page.evaluate(() => new Promise((resolve, reject) => {
+    const r = indexedDB.open('soshiki');
+    r.onsuccess = () => {
+      const all = r.result.transaction('keys').objectStore('keys').getAll();
+      all.onsuccess = () => resolve(all.result.map((k) => Array.from(k.file)));
+      all.onerror = () => reject(all.error);
+    };
+    r.onerror = () => reject(r.error);
+  }));
+  return files.map((f) => Buffer.from(f));
+}
+
+async function orgFingerprint(keyFile) {
+  const out = execFileSync(BIN, ['--lang', 'en', '--passphrase-file', PASS_FILE, 'org', 'fingerprint', keyFile], { encoding: 'utf8' });
+  const m = /[0-9a-f]{64}/.exec(out.replace(/[\s:]/g, ''));
+  assert.ok(m, `org fingerprint output: ${out}`);
+  return m[0];
+}
+
+async function pinOrg(m, fp) {
+  await go(m, '#/orgs', '#pin-form');
+  await m.page.fill('#pin-fp', fp);
+  await m.page.click('#pin-form button[type=submit]');
+  await m.page.check('#pin-same');
+  await m.page.click('#pin-button');
+  await m.page.waitForSelector('#pinned-orgs');
+}
+
+async function confirm(m) {
+  await m.page.waitForSelector('dialog[open] button.primary');
+  await m.page.click('dialog[open] button.primary');
+}
+
+async function send(m, { orgId, title, category, files, split, labels, text }) {
+  await go(m, '#/send', '#send-form');
+  await m.page.selectOption('#send-org', orgId);
+  await m.page.waitForSelector('input[name=rep]');
+  await m.page.fill('#send-title', title);
+  await m.page.fill('#send-category', category || '');
+  if (text) await m.page.fill('#send-text', text);
+  if (labels) await m.page.fill('#send-labels', labels);
+  await m.page.setInputFiles('#send-files', files);
+  if (split) {
+    const sel = `select[data-file="${split.file}"]`;
+    await m.page.waitForSelector(sel);
+    await m.page.selectOption(sel, { label: split.column });
+  }
+  await m.page.click('#send-button');
+  await confirm(m);
+  await m.page.waitForFunction(() => document.querySelector('#send-form')?.dataset.sent
+    || document.querySelector('#send-form .status.error'));
+  await expectOk(m, '#send-form');
+  return m.page.getAttribute('#send-form', 'data-sent');
+}
+
+/** The inbox row of `title` (reloading until it appears); returns its delivery id. */
+async function findDelivery(m, title, { status } = {}) {
+  await go(m, '#/inbox', '#inbox-table');
+  for (let i = 0; i < 20; i++) {
+    const id = await m.page.evaluate(({ title, status }) => {
+      for (const tr of document.querySelectorAll('#inbox-table tbody tr[data-delivery]')) {
+        if (tr.textContent.includes(title) && (!status || tr.dataset.status === status)) return tr.dataset.delivery;
+      }
+      return null;
+    }, { title, status });
+    if (id) return id;
+    await m.page.waitForTimeout(500);
+    await m.page.click('.page-inbox .toolbar button');
+  }
+  throw new Error(`${m.name}: no delivery "${title}" (${status || 'any status'}) in the inbox`);
+}
+
+/** Choose, for each part (by its name), the member whose name the option starts with. */
+async function forward(m, deliveryId, assignments) {
+  await go(m, `#/forward/${deliveryId}`, '#forward-parts');
+  for (const [partName, memberName] of Object.entries(assignments)) {
+    const ok = await m.page.evaluate(({ partName, memberName }) => {
+      for (const tr of document.querySelectorAll('#forward-parts tbody tr')) {
+        if (!tr.textContent.includes(partName)) continue;
+        const sel = tr.querySelector('select');
+        const opt = [...sel.options].find((o) => o.textContent.startsWith(memberName));
+        if (!opt) return `no member ${memberName}`;
+        sel.value = opt.value;
+        sel.dispatchEvent(new Event('change'));
+        return 'ok';
+      }
+      return `no part ${partName}`;
+    }, { partName, memberName });
+    assert.equal(ok, 'ok', `${m.name}: forward ${partName} -> ${memberName}`);
+  }
+  await m.page.click('#forward-button');
+  await confirm(m);
+  await expectOk(m, '.page-forward');
+  await m.page.waitForSelector('#forwards-made');
+}
+
+async function recall(m, parentId, holderName) {
+  await go(m, `#/forward/${parentId}`, '#forwards-made');
+  const btn = m.page.locator('#forwards-made tbody tr', { hasText: holderName }).locator('button[data-recall]');
+  await btn.first().click();
+  await confirm(m);
+  await expectOk(m, '.page-forward');
+}
+
+/** Open a delivery and save part `partName`; returns the downloaded bytes. */
+async function openAndSave(m, deliveryId, partName, mode) {
+  await go(m, `#/open/${deliveryId}`, '#open-parts');
+  await m.page.selectOption('#save-mode', mode);
+  const btn = m.page.locator('#open-parts tbody tr', { hasText: partName }).locator('button');
+  const [download] = await Promise.all([m.page.waitForEvent('download'), btn.click()]);
+  const file = path.join(ART, `download-${m.name}-${partName}`);
+  await download.saveAs(file);
+  await m.page.waitForSelector('#open-parts button[data-saved="1"]');
+  await expectOk(m, '.page-open');
+  return fs.readFileSync(file);
+}
+
+function cli(args, opts = {}) {
+  return execFileSync(BIN, ['--lang', 'en', '--passphrase-file', PASS_FILE, ...args], { encoding: 'utf8', ...opts });
+}
+
+function cliConn(stateName) {
+  return ['--server', BASE, '--state', path.join(WORK, `state-${stateName}`)];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Data.
+
+function csvFor(districts, rowsEach) {
+  const lines = ['番号,氏名,住所,district'];
+  let n = 1;
+  for (const [tag, ja] of districts) {
+    for (let i = 0; i < rowsEach; i++, n++) {
+      lines.push(`${tag}-${String(n).padStart(4, '0')},架空 太郎${n},架空県${ja}町${n}番地,${tag}`);
+    }
+  }
+  return `${lines.join('\r\n')}\r\n`;
+}
+
+function splitExpected(text, column) {
+  const rows = text.split('\r\n').filter(Boolean);
+  const header = rows[0];
+  const col = header.split(',').indexOf(column);
+  const groups = new Map();
+  for (const r of rows.slice(1)) {
+    const v = r.split(',')[col];
+    if (!groups.has(v)) groups.set(v, [header]);
+    groups.get(v).push(r);
+  }
+  return new Map([...groups].map(([v, lines]) => [v, Buffer.from(`${lines.join('\r\n')}\r\n`, 'utf8')]));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tests.
+
+const tests = [];
+const test = (name, fn) => tests.push({ name, fn });
+
+test('omachi: send a CSV split per district, forward per district, recall and re-forward, open', async () => {
+  const sender = await newMember('omachi-sender');
+  const rep = await newMember('omachi-rep');
+  const reader = await newMember('omachi-reader');
+  await importAndUnlock(sender, keyPath('omachi', 'pref-sender'));
+  await importAndUnlock(rep, keyPath('omachi', 'omachi-rep'));
+  await screenshot(rep, 'omachi-rep-inbox-empty');
+
+  const cityFp = await orgFingerprint(keyPath('omachi', 'omachi-rep'));
+  await pinOrg(sender, cityFp);
+  await screenshot(sender, 'omachi-sender-pinned');
+
+  const csv = csvFor([['Omachi', '大町'], ['Yasaka', '八坂'], ['Miasa', '美麻']], 6);
+  addPlaintextRows('omachi csv', csv);
+  const expected = splitExpected(csv, 'district');
+  const title = '令和7年度 敬老会 対象者名簿 (e2e)';
+  const envelopeId = await send(sender, {
+    orgId: cityFp, title, category: 'keirokai',
+    files: [{ name: 'taishosha.csv', mimeType: 'text/csv', buffer: Buffer.from(csv, 'utf8') }],
+    split: { file: 'taishosha.csv', column: 'district' },
+  });
+  assert.match(envelopeId, /^[0-9a-f]{32}$/);
+  await screenshot(sender, 'omachi-sender-sent');
+
+  // The representative forwards per district, Yasaka by mistake to the Miasa officer.
+  const repDelivery = await findDelivery(rep, title, { status: 'delivered' });
+  await rep.page.waitForSelector(`tr[data-delivery="${repDelivery}"] .tag`);
+  await screenshot(rep, 'omachi-rep-inbox');
+  await forward(rep, repDelivery, {
+    'taishosha_Omachi.csv': '大町地区 担当',
+    'taishosha_Yasaka.csv': '美麻地区 担当',
+    'taishosha_Miasa.csv': '美麻地区 担当',
+  });
+  await screenshot(rep, 'omachi-rep-forwarded');
+  // 取り消し: recall the wrong forward (unopened), then re-forward correctly.
+  await recall(rep, repDelivery, '美麻地区 担当');
+  await screenshot(rep, 'omachi-rep-recalled');
+  await forward(rep, repDelivery, {
+    'taishosha_Yasaka.csv': '八坂地区 担当',
+    'taishosha_Miasa.csv': '美麻地区 担当',
+  });
+  await screenshot(rep, 'omachi-rep-reforwarded');
+
+  // Readers (one browser context, switching keys) open their parts and get exactly the rows.
+  await importAndUnlock(reader, keyPath('omachi', 'omachi-omachi'));
+  let id = await findDelivery(reader, title, { status: 'delivered' });
+  await screenshot(reader, 'omachi-reader-inbox');
+  let got = await openAndSave(reader, id, 'taishosha_Omachi.csv', 'stream');
+  assert.ok(got.equals(expected.get('Omachi')), 'Omachi part, streamed through the service worker');
+  await screenshot(reader, 'omachi-reader-opened');
+
+  await importAndUnlock(reader, keyPath('omachi', 'omachi-yasaka'));
+  id = await findDelivery(reader, title, { status: 'delivered' });
+  got = await openAndSave(reader, id, 'taishosha_Yasaka.csv', 'blob');
+  assert.ok(got.equals(expected.get('Yasaka')), 'Yasaka part, re-forwarded after the recall');
+
+  // Miasa officer: the recalled delivery is marked recalled and cannot be opened; the new one
+  // holds only Miasa. It is opened by the CLI (an envelope made in the browser opens in the CLI).
+  await importAndUnlock(reader, keyPath('omachi', 'omachi-miasa'));
+  const recalled = await findDelivery(reader, '長野県 健康福祉部', { status: 'recalled' });
+  assert.equal(await reader.page.locator(`tr[data-delivery="${recalled}"] a[href^="#/open/"]`).count(), 0, 'no open button on a recalled delivery');
+  const miasa = await findDelivery(reader, title, { status: 'delivered' });
+  await screenshot(reader, 'omachi-miasa-inbox-recalled-badge');
+  const outDir = path.join(WORK, 'cli-open-miasa');
+  fs.mkdirSync(outDir, { recursive: true });
+  cli(['open', miasa, '--out', outDir, '--key', keyPath('omachi', 'omachi-miasa'), ...cliConn('miasa')]);
+  const cliBytes = fs.readFileSync(path.join(outDir, 'taishosha_Miasa.csv'));
+  assert.ok(cliBytes.equals(expected.get('Miasa')), 'the CLI opens the envelope made in the browser');
+
+  // Receipts for the sender show the forwards, the recall and the openings.
+  await go(sender, '#/receipts', `section[data-envelope="${envelopeId}"] table.receipts`);
+  const kinds = await sender.page.$$eval(`section[data-envelope="${envelopeId}"] tr[data-kind]`, (trs) => trs.map((t) => t.dataset.kind));
+  for (const k of ['delivered', 'forwarded', 'recalled', 'opened']) assert.ok(kinds.includes(k), `receipt ${k} in ${kinds}`);
+  await screenshot(sender, 'omachi-sender-receipts');
+  // Model 2: the representative (a forwarder, not a reader) never fetched a header with C1
+  // values nor an envelope body; it worked from forwarding requests only.
+  const repPaths = rep.rec.seen.map((x) => x.what);
+  assert.ok(repPaths.some((p) => p.endsWith('/forwarding-request')), 'the forwarder used forwarding requests');
+  assert.ok(!repPaths.some((p) => /\/deliveries\/[^/]+\/(header|envelope)$/.test(p)), repPaths.join('\n'));
+});
+
+test('wrong-recipient: forward to the wrong member, recall, re-forward to the right one', async () => {
+  const sender = await newMember('pref2-sender');
+  const rep = await newMember('city2-rep');
+  const staff = await newMember('city2-staff');
+  await importAndUnlock(sender, keyPath('wrong-recipient', 'pref2-sender'));
+  await importAndUnlock(rep, keyPath('wrong-recipient', 'city2-rep'));
+  const cityFp = await orgFingerprint(keyPath('wrong-recipient', 'city2-rep'));
+  await pinOrg(sender, cityFp);
+  const csv = '番号,児童氏名,保護者,住所\r\nC0001,架空 花子,架空 一郎,架空町中央1-1\r\nC0002,架空 次郎,架空 春子,架空町中央2-5\r\n';
+  addPlaintextRows('jido csv', csv);
+  const title = '要保護児童 情報提供 (e2e)';
+  await send(sender, { orgId: cityFp, title, category: 'jido', labels: 'team=jido',
+    files: [{ name: 'jido.csv', mimeType: 'text/csv', buffer: Buffer.from(csv, 'utf8') }] });
+  const d = await findDelivery(rep, title, { status: 'delivered' });
+  await forward(rep, d, { 'jido.csv': '母子保健 担当 藤波' });
+  await screenshot(rep, 'wrong-forwarded-to-wrong');
+  await recall(rep, d, '母子保健 担当 藤波');
+  await forward(rep, d, { 'jido.csv': '児童相談 担当 星野' });
+  await screenshot(rep, 'wrong-reforwarded');
+
+  await importAndUnlock(staff, keyPath('wrong-recipient', 'city2-wrong'));
+  const wrongId = await findDelivery(staff, '架空県 子ども家庭課', { status: 'recalled' });
+  assert.equal(await staff.page.locator(`tr[data-delivery="${wrongId}"] a[href^="#/open/"]`).count(), 0);
+  await screenshot(staff, 'wrong-recipient-recalled');
+
+  await importAndUnlock(staff, keyPath('wrong-recipient', 'city2-right'));
+  const rightId = await findDelivery(staff, title, { status: 'delivered' });
+  const got = await openAndSave(staff, rightId, 'jido.csv', 'stream');
+  assert.ok(got.equals(Buffer.from(csv, 'utf8')), 'the right member gets the exact bytes');
+  await screenshot(staff, 'wrong-right-opened');
+});
+
+test('interoperability: an envelope sent by the CLI is forwarded and opened in the browser', async () => {
+  const rep = await newMember('cli-interop-rep');
+  const reader = await newMember('cli-interop-reader');
+  const cityFp = await orgFingerprint(keyPath('omachi', 'omachi-rep'));
+  const body = Buffer.from(Array.from({ length: 3000 }, (_, i) => `行${i},架空 データ ${i * 7919 % 10007}\n`).join(''), 'utf8');
+  addSecret('cli plaintext', body.subarray(0, 64));
+  const file = path.join(WORK, 'cli-part.csv');
+  fs.writeFileSync(file, body);
+  const title = 'CLI から送信 (e2e)';
+  cli(['send', '--to-org', cityFp, '--part', `${file}::district=Omachi`, '--title', title, '--category', 'keirokai',
+    '--key', keyPath('omachi', 'pref-sender'), ...cliConn('pref-sender')]);
+  await importAndUnlock(rep, keyPath('omachi', 'omachi-rep'));
+  const d = await findDelivery(rep, title, { status: 'delivered' });
+  await forward(rep, d, { 'cli-part.csv': '大町地区 担当' });
+  await importAndUnlock(reader, keyPath('omachi', 'omachi-omachi'));
+  const id = await findDelivery(reader, title, { status: 'delivered' });
+  // The File System Access path (showSaveFilePicker), with the native dialog replaced by a
+  // stand-in that records what the page writes.
+  await reader.page.evaluate(() => {
+    window.__picked = { name: null, chunks: [], closed: false, writes: 0 };
+    window.showSaveFilePicker = async (opts) => {
+      window.__picked.name = opts && opts.suggestedName;
+      return { createWritable: async () => ({
+        write: async (c) => { window.__picked.writes++; window.__picked.chunks.push(Array.from(c)); },
+        close: async () => { window.__picked.closed = true; },
+        abort: async () => {},
+      }) };
+    };
+  });
+  await go(reader, `#/open/${id}`, '#open-parts');
+  await reader.page.selectOption('#save-mode', 'picker');
+  await reader.page.locator('#open-parts tbody tr', { hasText: 'cli-part.csv' }).locator('button').click();
+  await reader.page.waitForSelector('#open-parts button[data-saved="1"]');
+  const picked = await reader.page.evaluate(() => window.__picked);
+  assert.equal(picked.name, 'cli-part.csv');
+  assert.ok(picked.closed);
+  const got = Buffer.concat(picked.chunks.map((c) => Buffer.from(c)));
+  assert.ok(got.equals(body), 'the browser opens the envelope made by the CLI');
+  await screenshot(reader, 'interop-cli-to-browser');
+});
+
+test('enrollment in the browser, approval with the organization key, audit trail, revocation', async () => {
+  const newcomer = await newMember('newcomer');
+  const admin = await newMember('omachi-admin');
+  const cityFp = await orgFingerprint(keyPath('omachi', 'omachi-rep'));
+  const newPass = 'e2e 新しい パスフレーズ 2026';
+  addSecret('new member passphrase', Buffer.from(newPass, 'utf8'));
+  const p = newcomer.page;
+  await go(newcomer, '#/setup', '#enroll-form');
+  await p.fill('#enroll-form input[name=org-fingerprint]', cityFp);
+  await p.click('#enroll-form button[type=button]');
+  await p.check('#enroll-form input[name=fp-same]');
+  await p.fill('#enroll-form input[name=member-name]', '大町地区 e2e 新規担当');
+  await p.fill('#enroll-form input[name=new-passphrase]', newPass);
+  await p.fill('#enroll-form input[name=new-passphrase2]', newPass);
+  await p.click('#enroll-form button[type=submit]');
+  await p.waitForSelector('#pending .pending-item');
+  await screenshot(newcomer, 'enroll-pending');
+  // The pending key file exists only in IndexedDB.
+  for (const k of await storedKeyFiles(newcomer)) addSecret('pending key file (browser)', k);
+
+  await importAndUnlock(admin, keyPath('omachi', 'omachi-admin'));
+  await go(admin, '#/admin', '#orgkey');
+  await admin.page.setInputFiles('#orgkey input[type=file]', path.join(DATA, 'demo', 'omachi', 'omachi.orgkey'));
+  await admin.page.fill('#orgkey input[name=orgkey-passphrase]', PASS);
+  await admin.page.click('#orgkey button[type=submit]');
+  await admin.page.waitForSelector('#enrollments .enrollment');
+  await screenshot(admin, 'admin-enrollment');
+  const row = admin.page.locator('#enrollments .enrollment', { hasText: '大町地区 e2e 新規担当' });
+  await row.locator('button.primary').click();
+  await confirm(admin);
+  await admin.page.waitForSelector('#members');
+  await admin.page.waitForFunction(() => !document.querySelector('#enrollments .enrollment'));
+
+  await go(newcomer, '#/setup', '#pending');
+  await p.waitForSelector('#pending button.primary:not([hidden])');
+  await p.fill('#pending input[name=pending-passphrase]', newPass);
+  await p.click('#pending button.primary');
+  await p.waitForSelector('#unlock-form');
+  await p.fill('#unlock-form input[name=passphrase]', newPass);
+  await p.click('#unlock-form button[type=submit]');
+  await p.waitForSelector('.page-inbox #inbox-table');
+  for (const k of await storedKeyFiles(newcomer)) addSecret('member key file made in the browser', k);
+  await screenshot(newcomer, 'enroll-finished');
+
+  // The audit trail verifies in the browser and shows the approval.
+  await go(admin, '#/admin', '#audit-verify');
+  await admin.page.click('#audit-verify');
+  await admin.page.waitForSelector('#audit-result');
+  assert.equal(await admin.page.getAttribute('#audit-result', 'class'), 'status ok', await admin.page.textContent('#audit-result'));
+  assert.ok((await admin.page.textContent('#audit-out')).includes('承認'));
+  await screenshot(admin, 'admin-audit');
+  // Revocation.
+  const member = admin.page.locator('#members tbody tr', { hasText: '大町地区 e2e 新規担当' });
+  await member.locator('button.danger').click();
+  await confirm(admin);
+  await admin.page.waitForSelector('#members tbody tr:has-text("大町地区 e2e 新規担当"):has-text("失効")');
+});
+
+test('routing rules: build, test and save', async () => {
+  const rep = await newMember('rules-rep');
+  await importAndUnlock(rep, keyPath('omachi', 'omachi-rep'));
+  await go(rep, '#/rules', '#rules-text');
+  await rep.page.fill('#rule-cond', 'district=Omachi');
+  const target = await rep.page.evaluate(() => [...document.querySelectorAll('#rule-target option')].find((o) => o.textContent.startsWith('大町地区 担当')).value);
+  await rep.page.selectOption('#rule-target', target);
+  await rep.page.click('#rule-add');
+  assert.ok((await rep.page.inputValue('#rules-text')).includes(`district=Omachi -> ${target}`));
+  await rep.page.click('#rules-test');
+  await rep.page.waitForSelector('#rules-results table');
+  const routed = await rep.page.$$eval('#rules-results tbody tr', (trs) => trs.map((t) => t.textContent));
+  assert.ok(routed[0].includes('大町地区 担当') && !routed[1].includes('大町地区 担当'), routed.join(' | '));
+  await rep.page.click('#rules-save');
+  await expectOk(rep, '.page-rules');
+  await rep.page.fill('#rules-text', 'this is not a rule');
+  await rep.page.click('#rules-save');
+  await rep.page.waitForSelector('.page-rules .status.error');
+  await screenshot(rep, 'rules');
+});
+
+test('large body: streamed decryption to a Service Worker download (> 32 MiB), blob refused', async () => {
+  const rep = await newMember('large-rep');
+  const reader = await newMember('large-reader');
+  const cityFp = await orgFingerprint(keyPath('omachi', 'omachi-rep'));
+  const size = 48 * 1024 * 1024 + 12345;
+  const body = Buffer.alloc(size);
+  for (let i = 0; i + 4 <= size; i += 4) body.writeUInt32LE(Math.imul(i, 2654435761) >>> 0, i);
+  addSecret('large plaintext sample', body.subarray(1 << 20, (1 << 20) + 64));
+  const file = path.join(WORK, 'large.bin');
+  fs.writeFileSync(file, body);
+  const title = '大容量 (e2e)';
+  cli(['send', '--to-org', cityFp, '--part', `${file}::district=Yasaka`, '--title', title,
+    '--key', keyPath('omachi', 'pref-sender'), ...cliConn('pref-sender-large')]);
+  await importAndUnlock(rep, keyPath('omachi', 'omachi-rep'));
+  const d = await findDelivery(rep, title, { status: 'delivered' });
+  await forward(rep, d, { 'large.bin': '八坂地区 担当' });
+  await importAndUnlock(reader, keyPath('omachi', 'omachi-yasaka'));
+  const id = await findDelivery(reader, title, { status: 'delivered' });
+  // An in-memory Blob is refused for this size, with a message saying what to do.
+  await go(reader, `#/open/${id}`, '#open-parts');
+  await reader.page.selectOption('#save-mode', 'blob');
+  await reader.page.click('#open-parts button[data-part]');
+  await reader.page.waitForSelector('.page-open .status.error');
+  assert.match(await reader.page.textContent('.page-open .status.error'), /32 MiB/);
+  const got = await openAndSave(reader, id, 'large.bin', 'stream');
+  assert.equal(got.length, size);
+  assert.ok(got.equals(body), 'the streamed download equals the original');
+  fs.rmSync(path.join(ART, 'download-large-reader-large.bin'), { force: true });
+  await screenshot(reader, 'large-streamed');
+});
+
+test('lock: the lock button and the idle lock forget the key', async () => {
+  const m = await newMember('lock');
+  await importAndUnlock(m, keyPath('omachi', 'omachi-omachi'));
+  await m.page.click('#lock-button');
+  await m.page.waitForSelector('#unlock-form');
+  assert.equal(await m.page.isVisible('#lock-button'), false);
+  // Export: the stored, passphrase-protected key file, byte for byte (a backup for the CLI).
+  const [download] = await Promise.all([m.page.waitForEvent('download'),
+    m.page.locator('.key-choice', { hasText: '大町地区 担当' }).locator('button', { hasText: '鍵ファイルを書き出す' }).click()]);
+  const exported = path.join(WORK, 'exported.key');
+  await download.saveAs(exported);
+  assert.ok(fs.readFileSync(exported).equals(fs.readFileSync(keyPath('omachi', 'omachi-omachi'))));
+  await go(m, '#/inbox', '#unlock-form');
+  // Idle lock (shortened to 2 s for the test; 15 min by default).
+  await m.page.evaluate(() => localStorage.setItem('soshiki.idleSeconds', '2'));
+  await m.page.fill('#unlock-form input[name=passphrase]', PASS);
+  await m.page.click('#unlock-form button[type=submit]');
+  await m.page.waitForSelector('.page-inbox');
+  await m.page.waitForSelector('#idle-locked', { timeout: 30_000 });
+  await m.page.evaluate(() => localStorage.removeItem('soshiki.idleSeconds'));
+  // Wrong passphrase: a clear message, no unlock.
+  await m.page.fill('#unlock-form input[name=passphrase]', 'not the passphrase');
+  await m.page.click('#unlock-form button[type=submit]');
+  await m.page.waitForSelector('#unlock-form .status.error');
+  assert.match(await m.page.textContent('#unlock-form .status.error'), /パスフレーズが違います/);
+  await screenshot(m, 'wrong-passphrase');
+});
+
+test('without the crypto module the pages load and show the bilingual banner', async () => {
+  const context = await browser.newContext({ viewport: { width: 1366, height: 768 } });
+  const rec = new Recorder('no-module');
+  rec.attach(context);
+  recorders.push(rec);
+  // As a build without web/pkg answers: 404 for the module.
+  await context.route(/\/pkg\//, (route) => route.fulfill({ status: 404, contentType: 'application/json',
+    body: '{"error":{"code":"no-route","message":"no such endpoint"}}' }));
+  const page = await context.newPage();
+  await page.goto(`${BASE}/`);
+  await page.waitForSelector('html[data-ready="1"]');
+  assert.equal(await page.getAttribute('html', 'data-crypto'), 'missing');
+  const banner = await page.textContent('#banner');
+  assert.ok(await page.isVisible('#banner'));
+  assert.ok(banner.includes('このビルドにはブラウザ用の暗号モジュールがありません') && banner.includes('This build has no browser crypto module')
+    && banner.includes('scripts/build-web.sh'), banner);
+  assert.ok(await page.isVisible('.page-setup h1'), 'the pages still load');
+  await page.screenshot({ path: path.join(ART, 'no-crypto-module-banner.png'), fullPage: true });
+});
+
+test('English switch, banner-free shell, keyboard focus visible at 1366x768', async () => {
+  const m = await newMember('ui');
+  await m.page.click('#lang-switch');
+  await m.page.waitForFunction(() => document.documentElement.lang === 'en');
+  assert.match(await m.page.textContent('h1'), /key|Unlock/i);
+  assert.equal(await m.page.isVisible('#banner'), false, 'no missing-module banner');
+  // The page heading has the focus after navigation; Tab goes to the first control of the page,
+  // which shows a visible focus ring.
+  await m.page.keyboard.press('Tab');
+  const focus = await m.page.evaluate(() => {
+    const el = document.activeElement;
+    const st = getComputedStyle(el);
+    return { tag: el.tagName, inMain: !!el.closest('main'), outline: st.outlineStyle, width: parseFloat(st.outlineWidth) };
+  });
+  assert.ok(focus.inMain && ['INPUT', 'BUTTON', 'SELECT', 'A', 'TEXTAREA'].includes(focus.tag), `focus: ${JSON.stringify(focus)}`);
+  assert.ok(focus.outline !== 'none' && focus.width >= 2, `visible focus: ${JSON.stringify(focus)}`);
+  await screenshot(m, 'english-shell');
+  // Every page, in both languages, as an administrator: no untranslated message key shows.
+  await importAndUnlock(m, keyPath('omachi', 'omachi-admin'));
+  for (const lang of ['en', 'ja']) {
+    if (await m.page.evaluate(() => document.documentElement.lang) !== lang) {
+      await m.page.click('#lang-switch');
+      await m.page.waitForFunction((l) => document.documentElement.lang === l, lang);
+    }
+    for (const page of ['inbox', 'send', 'rules', 'receipts', 'orgs', 'admin', 'setup']) {
+      await go(m, `#/${page}`, `.page-${page} h1`);
+      await m.page.waitForLoadState('networkidle');
+      const raw = await m.page.evaluate(() => {
+        const out = [];
+        const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+        for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+          const s = n.textContent.trim();
+          if (/^[a-z]+(\.[a-zA-Z-]+)+$/.test(s)) out.push(s);
+        }
+        for (const el of document.querySelectorAll('[placeholder],[aria-label]')) {
+          for (const a of ['placeholder', 'aria-label']) {
+            const s = el.getAttribute(a);
+            if (s && /^[a-z]+(\.[a-zA-Z-]+)+$/.test(s)) out.push(s);
+          }
+        }
+        return out;
+      });
+      assert.deepEqual(raw, [], `${lang} #/${page} shows message keys`);
+    }
+  }
+  await screenshot(m, 'japanese-admin');
+});
+
+// Benchmark (SOSHIKI_E2E_BENCH=1): forward and open a 100 MiB part in the browser, and the same
+// with the native CLI in the same run against the same server. Wall-clock times of whole user
+// steps (including HTTP), written to target/e2e-artifacts/bench.json. Not a pass/fail test.
+if (process.env.SOSHIKI_E2E_BENCH) {
+  test('benchmark: forward and open 100 MiB, browser vs CLI', async () => {
+    const MiB = 1024 * 1024;
+    const size = 100 * MiB;
+    const rep = await newMember('bench-rep');
+    const reader = await newMember('bench-reader');
+    const cityFp = await orgFingerprint(keyPath('omachi', 'omachi-rep'));
+    const body = Buffer.alloc(size);
+    for (let i = 0; i + 4 <= size; i += 4) body.writeUInt32LE(Math.imul(i + 7, 2246822519) >>> 0, i);
+    const file = path.join(WORK, 'bench.bin');
+    fs.writeFileSync(file, body);
+    const timed = (fn) => { const t0 = process.hrtime.bigint(); const r = fn(); return Promise.resolve(r).then(() => Number(process.hrtime.bigint() - t0) / 1e6); };
+    for (const who of ['browser', 'cli']) {
+      cli(['send', '--to-org', cityFp, '--part', `${file}::district=Omachi`, '--title', `bench ${who}`,
+        '--key', keyPath('omachi', 'pref-sender'), ...cliConn('bench-sender')]);
+    }
+    await importAndUnlock(rep, keyPath('omachi', 'omachi-rep'));
+    await importAndUnlock(reader, keyPath('omachi', 'omachi-omachi'));
+    const results = {};
+    // Browser: forward (make shares from the forwarding request, post), then open (stream,
+    // decrypt in wasm, Service Worker download).
+    const dB = await findDelivery(rep, 'bench browser', { status: 'delivered' });
+    results.browserForwardMs = await timed(() => forward(rep, dB, { 'bench.bin': '大町地区 担当' }));
+    const rB = await findDelivery(reader, 'bench browser', { status: 'delivered' });
+    let got;
+    results.browserOpenMs = await timed(async () => { got = await openAndSave(reader, rB, 'bench.bin', 'stream'); });
+    assert.ok(got.equals(body));
+    fs.rmSync(path.join(ART, 'download-bench-reader-bench.bin'), { force: true });
+    // CLI: the same steps with the native binary.
+    const dC = await findDelivery(rep, 'bench cli', { status: 'delivered' });
+    await go(rep, `#/forward/${dC}`, '#forward-parts');
+    const target = await rep.page.evaluate(() => [...document.querySelectorAll('#forward-parts option')].find((o) => o.textContent.startsWith('大町地区 担当')).value);
+    results.cliForwardMs = await timed(() => cli(['forward', '--delivery', dC, '--route', `${target}:0`, '--key', keyPath('omachi', 'omachi-rep'), ...cliConn('bench-rep')]));
+    const rC = await findDelivery(reader, 'bench cli', { status: 'delivered' });
+    const out = path.join(WORK, 'bench-cli-open');
+    fs.mkdirSync(out, { recursive: true });
+    results.cliOpenMs = await timed(() => cli(['open', rC, '--out', out, '--key', keyPath('omachi', 'omachi-omachi'), ...cliConn('bench-reader')]));
+    assert.ok(fs.readFileSync(path.join(out, 'bench.bin')).equals(body));
+    const mbps = (ms) => (size / MiB / (ms / 1000)).toFixed(1);
+    results.sizeBytes = size;
+    results.browserOpenMiBps = Number(mbps(results.browserOpenMs));
+    results.cliOpenMiBps = Number(mbps(results.cliOpenMs));
+    fs.writeFileSync(path.join(ART, 'bench.json'), `${JSON.stringify(results, null, 2)}\n`);
+    console.log(`     forward 100 MiB part: browser ${results.browserForwardMs.toFixed(0)} ms, CLI ${results.cliForwardMs.toFixed(0)} ms`);
+    console.log(`     open 100 MiB: browser ${results.browserOpenMs.toFixed(0)} ms (${mbps(results.browserOpenMs)} MiB/s), CLI ${results.cliOpenMs.toFixed(0)} ms (${mbps(results.cliOpenMs)} MiB/s)`);
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+
+async function main() {
+  const only = process.argv[2];
+  recorderSelfTest();
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  let failed = 0;
+  for (const t of tests) {
+    if (only && !t.name.includes(only)) continue;
+    const started = Date.now();
+    try {
+      await t.fn();
+      console.log(`ok   ${t.name} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+    } catch (e) {
+      failed++;
+      console.log(`FAIL ${t.name}\n     ${e && e.stack ? e.stack : e}`);
+      for (const ctx of browser.contexts()) {
+        for (const p of ctx.pages()) {
+          try { await p.screenshot({ path: path.join(ART, `failure-${failed}-${Date.now()}.png`), fullPage: true }); } catch (_) { /* closed */ }
+        }
+      }
+    }
+    for (const ctx of browser.contexts()) await ctx.close();
+  }
+  let requests = 0;
+  let bodies = 0;
+  for (const r of recorders) {
+    requests += r.requests;
+    bodies += r.bodies;
+    for (const v of r.scan()) { failed++; console.log(`FAIL request recorder (${r.name}): ${v}`); }
+  }
+  for (const e of pageErrors) { failed++; console.log(`FAIL page error: ${e}`); }
+  console.log(`request recorder: ${requests} requests, ${bodies} bodies checked against ${secrets.length} secrets`);
+  if (requests === 0 || bodies === 0) { failed++; console.log('FAIL request recorder saw nothing'); }
+  await browser.close();
+  console.log(failed ? `${failed} failure(s); artifacts in ${ART}` : `all passed; artifacts in ${ART}`);
+  process.exit(failed ? 1 : 0);
+}
+
+main().catch((e) => { console.error(e); process.exit(1); });

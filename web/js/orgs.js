@@ -1,0 +1,64 @@
+// Organizations: fetch a record by the fingerprint the user typed (compared out of band),
+// check that the record really has that fingerprint (in wasm), and the directory with every
+// certificate verified in the browser against the pinned record.
+import * as api from './api.js';
+import { need } from './wasm.js';
+import { onlyHex, now } from './ui.js';
+import { userError } from './errors.js';
+
+/** Fetch and check an organization by fingerprint text (64 hex digits, or ≥ 32 as a prefix). */
+export async function fetchOrganization(fingerprintText) {
+  const digits = onlyHex(fingerprintText);
+  if (digits.length < 32) throw userError('orgs.fpTooShort', { n: digits.length });
+  let info;
+  if (digits.length === 64) {
+    info = await api.getJson(`/v1/orgs/${digits}`, { auth: false });
+  } else {
+    const list = await api.getJson('/v1/orgs', { auth: false });
+    const found = (list.orgs || []).filter((o) => o.id.startsWith(digits));
+    if (found.length !== 1) throw userError(found.length ? 'orgs.fpAmbiguous' : 'orgs.notFound', { fp: digits });
+    info = found[0];
+  }
+  const record = api.b64decode(info.record);
+  const checked = need().organizationInfo(record);
+  if (!String(checked.id).startsWith(digits)) {
+    throw userError('orgs.fpMismatch', {}, `asked ${digits}, record is ${checked.id}`);
+  }
+  return { id: checked.id, name: checked.name, suite: checked.suite, record, info };
+}
+
+/** The pinned record of an organization id (checked again on every fetch). */
+export async function pinnedRecord(orgId) {
+  const o = await fetchOrganization(orgId);
+  if (o.id !== orgId) throw userError('orgs.fpMismatch', {}, `${o.id} != ${orgId}`);
+  return o.record;
+}
+
+/** An organization's members, each certificate verified against `orgRecord` now. */
+export async function directory(orgId, orgRecord) {
+  const list = await api.getJson(`/v1/orgs/${orgId}/members`);
+  const sk = need();
+  return (list.members || []).map((m) => {
+    const certificate = api.b64decode(m.certificate);
+    let verified = null;
+    let problem = null;
+    try {
+      verified = sk.verifyMember(orgRecord, certificate, now());
+      if (verified.certId !== m.cert_id) { problem = 'the listed id is not the certificate\'s fingerprint'; verified = null; }
+    } catch (e) {
+      problem = e.message;
+    }
+    return { info: m, certificate, verified, problem, usable: !!verified && m.status === 'active' };
+  });
+}
+
+/** One member by certificate id, active and verified against `orgRecord`. */
+export async function certifiedMember(certId, orgRecord) {
+  const m = await api.getJson(`/v1/members/${certId}`);
+  if (m.cert_id !== certId) throw userError('orgs.otherMember');
+  if (m.status !== 'active') throw userError('orgs.memberInactive', { name: m.name, status: m.status });
+  const certificate = api.b64decode(m.certificate);
+  const verified = need().verifyMember(orgRecord, certificate, now());
+  if (verified.certId !== certId) throw userError('orgs.otherMember');
+  return { info: m, certificate, verified };
+}

@@ -1,0 +1,168 @@
+// Forward (転送, model 2): pick parts and targets from the organization's directory
+// (certificates verified in the browser, fingerprints shown), confirm, re-encrypt
+// (再暗号化: the browser makes re-encryption shares from the forwarding request, which holds no
+// part's C1), post. Lists the forwards made from this delivery with a recall (取り消し) button
+// while unopened; recalled parts can be forwarded again.
+import { t } from '../i18n.js';
+import { h, statusBox, badge, fmtTime, labelsText, fingerprintEl, confirmDialog, now } from '../ui.js';
+import * as api from '../api.js';
+import * as session from '../session.js';
+import { errorText, userError } from '../errors.js';
+import { directory, certifiedMember } from '../orgs.js';
+import { forget, orgNameOf, hopText } from '../meta.js';
+
+// A message shown on the next rendering of this page (after a forward or a recall).
+let flash = null;
+
+export default async function forwardPage(root, args, { go }) {
+  const id = args[0];
+  const st = statusBox();
+  root.append(h('h1', {}, t('forward.title')), st);
+  if (flash) { st.show(flash, 'ok'); flash = null; }
+  if (!id) { st.show(t('forward.noDelivery'), 'error'); return; }
+  const s = session.current();
+  const me = session.me();
+  let d;
+  try {
+    d = await api.getJson(`/v1/deliveries/${id}`);
+  } catch (e) { st.show(errorText(e), 'error'); return; }
+
+  const forwardable = d.forwardable_parts || [];
+  const myRecord = s.organizationRecord();
+  let view = null;
+  if (d.status === 'delivered' && forwardable.length) {
+    try {
+      const req = await api.getBytes(`/v1/deliveries/${id}/forwarding-request`);
+      view = s.forwardView(req, now());
+      if (view.envelopeId !== d.envelope_id) throw userError('forward.otherEnvelope');
+    } catch (e) { st.show(errorText(e), 'error'); }
+  }
+  if (view) {
+    root.append(h('section', { class: 'card' },
+      h('h2', {}, view.title || t('inbox.noTitle'), view.category ? h('span', { class: 'tag' }, view.category) : ''),
+      h('p', {}, t('forward.from', { org: orgNameOf(view) || d.sender_org_name, name: view.senderName || d.sender_name })),
+      (view.hops || []).length ? h('ol', { class: 'hops' }, view.hops.map((x) => h('li', {}, hopText(x)))) : ''));
+  }
+
+  // Directory: every member of my organization, verified against my key file's record.
+  let members = [];
+  try {
+    members = (await directory(me.orgId, myRecord)).filter((m) => m.info.cert_id !== me.certId);
+  } catch (e) { st.show(errorText(e), 'error'); }
+  const usable = members.filter((m) => m.usable && (m.verified.roles || []).some((r) => r === 'reader' || r === 'forwarder' || r === 'representative'));
+
+  if (view) {
+    const selects = new Map();
+    const rows = view.parts.filter((p) => forwardable.includes(p.index)).map((p) => {
+      const sel = h('select', { name: `target-${p.index}`, id: `target-${p.index}`, dataset: { part: p.index } },
+        h('option', { value: '' }, t('forward.keep')),
+        usable.map((m) => h('option', { value: m.info.cert_id }, `${m.verified.name} (${m.verified.fingerprintShort})`)));
+      selects.set(p.index, sel);
+      return h('tr', {}, h('td', {}, String(p.index)), h('td', {}, h('label', { for: sel.id }, p.name)),
+        h('td', {}, labelsText(p.labels)), h('td', {}, sel));
+    });
+    const btn = h('button', { type: 'button', class: 'primary', id: 'forward-button' }, t('forward.button'));
+    root.append(h('section', { class: 'card' }, h('h2', {}, t('forward.partsTitle')),
+      h('table', { class: 'list', id: 'forward-parts' }, h('thead', {}, h('tr', {},
+        [t('forward.col.index'), t('forward.col.name'), t('forward.col.labels'), t('forward.col.target')].map((c) => h('th', { scope: 'col' }, c)))),
+      h('tbody', {}, rows)), h('div', { class: 'actions' }, btn)));
+    btn.addEventListener('click', async () => {
+      st.clear();
+      const groups = new Map();
+      for (const [part, sel] of selects) {
+        if (!sel.value) continue;
+        if (!groups.has(sel.value)) groups.set(sel.value, []);
+        groups.get(sel.value).push(part);
+      }
+      if (!groups.size) { st.show(t('forward.nothingChosen'), 'error'); return; }
+      const plan = [...groups].map(([certId, parts]) => ({ certId, parts: parts.sort((a, b) => a - b), m: usable.find((u) => u.info.cert_id === certId) }));
+      const summary = h('ul', {}, plan.map((g) => h('li', {},
+        g.parts.map((p) => { const part = view.parts.find((x) => x.index === p); return `${part.name}${labelsText(part.labels) ? ` (${labelsText(part.labels)})` : ''}`; }).join(', '),
+        ' → ', h('strong', {}, g.m.verified.name), h('br'), fingerprintEl(g.m.verified.fingerprint))));
+      if (!await confirmDialog(t('forward.confirmTitle'), [h('p', {}, t('forward.confirmLead')), summary], t('forward.confirmOk'))) return;
+      btn.disabled = true;
+      st.show(t('forward.working'));
+      try {
+        const result = await doForward(s, d, plan);
+        const list = session.loadList('forwards');
+        for (const nd of result.deliveries) {
+          const m = usable.find((u) => u.info.cert_id === nd.holder_cert);
+          list.push({ id: nd.id, parent: id, holderCert: nd.holder_cert, holderName: m ? m.verified.name : nd.holder_cert.slice(0, 16), parts: nd.parts, time: now() });
+        }
+        session.saveList('forwards', list);
+        forget(id);
+        flash = t('forward.done', { n: result.deliveries.length });
+        go(`forward/${id}`);
+      } catch (e) {
+        st.show(errorText(e), 'error');
+        btn.disabled = false;
+      }
+    });
+  } else if (!st.classList.contains('error')) {
+    root.append(h('p', { class: 'muted' }, t('forward.nothingLeft')));
+  }
+
+  // Directory with fingerprints.
+  root.append(h('section', { class: 'card' }, h('h2', {}, t('forward.directory')),
+    h('table', { class: 'list', id: 'directory' }, h('thead', {}, h('tr', {},
+      [t('forward.col.member'), t('forward.col.roles'), t('forward.col.fp'), t('forward.col.check')].map((c) => h('th', { scope: 'col' }, c)))),
+    h('tbody', {}, members.map((m) => h('tr', {}, h('td', {}, m.verified ? m.verified.name : m.info.name),
+      h('td', {}, (m.verified ? m.verified.roles : m.info.role_names).map((r) => t(`role.${r}`)).join('・')),
+      h('td', {}, fingerprintEl(m.verified ? m.verified.fingerprint : m.info.cert_id)),
+      h('td', {}, m.verified ? (m.info.status === 'active' ? badge('verified', t('forward.certOk')) : badge('recalled', t(`memberStatus.${m.info.status}`)))
+        : badge('bad', t('forward.certBad')), m.problem ? h('span', { class: 'hint' }, ` ${m.problem}`) : '')))))));
+
+  // Forwards made from this delivery (remembered in this browser), with recall.
+  const mine = session.loadList('forwards').filter((f) => f.parent === id);
+  if (mine.length) {
+    const tbody = h('tbody');
+    root.append(h('section', { class: 'card' }, h('h2', {}, t('forward.madeTitle')),
+      h('table', { class: 'list', id: 'forwards-made' }, h('thead', {}, h('tr', {},
+        [t('forward.col.target'), t('forward.col.parts'), t('forward.col.time'), t('inbox.col.status'), ''].map((c) => h('th', { scope: 'col' }, c)))), tbody)));
+    for (const f of mine) {
+      const cell = h('td', {}, t('common.loading'));
+      const act = h('td', {});
+      tbody.append(h('tr', { dataset: { delivery: f.id } }, h('td', {}, f.holderName), h('td', {}, f.parts.join(', ')), h('td', {}, fmtTime(f.time)), cell, act));
+      api.getJson(`/v1/deliveries/${f.id}`).then((child) => {
+        const kind = { delivered: 'new', forwarded: 'forwarded', opened: 'opened', recalled: 'recalled', expired: 'expired' }[child.status] || child.status;
+        cell.replaceChildren(badge(kind, t(`forward.childStatus.${child.status}`)));
+        if (child.status === 'delivered') {
+          const rb = h('button', { type: 'button', class: 'danger', dataset: { recall: f.id } }, t('forward.recall'));
+          rb.addEventListener('click', async () => {
+            if (!await confirmDialog(t('forward.recallTitle'), t('forward.recallConfirm', { name: f.holderName }), t('forward.recall'))) return;
+            rb.disabled = true;
+            try {
+              await api.request('POST', `/v1/deliveries/${f.id}/recall`, { action: s.actionRecall(f.id) });
+              forget(id);
+              flash = t('forward.recalled');
+              go(`forward/${id}`);
+            } catch (e) { st.show(errorText(e), 'error'); rb.disabled = false; }
+          });
+          act.append(rb);
+        }
+      }).catch((e) => cell.replaceChildren(errorText(e)));
+    }
+  }
+}
+
+async function doForward(s, d, plan) {
+  const all = plan.flatMap((g) => g.parts).sort((a, b) => a - b);
+  const req = await api.getBytes(`/v1/deliveries/${d.id}/forwarding-request?parts=${all.join(',')}`);
+  const view = s.forwardView(req, now());
+  if (view.envelopeId !== d.envelope_id) throw userError('forward.otherEnvelope');
+  const myRecord = s.organizationRecord();
+  // Each target fetched again by id and verified against my own organization's record.
+  const targets = [];
+  for (const g of plan) {
+    const c = await certifiedMember(g.certId, myRecord);
+    targets.push({ certificate: c.certificate, parts: g.parts });
+  }
+  const responses = s.forward(req, targets, now());
+  const action = s.actionForward(d.id, d.envelope_id, plan.map((g) => ({ cert: g.certId, parts: g.parts })), responses);
+  const result = await api.postJson(`/v1/deliveries/${d.id}/forward`,
+    { responses: Array.from(responses, (r) => api.b64encode(r)) }, { action });
+  const want = plan.map((g) => `${g.certId}:${g.parts.join(',')}`).sort();
+  const got = result.deliveries.map((x) => `${x.holder_cert}:${x.parts.join(',')}`).sort();
+  if (want.join(' ') !== got.join(' ')) throw userError('forward.serverMismatch');
+  return result;
+}

@@ -1,0 +1,50 @@
+// Organizations (組織の確認): pin another organization by the fingerprint obtained out of band
+// (telephone, paper), after comparing it with the record the server returns. Senders address
+// only pinned organizations; the inbox marks senders from pinned organizations.
+import { t } from '../i18n.js';
+import { h, field, statusBox, fingerprintEl, confirmDialog } from '../ui.js';
+import * as session from '../session.js';
+import { need } from '../wasm.js';
+import { errorText } from '../errors.js';
+import { fetchOrganization } from '../orgs.js';
+
+export default async function orgsPage(root, _args, { go }) {
+  root.append(h('h1', {}, t('orgs.title')), h('p', { class: 'lead' }, t('orgs.lead')));
+  const me = session.me();
+  if (me) root.append(h('section', { class: 'card' }, h('h2', {}, t('orgs.mine', { name: me.orgName })), fingerprintEl(me.orgId)));
+  const pins = session.pins();
+  root.append(h('section', { class: 'card' }, h('h2', {}, t('orgs.pinned')),
+    Object.keys(pins).length ? h('ul', { class: 'plain', id: 'pinned-orgs' }, Object.entries(pins).map(([id, name]) => {
+      const rm = h('button', { type: 'button', class: 'small danger' }, t('orgs.unpin'));
+      rm.addEventListener('click', async () => {
+        if (!await confirmDialog(t('orgs.unpin'), t('orgs.unpinConfirm', { name }), t('orgs.unpin'))) return;
+        session.unpin(id);
+        go('orgs');
+      });
+      return h('li', {}, h('strong', {}, name), ' ', fingerprintEl(id), ' ', rm);
+    })) : h('p', { class: 'muted' }, t('orgs.none'))));
+
+  const fp = h('input', { type: 'text', id: 'pin-fp', name: 'fingerprint', class: 'mono', autocomplete: 'off', spellcheck: false });
+  const look = h('button', { type: 'submit' }, t('setup.lookUp'));
+  const result = h('div', { 'aria-live': 'polite' });
+  const st = statusBox();
+  const form = h('form', { class: 'card', id: 'pin-form' }, h('h2', {}, t('orgs.add')),
+    field(t('setup.orgFp'), fp, t('setup.orgFpHint')), h('div', { class: 'actions' }, look), result, st);
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    st.clear();
+    result.replaceChildren();
+    try {
+      need();
+      const org = await fetchOrganization(fp.value);
+      const same = h('input', { type: 'checkbox', id: 'pin-same' });
+      const pinBtn = h('button', { type: 'button', class: 'primary', id: 'pin-button', disabled: true }, t('orgs.pin'));
+      same.addEventListener('change', () => { pinBtn.disabled = !same.checked; });
+      pinBtn.addEventListener('click', () => { session.pin(org.id, org.name); go('orgs'); });
+      result.append(h('p', {}, t('setup.orgFound', { name: org.name })), h('p', {}, t('setup.compareFp')), fingerprintEl(org.id),
+        h('label', { class: 'inline confirm', for: 'pin-same' }, same, ' ', t('setup.fpSame')), h('div', { class: 'actions' }, pinBtn));
+      same.focus();
+    } catch (e) { st.show(errorText(e), 'error'); }
+  });
+  root.append(form);
+}
