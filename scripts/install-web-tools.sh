@@ -3,7 +3,8 @@
 #   - the rustup target wasm32-unknown-unknown
 #   - wasm-bindgen-cli at exactly the version of the `wasm-bindgen` crate in Cargo.lock
 #     (the CLI and the crate must match; installed without --locked, which fails for this CLI)
-#   - optionally Debian's binaryen (wasm-opt), when apt can install it (set SOSHIKI_NO_APT=1 to skip)
+# wasm-opt is not installed: Debian's binaryen 108 breaks wasm-bindgen's externref table (see
+# scripts/build-web.sh), so the module is shipped as rustc and wasm-bindgen emit it.
 # Idempotent: every step is skipped when already done.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,17 +25,4 @@ if [ "$have" != "$want" ]; then
     cargo install wasm-bindgen-cli --version "$want" --force
 else
     echo "install-web-tools: wasm-bindgen $have already installed"
-fi
-
-if ! command -v wasm-opt >/dev/null 2>&1 && [ -z "${SOSHIKI_NO_APT:-}" ]; then
-    policy=$(apt-cache policy binaryen 2>/dev/null || true)
-    if command -v apt-get >/dev/null 2>&1 && grep -q 'Candidate: [0-9]' <<<"$policy"; then
-        echo "install-web-tools: installing binaryen (wasm-opt) from Debian"
-        sudo_cmd=""
-        if [ "$(id -u)" != 0 ] && command -v sudo >/dev/null 2>&1; then sudo_cmd="sudo"; fi
-        $sudo_cmd apt-get install -y --no-install-recommends binaryen ||
-            echo "install-web-tools: binaryen not installed (optional; wasm-opt is skipped)"
-    else
-        echo "install-web-tools: binaryen not available (optional; wasm-opt is skipped)"
-    fi
 fi

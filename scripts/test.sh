@@ -2,7 +2,8 @@
 # Runs every test: formatting, lints, unit/integration/property/doc tests (the storage contract
 # suite against SQLite and a real PostgreSQL 15, the blob suite against local files and a real
 # S3-compatible server, both started here on loopback), test-vector regeneration check, the
-# CLI and scenario tests, and a short fuzz smoke run.
+# CLI and scenario tests, the browser crypto module (size budget, interoperability with the CLI),
+# the web UI end to end in headless Chromium, and a short fuzz smoke run.
 # Set SOSHIKI_SKIP_FUZZ=1 to skip the fuzz run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,8 +21,19 @@ eval "$services_out"
 trap 'scripts/services.sh stop >/dev/null 2>&1 || true' EXIT
 export SOSHIKI_REQUIRE_SERVICES=1
 
+echo "== browser crypto module (wasm32 target, wasm-bindgen-cli, web/pkg with its size budget)"
+# Before the tests: the server embeds web/pkg when it exists (crates/soshiki-server/build.rs).
+./scripts/install-web-tools.sh
+SOSHIKI_WASM_NODE=1 ./scripts/build-web.sh
+
 echo "== tests (unit, integration, property, negative, vectors, store contract, server, CLI, doc)"
 cargo test --workspace --exclude soshiki-compare
+
+echo "== browser crypto <-> CLI interoperability (Node, both suites)"
+./scripts/wasm-interop.sh
+
+echo "== web UI end to end (headless Debian Chromium, playwright-core)"
+./scripts/e2e.sh
 
 echo "== comparison crate builds (benchmarks are run by hand, not in tests)"
 cargo check -p soshiki-compare

@@ -3,8 +3,8 @@
 //! These methods move bytes and JSON; they verify nothing. The protocol steps that verify what
 //! the server returns and do the cryptography locally are in [`crate::flows`].
 
-use std::path::Path;
 use std::collections::HashMap;
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 

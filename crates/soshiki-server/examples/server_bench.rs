@@ -441,8 +441,14 @@ fn cpu_split() -> (f64, f64) {
             let comm = &stat[open + 1..close];
             let fields: Vec<&str> = stat[close + 1..].split_whitespace().collect();
             // After the comm: state is field 3, utime field 14, stime field 15.
-            let ticks = fields.get(11).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0)
-                + fields.get(12).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+            let ticks = fields
+                .get(11)
+                .and_then(|v| v.parse::<u64>().ok())
+                .unwrap_or(0)
+                + fields
+                    .get(12)
+                    .and_then(|v| v.parse::<u64>().ok())
+                    .unwrap_or(0);
             if comm.starts_with(&SERVER_THREAD[..SERVER_THREAD.len().min(15)])
                 || comm.starts_with("sqlx")
             {

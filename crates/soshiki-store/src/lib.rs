@@ -410,8 +410,7 @@ pub trait Store: Send + Sync {
     ) -> Result<()>;
     /// Reject a pending enrollment, atomically with the audit entries; `Conflict` if it is
     /// not pending.
-    async fn reject_enrollment(&self, enrollment_id: &str, audit: &[NewAuditEntry])
-        -> Result<()>;
+    async fn reject_enrollment(&self, enrollment_id: &str, audit: &[NewAuditEntry]) -> Result<()>;
     /// Insert a member directly (the organization's first administrator), with its audit entry.
     /// `Conflict` if the organization already has a member: later members enroll. The check
     /// and the insert are one transaction, so two racing "first administrators" cannot both win.

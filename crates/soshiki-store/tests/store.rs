@@ -354,7 +354,9 @@ async fn organizations_and_policy(db: &Db) {
         .expect("policy");
     let a = s.org("aaaa").await.expect("org");
     assert_eq!((a.expiry_days, a.retention_days), (None, Some(u32::MAX)));
-    assert!(is_not_found(s.set_org_policy("cccc", Some(1), None, &[]).await));
+    assert!(is_not_found(
+        s.set_org_policy("cccc", Some(1), None, &[]).await
+    ));
 }
 
 async fn first_member_and_enrollment(db: &Db) {
@@ -619,7 +621,10 @@ async fn revocation(db: &Db) {
         is_not_found(s.take_challenge(b"nonce-r1", T0).await),
         "its logins end"
     );
-    assert_eq!(s.token(b"token-r2", T0).await.expect("other token").cert_id, "b-r2");
+    assert_eq!(
+        s.token(b"token-r2", T0).await.expect("other token").cert_id,
+        "b-r2"
+    );
 
     assert!(is_conflict(
         s.revoke_member("b-r1", T0 + 6, &entry("bbbb", "again"))
@@ -668,7 +673,10 @@ async fn challenges_and_tokens(db: &Db) {
         "duplicate token"
     );
     assert_eq!(s.token(b"t1", T0).await.expect("token").cert_id, "b-r1");
-    assert_eq!(s.token(b"t1", T0 + 3599).await.expect("token").cert_id, "b-r1");
+    assert_eq!(
+        s.token(b"t1", T0 + 3599).await.expect("token").cert_id,
+        "b-r1"
+    );
     assert!(
         is_not_found(s.token(b"t1", T0 + 3600).await),
         "expired token"
@@ -680,7 +688,10 @@ async fn challenges_and_tokens(db: &Db) {
         .await
         .expect("token");
     s.expire(T0 + 5000).await.expect("expire");
-    assert_eq!(s.token(b"t3", T0 + 5000).await.expect("token").cert_id, "b-r2");
+    assert_eq!(
+        s.token(b"t3", T0 + 5000).await.expect("token").cert_id,
+        "b-r2"
+    );
     assert!(is_not_found(s.token(b"t1", T0).await), "purged");
 }
 
@@ -1042,8 +1053,15 @@ async fn forward_race_has_one_winner(db: &Db) {
     );
     let loser = if ra.is_ok() { &rb } else { &ra };
     assert!(matches!(loser, Err(StoreError::Conflict(_))), "{loser:?}");
-    let (winner, loser_id) = if ra.is_ok() { ("d-a", "d-b") } else { ("d-b", "d-a") };
-    assert!(is_not_found(s.delivery(loser_id).await), "nothing of the loser");
+    let (winner, loser_id) = if ra.is_ok() {
+        ("d-a", "d-b")
+    } else {
+        ("d-b", "d-a")
+    };
+    assert!(
+        is_not_found(s.delivery(loser_id).await),
+        "nothing of the loser"
+    );
     let log = entries_of(&trail(s, "bbbb").await);
     assert_eq!(
         log.iter()
@@ -1094,7 +1112,7 @@ async fn forward_race_has_one_winner(db: &Db) {
         "d-rep",
         DeliveryStatus::Delivered,
         std::slice::from_ref(&again),
-        &[]
+        &[],
     )
     .await
     .expect("re-forward after recall");
@@ -1643,9 +1661,13 @@ async fn rules(db: &Db) {
         rule("r3", "b-rep", "district=B -> b-r3", 3),
     ];
     s.set_rules("b-rep", &set, &[]).await.expect("set");
-    s.set_rules("b-admin", &[rule("q1", "b-admin", "district=C -> b-r1", 1)], &[])
-        .await
-        .expect("set");
+    s.set_rules(
+        "b-admin",
+        &[rule("q1", "b-admin", "district=C -> b-r1", 1)],
+        &[],
+    )
+    .await
+    .expect("set");
     let got: Vec<_> = s
         .rules("b-rep")
         .await
@@ -1665,9 +1687,13 @@ async fn rules(db: &Db) {
     assert_eq!(s.rules("b-rep").await.expect("rules")[0], set[1]);
 
     // Replace.
-    s.set_rules("b-rep", &[rule("r9", "b-rep", "district=Z -> b-r3", 1)], &[])
-        .await
-        .expect("replace");
+    s.set_rules(
+        "b-rep",
+        &[rule("r9", "b-rep", "district=Z -> b-r3", 1)],
+        &[],
+    )
+    .await
+    .expect("replace");
     let got: Vec<_> = s
         .rules("b-rep")
         .await
@@ -1702,7 +1728,11 @@ async fn rules(db: &Db) {
         ),
         "duplicate ids"
     );
-    assert_eq!(trail(s, "bbbb").await, before, "a refused change logs nothing");
+    assert_eq!(
+        trail(s, "bbbb").await,
+        before,
+        "a refused change logs nothing"
+    );
     let got: Vec<_> = s
         .rules("b-rep")
         .await
@@ -1879,9 +1909,13 @@ async fn cancelled_write_is_all_or_nothing(db: &Db) {
         if s.delivery(&child.id).await.is_ok() {
             committed += 1;
             // Free part 0 for the next round.
-            s.recall(&child.id, T0 + 150, &entry("bbbb", &format!("recall {round}")))
-                .await
-                .expect("recall the committed forward");
+            s.recall(
+                &child.id,
+                T0 + 150,
+                &entry("bbbb", &format!("recall {round}")),
+            )
+            .await
+            .expect("recall the committed forward");
         }
     }
     eprintln!(
