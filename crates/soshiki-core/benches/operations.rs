@@ -222,7 +222,14 @@ fn envelope_benches<S: Suite>(
     let to_rep = w.rep.verified();
     let cert = &w.rep.key.certificate;
     let org = &w.rep.key.organization;
+    // Without the memo of verified signatures (`soshiki_core::verified`): the full check.
     g.bench_function("certificate_verify", |bn| {
+        bn.iter(|| {
+            soshiki_core::verified::forget_all();
+            black_box(cert).verify(org, NOW)
+        })
+    });
+    g.bench_function("certificate_verify_remembered", |bn| {
         bn.iter(|| black_box(cert).verify(org, NOW))
     });
 
@@ -257,7 +264,10 @@ fn envelope_benches<S: Suite>(
     let fw = w.forwarder();
     g.throughput(Throughput::Elements(1));
     g.bench_function("envelope_verify_header", |bn| {
-        bn.iter(|| black_box(&opened.header).verify())
+        bn.iter(|| {
+            soshiki_core::verified::forget_all();
+            black_box(&opened.header).verify()
+        })
     });
     g.bench_function("envelope_forward_header", |bn| {
         bn.iter(|| v.forward(&fw, &to_reader, None, NOW + 60, rng))

@@ -189,9 +189,12 @@ impl<S: Suite> VerifyingKey<S> {
         S::verifying_key_to_bytes(&self.inner)
     }
 
-    /// Verify; `false` on any failure.
+    /// Verify; `false` on any failure. Repeats of a signature that verified are answered from
+    /// a bounded memo ([`crate::verified`]).
     pub fn verify(&self, msg: &[u8], sig: &[u8]) -> bool {
-        S::verify(&self.inner, msg, sig)
+        crate::verified::memoized(S::ID.to_u16(), &self.to_bytes(), msg, sig, || {
+            S::verify(&self.inner, msg, sig)
+        })
     }
 }
 

@@ -95,4 +95,5 @@ pub mod scheme;
 pub mod split;
 pub mod stream;
 pub mod suite;
+pub mod verified;
 pub mod wire;
