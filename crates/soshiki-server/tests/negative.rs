@@ -705,3 +705,65 @@ async fn roles_and_enrollment_checks() {
         400
     );
 }
+
+/// A replayed action statement: the representative forwards, recalls, and then someone holding
+/// its token sends the very same forward request again (same responses, same signed statement)
+/// within the clock window. The part is free again, but the statement is already in the audit
+/// trail: 409, and nothing is forwarded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replayed_action_statement_is_refused() {
+    let w = world::<P256>().await;
+    let delivery = send_one(&w, &[b"a"]).await;
+    let req = ForwardingRequest::<P256>::from_bytes(
+        &w.rep
+            .client
+            .forwarding_request(&delivery, None)
+            .await
+            .expect("request"),
+    )
+    .expect("decodes");
+    let resp = craft(&req, &w.rep.key, &w.reader.key.certificate, &[0]);
+    let envelope = w
+        .rep
+        .client
+        .delivery(&delivery)
+        .await
+        .expect("d")
+        .envelope_id;
+    let spec = ActionSpec::forward(
+        &delivery,
+        &envelope,
+        &[(w.reader.id(), vec![0])],
+        std::slice::from_ref(&resp),
+    );
+    let statement = sign_action(&w.rep.key, &spec);
+    let first = w
+        .rep
+        .client
+        .forward(&delivery, vec![resp.clone()], &statement)
+        .await
+        .expect("first forward");
+    flows::recall(&w.rep.client, &w.rep.key, &first.deliveries[0].id)
+        .await
+        .expect("recall");
+    let e = w
+        .rep
+        .client
+        .forward(&delivery, vec![resp], &statement)
+        .await
+        .expect_err("the replay is refused");
+    assert_eq!(status(&e), 409, "{e}");
+    let d = w.rep.client.delivery(&delivery).await.expect("d");
+    assert_eq!(d.status, "delivered");
+    assert_eq!(d.forwardable_parts, vec![0], "the part is still free");
+    // A fresh statement for the same forward is accepted.
+    post_forward(
+        &w.rep,
+        &delivery,
+        &w.reader.id(),
+        &[0],
+        craft(&req, &w.rep.key, &w.reader.key.certificate, &[0]),
+    )
+    .await
+    .expect("a new statement");
+}

@@ -15,11 +15,18 @@ use sqlx::{PgPool, Postgres};
 use crate::sql::{self, sql_store};
 
 /// Embedded migrations, in order.
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "initial",
-    include_str!("../migrations/postgres/0001_initial.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "initial",
+        include_str!("../migrations/postgres/0001_initial.sql"),
+    ),
+    (
+        2,
+        "audit entry once",
+        include_str!("../migrations/postgres/0002_audit_entry_once.sql"),
+    ),
+];
 
 /// The advisory-lock class of audit-trail heads (two-key advisory locks, first key).
 const AUDIT_LOCK_CLASS: i32 = 0x534f_5348; // "SOSH"

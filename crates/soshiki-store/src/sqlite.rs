@@ -27,11 +27,18 @@ use tokio::sync::{mpsc, oneshot, Mutex, OwnedMutexGuard};
 use crate::sql::{self, sql_store};
 
 /// Embedded migrations, in order.
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "initial",
-    include_str!("../migrations/sqlite/0001_initial.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "initial",
+        include_str!("../migrations/sqlite/0001_initial.sql"),
+    ),
+    (
+        2,
+        "audit entry once",
+        include_str!("../migrations/sqlite/0002_audit_entry_once.sql"),
+    ),
+];
 
 /// How long a writer waits for another process's write lock before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);

@@ -1092,17 +1092,17 @@ async fn forward_race_has_one_winner(db: &Db) {
         )
         .await
     ));
-    // The caller expects the wrong parent status: parts 1 and 2 (or 2) remain.
-    let rest: &[u32] = if winner == "d-a" { &[1] } else { &[2] };
+    // The caller expects the wrong parent status: after a.[0] + [1], part 2 remains (the
+    // parent stays delivered); after b.[0, 1] + [2], nothing remains (it becomes forwarded).
+    let (rest, wrong): (&[u32], _) = if winner == "d-a" {
+        (&[1], DeliveryStatus::Forwarded)
+    } else {
+        (&[2], DeliveryStatus::Delivered)
+    };
     let partial = delivery("d-p", "e1", "b-r2", Some("d-rep"), rest, T0 + 120);
     assert!(is_conflict(
-        s.commit_forward(
-            "d-rep",
-            DeliveryStatus::Forwarded,
-            std::slice::from_ref(&partial),
-            &[]
-        )
-        .await
+        s.commit_forward("d-rep", wrong, std::slice::from_ref(&partial), &[])
+            .await
     ));
     // After a recall of the winner, part 0 can be forwarded again.
     s.recall(winner, T0 + 130, &entry("bbbb", "recall"))
@@ -1117,6 +1117,29 @@ async fn forward_race_has_one_winner(db: &Db) {
     .await
     .expect("re-forward after recall");
     assert!(s.delivery("d-c").await.is_ok());
+
+    // A replayed action statement (the same entry bytes again in the same organization's
+    // trail): the whole forward is refused, even though its part is free again.
+    s.recall("d-c", T0 + 140, &entry("bbbb", "recall d-c"))
+        .await
+        .expect("recall d-c");
+    let replay = delivery("d-replay", "e1", "b-r2", Some("d-rep"), &[0], T0 + 150);
+    let before = trail(s, "bbbb").await;
+    assert!(is_conflict(
+        s.commit_forward(
+            "d-rep",
+            DeliveryStatus::Delivered,
+            std::slice::from_ref(&replay),
+            std::slice::from_ref(if ra.is_ok() { &ea } else { &eb })
+        )
+        .await
+    ));
+    assert!(is_not_found(s.delivery("d-replay").await));
+    assert_eq!(trail(s, "bbbb").await, before);
+    // The same bytes in another organization's trail are a different record.
+    s.append_audit(&[entry("aaaa", "forward a")])
+        .await
+        .expect("same entry, other organization");
 }
 
 async fn revoked_member_gets_nothing_new(db: &Db) {
@@ -1546,7 +1569,7 @@ async fn expiry_and_blob_keys(db: &Db) {
     s.mark_opened("d-old-r1", T0 + 2 * DAY, &entry("bbbb", "open"))
         .await
         .expect("open");
-    s.mark_opened("d-ancient", T0 - 90 * DAY, &entry("bbbb", "open"))
+    s.mark_opened("d-ancient", T0 - 90 * DAY, &entry("bbbb", "open ancient"))
         .await
         .expect("open");
 
