@@ -83,3 +83,17 @@ impl ClientError {
 
 /// Result alias.
 pub type Result<T> = std::result::Result<T, ClientError>;
+
+impl From<crate::steps::StepError> for ClientError {
+    fn from(e: crate::steps::StepError) -> Self {
+        use crate::steps::StepError as E;
+        match e {
+            E::Invalid(m) => ClientError::Invalid(m),
+            E::Untrusted(m) => ClientError::Untrusted(m),
+            E::Decode(e) => ClientError::Decode(e),
+            E::Verify(e) => ClientError::Verify(e),
+            E::Decrypt(e) => ClientError::Decrypt(e),
+            E::KeyFile(e) => ClientError::KeyFile(e),
+        }
+    }
+}

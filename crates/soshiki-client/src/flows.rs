@@ -26,7 +26,7 @@ use soshiki_core::envelope::{
 };
 use soshiki_core::keyfile::{KdfParams, MemberKey};
 use soshiki_core::keys::{SecretKey, SigningKey};
-use soshiki_core::split::{ForwardingRequest, VerifiedRequest};
+use soshiki_core::split::ForwardingRequest;
 use soshiki_core::suite::Suite;
 use soshiki_core::wire::limits;
 
@@ -213,9 +213,7 @@ impl core::fmt::Debug for EnrollmentTicket {
     }
 }
 
-/// The name of the throwaway organization that issues the placeholder certificate of a
-/// pending key file.
-pub const PENDING_ORG_NAME: &str = "soshiki pending enrollment";
+pub use crate::steps::PENDING_ORG_NAME;
 
 /// Enroll: generate keys on this device, send a request signed by the new signing key (proof
 /// of possession) to the pinned organization, and protect the keys with `passphrase`.
@@ -230,44 +228,16 @@ pub async fn enroll<S: Suite>(
     passphrase: &[u8],
     kdf: KdfParams,
 ) -> Result<EnrollmentTicket> {
-    if member_name.is_empty() || member_name.len() > limits::MAX_TEXT as usize {
-        return Err(ClientError::Invalid(
-            "the member name must be 1 to 1024 bytes".into(),
-        ));
-    }
-    if not_after <= not_before {
-        return Err(ClientError::Invalid(
-            "the validity must end after it starts".into(),
-        ));
-    }
-    let encryption = SecretKey::<S>::generate(&mut OsRng);
-    let signing = SigningKey::<S>::generate(&mut OsRng);
-    let org_id = org.fingerprint().to_hex();
-    let request = EnrollmentRequest::<S> {
-        member_name: member_name.into(),
+    let crate::steps::NewEnrollment { statement, pending } = crate::steps::new_enrollment(
+        org,
+        member_name,
         roles,
-        encryption_key: encryption.public_key().clone(),
-        signing_key: signing.verifying_key(),
         not_before,
         not_after,
-    };
-    let spec = ActionSpec::enroll(&org_id, &request.to_bytes());
-    let statement = ActionStatement::sign(
-        &spec,
-        Fingerprint([0; 32]),
         unix_now(),
-        &signing,
         &mut OsRng,
-    );
-    // The placeholder certificate lets the core key-file format hold keys without a real one.
-    let placeholder_org = OrganizationKey::<S>::generate(PENDING_ORG_NAME, unix_now(), &mut OsRng)?;
-    let placeholder = placeholder_org.certify(&request.to_certificate_request(), &mut OsRng)?;
-    let pending = MemberKey {
-        encryption,
-        signing,
-        organization: placeholder_org.organization().clone(),
-        certificate: placeholder,
-    };
+    )?;
+    let org_id = org.fingerprint().to_hex();
     let passphrase = passphrase.to_vec();
     let pending_key_file =
         blocking(move || Ok(pending.to_key_file(&passphrase, kdf, &mut OsRng)?)).await?;
@@ -316,24 +286,10 @@ pub async fn finish_enrollment<S: Suite>(
         .certificate
         .ok_or_else(|| untrusted("an approved enrollment without a certificate"))?;
     let certificate = Certificate::<S>::from_bytes(&cert_bytes.0)?;
-    certificate
-        .verify_at_issue(org)
-        .map_err(|_| untrusted("the certificate is not issued by the pinned organization"))?;
     let (file, pass) = (pending_key_file.to_vec(), passphrase.to_vec());
     let pending = blocking(move || Ok(MemberKey::<S>::from_key_file(&file, &pass)?)).await?;
-    if certificate.encryption_key != *pending.encryption.public_key()
-        || certificate.signing_key != pending.signing.verifying_key()
-    {
-        return Err(untrusted(
-            "the certificate certifies other keys than this device's",
-        ));
-    }
-    Ok(EnrollmentOutcome::Approved(Box::new(MemberKey {
-        encryption: pending.encryption,
-        signing: pending.signing,
-        organization: org.clone(),
-        certificate,
-    })))
+    let key = crate::steps::complete_enrollment(org, certificate, pending)?;
+    Ok(EnrollmentOutcome::Approved(Box::new(key)))
 }
 
 /// An enrollment as an administrator reviews it.
@@ -742,59 +698,12 @@ pub async fn forward_view<S: Suite>(
     })
 }
 
-type Checked<S> = (Metadata, Vec<u32>, VerifiedCertificate<S>);
-
 fn check_request<S: Suite>(
     request: &ForwardingRequest<S>,
     me: &MemberKey<S>,
     wanted: Option<&[u32]>,
-) -> Result<Checked<S>> {
-    let verified = request
-        .verify()
-        .map_err(|e| untrusted(format!("the forwarding request does not verify: {e}")))?;
-    let offered = check_verified_request(&verified, me, wanted)?;
-    let metadata = verified.open_metadata(&me.encryption)?;
-    let sender = verified.sender()?;
-    Ok((metadata, offered, sender))
-}
-
-/// After `ForwardingRequest::verify`: the request is for this member's organization, this
-/// member holds the metadata and every offered part, and every wanted part is offered.
-/// Returns the offered parts.
-fn check_verified_request<S: Suite>(
-    verified: &VerifiedRequest<'_, S>,
-    me: &MemberKey<S>,
-    wanted: Option<&[u32]>,
-) -> Result<Vec<u32>> {
-    let request = verified.request();
-    if request.core.recipient_org.fingerprint() != me.organization.fingerprint() {
-        return Err(untrusted(
-            "the envelope is addressed to another organization than this member's",
-        ));
-    }
-    let my_fp = me.certificate.fingerprint();
-    let holds = |slot: u32| {
-        verified
-            .holder(slot)
-            .is_some_and(|h| h.certificate().fingerprint() == my_fp)
-    };
-    if !holds(METADATA_SLOT) {
-        return Err(untrusted(
-            "this member does not hold the envelope's metadata",
-        ));
-    }
-    let offered: Vec<u32> = request.parts.iter().map(|p| p.slot).collect();
-    if let Some(p) = offered.iter().find(|p| !holds(**p)) {
-        return Err(untrusted(format!(
-            "part {p} is offered but not held by this member"
-        )));
-    }
-    if let Some(w) = wanted {
-        if let Some(p) = w.iter().find(|p| !offered.contains(p)) {
-            return Err(untrusted(format!("part {p} was asked for but not offered")));
-        }
-    }
-    Ok(offered)
+) -> Result<crate::steps::RequestView<S>> {
+    Ok(crate::steps::view_request(request, me, wanted)?)
 }
 
 /// Forward parts of a delivery to members of the forwarder's organization, in one action:
@@ -842,7 +751,7 @@ pub async fn forward<S: Suite>(
         let verified = request
             .verify()
             .map_err(|e| untrusted(format!("the forwarding request does not verify: {e}")))?;
-        check_verified_request(&verified, &me, Some(&all))?;
+        crate::steps::check_verified_request(&verified, &me, Some(&all))?;
         let fwd = Forwarder {
             holder: &me.encryption,
             signer: &me.signing,

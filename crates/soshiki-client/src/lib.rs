@@ -36,6 +36,7 @@ pub mod audit;
 pub mod proto;
 pub mod rules;
 pub mod state;
+pub mod steps;
 
 #[cfg(feature = "http")]
 pub mod error;

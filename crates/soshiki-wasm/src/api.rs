@@ -1,10 +1,12 @@
 //! The API as plain Rust (no JavaScript types), so that it can be tested natively. The
 //! wasm-bindgen layer ([`crate::js`]) only converts arguments and results.
 //!
-//! Every step is a call into `soshiki-core` or `soshiki-client` (`proto`, `rules`, `audit`).
-//! Where the client's logic exists only inside an async HTTP function of
-//! `soshiki_client::flows`, the same sequence of core and proto calls is repeated here, marked
-//! `Mirrors flows::NAME`, until it moves into a shared sans-IO module.
+//! Every step is a call into `soshiki-core` or `soshiki-client` (`steps`, `proto`, `rules`,
+//! `audit`). The checks the CLI and the browser must both make (enrollment, the forwarder's
+//! checks of a request) are `soshiki_client::steps`, shared with `soshiki_client::flows`. The
+//! remaining places marked `Mirrors flows::NAME` make the same short sequence of core calls as
+//! that HTTP flow (sign a message, encrypt, make hops, verify a header, certify), each a few
+//! lines with no check of their own.
 
 use rand_core::OsRng;
 use serde::Serialize;
@@ -13,6 +15,7 @@ use soshiki_client::proto::{
     self, json::AuditPage, verify_enrollment, ActionSpec, ActionStatement, EnrollmentRequest,
 };
 use soshiki_client::rules::{plan, Rule};
+use soshiki_client::steps;
 use soshiki_core::cert::{
     Certificate, Fingerprint, Organization, OrganizationKey, Roles, VerifiedCertificate,
 };
@@ -21,7 +24,6 @@ use soshiki_core::envelope::{
     PartSource, Sender, METADATA_SLOT, PREFIX_LEN,
 };
 use soshiki_core::keyfile::{peek_key_file, KdfParams, MemberKey};
-use soshiki_core::keys::{SecretKey, SigningKey};
 use soshiki_core::split::ForwardingRequest;
 use soshiki_core::suite::{Ristretto255, Suite, SuiteId, P256};
 use soshiki_core::wire::limits;
@@ -31,10 +33,7 @@ use zeroize::Zeroizing;
 use crate::error::{Error, Result};
 use crate::open::{HeldPart, Opener};
 
-/// The name of the throwaway organization that issues a pending key file's placeholder
-/// certificate. Same value as `soshiki_client::flows::PENDING_ORG_NAME` (only compiled with the
-/// client's `http` feature).
-pub const PENDING_ORG_NAME: &str = "soshiki pending enrollment";
+pub use soshiki_client::steps::PENDING_ORG_NAME;
 
 /// The suite of a self-signed organization record.
 pub fn record_suite(record: &[u8]) -> Result<SuiteId> {
@@ -176,8 +175,8 @@ impl core::fmt::Debug for Enrollment {
     }
 }
 
-/// Generate a member's keys and the signed enrollment request.
-/// Mirrors `flows::enroll` (everything but the HTTP call).
+/// Generate a member's keys and the signed enrollment request (`steps::new_enrollment`, as
+/// `flows::enroll` does before its HTTP call).
 #[allow(clippy::too_many_arguments)]
 pub fn create_enrollment(
     org_record: &[u8],
@@ -209,33 +208,15 @@ fn create_enrollment_for<S: Suite>(
     kdf: KdfParams,
     now: u64,
 ) -> Result<Enrollment> {
-    if member_name.is_empty() || member_name.len() > limits::MAX_TEXT as usize {
-        return Err(Error::invalid("the member name must be 1 to 1024 bytes"));
-    }
-    if not_after <= not_before {
-        return Err(Error::invalid("the validity must end after it starts"));
-    }
-    let encryption = SecretKey::<S>::generate(&mut OsRng);
-    let signing = SigningKey::<S>::generate(&mut OsRng);
-    let org_id = org.fingerprint().to_hex();
-    let request = EnrollmentRequest::<S> {
-        member_name: member_name.into(),
+    let steps::NewEnrollment { statement, pending } = steps::new_enrollment(
+        org,
+        member_name,
         roles,
-        encryption_key: encryption.public_key().clone(),
-        signing_key: signing.verifying_key(),
         not_before,
         not_after,
-    };
-    let spec = ActionSpec::enroll(&org_id, &request.to_bytes());
-    let statement = ActionStatement::sign(&spec, Fingerprint([0; 32]), now, &signing, &mut OsRng);
-    let placeholder_org = OrganizationKey::<S>::generate(PENDING_ORG_NAME, now, &mut OsRng)?;
-    let placeholder = placeholder_org.certify(&request.to_certificate_request(), &mut OsRng)?;
-    let pending = MemberKey {
-        encryption,
-        signing,
-        organization: placeholder_org.organization().clone(),
-        certificate: placeholder,
-    };
+        now,
+        &mut OsRng,
+    )?;
     Ok(Enrollment {
         statement: statement.to_bytes(),
         pending_key_file: pending.to_key_file(passphrase, kdf, &mut OsRng)?,
@@ -244,7 +225,7 @@ fn create_enrollment_for<S: Suite>(
 
 /// Check an issued certificate against the pinned organization and the pending keys; return
 /// the complete member key file under the same passphrase.
-/// Mirrors `flows::finish_enrollment` (after its HTTP status checks).
+/// The checks are `steps::complete_enrollment`, as in `flows::finish_enrollment`.
 pub fn finish_enrollment(
     org_record: &[u8],
     certificate: &[u8],
@@ -255,23 +236,8 @@ pub fn finish_enrollment(
     with_suite!(record_suite(org_record)?, S => {
         let org = Organization::<S>::from_bytes(org_record)?;
         let certificate = Certificate::<S>::from_bytes(certificate)?;
-        certificate.verify_at_issue(&org).map_err(|_| {
-            Error::untrusted("the certificate is not issued by the pinned organization")
-        })?;
         let pending = MemberKey::<S>::from_key_file(pending_key_file, passphrase)?;
-        if certificate.encryption_key != *pending.encryption.public_key()
-            || certificate.signing_key != pending.signing.verifying_key()
-        {
-            return Err(Error::untrusted(
-                "the certificate certifies other keys than this device's",
-            ));
-        }
-        let key = MemberKey {
-            encryption: pending.encryption,
-            signing: pending.signing,
-            organization: org,
-            certificate,
-        };
+        let key = steps::complete_enrollment(&org, certificate, pending)?;
         Ok(key.to_key_file(passphrase, kdf, &mut OsRng)?)
     })
 }
@@ -881,49 +847,13 @@ fn encrypt_as<S: Suite>(k: &MemberKey<S>, req: &EncryptRequest, now: u64) -> Res
     })
 }
 
-type Checked<S> = (Metadata, Vec<u32>, VerifiedCertificate<S>);
-
-/// Mirrors `flows::check_request` (private there).
+/// The forwarder's checks (`steps::view_request`, as in `flows::forward_view`).
 fn check_request<S: Suite>(
     request: &ForwardingRequest<S>,
     me: &MemberKey<S>,
     wanted: Option<&[u32]>,
-) -> Result<Checked<S>> {
-    let verified = request
-        .verify()
-        .map_err(|e| Error::untrusted(format!("the forwarding request does not verify: {e}")))?;
-    if request.core.recipient_org.fingerprint() != me.organization.fingerprint() {
-        return Err(Error::untrusted(
-            "the envelope is addressed to another organization than this member's",
-        ));
-    }
-    let my_fp = me.certificate.fingerprint();
-    let holds = |slot: u32| {
-        verified
-            .holder(slot)
-            .is_some_and(|h| h.certificate().fingerprint() == my_fp)
-    };
-    if !holds(METADATA_SLOT) {
-        return Err(Error::untrusted(
-            "this member does not hold the envelope's metadata",
-        ));
-    }
-    let offered: Vec<u32> = request.parts.iter().map(|p| p.slot).collect();
-    if let Some(p) = offered.iter().find(|p| !holds(**p)) {
-        return Err(Error::untrusted(format!(
-            "part {p} is offered but not held by this member"
-        )));
-    }
-    if let Some(w) = wanted {
-        if let Some(p) = w.iter().find(|p| !offered.contains(p)) {
-            return Err(Error::invalid(format!(
-                "part {p} was asked for but not offered"
-            )));
-        }
-    }
-    let metadata = verified.open_metadata(&me.encryption)?;
-    let sender = verified.sender()?;
-    Ok((metadata, offered, sender))
+) -> Result<steps::RequestView<S>> {
+    Ok(steps::view_request(request, me, wanted)?)
 }
 
 /// The request as a header holding only the metadata slot (for hop names).
@@ -981,10 +911,10 @@ fn forward_as<S: Suite>(
         verified_targets.push((parts, verified_cert(&k.organization, &t.certificate, now)?));
     }
     let request = ForwardingRequest::<S>::from_bytes(request)?;
-    check_request(&request, k, Some(&all))?;
     let verified = request
         .verify()
         .map_err(|e| Error::untrusted(format!("the forwarding request does not verify: {e}")))?;
+    steps::check_verified_request(&verified, k, Some(&all))?;
     let fwd = Forwarder {
         holder: &k.encryption,
         signer: &k.signing,

@@ -154,6 +154,21 @@ impl From<AuditFailure> for Error {
     }
 }
 
+impl From<soshiki_client::steps::StepError> for Error {
+    fn from(e: soshiki_client::steps::StepError) -> Self {
+        use soshiki_client::steps::StepError as E;
+        match e {
+            E::Invalid(m) => Error::invalid(m),
+            E::Untrusted(m) => Error::untrusted(m),
+            E::Decode(e) => e.into(),
+            E::Verify(e) => e.into(),
+            E::Decrypt(e) => e.into(),
+            E::KeyFile(e) => e.into(),
+            _ => Error::new(Code::Internal, e.to_string()),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

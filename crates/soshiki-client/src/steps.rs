@@ -1,0 +1,199 @@
+//! The device-side protocol steps that involve keys and checks but no I/O, shared by the HTTP
+//! flows ([`crate::flows`], feature `http`) and the browser (`soshiki-wasm`), so both run the
+//! same code: enrollment (keys, proof of possession, the pending key), finishing an enrollment
+//! (the certificate must come from the pinned organization and certify these keys), and the
+//! forwarder's checks of a model-2 forwarding request.
+
+use rand_core::CryptoRngCore;
+use soshiki_core::cert::{
+    Certificate, Fingerprint, Organization, OrganizationKey, Roles, VerifiedCertificate,
+};
+use soshiki_core::envelope::{Metadata, METADATA_SLOT};
+use soshiki_core::error::{DecodeError, DecryptError, KeyFileError, VerifyError};
+use soshiki_core::keyfile::MemberKey;
+use soshiki_core::keys::{SecretKey, SigningKey};
+use soshiki_core::split::{ForwardingRequest, VerifiedRequest};
+use soshiki_core::suite::Suite;
+use soshiki_core::wire::limits;
+
+use crate::proto::{ActionSpec, ActionStatement, EnrollmentRequest};
+
+/// The name of the throwaway organization that issues the placeholder certificate of a
+/// pending key file.
+pub const PENDING_ORG_NAME: &str = "soshiki pending enrollment";
+
+/// Why a step refused.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StepError {
+    /// A bad argument.
+    #[error("{0}")]
+    Invalid(String),
+    /// Something the server sent is not what it claims. Never proceed on this error.
+    #[error("untrusted server data: {0}")]
+    Untrusted(String),
+    /// A wire object does not decode.
+    #[error(transparent)]
+    Decode(#[from] DecodeError),
+    /// A signature, certificate or hop does not verify.
+    #[error(transparent)]
+    Verify(#[from] VerifyError),
+    /// Opening the routing metadata failed.
+    #[error(transparent)]
+    Decrypt(#[from] DecryptError),
+    /// A key file could not be made.
+    #[error(transparent)]
+    KeyFile(#[from] KeyFileError),
+}
+
+fn untrusted(msg: impl Into<String>) -> StepError {
+    StepError::Untrusted(msg.into())
+}
+
+/// A new enrollment: the statement to post (signed by the new signing key: proof of
+/// possession) and the new keys, held in a member key whose certificate is a placeholder issued
+/// by a throwaway [`PENDING_ORG_NAME`] organization until the administrator's certificate
+/// replaces it.
+pub struct NewEnrollment<S: Suite> {
+    /// The `enroll` action statement (`POST /v1/orgs/{org}/enrollments`).
+    pub statement: ActionStatement,
+    /// The keys, to be protected by the member's passphrase at once.
+    pub pending: MemberKey<S>,
+}
+
+impl<S: Suite> core::fmt::Debug for NewEnrollment<S> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("NewEnrollment").finish_non_exhaustive()
+    }
+}
+
+/// Generate a member's keys on this device and the signed enrollment request to `org`.
+pub fn new_enrollment<S: Suite>(
+    org: &Organization<S>,
+    member_name: &str,
+    roles: Roles,
+    not_before: u64,
+    not_after: u64,
+    now: u64,
+    rng: &mut impl CryptoRngCore,
+) -> Result<NewEnrollment<S>, StepError> {
+    if member_name.is_empty() || member_name.len() > limits::MAX_TEXT as usize {
+        return Err(StepError::Invalid(
+            "the member name must be 1 to 1024 bytes".into(),
+        ));
+    }
+    if not_after <= not_before {
+        return Err(StepError::Invalid(
+            "the validity must end after it starts".into(),
+        ));
+    }
+    let encryption = SecretKey::<S>::generate(rng);
+    let signing = SigningKey::<S>::generate(rng);
+    let request = EnrollmentRequest::<S> {
+        member_name: member_name.into(),
+        roles,
+        encryption_key: encryption.public_key().clone(),
+        signing_key: signing.verifying_key(),
+        not_before,
+        not_after,
+    };
+    let spec = ActionSpec::enroll(&org.fingerprint().to_hex(), &request.to_bytes());
+    let statement = ActionStatement::sign(&spec, Fingerprint([0; 32]), now, &signing, rng);
+    // The placeholder certificate lets the core key-file format hold keys without a real one.
+    let placeholder_org = OrganizationKey::<S>::generate(PENDING_ORG_NAME, now, rng)?;
+    let placeholder = placeholder_org.certify(&request.to_certificate_request(), rng)?;
+    Ok(NewEnrollment {
+        statement,
+        pending: MemberKey {
+            encryption,
+            signing,
+            organization: placeholder_org.organization().clone(),
+            certificate: placeholder,
+        },
+    })
+}
+
+/// An approved enrollment: check that `certificate` is issued by the pinned `org` and
+/// certifies exactly the pending keys; return the complete member key.
+pub fn complete_enrollment<S: Suite>(
+    org: &Organization<S>,
+    certificate: Certificate<S>,
+    pending: MemberKey<S>,
+) -> Result<MemberKey<S>, StepError> {
+    certificate
+        .verify_at_issue(org)
+        .map_err(|_| untrusted("the certificate is not issued by the pinned organization"))?;
+    if certificate.encryption_key != *pending.encryption.public_key()
+        || certificate.signing_key != pending.signing.verifying_key()
+    {
+        return Err(untrusted(
+            "the certificate certifies other keys than this device's",
+        ));
+    }
+    Ok(MemberKey {
+        encryption: pending.encryption,
+        signing: pending.signing,
+        organization: org.clone(),
+        certificate,
+    })
+}
+
+/// After `ForwardingRequest::verify`: the request is for this member's organization, this
+/// member holds the metadata and every offered part, and every wanted part is offered.
+/// Returns the offered parts.
+pub fn check_verified_request<S: Suite>(
+    verified: &VerifiedRequest<'_, S>,
+    me: &MemberKey<S>,
+    wanted: Option<&[u32]>,
+) -> Result<Vec<u32>, StepError> {
+    let request = verified.request();
+    if request.core.recipient_org.fingerprint() != me.organization.fingerprint() {
+        return Err(untrusted(
+            "the envelope is addressed to another organization than this member's",
+        ));
+    }
+    let my_fp = me.certificate.fingerprint();
+    let holds = |slot: u32| {
+        verified
+            .holder(slot)
+            .is_some_and(|h| h.certificate().fingerprint() == my_fp)
+    };
+    if !holds(METADATA_SLOT) {
+        return Err(untrusted(
+            "this member does not hold the envelope's metadata",
+        ));
+    }
+    let offered: Vec<u32> = request.parts.iter().map(|p| p.slot).collect();
+    if let Some(p) = offered.iter().find(|p| !holds(**p)) {
+        return Err(untrusted(format!(
+            "part {p} is offered but not held by this member"
+        )));
+    }
+    if let Some(w) = wanted {
+        if let Some(p) = w.iter().find(|p| !offered.contains(p)) {
+            return Err(untrusted(format!("part {p} was asked for but not offered")));
+        }
+    }
+    Ok(offered)
+}
+
+/// What a forwarder sees of a request: the routing metadata, the offered parts, the verified
+/// sender.
+pub type RequestView<S> = (Metadata, Vec<u32>, VerifiedCertificate<S>);
+
+/// The forwarder's whole check of a request before showing it: verify it completely
+/// (sender, certificates, hops, `C2` chain), [`check_verified_request`], and open the routing
+/// metadata with this member's key.
+pub fn view_request<S: Suite>(
+    request: &ForwardingRequest<S>,
+    me: &MemberKey<S>,
+    wanted: Option<&[u32]>,
+) -> Result<RequestView<S>, StepError> {
+    let verified = request
+        .verify()
+        .map_err(|e| untrusted(format!("the forwarding request does not verify: {e}")))?;
+    let offered = check_verified_request(&verified, me, wanted)?;
+    let metadata = verified.open_metadata(&me.encryption)?;
+    let sender = verified.sender()?;
+    Ok((metadata, offered, sender))
+}
