@@ -4,7 +4,8 @@
 # target/e2e-artifacts/.
 #   SOSHIKI_E2E_SKIP_BUILD=1  use the existing target/debug/soshiki
 #   SOSHIKI_E2E_KEEP=1        keep the temporary data directory
-#   SOSHIKI_E2E_BENCH=1       also run the benchmark (forward and open 100 MiB, browser vs CLI)
+#   SOSHIKI_E2E_BENCH=1       also run the benchmark (forward and open 100 MiB, browser vs CLI;
+#                             SOSHIKI_E2E_BENCH_MIB=N for another size, e.g. 1024)
 # Arguments: a substring of test names to run only those (e.g. `scripts/e2e.sh omachi`).
 # Needs: /usr/bin/chromium (installed with apt-get when missing), node + npm, and the browser
 # crypto module in web/pkg (built with scripts/build-web.sh when missing and the tools exist).
