@@ -682,7 +682,8 @@ pub async fn forward_view<S: Suite>(
     let want: Option<Vec<u32>> = parts.map(<[u32]>::to_vec);
     let (request, metadata, offered, sender) = blocking(move || {
         let request = ForwardingRequest::<S>::from_bytes(&bytes)?;
-        let (metadata, offered, sender) = check_request(&request, &me, want.as_deref())?;
+        let (metadata, offered, sender) =
+            crate::steps::view_request(&request, &me, want.as_deref())?;
         Ok((request, metadata, offered, sender))
     })
     .await?;
@@ -696,14 +697,6 @@ pub async fn forward_view<S: Suite>(
         parts: offered,
         sender,
     })
-}
-
-fn check_request<S: Suite>(
-    request: &ForwardingRequest<S>,
-    me: &MemberKey<S>,
-    wanted: Option<&[u32]>,
-) -> Result<crate::steps::RequestView<S>> {
-    Ok(crate::steps::view_request(request, me, wanted)?)
 }
 
 /// Forward parts of a delivery to members of the forwarder's organization, in one action:

@@ -759,7 +759,7 @@ impl Session {
     }
 
     /// Verify a forwarding request and open its labels.
-    /// Mirrors `flows::forward_view` / `flows::check_request`.
+    /// The checks are `steps::view_request`, as in `flows::forward_view`.
     pub fn forward_view(&self, request: &[u8]) -> Result<EnvelopeView> {
         member!(&self.key, k => forward_view_as(k, request))
     }
@@ -847,15 +847,6 @@ fn encrypt_as<S: Suite>(k: &MemberKey<S>, req: &EncryptRequest, now: u64) -> Res
     })
 }
 
-/// The forwarder's checks (`steps::view_request`, as in `flows::forward_view`).
-fn check_request<S: Suite>(
-    request: &ForwardingRequest<S>,
-    me: &MemberKey<S>,
-    wanted: Option<&[u32]>,
-) -> Result<steps::RequestView<S>> {
-    Ok(steps::view_request(request, me, wanted)?)
-}
-
 /// The request as a header holding only the metadata slot (for hop names).
 fn request_header<S: Suite>(r: &ForwardingRequest<S>) -> EnvelopeHeader<S> {
     EnvelopeHeader {
@@ -869,7 +860,7 @@ fn request_header<S: Suite>(r: &ForwardingRequest<S>) -> EnvelopeHeader<S> {
 
 fn forward_view_as<S: Suite>(k: &MemberKey<S>, request: &[u8]) -> Result<EnvelopeView> {
     let request = ForwardingRequest::<S>::from_bytes(request)?;
-    let (metadata, offered, sender) = check_request(&request, k, None)?;
+    let (metadata, offered, sender) = steps::view_request(&request, k, None)?;
     let parts = offered.iter().map(|i| part_view(&metadata, *i)).collect();
     Ok(view_of(
         &request_header(&request),
