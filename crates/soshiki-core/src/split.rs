@@ -157,7 +157,9 @@ impl<S: Suite> EnvelopeHeader<S> {
 }
 
 impl<S: Suite> ForwardingRequest<S> {
-    fn as_header_for_verification(&self) -> EnvelopeHeader<S> {
+    /// The request as a header holding only the metadata slot (what `verify` checks; also what
+    /// `envelope::describe_hop` needs to name a hop's members).
+    pub fn as_header_for_verification(&self) -> EnvelopeHeader<S> {
         EnvelopeHeader {
             core: self.core.clone(),
             sender_signature: self.sender_signature,

@@ -847,23 +847,12 @@ fn encrypt_as<S: Suite>(k: &MemberKey<S>, req: &EncryptRequest, now: u64) -> Res
     })
 }
 
-/// The request as a header holding only the metadata slot (for hop names).
-fn request_header<S: Suite>(r: &ForwardingRequest<S>) -> EnvelopeHeader<S> {
-    EnvelopeHeader {
-        core: r.core.clone(),
-        sender_signature: r.sender_signature,
-        certificates: r.certificates.clone(),
-        slots: vec![r.metadata.clone()],
-        bodies: vec![],
-    }
-}
-
 fn forward_view_as<S: Suite>(k: &MemberKey<S>, request: &[u8]) -> Result<EnvelopeView> {
     let request = ForwardingRequest::<S>::from_bytes(request)?;
     let (metadata, offered, sender) = steps::view_request(&request, k, None)?;
     let parts = offered.iter().map(|i| part_view(&metadata, *i)).collect();
     Ok(view_of(
-        &request_header(&request),
+        &request.as_header_for_verification(),
         &sender,
         &metadata,
         parts,
