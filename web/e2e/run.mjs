@@ -466,6 +466,16 @@ test('wrong-recipient: forward to the wrong member, recall, re-forward to the ri
   await recall(rep, d, '母子保健 担当 藤波');
   await forward(rep, d, { 'jido.csv': '児童相談 担当 星野' });
   await screenshot(rep, 'wrong-reforwarded');
+  // Another PC of the same representative (a fresh browser context with the same key file)
+  // lists both forwards, the recalled one and the live one with its recall button: the list
+  // comes from the server, not from the first browser's storage.
+  const repPc2 = await newMember('city2-rep-second-pc');
+  await importAndUnlock(repPc2, keyPath('wrong-recipient', 'city2-rep'));
+  await go(repPc2, `#/forward/${d}`, '#forwards-made');
+  const rows = repPc2.page.locator('#forwards-made tbody tr');
+  assert.equal(await rows.count(), 2, 'both forwards listed on the second PC');
+  assert.equal(await repPc2.page.locator('#forwards-made tbody tr', { hasText: '児童相談 担当 星野' }).locator('button[data-recall]').count(), 1);
+  assert.equal(await repPc2.page.locator('#forwards-made tbody tr', { hasText: '母子保健 担当 藤波' }).locator('button[data-recall]').count(), 0);
 
   await importAndUnlock(staff, keyPath('wrong-recipient', 'city2-wrong'));
   const wrongId = await findDelivery(staff, '架空県 子ども家庭課', { status: 'recalled' });

@@ -907,6 +907,25 @@ pub mod json {
         pub sender_org_name: String,
         /// Whether the body is still stored.
         pub body_available: bool,
+        /// The deliveries forwarded from this one (recalled ones included), oldest first: what
+        /// its holder may recall from any device.
+        #[serde(default)]
+        pub forwards: Vec<ForwardedInfo>,
+    }
+
+    /// A delivery forwarded from another one.
+    #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+    pub struct ForwardedInfo {
+        /// Id.
+        pub id: String,
+        /// Holder's certificate id.
+        pub holder_cert: String,
+        /// Part indices.
+        pub parts: Vec<u32>,
+        /// `delivered`, `forwarded`, `opened`, `recalled` or `expired`.
+        pub status: String,
+        /// Creation time.
+        pub created: i64,
     }
 
     /// `GET /v1/inbox`.

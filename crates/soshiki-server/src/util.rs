@@ -6,7 +6,7 @@ use axum::middleware::Next;
 use axum::response::Response;
 use axum::Json;
 use rand_core::{OsRng, RngCore};
-use soshiki_client::proto::json::{DeliveryInfo, MemberInfo, OrgInfo, ServerInfo};
+use soshiki_client::proto::json::{DeliveryInfo, ForwardedInfo, MemberInfo, OrgInfo, ServerInfo};
 use soshiki_client::proto::B64;
 use soshiki_core::cert::{Certificate, Organization, Roles};
 use soshiki_core::suite::{Suite, SuiteId};
@@ -240,6 +240,17 @@ pub async fn delivery_info(st: &AppState, d: &DeliveryRow) -> ApiResult<Delivery
         sender_org: env.sender_org,
         sender_org_name,
         body_available: !env.body_removed,
+        forwards: all
+            .iter()
+            .filter(|c| c.parent.as_deref() == Some(d.id.as_str()))
+            .map(|c| ForwardedInfo {
+                id: c.id.clone(),
+                holder_cert: c.holder_cert.clone(),
+                parts: c.parts.clone(),
+                status: status_name(c.status).into(),
+                created: c.created,
+            })
+            .collect(),
     })
 }
 

@@ -226,6 +226,33 @@ async fn omachi<S: Suite>() {
         .await
         .expect("re-forward");
     let dz = again.deliveries[0].id.clone();
+    // The parent lists what was forwarded from it, recalled ones included (any device of the
+    // holder can show and recall them).
+    let parent = rep.client.delivery(&first.id).await.expect("parent");
+    let listed: Vec<(String, String, Vec<u32>, String)> = parent
+        .forwards
+        .iter()
+        .map(|f| {
+            (
+                f.id.clone(),
+                f.holder_cert.clone(),
+                f.parts.clone(),
+                f.status.clone(),
+            )
+        })
+        .collect();
+    for (d, m, part, status) in [
+        (&dx, &x, 0u32, "delivered"),
+        (&dy, &y, 1, "delivered"),
+        (&dw, &w, 2, "recalled"),
+        (&dz, &z, 2, "delivered"),
+    ] {
+        assert!(
+            listed.contains(&(d.clone(), m.id(), vec![part], status.to_string())),
+            "{d} for part {part} ({status}) in {listed:?}"
+        );
+    }
+    assert_eq!(listed.len(), 4);
 
     // Each officer opens and gets exactly its district's list, and nothing else.
     for (m, d, idx) in [(&x, &dx, 0u32), (&y, &dy, 1), (&z, &dz, 2)] {

@@ -84,12 +84,6 @@ export default async function forwardPage(root, args, { go }) {
       st.show(t('forward.working'));
       try {
         const result = await doForward(s, d, plan);
-        const list = session.loadList('forwards');
-        for (const nd of result.deliveries) {
-          const m = usable.find((u) => u.info.cert_id === nd.holder_cert);
-          list.push({ id: nd.id, parent: id, holderCert: nd.holder_cert, holderName: m ? m.verified.name : nd.holder_cert.slice(0, 16), parts: nd.parts, time: now() });
-        }
-        session.saveList('forwards', list);
         forget(id);
         flash = t('forward.done', { n: result.deliveries.length });
         go(`forward/${id}`);
@@ -112,8 +106,13 @@ export default async function forwardPage(root, args, { go }) {
       h('td', {}, m.verified ? (m.info.status === 'active' ? badge('verified', t('forward.certOk')) : badge('recalled', t(`memberStatus.${m.info.status}`)))
         : badge('bad', t('forward.certBad')), m.problem ? h('span', { class: 'hint' }, ` ${m.problem}`) : '')))))));
 
-  // Forwards made from this delivery (remembered in this browser), with recall.
-  const mine = session.loadList('forwards').filter((f) => f.parent === id);
+  // Forwards made from this delivery (listed by the server, so any of the holder's devices
+  // shows them), with recall while unopened.
+  const nameOf = (cert) => {
+    const m = members.find((u) => u.info.cert_id === cert);
+    return m ? (m.verified ? m.verified.name : m.info.name) : cert.slice(0, 16);
+  };
+  const mine = (d.forwards || []).map((f) => ({ id: f.id, holderName: nameOf(f.holder_cert), parts: f.parts, time: f.created, status: f.status }));
   if (mine.length) {
     const tbody = h('tbody');
     root.append(h('section', { class: 'card' }, h('h2', {}, t('forward.madeTitle')),
@@ -123,7 +122,8 @@ export default async function forwardPage(root, args, { go }) {
       const cell = h('td', {}, t('common.loading'));
       const act = h('td', {});
       tbody.append(h('tr', { dataset: { delivery: f.id } }, h('td', {}, f.holderName), h('td', {}, f.parts.join(', ')), h('td', {}, fmtTime(f.time)), cell, act));
-      api.getJson(`/v1/deliveries/${f.id}`).then((child) => {
+      {
+        const child = f;
         const kind = { delivered: 'new', forwarded: 'forwarded', opened: 'opened', recalled: 'recalled', expired: 'expired' }[child.status] || child.status;
         cell.replaceChildren(badge(kind, t(`forward.childStatus.${child.status}`)));
         if (child.status === 'delivered') {
@@ -140,7 +140,7 @@ export default async function forwardPage(root, args, { go }) {
           });
           act.append(rb);
         }
-      }).catch((e) => cell.replaceChildren(errorText(e)));
+      }
     }
   }
 }
