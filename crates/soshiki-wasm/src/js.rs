@@ -1,5 +1,5 @@
 //! The wasm-bindgen layer: converts JavaScript values to and from the plain Rust API of
-//! [`crate::api`] and nothing else. The contract is /work/notes/wasm-api.md (names and shapes).
+//! [`crate::api`] and nothing else. The contract is the crate's `API.md` (names and shapes).
 //!
 //! Conventions: binary values are `Uint8Array`, times are Unix seconds as `number`, structured
 //! results are plain objects with camelCase fields, and every failure is a JS `Error` whose

@@ -4,7 +4,7 @@
 //! A thin WebAssembly layer over `soshiki-core` and `soshiki-client` (protocol, rules and audit
 //! only: no HTTP). The web UI does the HTTP calls itself; everything that needs a key or
 //! verifies a signature runs here, on the member's device, so that the server never sees a key
-//! or a plaintext. The JavaScript API is specified in `/work/notes/wasm-api.md`.
+//! or a plaintext. The JavaScript API is specified in `API.md` (next to this crate's Cargo.toml).
 //!
 //! - [`api`]: the API as plain Rust (tested natively);
 //! - [`open`]: streaming decryption of a downloaded part in constant memory;
