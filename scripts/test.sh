@@ -29,11 +29,13 @@ SOSHIKI_WASM_NODE=1 ./scripts/build-web.sh
 echo "== tests (unit, integration, property, negative, vectors, store contract, server, CLI, doc)"
 cargo test --workspace --exclude soshiki-compare
 
+# Both use the `soshiki` binary `cargo test` just built (with web/pkg embedded): a separate
+# `cargo build -p soshiki-cli` would rebuild dependencies with other features for nothing.
 echo "== browser crypto <-> CLI interoperability (Node, both suites)"
-./scripts/wasm-interop.sh
+SOSHIKI_INTEROP_SKIP_BUILD=1 ./scripts/wasm-interop.sh
 
 echo "== web UI end to end (headless Debian Chromium, playwright-core)"
-./scripts/e2e.sh
+SOSHIKI_E2E_SKIP_BUILD=1 ./scripts/e2e.sh
 
 echo "== comparison crate builds (benchmarks are run by hand, not in tests)"
 cargo check -p soshiki-compare

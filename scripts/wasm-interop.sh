@@ -9,7 +9,11 @@ cd "$(dirname "$0")/.."
 root=$PWD
 
 SOSHIKI_WASM_NODE=1 ./scripts/build-web.sh
-cargo build -p soshiki-cli
+# SOSHIKI_INTEROP_SKIP_BUILD=1: use the existing target/debug/soshiki (scripts/test.sh: the one
+# `cargo test` just built, instead of a second build with other dependency features).
+if [ -z "${SOSHIKI_INTEROP_SKIP_BUILD:-}" ]; then
+    cargo build -p soshiki-cli
+fi
 cli=$root/target/debug/soshiki
 
 work=$(mktemp -d)
