@@ -47,6 +47,7 @@ async fn info(st: &AppState, e: &EnrollmentRow) -> ApiResult<EnrollmentInfo> {
 /// `POST /v1/orgs/{org}/enrollments` (no login: the requester has no certificate yet). The
 /// request must be an `enroll` statement signed by the requested signing key.
 pub async fn create(
+    _: crate::throttle::Admitted,
     State(st): State<AppState>,
     FpPath(org_id): FpPath,
     JsonBody(body): JsonBody<CreateEnrollment>,

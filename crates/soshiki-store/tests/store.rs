@@ -117,6 +117,7 @@ stories!(
     envelope_and_inbox,
     forward_recall_and_reforward,
     opened_delivery_cannot_be_recalled,
+    downloaded_delivery_cannot_be_recalled,
     recall_race_has_one_winner,
     forward_race_has_one_winner,
     revoked_member_gets_nothing_new,
@@ -209,6 +210,7 @@ fn delivery(
         status: DeliveryStatus::Delivered,
         created,
         updated: created,
+        downloaded: None,
     }
 }
 
@@ -965,6 +967,77 @@ async fn opened_delivery_cannot_be_recalled(db: &Db) {
     assert!(is_conflict(
         s.recall("d-rep", T0 + 200, &entry("bbbb", "recall")).await
     ));
+}
+
+/// A download is recorded once (the first time counts), is refused on a recalled delivery,
+/// and makes the delivery unrecallable; of a recall racing a download through two store
+/// instances exactly one wins.
+async fn downloaded_delivery_cannot_be_recalled(db: &Db) {
+    let s = &*db.store;
+    world_with_envelope(s).await;
+    s.commit_forward(
+        "d-rep",
+        DeliveryStatus::Delivered,
+        &[
+            delivery("d-r1", "e1", "b-r1", Some("d-rep"), &[0], T0 + 100),
+            delivery("d-r2", "e1", "b-r2", Some("d-rep"), &[1], T0 + 100),
+        ],
+        &[],
+    )
+    .await
+    .expect("forward");
+    assert_eq!(s.delivery("d-r1").await.expect("d").downloaded, None);
+    let d = s.record_download("d-r1", T0 + 150).await.expect("download");
+    assert_eq!(d.downloaded, Some(T0 + 150));
+    let d = s.record_download("d-r1", T0 + 170).await.expect("again");
+    assert_eq!(d.downloaded, Some(T0 + 150), "the first download counts");
+    assert_eq!(d.status, DeliveryStatus::Delivered, "a download is not an open");
+    let before = trail(s, "bbbb").await.len();
+    assert!(is_conflict(
+        s.recall("d-r1", T0 + 200, &entry("bbbb", "recall downloaded")).await
+    ));
+    let d = s.delivery("d-r1").await.expect("d");
+    assert_eq!(d.status, DeliveryStatus::Delivered);
+    assert!(!d.header.is_empty(), "capsules kept");
+    assert_eq!(trail(s, "bbbb").await.len(), before, "no entry for a refused recall");
+    assert!(is_not_found(s.record_download("nope", T0).await));
+
+    // Opened keeps the download time; a recalled delivery cannot be downloaded.
+    s.mark_opened("d-r1", T0 + 300, &entry("bbbb", "open"))
+        .await
+        .expect("open");
+    assert_eq!(
+        s.record_download("d-r1", T0 + 400).await.expect("re-read").downloaded,
+        Some(T0 + 150)
+    );
+    s.recall("d-r2", T0 + 200, &entry("bbbb", "recall d-r2"))
+        .await
+        .expect("recall");
+    assert!(is_conflict(s.record_download("d-r2", T0 + 250).await));
+    assert_eq!(s.delivery("d-r2").await.expect("d").downloaded, None);
+
+    // A recall racing a download: exactly one of them wins.
+    s.commit_forward(
+        "d-rep",
+        DeliveryStatus::Delivered,
+        &[delivery("d-r3", "e1", "b-r3", Some("d-rep"), &[1], T0 + 500)],
+        &[],
+    )
+    .await
+    .expect("re-forward");
+    let other = db.reopen().await;
+    let e = entry("bbbb", "recall d-r3");
+    let (dl, rc) = tokio::join!(
+        other.record_download("d-r3", T0 + 600),
+        s.recall("d-r3", T0 + 600, &e)
+    );
+    assert!(dl.is_ok() != rc.is_ok(), "one winner: {dl:?} {rc:?}");
+    let d = s.delivery("d-r3").await.expect("d");
+    if rc.is_ok() {
+        assert_eq!((d.status, d.downloaded), (DeliveryStatus::Recalled, None));
+    } else {
+        assert_eq!((d.status, d.downloaded), (DeliveryStatus::Delivered, Some(T0 + 600)));
+    }
 }
 
 async fn recall_race_has_one_winner(db: &Db) {
