@@ -44,7 +44,8 @@ fn encrypt(sender: &Member<P256>, to: &soshiki_core::cert::VerifiedCertificate<P
     let h = envelope::encrypt(&s, to, &opts, parts, &mut file, &mut rand_core::OsRng, &mut |_| {})
         .expect("encrypt");
     let n = h.bodies_len() as usize;
-    (h.to_bytes(), file[PREFIX_LEN..PREFIX_LEN + n].to_vec())
+    let start = PREFIX_LEN as usize;
+    (h.to_bytes(), file[start..start + n].to_vec())
 }
 
 async fn create(
