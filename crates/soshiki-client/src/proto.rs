@@ -61,6 +61,9 @@ use soshiki_core::wire::{limits, Reader, Writer};
 
 /// The HTTP header carrying a base64 [`ActionStatement`] on every mutating request.
 pub const ACTION_HEADER: &str = "soshiki-action";
+/// The HTTP header carrying the operator's token when a server's organization registration is
+/// closed.
+pub const REGISTRATION_TOKEN_HEADER: &str = "soshiki-registration-token";
 /// How far an action statement's time may be from the server's clock, in seconds.
 pub const MAX_CLOCK_SKEW: u64 = 300;
 /// The API version prefix.

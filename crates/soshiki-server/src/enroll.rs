@@ -148,6 +148,14 @@ pub async fn approve(
             status_name(e.status)
         )));
     }
+    if e.created + st.limits.enrollment_ttl <= st.now() {
+        // Not yet purged by the maintenance task, but expired all the same.
+        return Err(ApiError::coded(
+            StatusCode::GONE,
+            crate::error::codes::ENROLLMENT_EXPIRED,
+            "the enrollment request expired: the member must enroll again",
+        ));
+    }
     let org = st.store.org(&e.org_id).await?;
     let (row, entry) = with_suite!(actor.suite, S => {
         let (_, req) = verify_enrollment::<S>(&e.request, &e.org_id)

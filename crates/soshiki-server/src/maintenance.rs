@@ -3,7 +3,7 @@
 //! - [`soshiki_store::Store::expire`] marks unopened deliveries past their organization's
 //!   expiry as expired (capsules destroyed) and envelopes past retention as body-removed; the
 //!   blobs it returns are deleted. It also purges expired challenges, tokens and upload
-//!   records.
+//!   records. Pending enrollment requests older than `Limits::enrollment_ttl` are deleted.
 //! - Orphans are decided from the project's own records, **never from a blob's modification
 //!   time**: the blob store is listed first, then the store says in one read which keys are
 //!   claimed ([`soshiki_store::Store::claimed_blob_keys`]: bodies of committed envelopes, and
@@ -27,6 +27,8 @@ pub struct Report {
     pub expired_blobs: usize,
     /// Orphaned blobs removed.
     pub orphans: usize,
+    /// Expired pending enrollment requests removed.
+    pub enrollments: u64,
 }
 
 /// One pass at time `now`.
@@ -36,6 +38,11 @@ pub async fn run_once(st: &AppState, now: Timestamp) -> Result<Report, StoreErro
         st.blobs.delete(&key).await?;
         report.expired_blobs += 1;
     }
+    // Enrollment requests nobody decided on expire.
+    report.enrollments = st
+        .store
+        .purge_enrollments(now - st.limits.enrollment_ttl)
+        .await?;
     // The listing first, then the claims: a blob in the listing was claimed before it was
     // written, so a claim still alive now is seen by the read below.
     let listed = st.blobs.list().await?;
@@ -60,6 +67,7 @@ pub async fn run_periodically(st: AppState, interval: Duration) {
                 tracing::info!(
                     expired = r.expired_blobs,
                     orphans = r.orphans,
+                    enrollments = r.enrollments,
                     "maintenance"
                 )
             }

@@ -4,7 +4,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use soshiki_client::proto::json::{OrgInfo, OrgList, Policy, RegisterOrg};
-use soshiki_client::proto::{peek_suite, sha256, ActionSpec};
+use soshiki_client::proto::{peek_suite, sha256, ActionSpec, REGISTRATION_TOKEN_HEADER};
 use soshiki_core::cert::Organization;
 use soshiki_core::with_suite;
 use soshiki_store::OrgRow;
@@ -52,9 +52,6 @@ pub async fn register(
     ))?;
     Ok((StatusCode::CREATED, Json(org_info(&row))))
 }
-
-/// The header carrying the operator's registration token (closed registration).
-pub const REGISTRATION_TOKEN_HEADER: &str = "soshiki-registration-token";
 
 /// Closed registration: only a request with the operator's token registers an organization
 /// (403 `registration-closed` otherwise). The tokens are compared by their SHA-256 digests,

@@ -59,7 +59,7 @@ async fn create(
         .client
         .create_upload(hb, &sign_action(&sender.key, &spec))
         .await
-        .expect("create upload")
+        .unwrap_or_else(|e| panic!("create upload: {e}"))
 }
 
 async fn blob_exists(st: &soshiki_server::AppState, key: &str) -> bool {

@@ -432,6 +432,9 @@ pub trait Store: Send + Sync {
         org_id: &str,
         status: EnrollmentStatus,
     ) -> Result<Vec<EnrollmentRow>>;
+    /// Delete the pending enrollments created at or before `created_before` (expired
+    /// requests); approved and rejected ones stay. Returns how many were deleted.
+    async fn purge_enrollments(&self, created_before: Timestamp) -> Result<u64>;
     /// Approve: insert the member and mark the enrollment approved (with the member's
     /// certificate id), atomically with the audit entry. `Conflict` if the enrollment is not
     /// pending, if the member belongs to another organization or its certificate exists.

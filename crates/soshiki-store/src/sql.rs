@@ -589,6 +589,19 @@ macro_rules! sql_store {
                 .collect()
             }
 
+            async fn purge_enrollments(&self, created_before: Timestamp) -> Result<u64> {
+                let mut tx = self.begin_write().await?;
+                let done = sqlx::query(
+                    "DELETE FROM enrollments WHERE status = 'pending' AND created <= $1",
+                )
+                .bind(created_before)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err("enrollments"))?;
+                commit(tx).await?;
+                Ok(done.rows_affected())
+            }
+
             async fn approve_enrollment(
                 &self,
                 enrollment_id: &str,
