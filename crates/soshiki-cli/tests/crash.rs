@@ -699,8 +699,14 @@ async fn sigkill_during_uploads_and_forwards_loses_nothing_and_shows_nothing_hal
                 }
             }
         }
-        if !children.is_empty() {
-            let (_, c) = children.swap_remove(rand_below(children.len() as u64) as usize);
+        // Only a delivery never downloaded can be recalled (an open killed in an earlier round
+        // may have downloaded one without marking it opened).
+        let recallable: Vec<usize> = (0..children.len())
+            .filter(|i| children[*i].1.downloaded.is_none())
+            .collect();
+        if !recallable.is_empty() {
+            let pick = recallable[rand_below(recallable.len() as u64) as usize];
+            let (_, c) = children.swap_remove(pick);
             pending.fetch_add(1, Ordering::SeqCst);
             tasks.push(spawn_recall(&w, &c, pending.clone()));
         }

@@ -134,9 +134,9 @@ async fn record_download(st: &AppState, d: &DeliveryRow) -> ApiResult<()> {
         .record_download(&d.id, st.now())
         .await
         .map_err(|e| match e {
-            soshiki_store::StoreError::Conflict(_) => ApiError::Gone(
-                "the delivery was recalled, forwarded or expired meanwhile".into(),
-            ),
+            soshiki_store::StoreError::Conflict(_) => {
+                ApiError::Gone("the delivery was recalled, forwarded or expired meanwhile".into())
+            }
             other => ApiError::store("unknown delivery", "")(other),
         })?;
     Ok(())
@@ -536,7 +536,9 @@ pub async fn opened(
             "unknown delivery",
             "the delivery cannot be opened now",
         ))?;
-    Ok(Json(delivery_info(&st, &load(&st, &id).await?, &actor).await?))
+    Ok(Json(
+        delivery_info(&st, &load(&st, &id).await?, &actor).await?,
+    ))
 }
 
 /// The pieces of the envelope stream for a delivery.

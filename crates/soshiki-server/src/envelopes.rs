@@ -15,7 +15,9 @@ use soshiki_core::cert::Roles;
 use soshiki_core::envelope::{EnvelopeHeader, METADATA_SLOT};
 use soshiki_core::suite::Suite;
 use soshiki_core::with_suite;
-use soshiki_store::{DeliveryRow, DeliveryStatus, EnvelopeRow, MemberStatus, StoreError, UploadRow};
+use soshiki_store::{
+    DeliveryRow, DeliveryStatus, EnvelopeRow, MemberStatus, StoreError, UploadRow,
+};
 
 use crate::auth::Actor;
 use crate::error::{codes, ApiError, ApiResult};
@@ -289,9 +291,9 @@ pub async fn upload(
             StoreError::NotFound(_) => unknown_upload(e),
             StoreError::Conflict(_) => match st.store.upload(&upload_id).await {
                 Ok(r) if r.expires <= st.now() => upload_expired(),
-                Ok(r) if r.blob_key != blob_key => ApiError::Conflict(
-                    "another upload attempt of this envelope took over".into(),
-                ),
+                Ok(r) if r.blob_key != blob_key => {
+                    ApiError::Conflict("another upload attempt of this envelope took over".into())
+                }
                 _ => ApiError::Conflict("an envelope with this id was already uploaded".into()),
             },
             other => other.into(),

@@ -111,7 +111,11 @@ impl ApiError {
     }
 
     /// A refusal with a specific code.
-    pub(crate) fn coded(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+    pub(crate) fn coded(
+        status: StatusCode,
+        code: &'static str,
+        message: impl Into<String>,
+    ) -> Self {
         ApiError::Coded {
             status,
             code,

@@ -62,8 +62,8 @@ mod util;
 mod web;
 
 pub use error::{codes, ApiError};
-pub use throttle::RateLimit;
 pub use openapi::OPENAPI_JSON;
+pub use throttle::RateLimit;
 
 /// A source of the current time (Unix seconds); replaceable in tests.
 pub type Clock = Arc<dyn Fn() -> Timestamp + Send + Sync>;
@@ -438,9 +438,9 @@ pub async fn start(config: ServeConfig) -> Result<RunningServer, ServeError> {
                     app.into_make_service_with_connect_info::<SocketAddr>(),
                 )
                 .with_graceful_shutdown(async move {
-                        let _ = rx.wait_for(|stop| *stop).await;
-                    })
-                    .await
+                    let _ = rx.wait_for(|stop| *stop).await;
+                })
+                .await
             })
         }
     };

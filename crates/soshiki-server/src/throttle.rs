@@ -114,9 +114,7 @@ fn group(ip: IpAddr) -> IpAddr {
             Some(v4) => IpAddr::V4(v4),
             None => {
                 let s = v6.segments();
-                IpAddr::V6(std::net::Ipv6Addr::new(
-                    s[0], s[1], s[2], s[3], 0, 0, 0, 0,
-                ))
+                IpAddr::V6(std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
             }
         },
     }
@@ -161,7 +159,11 @@ mod tests {
             assert_eq!(t.take(a, 1_000), Ok(()));
         }
         assert_eq!(t.take(a, 1_000), Err(1), "burst used up");
-        assert_eq!(t.take(b, 1_000), Ok(()), "another address has its own bucket");
+        assert_eq!(
+            t.take(b, 1_000),
+            Ok(()),
+            "another address has its own bucket"
+        );
         assert_eq!(t.take(a, 2_000), Ok(()), "one token per second comes back");
         assert_eq!(t.take(a, 2_000), Err(1));
     }

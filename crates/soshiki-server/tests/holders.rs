@@ -89,9 +89,14 @@ async fn send2(w: &World) -> (String, String) {
 
 /// The chief holds both parts (forwarded by the representative); returns its delivery id.
 async fn to_chief(w: &World, first: &str) -> String {
-    let f = flows::forward(&w.rep.client, &w.rep.key, first, &[(w.chief.id(), vec![0, 1])])
-        .await
-        .expect("forward to chief");
+    let f = flows::forward(
+        &w.rep.client,
+        &w.rep.key,
+        first,
+        &[(w.chief.id(), vec![0, 1])],
+    )
+    .await
+    .expect("forward to chief");
     f.deliveries[0].id.clone()
 }
 
@@ -121,9 +126,14 @@ async fn forwarded_part_is_no_longer_served_to_its_previous_holder() {
         body1.extend_from_slice(&c.expect("chunk"));
     }
 
-    let fw = flows::forward(&w.chief.client, &w.chief.key, &mine, &[(w.staff.id(), vec![1])])
-        .await
-        .expect("forward part 1");
+    let fw = flows::forward(
+        &w.chief.client,
+        &w.chief.key,
+        &mine,
+        &[(w.staff.id(), vec![1])],
+    )
+    .await
+    .expect("forward part 1");
     let child = fw.deliveries[0].id.clone();
 
     // The header it can still download holds the metadata and part 0 only.
@@ -170,7 +180,10 @@ async fn forwarded_part_is_no_longer_served_to_its_previous_holder() {
         .forwarding_request(&mine, Some(&[1]))
         .await
         .expect_err("part 1 is gone");
-    assert_eq!((status(&e), code(&e).as_str()), (409, "part-already-forwarded"));
+    assert_eq!(
+        (status(&e), code(&e).as_str()),
+        (409, "part-already-forwarded")
+    );
     let out = tempfile::tempdir().expect("tmp");
     let opened = flows::open(&w.chief.client, &w.chief.key, &mine, out.path(), None)
         .await
@@ -195,9 +208,14 @@ async fn holder_that_forwarded_every_part_gets_nothing() {
     let w = world().await;
     let (_, first) = send2(&w).await;
     let mine = to_chief(&w, &first).await;
-    flows::forward(&w.chief.client, &w.chief.key, &mine, &[(w.staff.id(), vec![0, 1])])
-        .await
-        .expect("forward all");
+    flows::forward(
+        &w.chief.client,
+        &w.chief.key,
+        &mine,
+        &[(w.staff.id(), vec![0, 1])],
+    )
+    .await
+    .expect("forward all");
     let e = w
         .chief
         .client
@@ -213,7 +231,6 @@ async fn holder_that_forwarded_every_part_gets_nothing() {
         .expect_err("nothing left");
     assert!(sink.is_empty());
 }
-
 
 async fn login_token(m: &Member<P256>) -> String {
     let mut c = Client::new(m.client.base_url(), &ClientOptions::default()).expect("client");
@@ -255,7 +272,11 @@ async fn downloaded_delivery_cannot_be_recalled_as_unread() {
 
     let before = flows::unix_now() as i64;
     // Only the header (capsules): that is already a download.
-    w.chief.client.delivery_header(&to_chief).await.expect("header");
+    w.chief
+        .client
+        .delivery_header(&to_chief)
+        .await
+        .expect("header");
     let info = w.chief.client.delivery(&to_chief).await.expect("info");
     let at = info.downloaded.expect("the server recorded the download");
     assert!(at >= before);
@@ -270,12 +291,21 @@ async fn downloaded_delivery_cannot_be_recalled_as_unread() {
         .expect_err("the administrator neither");
     assert_eq!((status(&e), code(&e).as_str()), (409, "already-downloaded"));
     assert_eq!(
-        w.chief.client.delivery(&to_chief).await.expect("info").status,
+        w.chief
+            .client
+            .delivery(&to_chief)
+            .await
+            .expect("info")
+            .status,
         "delivered"
     );
 
     let r = w.sender.client.receipts(&envelope).await.expect("receipts");
-    let dl: Vec<_> = r.receipts.iter().filter(|x| x.kind == "downloaded").collect();
+    let dl: Vec<_> = r
+        .receipts
+        .iter()
+        .filter(|x| x.kind == "downloaded")
+        .collect();
     assert_eq!(dl.len(), 1, "{:?}", r.receipts);
     assert_eq!((dl[0].time, dl[0].parts.clone()), (at, vec![0]));
     assert_eq!(dl[0].by_roles, vec!["forwarder", "reader"]);
@@ -299,9 +329,14 @@ async fn downloaded_delivery_cannot_be_recalled_as_unread() {
 async fn opened_without_a_download_is_refused() {
     let w = world().await;
     let (envelope, first) = send2(&w).await;
-    let f = flows::forward(&w.rep.client, &w.rep.key, &first, &[(w.staff.id(), vec![0, 1])])
-        .await
-        .expect("forward");
+    let f = flows::forward(
+        &w.rep.client,
+        &w.rep.key,
+        &first,
+        &[(w.staff.id(), vec![0, 1])],
+    )
+    .await
+    .expect("forward");
     let d = f.deliveries[0].id.clone();
     let spec = ActionSpec::open(&d, &envelope);
     let e = w
@@ -338,13 +373,24 @@ async fn sender_never_learns_who_holds_what_inside_the_receiving_organization() 
     let w = world().await;
     let (envelope, first) = send2(&w).await;
     let mine = to_chief(&w, &first).await;
-    let f = flows::forward(&w.chief.client, &w.chief.key, &mine, &[(w.staff.id(), vec![1])])
-        .await
-        .expect("forward");
+    let f = flows::forward(
+        &w.chief.client,
+        &w.chief.key,
+        &mine,
+        &[(w.staff.id(), vec![1])],
+    )
+    .await
+    .expect("forward");
     let out = tempfile::tempdir().expect("tmp");
-    flows::open(&w.staff.client, &w.staff.key, &f.deliveries[0].id, out.path(), None)
-        .await
-        .expect("open");
+    flows::open(
+        &w.staff.client,
+        &w.staff.key,
+        &f.deliveries[0].id,
+        out.path(),
+        None,
+    )
+    .await
+    .expect("open");
     let url = w.ts.url();
     let token = login_token(&w.sender).await;
     let receipts = raw_get(&format!("{url}/v1/envelopes/{envelope}/receipts"), &token).await;

@@ -81,7 +81,11 @@ async fn flood_from_one_address_is_rate_limited() {
     assert!((1..=10).contains(&retry), "{retry}");
     assert_eq!(error_code(r).await, "rate-limited");
     // Registration and enrollment share the address's bucket.
-    let r = post_json(&format!("{url}/v1/orgs"), serde_json::json!({ "record": "" })).await;
+    let r = post_json(
+        &format!("{url}/v1/orgs"),
+        serde_json::json!({ "record": "" }),
+    )
+    .await;
     assert_eq!(r.status(), 429);
     // Authenticated work goes on.
     reader.client.inbox(None).await.expect("inbox still served");
@@ -100,9 +104,8 @@ async fn closed_registration_admits_only_the_operator() {
     })
     .await;
     let client = ts.client();
-    let key =
-        OrganizationKey::<P256>::generate("勝手な組織", now() - 60, &mut rand_core::OsRng)
-            .expect("org key");
+    let key = OrganizationKey::<P256>::generate("勝手な組織", now() - 60, &mut rand_core::OsRng)
+        .expect("org key");
     let record = key.organization().to_bytes();
     for attempt in [None, Some("wrong-token-0123456789abcdef")] {
         let e = client
@@ -227,6 +230,10 @@ async fn pending_enrollments_expire() {
         .await
         .expect("pass");
     assert_eq!(r.enrollments, 1);
-    let e = ts.client().enrollment(&ticket.id).await.expect_err("purged");
+    let e = ts
+        .client()
+        .enrollment(&ticket.id)
+        .await
+        .expect_err("purged");
     assert_eq!(e.status(), Some(404));
 }

@@ -19,7 +19,10 @@ use soshiki_server::maintenance::run_once;
 const HOUR: i64 = 3600;
 
 /// An envelope encrypted locally: (header bytes, bodies).
-fn encrypt(sender: &Member<P256>, to: &soshiki_core::cert::VerifiedCertificate<P256>) -> (Vec<u8>, Vec<u8>) {
+fn encrypt(
+    sender: &Member<P256>,
+    to: &soshiki_core::cert::VerifiedCertificate<P256>,
+) -> (Vec<u8>, Vec<u8>) {
     let parts = vec![PartSource {
         info: PartInfo {
             name: "slow.csv".into(),
@@ -41,8 +44,16 @@ fn encrypt(sender: &Member<P256>, to: &soshiki_core::cert::VerifiedCertificate<P
         created: now(),
     };
     let mut file = Vec::new();
-    let h = envelope::encrypt(&s, to, &opts, parts, &mut file, &mut rand_core::OsRng, &mut |_| {})
-        .expect("encrypt");
+    let h = envelope::encrypt(
+        &s,
+        to,
+        &opts,
+        parts,
+        &mut file,
+        &mut rand_core::OsRng,
+        &mut |_| {},
+    )
+    .expect("encrypt");
     let n = h.bodies_len() as usize;
     let start = PREFIX_LEN as usize;
     (h.to_bytes(), file[start..start + n].to_vec())
@@ -63,7 +74,12 @@ async fn create(
 }
 
 async fn blob_exists(st: &soshiki_server::AppState, key: &str) -> bool {
-    st.blobs.list().await.expect("list").iter().any(|(k, _)| k == key)
+    st.blobs
+        .list()
+        .await
+        .expect("list")
+        .iter()
+        .any(|(k, _)| k == key)
 }
 
 async fn slow_upload_survives_collection_and_expired_ones_do_not(blobs_url: Option<String>) {
@@ -93,7 +109,8 @@ async fn slow_upload_survives_collection_and_expired_ones_do_not(blobs_url: Opti
     let c = sender.client.clone();
     let id = pending.upload_id.clone();
     let put = tokio::spawn(async move {
-        c.upload_bodies(&id, reqwest::Body::wrap_stream(rx), len).await
+        c.upload_bodies(&id, reqwest::Body::wrap_stream(rx), len)
+            .await
     });
     let half = bodies.len() / 2;
     tx.send(Ok(Bytes::copy_from_slice(&bodies[..half])))
@@ -120,13 +137,24 @@ async fn slow_upload_survives_collection_and_expired_ones_do_not(blobs_url: Opti
     for m in [&mut sender, &mut rep, &mut reader] {
         flows::login(&mut m.client, &m.key).await.expect("login");
     }
-    let d = flows::forward(&rep.client, &rep.key, &committed.delivery_id, &[(reader.id(), vec![0])])
-        .await
-        .expect("forward");
+    let d = flows::forward(
+        &rep.client,
+        &rep.key,
+        &committed.delivery_id,
+        &[(reader.id(), vec![0])],
+    )
+    .await
+    .expect("forward");
     let out = tempfile::tempdir().expect("tmp");
-    flows::open(&reader.client, &reader.key, &d.deliveries[0].id, out.path(), None)
-        .await
-        .expect("its body is all there");
+    flows::open(
+        &reader.client,
+        &reader.key,
+        &d.deliveries[0].id,
+        out.path(),
+        None,
+    )
+    .await
+    .expect("its body is all there");
 
     // 2. The moment a blob is most exposed: its upload finished writing (on S3, a completed
     //    multipart object whose LastModified is when the upload *began*), the commit not yet
@@ -142,20 +170,29 @@ async fn slow_upload_survives_collection_and_expired_ones_do_not(blobs_url: Opti
     let data = Bytes::from(bodies);
     let n = data.len() as u64;
     st.blobs
-        .put(&key, n, Box::pin(futures::stream::once(async move { Ok(data) })))
+        .put(
+            &key,
+            n,
+            Box::pin(futures::stream::once(async move { Ok(data) })),
+        )
         .await
         .expect("body written");
     let rec = st.store.upload(&pending.upload_id).await.expect("record");
     let r = run_once(&st, t0 + 3 * HOUR).await.expect("pass");
     assert_eq!(r.orphans, 0, "{r:?}");
-    assert!(blob_exists(&st, &key).await, "an upload in progress was collected");
+    assert!(
+        blob_exists(&st, &key).await,
+        "an upload in progress was collected"
+    );
     assert!(blob_exists(&st, &rec.record_key).await);
 
     // 3. Its record expires (the upload never commits): then, and only then, both go.
     let r = run_once(&st, t0 + 25 * HOUR).await.expect("pass");
     assert_eq!(r.orphans, 2, "{r:?}");
     assert!(!blob_exists(&st, &key).await && !blob_exists(&st, &rec.record_key).await);
-    flows::login(&mut sender.client, &sender.key).await.expect("login");
+    flows::login(&mut sender.client, &sender.key)
+        .await
+        .expect("login");
     let e = sender
         .client
         .upload_bodies(&pending.upload_id, vec![0u8; n as usize].into(), n)
@@ -172,7 +209,10 @@ async fn slow_upload_survives_collection_and_expired_ones_do_not(blobs_url: Opti
     assert!(left(st.blobs.list().await.expect("list")), "alive");
     run_once(&st, st.now() + 2 * HOUR).await.expect("pass");
     assert!(!left(st.blobs.list().await.expect("list")), "expired");
-    assert!(st.store.upload(&p.upload_id).await.is_err(), "record purged");
+    assert!(
+        st.store.upload(&p.upload_id).await.is_err(),
+        "record purged"
+    );
     server.shutdown().await.expect("shutdown");
 }
 
@@ -205,4 +245,3 @@ fn url_with_prefix(base: &str) -> String {
         format!("{head}/{prefix}?{query}")
     }
 }
-

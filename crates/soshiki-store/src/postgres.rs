@@ -31,7 +31,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "delivery downloaded",
         include_str!("../migrations/postgres/0003_delivery_downloaded.sql"),
     ),
-    (4, "uploads", include_str!("../migrations/postgres/0004_uploads.sql")),
+    (
+        4,
+        "uploads",
+        include_str!("../migrations/postgres/0004_uploads.sql"),
+    ),
 ];
 
 /// The advisory-lock class of audit-trail heads (two-key advisory locks, first key).

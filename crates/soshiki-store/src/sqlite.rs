@@ -43,7 +43,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "delivery downloaded",
         include_str!("../migrations/sqlite/0003_delivery_downloaded.sql"),
     ),
-    (4, "uploads", include_str!("../migrations/sqlite/0004_uploads.sql")),
+    (
+        4,
+        "uploads",
+        include_str!("../migrations/sqlite/0004_uploads.sql"),
+    ),
 ];
 
 /// How long a writer waits for another process's write lock before failing.

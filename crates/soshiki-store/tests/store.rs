@@ -991,15 +991,24 @@ async fn downloaded_delivery_cannot_be_recalled(db: &Db) {
     assert_eq!(d.downloaded, Some(T0 + 150));
     let d = s.record_download("d-r1", T0 + 170).await.expect("again");
     assert_eq!(d.downloaded, Some(T0 + 150), "the first download counts");
-    assert_eq!(d.status, DeliveryStatus::Delivered, "a download is not an open");
+    assert_eq!(
+        d.status,
+        DeliveryStatus::Delivered,
+        "a download is not an open"
+    );
     let before = trail(s, "bbbb").await.len();
     assert!(is_conflict(
-        s.recall("d-r1", T0 + 200, &entry("bbbb", "recall downloaded")).await
+        s.recall("d-r1", T0 + 200, &entry("bbbb", "recall downloaded"))
+            .await
     ));
     let d = s.delivery("d-r1").await.expect("d");
     assert_eq!(d.status, DeliveryStatus::Delivered);
     assert!(!d.header.is_empty(), "capsules kept");
-    assert_eq!(trail(s, "bbbb").await.len(), before, "no entry for a refused recall");
+    assert_eq!(
+        trail(s, "bbbb").await.len(),
+        before,
+        "no entry for a refused recall"
+    );
     assert!(is_not_found(s.record_download("nope", T0).await));
 
     // Opened keeps the download time; a recalled delivery cannot be downloaded.
@@ -1007,7 +1016,10 @@ async fn downloaded_delivery_cannot_be_recalled(db: &Db) {
         .await
         .expect("open");
     assert_eq!(
-        s.record_download("d-r1", T0 + 400).await.expect("re-read").downloaded,
+        s.record_download("d-r1", T0 + 400)
+            .await
+            .expect("re-read")
+            .downloaded,
         Some(T0 + 150)
     );
     s.recall("d-r2", T0 + 200, &entry("bbbb", "recall d-r2"))
@@ -1020,7 +1032,14 @@ async fn downloaded_delivery_cannot_be_recalled(db: &Db) {
     s.commit_forward(
         "d-rep",
         DeliveryStatus::Delivered,
-        &[delivery("d-r3", "e1", "b-r3", Some("d-rep"), &[1], T0 + 500)],
+        &[delivery(
+            "d-r3",
+            "e1",
+            "b-r3",
+            Some("d-rep"),
+            &[1],
+            T0 + 500,
+        )],
         &[],
     )
     .await
@@ -1036,7 +1055,10 @@ async fn downloaded_delivery_cannot_be_recalled(db: &Db) {
     if rc.is_ok() {
         assert_eq!((d.status, d.downloaded), (DeliveryStatus::Recalled, None));
     } else {
-        assert_eq!((d.status, d.downloaded), (DeliveryStatus::Delivered, Some(T0 + 600)));
+        assert_eq!(
+            (d.status, d.downloaded),
+            (DeliveryStatus::Delivered, Some(T0 + 600))
+        );
     }
 }
 
