@@ -362,10 +362,6 @@ struct ServeArgs {
     /// File holding the registration token (required with --registration closed).
     #[arg(long, value_name = "FILE", required_if_eq("registration", "closed"))]
     registration_token_file: Option<PathBuf>,
-    /// Most bytes any one organization may store (envelopes it sent, pending uploads); an
-    /// organization's policy may set less.
-    #[arg(long, value_name = "BYTES")]
-    max_quota_bytes: Option<u64>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -744,7 +740,6 @@ fn run(ctx: &Ctx, cmd: Command) -> anyhow::Result<()> {
             registration_token_file: (a.registration == "closed")
                 .then_some(a.registration_token_file)
                 .flatten(),
-            max_quota_bytes: a.max_quota_bytes,
         }),
     }
 }

@@ -67,12 +67,8 @@ pub mod codes {
     pub const UPLOAD_EXPIRED: &str = "upload-expired";
     /// 429: too many unauthenticated requests from this client address.
     pub const RATE_LIMITED: &str = "rate-limited";
-    /// 413: the organization's storage or upload quota would be exceeded.
-    pub const QUOTA_EXCEEDED: &str = "quota-exceeded";
     /// 400: a forward names more targets than a forward may carry.
     pub const TOO_MANY_TARGETS: &str = "too-many-targets";
-    /// 400: a malformed `limit` or `cursor` of a paginated list.
-    pub const BAD_PAGE: &str = "bad-page";
     /// 403: organization registration is closed on this server (operator only).
     pub const REGISTRATION_CLOSED: &str = "registration-closed";
     /// 410: the enrollment request expired before an administrator decided on it.
@@ -86,9 +82,7 @@ pub mod codes {
         PART_ALREADY_FORWARDED,
         UPLOAD_EXPIRED,
         RATE_LIMITED,
-        QUOTA_EXCEEDED,
         TOO_MANY_TARGETS,
-        BAD_PAGE,
         REGISTRATION_CLOSED,
         ENROLLMENT_EXPIRED,
     ];

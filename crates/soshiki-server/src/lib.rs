@@ -88,7 +88,7 @@ pub struct AppState {
     pub origin: String,
     /// The clock.
     pub clock: Clock,
-    /// Operator limits (rate limits, registration, quota, list pages).
+    /// Operator limits (rate limits, registration, enrollment lifetime).
     pub limits: Limits,
     /// Rate-limit buckets of the unauthenticated endpoints.
     pub(crate) throttle: throttle::Throttle,
@@ -174,10 +174,6 @@ pub struct Limits {
     pub rate_limit: RateLimit,
     /// Who may register organizations.
     pub registration: Registration,
-    /// The most bytes (bodies and headers of envelopes it sent whose bodies are kept, plus
-    /// pending uploads) any one organization may store; an organization's policy may set a
-    /// lower quota (`None`: no server-wide ceiling).
-    pub max_quota_bytes: Option<u64>,
     /// Pending enrollment requests expire after this many seconds.
     pub enrollment_ttl: i64,
 }
@@ -187,7 +183,6 @@ impl Default for Limits {
         Self {
             rate_limit: RateLimit::default(),
             registration: Registration::Open,
-            max_quota_bytes: None,
             enrollment_ttl: 7 * 86_400,
         }
     }
@@ -324,7 +319,7 @@ pub struct ServeConfig {
     pub tls: Option<TlsFiles>,
     /// How often expiry, retention and orphan collection run.
     pub maintenance_interval: Duration,
-    /// Rate limits, registration, quota.
+    /// Rate limits, registration, enrollment lifetime.
     pub limits: Limits,
 }
 

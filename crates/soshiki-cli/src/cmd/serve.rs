@@ -38,8 +38,6 @@ pub struct Request {
     pub rate_limit: soshiki_server::RateLimit,
     /// Closed registration: the file holding the operator's token.
     pub registration_token_file: Option<PathBuf>,
-    /// Server-wide storage quota per organization.
-    pub max_quota_bytes: Option<u64>,
 }
 
 fn io_err(e: impl std::fmt::Display) -> anyhow::Error {
@@ -59,7 +57,6 @@ pub fn command(req: Request) -> Result<()> {
     }
     config.origin = req.origin;
     config.limits.rate_limit = req.rate_limit;
-    config.limits.max_quota_bytes = req.max_quota_bytes;
     if let Some(f) = &req.registration_token_file {
         let token = std::fs::read_to_string(f)
             .map_err(|e| anyhow!(tr(M::FileUnreadable, &[&f.display(), &"token", &e])))?;
