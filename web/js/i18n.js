@@ -76,6 +76,15 @@ const M = {
   'err.api.method-not-allowed': ['サーバーがこの操作に対応していません。', 'The server does not accept this operation.'],
   'err.api.internal': ['サーバー内部のエラーです。しばらくしてからもう一度試し、続く場合は管理者に連絡してください。',
     'Internal server error. Try again later; if it persists, tell the administrator.'],
+  'err.api.already-downloaded': ['受け取った人がすでにダウンロードしているため、取り消せません。', 'The holder already downloaded it, so it can no longer be recalled.'],
+  'err.api.not-downloaded': ['まだダウンロードされていないため、開封済みにできません。', 'It was never downloaded, so it cannot be marked opened.'],
+  'err.api.parts-forwarded': ['この文書の部分はすべて転送済みです。読めるのは転送先の人だけです。', 'Every part was forwarded onward; only their new holders can read them.'],
+  'err.api.part-already-forwarded': ['その部分はすでに転送されています（先に取り消してください）。', 'That part was already forwarded (recall it first).'],
+  'err.api.upload-expired': ['アップロードの期限が切れました。もう一度送信してください。', 'The upload expired. Send again.'],
+  'err.api.rate-limited': ['要求が多すぎます。しばらく待ってからもう一度試してください。', 'Too many requests. Wait a moment and try again.'],
+  'err.api.too-many-targets': ['一度に転送できる相手の数を超えています。', 'Too many targets for one forward.'],
+  'err.api.registration-closed': ['このサーバーでは組織の登録は運用者だけが行えます。', 'Only the operator can register organizations on this server.'],
+  'err.api.enrollment-expired': ['この登録申請は期限切れです。もう一度申請してください。', 'This enrollment request expired. Request again.'],
   'err.api.other': ['サーバーがエラーを返しました（HTTP {status}）。', 'The server answered with an error (HTTP {status}).'],
 
   // ----- setup -----
@@ -305,6 +314,7 @@ const M = {
   'receipts.col.holder': ['受け取った人の役割', 'Holder (role)'],
   'receipts.kind.delivered': ['配達', 'delivered'],
   'receipts.kind.forwarded': ['転送', 'forwarded'],
+  'receipts.kind.downloaded': ['ダウンロード', 'downloaded'],
   'receipts.kind.opened': ['開封', 'opened'],
   'receipts.kind.recalled': ['取り消し', 'recalled'],
   'receipts.kind.expired': ['期限切れ', 'expired'],

@@ -260,6 +260,8 @@ messages! {
     CheckStolenCopy => "{0} cannot decrypt any part even with a copy of {1}'s envelope bytes", "{0} は {1} の封筒のコピーを入手しても、どのパートも復号できない";
     RcDelivered => "delivered", "配達";
     RcForwarded => "forwarded", "転送";
+    RegistrationTokenShort => "{0}: the registration token must be at least 16 characters", "{0}: 登録トークンは16文字以上にしてください";
+    RcDownloaded => "downloaded", "ダウンロード";
     RcOpened => "opened", "開封";
     RcRecalled => "recalled", "取消";
     StateUnreadable => "{0}: cannot read the client state: {1}", "{0}: クライアントの状態ファイルを読めません: {1}";

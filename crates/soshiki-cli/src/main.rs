@@ -152,6 +152,9 @@ enum OrgCommand {
         /// Overwrite existing files.
         #[arg(long)]
         force: bool,
+        /// The operator's registration token (a server started with --registration closed).
+        #[arg(long, value_name = "FILE")]
+        registration_token_file: Option<PathBuf>,
         #[command(flatten)]
         conn: ConnArgs,
     },
@@ -345,6 +348,20 @@ struct ServeArgs {
     /// Seed the scenarios' organizations and members, and write their key files under DIR/demo.
     #[arg(long)]
     demo: bool,
+    /// Requests per minute and client address on the unauthenticated endpoints (registration,
+    /// enrollment, login); 0 turns the limit off (e.g. behind a rate-limiting proxy).
+    #[arg(long, value_name = "N", default_value_t = 600)]
+    rate_limit: u32,
+    /// Requests a client address may make at once before the rate limit applies.
+    #[arg(long, value_name = "N", default_value_t = 300)]
+    rate_burst: u32,
+    /// Who may register organizations: open (anyone) or closed (only with the token of
+    /// --registration-token-file, for the operator of a shared server).
+    #[arg(long, value_name = "MODE", default_value = "open", value_parser = ["open", "closed"])]
+    registration: String,
+    /// File holding the registration token (required with --registration closed).
+    #[arg(long, value_name = "FILE", required_if_eq("registration", "closed"))]
+    registration_token_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -617,6 +634,7 @@ fn run(ctx: &Ctx, cmd: Command) -> anyhow::Result<()> {
             admin_name,
             admin_out,
             force,
+            registration_token_file,
             conn,
         }) => cmd::client::org_create(
             ctx,
@@ -627,6 +645,7 @@ fn run(ctx: &Ctx, cmd: Command) -> anyhow::Result<()> {
             &admin_name,
             &admin_out,
             force,
+            registration_token_file.as_deref(),
         ),
         Command::Org(OrgCommand::Show {
             fingerprint,
@@ -714,6 +733,13 @@ fn run(ctx: &Ctx, cmd: Command) -> anyhow::Result<()> {
             tls_cert: a.tls_cert,
             tls_key: a.tls_key,
             demo: a.demo,
+            rate_limit: soshiki_server::RateLimit {
+                per_minute: a.rate_limit,
+                burst: a.rate_burst,
+            },
+            registration_token_file: (a.registration == "closed")
+                .then_some(a.registration_token_file)
+                .flatten(),
         }),
     }
 }

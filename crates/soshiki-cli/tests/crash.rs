@@ -14,9 +14,10 @@
 //!   all its parts, children never overlap, a recalled delivery has no capsules left.
 //!
 //! Orphan collection: the server's maintenance task runs once when it starts and deletes blobs
-//! that no envelope references and that are older than an hour (temporary files of interrupted
-//! writes likewise). The test ages every file in the blob directory by two hours before each
-//! restart (the hour passing), so the restarted binary collects under live traffic; at the end
+//! that neither an envelope nor a live upload record claims (temporary files of interrupted
+//! writes older than an hour likewise). Before each restart the test lets the time pass: it
+//! ages every file in the blob directory by two hours and expires every upload record, so the
+//! restarted binary collects under live traffic; at the end
 //! it checks, after one quiet restart, that the blob directory holds exactly the bodies of the
 //! committed envelopes.
 
@@ -339,6 +340,21 @@ fn age_blob_files(dir: &Path) {
     }
 }
 
+/// Let the uploads' lifetimes pass (the server is down): orphan collection decides from the
+/// upload records, never from file times, so "an hour later" means the records expired.
+async fn expire_upload_records(data: &Path) {
+    use sqlx::ConnectOptions;
+    let mut conn = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(data.join("soshiki.sqlite"))
+        .connect()
+        .await
+        .expect("open the server's database");
+    sqlx::query("UPDATE uploads SET expires = 0")
+        .execute(&mut conn)
+        .await
+        .expect("expire upload records");
+}
+
 /// What the store holds, checked for consistency while the server is down.
 struct StoreView {
     /// Blob keys of committed envelopes.
@@ -533,6 +549,7 @@ async fn check_api(
     view: &StoreView,
     ledger: &mut Ledger,
     tally: &mut Tally,
+    spare_for_recall: bool,
 ) -> HashMap<String, Vec<DeliveryInfo>> {
     let mut inboxes = HashMap::new();
     for m in w.holders() {
@@ -590,6 +607,17 @@ async fn check_api(
             {
                 continue;
             }
+            // A download makes a delivery unrecallable (the server records it): during the
+            // rounds, half of the readers' undownloaded deliveries are left for the next
+            // round's recall; the final check verifies whatever is left.
+            if spare_for_recall
+                && d.parent.is_some()
+                && d.status == "delivered"
+                && d.downloaded.is_none()
+                && rand_below(2) == 0
+            {
+                continue;
+            }
             let got = download_and_decrypt(&m.client, &m.key, &d.id)
                 .await
                 .unwrap_or_else(|e| {
@@ -600,11 +628,30 @@ async fn check_api(
                 });
             assert_eq!(got.envelope_id, d.envelope_id);
             let indices: Vec<u32> = got.parts.iter().map(|p| p.0).collect();
-            assert_eq!(indices, d.parts, "delivery {}: parts", d.id);
+            // A holder downloads only the parts it still holds (not forwarded onward).
+            let away: Vec<u32> = d
+                .forwards
+                .iter()
+                .filter(|f| f.status != "recalled")
+                .flat_map(|f| f.parts.iter().copied())
+                .collect();
+            let held: Vec<u32> = d
+                .parts
+                .iter()
+                .copied()
+                .filter(|p| !away.contains(p))
+                .collect();
+            assert_eq!(indices, held, "delivery {}: parts", d.id);
             check_generated(&got).unwrap_or_else(|e| panic!("delivery {}: {e}", d.id));
             if let Some(spec) = acked_parts.get(d.id.as_str()) {
                 let names: Vec<String> = got.parts.iter().map(|p| p.1.clone()).collect();
-                let want: Vec<String> = spec.iter().map(|(s, l)| part_name(*s, *l)).collect();
+                let want: Vec<String> = held
+                    .iter()
+                    .map(|i| {
+                        let (s, l) = spec[*i as usize];
+                        part_name(s, l)
+                    })
+                    .collect();
                 assert_eq!(names, want, "delivery {}: not the parts sent", d.id);
             }
             tally.downloads_verified += 1;
@@ -699,8 +746,17 @@ async fn sigkill_during_uploads_and_forwards_loses_nothing_and_shows_nothing_hal
                 }
             }
         }
-        if !children.is_empty() {
-            let (_, c) = children.swap_remove(rand_below(children.len() as u64) as usize);
+        // Only a delivery never downloaded can be recalled (not one the checks downloaded, nor
+        // one an open killed in an earlier round downloaded without marking it opened).
+        let recallable: Vec<usize> = (0..children.len())
+            .filter(|i| {
+                let d = &children[*i].1;
+                d.downloaded.is_none() && !ledger.verified.contains(&d.id)
+            })
+            .collect();
+        if !recallable.is_empty() {
+            let pick = recallable[rand_below(recallable.len() as u64) as usize];
+            let (_, c) = children.swap_remove(pick);
             pending.fetch_add(1, Ordering::SeqCst);
             tasks.push(spawn_recall(&w, &c, pending.clone()));
         }
@@ -770,13 +826,14 @@ async fn sigkill_during_uploads_and_forwards_loses_nothing_and_shows_nothing_hal
         let acked_sends: HashSet<&str> = ledger.sends.iter().map(|s| s.envelope.as_str()).collect();
         tally.committed_unacked_sends = view.envelopes - acked_sends.len();
         age_blob_files(&blob_dir);
+        expire_upload_records(&data).await;
 
         // Restart on the same directory and address; its first maintenance pass now collects
         // the aged orphans while the checks and the next round run.
         server.restart();
         server.wait_ready().await;
         w.reconnect(&url);
-        inboxes = check_api(&w, &view, &mut ledger, &mut tally).await;
+        inboxes = check_api(&w, &view, &mut ledger, &mut tally, true).await;
         tally.rounds += 1;
         eprintln!(
             "round {round}: {n_tasks} operations, {in_flight} in flight at the kill{}, \
@@ -832,6 +889,7 @@ async fn sigkill_during_uploads_and_forwards_loses_nothing_and_shows_nothing_hal
         "{attempts} sends killed during their upload left nothing to collect"
     );
     age_blob_files(&blob_dir);
+    expire_upload_records(&data).await;
     server.restart();
     server.wait_ready().await;
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -867,7 +925,7 @@ async fn sigkill_during_uploads_and_forwards_loses_nothing_and_shows_nothing_hal
     w.reconnect(&url);
     ledger.verified.clear();
     let mut again = Tally::default();
-    check_api(&w, &view, &mut ledger, &mut again).await;
+    check_api(&w, &view, &mut ledger, &mut again, false).await;
     for org in [&w.sender_org, &w.city] {
         let report = flows::audit(&org.admin.client, org.record(), None, &|_| false)
             .await

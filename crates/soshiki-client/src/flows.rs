@@ -715,6 +715,11 @@ pub async fn forward<S: Suite>(
             "a forward needs at least one target with at least one part".into(),
         ));
     }
+    let mut sorted: Vec<(String, Vec<u32>)> = plan.to_vec();
+    for (_, p) in &mut sorted {
+        p.sort_unstable();
+    }
+    crate::proto::check_forward_plan(&sorted).map_err(ClientError::Invalid)?;
     let mut all: Vec<u32> = plan.iter().flat_map(|(_, p)| p.iter().copied()).collect();
     all.sort_unstable();
     let n = all.len();

@@ -197,10 +197,24 @@ impl Client {
 
     /// `POST /v1/orgs`: register a self-signed organization record.
     pub async fn register_org(&self, record: &[u8]) -> Result<OrgInfo> {
+        self.register_org_with_token(record, None).await
+    }
+
+    /// `POST /v1/orgs` on a server whose registration is closed: with the operator's token
+    /// (`soshiki-registration-token` header).
+    pub async fn register_org_with_token(
+        &self,
+        record: &[u8],
+        token: Option<&str>,
+    ) -> Result<OrgInfo> {
         let body = RegisterOrg {
             record: B64(record.to_vec()),
         };
-        Self::json(self.post_json("/v1/orgs", &body, None, false)?).await
+        let mut rb = self.post_json("/v1/orgs", &body, None, false)?;
+        if let Some(t) = token {
+            rb = rb.header(crate::proto::REGISTRATION_TOKEN_HEADER, t.trim());
+        }
+        Self::json(rb).await
     }
 
     /// `GET /v1/orgs`.

@@ -61,6 +61,9 @@ use soshiki_core::wire::{limits, Reader, Writer};
 
 /// The HTTP header carrying a base64 [`ActionStatement`] on every mutating request.
 pub const ACTION_HEADER: &str = "soshiki-action";
+/// The HTTP header carrying the operator's token when a server's organization registration is
+/// closed.
+pub const REGISTRATION_TOKEN_HEADER: &str = "soshiki-registration-token";
 /// How far an action statement's time may be from the server's clock, in seconds.
 pub const MAX_CLOCK_SKEW: u64 = 300;
 /// The API version prefix.
@@ -330,6 +333,34 @@ impl ActionSpec {
             rules_digest(rules),
         )
     }
+}
+
+/// Most targets in one forward: a `forward` statement's subjects are the delivery, the
+/// envelope and one `target:parts` per target, and a statement holds at most 64 subjects.
+/// The server, the client and the browser all check this one number.
+pub const MAX_FORWARD_TARGETS: usize = MAX_SUBJECTS as usize - 2;
+
+/// Check a forward plan against the action-statement limits before anything is computed:
+/// 1 to [`MAX_FORWARD_TARGETS`] targets, each `target:parts` subject at most
+/// `limits::MAX_TEXT` bytes. The error names the limit.
+pub fn check_forward_plan(targets: &[(String, Vec<u32>)]) -> Result<(), String> {
+    if targets.is_empty() || targets.len() > MAX_FORWARD_TARGETS {
+        return Err(format!(
+            "a forward goes to 1 to {MAX_FORWARD_TARGETS} targets, not {}",
+            targets.len()
+        ));
+    }
+    for (t, parts) in targets {
+        let n = forward_subject(t, parts).len();
+        if n > limits::MAX_TEXT as usize {
+            return Err(format!(
+                "the parts given to one target are too many to sign ({n} bytes of part \
+                 numbers; at most {}): forward them in several steps",
+                limits::MAX_TEXT
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The subject naming one forward target: `target_cert_id:0,2,5`.
@@ -907,8 +938,13 @@ pub mod json {
         pub sender_org_name: String,
         /// Whether the body is still stored.
         pub body_available: bool,
+        /// When the holder first downloaded the delivery's capsules or bodies, as the server
+        /// observed it (`None`: never). A downloaded delivery cannot be recalled.
+        #[serde(default)]
+        pub downloaded: Option<i64>,
         /// The deliveries forwarded from this one (recalled ones included), oldest first: what
-        /// its holder may recall from any device.
+        /// its holder may recall from any device. Empty for a viewer outside the holder's
+        /// organization (the sender never learns who holds what inside it).
         #[serde(default)]
         pub forwards: Vec<ForwardedInfo>,
     }
@@ -963,7 +999,9 @@ pub mod json {
     /// One event in an envelope's life, as its sender sees it.
     #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
     pub struct Receipt {
-        /// `delivered`, `forwarded`, `opened`, `recalled` or `expired`.
+        /// `delivered`, `forwarded`, `downloaded` (observed by the server: the holder took
+        /// the capsules or bodies), `opened` (reported by the reader after a download),
+        /// `recalled` or `expired`.
         pub kind: String,
         /// When.
         pub time: i64,

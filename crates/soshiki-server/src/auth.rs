@@ -24,6 +24,7 @@ pub const TOKEN_TTL: i64 = 3600;
 
 /// `POST /v1/auth/challenge`.
 pub async fn challenge(
+    _: crate::throttle::Admitted,
     State(st): State<AppState>,
     JsonBody(req): JsonBody<ChallengeRequest>,
 ) -> ApiResult<Json<Challenge>> {
@@ -49,6 +50,7 @@ pub async fn challenge(
 
 /// `POST /v1/auth/token`.
 pub async fn token(
+    _: crate::throttle::Admitted,
     State(st): State<AppState>,
     JsonBody(req): JsonBody<TokenRequest>,
 ) -> ApiResult<Json<Token>> {

@@ -10,7 +10,7 @@ use bytes::Bytes;
 use futures::{StreamExt, TryStreamExt};
 use serde::Deserialize;
 use soshiki_client::proto::json::{DeliveryInfo, ForwardBody, ForwardResult, Inbox, NewDelivery};
-use soshiki_client::proto::ActionSpec;
+use soshiki_client::proto::{check_forward_plan, ActionSpec, MAX_FORWARD_TARGETS};
 use soshiki_core::cert::Roles;
 use soshiki_core::envelope::{self, EnvelopeHeader, METADATA_SLOT};
 use soshiki_core::split::ForwardResponse;
@@ -19,7 +19,7 @@ use soshiki_core::with_suite;
 use soshiki_store::{DeliveryRow, DeliveryStatus, MemberStatus};
 
 use crate::auth::Actor;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{codes, ApiError, ApiResult};
 use crate::extract::{IdPath, JsonBody, QueryParams};
 use crate::util::{
     self, blocking, delivery_info, forwardable_parts, has_live_children, random_id, status_name,
@@ -50,7 +50,7 @@ pub async fn inbox(
     let rows = st.store.inbox(actor.cert_id()).await?;
     let mut out = Vec::with_capacity(rows.len());
     for d in rows.iter().filter(|d| filter.is_none_or(|f| d.status == f)) {
-        out.push(delivery_info(&st, d).await?);
+        out.push(delivery_info(&st, d, &actor).await?);
     }
     Ok(Json(Inbox { deliveries: out }))
 }
@@ -104,14 +104,15 @@ pub async fn show(
     {
         return Err(ApiError::Forbidden("this delivery is not yours".into()));
     }
-    Ok(Json(delivery_info(&st, &d).await?))
+    Ok(Json(delivery_info(&st, &d, &actor).await?))
 }
 
 fn octets(bytes: Vec<u8>) -> Response {
     ([(header::CONTENT_TYPE, "application/octet-stream")], bytes).into_response()
 }
 
-/// `GET /v1/deliveries/{id}/header` (the holder, a reader): the delivery's envelope header.
+/// `GET /v1/deliveries/{id}/header` (the holder, a reader): the delivery's envelope header,
+/// restricted to the parts its holder still holds (see [`readable_header`]).
 pub async fn header(
     State(st): State<AppState>,
     actor: Actor,
@@ -119,7 +120,61 @@ pub async fn header(
 ) -> ApiResult<Response> {
     let d = load(&st, &id).await?;
     require_reader(&actor, &d)?;
-    Ok(octets(d.header))
+    let env = st.store.envelope(&d.envelope_id).await?;
+    let header = readable_header(&st, &d, env.suite).await?;
+    record_download(&st, &d).await?;
+    Ok(octets(header))
+}
+
+/// Record, before any capsule or body leaves, that the holder downloads the delivery (the
+/// server's own observation: receipts show it and a downloaded delivery cannot be recalled).
+/// A delivery recalled or forwarded meanwhile is refused.
+async fn record_download(st: &AppState, d: &DeliveryRow) -> ApiResult<()> {
+    st.store
+        .record_download(&d.id, st.now())
+        .await
+        .map_err(|e| match e {
+            soshiki_store::StoreError::Conflict(_) => {
+                ApiError::Gone("the delivery was recalled, forwarded or expired meanwhile".into())
+            }
+            other => ApiError::store("unknown delivery", "")(other),
+        })?;
+    Ok(())
+}
+
+/// The delivery's header as its holder may read it now: the metadata slot and the slots and
+/// bodies of the parts it still holds. A part forwarded onward (to a live, not recalled,
+/// child) is dropped, capsule (`C1`) and body alike, so a holder with the reader role cannot
+/// keep reading what it forwarded away; a recall gives the part back. `410 parts-forwarded`
+/// when nothing is left.
+async fn readable_header(st: &AppState, d: &DeliveryRow, suite: u16) -> ApiResult<Vec<u8>> {
+    let all = st.store.deliveries_of(&d.envelope_id).await?;
+    let keep = util::retained_parts(d, &all);
+    if keep.is_empty() {
+        return Err(ApiError::coded(
+            StatusCode::GONE,
+            codes::PARTS_FORWARDED,
+            "every part of this delivery was forwarded onward",
+        ));
+    }
+    if keep == d.parts {
+        return Ok(d.header.clone());
+    }
+    let suite =
+        SuiteId::from_u16(suite).map_err(|e| ApiError::Internal(format!("stored suite: {e}")))?;
+    let header = d.header.clone();
+    blocking(move || with_suite!(suite, S => restrict_header::<S>(&header, &keep))).await
+}
+
+/// `header` without the slots and bodies of parts not in `keep` (the metadata slot stays).
+/// The result still verifies: every slot is checked on its own against the signed core.
+fn restrict_header<S: Suite>(header: &[u8], keep: &[u32]) -> ApiResult<Vec<u8>> {
+    let mut h = EnvelopeHeader::<S>::from_bytes(header)
+        .map_err(|e| ApiError::Internal(format!("stored header: {e}")))?;
+    h.slots
+        .retain(|s| s.slot == METADATA_SLOT || keep.contains(&s.slot));
+    h.bodies.retain(|b| keep.contains(b));
+    Ok(h.to_bytes())
 }
 
 /// Query of the forwarding request.
@@ -186,9 +241,11 @@ pub async fn forwarding_request(
         )));
     }
     if let Some(p) = parts.iter().find(|p| !available.contains(p)) {
-        return Err(ApiError::Conflict(format!(
-            "part {p} was already forwarded (recall it first)"
-        )));
+        return Err(ApiError::coded(
+            StatusCode::CONFLICT,
+            codes::PART_ALREADY_FORWARDED,
+            format!("part {p} was already forwarded (recall it first)"),
+        ));
     }
     let suite = actor.suite;
     let bytes = blocking(move || {
@@ -238,9 +295,6 @@ fn apply_all<S: Suite>(parent: &[u8], responses: &[Vec<u8>]) -> ApiResult<Vec<Ap
     Ok(out)
 }
 
-/// Most targets in one forward.
-const MAX_TARGETS: usize = 1000;
-
 /// `POST /v1/deliveries/{id}/forward` (the holder, a forwarder): one core `ForwardResponse`
 /// per target; parts of different responses must not overlap. Each response is verified and
 /// applied by the keyless combiner (`apply_forward`: every proof checked, `C1' = C1 − X`); every
@@ -255,10 +309,16 @@ pub async fn forward(
 ) -> ApiResult<(StatusCode, Json<ForwardResult>)> {
     let d = load(&st, &id).await?;
     require_forwarder(&actor, &d)?;
-    if body.responses.is_empty() || body.responses.len() > MAX_TARGETS {
-        return Err(ApiError::BadRequest(format!(
-            "a forward carries 1 to {MAX_TARGETS} responses"
-        )));
+    if body.responses.is_empty() || body.responses.len() > MAX_FORWARD_TARGETS {
+        return Err(ApiError::coded(
+            StatusCode::BAD_REQUEST,
+            codes::TOO_MANY_TARGETS,
+            format!(
+                "a forward carries 1 to {MAX_FORWARD_TARGETS} responses (one per target; the \
+                 signed forward statement names each target), not {}",
+                body.responses.len()
+            ),
+        ));
     }
     let all = st.store.deliveries_of(&d.envelope_id).await?;
     let available = forwardable_parts(&d, &all);
@@ -298,9 +358,11 @@ pub async fn forward(
         }
         for p in &a.parts {
             if !available.contains(p) {
-                return Err(ApiError::Conflict(format!(
-                    "part {p} is not available for forwarding (already forwarded?)"
-                )));
+                return Err(ApiError::coded(
+                    StatusCode::CONFLICT,
+                    codes::PART_ALREADY_FORWARDED,
+                    format!("part {p} is not available for forwarding (already forwarded?)"),
+                ));
             }
             if taken.contains(p) {
                 return Err(ApiError::BadRequest(format!(
@@ -314,6 +376,8 @@ pub async fn forward(
         .iter()
         .map(|a| (a.target.clone(), a.parts.clone()))
         .collect();
+    check_forward_plan(&targets)
+        .map_err(|m| ApiError::coded(StatusCode::BAD_REQUEST, codes::TOO_MANY_TARGETS, m))?;
     let spec = ActionSpec::forward(&id, &d.envelope_id, &targets, &responses);
     let entry = with_suite!(suite, S => {
         let cert = util::member_cert::<S>(&actor.member)?;
@@ -334,6 +398,7 @@ pub async fn forward(
             status: DeliveryStatus::Delivered,
             created: now,
             updated: now,
+            downloaded: None,
         })
         .collect();
     let parent_status = if available.iter().all(|p| taken.contains(p)) {
@@ -385,6 +450,9 @@ pub async fn recall(
         ));
     }
     match d.status {
+        DeliveryStatus::Delivered if d.downloaded.is_some() => {
+            return Err(already_downloaded());
+        }
         DeliveryStatus::Delivered => {}
         DeliveryStatus::Opened => {
             return Err(ApiError::Conflict(
@@ -409,15 +477,34 @@ pub async fn recall(
         let cert = util::member_cert::<S>(&actor.member)?;
         action::check::<S>(&st, &headers, &cert, &spec)?
     });
-    let row = st
+    let row = match st
         .store
         .recall(&id, st.now(), &action::entry(&st, &d.holder_org, &entry))
         .await
-        .map_err(ApiError::store(
-            "unknown delivery",
-            "the delivery was opened, forwarded or recalled meanwhile",
-        ))?;
-    Ok(Json(delivery_info(&st, &row).await?))
+    {
+        Ok(row) => row,
+        Err(soshiki_store::StoreError::Conflict(_))
+            if load(&st, &id).await.is_ok_and(|d| d.downloaded.is_some()) =>
+        {
+            return Err(already_downloaded());
+        }
+        Err(e) => {
+            return Err(ApiError::store(
+                "unknown delivery",
+                "the delivery was opened, forwarded or recalled meanwhile",
+            )(e))
+        }
+    };
+    Ok(Json(delivery_info(&st, &row, &actor).await?))
+}
+
+fn already_downloaded() -> ApiError {
+    ApiError::coded(
+        StatusCode::CONFLICT,
+        codes::ALREADY_DOWNLOADED,
+        "the holder already downloaded this delivery: it cannot be recalled (its capsules \
+         and bodies left the server)",
+    )
 }
 
 /// `POST /v1/deliveries/{id}/opened` (the holder, a reader).
@@ -429,6 +516,14 @@ pub async fn opened(
 ) -> ApiResult<Json<DeliveryInfo>> {
     let d = load(&st, &id).await?;
     require_reader(&actor, &d)?;
+    if d.downloaded.is_none() {
+        // A receipt never claims more than the server knows: nothing was read from here.
+        return Err(ApiError::coded(
+            StatusCode::CONFLICT,
+            codes::NOT_DOWNLOADED,
+            "the delivery was never downloaded: download it before marking it opened",
+        ));
+    }
     let spec = ActionSpec::open(&id, &d.envelope_id);
     let entry = with_suite!(actor.suite, S => {
         let cert = util::member_cert::<S>(&actor.member)?;
@@ -441,7 +536,9 @@ pub async fn opened(
             "unknown delivery",
             "the delivery cannot be opened now",
         ))?;
-    Ok(Json(delivery_info(&st, &load(&st, &id).await?).await?))
+    Ok(Json(
+        delivery_info(&st, &load(&st, &id).await?, &actor).await?,
+    ))
 }
 
 /// The pieces of the envelope stream for a delivery.
@@ -494,9 +591,11 @@ pub async fn envelope(
             "the envelope's body was removed (retention or expiry)".into(),
         ));
     }
+    let header = readable_header(&st, &d, env.suite).await?;
+    record_download(&st, &d).await?;
     let suite = SuiteId::from_u16(env.suite)
         .map_err(|e| ApiError::Internal(format!("stored suite: {e}")))?;
-    let lay = with_suite!(suite, S => layout::<S>(&d.header)?);
+    let lay = with_suite!(suite, S => layout::<S>(&header)?);
     let total = lay.prefix.len() as u64
         + lay.ranges.iter().map(|r| r.1).sum::<u64>()
         + lay.trailer.len() as u64;

@@ -47,6 +47,7 @@ async fn info(st: &AppState, e: &EnrollmentRow) -> ApiResult<EnrollmentInfo> {
 /// `POST /v1/orgs/{org}/enrollments` (no login: the requester has no certificate yet). The
 /// request must be an `enroll` statement signed by the requested signing key.
 pub async fn create(
+    _: crate::throttle::Admitted,
     State(st): State<AppState>,
     FpPath(org_id): FpPath,
     JsonBody(body): JsonBody<CreateEnrollment>,
@@ -146,6 +147,14 @@ pub async fn approve(
             "the enrollment is already {}",
             status_name(e.status)
         )));
+    }
+    if e.created + st.limits.enrollment_ttl <= st.now() {
+        // Not yet purged by the maintenance task, but expired all the same.
+        return Err(ApiError::coded(
+            StatusCode::GONE,
+            crate::error::codes::ENROLLMENT_EXPIRED,
+            "the enrollment request expired: the member must enroll again",
+        ));
     }
     let org = st.store.org(&e.org_id).await?;
     let (row, entry) = with_suite!(actor.suite, S => {

@@ -15,10 +15,12 @@ use soshiki_core::cert::Roles;
 use soshiki_core::envelope::{EnvelopeHeader, METADATA_SLOT};
 use soshiki_core::suite::Suite;
 use soshiki_core::with_suite;
-use soshiki_store::{DeliveryRow, DeliveryStatus, EnvelopeRow, MemberStatus, StoreError};
+use soshiki_store::{
+    DeliveryRow, DeliveryStatus, EnvelopeRow, MemberStatus, StoreError, UploadRow,
+};
 
 use crate::auth::Actor;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{codes, ApiError, ApiResult};
 use crate::extract::{BinaryBody, IdPath};
 use crate::upload::{self, checked_stream, PendingUpload};
 use crate::util::{self, blocking, has_role, random_bytes, random_id, role_names};
@@ -144,6 +146,21 @@ pub async fn create_upload(
         action::check::<S>(&st, &headers, &cert, &spec)?;
     });
     let upload_id = random_id();
+    let now = st.now();
+    // The record first: from now on it claims the pending record's blob (and, once a PUT
+    // starts, the body blob) against the orphan collector.
+    st.store
+        .create_upload(&UploadRow {
+            id: upload_id.clone(),
+            org_id: sum.sender_org.clone(),
+            actor_cert: sum.sender_cert.clone(),
+            record_key: upload::pending_key(&upload_id),
+            blob_key: body_key(&sum.envelope_id),
+            bytes: sum.bodies_len,
+            created: now,
+            expires: now + upload::START_TTL,
+        })
+        .await?;
     let pending = PendingUpload {
         suite: suite.to_u16(),
         actor_cert: sum.sender_cert,
@@ -181,6 +198,12 @@ pub async fn upload(
     headers: HeaderMap,
     body: Body,
 ) -> ApiResult<(StatusCode, Json<EnvelopeCommitted>)> {
+    let rec = st.store.upload(&upload_id).await.map_err(unknown_upload)?;
+    if rec.actor_cert != actor.cert_id() {
+        return Err(ApiError::Forbidden(
+            "only the sender who created the upload can complete it".into(),
+        ));
+    }
     let (p, header_bytes) = upload::load(&*st.blobs, &upload_id).await?;
     if p.actor_cert != actor.cert_id() {
         return Err(ApiError::Forbidden(
@@ -209,13 +232,15 @@ pub async fn upload(
             .ok_or_else(|| ApiError::Internal("pending upload digest".into()))?;
         parts.push((*len, d));
     }
+    // This attempt's own body blob, claimed by the record before a byte is written.
+    let blob_key = body_key(&p.envelope_id);
+    let started = st.now();
+    st.store
+        .renew_upload(&upload_id, started, started + upload::RUN_TTL, &blob_key)
+        .await
+        .map_err(unknown_upload)?;
     let fault = Arc::new(Mutex::new(None));
     let stream = checked_stream(body.into_data_stream(), parts, p.bodies_len, fault.clone());
-    let blob_key = format!(
-        "body-{}-{}",
-        p.envelope_id,
-        hex::encode(random_bytes::<8>())
-    );
     if let Err(e) = st.blobs.put(&blob_key, p.bodies_len, stream).await {
         let _ = st.blobs.delete(&blob_key).await;
         let f = fault.lock().ok().and_then(|mut g| g.take());
@@ -249,17 +274,28 @@ pub async fn upload(
         status: DeliveryStatus::Delivered,
         created: now,
         updated: now,
+        downloaded: None,
     };
     let mut audit = vec![action::entry(&st, &p.sender_org, &p.statement.0)];
     if p.recipient_org != p.sender_org {
         audit.push(action::entry(&st, &p.recipient_org, &p.statement.0));
     }
-    if let Err(e) = st.store.commit_envelope(&env, &first, &audit).await {
+    if let Err(e) = st
+        .store
+        .commit_upload(&upload_id, st.now(), &env, &first, &audit)
+        .await
+    {
+        // This attempt's blob: never committed, so never anyone else's.
         let _ = st.blobs.delete(&blob_key).await;
         return Err(match e {
-            StoreError::Conflict(_) => {
-                ApiError::Conflict("an envelope with this id was already uploaded".into())
-            }
+            StoreError::NotFound(_) => unknown_upload(e),
+            StoreError::Conflict(_) => match st.store.upload(&upload_id).await {
+                Ok(r) if r.expires <= st.now() => upload_expired(),
+                Ok(r) if r.blob_key != blob_key => {
+                    ApiError::Conflict("another upload attempt of this envelope took over".into())
+                }
+                _ => ApiError::Conflict("an envelope with this id was already uploaded".into()),
+            },
             other => other.into(),
         });
     }
@@ -271,6 +307,30 @@ pub async fn upload(
             delivery_id: first.id,
         }),
     ))
+}
+
+/// A fresh body blob key for envelope `envelope_id` (one per upload attempt).
+fn body_key(envelope_id: &str) -> String {
+    format!("body-{envelope_id}-{}", hex::encode(random_bytes::<8>()))
+}
+
+fn upload_expired() -> ApiError {
+    ApiError::coded(
+        StatusCode::GONE,
+        codes::UPLOAD_EXPIRED,
+        "the upload expired: create it again with POST /v1/envelopes",
+    )
+}
+
+/// A store error about an upload record: gone (404) or expired (410 `upload-expired`).
+fn unknown_upload(e: StoreError) -> ApiError {
+    match e {
+        StoreError::NotFound(_) => ApiError::NotFound(
+            "unknown or finished upload: create it again with POST /v1/envelopes".into(),
+        ),
+        StoreError::Conflict(_) => upload_expired(),
+        other => other.into(),
+    }
 }
 
 /// `GET /v1/envelopes/{id}/receipts`: the sender (or an administrator of the sender's
@@ -317,6 +377,17 @@ pub async fn receipts(
             by_roles: role_of(&d.created_by),
             holder_roles: role_of(&d.holder_cert),
         });
+        if let Some(t) = d.downloaded {
+            // Observed by the server: the holder took the capsules or bodies of these parts.
+            out.push(Receipt {
+                kind: "downloaded".into(),
+                time: t,
+                delivery_id: d.id.clone(),
+                parts: d.parts.clone(),
+                by_roles: role_of(&d.holder_cert),
+                holder_roles: role_of(&d.holder_cert),
+            });
+        }
         let after = match d.status {
             DeliveryStatus::Opened => Some(("opened", role_of(&d.holder_cert))),
             DeliveryStatus::Recalled => Some(("recalled", vec![])),

@@ -32,9 +32,60 @@ pub enum ApiError {
     /// Too large (413).
     #[error("{0}")]
     TooLarge(String),
+    /// A refusal with its own stable machine code (one of [`codes`]) and status.
+    #[error("{message}")]
+    Coded {
+        /// HTTP status (4xx).
+        status: StatusCode,
+        /// Stable machine code, from [`codes`].
+        code: &'static str,
+        /// What is wrong, for people.
+        message: String,
+    },
+    /// Too many requests from one client address (429, code `rate-limited`, `Retry-After`).
+    #[error("too many requests: retry after {0} s")]
+    RateLimited(u64),
     /// A server failure; the message is logged, never sent (500).
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+/// Stable machine codes of refusals more specific than the status (the web UI translates
+/// them; docs/server-design.md lists them). The generic codes are `bad-request`,
+/// `unauthorized`, `forbidden`, `not-found`, `conflict`, `gone`, `too-large`, `no-route`,
+/// `method-not-allowed`.
+pub mod codes {
+    /// 409: a delivery whose capsules its holder already downloaded cannot be recalled.
+    pub const ALREADY_DOWNLOADED: &str = "already-downloaded";
+    /// 409: `opened` is accepted only after the holder downloaded the delivery.
+    pub const NOT_DOWNLOADED: &str = "not-downloaded";
+    /// 410: every part of the delivery was forwarded onward; its holder no longer reads any.
+    pub const PARTS_FORWARDED: &str = "parts-forwarded";
+    /// 409: a requested part is currently forwarded onward (recall it first).
+    pub const PART_ALREADY_FORWARDED: &str = "part-already-forwarded";
+    /// 410: the pending upload expired (or was never created): create it again.
+    pub const UPLOAD_EXPIRED: &str = "upload-expired";
+    /// 429: too many unauthenticated requests from this client address.
+    pub const RATE_LIMITED: &str = "rate-limited";
+    /// 400: a forward names more targets than a forward may carry.
+    pub const TOO_MANY_TARGETS: &str = "too-many-targets";
+    /// 403: organization registration is closed on this server (operator only).
+    pub const REGISTRATION_CLOSED: &str = "registration-closed";
+    /// 410: the enrollment request expired before an administrator decided on it.
+    pub const ENROLLMENT_EXPIRED: &str = "enrollment-expired";
+
+    /// Every specific code, for documentation checks.
+    pub const ALL: &[&str] = &[
+        ALREADY_DOWNLOADED,
+        NOT_DOWNLOADED,
+        PARTS_FORWARDED,
+        PART_ALREADY_FORWARDED,
+        UPLOAD_EXPIRED,
+        RATE_LIMITED,
+        TOO_MANY_TARGETS,
+        REGISTRATION_CLOSED,
+        ENROLLMENT_EXPIRED,
+    ];
 }
 
 impl ApiError {
@@ -47,8 +98,28 @@ impl ApiError {
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             ApiError::Gone(_) => (StatusCode::GONE, "gone"),
             ApiError::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "too-large"),
+            ApiError::Coded { status, code, .. } => (*status, code),
+            ApiError::RateLimited(_) => (StatusCode::TOO_MANY_REQUESTS, codes::RATE_LIMITED),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
+    }
+
+    /// A refusal with a specific code.
+    pub(crate) fn coded(
+        status: StatusCode,
+        code: &'static str,
+        message: impl Into<String>,
+    ) -> Self {
+        ApiError::Coded {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// The machine code of the error body.
+    pub fn code(&self) -> &'static str {
+        self.parts().1
     }
 
     /// The HTTP status.
@@ -84,6 +155,10 @@ pub(crate) fn error_response(status: StatusCode, code: &str, message: String) ->
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code) = self.parts();
+        let retry_after = match &self {
+            ApiError::RateLimited(s) => Some(*s),
+            _ => None,
+        };
         let message = match self {
             ApiError::Internal(detail) => {
                 tracing::error!(%detail, "internal error");
@@ -96,8 +171,19 @@ impl IntoResponse for ApiError {
             | ApiError::Conflict(m)
             | ApiError::Gone(m)
             | ApiError::TooLarge(m) => m,
+            ApiError::Coded { message, .. } => message,
+            ApiError::RateLimited(s) => {
+                format!("too many requests from this address: retry after {s} s")
+            }
         };
-        error_response(status, code, message)
+        let mut resp = error_response(status, code, message);
+        if let Some(s) = retry_after {
+            resp.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(s.max(1)),
+            );
+        }
+        resp
     }
 }
 

@@ -56,12 +56,14 @@ mod members;
 mod openapi;
 mod orgs;
 mod rules;
+pub mod throttle;
 mod upload;
 mod util;
 mod web;
 
-pub use error::ApiError;
+pub use error::{codes, ApiError};
 pub use openapi::OPENAPI_JSON;
+pub use throttle::RateLimit;
 
 /// A source of the current time (Unix seconds); replaceable in tests.
 pub type Clock = Arc<dyn Fn() -> Timestamp + Send + Sync>;
@@ -86,6 +88,10 @@ pub struct AppState {
     pub origin: String,
     /// The clock.
     pub clock: Clock,
+    /// Operator limits (rate limits, registration, enrollment lifetime).
+    pub limits: Limits,
+    /// Rate-limit buckets of the unauthenticated endpoints.
+    pub(crate) throttle: throttle::Throttle,
     /// Organization id -> cipher suite. An organization's suite is fixed by its self-signed
     /// record (its id is the record's fingerprint), so caching it can never go stale.
     suites: Arc<std::sync::RwLock<std::collections::HashMap<String, soshiki_core::suite::SuiteId>>>,
@@ -111,8 +117,17 @@ impl AppState {
             blobs,
             origin: origin.into(),
             clock: system_clock(),
+            limits: Limits::default(),
+            throttle: throttle::Throttle::new(RateLimit::default()),
             suites: Arc::default(),
         }
+    }
+
+    /// This state with operator limits `limits` (fresh rate-limit buckets).
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.throttle = throttle::Throttle::new(limits.rate_limit);
+        self.limits = limits;
+        self
     }
 
     /// The cached suite of organization `org_id`, if known.
@@ -134,6 +149,42 @@ impl AppState {
     /// Now, Unix seconds.
     pub fn now(&self) -> Timestamp {
         (self.clock)()
+    }
+}
+
+/// Who may register an organization (`POST /v1/orgs`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum Registration {
+    /// Anyone (the record is self-signed; its id is its key's fingerprint). The default.
+    #[default]
+    Open,
+    /// Only who presents this token in the `soshiki-registration-token` header: the
+    /// operator of a shared server (`soshiki serve --registration closed
+    /// --registration-token-file FILE`; `soshiki org register --registration-token-file`).
+    Closed {
+        /// The token (compared in constant time).
+        token: String,
+    },
+}
+
+/// What the operator bounds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Per-address rate limit of the unauthenticated endpoints.
+    pub rate_limit: RateLimit,
+    /// Who may register organizations.
+    pub registration: Registration,
+    /// Pending enrollment requests expire after this many seconds.
+    pub enrollment_ttl: i64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            rate_limit: RateLimit::default(),
+            registration: Registration::Open,
+            enrollment_ttl: 7 * 86_400,
+        }
     }
 }
 
@@ -268,6 +319,8 @@ pub struct ServeConfig {
     pub tls: Option<TlsFiles>,
     /// How often expiry, retention and orphan collection run.
     pub maintenance_interval: Duration,
+    /// Rate limits, registration, enrollment lifetime.
+    pub limits: Limits,
 }
 
 /// The default port.
@@ -287,6 +340,7 @@ impl ServeConfig {
             origin: None,
             tls: None,
             maintenance_interval: Duration::from_secs(60),
+            limits: Limits::default(),
         })
     }
 }
@@ -349,7 +403,8 @@ pub async fn start(config: ServeConfig) -> Result<RunningServer, ServeError> {
         .origin
         .clone()
         .unwrap_or_else(|| format!("{scheme}://{addr}"));
-    let state = AppState::new(store, blobs, origin.trim_end_matches('/'));
+    let state = AppState::new(store, blobs, origin.trim_end_matches('/'))
+        .with_limits(config.limits.clone());
     let app = router(state.clone());
     let (tx, mut rx) = tokio::sync::watch::channel(false);
     let task = match &config.tls {
@@ -364,16 +419,23 @@ pub async fn start(config: ServeConfig) -> Result<RunningServer, ServeError> {
                 h2.graceful_shutdown(Some(Duration::from_secs(30)));
             });
             let server = axum_server::from_tcp_rustls(listener, rustls_config)?.handle(handle);
-            tokio::spawn(async move { server.serve(app.into_make_service()).await })
+            tokio::spawn(async move {
+                server
+                    .serve(app.into_make_service_with_connect_info::<SocketAddr>())
+                    .await
+            })
         }
         None => {
             let listener = tokio::net::TcpListener::from_std(listener)?;
             tokio::spawn(async move {
-                axum::serve(listener, app)
-                    .with_graceful_shutdown(async move {
-                        let _ = rx.wait_for(|stop| *stop).await;
-                    })
-                    .await
+                axum::serve(
+                    listener,
+                    app.into_make_service_with_connect_info::<SocketAddr>(),
+                )
+                .with_graceful_shutdown(async move {
+                    let _ = rx.wait_for(|stop| *stop).await;
+                })
+                .await
             })
         }
     };

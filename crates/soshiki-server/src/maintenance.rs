@@ -2,11 +2,16 @@
 //!
 //! - [`soshiki_store::Store::expire`] marks unopened deliveries past their organization's
 //!   expiry as expired (capsules destroyed) and envelopes past retention as body-removed; the
-//!   blobs it returns are deleted.
-//! - Orphans: a blob that no committed envelope references and that is older than
-//!   [`ORPHAN_AGE`] (an upload whose commit never happened, a server killed mid-upload, an
-//!   abandoned pending upload record) is deleted. The age keeps uploads in progress safe: their
-//!   blob is new until it is committed.
+//!   blobs it returns are deleted. It also purges expired challenges, tokens and upload
+//!   records. Pending enrollment requests older than `Limits::enrollment_ttl` are deleted.
+//! - Orphans are decided from the project's own records, **never from a blob's modification
+//!   time**: the blob store is listed first, then the store says in one read which keys are
+//!   claimed ([`soshiki_store::Store::claimed_blob_keys`]: bodies of committed envelopes, and
+//!   the pending record and body blob of every live upload); every listed key not claimed is
+//!   deleted. Every blob the server writes is claimed by an upload record *before* its first
+//!   byte is written, and an upload commits only while its record is alive, so an upload in
+//!   progress (however slow, however old its S3 object's `LastModified`) is never collected,
+//!   and an upload whose record expired never commits.
 
 use std::collections::HashSet;
 use std::time::Duration;
@@ -15,9 +20,6 @@ use soshiki_store::{StoreError, Timestamp};
 
 use crate::AppState;
 
-/// Unreferenced blobs older than this are orphans (seconds).
-pub const ORPHAN_AGE: i64 = 3600;
-
 /// What one maintenance pass did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Report {
@@ -25,6 +27,8 @@ pub struct Report {
     pub expired_blobs: usize,
     /// Orphaned blobs removed.
     pub orphans: usize,
+    /// Expired pending enrollment requests removed.
+    pub enrollments: u64,
 }
 
 /// One pass at time `now`.
@@ -34,10 +38,17 @@ pub async fn run_once(st: &AppState, now: Timestamp) -> Result<Report, StoreErro
         st.blobs.delete(&key).await?;
         report.expired_blobs += 1;
     }
-    // Referenced keys first: a blob committed after this read is younger than ORPHAN_AGE.
-    let referenced: HashSet<String> = st.store.referenced_blob_keys().await?.into_iter().collect();
-    for (key, modified) in st.blobs.list().await? {
-        if modified <= now - ORPHAN_AGE && !referenced.contains(&key) {
+    // Enrollment requests nobody decided on expire.
+    report.enrollments = st
+        .store
+        .purge_enrollments(now - st.limits.enrollment_ttl)
+        .await?;
+    // The listing first, then the claims: a blob in the listing was claimed before it was
+    // written, so a claim still alive now is seen by the read below.
+    let listed = st.blobs.list().await?;
+    let claimed: HashSet<String> = st.store.claimed_blob_keys(now).await?.into_iter().collect();
+    for (key, _modified) in listed {
+        if !claimed.contains(&key) {
             st.blobs.delete(&key).await?;
             report.orphans += 1;
         }
@@ -56,6 +67,7 @@ pub async fn run_periodically(st: AppState, interval: Duration) {
                 tracing::info!(
                     expired = r.expired_blobs,
                     orphans = r.orphans,
+                    enrollments = r.enrollments,
                     "maintenance"
                 )
             }

@@ -4,23 +4,26 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use soshiki_client::proto::json::{OrgInfo, OrgList, Policy, RegisterOrg};
-use soshiki_client::proto::{peek_suite, ActionSpec};
+use soshiki_client::proto::{peek_suite, sha256, ActionSpec, REGISTRATION_TOKEN_HEADER};
 use soshiki_core::cert::Organization;
 use soshiki_core::with_suite;
 use soshiki_store::OrgRow;
 
 use crate::auth::Actor;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{codes, ApiError, ApiResult};
 use crate::extract::{FpPath, JsonBody};
 use crate::util::{self, org_info};
-use crate::{action, AppState};
+use crate::{action, AppState, Registration};
 
 /// `POST /v1/orgs`: anyone may register an organization; its id is its key's fingerprint, so
 /// a record cannot be registered under another organization's id.
 pub async fn register(
+    _: crate::throttle::Admitted,
     State(st): State<AppState>,
+    headers: HeaderMap,
     JsonBody(body): JsonBody<RegisterOrg>,
 ) -> ApiResult<(StatusCode, Json<OrgInfo>)> {
+    check_registration(&st, &headers)?;
     let rec = body.record.0;
     let suite = peek_suite(&rec, b"SKORG")
         .map_err(|e| ApiError::BadRequest(format!("not an organization record: {e}")))?;
@@ -48,6 +51,29 @@ pub async fn register(
         "this organization is already registered",
     ))?;
     Ok((StatusCode::CREATED, Json(org_info(&row))))
+}
+
+/// Closed registration: only a request with the operator's token registers an organization
+/// (403 `registration-closed` otherwise). The tokens are compared by their SHA-256 digests,
+/// so the comparison's time says nothing about the token.
+fn check_registration(st: &AppState, headers: &HeaderMap) -> ApiResult<()> {
+    let Registration::Closed { token } = &st.limits.registration else {
+        return Ok(());
+    };
+    let given = headers
+        .get(REGISTRATION_TOKEN_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if !given.is_empty() && sha256(given.trim().as_bytes()) == sha256(token.trim().as_bytes()) {
+        Ok(())
+    } else {
+        Err(ApiError::coded(
+            StatusCode::FORBIDDEN,
+            codes::REGISTRATION_CLOSED,
+            "organization registration on this server is closed: the operator registers \
+             organizations (with the registration token)",
+        ))
+    }
 }
 
 /// `GET /v1/orgs`.

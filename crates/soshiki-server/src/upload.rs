@@ -1,6 +1,9 @@
 //! Uploads: the pending state between `POST /v1/envelopes` and `PUT /v1/uploads/{id}`, kept in
-//! the blob store (so that any server process behind a load balancer can take the `PUT`, and
-//! an abandoned upload is collected like any orphaned blob after an hour), and the stream
+//! the blob store (so that any server process behind a load balancer can take the `PUT`) and
+//! claimed by an upload record in the store (`soshiki_store::UploadRow`): the record expires
+//! [`START_TTL`] after the `POST` unless a `PUT` starts, which renews it for [`RUN_TTL`] and
+//! names the fresh body blob it writes. The orphan collector keeps exactly the blobs that live
+//! records and committed envelopes claim, whatever their age; and the stream
 //! adaptor that hashes each part's body while it is written and checks every signed digest
 //! **before** the last byte is handed to the blob store.
 
@@ -14,6 +17,12 @@ use soshiki_client::proto::B64;
 use soshiki_store::{BlobStore, ByteStream, StoreError};
 
 use crate::error::{ApiError, ApiResult};
+
+/// How long a pending upload waits for its `PUT` (seconds).
+pub const START_TTL: i64 = 3600;
+/// How long a `PUT`, once started, may take to commit (seconds): a slower upload is refused at
+/// commit (410 `upload-expired`) rather than ever committing a collected blob.
+pub const RUN_TTL: i64 = 24 * 3600;
 
 /// What the `PUT` needs to know about an upload.
 #[derive(Clone, Debug, Serialize, Deserialize)]

@@ -190,6 +190,13 @@ pub fn forwardable_parts(d: &DeliveryRow, all_of_envelope: &[DeliveryRow]) -> Ve
     ) {
         return vec![];
     }
+    retained_parts(d, all_of_envelope)
+}
+
+/// The parts `d`'s holder still holds, whatever the delivery's status: its parts minus those
+/// its live (not recalled) children took. Only these parts' capsules and bodies are ever
+/// served to the holder: a part forwarded away is read by its new holder only.
+pub fn retained_parts(d: &DeliveryRow, all_of_envelope: &[DeliveryRow]) -> Vec<u32> {
     let taken: Vec<u32> = all_of_envelope
         .iter()
         .filter(|c| c.parent.as_deref() == Some(d.id.as_str()))
@@ -210,8 +217,16 @@ pub fn has_live_children(d: &DeliveryRow, all_of_envelope: &[DeliveryRow]) -> bo
         .any(|c| c.parent.as_deref() == Some(d.id.as_str()) && c.status != DeliveryStatus::Recalled)
 }
 
-/// The JSON view of a delivery.
-pub async fn delivery_info(st: &AppState, d: &DeliveryRow) -> ApiResult<DeliveryInfo> {
+/// The JSON view of a delivery for `viewer`. A viewer outside the holder's organization (the
+/// sender, an administrator of the sender's organization) never sees who inside the receiving
+/// organization holds what: the deliveries forwarded from this one are left out (the sender's
+/// receipts give their roles and times).
+pub async fn delivery_info(
+    st: &AppState,
+    d: &DeliveryRow,
+    viewer: &crate::auth::Actor,
+) -> ApiResult<DeliveryInfo> {
+    let insider = viewer.member.org_id == d.holder_org;
     let env = st.store.envelope(&d.envelope_id).await?;
     let all = st.store.deliveries_of(&d.envelope_id).await?;
     let sender_name = match st.store.member(&env.sender_cert).await {
@@ -240,9 +255,10 @@ pub async fn delivery_info(st: &AppState, d: &DeliveryRow) -> ApiResult<Delivery
         sender_org: env.sender_org,
         sender_org_name,
         body_available: !env.body_removed,
+        downloaded: d.downloaded,
         forwards: all
             .iter()
-            .filter(|c| c.parent.as_deref() == Some(d.id.as_str()))
+            .filter(|c| insider && c.parent.as_deref() == Some(d.id.as_str()))
             .map(|c| ForwardedInfo {
                 id: c.id.clone(),
                 holder_cert: c.holder_cert.clone(),

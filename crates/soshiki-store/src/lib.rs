@@ -302,7 +302,40 @@ pub struct DeliveryRow {
     pub created: Timestamp,
     /// Last state change.
     pub updated: Timestamp,
+    /// When its holder first downloaded its capsules or bodies, as the server observed it
+    /// (`None`: never). A downloaded delivery can no longer be recalled.
+    pub downloaded: Option<Timestamp>,
 }
+
+/// A pending upload: what the server records from `POST /v1/envelopes` until the envelope
+/// commits. The orphan collector keeps exactly the blobs that committed envelopes and live
+/// upload records claim ([`Store::claimed_blob_keys`]), never judging a blob by its
+/// modification time, so a slow upload is never collected before it commits.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UploadRow {
+    /// Random identifier (hex).
+    pub id: String,
+    /// The sender's organization.
+    pub org_id: String,
+    /// The sender (who alone may complete the upload).
+    pub actor_cert: String,
+    /// Key of the blob holding the pending record (statement, digests, header).
+    pub record_key: String,
+    /// Key of the body blob the upload writes.
+    pub blob_key: String,
+    /// The announced length of the bodies.
+    pub bytes: u64,
+    /// Creation time.
+    pub created: Timestamp,
+    /// The record claims its blobs until then (plus [`UPLOAD_GRACE`]); it can be renewed
+    /// while alive, and an envelope commits only while it is alive.
+    pub expires: Timestamp,
+}
+
+/// Seconds after its expiry during which an upload record still claims its blobs: server
+/// processes whose clocks differ by less than this never collect a blob that another one is
+/// about to commit.
+pub const UPLOAD_GRACE: Timestamp = 600;
 
 /// An audit entry to append (the store assigns sequence number and chain hash).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -399,6 +432,9 @@ pub trait Store: Send + Sync {
         org_id: &str,
         status: EnrollmentStatus,
     ) -> Result<Vec<EnrollmentRow>>;
+    /// Delete the pending enrollments created at or before `created_before` (expired
+    /// requests); approved and rejected ones stay. Returns how many were deleted.
+    async fn purge_enrollments(&self, created_before: Timestamp) -> Result<u64>;
     /// Approve: insert the member and mark the enrollment approved (with the member's
     /// certificate id), atomically with the audit entry. `Conflict` if the enrollment is not
     /// pending, if the member belongs to another organization or its certificate exists.
@@ -452,6 +488,37 @@ pub trait Store: Send + Sync {
         first: &DeliveryRow,
         audit: &[NewAuditEntry],
     ) -> Result<()>;
+    /// Record a pending upload; `Conflict` if its id or blob key exists, `NotFound` if its
+    /// organization or sender is unknown.
+    async fn create_upload(&self, upload: &UploadRow) -> Result<()>;
+    /// One upload record (expired ones included, until they are purged).
+    async fn upload(&self, id: &str) -> Result<UploadRow>;
+    /// A `PUT` starts: the live upload's record now claims `blob_key` (a fresh key per
+    /// attempt, so an abandoned earlier attempt can never commit) until `expires`. `Conflict`
+    /// if it expired at `now` (`expires <= now`), `NotFound` if it is gone.
+    async fn renew_upload(
+        &self,
+        id: &str,
+        now: Timestamp,
+        expires: Timestamp,
+        blob_key: &str,
+    ) -> Result<UploadRow>;
+    /// [`Store::commit_envelope`] for an upload: in the same transaction, the upload's record
+    /// must still be alive at `now` and name `env.blob_key`, and is deleted. `Conflict` if it
+    /// expired or names another blob, `NotFound` if it is gone (then the caller deletes the
+    /// blob: the collector may already consider it unclaimed).
+    async fn commit_upload(
+        &self,
+        upload_id: &str,
+        now: Timestamp,
+        env: &EnvelopeRow,
+        first: &DeliveryRow,
+        audit: &[NewAuditEntry],
+    ) -> Result<()>;
+    /// Every blob key something still claims at `now`, read in one statement: the bodies of
+    /// envelopes whose body is not removed, and the record and body keys of uploads whose
+    /// `expires + UPLOAD_GRACE > now`. Any other blob is an orphan (sorted, deduplicated).
+    async fn claimed_blob_keys(&self, now: Timestamp) -> Result<Vec<String>>;
     /// One envelope.
     async fn envelope(&self, id: &str) -> Result<EnvelopeRow>;
     /// One delivery.
@@ -477,9 +544,10 @@ pub trait Store: Send + Sync {
         new: &[DeliveryRow],
         audit: &[NewAuditEntry],
     ) -> Result<()>;
-    /// Recall: if the delivery is `Delivered` (not opened), set it `Recalled`, empty its header
-    /// and set its parent back to `Delivered`, atomically with the audit entry. `Conflict` if it
-    /// was opened, forwarded, expired or already recalled. The parent goes back to `Delivered`
+    /// Recall: if the delivery is `Delivered` (not opened) and was never downloaded, set it
+    /// `Recalled`, empty its header and set its parent back to `Delivered`, atomically with the
+    /// audit entry. `Conflict` if it was downloaded, opened, forwarded, expired or already
+    /// recalled (of a recall racing a download, exactly one wins). The parent goes back to `Delivered`
     /// only if it was `Forwarded`. Returns the recalled delivery as stored.
     async fn recall(
         &self,
@@ -487,6 +555,12 @@ pub trait Store: Send + Sync {
         at: Timestamp,
         audit: &NewAuditEntry,
     ) -> Result<DeliveryRow>;
+    /// Record that the holder downloads the delivery's capsules or bodies now: sets
+    /// `downloaded` to `at` unless it is already set (the first download counts). `Conflict`
+    /// unless the delivery is `Delivered` or `Opened`, so a download racing a recall, a
+    /// forward of its last part or an expiry either is recorded first (and the recall is then
+    /// refused) or fails. Returns the delivery as stored.
+    async fn record_download(&self, delivery_id: &str, at: Timestamp) -> Result<DeliveryRow>;
     /// Mark a `Delivered` delivery opened, with its audit entry. Idempotent: on an `Opened`
     /// delivery nothing changes and no entry is appended. `Conflict` if it was forwarded,
     /// recalled or expired.
@@ -499,7 +573,8 @@ pub trait Store: Send + Sync {
     /// Expire: unopened (`Delivered` or `Forwarded`) deliveries older than their holder
     /// organization's expiry become `Expired` (header emptied); envelopes past the sender's or
     /// the recipient's retention, or of which no delivery holds a capsule any more (all expired
-    /// or recalled), get `body_removed`. Expired challenges and tokens are deleted. Returns the
+    /// or recalled), get `body_removed`. Expired challenges and tokens are deleted, and upload
+    /// records expired for longer than [`UPLOAD_GRACE`]. Returns the
     /// blob keys whose bodies may now be deleted (no remaining envelope references them).
     async fn expire(&self, now: Timestamp) -> Result<Vec<String>>;
     /// Every blob key referenced by an envelope whose body is not removed, sorted.

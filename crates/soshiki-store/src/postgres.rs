@@ -26,6 +26,16 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "audit entry once",
         include_str!("../migrations/postgres/0002_audit_entry_once.sql"),
     ),
+    (
+        3,
+        "delivery downloaded",
+        include_str!("../migrations/postgres/0003_delivery_downloaded.sql"),
+    ),
+    (
+        4,
+        "uploads",
+        include_str!("../migrations/postgres/0004_uploads.sql"),
+    ),
 ];
 
 /// The advisory-lock class of audit-trail heads (two-key advisory locks, first key).

@@ -177,12 +177,17 @@ macro_rules! envelope_cols {
 macro_rules! delivery_cols {
     () => {
         "id, envelope_id, holder_cert, holder_org, parent, created_by, header, parts, status, \
-         created, updated"
+         created, updated, downloaded"
     };
 }
 macro_rules! audit_cols {
     () => {
         "org_id, seq, entry, prev_hash, hash, created"
+    };
+}
+macro_rules! upload_cols {
+    () => {
+        "id, org_id, actor_cert, record_key, blob_key, bytes, created, expires"
     };
 }
 macro_rules! rule_cols {
@@ -192,6 +197,7 @@ macro_rules! rule_cols {
 }
 pub(crate) use {
     audit_cols, delivery_cols, enrollment_cols, envelope_cols, member_cols, org_cols, rule_cols,
+    upload_cols,
 };
 
 /// Implement [`crate::Store`] for `$store` over sqlx database `$db` with row type `$row`.
@@ -226,12 +232,12 @@ macro_rules! sql_store {
             delivery_cols, delivery_status_str, encode_parts, enrollment_cols,
             enrollment_status_str, envelope_cols, hash32, member_cols, member_status_str,
             org_cols, parse_delivery_status, parse_enrollment_status, parse_member_status,
-            rule_cols, to_i64, corrupt, DAY,
+            rule_cols, to_i64, corrupt, upload_cols, DAY,
         };
         use $crate::{
             audit_hash, AuditRow, DeliveryRow, DeliveryStatus, EnrollmentRow, EnrollmentStatus,
             EnvelopeRow, MemberRow, MemberStatus, NewAuditEntry, OrgRow, Result, RuleRow, Store,
-            StoreError, Timestamp,
+            StoreError, Timestamp, UploadRow, UPLOAD_GRACE,
         };
 
         type Tx = $tx;
@@ -308,6 +314,7 @@ macro_rules! sql_store {
                 status: parse_delivery_status(&get::<String>(row, "status")?)?,
                 created: get(row, "created")?,
                 updated: get(row, "updated")?,
+                downloaded: get(row, "downloaded")?,
             })
         }
 
@@ -319,6 +326,19 @@ macro_rules! sql_store {
                 prev_hash: hash32(&get::<Vec<u8>>(row, "prev_hash")?, "prev_hash")?,
                 hash: hash32(&get::<Vec<u8>>(row, "hash")?, "hash")?,
                 created: get(row, "created")?,
+            })
+        }
+
+        fn upload_from(row: &$row) -> Result<UploadRow> {
+            Ok(UploadRow {
+                id: get(row, "id")?,
+                org_id: get(row, "org_id")?,
+                actor_cert: get(row, "actor_cert")?,
+                record_key: get(row, "record_key")?,
+                blob_key: get(row, "blob_key")?,
+                bytes: u64::try_from(get::<i64>(row, "bytes")?).map_err(|_| corrupt("bytes"))?,
+                created: get(row, "created")?,
+                expires: get(row, "expires")?,
             })
         }
 
@@ -410,7 +430,7 @@ macro_rules! sql_store {
             sqlx::query(concat!(
                 "INSERT INTO deliveries (",
                 delivery_cols!(),
-                ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+                ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
             ))
             .bind(&d.id)
             .bind(&d.envelope_id)
@@ -423,6 +443,7 @@ macro_rules! sql_store {
             .bind(delivery_status_str(d.status))
             .bind(d.created)
             .bind(d.updated)
+            .bind(d.downloaded)
             .execute(&mut **tx)
             .await
             .map_err(db_err("delivery"))?;
@@ -566,6 +587,19 @@ macro_rules! sql_store {
                 .iter()
                 .map(enrollment_from)
                 .collect()
+            }
+
+            async fn purge_enrollments(&self, created_before: Timestamp) -> Result<u64> {
+                let mut tx = self.begin_write().await?;
+                let done = sqlx::query(
+                    "DELETE FROM enrollments WHERE status = 'pending' AND created <= $1",
+                )
+                .bind(created_before)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err("enrollments"))?;
+                commit(tx).await?;
+                Ok(done.rows_affected())
             }
 
             async fn approve_enrollment(
@@ -821,28 +855,127 @@ macro_rules! sql_store {
                     )));
                 }
                 let mut tx = self.begin_audited(audit).await?;
-                require_active(&mut tx, &env.sender_cert, &env.sender_org, "sender").await?;
-                require_active(&mut tx, &first.holder_cert, &first.holder_org, "recipient").await?;
+                insert_envelope(&mut tx, env, first, audit).await?;
+                commit(tx).await
+            }
+
+            async fn create_upload(&self, u: &UploadRow) -> Result<()> {
+                let mut tx = self.begin_write().await?;
                 sqlx::query(concat!(
-                    "INSERT INTO envelopes (",
-                    envelope_cols!(),
-                    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+                    "INSERT INTO uploads (",
+                    upload_cols!(),
+                    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
                 ))
-                .bind(&env.id)
-                .bind(i64::from(env.suite))
-                .bind(&env.sender_cert)
-                .bind(&env.sender_org)
-                .bind(&env.recipient_org)
-                .bind(&env.blob_key)
-                .bind(to_i64(env.bodies_len, "bodies_len")?)
-                .bind(env.created)
-                .bind(env.body_removed)
+                .bind(&u.id)
+                .bind(&u.org_id)
+                .bind(&u.actor_cert)
+                .bind(&u.record_key)
+                .bind(&u.blob_key)
+                .bind(to_i64(u.bytes, "bytes")?)
+                .bind(u.created)
+                .bind(u.expires)
                 .execute(&mut *tx)
                 .await
-                .map_err(db_err(&format!("envelope {}", env.id)))?;
-                insert_delivery(&mut tx, first).await?;
-                append_in(&mut tx, audit).await?;
+                .map_err(db_err(&format!("upload {}", u.id)))?;
                 commit(tx).await
+            }
+
+            async fn upload(&self, id: &str) -> Result<UploadRow> {
+                let row = sqlx::query(concat!("SELECT ", upload_cols!(), " FROM uploads WHERE id = $1"))
+                    .bind(id)
+                    .fetch_optional(self.reader())
+                    .await
+                    .map_err(db_err("upload"))?
+                    .ok_or_else(|| StoreError::NotFound(format!("upload {id}")))?;
+                upload_from(&row)
+            }
+
+            async fn renew_upload(
+                &self,
+                id: &str,
+                now: Timestamp,
+                expires: Timestamp,
+                blob_key: &str,
+            ) -> Result<UploadRow> {
+                let mut tx = self.begin_write().await?;
+                let row = sqlx::query(concat!(
+                    "UPDATE uploads SET expires = $3, blob_key = $4 \
+                     WHERE id = $1 AND expires > $2 RETURNING ",
+                    upload_cols!()
+                ))
+                .bind(id)
+                .bind(now)
+                .bind(expires)
+                .bind(blob_key)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db_err("upload"))?;
+                let Some(row) = row else {
+                    let exists = sqlx::query("SELECT id FROM uploads WHERE id = $1")
+                        .bind(id)
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .map_err(db_err("upload"))?;
+                    return Err(match exists {
+                        None => StoreError::NotFound(format!("upload {id}")),
+                        Some(_) => StoreError::Conflict(format!("upload {id} expired")),
+                    });
+                };
+                let u = upload_from(&row)?;
+                commit(tx).await?;
+                Ok(u)
+            }
+
+            async fn commit_upload(
+                &self,
+                upload_id: &str,
+                now: Timestamp,
+                env: &EnvelopeRow,
+                first: &DeliveryRow,
+                audit: &[NewAuditEntry],
+            ) -> Result<()> {
+                if first.envelope_id != env.id || first.parent.is_some() {
+                    return Err(StoreError::Conflict(format!(
+                        "delivery {} is not the first delivery of envelope {}",
+                        first.id, env.id
+                    )));
+                }
+                let mut tx = self.begin_audited(audit).await?;
+                let row = sqlx::query(
+                    "DELETE FROM uploads WHERE id = $1 RETURNING blob_key, expires",
+                )
+                .bind(upload_id)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db_err("upload"))?
+                .ok_or_else(|| StoreError::NotFound(format!("upload {upload_id}")))?;
+                if get::<i64>(&row, "expires")? <= now {
+                    return Err(StoreError::Conflict(format!("upload {upload_id} expired")));
+                }
+                if get::<String>(&row, "blob_key")? != env.blob_key {
+                    return Err(StoreError::Conflict(format!(
+                        "upload {upload_id} writes another blob than envelope {}",
+                        env.id
+                    )));
+                }
+                insert_envelope(&mut tx, env, first, audit).await?;
+                commit(tx).await
+            }
+
+            async fn claimed_blob_keys(&self, now: Timestamp) -> Result<Vec<String>> {
+                // One statement, so one snapshot: an upload that commits concurrently is seen
+                // either as a live upload or as a committed envelope, never as neither.
+                let rows = sqlx::query(
+                    "SELECT blob_key AS k FROM envelopes WHERE body_removed = FALSE \
+                     UNION SELECT blob_key AS k FROM uploads WHERE expires > $1 \
+                     UNION SELECT record_key AS k FROM uploads WHERE expires > $1 \
+                     ORDER BY k",
+                )
+                .bind(now - UPLOAD_GRACE)
+                .fetch_all(self.reader())
+                .await
+                .map_err(db_err("claimed blob keys"))?;
+                rows.iter().map(|r| get(r, "k")).collect()
             }
 
             async fn envelope(&self, id: &str) -> Result<EnvelopeRow> {
@@ -1004,7 +1137,7 @@ macro_rules! sql_store {
                 let mut tx = self.begin_audited(audit).await?;
                 let row = sqlx::query(concat!(
                     "UPDATE deliveries SET status = 'recalled', header = $2, updated = $3 \
-                     WHERE id = $1 AND status = 'delivered' RETURNING ",
+                     WHERE id = $1 AND status = 'delivered' AND downloaded IS NULL RETURNING ",
                     delivery_cols!()
                 ))
                 .bind(delivery_id)
@@ -1015,6 +1148,11 @@ macro_rules! sql_store {
                 .map_err(db_err("delivery"))?;
                 let Some(row) = row else {
                     let status = delivery_status_in(&mut tx, delivery_id).await?;
+                    if status == DeliveryStatus::Delivered {
+                        return Err(StoreError::Conflict(format!(
+                            "delivery {delivery_id} was downloaded by its holder: it cannot be recalled"
+                        )));
+                    }
                     return Err(StoreError::Conflict(format!(
                         "delivery {delivery_id} is {}: only a delivered, unopened delivery can be recalled",
                         delivery_status_str(status)
@@ -1035,6 +1173,30 @@ macro_rules! sql_store {
                 append_in(&mut tx, audit).await?;
                 commit(tx).await?;
                 Ok(recalled)
+            }
+
+            async fn record_download(&self, delivery_id: &str, at: Timestamp) -> Result<DeliveryRow> {
+                let mut tx = self.begin_write().await?;
+                let row = sqlx::query(concat!(
+                    "UPDATE deliveries SET downloaded = COALESCE(downloaded, $2) \
+                     WHERE id = $1 AND status IN ('delivered', 'opened') RETURNING ",
+                    delivery_cols!()
+                ))
+                .bind(delivery_id)
+                .bind(at)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db_err("delivery"))?;
+                let Some(row) = row else {
+                    let status = delivery_status_in(&mut tx, delivery_id).await?;
+                    return Err(StoreError::Conflict(format!(
+                        "delivery {delivery_id} is {}: it cannot be downloaded",
+                        delivery_status_str(status)
+                    )));
+                };
+                let d = delivery_from(&row)?;
+                commit(tx).await?;
+                Ok(d)
             }
 
             async fn mark_opened(
@@ -1128,6 +1290,12 @@ macro_rules! sql_store {
                     .execute(&mut *tx)
                     .await
                     .map_err(db_err("tokens"))?;
+                // Upload records that no longer claim anything: their blobs are orphans now.
+                sqlx::query("DELETE FROM uploads WHERE expires <= $1")
+                    .bind(now - UPLOAD_GRACE)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err("uploads"))?;
                 commit(tx).await?;
                 keys.sort();
                 Ok(keys)
@@ -1224,6 +1392,37 @@ macro_rules! sql_store {
                 .map(rule_from)
                 .collect()
             }
+        }
+
+        /// Insert an envelope, its first delivery and the audit entries (heads locked), after
+        /// checking that sender and recipient are active members.
+        async fn insert_envelope(
+            tx: &mut Tx,
+            env: &EnvelopeRow,
+            first: &DeliveryRow,
+            audit: &[NewAuditEntry],
+        ) -> Result<()> {
+            require_active(tx, &env.sender_cert, &env.sender_org, "sender").await?;
+            require_active(tx, &first.holder_cert, &first.holder_org, "recipient").await?;
+            sqlx::query(concat!(
+                "INSERT INTO envelopes (",
+                envelope_cols!(),
+                ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+            ))
+            .bind(&env.id)
+            .bind(i64::from(env.suite))
+            .bind(&env.sender_cert)
+            .bind(&env.sender_org)
+            .bind(&env.recipient_org)
+            .bind(&env.blob_key)
+            .bind(to_i64(env.bodies_len, "bodies_len")?)
+            .bind(env.created)
+            .bind(env.body_removed)
+            .execute(&mut **tx)
+            .await
+            .map_err(db_err(&format!("envelope {}", env.id)))?;
+            insert_delivery(tx, first).await?;
+            append_in(tx, audit).await
         }
 
         async fn insert_member(tx: &mut Tx, m: &MemberRow) -> Result<()> {

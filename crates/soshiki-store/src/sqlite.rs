@@ -38,6 +38,16 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "audit entry once",
         include_str!("../migrations/sqlite/0002_audit_entry_once.sql"),
     ),
+    (
+        3,
+        "delivery downloaded",
+        include_str!("../migrations/sqlite/0003_delivery_downloaded.sql"),
+    ),
+    (
+        4,
+        "uploads",
+        include_str!("../migrations/sqlite/0004_uploads.sql"),
+    ),
 ];
 
 /// How long a writer waits for another process's write lock before failing.

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use soshiki_store::{
     audit_hash, open_store, AuditRow, DeliveryRow, DeliveryStatus, EnrollmentRow, EnrollmentStatus,
     EnvelopeRow, MemberRow, MemberStatus, NewAuditEntry, OrgRow, RuleRow, Store, StoreError,
+    UploadRow, UPLOAD_GRACE,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -117,6 +118,8 @@ stories!(
     envelope_and_inbox,
     forward_recall_and_reforward,
     opened_delivery_cannot_be_recalled,
+    downloaded_delivery_cannot_be_recalled,
+    upload_records_claim_their_blobs,
     recall_race_has_one_winner,
     forward_race_has_one_winner,
     revoked_member_gets_nothing_new,
@@ -209,6 +212,7 @@ fn delivery(
         status: DeliveryStatus::Delivered,
         created,
         updated: created,
+        downloaded: None,
     }
 }
 
@@ -965,6 +969,182 @@ async fn opened_delivery_cannot_be_recalled(db: &Db) {
     assert!(is_conflict(
         s.recall("d-rep", T0 + 200, &entry("bbbb", "recall")).await
     ));
+}
+
+/// A download is recorded once (the first time counts), is refused on a recalled delivery,
+/// and makes the delivery unrecallable; of a recall racing a download through two store
+/// instances exactly one wins.
+async fn downloaded_delivery_cannot_be_recalled(db: &Db) {
+    let s = &*db.store;
+    world_with_envelope(s).await;
+    s.commit_forward(
+        "d-rep",
+        DeliveryStatus::Delivered,
+        &[
+            delivery("d-r1", "e1", "b-r1", Some("d-rep"), &[0], T0 + 100),
+            delivery("d-r2", "e1", "b-r2", Some("d-rep"), &[1], T0 + 100),
+        ],
+        &[],
+    )
+    .await
+    .expect("forward");
+    assert_eq!(s.delivery("d-r1").await.expect("d").downloaded, None);
+    let d = s.record_download("d-r1", T0 + 150).await.expect("download");
+    assert_eq!(d.downloaded, Some(T0 + 150));
+    let d = s.record_download("d-r1", T0 + 170).await.expect("again");
+    assert_eq!(d.downloaded, Some(T0 + 150), "the first download counts");
+    assert_eq!(
+        d.status,
+        DeliveryStatus::Delivered,
+        "a download is not an open"
+    );
+    let before = trail(s, "bbbb").await.len();
+    assert!(is_conflict(
+        s.recall("d-r1", T0 + 200, &entry("bbbb", "recall downloaded"))
+            .await
+    ));
+    let d = s.delivery("d-r1").await.expect("d");
+    assert_eq!(d.status, DeliveryStatus::Delivered);
+    assert!(!d.header.is_empty(), "capsules kept");
+    assert_eq!(
+        trail(s, "bbbb").await.len(),
+        before,
+        "no entry for a refused recall"
+    );
+    assert!(is_not_found(s.record_download("nope", T0).await));
+
+    // Opened keeps the download time; a recalled delivery cannot be downloaded.
+    s.mark_opened("d-r1", T0 + 300, &entry("bbbb", "open"))
+        .await
+        .expect("open");
+    assert_eq!(
+        s.record_download("d-r1", T0 + 400)
+            .await
+            .expect("re-read")
+            .downloaded,
+        Some(T0 + 150)
+    );
+    s.recall("d-r2", T0 + 200, &entry("bbbb", "recall d-r2"))
+        .await
+        .expect("recall");
+    assert!(is_conflict(s.record_download("d-r2", T0 + 250).await));
+    assert_eq!(s.delivery("d-r2").await.expect("d").downloaded, None);
+
+    // A recall racing a download: exactly one of them wins.
+    s.commit_forward(
+        "d-rep",
+        DeliveryStatus::Delivered,
+        &[delivery(
+            "d-r3",
+            "e1",
+            "b-r3",
+            Some("d-rep"),
+            &[1],
+            T0 + 500,
+        )],
+        &[],
+    )
+    .await
+    .expect("re-forward");
+    let other = db.reopen().await;
+    let e = entry("bbbb", "recall d-r3");
+    let (dl, rc) = tokio::join!(
+        other.record_download("d-r3", T0 + 600),
+        s.recall("d-r3", T0 + 600, &e)
+    );
+    assert!(dl.is_ok() != rc.is_ok(), "one winner: {dl:?} {rc:?}");
+    let d = s.delivery("d-r3").await.expect("d");
+    if rc.is_ok() {
+        assert_eq!((d.status, d.downloaded), (DeliveryStatus::Recalled, None));
+    } else {
+        assert_eq!(
+            (d.status, d.downloaded),
+            (DeliveryStatus::Delivered, Some(T0 + 600))
+        );
+    }
+}
+
+/// Upload records claim their blobs until they expire (plus the grace period), a `PUT` moves
+/// the claim to its own body key, an envelope commits only through a live record (which it
+/// consumes, in the same transaction), and expired records are purged.
+async fn upload_records_claim_their_blobs(db: &Db) {
+    let s = &*db.store;
+    world(s).await;
+    let up = |id: &str, expires: i64| UploadRow {
+        id: id.into(),
+        org_id: "aaaa".into(),
+        actor_cert: "a-clerk".into(),
+        record_key: format!("upload-{id}"),
+        blob_key: format!("body-{id}-0"),
+        bytes: 100,
+        created: T0,
+        expires,
+    };
+    s.create_upload(&up("u1", T0 + 3600)).await.expect("u1");
+    s.create_upload(&up("u2", T0 + 3600)).await.expect("u2");
+    assert!(is_conflict(s.create_upload(&up("u1", T0)).await), "same id");
+    assert_eq!(s.upload("u1").await.expect("u1"), up("u1", T0 + 3600));
+    let claimed = s.claimed_blob_keys(T0 + 100).await.expect("claimed");
+    for k in ["upload-u1", "body-u1-0", "upload-u2", "body-u2-0"] {
+        assert!(claimed.contains(&k.to_string()), "{k} in {claimed:?}");
+    }
+    // A PUT of u1 starts: its own key, a longer lease.
+    let r = s
+        .renew_upload("u1", T0 + 100, T0 + 86_400, "body-u1-1")
+        .await
+        .expect("renew");
+    assert_eq!((r.expires, r.blob_key.as_str()), (T0 + 86_400, "body-u1-1"));
+    assert!(is_not_found(s.renew_upload("nope", T0, T0 + 1, "k").await));
+    // Hours later: u2 (never started) claims nothing once past its grace, u1 still does.
+    let later = T0 + 3600 + UPLOAD_GRACE + 1;
+    let claimed = s.claimed_blob_keys(later).await.expect("claimed");
+    assert!(claimed.contains(&"body-u1-1".to_string()));
+    assert!(claimed.contains(&"upload-u1".to_string()));
+    assert!(
+        !claimed.contains(&"body-u1-0".to_string()),
+        "the earlier attempt's key"
+    );
+    assert!(!claimed.contains(&"upload-u2".to_string()));
+    assert!(is_conflict(
+        s.renew_upload("u2", later, later + 60, "body-u2-1").await
+    ));
+    // u1 commits its envelope (the record named this blob), consuming the record.
+    let env = envelope("e-u1", "body-u1-1", T0 + 200);
+    let first = delivery("d-u1", "e-u1", "b-rep", None, &[0], T0 + 200);
+    assert!(
+        is_conflict(
+            s.commit_upload(
+                "u1",
+                T0 + 200,
+                &envelope("e-u1", "body-u1-0", T0 + 200),
+                &first,
+                &[]
+            )
+            .await
+        ),
+        "another attempt's blob"
+    );
+    s.commit_upload("u1", T0 + 200, &env, &first, &[entry("aaaa", "send e-u1")])
+        .await
+        .expect("commit");
+    assert!(is_not_found(s.upload("u1").await));
+    assert!(s
+        .claimed_blob_keys(later)
+        .await
+        .expect("claimed")
+        .contains(&"body-u1-1".to_string()));
+    assert!(is_not_found(
+        s.commit_upload("u1", T0 + 200, &env, &first, &[]).await
+    ));
+    // u2 expired: its commit is refused, nothing becomes visible; the purge removes it.
+    let env2 = envelope("e-u2", "body-u2-0", T0 + 200);
+    let first2 = delivery("d-u2", "e-u2", "b-rep", None, &[0], T0 + 200);
+    assert!(is_conflict(
+        s.commit_upload("u2", T0 + 3600, &env2, &first2, &[]).await
+    ));
+    assert!(is_not_found(s.envelope("e-u2").await));
+    s.expire(later).await.expect("expire");
+    assert!(is_not_found(s.upload("u2").await));
 }
 
 async fn recall_race_has_one_winner(db: &Db) {

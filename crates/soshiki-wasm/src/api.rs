@@ -870,6 +870,17 @@ fn forward_as<S: Suite>(
             "a forward needs at least one target with at least one part",
         ));
     }
+    // The same fan-out limit as the server and the CLI (the signed statement's subjects);
+    // every certificate id is 64 hex digits.
+    let plan: Vec<(String, Vec<u32>)> = targets
+        .iter()
+        .map(|t| {
+            let mut p = t.parts.clone();
+            p.sort_unstable();
+            ("0".repeat(64), p)
+        })
+        .collect();
+    soshiki_client::proto::check_forward_plan(&plan).map_err(Error::invalid)?;
     let mut all: Vec<u32> = targets
         .iter()
         .flat_map(|t| t.parts.iter().copied())

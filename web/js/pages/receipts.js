@@ -1,4 +1,4 @@
-// Receipts (受領通知) for the sender: delivered, forwarded, opened, recalled, expired, per
+// Receipts (受領通知) for the sender: delivered, forwarded, downloaded, opened, recalled, expired, per
 // envelope sent from this browser (or any envelope id the sender enters).
 import { t } from '../i18n.js';
 import { h, field, statusBox, fmtTime, badge } from '../ui.js';
@@ -33,7 +33,7 @@ async function load(id, box) {
   try {
     const r = await api.getJson(`/v1/envelopes/${encodeURIComponent(id)}/receipts`);
     st.clear();
-    const kindOf = { delivered: 'new', forwarded: 'forwarded', opened: 'opened', recalled: 'recalled', expired: 'expired' };
+    const kindOf = { delivered: 'new', forwarded: 'forwarded', downloaded: 'opened', opened: 'opened', recalled: 'recalled', expired: 'expired' };
     box.append(h('table', { class: 'list receipts' }, h('thead', {}, h('tr', {},
       [t('receipts.col.kind'), t('receipts.col.time'), t('receipts.col.parts'), t('receipts.col.by'), t('receipts.col.holder')].map((c) => h('th', { scope: 'col' }, c)))),
     h('tbody', {}, r.receipts.map((x) => h('tr', { dataset: { kind: x.kind } },

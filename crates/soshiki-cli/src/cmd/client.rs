@@ -172,8 +172,16 @@ pub fn org_create(
     admin_name: &str,
     admin_out: &Path,
     force: bool,
+    registration_token_file: Option<&Path>,
 ) -> Result<()> {
     let suite = SuiteId::from_name(suite).ok_or_else(|| err(M::BadSuite, &[&suite]))?;
+    let token = match registration_token_file {
+        Some(f) => Some(
+            std::fs::read_to_string(f)
+                .map_err(|e| anyhow!(tr(M::FileUnreadable, &[&f.display(), &"token", &e])))?,
+        ),
+        None => None,
+    };
     files::check_absent(out, force)?;
     files::check_absent(admin_out, force)?;
     let pass = ctx.new_passphrase(out)?;
@@ -186,7 +194,8 @@ pub fn org_create(
         let admin = flows::certify_new_member(&key, admin_name, Roles::ADMIN, t, t + 5 * 365 * 86400)
             .map_err(|e| step_err(M::StepRegister, e))?;
         let client = s.client()?;
-        flows::register_organization(&client, key.organization())
+        client
+            .register_org_with_token(&key.organization().to_bytes(), token.as_deref())
             .await
             .map_err(|e| step_err(M::StepRegister, e))?;
         flows::register_first_admin(&client, &admin)

@@ -622,6 +622,7 @@ impl Demo {
             let kind = match x.kind.as_str() {
                 "delivered" => tr(M::RcDelivered, &[]),
                 "forwarded" => tr(M::RcForwarded, &[]),
+                "downloaded" => tr(M::RcDownloaded, &[]),
                 "opened" => tr(M::RcOpened, &[]),
                 "recalled" => tr(M::RcRecalled, &[]),
                 other => other.to_string(),

@@ -34,6 +34,10 @@ pub struct Request {
     pub tls_key: Option<PathBuf>,
     /// Seed the demo organizations.
     pub demo: bool,
+    /// Rate limit of the unauthenticated endpoints.
+    pub rate_limit: soshiki_server::RateLimit,
+    /// Closed registration: the file holding the operator's token.
+    pub registration_token_file: Option<PathBuf>,
 }
 
 fn io_err(e: impl std::fmt::Display) -> anyhow::Error {
@@ -52,6 +56,16 @@ pub fn command(req: Request) -> Result<()> {
         config.blobs_url = b;
     }
     config.origin = req.origin;
+    config.limits.rate_limit = req.rate_limit;
+    if let Some(f) = &req.registration_token_file {
+        let token = std::fs::read_to_string(f)
+            .map_err(|e| anyhow!(tr(M::FileUnreadable, &[&f.display(), &"token", &e])))?;
+        let token = token.trim().to_string();
+        if token.len() < 16 {
+            return Err(anyhow!(tr(M::RegistrationTokenShort, &[&f.display()])));
+        }
+        config.limits.registration = soshiki_server::Registration::Closed { token };
+    }
     config.tls = match (req.tls_cert, req.tls_key) {
         (Some(cert), Some(key)) => Some(TlsFiles { cert, key }),
         (None, None) => None,
