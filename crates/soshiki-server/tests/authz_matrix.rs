@@ -989,6 +989,15 @@ async fn call_for(w: &World, url: &str, method: &str, route: &str, caller: &str)
             call.action = sign(&ActionSpec::recall(&w.d1));
         }
         ("POST", "/v1/deliveries/{id}/opened") => {
+            // As a reader does: download first (the server records the download; "opened"
+            // without one is refused), then mark it opened. A refused download changes nothing.
+            if let Some(t) = &c.token {
+                let _ = reqwest::Client::new()
+                    .get(format!("{url}/v1/deliveries/{d}/header"))
+                    .bearer_auth(t)
+                    .send()
+                    .await;
+            }
             call.path = route.replace("{id}", &d);
             call.action = sign(&ActionSpec::open(&d, &w.envelope_id));
         }
