@@ -135,9 +135,6 @@ mod tests {
             decode(a.replace('\n', "\r\r\n").as_bytes()),
             Err(DecodeError::Armor("missing BEGIN line"))
         );
-        assert_eq!(
-            decode(b" \t\r\n "),
-            Err(DecodeError::Armor("empty"))
-        );
+        assert_eq!(decode(b" \t\r\n "), Err(DecodeError::Armor("empty")));
     }
 }

@@ -28,7 +28,8 @@ use soshiki_core::suite::{Suite, SuiteId};
 use soshiki_core::with_suite;
 
 use super::vectors_gen::{
-    encode_statement, fixture, rng_for, Fixture, GenResult, Member, OrgInfo, CHUNK, NOW, VALIDITY,
+    encode_statement, fixture, rng_for, ArmorDecodeCase, ArmorFile, ArmorNegative, Fixture,
+    GenResult, Member, OrgInfo, CHUNK, NOW, VALIDITY,
 };
 
 /// Every file of this module: `(file name, pretty JSON ending in a newline)`.
@@ -43,6 +44,7 @@ pub fn generate_more() -> GenResult<Vec<(String, String)>> {
             out.push((format!("identity-{name}.json"), to_json(&identity_vector::<S>()?)?));
         });
     }
+    out.push(("armor-more.json".into(), to_json(&armor_more()?)?));
     Ok(out)
 }
 
@@ -372,7 +374,15 @@ fn small_envelope<S: Suite>(w: &mut World<S>) -> GenResult<(Vec<u8>, EnvelopeHea
         reader: Box::new(&b"abc"[..]),
     }];
     let mut file = Vec::new();
-    let h = envelope::encrypt(&sender, &to, &opts, parts, &mut file, &mut w.rng, &mut |_| {})?;
+    let h = envelope::encrypt(
+        &sender,
+        &to,
+        &opts,
+        parts,
+        &mut file,
+        &mut w.rng,
+        &mut |_| {},
+    )?;
     Ok((file, h))
 }
 
@@ -700,8 +710,19 @@ fn hops_vector<S: Suite>(w: &World<S>) -> GenResult<HopsFile> {
             &file_a,
         ),
         (
-            "B", "whole", "A", &f.chief, &f.staff, t_b, None, names(&[1]), None, None, &h_b,
-            &h_a, &file_b,
+            "B",
+            "whole",
+            "A",
+            &f.chief,
+            &f.staff,
+            t_b,
+            None,
+            names(&[1]),
+            None,
+            None,
+            &h_b,
+            &h_a,
+            &file_b,
         ),
         (
             "C",
@@ -852,19 +873,34 @@ pub struct SenderInput {
 }
 
 const MORE_OPERATIONS: &[(&str, &str)] = &[
-    ("certificate", "decode a certificate (Certificate::from_bytes)"),
-    ("envelope_header", "decode an envelope header (EnvelopeHeader::from_bytes)"),
+    (
+        "certificate",
+        "decode a certificate (Certificate::from_bytes)",
+    ),
+    (
+        "envelope_header",
+        "decode an envelope header (EnvelopeHeader::from_bytes)",
+    ),
     (
         "envelope_header_verify",
         "decode an envelope header, then verify it (EnvelopeHeader::verify, SPEC.md §7.4)",
     ),
-    ("envelope_file_open", "open an envelope file (EnvelopeFile::open, SPEC.md §8)"),
-    ("forwarding_request", "decode a forwarding request (ForwardingRequest::from_bytes)"),
+    (
+        "envelope_file_open",
+        "open an envelope file (EnvelopeFile::open, SPEC.md §8)",
+    ),
+    (
+        "forwarding_request",
+        "decode a forwarding request (ForwardingRequest::from_bytes)",
+    ),
     (
         "forwarding_request_verify",
         "decode a forwarding request, then verify it (ForwardingRequest::verify, SPEC.md §7.3)",
     ),
-    ("forward_response", "decode a forward response (ForwardResponse::from_bytes)"),
+    (
+        "forward_response",
+        "decode a forward response (ForwardResponse::from_bytes)",
+    ),
     (
         "combine",
         "decode the header `input` (which verifies) and the `response`, then combine them \
@@ -1140,7 +1176,8 @@ fn negative_more<S: Suite>(w: &mut World<S>) -> GenResult<MoreNegativeFile> {
         c
     };
     let meta_first = "inconsistent envelope: a forward must re-encrypt the metadata slot first";
-    let once = "inconsistent envelope: forwarded parts must be listed once each, in ascending order";
+    let once =
+        "inconsistent envelope: forwarded parts must be listed once each, in ascending order";
     let (m, p0, p1) = (
         resp.hops[0].clone(),
         resp.hops[1].clone(),
@@ -1226,7 +1263,11 @@ fn negative_more<S: Suite>(w: &mut World<S>) -> GenResult<MoreNegativeFile> {
         "combine: a target certified by another organization of the same name",
         &h0b,
         &outsider_resp,
-        &hop_reason("metadata", 1, "target certificate invalid at the hop's time"),
+        &hop_reason(
+            "metadata",
+            1,
+            "target certificate invalid at the hop's time",
+        ),
         "hop",
     ));
     let holder = &w.pong; // the current holder after 64 hops
@@ -1426,7 +1467,11 @@ fn negative_more<S: Suite>(w: &mut World<S>) -> GenResult<MoreNegativeFile> {
         &cert_error(&late_rep.cert),
         "certificate",
     ));
-    let target_invalid = hop_reason("metadata", 1, "target certificate invalid at the hop's time");
+    let target_invalid = hop_reason(
+        "metadata",
+        1,
+        "target certificate invalid at the hop's time",
+    );
     cases.push(verify_case(
         "verify: hop to a target certified by another organization of the same name",
         &raw_forward(h0, &f.rep, &w.outsider.cert, NOW + 60, &mut rng)?,
@@ -1461,7 +1506,13 @@ fn negative_more<S: Suite>(w: &mut World<S>) -> GenResult<MoreNegativeFile> {
     ));
     cases.push(verify_case(
         "verify: hop after the forwarder's certificate expired",
-        &raw_forward(h0, &f.rep, &f.chief.cert, f.rep.cert.not_after + 1, &mut rng)?,
+        &raw_forward(
+            h0,
+            &f.rep,
+            &f.chief.cert,
+            f.rep.cert.not_after + 1,
+            &mut rng,
+        )?,
         &hop_reason(
             "metadata",
             1,
@@ -1494,17 +1545,14 @@ fn negative_more<S: Suite>(w: &mut World<S>) -> GenResult<MoreNegativeFile> {
     ));
 
     // --- the writer's checks (SPEC.md §7.5)
-    let enc_case = |name: &str,
-                    sender: SenderInput,
-                    recipient: TargetInput,
-                    created: u64,
-                    error: &str| {
-        let mut c = case(name, "encrypt", b"", error, "invalid");
-        c.sender = Some(sender);
-        c.target = Some(recipient);
-        c.time = Some(created);
-        c
-    };
+    let enc_case =
+        |name: &str, sender: SenderInput, recipient: TargetInput, created: u64, error: &str| {
+            let mut c = case(name, "encrypt", b"", error, "invalid");
+            c.sender = Some(sender);
+            c.target = Some(recipient);
+            c.time = Some(created);
+            c
+        };
     let sender_in = |org: &OrganizationKey<S>, m: &Member<S>| SenderInput {
         organization: hx(org.organization().to_bytes()),
         certificate: hx(m.cert.to_bytes()),
@@ -1671,7 +1719,10 @@ fn identity_vector<S: Suite>() -> GenResult<IdentityVectorFile> {
     renamed.member_name = "窓口担当(偽)".into();
     let identities = [
         ("窓口担当", ident(&org, &clerk.cert)),
-        ("窓口担当 with another organization's record", ident(&other, &clerk.cert)),
+        (
+            "窓口担当 with another organization's record",
+            ident(&other, &clerk.cert),
+        ),
         ("窓口担当 renamed after signing", ident(&org, &renamed)),
         ("受信代表 (valid for 100 seconds)", ident(&org, &rep.cert)),
     ];
@@ -1717,5 +1768,114 @@ fn identity_vector<S: Suite>() -> GenResult<IdentityVectorFile> {
             .map(|(n, i)| identity_info(n, i))
             .collect(),
         checks,
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// armor-more.json
+
+/// The decoder's order of checks and line splitting (SPEC.md §10), on top of `armor.json`.
+fn armor_more() -> GenResult<ArmorFile> {
+    use rand_chacha::rand_core::RngCore;
+    let mut rng = rng_for("armor-more");
+    let mut data = vec![0u8; 60];
+    rng.fill_bytes(&mut data);
+    let a = soshiki_core::armor::encode("IDENTITY", &data);
+    let lines: Vec<&str> = a.lines().collect();
+    let empty = soshiki_core::armor::encode("KEY", &[]);
+    let accepted = |name: &str, input: String, kind: &str, data: &[u8]| ArmorDecodeCase {
+        name: name.into(),
+        input,
+        kind: kind.into(),
+        data: hx(data),
+    };
+    let decode = vec![
+        accepted(
+            "no final newline",
+            a.trim_end().to_string(),
+            "IDENTITY",
+            &data,
+        ),
+        accepted(
+            "final newlines, spaces and CRLF after the END line (no empty last line)",
+            format!("{}\r\n\n  \t\n", a.trim_end()),
+            "IDENTITY",
+            &data,
+        ),
+        accepted("empty object: BEGIN then END", empty.clone(), "KEY", &[]),
+        accepted(
+            "mixed LF and CRLF",
+            a.replacen('\n', "\r\n", 2),
+            "IDENTITY",
+            &data,
+        ),
+    ];
+    let rejected = |name: &str, input: &[u8], reason: &str| ArmorNegative {
+        name: name.into(),
+        input: hx(input),
+        expected_error: format!("invalid ASCII armor: {reason}"),
+    };
+    let join = |ls: &[&str]| ls.iter().map(|l| format!("{l}\n")).collect::<String>();
+    let negative = vec![
+        rejected("only ASCII whitespace", b" \t\r\n\n", "empty"),
+        rejected(
+            "U+3000 (ideographic space) before the BEGIN line",
+            format!("\u{3000}{a}").as_bytes(),
+            "missing BEGIN line",
+        ),
+        rejected(
+            "U+3000 after the END line",
+            format!("{a}\u{3000}").as_bytes(),
+            "text after the END line",
+        ),
+        rejected(
+            "two CRs before LF",
+            a.replace('\n', "\r\r\n").as_bytes(),
+            "missing BEGIN line",
+        ),
+        rejected(
+            "blank line before the END line",
+            join(&[lines[0], lines[1], lines[2], "", lines[3]]).as_bytes(),
+            "bad line length",
+        ),
+        rejected(
+            "line length checked before the END line is looked for",
+            join(&[lines[0], lines[2], lines[1]]).as_bytes(),
+            "bad line length",
+        ),
+        rejected(
+            "missing END line reported before invalid base64",
+            join(&[lines[0], "!!!!"]).as_bytes(),
+            "missing END line",
+        ),
+        rejected(
+            "text after the END line reported before invalid base64",
+            format!(
+                "{}-----END SOSHIKI IDENTITY-----\nx\n",
+                join(&[lines[0], "!!!!"])
+            )
+            .as_bytes(),
+            "text after the END line",
+        ),
+        rejected(
+            "non-canonical padding bits",
+            join(&[lines[0], "AB==", "-----END SOSHIKI IDENTITY-----"]).as_bytes(),
+            "invalid base64",
+        ),
+        rejected(
+            "not UTF-8 reported before a missing BEGIN line",
+            &[b'x', 0xff],
+            "not ASCII",
+        ),
+    ];
+    Ok(ArmorFile {
+        description: "More ASCII armor cases (SPEC.md §10): the decoder trims ASCII whitespace \
+                      only (so a final newline never makes an empty last line), splits lines at \
+                      LF removing one CR, and reports the first failure in the order of §10. \
+                      encode is empty; decode cases are accepted, negative inputs (hex) rejected."
+            .into(),
+        encode: vec![],
+        decode,
+        negative,
     })
 }

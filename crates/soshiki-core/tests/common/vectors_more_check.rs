@@ -35,6 +35,7 @@ const MORE_FILES: &[&str] = &[
     "hops-ristretto255.json",
     "negative-more-ristretto255.json",
     "identity-ristretto255.json",
+    "armor-more.json",
 ];
 
 /// Whether `name` is one of this module's files (so that the main comparison does not call it
@@ -259,7 +260,12 @@ fn check_hops<S: Suite>(name: &str) {
         assert_eq!(h.bodies, kept, "{}", step.name);
         for s in &h.slots {
             assert_eq!(
-                verified.holder(s.slot).expect("holder").certificate().fingerprint().to_hex(),
+                verified
+                    .holder(s.slot)
+                    .expect("holder")
+                    .certificate()
+                    .fingerprint()
+                    .to_hex(),
                 to_fp
             );
             let prev = source.slot(s.slot).expect("slot in the source");
@@ -400,12 +406,7 @@ fn check_hops<S: Suite>(name: &str) {
         for i in &h.bodies {
             let s = h.slot(*i).expect("slot");
             let m = S::sub(&s.capsule.c1, &S::mul(&s.capsule.c2, &b));
-            let (k, c) = hkdf_slot(
-                S::ID,
-                &S::point_to_bytes(&m),
-                &h.core.envelope_id,
-                *i,
-            );
+            let (k, c) = hkdf_slot(S::ID, &S::point_to_bytes(&m), &h.core.envelope_id, *i);
             assert_eq!(c, h.core.parts[*i as usize].origin.commitment);
             let len = h.core.parts[*i as usize].plaintext_len as usize;
             let blen = h.body_len(*i) as usize;
@@ -429,9 +430,7 @@ fn hop_vectors_hold_signed_hops_and_partial_forwards() {
 // ---------------------------------------------------------------------------------------------
 // negative-more-<suite>.json
 
-fn member_keys<S: Suite>(
-    f: &ForwarderInput,
-) -> (Certificate<S>, SecretKey<S>, SigningKey<S>) {
+fn member_keys<S: Suite>(f: &ForwarderInput) -> (Certificate<S>, SecretKey<S>, SigningKey<S>) {
     (
         Certificate::<S>::from_bytes(&unhex(&f.certificate)).expect("certificate"),
         SecretKey::<S>::from_secret_bytes(&unhex(&f.encryption_secret)).expect("secret"),
@@ -532,7 +531,11 @@ fn run_more<S: Suite>(c: &MoreCase) -> Result<(), Failure> {
                 &mut |_| {},
             );
             if r.is_err() {
-                assert!(out.is_empty(), "{}: nothing written before refusing", c.name);
+                assert!(
+                    out.is_empty(),
+                    "{}: nothing written before refusing",
+                    c.name
+                );
             }
             r.map(drop).map_err(fail(encrypt_kind))
         }
@@ -649,7 +652,11 @@ fn check_identity<S: Suite>(name: &str) {
         // "body" = every field from the magic up to the signature (SPEC.md §3.1, §5.1).
         assert_eq!(
             unhex(&o.signed_message),
-            [&b"soshiki/v1/organization-signature"[..], &rec[..rec.len() - 64]].concat()
+            [
+                &b"soshiki/v1/organization-signature"[..],
+                &rec[..rec.len() - 64]
+            ]
+            .concat()
         );
         assert!(rec.starts_with(b"SKORG\x01"));
         assert!(signature_verifies(
@@ -672,7 +679,11 @@ fn check_identity<S: Suite>(name: &str) {
         let cert = unhex(&i.certificate);
         assert_eq!(
             unhex(&i.certificate_signed_message),
-            [&b"soshiki/v1/certificate-signature"[..], &cert[..cert.len() - 64]].concat()
+            [
+                &b"soshiki/v1/certificate-signature"[..],
+                &cert[..cert.len() - 64]
+            ]
+            .concat()
         );
         // SPEC.md §9.2 from the bytes: the enclosed record ‖ the certificate.
         let record_len = bytes.len() - 8 - cert.len();
@@ -714,12 +725,11 @@ fn identity_vectors_verify_at_the_stated_time() {
 fn sender_without_roles<S: Suite>() {
     let w = world::<S>().expect("world");
     assert!(w.bare_sender.cert.roles.names().is_empty());
-    let to = w
-        .f
-        .rep
-        .cert
-        .verify(w.f.city.organization(), NOW)
-        .expect("rep");
+    let to =
+        w.f.rep
+            .cert
+            .verify(w.f.city.organization(), NOW)
+            .expect("rep");
     let sender = envelope::Sender {
         org: w.f.sender_org.organization(),
         cert: &w.bare_sender.cert,
@@ -782,4 +792,30 @@ fn a_part_of_exactly_two_to_the_32_chunks_decodes() {
             .to_string(),
         c.expected_error
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// armor-more.json
+
+#[test]
+fn armor_decoder_follows_the_order_of_the_spec() {
+    let f: super::vectors_gen::ArmorFile = load("armor-more.json");
+    assert!(f.encode.is_empty());
+    for c in &f.decode {
+        assert_eq!(
+            soshiki_core::armor::decode(c.input.as_bytes()).expect(&c.name),
+            (c.kind.clone(), unhex(&c.data)),
+            "{}",
+            c.name
+        );
+    }
+    for c in &f.negative {
+        match soshiki_core::armor::decode(&unhex(&c.input)) {
+            Ok(_) => panic!("{:?} was accepted", c.name),
+            Err(e) => {
+                assert_eq!(e.to_string(), c.expected_error, "{}", c.name);
+                assert_eq!(decode_kind(&e), "armor");
+            }
+        }
+    }
 }
