@@ -10,6 +10,8 @@
 
 #[path = "../tests/common/vectors_gen.rs"]
 mod vectors_gen;
+#[path = "../tests/common/vectors_gen_more.rs"]
+mod vectors_gen_more;
 
 use std::path::PathBuf;
 
@@ -21,7 +23,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .join("vectors"),
     };
     std::fs::create_dir_all(&dir)?;
-    let files = vectors_gen::generate_all()?;
+    let mut files = vectors_gen::generate_all()?;
+    files.extend(vectors_gen_more::generate_more()?);
     for (name, json) in &files {
         let path = dir.join(name);
         let unchanged = std::fs::read_to_string(&path).is_ok_and(|old| old == *json);

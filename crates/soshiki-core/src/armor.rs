@@ -44,10 +44,16 @@ pub fn decode(text: &[u8]) -> Result<(String, Vec<u8>), DecodeError> {
             limit: MAX_ARMORED as u64,
         });
     }
+    // ASCII whitespace only (SP, HT, LF, FF, CR), as `is_armored`; then lines end at LF, each
+    // with at most one CR before it removed. Trimming first means a final newline never makes
+    // an empty last line (SPEC.md §10).
     let text = std::str::from_utf8(text)
         .map_err(|_| DecodeError::Armor("not ASCII"))?
-        .trim();
-    let mut lines = text.lines().map(|l| l.strip_suffix('\r').unwrap_or(l));
+        .trim_matches(|c: char| c.is_ascii_whitespace());
+    if text.is_empty() {
+        return Err(DecodeError::Armor("empty"));
+    }
+    let mut lines = text.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l));
     let first = lines.next().ok_or(DecodeError::Armor("empty"))?;
     let kind = first
         .strip_prefix("-----BEGIN SOSHIKI ")
@@ -109,5 +115,26 @@ mod tests {
         assert!(decode(b"hello").is_err());
         assert!(decode(format!("{a}trailing").as_bytes()).is_err());
         assert!(decode(format!("\n  {a}\n\n").as_bytes()).is_ok());
+    }
+
+    #[test]
+    fn only_ascii_whitespace_surrounds_the_armor() {
+        let a = encode("KEY", &[1, 2, 3]);
+        // U+3000 (ideographic space) is whitespace to Unicode, not to the armor format.
+        assert_eq!(
+            decode(format!("\u{3000}{a}").as_bytes()),
+            Err(DecodeError::Armor("missing BEGIN line"))
+        );
+        assert_eq!(
+            decode(format!("{a}\u{3000}").as_bytes()),
+            Err(DecodeError::Armor("text after the END line"))
+        );
+        assert!(!is_armored(format!("\u{3000}{a}").as_bytes()));
+        // One CR per line is a CRLF line ending; a second one is part of the line.
+        assert_eq!(
+            decode(a.replace('\n', "\r\r\n").as_bytes()),
+            Err(DecodeError::Armor("missing BEGIN line"))
+        );
+        assert_eq!(decode(b" \t\r\n "), Err(DecodeError::Armor("empty")));
     }
 }

@@ -1215,6 +1215,10 @@ fn fresh_slot<S: Suite>(
 /// Encrypt parts to a recipient, writing a complete envelope file to `out`
 /// (prefix, bodies, header, footer; see [`EnvelopeFile`]). Constant memory for any size.
 /// `progress` receives the total plaintext bytes done.
+///
+/// The recipient must be a verified certificate whose signed roles include the representative
+/// role ([`VerifiedCertificate::is_representative`]); any other is refused before anything is
+/// written, whatever a directory says about it.
 pub fn encrypt<S: Suite>(
     sender: &Sender<'_, S>,
     recipient: &VerifiedCertificate<S>,
@@ -1244,12 +1248,31 @@ pub fn encrypt<S: Suite>(
             "the sender's certificate is not issued by the sender's organization",
         ));
     }
+    if !recipient.is_representative() {
+        return Err(EncryptError::Invalid(
+            "the recipient's certificate does not carry the representative role: an envelope \
+             is addressed only to an organization's representative",
+        ));
+    }
     let metadata = Metadata {
         title: options.title.clone(),
         category: options.category.clone(),
         parts: parts.iter().map(|p| p.info.clone()).collect(),
     };
     metadata.check()?;
+    // Every reader verifies the sender's certificate at `created` (SPEC.md §7.4 step 1):
+    // refuse to write what no reader would accept.
+    if sender.cert.verify(sender.org, options.created).is_err() {
+        return Err(EncryptError::Invalid(
+            "the sender's certificate is not valid at the creation time",
+        ));
+    }
+    let to = recipient.certificate();
+    if !(to.not_before <= options.created && options.created <= to.not_after) {
+        return Err(EncryptError::Invalid(
+            "the recipient's certificate is not valid at the creation time",
+        ));
+    }
     let mut envelope_id = [0u8; 16];
     rng.fill_bytes(&mut envelope_id);
     out.write_all(&file_prefix::<S>(&envelope_id))?;

@@ -120,10 +120,22 @@ impl<S: Suite> EnvelopeHeader<S> {
                 "forwarded parts must be listed once each, in ascending order",
             ));
         }
+        // As in model 1 (`select_parts`): a forward carries at least one part.
+        if rest.is_empty() {
+            return Err(VerifyError::Inconsistent(
+                "a forward must re-encrypt at least one part",
+            ));
+        }
         for (slot_no, hop) in &response.hops {
-            if self.slot(*slot_no).is_none() {
+            let Some(slot) = self.slot(*slot_no) else {
                 return Err(VerifyError::Inconsistent(
                     "a forwarded part is not in this delivery",
+                ));
+            };
+            // A 65th hop would make a header that no reader decodes (SPEC.md §2.3).
+            if slot.hops.len() >= limits::MAX_HOPS as usize {
+                return Err(VerifyError::Inconsistent(
+                    "a forwarded slot already has the maximum number of hops",
                 ));
             }
             if hop.forwarder_cert != response.forwarder.fingerprint()

@@ -1118,7 +1118,8 @@ fn expired_certificate<S: Suite>() {
             "target certificate invalid at the hop's time"
         )
     );
-    // An envelope created after the sender's certificate expired.
+    // An envelope created after the sender's certificate expired: the writer refuses what no
+    // reader would accept (the reader's side is in the role/validity vectors, SPEC.md §11).
     let sender = Sender {
         org: f.w.sender_org.organization(),
         cert: &f.w.sender.cert,
@@ -1144,9 +1145,17 @@ fn expired_certificate<S: Suite>() {
         &mut out,
         &mut f.rng,
         &mut |_| {},
-    )
-    .expect("encrypt");
-    assert!(matches!(verify_err(&h), VerifyError::Certificate(_)));
+    );
+    assert!(
+        matches!(
+            h,
+            Err(EncryptError::Invalid(
+                "the sender's certificate is not valid at the creation time"
+            ))
+        ),
+        "{h:?}"
+    );
+    assert!(out.is_empty(), "nothing written");
 }
 
 both_suites!(

@@ -207,8 +207,13 @@ impl Suite for Ristretto255 {
     fn verifying_key_from_bytes(bytes: &[u8]) -> Result<VerifyingKey, DecodeError> {
         let arr: [u8; 32] = bytes.try_into().map_err(|_| DecodeError::InvalidKey)?;
         let vk = VerifyingKey::from_bytes(&arr).map_err(|_| DecodeError::InvalidKey)?;
-        // Reject small-order keys and non-canonical encodings (one encoding per key).
-        if vk.is_weak() || vk.to_bytes() != arr {
+        // Reject small-order keys and non-canonical encodings (one encoding per key): the
+        // decompression accepts a y-coordinate ≥ p and keeps the bytes as given, so compare
+        // with the canonical re-encoding of the decompressed point (SPEC.md §3.2).
+        let canonical = curve25519_dalek::edwards::CompressedEdwardsY(arr)
+            .decompress()
+            .map(|p| p.compress().to_bytes());
+        if vk.is_weak() || canonical != Some(arr) {
             return Err(DecodeError::InvalidKey);
         }
         Ok(vk)
@@ -228,5 +233,46 @@ impl Suite for Ristretto255 {
         };
         let sig = ed25519_dalek::Signature::from_bytes(&arr);
         vk.verify_strict(msg, &sig).is_ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::suite::Suite;
+
+    /// Encodings `y + p` (y < 19) of points whose canonical encoding is `y`: the same key
+    /// spelled differently, which `ed25519-dalek` alone would accept.
+    fn non_canonical_keys() -> Vec<[u8; 32]> {
+        let mut out = Vec::new();
+        for y in 2u8..19 {
+            for sign in [0u8, 0x80] {
+                let mut b = [0xffu8; 32];
+                b[0] = 0xed + y;
+                b[31] = 0x7f | sign;
+                let mut canonical = [0u8; 32];
+                canonical[0] = y;
+                canonical[31] = sign;
+                let point = curve25519_dalek::edwards::CompressedEdwardsY(b).decompress();
+                if point.is_some_and(|p| !p.is_small_order()) {
+                    assert_eq!(point.map(|p| p.compress().to_bytes()), Some(canonical));
+                    out.push(b);
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn non_canonical_ed25519_verifying_keys_are_rejected() {
+        let keys = non_canonical_keys();
+        assert!(!keys.is_empty(), "some y < 19 lies on the curve");
+        for k in keys {
+            assert!(VerifyingKey::from_bytes(&k).is_ok(), "the crate accepts it");
+            assert_eq!(
+                Ristretto255::verifying_key_from_bytes(&k).err(),
+                Some(DecodeError::InvalidKey)
+            );
+        }
     }
 }
