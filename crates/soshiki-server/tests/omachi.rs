@@ -76,7 +76,7 @@ async fn verify_city<S: Suite>(
     city: &Org<S>,
     anchor: Option<&AuditAnchor>,
 ) -> Result<soshiki_client::audit::AuditReport, ClientError> {
-    flows::audit(&city.admin.client, city.record(), anchor, &|_| false).await
+    flows::audit(&city.admin.client, city.record(), anchor, None, &|_| false).await
 }
 
 fn failure_seq(r: Result<soshiki_client::audit::AuditReport, ClientError>) -> (u64, String) {
@@ -342,7 +342,7 @@ async fn omachi<S: Suite>() {
         "the sender's organization is not pinned here"
     );
     assert_eq!(report.entries[6].actor_name, "県 送信担当");
-    let pref_report = flows::audit(&pref.admin.client, pref.record(), None, &|_| false)
+    let pref_report = flows::audit(&pref.admin.client, pref.record(), None, None, &|_| false)
         .await
         .expect("prefecture trail verifies");
     let pa: Vec<Action> = pref_report
