@@ -460,13 +460,27 @@ fn serve_and_the_interactive_commands() {
     assert!(!out.status.success());
     let fresh = ok(
         &s,
-        &["member", "revocations", "--key", "city-admin.key", "--org-key", "city.orgkey"],
+        &[
+            "member",
+            "revocations",
+            "--key",
+            "city-admin.key",
+            "--org-key",
+            "city.orgkey",
+        ],
     );
     assert!(fresh.contains("revocation list #3 (1 revoked)"), "{fresh}");
     // A signed checkpoint of the trail, checked by later verifications.
     let cp = ok(
         &s,
-        &["audit", "checkpoint", "--key", "city-admin.key", "--org-key", "city.orgkey"],
+        &[
+            "audit",
+            "checkpoint",
+            "--key",
+            "city-admin.key",
+            "--org-key",
+            "city.orgkey",
+        ],
     );
     assert!(cp.contains("Signed a checkpoint"), "{cp}");
     let audit = ok(&s, &["audit", "verify", "--key", "city-admin.key"]);
@@ -480,15 +494,39 @@ fn agent_refuses_rules_edited_in_the_database() {
     let s = serve();
     let city = create_org(&s, "city", "Fictional City");
     let pref = create_org(&s, "pref", "Fictional Prefecture");
-    enroll(&s, "city", &city, "rep", "Reception", "representative,forwarder");
+    enroll(
+        &s,
+        "city",
+        &city,
+        "rep",
+        "Reception",
+        "representative,forwarder",
+    );
     let a = enroll(&s, "city", &city, "a", "Officer A", "reader");
     let mallory = enroll(&s, "city", &city, "m", "Mallory", "reader");
     enroll(&s, "pref", &pref, "sender", "Sender", "reader");
-    ok(&s, &["rules", "--key", "rep.key", "--set", &format!("district=A -> {a}")]);
+    ok(
+        &s,
+        &[
+            "rules",
+            "--key",
+            "rep.key",
+            "--set",
+            &format!("district=A -> {a}"),
+        ],
+    );
     std::fs::write(s.dir.path().join("a.csv"), "id\n1\n").expect("w");
     ok(
         &s,
-        &["send", "--key", "sender.key", "--to-org", &city, "--part", "a.csv::district=A"],
+        &[
+            "send",
+            "--key",
+            "sender.key",
+            "--to-org",
+            &city,
+            "--part",
+            "a.csv::district=A",
+        ],
     );
     let db = s.dir.path().join("data").join("soshiki.sqlite");
     tokio::runtime::Builder::new_current_thread()
@@ -499,23 +537,41 @@ fn agent_refuses_rules_edited_in_the_database() {
             let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", db.display()))
                 .await
                 .expect("db");
-            sqlx::query(sqlx::AssertSqlSafe(format!("UPDATE rules SET rule = 'district=A -> {mallory}'")))
-                .execute(&pool)
-                .await
-                .expect("edit the rule");
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "UPDATE rules SET rule = 'district=A -> {mallory}'"
+            )))
+            .execute(&pool)
+            .await
+            .expect("edit the rule");
             pool.close().await;
         });
     let out = run(&s, &["agent", "--once", "--key", "rep.key"]);
     assert!(!out.status.success(), "{}", text(&out.stdout));
     let err = text(&out.stderr);
-    assert!(err.contains("REFUSED") && err.contains("changed on the server"), "{err}");
+    assert!(
+        err.contains("REFUSED") && err.contains("changed on the server"),
+        "{err}"
+    );
     let shown = run(&s, &["rules", "--key", "rep.key"]);
     assert!(!shown.status.success());
-    assert!(text(&shown.stderr).contains("NOT signed"), "{}", text(&shown.stderr));
+    assert!(
+        text(&shown.stderr).contains("NOT signed"),
+        "{}",
+        text(&shown.stderr)
+    );
     let inbox = ok(&s, &["inbox", "--key", "m.key"]);
     assert!(inbox.contains("The inbox is empty"), "{inbox}");
     // Setting the rules again (signed) makes the agent work again, to the signed target.
-    ok(&s, &["rules", "--key", "rep.key", "--set", &format!("district=A -> {a}")]);
+    ok(
+        &s,
+        &[
+            "rules",
+            "--key",
+            "rep.key",
+            "--set",
+            &format!("district=A -> {a}"),
+        ],
+    );
     let agent = ok(&s, &["agent", "--once", "--key", "rep.key"]);
     assert!(agent.contains(&format!("part(s) 0 -> {a}")), "{agent}");
 }

@@ -31,8 +31,6 @@ use soshiki_core::suite::Suite;
 use soshiki_core::wire::limits;
 
 use crate::audit::{verify_audit, AuditAnchor, AuditReport};
-use crate::trust::{self, CheckpointSeen, RulesSignature};
-use soshiki_core::revocation::{RevocationList, VerifiedRevocationList};
 use crate::error::{ClientError, Result};
 use crate::http::{Client, Progress};
 use crate::proto::json::{
@@ -42,6 +40,8 @@ use crate::proto::json::{
 use crate::proto::{
     login_message, verify_enrollment, ActionSpec, ActionStatement, EnrollmentRequest, B64,
 };
+use crate::trust::{self, CheckpointSeen, RulesSignature};
+use soshiki_core::revocation::{RevocationList, VerifiedRevocationList};
 
 /// The current Unix time in seconds.
 pub fn unix_now() -> u64 {
@@ -407,13 +407,13 @@ pub async fn publish_revocations<S: Suite>(
         &mut OsRng,
     )?;
     if list.serial <= seen {
-        return Err(trust::TrustError::from(
-            soshiki_core::error::RevocationError::Rollback {
+        return Err(
+            trust::TrustError::from(soshiki_core::error::RevocationError::Rollback {
                 found: list.serial - 1,
                 seen,
-            },
-        )
-        .into());
+            })
+            .into(),
+        );
     }
     let bytes = list.to_bytes();
     let spec = ActionSpec::publish_revocations(&org_id, list.serial, &bytes);

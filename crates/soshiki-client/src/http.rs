@@ -334,8 +334,7 @@ impl Client {
     /// `GET /v1/orgs/{org}/revocations`: the newest organization-signed revocation list, or
     /// `None` if the organization has published none. Not verified here.
     pub async fn revocation_list(&self, org_id: &str) -> Result<Option<RevocationListInfo>> {
-        match Self::json(self.req(Method::GET, &format!("/v1/orgs/{org_id}/revocations"))?).await
-        {
+        match Self::json(self.req(Method::GET, &format!("/v1/orgs/{org_id}/revocations"))?).await {
             Ok(l) => Ok(Some(l)),
             Err(e) if is_not_found(&e) && e.code() == Some("not-found") => Ok(None),
             Err(e) => Err(e),

@@ -281,9 +281,7 @@ pub fn verify_rules<S: Suite>(
         return if rules.is_empty() {
             RulesSignature::Empty
         } else {
-            RulesSignature::Unsigned(
-                "the rules carry no statement signed by their owner".into(),
-            )
+            RulesSignature::Unsigned("the rules carry no statement signed by their owner".into())
         };
     };
     let st = match ActionStatement::from_bytes(bytes) {

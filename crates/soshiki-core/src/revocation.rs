@@ -108,10 +108,7 @@ impl<S: Suite> RevocationList<S> {
         for _ in 0..n {
             let certificate = Fingerprint(r.array("revoked certificate")?);
             let revoked_at = r.u64("revocation time")?;
-            if revoked
-                .last()
-                .is_some_and(|p| p.certificate >= certificate)
-            {
+            if revoked.last().is_some_and(|p| p.certificate >= certificate) {
                 return Err(DecodeError::InvalidValue("revoked certificate order"));
             }
             revoked.push(Revoked {

@@ -46,10 +46,14 @@ pub async fn revocations(
     State(st): State<AppState>,
     FpPath(org_id): FpPath,
 ) -> ApiResult<Json<RevocationListInfo>> {
-    let row = st.store.revocation_list(&org_id).await.map_err(ApiError::store(
-        "the organization has published no revocation list",
-        "",
-    ))?;
+    let row = st
+        .store
+        .revocation_list(&org_id)
+        .await
+        .map_err(ApiError::store(
+            "the organization has published no revocation list",
+            "",
+        ))?;
     Ok(Json(list_info(row)))
 }
 
@@ -103,11 +107,10 @@ pub async fn checkpoint(
     State(st): State<AppState>,
     FpPath(org_id): FpPath,
 ) -> ApiResult<Json<CheckpointInfo>> {
-    let row = st
-        .store
-        .checkpoint(&org_id)
-        .await
-        .map_err(ApiError::store("the organization has no audit checkpoint", ""))?;
+    let row = st.store.checkpoint(&org_id).await.map_err(ApiError::store(
+        "the organization has no audit checkpoint",
+        "",
+    ))?;
     Ok(Json(checkpoint_info(row)))
 }
 

@@ -115,20 +115,35 @@ async fn revoked_member_reported_active_with_an_old_list_is_not_addressed() {
     let e = trust_error(
         flows::forward(&rep.client, &rep.key, &delivery, &[(leaver.id(), vec![0])]).await,
     );
-    assert!(matches!(e, TrustError::Revocation(RevocationError::Revoked { .. })), "{e}");
+    assert!(
+        matches!(e, TrustError::Revocation(RevocationError::Revoked { .. })),
+        "{e}"
+    );
     // A fresh client (no memory) refuses it from the current list alone.
     let mut fresh = ts.client();
     flows::login(&mut fresh, &sender.key).await.expect("login");
     let e = trust_error(flows::certified_member(&fresh, city.record(), &leaver.id()).await);
-    assert!(e.to_string().contains("was revoked by the organization"), "{e}");
+    assert!(
+        e.to_string().contains("was revoked by the organization"),
+        "{e}"
+    );
     // Nothing was forwarded to it.
-    assert!(rep.client.delivery(&delivery).await.expect("d").forwards.is_empty());
+    assert!(rep
+        .client
+        .delivery(&delivery)
+        .await
+        .expect("d")
+        .forwards
+        .is_empty());
 
     // The list is withheld: a client that saw one says so; a fresh one refuses to address an
     // organization without a list.
     exec(&pool, "DELETE FROM revocation_lists", &[]).await;
     let e = trust_error(flows::certified_member(&rep.client, city.record(), &clerk.id()).await);
-    assert!(matches!(e, TrustError::RevocationListWithheld { seen: 2, .. }), "{e}");
+    assert!(
+        matches!(e, TrustError::RevocationListWithheld { seen: 2, .. }),
+        "{e}"
+    );
     let mut fresh = ts.client();
     flows::login(&mut fresh, &sender.key).await.expect("login");
     let e = trust_error(flows::representative(&fresh, city.record()).await);
@@ -202,15 +217,9 @@ async fn forged_stale_and_replayed_lists_are_refused() {
         .expect("list");
     assert_eq!(genuine.serial, 2);
     // A list signed by the prefecture's key, stored as the city's.
-    let forged = trust::next_revocation_list(
-        &pref.key,
-        None,
-        &[],
-        now(),
-        3600,
-        &mut rand_core::OsRng,
-    )
-    .expect("list");
+    let forged =
+        trust::next_revocation_list(&pref.key, None, &[], now(), 3600, &mut rand_core::OsRng)
+            .expect("list");
     exec(
         &pool,
         "UPDATE revocation_lists SET serial = 9, list = ?",
@@ -249,7 +258,10 @@ async fn forged_stale_and_replayed_lists_are_refused() {
     let mut fresh = ts.client();
     flows::login(&mut fresh, &sender.key).await.expect("login");
     let e = trust_error(flows::representative(&fresh, city.record()).await);
-    assert!(matches!(e, TrustError::Revocation(RevocationError::Stale { .. })), "{e}");
+    assert!(
+        matches!(e, TrustError::Revocation(RevocationError::Stale { .. })),
+        "{e}"
+    );
     assert!(e.to_string().contains("stale"), "{e}");
     pool.close().await;
 
@@ -265,7 +277,11 @@ async fn forged_stale_and_replayed_lists_are_refused() {
     let e = city
         .admin
         .client
-        .publish_revocation_list(&city.id(), &cur.list.0, &sign_action(&city.admin.key, &spec))
+        .publish_revocation_list(
+            &city.id(),
+            &cur.list.0,
+            &sign_action(&city.admin.key, &spec),
+        )
         .await
         .expect_err("same serial");
     assert_eq!(status(&e), 409, "{e}");
@@ -280,15 +296,24 @@ async fn forged_stale_and_replayed_lists_are_refused() {
     .await
     .expect("republish");
     assert_eq!(next.serial, 4);
-    let list = flows::revocations(&fresh, city.record()).await.expect("fresh again");
+    let list = flows::revocations(&fresh, city.record())
+        .await
+        .expect("fresh again");
     assert_eq!(list.serial(), 4);
-    assert!(list.revocation(&rep.key.certificate.fingerprint()).is_some(), "kept");
+    assert!(
+        list.revocation(&rep.key.certificate.fingerprint())
+            .is_some(),
+        "kept"
+    );
 }
 
 type Row = (i64, Vec<u8>, Vec<u8>, Vec<u8>, i64);
 
 async fn rewrite_without(pool: &sqlx::SqlitePool, org: &str, remove: usize) {
-    for sql in ["DROP TRIGGER IF EXISTS audit_no_update", "DROP TRIGGER IF EXISTS audit_no_delete"] {
+    for sql in [
+        "DROP TRIGGER IF EXISTS audit_no_update",
+        "DROP TRIGGER IF EXISTS audit_no_delete",
+    ] {
         exec(pool, sql, &[]).await;
     }
     let mut rows = sqlx::query_as::<_, Row>(
@@ -307,7 +332,12 @@ async fn rewrite_without(pool: &sqlx::SqlitePool, org: &str, remove: usize) {
         prev = audit_hash(&prev, r.0 as u64, &r.1);
         r.3 = prev.to_vec();
     }
-    exec(pool, &format!("DELETE FROM audit WHERE org_id = '{org}'"), &[]).await;
+    exec(
+        pool,
+        &format!("DELETE FROM audit WHERE org_id = '{org}'"),
+        &[],
+    )
+    .await;
     for (seq, entry, p, h, created) in rows {
         sqlx::query("INSERT INTO audit (org_id, seq, entry, prev_hash, hash, created) VALUES (?, ?, ?, ?, ?, ?)")
             .bind(org)
@@ -377,7 +407,10 @@ async fn rewritten_trail_before_a_checkpoint_is_caught() {
     let pool = db(&ts).await;
     let org = city.id();
     // A checkpoint of another organization's key, or one that does not match, is refused.
-    let forged = city.key.sign_checkpoint(1, [7; 32], now(), &mut rand_core::OsRng).expect("cp");
+    let forged = city
+        .key
+        .sign_checkpoint(1, [7; 32], now(), &mut rand_core::OsRng)
+        .expect("cp");
     let bytes = forged.to_bytes();
     let spec = ActionSpec::checkpoint(&org, 1, &bytes);
     let e = city
@@ -395,7 +428,10 @@ async fn rewritten_trail_before_a_checkpoint_is_caught() {
         flows::audit(&city.admin.client, city.record(), None, None, &|_| false).await,
     );
     assert_eq!(seq, second.position, "{why}");
-    assert!(why.contains("does not extend the organization's signed checkpoint"), "{why}");
+    assert!(
+        why.contains("does not extend the organization's signed checkpoint"),
+        "{why}"
+    );
 
     // The server also withholds the checkpoint: the remembered one still catches it.
     exec(&pool, "DELETE FROM audit_checkpoints", &[]).await;
@@ -444,12 +480,20 @@ async fn rule_edited_in_the_database_is_not_signed() {
     let rep = enroll(&url, &city, "代表", Roles::REPRESENTATIVE).await;
     let a = enroll(&url, &city, "担当A", Roles::READER).await;
     let mallory = enroll(&url, &city, "別人", Roles::READER).await;
-    let (rules, sig) = flows::signed_rules(&rep.client, &rep.key).await.expect("rules");
-    assert_eq!((rules.len(), sig), (0, RulesSignature::Empty));
-    flows::set_rules(&rep.client, &rep.key, &[format!("district=A -> {}", a.id())])
+    let (rules, sig) = flows::signed_rules(&rep.client, &rep.key)
         .await
-        .expect("set");
-    let (_, sig) = flows::signed_rules(&rep.client, &rep.key).await.expect("rules");
+        .expect("rules");
+    assert_eq!((rules.len(), sig), (0, RulesSignature::Empty));
+    flows::set_rules(
+        &rep.client,
+        &rep.key,
+        &[format!("district=A -> {}", a.id())],
+    )
+    .await
+    .expect("set");
+    let (_, sig) = flows::signed_rules(&rep.client, &rep.key)
+        .await
+        .expect("rules");
     assert!(matches!(sig, RulesSignature::Signed { .. }), "{sig:?}");
     let pool = db(&ts).await;
     exec(
@@ -458,7 +502,9 @@ async fn rule_edited_in_the_database_is_not_signed() {
         &[],
     )
     .await;
-    let (rules, sig) = flows::signed_rules(&rep.client, &rep.key).await.expect("rules");
+    let (rules, sig) = flows::signed_rules(&rep.client, &rep.key)
+        .await
+        .expect("rules");
     assert!(rules[0].contains(&mallory.id()));
     assert!(
         matches!(sig, RulesSignature::Unsigned(ref why) if why.contains("changed on the server")),
@@ -466,7 +512,9 @@ async fn rule_edited_in_the_database_is_not_signed() {
     );
     // Without the statement (rows inserted by the database writer), unsigned too.
     exec(&pool, "DELETE FROM rule_statements", &[]).await;
-    let (_, sig) = flows::signed_rules(&rep.client, &rep.key).await.expect("rules");
+    let (_, sig) = flows::signed_rules(&rep.client, &rep.key)
+        .await
+        .expect("rules");
     assert!(matches!(sig, RulesSignature::Unsigned(_)), "{sig:?}");
     pool.close().await;
 }

@@ -9,8 +9,9 @@ mod common;
 use std::sync::Arc;
 
 use soshiki_store::{
-    audit_hash, open_store, AuditRow, CheckpointRow, DeliveryRow, DeliveryStatus, EnrollmentRow, EnrollmentStatus,
-    EnvelopeRow, MemberRow, MemberStatus, NewAuditEntry, OrgRow, RevocationListRow, RuleRow, Store, StoreError,
+    audit_hash, open_store, AuditRow, CheckpointRow, DeliveryRow, DeliveryStatus, EnrollmentRow,
+    EnrollmentStatus, EnvelopeRow, MemberRow, MemberStatus, NewAuditEntry, OrgRow,
+    RevocationListRow, RuleRow, Store, StoreError,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -1684,7 +1685,9 @@ async fn rules(db: &Db) {
         rule("r1", "b-rep", "district=A -> b-r1", 1),
         rule("r3", "b-rep", "district=B -> b-r3", 3),
     ];
-    s.set_rules("b-rep", &set, b"stmt-1", &[]).await.expect("set");
+    s.set_rules("b-rep", &set, b"stmt-1", &[])
+        .await
+        .expect("set");
     s.set_rules(
         "b-admin",
         &[rule("q1", "b-admin", "district=C -> b-r1", 1)],
@@ -1821,12 +1824,19 @@ async fn signed_status(db: &Db) {
             "{what}"
         );
     }
-    assert_eq!(trail(s, "bbbb").await, before, "a refused list logs nothing");
+    assert_eq!(
+        trail(s, "bbbb").await,
+        before,
+        "a refused list logs nothing"
+    );
     assert_eq!(
         s.revocation_list("bbbb").await.expect("list"),
         list(3, b"list-3")
     );
-    assert!(is_not_found(s.revocation_list("aaaa").await), "per organization");
+    assert!(
+        is_not_found(s.revocation_list("aaaa").await),
+        "per organization"
+    );
     assert!(is_not_found(
         s.put_revocation_list(
             &RevocationListRow {
@@ -1852,13 +1862,18 @@ async fn signed_status(db: &Db) {
         .expect("later position");
     let before = trail(s, "bbbb").await;
     assert!(is_conflict(
-        s.put_checkpoint(&cp(5, b"again"), &entry("bbbb", "same")).await
+        s.put_checkpoint(&cp(5, b"again"), &entry("bbbb", "same"))
+            .await
     ));
     assert!(is_conflict(
-        s.put_checkpoint(&cp(4, b"older"), &entry("bbbb", "older")).await
+        s.put_checkpoint(&cp(4, b"older"), &entry("bbbb", "older"))
+            .await
     ));
     assert_eq!(trail(s, "bbbb").await, before);
-    assert_eq!(s.checkpoint("bbbb").await.expect("checkpoint"), cp(5, b"cp-5"));
+    assert_eq!(
+        s.checkpoint("bbbb").await.expect("checkpoint"),
+        cp(5, b"cp-5")
+    );
     let log = entries_of(&trail(s, "bbbb").await);
     assert!(log.contains(&"list 3".to_string()) && log.contains(&"checkpoint 5".to_string()));
     assert_chain(&trail(s, "bbbb").await);

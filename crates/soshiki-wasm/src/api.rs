@@ -373,7 +373,6 @@ pub struct AuditResult {
     pub checkpoint_position: Option<u64>,
 }
 
-
 /// One verified audit entry.
 #[derive(Clone, Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -816,9 +815,21 @@ impl Session {
         use soshiki_client::trust::RulesSignature;
         let sig = member!(&self.key, k => soshiki_client::trust::verify_rules(&k.certificate, rules, statement));
         match sig {
-            RulesSignature::Empty => RulesCheck { state: "empty".into(), time: None, reason: None },
-            RulesSignature::Signed { time } => RulesCheck { state: "signed".into(), time: Some(time), reason: None },
-            RulesSignature::Unsigned(r) => RulesCheck { state: "unsigned".into(), time: None, reason: Some(r) },
+            RulesSignature::Empty => RulesCheck {
+                state: "empty".into(),
+                time: None,
+                reason: None,
+            },
+            RulesSignature::Signed { time } => RulesCheck {
+                state: "signed".into(),
+                time: Some(time),
+                reason: None,
+            },
+            RulesSignature::Unsigned(r) => RulesCheck {
+                state: "unsigned".into(),
+                time: None,
+                reason: Some(r),
+            },
         }
     }
 

@@ -528,14 +528,28 @@ impl Session {
 
     /// `publish-revocations` statement for a list from `OrgKey.revocationList`.
     #[wasm_bindgen(js_name = actionPublishRevocations)]
-    pub fn action_publish_revocations(&self, org_id: &str, serial: f64, list: &[u8]) -> JsResult<String> {
-        self.action(time(serial, "serial").map(|n| ActionSpec::publish_revocations(org_id, n, list)))
+    pub fn action_publish_revocations(
+        &self,
+        org_id: &str,
+        serial: f64,
+        list: &[u8],
+    ) -> JsResult<String> {
+        self.action(
+            time(serial, "serial").map(|n| ActionSpec::publish_revocations(org_id, n, list)),
+        )
     }
 
     /// `checkpoint` statement for a checkpoint from `OrgKey.signCheckpoint`.
     #[wasm_bindgen(js_name = actionCheckpoint)]
-    pub fn action_checkpoint(&self, org_id: &str, position: f64, checkpoint: &[u8]) -> JsResult<String> {
-        self.action(time(position, "position").map(|n| ActionSpec::checkpoint(org_id, n, checkpoint)))
+    pub fn action_checkpoint(
+        &self,
+        org_id: &str,
+        position: f64,
+        checkpoint: &[u8],
+    ) -> JsResult<String> {
+        self.action(
+            time(position, "position").map(|n| ActionSpec::checkpoint(org_id, n, checkpoint)),
+        )
     }
 
     /// `set-rules` statement (each rule is checked).
@@ -783,10 +797,16 @@ impl OrgKey {
             } else {
                 strings_of(&revoke, "revoke")?
             };
-            let days = validity_days.map(|d| time(d, "validityDays")).transpose()?.unwrap_or(30);
-            let (serial, list) =
-                self.inner
-                    .revocation_list(current.as_deref(), &revoke, now_secs(), days.max(1) * 86_400)?;
+            let days = validity_days
+                .map(|d| time(d, "validityDays"))
+                .transpose()?
+                .unwrap_or(30);
+            let (serial, list) = self.inner.revocation_list(
+                current.as_deref(),
+                &revoke,
+                now_secs(),
+                days.max(1) * 86_400,
+            )?;
             let obj = js_sys::Object::new();
             set(&obj, "serial", &JsValue::from_f64(serial as f64))?;
             set(&obj, "list", &u8a(&list))?;
@@ -799,8 +819,11 @@ impl OrgKey {
     /// `PUT /v1/orgs/{org}/checkpoint` `{"checkpoint": base64}` and `session.actionCheckpoint`.
     #[wasm_bindgen(js_name = signCheckpoint)]
     pub fn sign_checkpoint(&self, position: f64, head_hex: &str) -> JsResult<Vec<u8>> {
-        (|| self.inner.sign_checkpoint(time(position, "position")?, head_hex, now_secs()))()
-            .map_err(js_err)
+        (|| {
+            self.inner
+                .sign_checkpoint(time(position, "position")?, head_hex, now_secs())
+        })()
+        .map_err(js_err)
     }
     /// Certify a verified enrollment; `notBefore`/`notAfter` null = as requested.
     pub fn certify(

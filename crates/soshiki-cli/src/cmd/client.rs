@@ -20,11 +20,11 @@ use soshiki_core::suite::{Suite, SuiteId};
 use crate::cmd::agent;
 use crate::cmd::common::{read_key_file, unlock_org, KIND_MEMBER, KIND_ORGANIZATION};
 use crate::cmd::embedded::{client_error_text, parts_text, step_err};
-use soshiki_client::trust::RulesSignature;
 use crate::ctx::Ctx;
 use crate::files::{self, ARMOR_KEY};
 use crate::i18n::{self, err, tr, M};
 use crate::progress::Progress;
+use soshiki_client::trust::RulesSignature;
 
 /// Where the server and the local state are.
 #[derive(Clone, Debug)]
@@ -86,7 +86,8 @@ impl Session {
 
     fn save(&mut self) -> Result<()> {
         for c in &self.clients {
-            self.state.remember_revocation_serials(&c.revocation_serials());
+            self.state
+                .remember_revocation_serials(&c.revocation_serials());
         }
         self.state.server = Some(self.server.clone());
         self.state.prune_tokens(flows::unix_now() as i64);
@@ -392,7 +393,13 @@ pub fn member_revoke(ctx: &Ctx, conn: &Conn, key: &Path, org_key: &Path, cert: &
 
 /// `member revocations --org-key FILE [--days N]`: publish a fresh revocation list (the same
 /// revocations, the next serial), before the current one goes stale.
-pub fn member_revocations(ctx: &Ctx, conn: &Conn, key: &Path, org_key: &Path, days: u32) -> Result<()> {
+pub fn member_revocations(
+    ctx: &Ctx,
+    conn: &Conn,
+    key: &Path,
+    org_key: &Path,
+    days: u32,
+) -> Result<()> {
     let suite = suite_of(key, KIND_MEMBER)?;
     let rt = runtime()?;
     soshiki_core::with_suite!(suite, S => rt.block_on(async {

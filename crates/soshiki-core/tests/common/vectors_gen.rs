@@ -2114,7 +2114,9 @@ fn status<S: Suite>() -> GenResult<StatusFile> {
     let mut rng = rng_for(&format!("soshiki status vectors {}", S::ID.name()));
     let org = OrganizationKey::<S>::generate("大町市 市民課", NOW, &mut rng)?;
     let other = OrganizationKey::<S>::generate("大町市 市民課", NOW, &mut rng)?;
-    let fp = |b: u8| soshiki_core::cert::Fingerprint(random_bytes_n(&mut rng_for(&format!("revoked {b}"))));
+    let fp = |b: u8| {
+        soshiki_core::cert::Fingerprint(random_bytes_n(&mut rng_for(&format!("revoked {b}"))))
+    };
     let (a, b) = (fp(1), fp(2));
     let day = 86_400;
     let first = org.issue_revocation_list(1, NOW, NOW + 30 * day, &[], &mut rng)?;
@@ -2123,8 +2125,14 @@ fn status<S: Suite>() -> GenResult<StatusFile> {
         NOW + day,
         NOW + 31 * day,
         &[
-            Revoked { certificate: b, revoked_at: NOW + day },
-            Revoked { certificate: a, revoked_at: NOW + 100 },
+            Revoked {
+                certificate: b,
+                revoked_at: NOW + day,
+            },
+            Revoked {
+                certificate: a,
+                revoked_at: NOW + 100,
+            },
         ],
         &mut rng,
     )?;
@@ -2134,7 +2142,13 @@ fn status<S: Suite>() -> GenResult<StatusFile> {
         list_vector("organization", &second),
         list_vector("other_organization", &forged),
     ];
-    let check = |name: &str, list: usize, o: &str, now: u64, seen: u64, expected: &str, revokes: &[&soshiki_core::cert::Fingerprint]| ListCheck {
+    let check = |name: &str,
+                 list: usize,
+                 o: &str,
+                 now: u64,
+                 seen: u64,
+                 expected: &str,
+                 revokes: &[&soshiki_core::cert::Fingerprint]| ListCheck {
         name: name.into(),
         list,
         organization: o.into(),
@@ -2201,22 +2215,41 @@ fn status<S: Suite>() -> GenResult<StatusFile> {
     let lb = second.to_bytes();
     let mut t = lb.clone();
     t[..5].copy_from_slice(b"SKCRT");
-    negative.push(neg("revocation list: bad magic", "revocation_list", &t, "not a Soshiki revocation list (wrong magic bytes)"));
+    negative.push(neg(
+        "revocation list: bad magic",
+        "revocation_list",
+        &t,
+        "not a Soshiki revocation list (wrong magic bytes)",
+    ));
     let mut t = lb.clone();
     t[5] = 2;
-    negative.push(neg("revocation list: unsupported version", "revocation_list", &t, "unsupported revocation list version 2"));
+    negative.push(neg(
+        "revocation list: unsupported version",
+        "revocation_list",
+        &t,
+        "unsupported revocation list version 2",
+    ));
     let mut t = lb.clone();
     t[6..8].copy_from_slice(&other_suite(S::ID).to_u16().to_be_bytes());
     negative.push(neg(
         "revocation list: wrong suite id",
         "revocation_list",
         &t,
-        format!("cipher suite mismatch: expected {}, found {}", S::ID, other_suite(S::ID)),
+        format!(
+            "cipher suite mismatch: expected {}, found {}",
+            S::ID,
+            other_suite(S::ID)
+        ),
     ));
     let serial_at = 8 + 32;
     let mut t = lb.clone();
     t[serial_at..serial_at + 8].copy_from_slice(&0u64.to_be_bytes());
-    negative.push(neg("revocation list: serial zero", "revocation_list", &t, "invalid value in revocation list serial"));
+    negative.push(neg(
+        "revocation list: serial zero",
+        "revocation_list",
+        &t,
+        "invalid value in revocation list serial",
+    ));
     let mut t = lb.clone();
     let (issued_at, next_at) = (serial_at + 8, serial_at + 16);
     let issued = t[issued_at..issued_at + 8].to_vec();
@@ -2234,7 +2267,10 @@ fn status<S: Suite>() -> GenResult<StatusFile> {
         "revocation list: revoked count over the limit",
         "revocation_list",
         &t,
-        format!("revoked certificates exceeds the limit of {}", limits::MAX_REVOKED),
+        format!(
+            "revoked certificates exceeds the limit of {}",
+            limits::MAX_REVOKED
+        ),
     ));
     let mut t = lb.clone();
     let e0 = count_at + 4;
@@ -2263,18 +2299,38 @@ fn status<S: Suite>() -> GenResult<StatusFile> {
     ));
     let mut t = lb.clone();
     t.push(0);
-    negative.push(neg("revocation list: trailing bytes", "revocation_list", &t, "1 trailing bytes after the object"));
+    negative.push(neg(
+        "revocation list: trailing bytes",
+        "revocation_list",
+        &t,
+        "1 trailing bytes after the object",
+    ));
 
     let cb = cp.to_bytes();
     let mut t = cb.clone();
     t[..5].copy_from_slice(b"SKREV");
-    negative.push(neg("checkpoint: bad magic", "audit_checkpoint", &t, "not a Soshiki audit checkpoint (wrong magic bytes)"));
+    negative.push(neg(
+        "checkpoint: bad magic",
+        "audit_checkpoint",
+        &t,
+        "not a Soshiki audit checkpoint (wrong magic bytes)",
+    ));
     let mut t = cb.clone();
     t[5] = 0;
-    negative.push(neg("checkpoint: unsupported version", "audit_checkpoint", &t, "unsupported audit checkpoint version 0"));
+    negative.push(neg(
+        "checkpoint: unsupported version",
+        "audit_checkpoint",
+        &t,
+        "unsupported audit checkpoint version 0",
+    ));
     let mut t = cb.clone();
     t[40..48].copy_from_slice(&0u64.to_be_bytes());
-    negative.push(neg("checkpoint: position zero", "audit_checkpoint", &t, "invalid value in checkpoint position"));
+    negative.push(neg(
+        "checkpoint: position zero",
+        "audit_checkpoint",
+        &t,
+        "invalid value in checkpoint position",
+    ));
     negative.push(neg(
         "checkpoint: truncated head hash",
         "audit_checkpoint",
