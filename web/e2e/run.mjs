@@ -581,7 +581,14 @@ test('enrollment in the browser, approval with the organization key, audit trail
   assert.equal(await admin.page.getAttribute('#audit-result', 'class'), 'status ok', await admin.page.textContent('#audit-result'));
   assert.ok((await admin.page.textContent('#audit-out')).includes('承認'));
   await screenshot(admin, 'admin-audit');
-  // Revocation.
+  // With the organization key unlocked, sign a checkpoint; the next verification checks the
+  // trail against it (served by the server and remembered by this browser).
+  await admin.page.click('#audit-checkpoint');
+  await admin.page.waitForSelector('#audit .status.ok');
+  await admin.page.click('#audit-verify');
+  await admin.page.waitForSelector('#audit-checkpoint-held');
+  assert.equal(await admin.page.getAttribute('#audit-result', 'class'), 'status ok', await admin.page.textContent('#audit-result'));
+  // Revocation (signs a new revocation list with the organization key unlocked above).
   const member = admin.page.locator('#members tbody tr', { hasText: '大町地区 e2e 新規担当' });
   await member.locator('button.danger').click();
   await confirm(admin);
@@ -603,6 +610,7 @@ test('routing rules: build, test and save', async () => {
   assert.ok(routed[0].includes('大町地区 担当') && !routed[1].includes('大町地区 担当'), routed.join(' | '));
   await rep.page.click('#rules-save');
   await expectOk(rep, '.page-rules');
+  await rep.page.waitForSelector('#rules-signed .badge');
   await rep.page.fill('#rules-text', 'this is not a rule');
   await rep.page.click('#rules-save');
   await rep.page.waitForSelector('.page-rules .status.error');

@@ -33,6 +33,24 @@ pub fn lang() -> Lang {
     LANG.get().copied().unwrap_or(Lang::En)
 }
 
+/// A revocation-list error, translated.
+pub fn trust_error(e: &soshiki_client::trust::TrustError) -> String {
+    use soshiki_client::trust::TrustError as T;
+    use soshiki_core::error::RevocationError as R;
+    match e {
+        T::NoRevocationList { org } => tr(M::TrNoList, &[org]),
+        T::RevocationListWithheld { org, seen } => tr(M::TrWithheld, &[org, seen]),
+        T::Decode(d) => tr(M::TrMalformed, &[&decode_error(d)]),
+        T::Revocation(R::Signature) => tr(M::TrSignature, &[]),
+        T::Revocation(R::Rollback { found, seen }) => tr(M::TrRollback, &[found, seen]),
+        T::Revocation(R::Stale { next_update, now }) => tr(M::TrStale, &[next_update, now]),
+        T::Revocation(R::Future { issued, now }) => tr(M::TrFuture, &[issued, now]),
+        T::Revocation(R::OtherOrganization) => tr(M::TrOtherOrg, &[]),
+        T::Revocation(R::Revoked { member, at }) => tr(M::TrRevoked, &[member, at]),
+        other => other.to_string(),
+    }
+}
+
 /// The language from the environment: `LC_ALL`, `LC_MESSAGES`, `LANG`, then the system locale.
 pub fn detect() -> Lang {
     for var in ["LC_ALL", "LC_MESSAGES", "LANG"] {
@@ -300,6 +318,21 @@ messages! {
     AuditLine => "{0}  {1}  {2}  by {3} ({4})", "{0}  {1}  {2}  実行者 {3}({4})";
     AuditOk => "The audit trail of {0} verifies: {1} entries, hash chain and every signature checked", "{0} の監査ログを検証しました: {1} 件、ハッシュ連鎖と全署名を確認";
     NoRules => "No rules.", "ルールはありません。";
+    RulesSigned => "These rules are signed by your member key (at {0}).", "このルールはあなたのメンバー鍵で署名されています({0})。";
+    RulesUnsigned => "The rules on the server are NOT signed by your member key: {0}. Set them again with --set.", "サーバー上のルールはあなたのメンバー鍵で署名されていません: {0}。--set で設定し直してください。";
+    AgentRulesRefused => "REFUSED: the rules on the server are not the ones you signed ({0}); nothing was forwarded. Check them with `soshiki rules` and set them again.", "拒否: サーバー上のルールはあなたが署名したものではありません({0})。何も転送していません。`soshiki rules` で確認し、設定し直してください。";
+    RevocationsPublished => "Published revocation list #{0} ({1} revoked), valid until {2}", "失効リスト #{0} を公開しました(失効 {1} 件、{2} まで有効)";
+    AuditCheckpointHeld => "Checked against the organization-signed checkpoint at entry {0} (signed at {1})", "組織署名のチェックポイント(エントリ {0}、{1} に署名)と照合しました";
+    AuditCheckpointSigned => "Signed a checkpoint of the audit trail of {0} at entry {1} with the organization key", "{0} の監査ログのチェックポイント(エントリ {1})を組織鍵で署名しました";
+    TrNoList => "{0} has published no revocation list: its administrator must publish one (soshiki member revocations) before its members can be addressed", "{0} は失効リストを公開していません。管理者が公開する(soshiki member revocations)まで、そのメンバーには送れません";
+    TrWithheld => "the server withholds the revocation list of {0} (list #{1} was seen before)", "サーバーが {0} の失効リストを隠しています(以前にリスト #{1} を確認済み)";
+    TrMalformed => "malformed revocation list: {0}", "失効リストの形式が不正です: {0}";
+    TrSignature => "the revocation list is not signed by the pinned organization", "失効リストが登録済みの組織の署名ではありません";
+    TrRollback => "the server replays an old revocation list (#{0}; #{1} was seen before)", "サーバーが古い失効リストを返しています(#{0}、以前に #{1} を確認済み)";
+    TrStale => "the revocation list is stale: a newer one was due at {0} (now {1}); the organization's administrator must publish a new one", "失効リストの期限切れです: {0} までに新しいリストが必要でした(現在 {1})。組織の管理者が新しいリストを公開する必要があります";
+    TrFuture => "the revocation list is issued in the future ({0}, now {1})", "失効リストの発行時刻が未来です({0}、現在 {1})";
+    TrOtherOrg => "the certificate is not issued by the revocation list's organization", "証明書が失効リストの組織の発行ではありません";
+    TrRevoked => "{0} was revoked by the organization (at {1}): not addressed", "{0} は組織により失効されています({1}): 宛先にしません";
     AgentStarted => "Agent running as {0} on {1} (Ctrl-C to stop)", "エージェントを {0} として {1} で実行中(Ctrl-C で停止)";
     AgentForwarded => "\"{0}\": part(s) {1} -> {2} (delivery {3})", "「{0}」: パート {1} → {2}(配達 {3})";
     NeedRoute => "forwarding a delivery needs at least one --route CERTIFICATE-ID:PARTS", "配達の転送には --route 証明書ID:パート が一つ以上必要です";

@@ -40,6 +40,8 @@ use crate::proto::json::{
 use crate::proto::{
     login_message, verify_enrollment, ActionSpec, ActionStatement, EnrollmentRequest, B64,
 };
+use crate::trust::{self, CheckpointSeen, RulesSignature};
+use soshiki_core::revocation::{RevocationList, VerifiedRevocationList};
 
 /// The current Unix time in seconds.
 pub fn unix_now() -> u64 {
@@ -367,10 +369,69 @@ pub async fn reject_enrollment<S: Suite>(
         .await
 }
 
-/// Revoke a member (administrator).
+/// Publish a new organization-signed revocation list (administrator, with the organization
+/// key): the current list (verified to be this organization's) plus `revoke`, with the next
+/// serial, fresh for `validity` seconds ([`trust::DEFAULT_REVOCATION_VALIDITY`] by default).
+/// An organization publishes its first (empty) list when it registers; republish before the
+/// list goes stale, or senders and forwarders refuse to address its members.
+pub async fn publish_revocations<S: Suite>(
+    client: &Client,
+    admin: &MemberKey<S>,
+    org_key: &OrganizationKey<S>,
+    revoke: &[Fingerprint],
+    validity: u64,
+) -> Result<RevocationList<S>> {
+    let org_id = org_key.organization().fingerprint().to_hex();
+    if admin.organization.fingerprint() != org_key.organization().fingerprint() {
+        return Err(ClientError::Invalid(
+            "the administrator's key and the organization key belong to different organizations"
+                .into(),
+        ));
+    }
+    let current = client.revocation_list(&org_id).await?;
+    let current_bytes = current.as_ref().map(|c| c.list.0.clone());
+    let seen = client.revocation_serial(&org_id);
+    if current.is_none() && seen > 0 {
+        return Err(trust::TrustError::RevocationListWithheld {
+            org: org_key.organization().name.clone(),
+            seen,
+        }
+        .into());
+    }
+    let list = trust::next_revocation_list(
+        org_key,
+        current_bytes.as_deref(),
+        revoke,
+        unix_now(),
+        validity,
+        &mut OsRng,
+    )?;
+    if list.serial <= seen {
+        return Err(
+            trust::TrustError::from(soshiki_core::error::RevocationError::Rollback {
+                found: list.serial - 1,
+                seen,
+            })
+            .into(),
+        );
+    }
+    let bytes = list.to_bytes();
+    let spec = ActionSpec::publish_revocations(&org_id, list.serial, &bytes);
+    client
+        .publish_revocation_list(&org_id, &bytes, &sign_action(admin, &spec))
+        .await?;
+    client.remember_revocation_serial(&org_id, list.serial);
+    Ok(list)
+}
+
+/// Revoke a member (administrator, with the organization key): publish a new
+/// organization-signed revocation list naming the certificate (what every client checks),
+/// then record the revocation on the server (which refuses the member's logins and its use as
+/// a target at once).
 pub async fn revoke_member<S: Suite>(
     client: &Client,
     admin: &MemberKey<S>,
+    org_key: &OrganizationKey<S>,
     cert_id: &str,
 ) -> Result<MemberInfo> {
     let info = client.member(cert_id).await?;
@@ -378,8 +439,43 @@ pub async fn revoke_member<S: Suite>(
     if cert.fingerprint().to_hex() != cert_id {
         return Err(untrusted("the server returned another certificate"));
     }
+    if cert.issuer != org_key.organization().fingerprint() {
+        return Err(ClientError::Invalid(
+            "the member belongs to another organization than this organization key's".into(),
+        ));
+    }
+    publish_revocations(
+        client,
+        admin,
+        org_key,
+        &[cert.fingerprint()],
+        trust::DEFAULT_REVOCATION_VALIDITY,
+    )
+    .await?;
+    if info.status == "revoked" {
+        return Ok(info);
+    }
     let spec = ActionSpec::revoke(cert_id, &info.certificate.0);
     client.revoke(cert_id, &sign_action(admin, &spec)).await
+}
+
+/// The organization's newest revocation list, verified against the pinned `org` and the
+/// highest serial this client has seen (which it then remembers), and fresh now. A sender or
+/// forwarder refuses every certificate it revokes.
+pub async fn revocations<S: Suite>(
+    client: &Client,
+    org: &Organization<S>,
+) -> Result<VerifiedRevocationList<S>> {
+    let org_id = org.fingerprint().to_hex();
+    let info = client.revocation_list(&org_id).await?;
+    let list = trust::accept_revocation_list(
+        org,
+        info.as_ref().map(|i| i.list.0.as_slice()),
+        client.revocation_serial(&org_id),
+        unix_now(),
+    )?;
+    client.remember_revocation_serial(&org_id, list.serial());
+    Ok(list)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -460,23 +556,27 @@ pub async fn certified_member<S: Suite>(
     org: &Organization<S>,
     cert_id: &str,
 ) -> Result<VerifiedCertificate<S>> {
-    check_member(client.member(cert_id).await?, org, cert_id)
+    let list = revocations(client, org).await?;
+    check_member(client.member(cert_id).await?, org, cert_id, &list)
 }
 
 /// [`certified_member`] from a directory entry up to [`crate::http::MEMBER_REUSE`] old (the
-/// certificate is verified again every time; the server refuses targets revoked since).
+/// certificate is verified again every time, against the revocation list `list`; the server
+/// refuses targets revoked since).
 async fn recent_certified_member<S: Suite>(
     client: &Client,
     org: &Organization<S>,
     cert_id: &str,
+    list: &VerifiedRevocationList<S>,
 ) -> Result<VerifiedCertificate<S>> {
-    check_member(client.member_recent(cert_id).await?, org, cert_id)
+    check_member(client.member_recent(cert_id).await?, org, cert_id, list)
 }
 
 fn check_member<S: Suite>(
     info: MemberInfo,
     org: &Organization<S>,
     cert_id: &str,
+    list: &VerifiedRevocationList<S>,
 ) -> Result<VerifiedCertificate<S>> {
     if info.cert_id != cert_id {
         return Err(untrusted(
@@ -489,20 +589,25 @@ fn check_member<S: Suite>(
             info.name, info.status
         )));
     }
-    check_listed_certificate(&info, org, unix_now())
-        .map_err(|e| untrusted(format!("certificate of {}: {e}", info.name)))
+    let cert = check_listed_certificate(&info, org, unix_now())
+        .map_err(|e| untrusted(format!("certificate of {}: {e}", info.name)))?;
+    trust::check_not_revoked(list, cert.certificate())?;
+    Ok(cert)
 }
 
-/// The organization's representative (the first active, verified member with the role).
+/// The organization's representative (the first active, verified member with the role that
+/// the organization's current revocation list does not revoke).
 pub async fn representative<S: Suite>(
     client: &Client,
     org: &Organization<S>,
 ) -> Result<VerifiedCertificate<S>> {
+    let list = revocations(client, org).await?;
     directory(client, org)
         .await?
         .into_iter()
         .filter(|e| e.info.roles & Roles::REPRESENTATIVE.bits() != 0)
-        .find_map(|e| e.usable().cloned())
+        .filter_map(|e| e.usable().cloned())
+        .find(|c| trust::check_not_revoked(&list, c.certificate()).is_ok())
         .ok_or_else(|| {
             ClientError::Invalid(format!(
                 "{} has no active representative certified by its organization key",
@@ -730,13 +835,14 @@ pub async fn forward<S: Suite>(
         ));
     }
     let bytes = client.forwarding_request(delivery_id, Some(&all)).await?;
-    // Targets: verified against our own organization's record (from the key file), never
-    // against whatever the server says.
+    // Targets: verified against our own organization's record (from the key file) and its
+    // signed revocation list, never against whatever the server says.
+    let list = revocations(client, &key.organization).await?;
     let mut targets = Vec::with_capacity(plan.len());
     for (t, parts) in plan {
         let mut parts = parts.clone();
         parts.sort_unstable();
-        let cert = recent_certified_member(client, &key.organization, t).await?;
+        let cert = recent_certified_member(client, &key.organization, t, &list).await?;
         targets.push((t.clone(), parts, cert));
     }
     let me = copy_member_key(key)?;
@@ -965,15 +1071,20 @@ pub async fn recall<S: Suite>(
 // Audit and rules
 
 /// Fetch the organization's whole audit trail and verify it ([`verify_audit`]); `anchor` is the
-/// one kept from the previous verification. Administrators only.
+/// one kept from the previous verification, `checkpoint` the newest organization-signed
+/// checkpoint this client saw before. The trail must extend both that checkpoint and the one
+/// the server serves ([`trust::verify_checkpoints`]); the report's `checkpoint` is the newest,
+/// to remember. Administrators only.
 pub async fn audit<S: Suite>(
     client: &Client,
     org: &Organization<S>,
     anchor: Option<&AuditAnchor>,
+    checkpoint: Option<&[u8]>,
     is_pinned: &dyn Fn(&Fingerprint) -> bool,
 ) -> Result<AuditReport> {
     const PAGE: u32 = 1000;
     let org_id = org.fingerprint().to_hex();
+    let served = client.checkpoint(&org_id).await?;
     let mut page = client.audit(&org_id, 1, PAGE).await?;
     loop {
         let got = page.entries.len();
@@ -989,7 +1100,76 @@ pub async fn audit<S: Suite>(
         page.entries.extend(next.entries);
         page.certificates.extend(next.certificates);
     }
-    Ok(verify_audit(org, &page, 1, anchor, is_pinned)?)
+    let mut report = verify_audit(org, &page, 1, anchor, is_pinned)?;
+    let seen = trust::verify_checkpoints(
+        org,
+        &page,
+        1,
+        served.as_ref().map(|c| c.checkpoint.0.as_slice()),
+        checkpoint,
+    )?;
+    report.checkpoint = seen.map(|c| c.checkpoint);
+    Ok(report)
+}
+
+/// Sign a checkpoint of the organization's trail with the organization key (administrator):
+/// verify the whole trail first (against `anchor` and the checkpoint `remembered`), then anchor
+/// its last entry and store the checkpoint on the server. Returns the new checkpoint.
+pub async fn checkpoint<S: Suite>(
+    client: &Client,
+    admin: &MemberKey<S>,
+    org_key: &OrganizationKey<S>,
+    anchor: Option<&AuditAnchor>,
+    remembered: Option<&[u8]>,
+    is_pinned: &dyn Fn(&Fingerprint) -> bool,
+) -> Result<(AuditReport, CheckpointSeen)> {
+    let org = org_key.organization();
+    if admin.organization.fingerprint() != org.fingerprint() {
+        return Err(ClientError::Invalid(
+            "the administrator's key and the organization key belong to different organizations"
+                .into(),
+        ));
+    }
+    let report = audit(client, org, anchor, remembered, is_pinned).await?;
+    let last = report.anchor.clone().ok_or_else(|| {
+        ClientError::Invalid("the audit trail is empty: nothing to anchor".into())
+    })?;
+    let head: [u8; 32] = hex::decode(&last.hash)
+        .ok()
+        .and_then(|b| b.try_into().ok())
+        .ok_or_else(|| untrusted("malformed audit hash"))?;
+    let time = unix_now();
+    let cp = org_key.sign_checkpoint(last.seq, head, time, &mut OsRng)?;
+    let bytes = cp.to_bytes();
+    let org_id = org.fingerprint().to_hex();
+    let spec = ActionSpec::checkpoint(&org_id, last.seq, &bytes);
+    client
+        .publish_checkpoint(&org_id, &bytes, &sign_action(admin, &spec))
+        .await?;
+    Ok((
+        report,
+        CheckpointSeen {
+            checkpoint: bytes,
+            position: last.seq,
+            time,
+        },
+    ))
+}
+
+/// The member's own rules with their signature checked ([`trust::verify_rules`]): only rules
+/// stored with the `set-rules` statement the member's own key signed over exactly them are
+/// [`RulesSignature::Signed`]. An agent applies nothing else.
+pub async fn signed_rules<S: Suite>(
+    client: &Client,
+    key: &MemberKey<S>,
+) -> Result<(Vec<String>, RulesSignature)> {
+    let r = client.rules_with_statement().await?;
+    let sig = trust::verify_rules(
+        &key.certificate,
+        &r.rules,
+        r.statement.as_ref().map(|s| s.0.as_slice()),
+    );
+    Ok((r.rules, sig))
 }
 
 /// Replace the forwarder's routing rules (see [`crate::rules`] for the syntax).

@@ -39,6 +39,8 @@
 //! | `open` | delivery id, envelope id | nothing | – |
 //! | `set-policy` | org id, `expiry=N|none`, `retention=N|none` | nothing | – |
 //! | `set-rules` | owner certificate id | the rules ([`rules_digest`]) | – |
+//! | `publish-revocations` | org id, `serial=N` | the organization-signed revocation list | – |
+//! | `checkpoint` | org id, `position=N` | the organization-signed audit checkpoint | – |
 //!
 //! The server accepts a statement only if its time is within [`MAX_CLOCK_SKEW`] of its own
 //! clock. The audit trail chains entries per organization:
@@ -159,10 +161,14 @@ pub enum Action {
     SetPolicy,
     /// A forwarder replaces its routing rules.
     SetRules,
+    /// An administrator publishes the organization-signed revocation list.
+    PublishRevocations,
+    /// An administrator stores an organization-signed audit checkpoint.
+    Checkpoint,
 }
 
 impl Action {
-    const ALL: [Action; 11] = [
+    const ALL: [Action; 13] = [
         Action::RegisterAdmin,
         Action::Enroll,
         Action::Approve,
@@ -174,6 +180,8 @@ impl Action {
         Action::Open,
         Action::SetPolicy,
         Action::SetRules,
+        Action::PublishRevocations,
+        Action::Checkpoint,
     ];
 
     /// The wire name.
@@ -190,6 +198,8 @@ impl Action {
             Action::Open => "open",
             Action::SetPolicy => "set-policy",
             Action::SetRules => "set-rules",
+            Action::PublishRevocations => "publish-revocations",
+            Action::Checkpoint => "checkpoint",
         }
     }
 
@@ -322,6 +332,24 @@ impl ActionSpec {
                 format!("retention={}", opt(retention_days)),
             ],
             sha256(b""),
+        )
+    }
+
+    /// `publish-revocations`: the organization-signed revocation list with serial `serial`.
+    pub fn publish_revocations(org_id: &str, serial: u64, list: &[u8]) -> Self {
+        Self::new(
+            Action::PublishRevocations,
+            vec![org_id.into(), format!("serial={serial}")],
+            sha256(list),
+        )
+    }
+
+    /// `checkpoint`: the organization-signed audit checkpoint at `position`.
+    pub fn checkpoint(org_id: &str, position: u64, checkpoint: &[u8]) -> Self {
+        Self::new(
+            Action::Checkpoint,
+            vec![org_id.into(), format!("position={position}")],
+            sha256(checkpoint),
         )
     }
 
@@ -1066,6 +1094,51 @@ pub mod json {
     pub struct Rules {
         /// Rules in evaluation order (text, evaluated by the forwarder's agent).
         pub rules: Vec<String>,
+        /// In answers: the owner's `set-rules` action statement that stored these rules (the
+        /// agent applies the rules only if it verifies with the owner's own key; `null` for
+        /// rules stored without one). Ignored in requests (the statement is the action header).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub statement: Option<B64>,
+    }
+
+    /// `PUT /v1/orgs/{org}/revocations`.
+    #[derive(Clone, Debug, Serialize, Deserialize)]
+    pub struct RevocationListBody {
+        /// The organization-signed revocation list (SPEC.md §5.6).
+        pub list: B64,
+    }
+
+    /// `GET /v1/orgs/{org}/revocations`: the newest list the organization published.
+    #[derive(Clone, Debug, Serialize, Deserialize)]
+    pub struct RevocationListInfo {
+        /// Organization.
+        pub org_id: String,
+        /// The list's serial number (verify the list itself).
+        pub serial: u64,
+        /// The organization-signed revocation list.
+        pub list: B64,
+        /// When the server stored it.
+        pub created: i64,
+    }
+
+    /// `PUT /v1/orgs/{org}/checkpoint`.
+    #[derive(Clone, Debug, Serialize, Deserialize)]
+    pub struct CheckpointBody {
+        /// The organization-signed audit checkpoint (SPEC.md §5.7).
+        pub checkpoint: B64,
+    }
+
+    /// `GET /v1/orgs/{org}/checkpoint`: the newest checkpoint of the organization's trail.
+    #[derive(Clone, Debug, Serialize, Deserialize)]
+    pub struct CheckpointInfo {
+        /// Organization.
+        pub org_id: String,
+        /// The anchored position (verify the checkpoint itself).
+        pub position: u64,
+        /// The organization-signed checkpoint.
+        pub checkpoint: B64,
+        /// When the server stored it.
+        pub created: i64,
     }
 }
 

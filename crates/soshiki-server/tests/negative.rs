@@ -367,22 +367,55 @@ async fn revoked_members_cannot_log_in_or_receive() {
     let victim = enroll(&url, &w.city, "退職者", Roles::READER).await;
     let rep2 = enroll(&url, &w.city, "旧代表", Roles::REPRESENTATIVE).await;
     let delivery = send_one(&w, &[b"x"]).await;
-    // Only an administrator of the member's organization may revoke.
-    let e = flows::revoke_member(&w.pref.admin.client, &w.pref.admin.key, &victim.id())
+    // Only an administrator of the member's organization may revoke (the server's check; the
+    // client flow also needs the organization key).
+    let spec = ActionSpec::revoke(&victim.id(), &victim.key.certificate.to_bytes());
+    let e = w
+        .pref
+        .admin
+        .client
+        .revoke(&victim.id(), &sign_action(&w.pref.admin.key, &spec))
         .await
         .expect_err("other org");
     assert_eq!(status(&e), 403);
-    let e = flows::revoke_member(&w.rep.client, &w.rep.key, &victim.id())
+    let e = w
+        .rep
+        .client
+        .revoke(&victim.id(), &sign_action(&w.rep.key, &spec))
         .await
         .expect_err("not admin");
     assert_eq!(status(&e), 403);
-    let info = flows::revoke_member(&w.city.admin.client, &w.city.admin.key, &victim.id())
+    // Nor publish the organization's revocation list.
+    let e = flows::publish_revocations(&w.rep.client, &w.rep.key, &w.city.key, &[], 3600)
         .await
-        .expect("revoke");
+        .expect_err("not admin");
+    assert_eq!(status(&e), 403);
+    let e = flows::revoke_member(
+        &w.pref.admin.client,
+        &w.pref.admin.key,
+        &w.pref.key,
+        &victim.id(),
+    )
+    .await
+    .expect_err("another organization's member");
+    assert!(matches!(e, ClientError::Invalid(_)), "{e}");
+    let info = flows::revoke_member(
+        &w.city.admin.client,
+        &w.city.admin.key,
+        &w.city.key,
+        &victim.id(),
+    )
+    .await
+    .expect("revoke");
     assert_eq!(info.status, "revoked");
-    flows::revoke_member(&w.city.admin.client, &w.city.admin.key, &rep2.id())
-        .await
-        .expect("revoke rep2");
+    flows::revoke_member(
+        &w.city.admin.client,
+        &w.city.admin.key,
+        &w.city.key,
+        &rep2.id(),
+    )
+    .await
+    .expect("revoke rep2");
     // Its token no longer works, and it cannot log in again.
     assert_eq!(
         status(&victim.client.inbox(None).await.expect_err("revoked token")),

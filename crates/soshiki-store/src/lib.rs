@@ -393,6 +393,32 @@ pub struct RuleRow {
     pub created: Timestamp,
 }
 
+/// An organization's newest organization-signed revocation list (opaque to the store).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RevocationListRow {
+    /// Organization.
+    pub org_id: String,
+    /// The list's serial number (from 1).
+    pub serial: u64,
+    /// The encoded list.
+    pub list: Vec<u8>,
+    /// When it was stored.
+    pub created: Timestamp,
+}
+
+/// An organization's newest organization-signed audit checkpoint (opaque to the store).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CheckpointRow {
+    /// Organization.
+    pub org_id: String,
+    /// The anchored sequence number (from 1).
+    pub position: u64,
+    /// The encoded checkpoint.
+    pub checkpoint: Vec<u8>,
+    /// When it was stored.
+    pub created: Timestamp,
+}
+
 /// The metadata store.
 ///
 /// Every method is one transaction. Methods that change several rows change all or none, and
@@ -588,16 +614,38 @@ pub trait Store: Send + Sync {
     async fn audit(&self, org_id: &str, from: u64, limit: u32) -> Result<Vec<AuditRow>>;
 
     // rules
-    /// Replace a forwarder's rules, atomically with the audit entries; `Conflict` if a rule
-    /// names another owner or ids repeat.
+    /// Replace a forwarder's rules and the owner-signed `statement` that sets them, atomically
+    /// with the audit entries; `Conflict` if a rule names another owner or ids repeat.
     async fn set_rules(
         &self,
         owner_cert: &str,
         rules: &[RuleRow],
+        statement: &[u8],
         audit: &[NewAuditEntry],
     ) -> Result<()>;
     /// A forwarder's rules, in order.
     async fn rules(&self, owner_cert: &str) -> Result<Vec<RuleRow>>;
+    /// The statement stored with a forwarder's current rules (`None` if it never set any).
+    async fn rules_statement(&self, owner_cert: &str) -> Result<Option<Vec<u8>>>;
+
+    // organization-signed status
+    /// Store an organization's revocation list, atomically with its audit entry; `Conflict`
+    /// unless its serial is greater than the stored list's, `NotFound` for an unknown
+    /// organization.
+    async fn put_revocation_list(
+        &self,
+        list: &RevocationListRow,
+        audit: &NewAuditEntry,
+    ) -> Result<()>;
+    /// An organization's newest revocation list; `NotFound` if it has published none.
+    async fn revocation_list(&self, org_id: &str) -> Result<RevocationListRow>;
+    /// Store an organization's audit checkpoint, atomically with its audit entry; `Conflict`
+    /// unless its position is greater than the stored checkpoint's, `NotFound` for an unknown
+    /// organization.
+    async fn put_checkpoint(&self, checkpoint: &CheckpointRow, audit: &NewAuditEntry)
+        -> Result<()>;
+    /// An organization's newest audit checkpoint; `NotFound` if there is none.
+    async fn checkpoint(&self, org_id: &str) -> Result<CheckpointRow>;
 }
 
 /// A stream of body bytes.

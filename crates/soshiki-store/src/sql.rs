@@ -235,9 +235,9 @@ macro_rules! sql_store {
             rule_cols, to_i64, corrupt, upload_cols, DAY,
         };
         use $crate::{
-            audit_hash, AuditRow, DeliveryRow, DeliveryStatus, EnrollmentRow, EnrollmentStatus,
-            EnvelopeRow, MemberRow, MemberStatus, NewAuditEntry, OrgRow, Result, RuleRow, Store,
-            StoreError, Timestamp, UploadRow, UPLOAD_GRACE,
+            audit_hash, AuditRow, CheckpointRow, DeliveryRow, DeliveryStatus, EnrollmentRow,
+            EnrollmentStatus, EnvelopeRow, MemberRow, MemberStatus, NewAuditEntry, OrgRow, Result,
+            RevocationListRow, RuleRow, Store, StoreError, Timestamp, UploadRow, UPLOAD_GRACE,
         };
 
         type Tx = $tx;
@@ -1344,6 +1344,7 @@ macro_rules! sql_store {
                 &self,
                 owner_cert: &str,
                 rules: &[RuleRow],
+                statement: &[u8],
                 audit: &[NewAuditEntry],
             ) -> Result<()> {
                 if let Some(r) = rules.iter().find(|r| r.owner_cert != owner_cert) {
@@ -1374,8 +1375,122 @@ macro_rules! sql_store {
                     .await
                     .map_err(db_err(&format!("rule {}", r.id)))?;
                 }
+                sqlx::query(
+                    "INSERT INTO rule_statements (owner_cert, statement) VALUES ($1, $2) \
+                     ON CONFLICT (owner_cert) DO UPDATE SET statement = excluded.statement",
+                )
+                .bind(owner_cert)
+                .bind(statement)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err("rules statement"))?;
                 append_in(&mut tx, audit).await?;
                 commit(tx).await
+            }
+
+            async fn rules_statement(&self, owner_cert: &str) -> Result<Option<Vec<u8>>> {
+                let row = sqlx::query("SELECT statement FROM rule_statements WHERE owner_cert = $1")
+                    .bind(owner_cert)
+                    .fetch_optional(self.reader())
+                    .await
+                    .map_err(db_err("rules statement"))?;
+                row.map(|r| get::<Vec<u8>>(&r, "statement")).transpose()
+            }
+
+            async fn put_revocation_list(
+                &self,
+                list: &RevocationListRow,
+                audit: &NewAuditEntry,
+            ) -> Result<()> {
+                let mut tx = self.begin_audited(std::slice::from_ref(audit)).await?;
+                let done = sqlx::query(
+                    "INSERT INTO revocation_lists (org_id, serial, list, created) \
+                     VALUES ($1, $2, $3, $4) ON CONFLICT (org_id) DO UPDATE \
+                     SET serial = excluded.serial, list = excluded.list, created = excluded.created \
+                     WHERE revocation_lists.serial < excluded.serial",
+                )
+                .bind(&list.org_id)
+                .bind(to_i64(list.serial, "serial")?)
+                .bind(&list.list)
+                .bind(list.created)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err(&format!("revocation list of {}", list.org_id)))?;
+                if done.rows_affected() == 0 {
+                    return Err(StoreError::Conflict(format!(
+                        "the stored revocation list of {} has a serial of at least {}",
+                        list.org_id, list.serial
+                    )));
+                }
+                append_in(&mut tx, std::slice::from_ref(audit)).await?;
+                commit(tx).await
+            }
+
+            async fn revocation_list(&self, org_id: &str) -> Result<RevocationListRow> {
+                let row = sqlx::query(
+                    "SELECT org_id, serial, list, created FROM revocation_lists WHERE org_id = $1",
+                )
+                .bind(org_id)
+                .fetch_optional(self.reader())
+                .await
+                .map_err(db_err("revocation list"))?
+                .ok_or_else(|| StoreError::NotFound(format!("revocation list of {org_id}")))?;
+                Ok(RevocationListRow {
+                    org_id: get(&row, "org_id")?,
+                    serial: u64::try_from(get::<i64>(&row, "serial")?)
+                        .map_err(|_| corrupt("serial"))?,
+                    list: get(&row, "list")?,
+                    created: get(&row, "created")?,
+                })
+            }
+
+            async fn put_checkpoint(
+                &self,
+                cp: &CheckpointRow,
+                audit: &NewAuditEntry,
+            ) -> Result<()> {
+                let mut tx = self.begin_audited(std::slice::from_ref(audit)).await?;
+                let done = sqlx::query(
+                    "INSERT INTO audit_checkpoints (org_id, position, checkpoint, created) \
+                     VALUES ($1, $2, $3, $4) ON CONFLICT (org_id) DO UPDATE \
+                     SET position = excluded.position, checkpoint = excluded.checkpoint, \
+                     created = excluded.created \
+                     WHERE audit_checkpoints.position < excluded.position",
+                )
+                .bind(&cp.org_id)
+                .bind(to_i64(cp.position, "position")?)
+                .bind(&cp.checkpoint)
+                .bind(cp.created)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err(&format!("checkpoint of {}", cp.org_id)))?;
+                if done.rows_affected() == 0 {
+                    return Err(StoreError::Conflict(format!(
+                        "the stored checkpoint of {} is at position {} or later",
+                        cp.org_id, cp.position
+                    )));
+                }
+                append_in(&mut tx, std::slice::from_ref(audit)).await?;
+                commit(tx).await
+            }
+
+            async fn checkpoint(&self, org_id: &str) -> Result<CheckpointRow> {
+                let row = sqlx::query(
+                    "SELECT org_id, position, checkpoint, created FROM audit_checkpoints \
+                     WHERE org_id = $1",
+                )
+                .bind(org_id)
+                .fetch_optional(self.reader())
+                .await
+                .map_err(db_err("checkpoint"))?
+                .ok_or_else(|| StoreError::NotFound(format!("checkpoint of {org_id}")))?;
+                Ok(CheckpointRow {
+                    org_id: get(&row, "org_id")?,
+                    position: u64::try_from(get::<i64>(&row, "position")?)
+                        .map_err(|_| corrupt("position"))?,
+                    checkpoint: get(&row, "checkpoint")?,
+                    created: get(&row, "created")?,
+                })
             }
 
             async fn rules(&self, owner_cert: &str) -> Result<Vec<RuleRow>> {

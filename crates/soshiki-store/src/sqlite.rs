@@ -48,6 +48,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "uploads",
         include_str!("../migrations/sqlite/0004_uploads.sql"),
     ),
+    (
+        5,
+        "signed status",
+        include_str!("../migrations/sqlite/0005_signed_status.sql"),
+    ),
 ];
 
 /// How long a writer waits for another process's write lock before failing.

@@ -9,9 +9,9 @@ mod common;
 use std::sync::Arc;
 
 use soshiki_store::{
-    audit_hash, open_store, AuditRow, DeliveryRow, DeliveryStatus, EnrollmentRow, EnrollmentStatus,
-    EnvelopeRow, MemberRow, MemberStatus, NewAuditEntry, OrgRow, RuleRow, Store, StoreError,
-    UploadRow, UPLOAD_GRACE,
+    audit_hash, open_store, AuditRow, CheckpointRow, DeliveryRow, DeliveryStatus, EnrollmentRow,
+    EnrollmentStatus, EnvelopeRow, MemberRow, MemberStatus, NewAuditEntry, OrgRow,
+    RevocationListRow, RuleRow, Store, StoreError, UploadRow, UPLOAD_GRACE,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -131,6 +131,7 @@ stories!(
     cancelled_write_is_all_or_nothing,
     expiry_and_blob_keys,
     rules,
+    signed_status,
     committed_data_survives_reopen,
 );
 
@@ -1863,10 +1864,13 @@ async fn rules(db: &Db) {
         rule("r1", "b-rep", "district=A -> b-r1", 1),
         rule("r3", "b-rep", "district=B -> b-r3", 3),
     ];
-    s.set_rules("b-rep", &set, &[]).await.expect("set");
+    s.set_rules("b-rep", &set, b"stmt-1", &[])
+        .await
+        .expect("set");
     s.set_rules(
         "b-admin",
         &[rule("q1", "b-admin", "district=C -> b-r1", 1)],
+        b"stmt-admin",
         &[],
     )
     .await
@@ -1893,10 +1897,21 @@ async fn rules(db: &Db) {
     s.set_rules(
         "b-rep",
         &[rule("r9", "b-rep", "district=Z -> b-r3", 1)],
+        b"stmt-2",
         &[],
     )
     .await
     .expect("replace");
+    assert_eq!(
+        s.rules_statement("b-rep").await.expect("statement"),
+        Some(b"stmt-2".to_vec()),
+        "the statement is replaced with the rules"
+    );
+    assert_eq!(
+        s.rules_statement("b-admin").await.expect("statement"),
+        Some(b"stmt-admin".to_vec())
+    );
+    assert_eq!(s.rules_statement("b-r1").await.expect("none"), None);
     let got: Vec<_> = s
         .rules("b-rep")
         .await
@@ -1914,7 +1929,7 @@ async fn rules(db: &Db) {
     // Refused replacements change nothing.
     assert!(
         is_conflict(
-            s.set_rules("b-rep", &[rule("r10", "b-admin", "x", 1)], &[])
+            s.set_rules("b-rep", &[rule("r10", "b-admin", "x", 1)], b"stmt-x", &[])
                 .await
         ),
         "owner mismatch"
@@ -1925,6 +1940,7 @@ async fn rules(db: &Db) {
             s.set_rules(
                 "b-rep",
                 &[rule("r11", "b-rep", "x", 1), rule("r11", "b-rep", "y", 2)],
+                b"stmt-y",
                 &[entry("bbbb", "rules refused")]
             )
             .await
@@ -1944,13 +1960,102 @@ async fn rules(db: &Db) {
         .map(|r| r.id)
         .collect();
     assert_eq!(got, ["r9"]);
+    assert_eq!(
+        s.rules_statement("b-rep").await.expect("statement"),
+        Some(b"stmt-2".to_vec()),
+        "a refused change keeps the statement"
+    );
 
-    s.set_rules("b-rep", &[], &[entry("bbbb", "rules cleared")])
+    s.set_rules("b-rep", &[], b"stmt-3", &[entry("bbbb", "rules cleared")])
         .await
         .expect("clear");
     let log = entries_of(&trail(s, "bbbb").await);
     assert_eq!(log.last().map(String::as_str), Some("rules cleared"));
     assert!(s.rules("b-rep").await.expect("rules").is_empty());
+}
+
+/// Revocation lists and audit checkpoints: stored with their audit entry, replaced only by a
+/// greater serial or position, one per organization.
+async fn signed_status(db: &Db) {
+    let s = &*db.store;
+    world(s).await;
+    assert!(is_not_found(s.revocation_list("bbbb").await));
+    assert!(is_not_found(s.checkpoint("bbbb").await));
+    let list = |serial: u64, bytes: &[u8]| RevocationListRow {
+        org_id: "bbbb".into(),
+        serial,
+        list: bytes.to_vec(),
+        created: T0,
+    };
+    s.put_revocation_list(&list(1, b"list-1"), &entry("bbbb", "list 1"))
+        .await
+        .expect("first list");
+    s.put_revocation_list(&list(3, b"list-3"), &entry("bbbb", "list 3"))
+        .await
+        .expect("greater serial");
+    let before = trail(s, "bbbb").await;
+    for (serial, what) in [(3, "same serial"), (2, "older serial")] {
+        assert!(
+            is_conflict(
+                s.put_revocation_list(&list(serial, b"replayed"), &entry("bbbb", what))
+                    .await
+            ),
+            "{what}"
+        );
+    }
+    assert_eq!(
+        trail(s, "bbbb").await,
+        before,
+        "a refused list logs nothing"
+    );
+    assert_eq!(
+        s.revocation_list("bbbb").await.expect("list"),
+        list(3, b"list-3")
+    );
+    assert!(
+        is_not_found(s.revocation_list("aaaa").await),
+        "per organization"
+    );
+    assert!(is_not_found(
+        s.put_revocation_list(
+            &RevocationListRow {
+                org_id: "zzzz".into(),
+                ..list(1, b"x")
+            },
+            &entry("bbbb", "unknown org")
+        )
+        .await
+    ));
+
+    let cp = |position: u64, bytes: &[u8]| CheckpointRow {
+        org_id: "bbbb".into(),
+        position,
+        checkpoint: bytes.to_vec(),
+        created: T0,
+    };
+    s.put_checkpoint(&cp(2, b"cp-2"), &entry("bbbb", "checkpoint 2"))
+        .await
+        .expect("first checkpoint");
+    s.put_checkpoint(&cp(5, b"cp-5"), &entry("bbbb", "checkpoint 5"))
+        .await
+        .expect("later position");
+    let before = trail(s, "bbbb").await;
+    assert!(is_conflict(
+        s.put_checkpoint(&cp(5, b"again"), &entry("bbbb", "same"))
+            .await
+    ));
+    assert!(is_conflict(
+        s.put_checkpoint(&cp(4, b"older"), &entry("bbbb", "older"))
+            .await
+    ));
+    assert_eq!(trail(s, "bbbb").await, before);
+    assert_eq!(
+        s.checkpoint("bbbb").await.expect("checkpoint"),
+        cp(5, b"cp-5")
+    );
+    let log = entries_of(&trail(s, "bbbb").await);
+    assert!(log.contains(&"list 3".to_string()) && log.contains(&"checkpoint 5".to_string()));
+    assert_chain(&trail(s, "bbbb").await);
 }
 
 async fn committed_data_survives_reopen(db: &Db) {

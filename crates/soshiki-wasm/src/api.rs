@@ -161,6 +161,59 @@ pub fn verify_member(org_record: &[u8], certificate: &[u8], now: u64) -> Result<
     })
 }
 
+/// What `verifyRevocations` returns.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct RevocationInfo {
+    /// Serial number (remember it: the highest seen per organization).
+    pub serial: u64,
+    /// Issue time.
+    pub issued: u64,
+    /// When the list goes stale.
+    pub next_update: u64,
+    /// Revoked certificate ids.
+    pub revoked: Vec<String>,
+}
+
+/// Verify an organization's revocation list (`None`: the server has none) against the pinned
+/// record, the highest serial seen and `now` (`soshiki_client::trust::accept_revocation_list`);
+/// with `certificate`, also refuse it if the list revokes it. Mirrors `flows::revocations` and
+/// the check of `flows::certified_member`.
+pub fn verify_revocations(
+    org_record: &[u8],
+    list: Option<&[u8]>,
+    seen_serial: u64,
+    now: u64,
+    certificate: Option<&[u8]>,
+) -> Result<RevocationInfo> {
+    with_suite!(record_suite(org_record)?, S => {
+        let org = Organization::<S>::from_bytes(org_record)?;
+        let v = soshiki_client::trust::accept_revocation_list(&org, list, seen_serial, now)?;
+        if let Some(c) = certificate {
+            let cert = Certificate::<S>::from_bytes(c)?;
+            soshiki_client::trust::check_not_revoked(&v, &cert)?;
+        }
+        let l = v.list();
+        Ok(RevocationInfo {
+            serial: l.serial,
+            issued: l.issued,
+            next_update: l.next_update,
+            revoked: l.revoked.iter().map(|r| r.certificate.to_hex()).collect(),
+        })
+    })
+}
+
+/// What `Session.verifyRules` returns.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct RulesCheck {
+    /// `signed`, `unsigned` or `empty`.
+    pub state: String,
+    /// The statement's time, when signed.
+    pub time: Option<u64>,
+    /// Why not signed.
+    pub reason: Option<String>,
+}
+
 /// What `createEnrollment` returns.
 pub struct Enrollment {
     /// The signed `enroll` statement (the `request` of `POST /v1/orgs/{org}/enrollments`).
@@ -313,6 +366,11 @@ pub struct AuditResult {
     pub failures: Vec<AuditProblem>,
     /// The anchor to keep for the next verification.
     pub anchor: Option<AuditAnchor>,
+    /// The newest organization-signed checkpoint the trail was checked against, base64
+    /// (remember it).
+    pub checkpoint: Option<String>,
+    /// Its position.
+    pub checkpoint_position: Option<u64>,
 }
 
 /// One verified audit entry.
@@ -358,6 +416,20 @@ pub fn verify_audit(
     pinned: &[String],
     anchor: Option<&AuditAnchor>,
 ) -> Result<AuditResult> {
+    verify_audit_checkpoints(org_record, page_json, pinned, anchor, None, None)
+}
+
+/// [`verify_audit`], then `soshiki_client::trust::verify_checkpoints` with the checkpoint the
+/// server serves (`GET /v1/orgs/{org}/checkpoint`) and the newest one this browser remembered;
+/// the result's `checkpoint` is the newest, to remember. Mirrors `flows::audit`.
+pub fn verify_audit_checkpoints(
+    org_record: &[u8],
+    page_json: &str,
+    pinned: &[String],
+    anchor: Option<&AuditAnchor>,
+    served: Option<&[u8]>,
+    remembered: Option<&[u8]>,
+) -> Result<AuditResult> {
     let page: AuditPage = serde_json::from_str(page_json)
         .map_err(|e| Error::malformed(format!("audit page: {e}")))?;
     let pinned: Vec<String> = pinned.iter().map(|p| p.to_ascii_lowercase()).collect();
@@ -365,8 +437,14 @@ pub fn verify_audit(
     let from = page.entries.first().map_or(1, |e| e.seq);
     with_suite!(record_suite(org_record)?, S => {
         let org = Organization::<S>::from_bytes(org_record)?;
-        Ok(match client_verify_audit(&org, &page, from, anchor, &is_pinned) {
-            Ok(report) => AuditResult {
+        let checked = client_verify_audit(&org, &page, from, anchor, &is_pinned).and_then(|r| {
+            soshiki_client::trust::verify_checkpoints(&org, &page, from, served, remembered)
+                .map(|c| (r, c))
+        });
+        Ok(match checked {
+            Ok((report, checkpoint)) => AuditResult {
+                checkpoint: checkpoint.as_ref().map(|c| proto::B64::encode(&c.checkpoint)),
+                checkpoint_position: checkpoint.map(|c| c.position),
                 ok: true,
                 org_id: report.org_id,
                 entries: report
@@ -394,6 +472,8 @@ pub fn verify_audit(
                 entries: vec![],
                 failures: vec![AuditProblem { seq: f.seq, reason: f.reason }],
                 anchor: None,
+                checkpoint: None,
+                checkpoint_position: None,
             },
         })
     })
@@ -726,6 +806,30 @@ impl Session {
                 .map(|f| f.to_hex())
                 .ok_or_else(|| Error::invalid("a certificate id must be 64 hex digits")),
             CertRef::Bytes(b) => member!(&self.key, k => cert_id_in(k, b)),
+        }
+    }
+
+    /// Whether rules returned by `GET /v1/rules` are the ones this member signed
+    /// (`soshiki_client::trust::verify_rules`). Mirrors `flows::signed_rules`.
+    pub fn verify_rules(&self, rules: &[String], statement: Option<&[u8]>) -> RulesCheck {
+        use soshiki_client::trust::RulesSignature;
+        let sig = member!(&self.key, k => soshiki_client::trust::verify_rules(&k.certificate, rules, statement));
+        match sig {
+            RulesSignature::Empty => RulesCheck {
+                state: "empty".into(),
+                time: None,
+                reason: None,
+            },
+            RulesSignature::Signed { time } => RulesCheck {
+                state: "signed".into(),
+                time: Some(time),
+                reason: None,
+            },
+            RulesSignature::Unsigned(r) => RulesCheck {
+                state: "unsigned".into(),
+                time: None,
+                reason: Some(r),
+            },
         }
     }
 
@@ -1095,6 +1199,39 @@ impl OrgKey {
     /// The organization record.
     pub fn organization_record(&self) -> Vec<u8> {
         org_key!(self, o => o.organization().to_bytes())
+    }
+    /// The next revocation list: `current` (the list the server serves, checked to be this
+    /// organization's; `None` for the first) plus `revoke` (certificate ids), the next serial,
+    /// fresh for `validity` seconds. Mirrors `flows::publish_revocations`. Returns
+    /// `(serial, encoded list)`.
+    pub fn revocation_list(
+        &self,
+        current: Option<&[u8]>,
+        revoke: &[String],
+        now: u64,
+        validity: u64,
+    ) -> Result<(u64, Vec<u8>)> {
+        let fps = revoke
+            .iter()
+            .map(|c| {
+                proto::parse_fingerprint(c)
+                    .filter(|_| c.len() == 64)
+                    .ok_or_else(|| Error::invalid("a certificate id must be 64 hex digits"))
+            })
+            .collect::<Result<Vec<Fingerprint>>>()?;
+        org_key!(self, o => {
+            let l = soshiki_client::trust::next_revocation_list(o, current, &fps, now, validity, &mut OsRng)?;
+            Ok((l.serial, l.to_bytes()))
+        })
+    }
+    /// Sign a checkpoint of the organization's trail: entry `position` has chain hash
+    /// `head_hex`. Mirrors `flows::checkpoint` (the caller verifies the trail first).
+    pub fn sign_checkpoint(&self, position: u64, head_hex: &str, now: u64) -> Result<Vec<u8>> {
+        let head: [u8; 32] = hex::decode(head_hex)
+            .ok()
+            .and_then(|b| b.try_into().ok())
+            .ok_or_else(|| Error::invalid("the head hash must be 64 hex digits"))?;
+        org_key!(self, o => Ok(o.sign_checkpoint(position, head, now, &mut OsRng)?.to_bytes()))
     }
     /// Check an `enroll` statement (`verify_enrollment`). Mirrors `flows::pending_enrollments`.
     pub fn review_enrollment(&self, statement: &[u8]) -> EnrollmentReview {

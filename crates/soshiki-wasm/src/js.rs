@@ -58,6 +58,19 @@ fn bytes_of(v: &JsValue, what: &str) -> Result<Vec<u8>> {
         .ok_or_else(|| Error::invalid(format!("{what} must be a Uint8Array")))
 }
 
+/// Bytes given as a `Uint8Array` or a base64 string; `null`/`undefined` is none.
+fn opt_bytes(v: &JsValue, what: &str) -> Result<Option<Vec<u8>>> {
+    if v.is_undefined() || v.is_null() {
+        return Ok(None);
+    }
+    if let Some(s) = v.as_string() {
+        return soshiki_client::proto::B64::decode(&s)
+            .map(Some)
+            .ok_or_else(|| Error::invalid(format!("{what} is not base64")));
+    }
+    bytes_of(v, what).map(Some)
+}
+
 fn string_of(v: &JsValue, what: &str) -> Result<String> {
     v.as_string()
         .ok_or_else(|| Error::invalid(format!("{what} must be a string")))
@@ -193,6 +206,32 @@ pub fn verify_member(org_record: &[u8], certificate: &[u8], now: f64) -> JsResul
     .map_err(js_err)
 }
 
+/// Verify an organization's revocation list (`GET /v1/orgs/{org}/revocations` → `list`;
+/// `null` if the server has none) against the pinned record, the highest serial this browser
+/// has seen and `now`; with `certificate`, throw `untrusted` if the list revokes it.
+/// Result `{serial, issued, nextUpdate, revoked: [certId]}`: remember `serial`.
+#[wasm_bindgen(js_name = verifyRevocations)]
+pub fn verify_revocations(
+    org_record: &[u8],
+    list: JsValue,
+    seen_serial: f64,
+    now: f64,
+    certificate: JsValue,
+) -> JsResult<JsValue> {
+    (|| {
+        let list = opt_bytes(&list, "list")?;
+        let cert = opt_bytes(&certificate, "certificate")?;
+        to_js(&api::verify_revocations(
+            org_record,
+            list.as_deref(),
+            time(seen_serial, "seenSerial")?,
+            time(now, "now")?,
+            cert.as_deref(),
+        )?)
+    })()
+    .map_err(js_err)
+}
+
 /// Generate keys and the enrollment request: `{statement, pendingKeyFile}`.
 #[wasm_bindgen(js_name = createEnrollment)]
 pub fn create_enrollment(
@@ -280,6 +319,8 @@ pub fn verify_audit(
     page: JsValue,
     pinned: JsValue,
     anchor: JsValue,
+    served_checkpoint: JsValue,
+    remembered_checkpoint: JsValue,
 ) -> JsResult<JsValue> {
     (|| {
         let page_text = match page.as_string() {
@@ -307,11 +348,15 @@ pub fn verify_audit(
         } else {
             None
         };
-        to_js(&api::verify_audit(
+        let served = opt_bytes(&served_checkpoint, "checkpoint")?;
+        let remembered = opt_bytes(&remembered_checkpoint, "remembered checkpoint")?;
+        to_js(&api::verify_audit_checkpoints(
             org_record,
             &page_text,
             &pinned,
             anchor.as_ref(),
+            served.as_deref(),
+            remembered.as_deref(),
         )?)
     })()
     .map_err(js_err)
@@ -467,6 +512,44 @@ impl Session {
     #[wasm_bindgen(js_name = actionOpen)]
     pub fn action_open(&self, delivery_id: &str, envelope_id: &str) -> JsResult<String> {
         self.action(Ok(ActionSpec::open(delivery_id, envelope_id)))
+    }
+
+    /// Whether `{rules, statement}` from `GET /v1/rules` are the rules this member signed:
+    /// `{state: "signed"|"unsigned"|"empty", time, reason}`.
+    #[wasm_bindgen(js_name = verifyRules)]
+    pub fn verify_rules(&self, rules: JsValue, statement: JsValue) -> JsResult<JsValue> {
+        (|| {
+            let rules = strings_of(&rules, "rules")?;
+            let st = opt_bytes(&statement, "statement")?;
+            to_js(&self.inner.verify_rules(&rules, st.as_deref()))
+        })()
+        .map_err(js_err)
+    }
+
+    /// `publish-revocations` statement for a list from `OrgKey.revocationList`.
+    #[wasm_bindgen(js_name = actionPublishRevocations)]
+    pub fn action_publish_revocations(
+        &self,
+        org_id: &str,
+        serial: f64,
+        list: &[u8],
+    ) -> JsResult<String> {
+        self.action(
+            time(serial, "serial").map(|n| ActionSpec::publish_revocations(org_id, n, list)),
+        )
+    }
+
+    /// `checkpoint` statement for a checkpoint from `OrgKey.signCheckpoint`.
+    #[wasm_bindgen(js_name = actionCheckpoint)]
+    pub fn action_checkpoint(
+        &self,
+        org_id: &str,
+        position: f64,
+        checkpoint: &[u8],
+    ) -> JsResult<String> {
+        self.action(
+            time(position, "position").map(|n| ActionSpec::checkpoint(org_id, n, checkpoint)),
+        )
     }
 
     /// `set-rules` statement (each rule is checked).
@@ -695,6 +778,52 @@ impl OrgKey {
     #[wasm_bindgen(js_name = reviewEnrollment)]
     pub fn review_enrollment(&self, statement: &[u8]) -> JsResult<JsValue> {
         to_js(&self.inner.review_enrollment(statement)).map_err(js_err)
+    }
+    /// The next revocation list: `current` (the `list` the server serves, or null for the
+    /// first) plus the certificate ids `revoke`, fresh for `validityDays` days (30 if null).
+    /// Result `{serial, list: Uint8Array}`; publish it with `PUT /v1/orgs/{org}/revocations`
+    /// `{"list": base64}` and `session.actionPublishRevocations(orgId, serial, list)`.
+    #[wasm_bindgen(js_name = revocationList)]
+    pub fn revocation_list(
+        &self,
+        current: JsValue,
+        revoke: JsValue,
+        validity_days: Option<f64>,
+    ) -> JsResult<JsValue> {
+        (|| {
+            let current = opt_bytes(&current, "current list")?;
+            let revoke = if revoke.is_undefined() || revoke.is_null() {
+                vec![]
+            } else {
+                strings_of(&revoke, "revoke")?
+            };
+            let days = validity_days
+                .map(|d| time(d, "validityDays"))
+                .transpose()?
+                .unwrap_or(30);
+            let (serial, list) = self.inner.revocation_list(
+                current.as_deref(),
+                &revoke,
+                now_secs(),
+                days.max(1) * 86_400,
+            )?;
+            let obj = js_sys::Object::new();
+            set(&obj, "serial", &JsValue::from_f64(serial as f64))?;
+            set(&obj, "list", &u8a(&list))?;
+            Ok(obj.into())
+        })()
+        .map_err(js_err)
+    }
+    /// Sign a checkpoint of the trail: entry `position` has chain hash `headHex` (the `hash`
+    /// of that entry in a page `verifyAudit` verified). Publish it with
+    /// `PUT /v1/orgs/{org}/checkpoint` `{"checkpoint": base64}` and `session.actionCheckpoint`.
+    #[wasm_bindgen(js_name = signCheckpoint)]
+    pub fn sign_checkpoint(&self, position: f64, head_hex: &str) -> JsResult<Vec<u8>> {
+        (|| {
+            self.inner
+                .sign_checkpoint(time(position, "position")?, head_hex, now_secs())
+        })()
+        .map_err(js_err)
     }
     /// Certify a verified enrollment; `notBefore`/`notAfter` null = as requested.
     pub fn certify(

@@ -609,3 +609,77 @@ fn forwarding_request_for_another_organization_is_untrusted() {
         Code::Malformed
     );
 }
+
+/// The browser's checks of organization-signed status: a revocation list that revokes the
+/// addressed certificate, a replayed (older) list, a list of another organization; a signed
+/// checkpoint; rules with and without their owner's signed statement.
+#[test]
+fn revocation_lists_checkpoints_and_signed_rules() {
+    let org = Org::<P256>::new("市");
+    let other = Org::<P256>::new("市");
+    let org_file = org
+        .key
+        .to_key_file(PASS, KdfParams::MINIMUM, &mut OsRng)
+        .expect("org file");
+    let admin = api::OrgKey::unlock(&org_file, PASS).expect("org key");
+    let leaver = org.member("退職者", Roles::READER);
+    let clerk = org.member("担当", Roles::READER);
+    let leaver_id = leaver.certificate.fingerprint().to_hex();
+    let (s1, l1) = admin
+        .revocation_list(None, &[], NOW, 86_400)
+        .expect("first");
+    let (s2, l2) = admin
+        .revocation_list(Some(&l1), std::slice::from_ref(&leaver_id), NOW, 86_400)
+        .expect("second");
+    assert_eq!((s1, s2), (1, 2));
+    let info = api::verify_revocations(&org.record(), Some(&l2), 1, NOW + 10, None).expect("ok");
+    assert_eq!(info.revoked, vec![leaver_id]);
+    api::verify_revocations(
+        &org.record(),
+        Some(&l2),
+        2,
+        NOW + 10,
+        Some(&clerk.certificate.to_bytes()),
+    )
+    .expect("the clerk is not revoked");
+    let e = api::verify_revocations(
+        &org.record(),
+        Some(&l2),
+        2,
+        NOW + 10,
+        Some(&leaver.certificate.to_bytes()),
+    )
+    .expect_err("revoked");
+    assert_eq!(e.code, Code::Untrusted);
+    let e = api::verify_revocations(&org.record(), Some(&l1), 2, NOW + 10, None)
+        .expect_err("replayed older list");
+    assert!(e.to_string().contains("older than serial 2"), "{e}");
+    let e = api::verify_revocations(&other.record(), Some(&l2), 0, NOW + 10, None)
+        .expect_err("another organization");
+    assert_eq!(e.code, Code::Untrusted);
+    let e = api::verify_revocations(&org.record(), None, 2, NOW + 10, None).expect_err("withheld");
+    assert!(e.to_string().contains("withholds"), "{e}");
+    let e = api::verify_revocations(&org.record(), Some(&l2), 0, NOW + 2 * 86_400, None)
+        .expect_err("stale");
+    assert!(e.to_string().contains("stale"), "{e}");
+
+    let cp = admin
+        .sign_checkpoint(3, &"ab".repeat(32), NOW)
+        .expect("checkpoint");
+    assert!(admin.sign_checkpoint(3, "zz", NOW).is_err());
+    soshiki_core::checkpoint::AuditCheckpoint::<P256>::from_bytes(&cp)
+        .expect("decodes")
+        .verify(org.key.organization())
+        .expect("signed by the organization");
+
+    let (rep, _) = org.session("代表", Roles::REPRESENTATIVE);
+    let rules = vec![format!("district=A -> {}", "a".repeat(64))];
+    let statement = rep.sign_action(&rep.set_rules_spec(&rules).expect("spec"), NOW);
+    let statement = B64::decode(&statement).expect("b64");
+    assert_eq!(rep.verify_rules(&rules, Some(&statement)).state, "signed");
+    let edited = vec![format!("district=A -> {}", "b".repeat(64))];
+    let c = rep.verify_rules(&edited, Some(&statement));
+    assert_eq!(c.state, "unsigned", "{c:?}");
+    assert_eq!(rep.verify_rules(&rules, None).state, "unsigned");
+    assert_eq!(rep.verify_rules(&[], None).state, "empty");
+}

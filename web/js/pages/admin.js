@@ -9,6 +9,7 @@ import * as session from '../session.js';
 import { need } from '../wasm.js';
 import { errorText, userError } from '../errors.js';
 import { directory } from '../orgs.js';
+import * as trust from '../trust.js';
 
 export default async function adminPage(root, _args, { go }) {
   const s = session.current();
@@ -98,16 +99,28 @@ async function membersSection(s, me, go) {
   const st = statusBox();
   const sec = h('section', { class: 'card', id: 'members' }, h('h2', {}, t('admin.members')), st);
   let members = [];
-  try { members = await directory(me.orgId, s.organizationRecord()); } catch (e) { st.show(errorText(e), 'error'); return sec; }
+  try { members = await directory(me.orgId, s.organizationRecord(), { revocations: false }); } catch (e) { st.show(errorText(e), 'error'); return sec; }
+  const orgKey = session.organizationKey();
+  if (!orgKey) sec.append(h('p', { class: 'hint' }, t('admin.revokeNeedsOrgKey')));
+  else {
+    const refresh = h('button', { type: 'button', id: 'revocations-publish' }, t('admin.revocationsPublish'));
+    refresh.addEventListener('click', async () => {
+      try { const n = await trust.publishRevocations(s, orgKey, me.orgId, []); st.show(t('admin.revocationsPublished', { n }), 'ok'); } catch (e) { st.show(errorText(e), 'error'); }
+    });
+    sec.append(h('div', { class: 'actions' }, refresh));
+  }
   sec.append(h('table', { class: 'list' }, h('thead', {}, h('tr', {},
     [t('forward.col.member'), t('forward.col.roles'), t('forward.col.fp'), t('inbox.col.status'), ''].map((c) => h('th', { scope: 'col' }, c)))),
   h('tbody', {}, members.map((m) => {
     const act = h('td', {});
     if (m.info.status === 'active' && m.info.cert_id !== me.certId) {
-      const rv = h('button', { type: 'button', class: 'danger small' }, t('admin.revoke'));
+      const rv = h('button', { type: 'button', class: 'danger small', disabled: !orgKey }, t('admin.revoke'));
       rv.addEventListener('click', async () => {
         if (!await confirmDialog(t('admin.revoke'), t('admin.revokeConfirm', { name: m.info.name }), t('admin.revoke'))) return;
         try {
+          // First the revocation list signed with the organization key (what every client
+          // checks), then the revocation on the server.
+          await trust.publishRevocations(s, orgKey, me.orgId, [m.info.cert_id]);
           await api.request('POST', `/v1/members/${m.info.cert_id}/revoke`, { action: s.actionRevoke(m.info.cert_id, m.certificate) });
           go('admin');
         } catch (e) { st.show(errorText(e), 'error'); }
@@ -139,8 +152,22 @@ function auditSection(s, me) {
         page.entries.push(...next.entries);
         page.certificates.push(...next.certificates);
       }
-      const report = need().verifyAudit(s.organizationRecord(), page, Object.keys(session.pins()), null);
+      // Checked against the organization-signed checkpoint the server serves and the newest
+      // one this browser remembered (a rewrite before either, or a withheld one, fails).
+      const served = await trust.servedCheckpoint(me.orgId);
+      const report = need().verifyAudit(s.organizationRecord(), page, Object.keys(session.pins()), null, served, trust.rememberedCheckpoint(me.orgId));
+      if (report.ok) trust.rememberCheckpoint(me.orgId, report.checkpoint);
       st.clear();
+      const orgKey = session.organizationKey();
+      if (report.ok && orgKey && page.entries.length) {
+        const last = page.entries[page.entries.length - 1];
+        const sign = h('button', { type: 'button', id: 'audit-checkpoint' }, t('admin.checkpointSign'));
+        sign.addEventListener('click', async () => {
+          try { await trust.publishCheckpoint(s, orgKey, me.orgId, last.seq, last.hash); st.show(t('admin.checkpointSigned', { n: last.seq }), 'ok'); } catch (e) { st.show(errorText(e), 'error'); }
+        });
+        out.append(h('div', { class: 'actions' }, sign));
+      }
+      if (report.ok && report.checkpointPosition) out.append(h('p', { class: 'hint', id: 'audit-checkpoint-held' }, t('admin.checkpointHeld', { n: report.checkpointPosition })));
       out.append(report.ok ? h('p', { class: 'status ok', id: 'audit-result' }, t('admin.auditOk', { n: (report.entries || []).length }))
         : h('p', { class: 'status error', id: 'audit-result', role: 'alert' }, t('admin.auditBad'), ' ', (report.failures || []).map((f) => (typeof f === 'string' ? f : `#${f.seq}: ${f.reason}`)).join('; ')));
       out.append(h('table', { class: 'list' }, h('thead', {}, h('tr', {},

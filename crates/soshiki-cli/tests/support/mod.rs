@@ -212,6 +212,15 @@ pub async fn create_org(url: &str, name: &str) -> Org {
         .await
         .expect("admin login")
         .token;
+    flows::publish_revocations(
+        &client,
+        &admin,
+        &key,
+        &[],
+        soshiki_client::trust::DEFAULT_REVOCATION_VALIDITY,
+    )
+    .await
+    .expect("first revocation list");
     Org {
         key,
         admin: Member {

@@ -104,6 +104,15 @@ pub async fn create_org<S: Suite>(url: &str, name: &str) -> Org<S> {
     flows::login(&mut client, &admin)
         .await
         .expect("admin login");
+    flows::publish_revocations(
+        &client,
+        &admin,
+        &key,
+        &[],
+        soshiki_client::trust::DEFAULT_REVOCATION_VALIDITY,
+    )
+    .await
+    .expect("first revocation list");
     Org {
         key,
         admin: Member { key: admin, client },
