@@ -547,6 +547,9 @@ test('enrollment in the browser, approval with the organization key, audit trail
   await p.click('#enroll-form button[type=submit]');
   await p.waitForSelector('#pending .pending-item');
   await screenshot(newcomer, 'enroll-pending');
+  // The enrollment code the member tells the administrator (in person, by phone).
+  const code = (await p.textContent('#pending .enrollment-code')).trim();
+  assert.match(code, /^\d{4}-\d{4}-\d{4}-\d{4}$/);
   // The pending key file exists only in IndexedDB.
   for (const k of await storedKeyFiles(newcomer)) addSecret('pending key file (browser)', k);
 
@@ -558,6 +561,13 @@ test('enrollment in the browser, approval with the organization key, audit trail
   await admin.page.waitForSelector('#enrollments .enrollment');
   await screenshot(admin, 'admin-enrollment');
   const row = admin.page.locator('#enrollments .enrollment', { hasText: '大町地区 e2e 新規担当' });
+  // Approval stays disabled until the administrator types the member's code.
+  assert.ok(await row.locator('button.primary').isDisabled());
+  const wrong = code.replace(/^\d/, (d) => String((Number(d) + 1) % 10));
+  await row.locator('input[name=enrollment-code]').fill(wrong);
+  assert.ok(await row.locator('button.primary').isDisabled(), 'a wrong code does not enable approval');
+  await row.locator('input[name=enrollment-code]').fill(code);
+  assert.ok(!(await row.locator('button.primary').isDisabled()), 'the member\'s code enables approval');
   await row.locator('button.primary').click();
   await confirm(admin);
   await admin.page.waitForSelector('#members');

@@ -33,6 +33,7 @@
 //! save the state.
 
 pub mod audit;
+pub mod names;
 pub mod proto;
 pub mod rules;
 pub mod state;

@@ -482,6 +482,21 @@ impl<S: Suite> VerifiedCertificate<S> {
     pub fn encryption_key(&self) -> &PublicKey<S> {
         &self.cert.encryption_key
     }
+    /// Whether the certificate carries the representative role (受信代表者): the only role an
+    /// envelope may be addressed to.
+    pub fn is_representative(&self) -> bool {
+        self.cert.roles.contains(Roles::REPRESENTATIVE)
+    }
+}
+
+/// The representative to address: the first certificate, among certificates already verified
+/// against the recipient organization, whose **signed** roles include the representative role.
+/// Roles reported by a directory are never consulted; a certificate without the role is never
+/// chosen (and [`crate::envelope::encrypt`] refuses it as a recipient).
+pub fn choose_representative<'a, S: Suite>(
+    verified: impl IntoIterator<Item = &'a VerifiedCertificate<S>>,
+) -> Option<&'a VerifiedCertificate<S>> {
+    verified.into_iter().find(|c| c.is_representative())
 }
 
 #[cfg(test)]

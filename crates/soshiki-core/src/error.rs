@@ -112,6 +112,22 @@ pub enum VerifyError {
     /// Other structural inconsistency.
     #[error("inconsistent envelope: {0}")]
     Inconsistent(&'static str),
+    /// A signed time lies in the future by more than
+    /// [`MAX_FUTURE_SKEW`](crate::envelope::MAX_FUTURE_SKEW) seconds of the verifier's clock.
+    #[error(
+        "{what} is dated {time}, more than {skew} s after this device's clock ({now}): \
+         refused (check the clocks)"
+    )]
+    FutureTime {
+        /// What carries the time (`the envelope's creation time`, `hop 2 of part 0`).
+        what: String,
+        /// The signed time.
+        time: u64,
+        /// The verifier's clock.
+        now: u64,
+        /// The allowed skew.
+        skew: u64,
+    },
 }
 
 /// Decryption failed. Deliberately opaque.

@@ -26,6 +26,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "audit entry once",
         include_str!("../migrations/postgres/0002_audit_entry_once.sql"),
     ),
+    (
+        3,
+        "max validity",
+        include_str!("../migrations/postgres/0003_max_validity.sql"),
+    ),
 ];
 
 /// The advisory-lock class of audit-trail heads (two-key advisory locks, first key).

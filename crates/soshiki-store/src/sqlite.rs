@@ -38,6 +38,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "audit entry once",
         include_str!("../migrations/sqlite/0002_audit_entry_once.sql"),
     ),
+    (
+        3,
+        "max validity",
+        include_str!("../migrations/sqlite/0003_max_validity.sql"),
+    ),
 ];
 
 /// How long a writer waits for another process's write lock before failing.

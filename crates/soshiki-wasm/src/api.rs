@@ -165,6 +165,9 @@ pub fn verify_member(org_record: &[u8], certificate: &[u8], now: u64) -> Result<
 pub struct Enrollment {
     /// The signed `enroll` statement (the `request` of `POST /v1/orgs/{org}/enrollments`).
     pub statement: Vec<u8>,
+    /// The request's enrollment code (`proto::enrollment_code`), to show to the member: the
+    /// administrator must type it to approve.
+    pub code: String,
     /// The new keys under the passphrase, with a placeholder certificate.
     pub pending_key_file: Vec<u8>,
 }
@@ -208,7 +211,11 @@ fn create_enrollment_for<S: Suite>(
     kdf: KdfParams,
     now: u64,
 ) -> Result<Enrollment> {
-    let steps::NewEnrollment { statement, pending } = steps::new_enrollment(
+    let steps::NewEnrollment {
+        statement,
+        code,
+        pending,
+    } = steps::new_enrollment(
         org,
         member_name,
         roles,
@@ -219,6 +226,7 @@ fn create_enrollment_for<S: Suite>(
     )?;
     Ok(Enrollment {
         statement: statement.to_bytes(),
+        code,
         pending_key_file: pending.to_key_file(passphrase, kdf, &mut OsRng)?,
     })
 }
@@ -699,10 +707,13 @@ impl Session {
         member!(&self.key, k => Ok(k.to_key_file(passphrase, kdf, &mut OsRng)?))
     }
 
-    /// The signature for `POST /v1/auth/token`. Mirrors `flows::login`.
-    pub fn sign_login(&self, origin: &str, nonce: &[u8]) -> Vec<u8> {
-        let msg = proto::login_message(origin, nonce);
-        member!(&self.key, k => k.signing.sign(&msg, &mut OsRng).to_vec())
+    /// The signature for `POST /v1/auth/token` over `proto::login_message` (length-prefixed
+    /// origin, 32-byte nonce; any other nonce length is refused). Mirrors `flows::login`.
+    pub fn sign_login(&self, origin: &str, nonce: &[u8]) -> Result<Vec<u8>> {
+        let msg = proto::login_message(origin, nonce).map_err(|e| {
+            Error::untrusted(format!("the server's login challenge is refused: {e}"))
+        })?;
+        Ok(member!(&self.key, k => k.signing.sign(&msg, &mut OsRng).to_vec()))
     }
 
     /// Sign an action statement (the `soshiki-action` header value).
@@ -760,8 +771,8 @@ impl Session {
 
     /// Verify a forwarding request and open its labels.
     /// The checks are `steps::view_request`, as in `flows::forward_view`.
-    pub fn forward_view(&self, request: &[u8]) -> Result<EnvelopeView> {
-        member!(&self.key, k => forward_view_as(k, request))
+    pub fn forward_view(&self, request: &[u8], now: u64) -> Result<EnvelopeView> {
+        member!(&self.key, k => forward_view_as(k, request, now))
     }
 
     /// Make one forward response per target. Mirrors the key-using half of `flows::forward`.
@@ -776,8 +787,8 @@ impl Session {
 
     /// Verify a delivery's header and prepare to decrypt the parts this member holds.
     /// Mirrors `flows::decrypt_download` up to the decryption itself.
-    pub fn begin_open(&self, header: &[u8]) -> Result<Opener> {
-        member!(&self.key, k => begin_open_as(k, header))
+    pub fn begin_open(&self, header: &[u8], now: u64) -> Result<Opener> {
+        member!(&self.key, k => begin_open_as(k, header, now))
     }
 }
 
@@ -847,9 +858,9 @@ fn encrypt_as<S: Suite>(k: &MemberKey<S>, req: &EncryptRequest, now: u64) -> Res
     })
 }
 
-fn forward_view_as<S: Suite>(k: &MemberKey<S>, request: &[u8]) -> Result<EnvelopeView> {
+fn forward_view_as<S: Suite>(k: &MemberKey<S>, request: &[u8], now: u64) -> Result<EnvelopeView> {
     let request = ForwardingRequest::<S>::from_bytes(request)?;
-    let (metadata, offered, sender) = steps::view_request(&request, k, None)?;
+    let (metadata, offered, sender) = steps::view_request(&request, k, None, now)?;
     let parts = offered.iter().map(|i| part_view(&metadata, *i)).collect();
     Ok(view_of(
         &request.as_header_for_verification(),
@@ -892,7 +903,7 @@ fn forward_as<S: Suite>(
     }
     let request = ForwardingRequest::<S>::from_bytes(request)?;
     let verified = request
-        .verify()
+        .verify_at(now)
         .map_err(|e| Error::untrusted(format!("the forwarding request does not verify: {e}")))?;
     steps::check_verified_request(&verified, k, Some(&all))?;
     let fwd = Forwarder {
@@ -908,10 +919,10 @@ fn forward_as<S: Suite>(
     Ok(out)
 }
 
-fn begin_open_as<S: Suite>(k: &MemberKey<S>, header: &[u8]) -> Result<Opener> {
+fn begin_open_as<S: Suite>(k: &MemberKey<S>, header: &[u8], now: u64) -> Result<Opener> {
     let header = EnvelopeHeader::<S>::from_bytes(header)?;
     let verified = header
-        .verify()
+        .verify_at(now)
         .map_err(|e| Error::untrusted(format!("the envelope does not verify: {e}")))?;
     if header.core.recipient_org.fingerprint() != k.organization.fingerprint() {
         return Err(Error::untrusted(
@@ -997,6 +1008,8 @@ pub struct EnrollmentReview {
     pub not_before: u64,
     /// Requested validity end.
     pub not_after: u64,
+    /// Requested validity in whole days.
+    pub validity_days: u64,
     /// Whether the request is for this organization and its proof of possession verifies.
     pub ok: bool,
     /// Why not.
@@ -1010,6 +1023,7 @@ fn review_as<S: Suite>(o: &OrganizationKey<S>, statement: &[u8]) -> EnrollmentRe
         roles: roles_of(r.roles),
         not_before: r.not_before,
         not_after: r.not_after,
+        validity_days: r.validity_days(),
         ok: problem.is_none(),
         problem,
     };
@@ -1026,6 +1040,7 @@ fn review_as<S: Suite>(o: &OrganizationKey<S>, statement: &[u8]) -> EnrollmentRe
                     roles: vec![],
                     not_before: 0,
                     not_after: 0,
+                    validity_days: 0,
                     ok: false,
                     problem: Some(e.to_string()),
                 },
@@ -1037,23 +1052,17 @@ fn review_as<S: Suite>(o: &OrganizationKey<S>, statement: &[u8]) -> EnrollmentRe
 fn certify_as<S: Suite>(
     o: &OrganizationKey<S>,
     statement: &[u8],
-    not_before: Option<u64>,
-    not_after: Option<u64>,
+    code: &str,
+    validity: steps::ValidityChoice,
 ) -> Result<Vec<u8>> {
+    let (_, cert) = steps::certify_enrollment(o, statement, code, validity, &mut OsRng)?;
+    Ok(cert.to_bytes())
+}
+
+fn code_matches_as<S: Suite>(o: &OrganizationKey<S>, statement: &[u8], typed: &str) -> bool {
     let org_id = o.organization().fingerprint().to_hex();
-    let (_, request) = verify_enrollment::<S>(statement, &org_id)
-        .map_err(|e| Error::untrusted(format!("the enrollment request is invalid: {e}")))?;
-    let mut req = request.to_certificate_request();
-    if let Some(nb) = not_before {
-        req.not_before = nb;
-    }
-    if let Some(na) = not_after {
-        req.not_after = na;
-    }
-    if req.not_after <= req.not_before {
-        return Err(Error::invalid("the validity must end after it starts"));
-    }
-    Ok(o.certify(&req, &mut OsRng)?.to_bytes())
+    verify_enrollment::<S>(statement, &org_id)
+        .is_ok_and(|(st, _)| proto::enrollment_code_matches(&st.detail, typed))
 }
 
 impl OrgKey {
@@ -1089,14 +1098,22 @@ impl OrgKey {
     pub fn review_enrollment(&self, statement: &[u8]) -> EnrollmentReview {
         org_key!(self, o => review_as(o, statement))
     }
-    /// Certify the keys of a verified enrollment (validity as requested unless overridden).
-    /// Mirrors the certifying half of `flows::approve_enrollment`.
+    /// Whether `typed` is the enrollment code of a valid `enroll` statement for this
+    /// organization (to enable the approve button; [`OrgKey::certify`] checks it again).
+    pub fn enrollment_code_matches(&self, statement: &[u8], typed: &str) -> bool {
+        org_key!(self, o => code_matches_as(o, statement, typed))
+    }
+
+    /// Certify the keys of a verified enrollment whose enrollment code is `code` (typed by the
+    /// administrator from the member's device); validity as requested unless shortened, capped
+    /// by the organization's `max_validity_days`. The checks are `steps::certify_enrollment`,
+    /// as in `flows::approve_enrollment`: no path certifies a request without its code.
     pub fn certify(
         &self,
         statement: &[u8],
-        not_before: Option<u64>,
-        not_after: Option<u64>,
+        code: &str,
+        validity: steps::ValidityChoice,
     ) -> Result<Vec<u8>> {
-        org_key!(self, o => certify_as(o, statement, not_before, not_after))
+        org_key!(self, o => certify_as(o, statement, code, validity))
     }
 }

@@ -100,7 +100,7 @@ fn forward_generic<S: Suite>(
 ) -> Result<Forwarded> {
     let file = files::open_envelope::<S>(input)?;
     let header = &file.header;
-    let verified = header.verify().map_err(|e| {
+    let verified = header.verify_at(soshiki_client::flows::unix_now()).map_err(|e| {
         err(
             M::EnvelopeInvalid,
             &[&input.path.display(), &i18n::verify_error(&e)],
