@@ -129,6 +129,7 @@ messages! {
     FingerprintTooShort => "{0}: fingerprint too short; give at least the 32 hex digits printed by keygen", "{0}: フィンガープリントが短すぎます。keygen が表示した32桁以上の16進数を指定してください";
     SenderOrgNotPinned => "refused: the sender's organization is {0} ({1}), not the expected {2}", "拒否しました: 送信元の組織は {0} ({1}) で、指定された {2} ではありません";
     RecipientOrgMismatch => "the recipient organization is {0} ({1}), not the expected {2}", "宛先の組織は {0} ({1}) で、指定された {2} ではありません";
+    RecipientNotRepresentative => "{0}: {1} is not a representative (certified roles: {2}); an envelope is addressed only to an organization's representative, who forwards it inside the organization", "{0}: {1} は受信代表者ではありません(証明書の役割: {2})。封筒は組織の受信代表者にだけ宛てられ、組織内へは受信代表者が転送します";
     RecipientOrgNotPinned => "{0}: the recipient's organization is {1} ({2}), not the expected {3}", "{0}: 受信者の組織は {1} ({2}) で、指定された {3} ではありません";
     // keygen
     BadName => "invalid name {0:?}: it must be 1 to 1024 bytes", "名前 {0:?} は使えません(1〜1024バイト)";

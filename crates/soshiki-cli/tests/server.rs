@@ -282,7 +282,11 @@ fn enroll(s: &Served, org_tag: &str, fp: &str, tag: &str, name: &str, roles: &st
     // The enrollment code shown on the member's device, typed by the administrator.
     let code = sent
         .split_whitespace()
-        .find(|w| w.len() == 19 && w.split('-').all(|g| g.len() == 4 && g.bytes().all(|b| b.is_ascii_digit())))
+        .find(|w| {
+            w.len() == 19
+                && w.split('-')
+                    .all(|g| g.len() == 4 && g.bytes().all(|b| b.is_ascii_digit()))
+        })
         .unwrap_or_else(|| panic!("no enrollment code in {sent}"))
         .to_string();
     let admin = format!("{org_tag}-admin.key");
@@ -296,7 +300,13 @@ fn enroll(s: &Served, org_tag: &str, fp: &str, tag: &str, name: &str, roles: &st
     let orgkey = format!("{org_tag}.orgkey");
     let approve = |code: Option<&str>| {
         let mut args = vec![
-            "member", "approve", &id, "--key", &admin, "--org-key", &orgkey,
+            "member",
+            "approve",
+            &id,
+            "--key",
+            &admin,
+            "--org-key",
+            &orgkey,
         ];
         if let Some(c) = code {
             args.extend(["--code", c]);

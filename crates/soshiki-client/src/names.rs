@@ -202,12 +202,21 @@ mod tests {
         for n in TABLE.iter().map(|(n, _, _)| n.to_string()).chain(nasty) {
             let s = safe_part_name(&n, 3);
             assert!(!s.is_empty() && s.len() <= MAX_NAME_BYTES, "{n:?} -> {s:?}");
-            assert!(!s.starts_with('.') && !s.ends_with('.') && !s.ends_with(' '), "{s:?}");
-            assert!(!s.chars().any(|c| is_removed_char(c) || is_reserved_char(c)), "{s:?}");
+            assert!(
+                !s.starts_with('.') && !s.ends_with('.') && !s.ends_with(' '),
+                "{s:?}"
+            );
+            assert!(
+                !s.chars().any(|c| is_removed_char(c) || is_reserved_char(c)),
+                "{s:?}"
+            );
             assert!(!is_device_name(s.split('.').next().unwrap_or("")), "{s:?}");
             assert_eq!(safe_part_name(&s, 3), s, "idempotent for {n:?}");
         }
         let long = safe_part_name(&format!("{}.csv", "名".repeat(300)), 0);
-        assert!(long.ends_with(".csv"), "the extension survives a cut: {long}");
+        assert!(
+            long.ends_with(".csv"),
+            "the extension survives a cut: {long}"
+        );
     }
 }

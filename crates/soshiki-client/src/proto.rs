@@ -662,7 +662,9 @@ impl<S: Suite> EnrollmentRequest<S> {
 
     /// The requested validity in whole days (rounded up).
     pub fn validity_days(&self) -> u64 {
-        self.not_after.saturating_sub(self.not_before).div_ceil(86_400)
+        self.not_after
+            .saturating_sub(self.not_before)
+            .div_ceil(86_400)
     }
 }
 

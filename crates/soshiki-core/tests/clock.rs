@@ -27,7 +27,8 @@ fn envelope_dated_in_the_future_is_refused<S: Suite>() {
     let h = open::<S>(&file).header;
     assert_eq!(h.core.created, NOW);
     h.verify_at(NOW).expect("now");
-    h.verify_at(NOW - MAX_FUTURE_SKEW).expect("at the edge of the skew");
+    h.verify_at(NOW - MAX_FUTURE_SKEW)
+        .expect("at the edge of the skew");
     let e = h
         .verify_at(NOW - MAX_FUTURE_SKEW - 1)
         .expect_err("too far in the future");

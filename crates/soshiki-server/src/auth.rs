@@ -86,8 +86,8 @@ pub async fn token(
     }
     let suite = util::org_suite(&st, &m.org_id).await?;
     let record = st.store.org(&m.org_id).await?.record;
-    let msg = login_message(&st.origin, &req.nonce.0)
-        .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let msg =
+        login_message(&st.origin, &req.nonce.0).map_err(|e| ApiError::BadRequest(e.to_string()))?;
     let (ok, cert_end) =
         with_suite!(suite, S => check_login::<S>(&m, &record, &msg, &req.signature.0, now)?);
     if !ok {

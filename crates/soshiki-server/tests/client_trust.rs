@@ -146,7 +146,9 @@ async fn swapped_enrollment_request_is_not_certified() {
     .await
     .expect("finish")
     {
-        flows::EnrollmentOutcome::Approved(k) => assert_eq!(k.certificate.fingerprint().to_hex(), m.cert_id),
+        flows::EnrollmentOutcome::Approved(k) => {
+            assert_eq!(k.certificate.fingerprint().to_hex(), m.cert_id)
+        }
         other => panic!("expected approved, got {other:?}"),
     }
 }
@@ -285,13 +287,16 @@ async fn representative_role_claimed_only_by_the_directory_is_never_addressed() 
         }
     };
     claim((Roles::REPRESENTATIVE.union(Roles::READER)).bits()).await;
-    let listed = sender
-        .client
-        .members(&city.id())
-        .await
-        .expect("directory");
-    let lie = listed.iter().find(|m| m.cert_id == staff.id()).expect("listed");
-    assert_ne!(lie.roles & Roles::REPRESENTATIVE.bits(), 0, "the directory lies");
+    let listed = sender.client.members(&city.id()).await.expect("directory");
+    let lie = listed
+        .iter()
+        .find(|m| m.cert_id == staff.id())
+        .expect("listed");
+    assert_ne!(
+        lie.roles & Roles::REPRESENTATIVE.bits(),
+        0,
+        "the directory lies"
+    );
 
     // With no certified representative, there is nobody to send to.
     let e = flows::representative(&sender.client, city.record())
@@ -361,10 +366,20 @@ async fn login_signed_for_a_shifted_origin_is_not_accepted() {
     );
 
     // What an old client signed for the malicious origin: relayed, it is refused.
-    let old = [b"soshiki/v1/login".as_slice(), evil_origin.as_bytes(), &crafted].concat();
+    let old = [
+        b"soshiki/v1/login".as_slice(),
+        evil_origin.as_bytes(),
+        &crafted,
+    ]
+    .concat();
     assert_eq!(
         old,
-        [b"soshiki/v1/login".as_slice(), real_origin.as_bytes(), &ch.nonce.0].concat(),
+        [
+            b"soshiki/v1/login".as_slice(),
+            real_origin.as_bytes(),
+            &ch.nonce.0
+        ]
+        .concat(),
         "the collision the old format allowed"
     );
     let relayed = soshiki_client::proto::json::TokenRequest {
@@ -424,9 +439,15 @@ async fn token_never_outlives_its_certificate() {
     )
     .await
     .expect("approve");
-    let key = match flows::finish_enrollment(&c, &ticket.id, city.record(), &ticket.pending_key_file, PASS)
-        .await
-        .expect("finish")
+    let key = match flows::finish_enrollment(
+        &c,
+        &ticket.id,
+        city.record(),
+        &ticket.pending_key_file,
+        PASS,
+    )
+    .await
+    .expect("finish")
     {
         flows::EnrollmentOutcome::Approved(k) => *k,
         other => panic!("expected approved, got {other:?}"),

@@ -160,9 +160,13 @@ async fn expiry_retention_and_orphans() {
         retention_days,
         max_validity_days: None,
     };
-    let org = flows::set_policy(&city.admin.client, &city.admin.key, &policy(Some(1), Some(3)))
-        .await
-        .expect("policy");
+    let org = flows::set_policy(
+        &city.admin.client,
+        &city.admin.key,
+        &policy(Some(1), Some(3)),
+    )
+    .await
+    .expect("policy");
     assert_eq!((org.expiry_days, org.retention_days), (Some(1), Some(3)));
     let e = flows::set_policy(&rep.client, &rep.key, &policy(Some(1), None))
         .await

@@ -10,7 +10,8 @@ use std::sync::Arc;
 
 use soshiki_store::{
     audit_hash, open_store, AuditRow, DeliveryRow, DeliveryStatus, EnrollmentRow, EnrollmentStatus,
-    EnvelopeRow, MemberRow, MemberStatus, NewAuditEntry, OrgPolicy, OrgRow, RuleRow, Store, StoreError,
+    EnvelopeRow, MemberRow, MemberStatus, NewAuditEntry, OrgPolicy, OrgRow, RuleRow, Store,
+    StoreError,
 };
 
 // ---------------------------------------------------------------------------------------------

@@ -578,8 +578,7 @@ impl Session {
     /// (creation, hop) later than `now` plus the allowed skew (300 s) is refused.
     #[wasm_bindgen(js_name = forwardView)]
     pub fn forward_view(&self, request: &[u8], now: f64) -> JsResult<JsValue> {
-        (|| to_js(&self.inner.forward_view(request, time(now, "now")?)?))()
-        .map_err(js_err)
+        (|| to_js(&self.inner.forward_view(request, time(now, "now")?)?))().map_err(js_err)
     }
 
     /// One ForwardResponse per target (`[{certificate, parts}]`), each target verified against

@@ -144,14 +144,21 @@ fn scenario<S: Suite>() {
         let got = decrypt_all(&rep, &enc.header, &enc.envelope, piece);
         assert_eq!(got, vec![(0, big.clone()), (1, vec![])]);
     }
-    let info = rep.begin_open(&enc.header, NOW).expect("open").info().clone();
+    let info = rep
+        .begin_open(&enc.header, NOW)
+        .expect("open")
+        .info()
+        .clone();
     assert_eq!(info.title, "敬老会 名簿");
     assert_eq!(info.sender_name, "送信担当");
     assert_eq!(info.parts[0].labels["district"], "Omachi");
     assert_eq!(info.parts[0].length, Some(5000));
     // The staff member holds nothing yet.
     assert_eq!(
-        staff.begin_open(&enc.header, NOW).expect_err("must fail").code,
+        staff
+            .begin_open(&enc.header, NOW)
+            .expect_err("must fail")
+            .code,
         Code::Invalid
     );
 
@@ -204,7 +211,9 @@ fn scenario<S: Suite>() {
     .expect("write");
     let got = decrypt_all(&staff, &staff_header.to_bytes(), &staff_file, 333);
     assert_eq!(got, vec![(0, big.clone())]);
-    let staff_info = staff.begin_open(&staff_header.to_bytes(), NOW).expect("open");
+    let staff_info = staff
+        .begin_open(&staff_header.to_bytes(), NOW)
+        .expect("open");
     assert_eq!(staff_info.info().hops.len(), 1);
     assert_eq!(staff_info.info().hops[0].forwarder, "受信代表");
     assert_eq!(staff_info.info().hops[0].target, "大町地区担当");
@@ -237,7 +246,9 @@ fn scenario<S: Suite>() {
     ));
     // A nonce of another length (one that could shift the origin boundary) is refused.
     for n in [0usize, 31, 33, 64] {
-        assert!(rep.sign_login("https://127.0.0.1:8443", &vec![7; n]).is_err());
+        assert!(rep
+            .sign_login("https://127.0.0.1:8443", &vec![7; n])
+            .is_err());
     }
 }
 
@@ -602,7 +613,10 @@ fn forwarding_request_for_another_organization_is_untrusted() {
     let request = header.forwarding_request(None).expect("request");
     let bytes = request.to_bytes();
     assert_eq!(
-        other_rep.forward_view(&bytes, NOW).expect_err("must fail").code,
+        other_rep
+            .forward_view(&bytes, NOW)
+            .expect_err("must fail")
+            .code,
         Code::Untrusted
     );
     assert_eq!(
