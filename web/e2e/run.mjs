@@ -678,6 +678,55 @@ test('lock: the lock button and the idle lock forget the key', async () => {
   await screenshot(m, 'wrong-passphrase');
 });
 
+test('pins: a pin list changed in the browser profile is refused at unlock', async () => {
+  const m = await newMember('pins-tamper');
+  await importAndUnlock(m, keyPath('omachi', 'pref-sender'));
+  const cityFp = await orgFingerprint(keyPath('omachi', 'omachi-rep'));
+  const forgedFp = await orgFingerprint(keyPath('wrong-recipient', 'city2-rep'));
+  assert.notEqual(cityFp, forgedFp);
+  await pinOrg(m, cityFp);
+  const sendOrgs = async () => {
+    await go(m, '#/send', '#send-form');
+    return m.page.evaluate(() => [...document.querySelectorAll('#send-org option')].map((o) => o.value).filter(Boolean));
+  };
+  const reloadAndUnlock = async () => {
+    await m.page.evaluate(() => { history.replaceState(null, '', '#/inbox'); });
+    await m.page.reload();
+    await m.page.waitForSelector('html[data-ready="1"]');
+    await m.page.waitForSelector('#unlock-form');
+    await m.page.fill('#unlock-form input[name=passphrase]', PASS);
+    await m.page.click('#unlock-form button[type=submit]');
+    await m.page.waitForSelector('.page-inbox #inbox-table');
+  };
+  // Untouched, the signed list survives a reload.
+  await reloadAndUnlock();
+  assert.equal(await m.page.isVisible('#pins-tampered'), false);
+  assert.deepEqual(await sendOrgs(), [cityFp]);
+  // Someone with the browser profile (no passphrase) adds their organization under a known name.
+  const keys = await m.page.evaluate((forged) => {
+    const ks = Object.keys(localStorage).filter((k) => k.startsWith('soshiki.pins'));
+    for (const k of ks) {
+      const stored = JSON.parse(localStorage.getItem(k));
+      const p = JSON.parse(stored.text);
+      p[forged] = '大町市';
+      stored.text = JSON.stringify(p);
+      localStorage.setItem(k, JSON.stringify(stored));
+    }
+    localStorage.setItem('soshiki.pins', JSON.stringify({ [forged]: '大町市' }));
+    return ks;
+  }, forgedFp);
+  assert.equal(keys.length, 1, 'one signed pin list, for this member');
+  await reloadAndUnlock();
+  await m.page.waitForSelector('#pins-tampered');
+  assert.match(await m.page.textContent('#pins-tampered'), /署名と一致しません/);
+  assert.deepEqual(await sendOrgs(), [], 'neither the forged pin nor the altered list is used');
+  await screenshot(m, 'pins-tampered');
+  // Pinning again (after comparing the fingerprint) makes a new signed list.
+  await pinOrg(m, cityFp);
+  assert.equal(await m.page.isVisible('#pins-tampered'), false);
+  assert.deepEqual(await sendOrgs(), [cityFp]);
+});
+
 test('without the crypto module the pages load and show the bilingual banner', async () => {
   const context = await browser.newContext({ viewport: { width: 1366, height: 768 } });
   const rec = new Recorder('no-module');

@@ -322,6 +322,8 @@ const M = {
   'orgs.add': ['組織を追加', 'Add an organization'],
   'orgs.pin': ['この組織を登録', 'Register this organization'],
   'orgs.unpin': ['登録を外す', 'Unregister'],
+  'orgs.pinsTampered': ['このブラウザに保存された「確認済みの相手先組織」の一覧が、あなたの鍵の署名と一致しません。誰かが書き換えた可能性があるため、一覧は使いません。相手先組織を指紋で確認し直してください。',
+    'The list of verified organizations stored in this browser does not match your key\'s signature. It may have been altered, so it is not used. Verify the organizations again by their fingerprints.'],
   'orgs.unpinConfirm': ['{name} の登録を外します。', 'Unregister {name}.'],
   'orgs.fpTooShort': ['指紋が短すぎます（16進数 {n} 桁。32桁以上が必要です）。', 'The fingerprint is too short ({n} hex digits; at least 32 needed).'],
   'orgs.fpAmbiguous': ['この指紋に当てはまる組織が複数あります。もっと長く入力してください。', 'Several organizations match; type more digits.'],

@@ -707,6 +707,21 @@ impl Session {
         member!(&self.key, k => Ok(k.to_key_file(passphrase, kdf, &mut OsRng)?))
     }
 
+    /// Sign browser state that must survive in the profile without being changeable by whoever
+    /// can write the profile (the pinned organizations): a signature by this member's signing
+    /// key over [`local_state_message`]. Verified at unlock with [`Session::verify_local_state`].
+    pub fn sign_local_state(&self, kind: &str, text: &str) -> Vec<u8> {
+        let msg = local_state_message(&self.cert_id(), kind, text);
+        member!(&self.key, k => k.signing.sign(&msg, &mut OsRng).to_vec())
+    }
+
+    /// Whether `signature` is this member's signature of `text` as state `kind`
+    /// ([`Session::sign_local_state`]). False for any change of text, kind, member or signature.
+    pub fn verify_local_state(&self, kind: &str, text: &str, signature: &[u8]) -> bool {
+        let msg = local_state_message(&self.cert_id(), kind, text);
+        member!(&self.key, k => k.certificate.signing_key.verify(&msg, signature))
+    }
+
     /// The signature for `POST /v1/auth/token` over `proto::login_message` (length-prefixed
     /// origin, 32-byte nonce; any other nonce length is refused). Mirrors `flows::login`.
     pub fn sign_login(&self, origin: &str, nonce: &[u8]) -> Result<Vec<u8>> {
@@ -790,6 +805,20 @@ impl Session {
     pub fn begin_open(&self, header: &[u8], now: u64) -> Result<Opener> {
         member!(&self.key, k => begin_open_as(k, header, now))
     }
+}
+
+/// The message signed over browser state:
+/// `"soshiki/v1/browser-state" ‖ u16(len) ‖ certificate id (hex) ‖ u16(len) ‖ kind
+/// ‖ u32(len) ‖ text`.
+pub fn local_state_message(cert_id: &str, kind: &str, text: &str) -> Vec<u8> {
+    let mut m = b"soshiki/v1/browser-state".to_vec();
+    for part in [cert_id, kind] {
+        m.extend_from_slice(&(part.len().min(usize::from(u16::MAX)) as u16).to_be_bytes());
+        m.extend_from_slice(&part.as_bytes()[..part.len().min(usize::from(u16::MAX))]);
+    }
+    m.extend_from_slice(&(text.len() as u32).to_be_bytes());
+    m.extend_from_slice(text.as_bytes());
+    m
 }
 
 fn suite_name<S: Suite>(_: &MemberKey<S>) -> String {

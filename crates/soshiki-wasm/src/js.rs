@@ -411,6 +411,19 @@ impl Session {
             .map_err(js_err)
     }
 
+    /// Sign browser state (e.g. the pinned organizations) with this member's key, so that
+    /// someone who can only write the browser profile cannot change it unnoticed.
+    #[wasm_bindgen(js_name = signLocalState)]
+    pub fn sign_local_state(&self, kind: &str, text: &str) -> Vec<u8> {
+        self.inner.sign_local_state(kind, text)
+    }
+
+    /// Whether `signature` is this member's signature of `text` as state `kind`.
+    #[wasm_bindgen(js_name = verifyLocalState)]
+    pub fn verify_local_state(&self, kind: &str, text: &str, signature: &[u8]) -> bool {
+        self.inner.verify_local_state(kind, text, signature)
+    }
+
     /// The login signature for `POST /v1/auth/token`.
     #[wasm_bindgen(js_name = signLogin)]
     pub fn sign_login(&self, origin: &str, nonce: &[u8]) -> JsResult<Vec<u8>> {

@@ -736,3 +736,37 @@ fn browser_encrypt_refuses_a_recipient_without_the_representative_role() {
         assert!(e.text.contains("representative role"), "{}", e.text);
     }
 }
+
+/// Someone who can write the browser profile (but has no passphrase) edits the stored pin
+/// list: its signature by the member key no longer verifies, nor does another member's list
+/// or another kind of state, so the page refuses it at unlock.
+#[test]
+fn pin_list_edited_in_the_browser_profile_does_not_verify() {
+    let city = Org::<P256>::new("大町市");
+    let (alice, _) = city.session("alice", Roles::READER);
+    let (bob, _) = city.session("bob", Roles::READER);
+    let pins = r#"{"aa":"長野県"}"#;
+    let sig = alice.sign_local_state("pins", pins);
+    assert!(alice.verify_local_state("pins", pins, &sig));
+    let forged = r#"{"aa":"長野県","bb":"攻撃者"}"#;
+    assert!(
+        !alice.verify_local_state("pins", forged, &sig),
+        "edited list"
+    );
+    assert!(
+        !alice.verify_local_state("settings", pins, &sig),
+        "other kind"
+    );
+    assert!(
+        !bob.verify_local_state("pins", pins, &sig),
+        "another member's list"
+    );
+    assert!(
+        !alice.verify_local_state("pins", forged, &bob.sign_local_state("pins", forged)),
+        "signed by another member"
+    );
+    let mut bad = sig.clone();
+    bad[10] ^= 1;
+    assert!(!alice.verify_local_state("pins", pins, &bad));
+    assert!(!alice.verify_local_state("pins", pins, b"short"));
+}
