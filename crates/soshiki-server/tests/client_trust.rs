@@ -473,3 +473,77 @@ async fn token_never_outlives_its_certificate() {
     assert_eq!(status(&e), 401, "{e}");
     assert!(e.to_string().contains("expired"), "{e}");
 }
+
+/// Finding 13. A sender names parts to escape the reader's output directory, hide a real
+/// extension behind a right-to-left override, or hit a Windows device name: the reader's
+/// `open` writes every part inside its directory under the one part-name policy.
+#[tokio::test]
+async fn hostile_part_names_stay_inside_the_output_directory() {
+    let ts = start().await;
+    let city = create_org::<P256>(&ts.url(), "大町市").await;
+    let pref = create_org::<P256>(&ts.url(), "県").await;
+    let sender = enroll(&ts.url(), &pref, "送信担当", Roles::READER).await;
+    let rep = enroll(
+        &ts.url(),
+        &city,
+        "受信代表",
+        Roles::REPRESENTATIVE.union(Roles::READER),
+    )
+    .await;
+    let to = flows::representative(&sender.client, city.record())
+        .await
+        .expect("representative");
+    let names = [
+        ("../../escape.txt", "escape.txt"),
+        ("invoice\u{202E}txt.exe", "invoicetxt.exe"),
+        ("CON", "_CON"),
+        (".profile", "profile"),
+        ("C:\\Windows\\win.ini", "win.ini"),
+    ];
+    let parts = names
+        .iter()
+        .map(|(n, _)| flows::OutgoingPart {
+            info: soshiki_core::envelope::PartInfo {
+                name: (*n).into(),
+                labels: vec![],
+            },
+            data: flows::PartData::Bytes(n.as_bytes().to_vec()),
+        })
+        .collect();
+    let sent = flows::send(
+        &sender.client,
+        &sender.key,
+        &to,
+        &flows::SendOptions::default(),
+        parts,
+        None,
+    )
+    .await
+    .expect("send");
+    let root = tempfile::tempdir().expect("tempdir");
+    let out = root.path().join("out");
+    std::fs::create_dir(&out).expect("out dir");
+    let opened = flows::open(&rep.client, &rep.key, &sent.delivery_id, &out, None)
+        .await
+        .expect("open");
+    let mut written: Vec<String> = std::fs::read_dir(&out)
+        .expect("list")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    written.sort();
+    let mut want: Vec<String> = names.iter().map(|(_, s)| (*s).to_string()).collect();
+    want.sort();
+    assert_eq!(written, want);
+    for p in &opened.parts {
+        assert_eq!(p.path.parent(), Some(out.as_path()));
+    }
+    let outside: Vec<_> = std::fs::read_dir(root.path())
+        .expect("list")
+        .map(|e| e.expect("entry").file_name())
+        .collect();
+    assert_eq!(
+        outside,
+        vec![std::ffi::OsString::from("out")],
+        "nothing escaped"
+    );
+}
