@@ -147,6 +147,7 @@ messages! {
     FingerprintTooShort => "{0}: fingerprint too short; give at least the 32 hex digits printed by keygen", "{0}: フィンガープリントが短すぎます。keygen が表示した32桁以上の16進数を指定してください";
     SenderOrgNotPinned => "refused: the sender's organization is {0} ({1}), not the expected {2}", "拒否しました: 送信元の組織は {0} ({1}) で、指定された {2} ではありません";
     RecipientOrgMismatch => "the recipient organization is {0} ({1}), not the expected {2}", "宛先の組織は {0} ({1}) で、指定された {2} ではありません";
+    RecipientNotRepresentative => "{0}: {1} is not a representative (certified roles: {2}); an envelope is addressed only to an organization's representative, who forwards it inside the organization", "{0}: {1} は受信代表者ではありません(証明書の役割: {2})。封筒は組織の受信代表者にだけ宛てられ、組織内へは受信代表者が転送します";
     RecipientOrgNotPinned => "{0}: the recipient's organization is {1} ({2}), not the expected {3}", "{0}: 受信者の組織は {1} ({2}) で、指定された {3} ではありません";
     // keygen
     BadName => "invalid name {0:?}: it must be 1 to 1024 bytes", "名前 {0:?} は使えません(1〜1024バイト)";
@@ -293,16 +294,19 @@ messages! {
     Verified => "verified", "検証済み";
     MemberLine => "  {0} [{1}] {2} ({3})", "  {0} [{1}] {2}({3})";
     EnrollSent => "Enrollment of {0} in {1} requested: id {2}. Keys in {3} (pending). After approval run `soshiki login --key {3}`.", "{1} への {0} の登録を申請しました: ID {2}。鍵は {3}(承認待ち)。承認後に `soshiki login --key {3}` を実行してください。";
+    EnrollCode => "Enrollment code: {0}\n  Tell it to your administrator in person or by phone (not through the server): they must type it to approve, so that only the keys made on this device are certified.", "登録コード: {0}\n  このコードを管理者に対面または電話で伝えてください(サーバー経由では伝えないでください)。管理者が入力して初めて承認でき、この端末で作った鍵だけが証明されます。";
+    NeedCode => "approving needs the enrollment code shown on the member's device (--code, or type it on a terminal)", "承認には、メンバーの端末に表示された登録コードが必要です(--code で指定するか、端末で入力してください)";
+    PromptCode => "Enrollment code shown on the member's device for {0} ({1} days): ", "メンバーの端末に表示された {0} の登録コード(有効期間 {1} 日): ";
     NoPending => "No pending enrollment.", "承認待ちの登録申請はありません。";
-    PendingLine => "  {0}  {1} [{2}] (proof of possession verified)", "  {0}  {1} [{2}](鍵の所持を確認済み)";
+    PendingLine => "  {0}  {1} [{2}] valid {3} days (proof of possession verified; approve with the member's enrollment code)", "  {0}  {1} [{2}] 有効期間 {3} 日(鍵の所持を確認済み。承認にはメンバーの登録コードが必要です)";
     PendingBad => "  {0}  INVALID: {1}", "  {0}  不正: {1}";
     NeedOrgKey => "approving needs the organization key (--org-key)", "承認には組織鍵(--org-key)が必要です";
-    Approved => "Approved {0}: certificate {1}", "{0} を承認しました: 証明書 {1}";
+    Approved => "Approved {0}: certificate {1}, valid until {2}", "{0} を承認しました: 証明書 {1}、有効期限 {2}";
     Revoked => "Revoked {0} ({1})", "{0} を失効させました({1})";
     NoEnrollment => "{0} is a pending key but no enrollment for it is recorded in the client state", "{0} は承認待ちの鍵ですが、クライアントの状態に対応する登録申請がありません";
     EnrollDone => "Enrollment approved: {0}; {1} now holds the certified key", "登録が承認されました: {0}。{1} は証明済みの鍵になりました";
     EnrollRejected => "enrollment {0} was rejected by the administrator", "登録申請 {0} は管理者に却下されました";
-    EnrollPending => "enrollment {0} is not approved yet", "登録申請 {0} はまだ承認されていません";
+    EnrollPending => "enrollment {0} is not approved yet (enrollment code {1})", "登録申請 {0} はまだ承認されていません(登録コード {1})";
     LoggedIn => "Logged in as {0} at {1}", "{1} に {0} としてログインしました";
     Uploading => "Uploading", "アップロード中";
     Downloading => "Downloading", "ダウンロード中";

@@ -213,6 +213,10 @@ enum MemberCommand {
         /// The organization key (needed to approve).
         #[arg(long, value_name = "FILE")]
         org_key: Option<PathBuf>,
+        /// The enrollment code shown on the member's device (16 digits; asked on the terminal
+        /// if omitted). Only a request with this code is certified.
+        #[arg(long, value_name = "CODE")]
+        code: Option<String>,
         #[command(flatten)]
         conn: ConnArgs,
     },
@@ -704,10 +708,16 @@ fn run(ctx: &Ctx, cmd: Command) -> anyhow::Result<()> {
             id,
             key,
             org_key,
+            code,
             conn,
-        }) => {
-            cmd::client::member_approve(ctx, &conn.conn(), &key, org_key.as_deref(), id.as_deref())
-        }
+        }) => cmd::client::member_approve(
+            ctx,
+            &conn.conn(),
+            &key,
+            org_key.as_deref(),
+            id.as_deref(),
+            code.as_deref(),
+        ),
         Command::Member(MemberCommand::Revoke {
             cert,
             key,

@@ -433,7 +433,8 @@ async fn two_stateless_processes_on_postgres_and_s3() {
                 .key
                 .signing
                 .sign(
-                    &soshiki_client::proto::login_message(c1.origin(), &ch.nonce.0),
+                    &soshiki_client::proto::login_message(c1.origin(), &ch.nonce.0)
+                        .expect("message"),
                     &mut OsRng,
                 )
                 .to_vec(),

@@ -273,12 +273,22 @@ fn create_org(s: &Served, tag: &str, name: &str) -> String {
 
 fn enroll(s: &Served, org_tag: &str, fp: &str, tag: &str, name: &str, roles: &str) -> String {
     let key = format!("{tag}.key");
-    ok(
+    let sent = ok(
         s,
         &[
             "member", "enroll", "--org", fp, "--name", name, "--roles", roles, "--out", &key,
         ],
     );
+    // The enrollment code shown on the member's device, typed by the administrator.
+    let code = sent
+        .split_whitespace()
+        .find(|w| {
+            w.len() == 19
+                && w.split('-')
+                    .all(|g| g.len() == 4 && g.bytes().all(|b| b.is_ascii_digit()))
+        })
+        .unwrap_or_else(|| panic!("no enrollment code in {sent}"))
+        .to_string();
     let admin = format!("{org_tag}-admin.key");
     let list = ok(s, &["member", "approve", "--key", &admin]);
     let id = list
@@ -288,9 +298,8 @@ fn enroll(s: &Served, org_tag: &str, fp: &str, tag: &str, name: &str, roles: &st
         .unwrap_or_else(|| panic!("{name} not pending in {list}"))
         .to_string();
     let orgkey = format!("{org_tag}.orgkey");
-    ok(
-        s,
-        &[
+    let approve = |code: Option<&str>| {
+        let mut args = vec![
             "member",
             "approve",
             &id,
@@ -298,8 +307,21 @@ fn enroll(s: &Served, org_tag: &str, fp: &str, tag: &str, name: &str, roles: &st
             &admin,
             "--org-key",
             &orgkey,
-        ],
-    );
+        ];
+        if let Some(c) = code {
+            args.extend(["--code", c]);
+        }
+        run(s, &args)
+    };
+    // Without the code (no terminal to ask on), or with another code: nothing is certified.
+    for code in [None, Some("0000-0000-0000-0000")] {
+        let out = approve(code);
+        assert!(!out.status.success(), "approved with {code:?}");
+        let e = text(&out.stderr);
+        assert!(e.contains("enrollment code"), "{e}");
+    }
+    let out = approve(Some(&code));
+    assert!(out.status.success(), "{}", text(&out.stderr));
     let login = ok(s, &["login", "--key", &key]);
     assert!(login.contains("Enrollment approved"), "{login}");
     let list = ok(s, &["member", "list", "--key", &key]);

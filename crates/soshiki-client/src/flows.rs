@@ -170,24 +170,17 @@ pub async fn register_first_admin<S: Suite>(
         .await
 }
 
-/// Set the organization's expiry and retention (administrator).
+/// Set the organization's policy: expiry, retention, longest certificate validity
+/// (administrator).
 pub async fn set_policy<S: Suite>(
     client: &Client,
     admin: &MemberKey<S>,
-    expiry_days: Option<u32>,
-    retention_days: Option<u32>,
+    policy: &Policy,
 ) -> Result<OrgInfo> {
     let org_id = admin.organization.fingerprint().to_hex();
-    let spec = ActionSpec::set_policy(&org_id, expiry_days, retention_days);
+    let spec = ActionSpec::set_policy(&org_id, policy);
     client
-        .set_policy(
-            &org_id,
-            &Policy {
-                expiry_days,
-                retention_days,
-            },
-            &sign_action(admin, &spec),
-        )
+        .set_policy(&org_id, policy, &sign_action(admin, &spec))
         .await
 }
 
@@ -201,6 +194,10 @@ pub struct EnrollmentTicket {
     pub id: String,
     /// The organization.
     pub org_id: String,
+    /// The request's enrollment code (`proto::enrollment_code`): show it to the member, who
+    /// gives it to the administrator; the administrator's client certifies only a request with
+    /// this code.
+    pub code: String,
     /// The new keys, protected by the passphrase: a member key file whose certificate is a
     /// placeholder issued by a throwaway "pending enrollment" organization, replaced on approval.
     pub pending_key_file: Vec<u8>,
@@ -211,6 +208,7 @@ impl core::fmt::Debug for EnrollmentTicket {
         f.debug_struct("EnrollmentTicket")
             .field("id", &self.id)
             .field("org_id", &self.org_id)
+            .field("code", &self.code)
             .finish_non_exhaustive()
     }
 }
@@ -230,7 +228,11 @@ pub async fn enroll<S: Suite>(
     passphrase: &[u8],
     kdf: KdfParams,
 ) -> Result<EnrollmentTicket> {
-    let crate::steps::NewEnrollment { statement, pending } = crate::steps::new_enrollment(
+    let crate::steps::NewEnrollment {
+        statement,
+        code,
+        pending,
+    } = crate::steps::new_enrollment(
         org,
         member_name,
         roles,
@@ -249,6 +251,7 @@ pub async fn enroll<S: Suite>(
     Ok(EnrollmentTicket {
         id,
         org_id,
+        code,
         pending_key_file,
     })
 }
@@ -322,13 +325,18 @@ pub async fn pending_enrollments<S: Suite>(
         .collect())
 }
 
-/// Approve an enrollment: check the member's proof of possession, certify the requested keys
-/// with the organization key **locally**, and post the certificate.
+/// Approve an enrollment: check the member's proof of possession and that the request's
+/// enrollment code is `expected_code` (typed by the administrator from the member's device),
+/// certify the requested keys with the organization key **locally** (validity capped by the
+/// organization's `max_validity_days`), and post the certificate
+/// ([`crate::steps::certify_enrollment`]). A request the server swapped is refused and nothing
+/// is certified.
 pub async fn approve_enrollment<S: Suite>(
     client: &Client,
     admin: &MemberKey<S>,
     org_key: &OrganizationKey<S>,
     enrollment_id: &str,
+    expected_code: &str,
 ) -> Result<MemberInfo> {
     let org_id = org_key.organization().fingerprint().to_hex();
     if admin.organization.fingerprint() != org_key.organization().fingerprint() {
@@ -341,9 +349,17 @@ pub async fn approve_enrollment<S: Suite>(
     if info.org_id != org_id {
         return Err(untrusted("the enrollment belongs to another organization"));
     }
-    let (_, request) = verify_enrollment::<S>(&info.request.0, &org_id)
-        .map_err(|e| untrusted(format!("the enrollment request is invalid: {e}")))?;
-    let cert = org_key.certify(&request.to_certificate_request(), &mut OsRng)?;
+    let policy = client.org(&org_id).await?;
+    let (_, cert) = crate::steps::certify_enrollment(
+        org_key,
+        &info.request.0,
+        expected_code,
+        crate::steps::ValidityChoice {
+            max_validity_days: policy.max_validity_days,
+            ..Default::default()
+        },
+        &mut OsRng,
+    )?;
     let cert_bytes = cert.to_bytes();
     let spec = ActionSpec::approve(
         enrollment_id,
@@ -486,9 +502,9 @@ pub async fn revocations<S: Suite>(
 pub async fn login<S: Suite>(client: &mut Client, key: &MemberKey<S>) -> Result<Token> {
     let id = cert_id(key);
     let ch = client.challenge(&id).await?;
-    let sig = key
-        .signing
-        .sign(&login_message(client.origin(), &ch.nonce.0), &mut OsRng);
+    let msg = login_message(client.origin(), &ch.nonce.0)
+        .map_err(|e| untrusted(format!("the server's login challenge is refused: {e}")))?;
+    let sig = key.signing.sign(&msg, &mut OsRng);
     let token = client
         .token(&TokenRequest {
             cert_id: id,
@@ -595,19 +611,23 @@ fn check_member<S: Suite>(
     Ok(cert)
 }
 
-/// The organization's representative (the first active, verified member with the role that
-/// the organization's current revocation list does not revoke).
+/// The organization's representative: the first active member whose certificate verifies
+/// against the pinned organization, whose **certified** roles include the representative role
+/// (`soshiki_core::cert::choose_representative`) and whom the organization's current signed
+/// revocation list does not revoke. The roles the server lists in JSON are never consulted.
 pub async fn representative<S: Suite>(
     client: &Client,
     org: &Organization<S>,
 ) -> Result<VerifiedCertificate<S>> {
     let list = revocations(client, org).await?;
-    directory(client, org)
-        .await?
-        .into_iter()
-        .filter(|e| e.info.roles & Roles::REPRESENTATIVE.bits() != 0)
-        .filter_map(|e| e.usable().cloned())
-        .find(|c| trust::check_not_revoked(&list, c.certificate()).is_ok())
+    let entries = directory(client, org).await?;
+    soshiki_core::cert::choose_representative(
+        entries
+            .iter()
+            .filter_map(DirectoryEntry::usable)
+            .filter(|c| trust::check_not_revoked(&list, c.certificate()).is_ok()),
+    )
+    .cloned()
         .ok_or_else(|| {
             ClientError::Invalid(format!(
                 "{} has no active representative certified by its organization key",
@@ -788,7 +808,7 @@ pub async fn forward_view<S: Suite>(
     let (request, metadata, offered, sender) = blocking(move || {
         let request = ForwardingRequest::<S>::from_bytes(&bytes)?;
         let (metadata, offered, sender) =
-            crate::steps::view_request(&request, &me, want.as_deref())?;
+            crate::steps::view_request(&request, &me, want.as_deref(), unix_now())?;
         Ok((request, metadata, offered, sender))
     })
     .await?;
@@ -853,7 +873,7 @@ pub async fn forward<S: Suite>(
     let (envelope_id, responses) = blocking(move || {
         let request = ForwardingRequest::<S>::from_bytes(&bytes)?;
         let verified = request
-            .verify()
+            .verify_at(unix_now())
             .map_err(|e| untrusted(format!("the forwarding request does not verify: {e}")))?;
         crate::steps::check_verified_request(&verified, &me, Some(&all))?;
         let fwd = Forwarder {
@@ -921,21 +941,7 @@ pub struct OpenedEnvelope<S: Suite> {
     pub parts: Vec<OpenedPart>,
 }
 
-/// A file name for a part: the last path component of its name, without control characters;
-/// `part-N` if nothing is left.
-pub fn safe_part_name(name: &str, index: u32) -> String {
-    let base = name.rsplit(['/', '\\']).next().unwrap_or("");
-    let cleaned: String = base
-        .chars()
-        .filter(|c| !c.is_control() && *c != ':')
-        .collect();
-    let cleaned = cleaned.trim().trim_start_matches('.').to_string();
-    if cleaned.is_empty() {
-        format!("part-{index}")
-    } else {
-        cleaned
-    }
-}
+pub use crate::names::safe_part_name;
 
 /// Open a delivery: download the envelope stream to a temporary file in `out_dir`, verify the
 /// whole chain, check that it is addressed to the member's own organization, decrypt every part
@@ -981,7 +987,7 @@ fn decrypt_download<S: Suite>(
     let file = EnvelopeFile::<S>::open(&mut src)?;
     let verified = file
         .header
-        .verify()
+        .verify_at(unix_now())
         .map_err(|e| untrusted(format!("the envelope does not verify: {e}")))?;
     if file.header.core.recipient_org.fingerprint() != me.organization.fingerprint() {
         return Err(untrusted(

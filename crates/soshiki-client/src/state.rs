@@ -60,6 +60,9 @@ pub struct SavedEnrollment {
     pub key_file: PathBuf,
     /// Request time.
     pub created: i64,
+    /// The request's enrollment code, to tell the administrator.
+    #[serde(default)]
+    pub code: String,
 }
 
 /// The whole state file.

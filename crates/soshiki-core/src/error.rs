@@ -115,6 +115,22 @@ pub enum VerifyError {
     /// An audit checkpoint is not signed by the pinned organization for its own trail.
     #[error("the audit checkpoint is not signed by the pinned organization")]
     Checkpoint,
+    /// A signed time lies in the future by more than
+    /// [`MAX_FUTURE_SKEW`](crate::envelope::MAX_FUTURE_SKEW) seconds of the verifier's clock.
+    #[error(
+        "{what} is dated {time}, more than {skew} s after this device's clock ({now}): \
+         refused (check the clocks)"
+    )]
+    FutureTime {
+        /// What carries the time (`the envelope's creation time`, `hop 2 of part 0`).
+        what: String,
+        /// The signed time.
+        time: u64,
+        /// The verifier's clock.
+        now: u64,
+        /// The allowed skew.
+        skew: u64,
+    },
 }
 
 /// A revocation list is not acceptable, or it revokes the certificate in question.

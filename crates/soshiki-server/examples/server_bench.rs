@@ -112,7 +112,7 @@ async fn member(
         KdfParams::MINIMUM,
     )
     .await?;
-    flows::approve_enrollment(&admin.0, &admin.1, org_key, &ticket.id).await?;
+    flows::approve_enrollment(&admin.0, &admin.1, org_key, &ticket.id, &ticket.code).await?;
     let key = match flows::finish_enrollment(
         &client,
         &ticket.id,

@@ -129,7 +129,10 @@ async fn bad_tokens_and_signatures() {
     // A login signed by another key, or for another origin, is refused.
     let ch = c.challenge(&w.reader.id()).await.expect("challenge");
     let other = SigningKey::<P256>::generate(&mut OsRng);
-    let sig = other.sign(&login_message(c.origin(), &ch.nonce.0), &mut OsRng);
+    let sig = other.sign(
+        &login_message(c.origin(), &ch.nonce.0).expect("message"),
+        &mut OsRng,
+    );
     let e = c
         .token(&TokenRequest {
             cert_id: w.reader.id(),
@@ -141,7 +144,7 @@ async fn bad_tokens_and_signatures() {
     assert_eq!(status(&e), 401);
     let ch = c.challenge(&w.reader.id()).await.expect("challenge");
     let sig = w.reader.key.signing.sign(
-        &login_message("https://evil.example", &ch.nonce.0),
+        &login_message("https://evil.example", &ch.nonce.0).expect("message"),
         &mut OsRng,
     );
     let e = c
@@ -158,11 +161,10 @@ async fn bad_tokens_and_signatures() {
         "the message names the server's origin: {e}"
     );
     // A challenge is single-use.
-    let sig = w
-        .reader
-        .key
-        .signing
-        .sign(&login_message(c.origin(), &ch.nonce.0), &mut OsRng);
+    let sig = w.reader.key.signing.sign(
+        &login_message(c.origin(), &ch.nonce.0).expect("message"),
+        &mut OsRng,
+    );
     let e = c
         .token(&TokenRequest {
             cert_id: w.reader.id(),
@@ -675,9 +677,15 @@ async fn roles_and_enrollment_checks() {
         ),
         403
     );
-    let e = flows::approve_enrollment(&w.rep.client, &w.rep.key, &w.city.key, &ticket.id)
-        .await
-        .expect_err("not admin");
+    let e = flows::approve_enrollment(
+        &w.rep.client,
+        &w.rep.key,
+        &w.city.key,
+        &ticket.id,
+        &ticket.code,
+    )
+    .await
+    .expect_err("not admin");
     assert_eq!(status(&e), 403);
     let info = c.enrollment(&ticket.id).await.expect("info");
     let (_, req) = soshiki_client::proto::verify_enrollment::<P256>(&info.request.0, &w.city.id())

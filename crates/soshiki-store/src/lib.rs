@@ -38,6 +38,7 @@
 //! let org = OrgRow {
 //!     id: "00aa".into(), suite: 1, name: "Omachi City".into(), record: b"signed".to_vec(),
 //!     created: 1_700_000_000, expiry_days: Some(30), retention_days: None,
+//!     max_validity_days: None,
 //! };
 //! store.create_org(&org).await?;
 //! let entry = |text: &str| NewAuditEntry {
@@ -161,6 +162,17 @@ pub type Result<T> = std::result::Result<T, StoreError>;
 /// Seconds since the Unix epoch.
 pub type Timestamp = i64;
 
+/// An organization's policy.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct OrgPolicy {
+    /// Days after which an unopened delivery expires (`None`: never).
+    pub expiry_days: Option<u32>,
+    /// Days after creation after which bodies are removed (`None`: kept).
+    pub retention_days: Option<u32>,
+    /// The longest validity of a member certificate, in days (`None`: no limit).
+    pub max_validity_days: Option<u32>,
+}
+
 /// An organization known to the directory.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OrgRow {
@@ -178,6 +190,8 @@ pub struct OrgRow {
     pub expiry_days: Option<u32>,
     /// Days after creation after which bodies are removed (`None`: kept).
     pub retention_days: Option<u32>,
+    /// The longest validity of a member certificate, in days (`None`: no limit).
+    pub max_validity_days: Option<u32>,
 }
 
 /// A member's status.
@@ -437,13 +451,12 @@ pub trait Store: Send + Sync {
     async fn org(&self, id: &str) -> Result<OrgRow>;
     /// All organizations, by name.
     async fn orgs(&self) -> Result<Vec<OrgRow>>;
-    /// Set expiry and retention, atomically with the audit entries; `NotFound` if there is no
-    /// such organization.
+    /// Set expiry, retention and the longest certificate validity, atomically with the audit
+    /// entries; `NotFound` if there is no such organization.
     async fn set_org_policy(
         &self,
         id: &str,
-        expiry_days: Option<u32>,
-        retention_days: Option<u32>,
+        policy: &OrgPolicy,
         audit: &[NewAuditEntry],
     ) -> Result<()>;
 

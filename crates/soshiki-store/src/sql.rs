@@ -155,7 +155,7 @@ pub(crate) fn audit_orgs(entries: &[crate::NewAuditEntry]) -> Vec<&str> {
 
 macro_rules! org_cols {
     () => {
-        "id, suite, name, record, created, expiry_days, retention_days"
+        "id, suite, name, record, created, expiry_days, retention_days, max_validity_days"
     };
 }
 macro_rules! member_cols {
@@ -236,8 +236,9 @@ macro_rules! sql_store {
         };
         use $crate::{
             audit_hash, AuditRow, CheckpointRow, DeliveryRow, DeliveryStatus, EnrollmentRow,
-            EnrollmentStatus, EnvelopeRow, MemberRow, MemberStatus, NewAuditEntry, OrgRow, Result,
-            RevocationListRow, RuleRow, Store, StoreError, Timestamp, UploadRow, UPLOAD_GRACE,
+            EnrollmentStatus, EnvelopeRow, MemberRow, MemberStatus, NewAuditEntry, OrgPolicy, OrgRow,
+            Result, RevocationListRow, RuleRow, Store, StoreError, Timestamp, UploadRow,
+            UPLOAD_GRACE,
         };
 
         type Tx = $tx;
@@ -259,6 +260,10 @@ macro_rules! sql_store {
                 created: get(row, "created")?,
                 expiry_days: days_from_db(get(row, "expiry_days")?, "expiry_days")?,
                 retention_days: days_from_db(get(row, "retention_days")?, "retention_days")?,
+                max_validity_days: days_from_db(
+                    get(row, "max_validity_days")?,
+                    "max_validity_days",
+                )?,
             })
         }
 
@@ -477,7 +482,7 @@ macro_rules! sql_store {
                 sqlx::query(concat!(
                     "INSERT INTO orgs (",
                     org_cols!(),
-                    ") VALUES ($1, $2, $3, $4, $5, $6, $7)"
+                    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
                 ))
                 .bind(&org.id)
                 .bind(i64::from(org.suite))
@@ -486,6 +491,7 @@ macro_rules! sql_store {
                 .bind(org.created)
                 .bind(days_to_db(org.expiry_days))
                 .bind(days_to_db(org.retention_days))
+                .bind(days_to_db(org.max_validity_days))
                 .execute(&mut *tx)
                 .await
                 .map_err(db_err(&format!("organization {}", org.id)))?;
@@ -515,17 +521,18 @@ macro_rules! sql_store {
             async fn set_org_policy(
                 &self,
                 id: &str,
-                expiry_days: Option<u32>,
-                retention_days: Option<u32>,
+                policy: &OrgPolicy,
                 audit: &[NewAuditEntry],
             ) -> Result<()> {
                 let mut tx = self.begin_audited(audit).await?;
                 let done = sqlx::query(
-                    "UPDATE orgs SET expiry_days = $2, retention_days = $3 WHERE id = $1",
+                    "UPDATE orgs SET expiry_days = $2, retention_days = $3, \
+                     max_validity_days = $4 WHERE id = $1",
                 )
                 .bind(id)
-                .bind(days_to_db(expiry_days))
-                .bind(days_to_db(retention_days))
+                .bind(days_to_db(policy.expiry_days))
+                .bind(days_to_db(policy.retention_days))
+                .bind(days_to_db(policy.max_validity_days))
                 .execute(&mut *tx)
                 .await
                 .map_err(db_err("organization"))?;

@@ -53,6 +53,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "signed status",
         include_str!("../migrations/sqlite/0005_signed_status.sql"),
     ),
+    (
+        6,
+        "max validity",
+        include_str!("../migrations/sqlite/0006_max_validity.sql"),
+    ),
 ];
 
 /// How long a writer waits for another process's write lock before failing.

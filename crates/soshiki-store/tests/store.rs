@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use soshiki_store::{
     audit_hash, open_store, AuditRow, CheckpointRow, DeliveryRow, DeliveryStatus, EnrollmentRow,
-    EnrollmentStatus, EnvelopeRow, MemberRow, MemberStatus, NewAuditEntry, OrgRow,
+    EnrollmentStatus, EnvelopeRow, MemberRow, MemberStatus, NewAuditEntry, OrgPolicy, OrgRow,
     RevocationListRow, RuleRow, Store, StoreError, UploadRow, UPLOAD_GRACE,
 };
 
@@ -150,6 +150,15 @@ fn org(id: &str, name: &str) -> OrgRow {
         created: T0,
         expiry_days: None,
         retention_days: None,
+        max_validity_days: None,
+    }
+}
+
+fn policy(expiry: Option<u32>, retention: Option<u32>, max_validity: Option<u32>) -> OrgPolicy {
+    OrgPolicy {
+        expiry_days: expiry,
+        retention_days: retention,
+        max_validity_days: max_validity,
     }
 }
 
@@ -349,18 +358,25 @@ async fn organizations_and_policy(db: &Db) {
         .collect();
     assert_eq!(names, ["Azumino", "Zushi"], "by name");
 
-    s.set_org_policy("aaaa", Some(30), Some(365), &[])
+    s.set_org_policy("aaaa", &policy(Some(30), Some(365), Some(400)), &[])
         .await
         .expect("policy");
     let a = s.org("aaaa").await.expect("org");
-    assert_eq!((a.expiry_days, a.retention_days), (Some(30), Some(365)));
-    s.set_org_policy("aaaa", None, Some(u32::MAX), &[])
+    assert_eq!(
+        (a.expiry_days, a.retention_days, a.max_validity_days),
+        (Some(30), Some(365), Some(400))
+    );
+    s.set_org_policy("aaaa", &policy(None, Some(u32::MAX), None), &[])
         .await
         .expect("policy");
     let a = s.org("aaaa").await.expect("org");
-    assert_eq!((a.expiry_days, a.retention_days), (None, Some(u32::MAX)));
+    assert_eq!(
+        (a.expiry_days, a.retention_days, a.max_validity_days),
+        (None, Some(u32::MAX), None)
+    );
     assert!(is_not_found(
-        s.set_org_policy("cccc", Some(1), None, &[]).await
+        s.set_org_policy("cccc", &policy(Some(1), None, None), &[])
+            .await
     ));
 }
 
@@ -1717,10 +1733,10 @@ async fn expiry_and_blob_keys(db: &Db) {
     let s = &*db.store;
     world(s).await;
     // B's unopened deliveries expire after 10 days; A keeps bodies 100 days.
-    s.set_org_policy("bbbb", Some(10), None, &[])
+    s.set_org_policy("bbbb", &policy(Some(10), None, None), &[])
         .await
         .expect("policy");
-    s.set_org_policy("aaaa", None, Some(100), &[])
+    s.set_org_policy("aaaa", &policy(None, Some(100), None), &[])
         .await
         .expect("policy");
     let send = |id: &'static str, created: i64| async move {

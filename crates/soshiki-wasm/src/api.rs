@@ -218,6 +218,9 @@ pub struct RulesCheck {
 pub struct Enrollment {
     /// The signed `enroll` statement (the `request` of `POST /v1/orgs/{org}/enrollments`).
     pub statement: Vec<u8>,
+    /// The request's enrollment code (`proto::enrollment_code`), to show to the member: the
+    /// administrator must type it to approve.
+    pub code: String,
     /// The new keys under the passphrase, with a placeholder certificate.
     pub pending_key_file: Vec<u8>,
 }
@@ -261,7 +264,11 @@ fn create_enrollment_for<S: Suite>(
     kdf: KdfParams,
     now: u64,
 ) -> Result<Enrollment> {
-    let steps::NewEnrollment { statement, pending } = steps::new_enrollment(
+    let steps::NewEnrollment {
+        statement,
+        code,
+        pending,
+    } = steps::new_enrollment(
         org,
         member_name,
         roles,
@@ -272,6 +279,7 @@ fn create_enrollment_for<S: Suite>(
     )?;
     Ok(Enrollment {
         statement: statement.to_bytes(),
+        code,
         pending_key_file: pending.to_key_file(passphrase, kdf, &mut OsRng)?,
     })
 }
@@ -779,10 +787,28 @@ impl Session {
         member!(&self.key, k => Ok(k.to_key_file(passphrase, kdf, &mut OsRng)?))
     }
 
-    /// The signature for `POST /v1/auth/token`. Mirrors `flows::login`.
-    pub fn sign_login(&self, origin: &str, nonce: &[u8]) -> Vec<u8> {
-        let msg = proto::login_message(origin, nonce);
+    /// Sign browser state that must survive in the profile without being changeable by whoever
+    /// can write the profile (the pinned organizations): a signature by this member's signing
+    /// key over [`local_state_message`]. Verified at unlock with [`Session::verify_local_state`].
+    pub fn sign_local_state(&self, kind: &str, text: &str) -> Vec<u8> {
+        let msg = local_state_message(&self.cert_id(), kind, text);
         member!(&self.key, k => k.signing.sign(&msg, &mut OsRng).to_vec())
+    }
+
+    /// Whether `signature` is this member's signature of `text` as state `kind`
+    /// ([`Session::sign_local_state`]). False for any change of text, kind, member or signature.
+    pub fn verify_local_state(&self, kind: &str, text: &str, signature: &[u8]) -> bool {
+        let msg = local_state_message(&self.cert_id(), kind, text);
+        member!(&self.key, k => k.certificate.signing_key.verify(&msg, signature))
+    }
+
+    /// The signature for `POST /v1/auth/token` over `proto::login_message` (length-prefixed
+    /// origin, 32-byte nonce; any other nonce length is refused). Mirrors `flows::login`.
+    pub fn sign_login(&self, origin: &str, nonce: &[u8]) -> Result<Vec<u8>> {
+        let msg = proto::login_message(origin, nonce).map_err(|e| {
+            Error::untrusted(format!("the server's login challenge is refused: {e}"))
+        })?;
+        Ok(member!(&self.key, k => k.signing.sign(&msg, &mut OsRng).to_vec()))
     }
 
     /// Sign an action statement (the `soshiki-action` header value).
@@ -864,8 +890,8 @@ impl Session {
 
     /// Verify a forwarding request and open its labels.
     /// The checks are `steps::view_request`, as in `flows::forward_view`.
-    pub fn forward_view(&self, request: &[u8]) -> Result<EnvelopeView> {
-        member!(&self.key, k => forward_view_as(k, request))
+    pub fn forward_view(&self, request: &[u8], now: u64) -> Result<EnvelopeView> {
+        member!(&self.key, k => forward_view_as(k, request, now))
     }
 
     /// Make one forward response per target. Mirrors the key-using half of `flows::forward`.
@@ -880,9 +906,23 @@ impl Session {
 
     /// Verify a delivery's header and prepare to decrypt the parts this member holds.
     /// Mirrors `flows::decrypt_download` up to the decryption itself.
-    pub fn begin_open(&self, header: &[u8]) -> Result<Opener> {
-        member!(&self.key, k => begin_open_as(k, header))
+    pub fn begin_open(&self, header: &[u8], now: u64) -> Result<Opener> {
+        member!(&self.key, k => begin_open_as(k, header, now))
     }
+}
+
+/// The message signed over browser state:
+/// `"soshiki/v1/browser-state" ‖ u16(len) ‖ certificate id (hex) ‖ u16(len) ‖ kind
+/// ‖ u32(len) ‖ text`.
+pub fn local_state_message(cert_id: &str, kind: &str, text: &str) -> Vec<u8> {
+    let mut m = b"soshiki/v1/browser-state".to_vec();
+    for part in [cert_id, kind] {
+        m.extend_from_slice(&(part.len().min(usize::from(u16::MAX)) as u16).to_be_bytes());
+        m.extend_from_slice(&part.as_bytes()[..part.len().min(usize::from(u16::MAX))]);
+    }
+    m.extend_from_slice(&(text.len() as u32).to_be_bytes());
+    m.extend_from_slice(text.as_bytes());
+    m
 }
 
 fn suite_name<S: Suite>(_: &MemberKey<S>) -> String {
@@ -951,9 +991,9 @@ fn encrypt_as<S: Suite>(k: &MemberKey<S>, req: &EncryptRequest, now: u64) -> Res
     })
 }
 
-fn forward_view_as<S: Suite>(k: &MemberKey<S>, request: &[u8]) -> Result<EnvelopeView> {
+fn forward_view_as<S: Suite>(k: &MemberKey<S>, request: &[u8], now: u64) -> Result<EnvelopeView> {
     let request = ForwardingRequest::<S>::from_bytes(request)?;
-    let (metadata, offered, sender) = steps::view_request(&request, k, None)?;
+    let (metadata, offered, sender) = steps::view_request(&request, k, None, now)?;
     let parts = offered.iter().map(|i| part_view(&metadata, *i)).collect();
     Ok(view_of(
         &request.as_header_for_verification(),
@@ -1007,7 +1047,7 @@ fn forward_as<S: Suite>(
     }
     let request = ForwardingRequest::<S>::from_bytes(request)?;
     let verified = request
-        .verify()
+        .verify_at(now)
         .map_err(|e| Error::untrusted(format!("the forwarding request does not verify: {e}")))?;
     steps::check_verified_request(&verified, k, Some(&all))?;
     let fwd = Forwarder {
@@ -1023,10 +1063,10 @@ fn forward_as<S: Suite>(
     Ok(out)
 }
 
-fn begin_open_as<S: Suite>(k: &MemberKey<S>, header: &[u8]) -> Result<Opener> {
+fn begin_open_as<S: Suite>(k: &MemberKey<S>, header: &[u8], now: u64) -> Result<Opener> {
     let header = EnvelopeHeader::<S>::from_bytes(header)?;
     let verified = header
-        .verify()
+        .verify_at(now)
         .map_err(|e| Error::untrusted(format!("the envelope does not verify: {e}")))?;
     if header.core.recipient_org.fingerprint() != k.organization.fingerprint() {
         return Err(Error::untrusted(
@@ -1112,6 +1152,8 @@ pub struct EnrollmentReview {
     pub not_before: u64,
     /// Requested validity end.
     pub not_after: u64,
+    /// Requested validity in whole days.
+    pub validity_days: u64,
     /// Whether the request is for this organization and its proof of possession verifies.
     pub ok: bool,
     /// Why not.
@@ -1125,6 +1167,7 @@ fn review_as<S: Suite>(o: &OrganizationKey<S>, statement: &[u8]) -> EnrollmentRe
         roles: roles_of(r.roles),
         not_before: r.not_before,
         not_after: r.not_after,
+        validity_days: r.validity_days(),
         ok: problem.is_none(),
         problem,
     };
@@ -1141,6 +1184,7 @@ fn review_as<S: Suite>(o: &OrganizationKey<S>, statement: &[u8]) -> EnrollmentRe
                     roles: vec![],
                     not_before: 0,
                     not_after: 0,
+                    validity_days: 0,
                     ok: false,
                     problem: Some(e.to_string()),
                 },
@@ -1152,23 +1196,17 @@ fn review_as<S: Suite>(o: &OrganizationKey<S>, statement: &[u8]) -> EnrollmentRe
 fn certify_as<S: Suite>(
     o: &OrganizationKey<S>,
     statement: &[u8],
-    not_before: Option<u64>,
-    not_after: Option<u64>,
+    code: &str,
+    validity: steps::ValidityChoice,
 ) -> Result<Vec<u8>> {
+    let (_, cert) = steps::certify_enrollment(o, statement, code, validity, &mut OsRng)?;
+    Ok(cert.to_bytes())
+}
+
+fn code_matches_as<S: Suite>(o: &OrganizationKey<S>, statement: &[u8], typed: &str) -> bool {
     let org_id = o.organization().fingerprint().to_hex();
-    let (_, request) = verify_enrollment::<S>(statement, &org_id)
-        .map_err(|e| Error::untrusted(format!("the enrollment request is invalid: {e}")))?;
-    let mut req = request.to_certificate_request();
-    if let Some(nb) = not_before {
-        req.not_before = nb;
-    }
-    if let Some(na) = not_after {
-        req.not_after = na;
-    }
-    if req.not_after <= req.not_before {
-        return Err(Error::invalid("the validity must end after it starts"));
-    }
-    Ok(o.certify(&req, &mut OsRng)?.to_bytes())
+    verify_enrollment::<S>(statement, &org_id)
+        .is_ok_and(|(st, _)| proto::enrollment_code_matches(&st.detail, typed))
 }
 
 impl OrgKey {
@@ -1237,14 +1275,22 @@ impl OrgKey {
     pub fn review_enrollment(&self, statement: &[u8]) -> EnrollmentReview {
         org_key!(self, o => review_as(o, statement))
     }
-    /// Certify the keys of a verified enrollment (validity as requested unless overridden).
-    /// Mirrors the certifying half of `flows::approve_enrollment`.
+    /// Whether `typed` is the enrollment code of a valid `enroll` statement for this
+    /// organization (to enable the approve button; [`OrgKey::certify`] checks it again).
+    pub fn enrollment_code_matches(&self, statement: &[u8], typed: &str) -> bool {
+        org_key!(self, o => code_matches_as(o, statement, typed))
+    }
+
+    /// Certify the keys of a verified enrollment whose enrollment code is `code` (typed by the
+    /// administrator from the member's device); validity as requested unless shortened, capped
+    /// by the organization's `max_validity_days`. The checks are `steps::certify_enrollment`,
+    /// as in `flows::approve_enrollment`: no path certifies a request without its code.
     pub fn certify(
         &self,
         statement: &[u8],
-        not_before: Option<u64>,
-        not_after: Option<u64>,
+        code: &str,
+        validity: steps::ValidityChoice,
     ) -> Result<Vec<u8>> {
-        org_key!(self, o => certify_as(o, statement, not_before, not_after))
+        org_key!(self, o => certify_as(o, statement, code, validity))
     }
 }

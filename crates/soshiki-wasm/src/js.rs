@@ -185,6 +185,13 @@ pub fn key_file_info(bytes: &[u8]) -> JsResult<JsValue> {
         .map_err(js_err)
 }
 
+/// The file name under which to save part `index` named `name` by its sender: the one
+/// part-name policy of every client (`soshiki_client::names::safe_part_name`).
+#[wasm_bindgen(js_name = safePartName)]
+pub fn safe_part_name(name: &str, index: u32) -> String {
+    soshiki_client::names::safe_part_name(name, index)
+}
+
 /// `{id, name, suite, created, fingerprintShort}` of a self-signed organization record.
 #[wasm_bindgen(js_name = organizationInfo)]
 pub fn organization_info(record: &[u8]) -> JsResult<JsValue> {
@@ -232,7 +239,9 @@ pub fn verify_revocations(
     .map_err(js_err)
 }
 
-/// Generate keys and the enrollment request: `{statement, pendingKeyFile}`.
+
+/// Generate keys and the enrollment request: `{statement, code, pendingKeyFile}`. Show `code`
+/// (the enrollment code) to the member: the administrator types it to approve.
 #[wasm_bindgen(js_name = createEnrollment)]
 pub fn create_enrollment(
     org_record: &[u8],
@@ -259,6 +268,7 @@ pub fn create_enrollment(
         )?;
         let obj: JsValue = Object::new().into();
         set(&obj, "statement", &u8a(&e.statement))?;
+        set(&obj, "code", &JsValue::from_str(&e.code))?;
         set(&obj, "pendingKeyFile", &u8a(&e.pending_key_file))?;
         Ok(obj)
     })()
@@ -447,10 +457,23 @@ impl Session {
             .map_err(js_err)
     }
 
+    /// Sign browser state (e.g. the pinned organizations) with this member's key, so that
+    /// someone who can only write the browser profile cannot change it unnoticed.
+    #[wasm_bindgen(js_name = signLocalState)]
+    pub fn sign_local_state(&self, kind: &str, text: &str) -> Vec<u8> {
+        self.inner.sign_local_state(kind, text)
+    }
+
+    /// Whether `signature` is this member's signature of `text` as state `kind`.
+    #[wasm_bindgen(js_name = verifyLocalState)]
+    pub fn verify_local_state(&self, kind: &str, text: &str, signature: &[u8]) -> bool {
+        self.inner.verify_local_state(kind, text, signature)
+    }
+
     /// The login signature for `POST /v1/auth/token`.
     #[wasm_bindgen(js_name = signLogin)]
-    pub fn sign_login(&self, origin: &str, nonce: &[u8]) -> Vec<u8> {
-        self.inner.sign_login(origin, nonce)
+    pub fn sign_login(&self, origin: &str, nonce: &[u8]) -> JsResult<Vec<u8>> {
+        self.inner.sign_login(origin, nonce).map_err(js_err)
     }
 
     fn action(&self, spec: Result<ActionSpec>) -> JsResult<String> {
@@ -591,11 +614,15 @@ impl Session {
         org_id: &str,
         expiry_days: Option<u32>,
         retention_days: Option<u32>,
+        max_validity_days: Option<u32>,
     ) -> JsResult<String> {
         self.action(Ok(ActionSpec::set_policy(
             org_id,
-            expiry_days,
-            retention_days,
+            &soshiki_client::proto::json::Policy {
+                expiry_days,
+                retention_days,
+                max_validity_days,
+            },
         )))
     }
 
@@ -644,15 +671,11 @@ impl Session {
         .map_err(js_err)
     }
 
-    /// Verify a forwarding request and open its labels (model 2: no part's C1).
-    /// `now` is accepted for symmetry; the request is verified at its own times.
+    /// Verify a forwarding request and open its labels (model 2: no part's C1). A time
+    /// (creation, hop) later than `now` plus the allowed skew (300 s) is refused.
     #[wasm_bindgen(js_name = forwardView)]
     pub fn forward_view(&self, request: &[u8], now: f64) -> JsResult<JsValue> {
-        (|| {
-            time(now, "now")?;
-            to_js(&self.inner.forward_view(request)?)
-        })()
-        .map_err(js_err)
+        (|| to_js(&self.inner.forward_view(request, time(now, "now")?)?))().map_err(js_err)
     }
 
     /// One ForwardResponse per target (`[{certificate, parts}]`), each target verified against
@@ -676,13 +699,13 @@ impl Session {
         .map_err(js_err)
     }
 
-    /// Verify a delivery's header and prepare to decrypt.
+    /// Verify a delivery's header (no time later than `now` plus 300 s) and prepare to
+    /// decrypt.
     #[wasm_bindgen(js_name = beginOpen)]
     pub fn begin_open(&self, header: &[u8], now: f64) -> JsResult<Opener> {
         (|| {
-            time(now, "now")?;
             Ok(Opener {
-                inner: self.inner.begin_open(header)?,
+                inner: self.inner.begin_open(header, time(now, "now")?)?,
             })
         })()
         .map_err(js_err)
@@ -774,7 +797,8 @@ impl OrgKey {
     pub fn organization_record(&self) -> Vec<u8> {
         self.inner.organization_record()
     }
-    /// `{name, roles, notBefore, notAfter, ok, problem}` of an `enroll` statement.
+    /// `{name, roles, notBefore, notAfter, validityDays, ok, problem}` of an `enroll` statement
+    /// (never its enrollment code: the administrator must type the code the member shows).
     #[wasm_bindgen(js_name = reviewEnrollment)]
     pub fn review_enrollment(&self, statement: &[u8]) -> JsResult<JsValue> {
         to_js(&self.inner.review_enrollment(statement)).map_err(js_err)
@@ -825,17 +849,30 @@ impl OrgKey {
         })()
         .map_err(js_err)
     }
-    /// Certify a verified enrollment; `notBefore`/`notAfter` null = as requested.
+    /// Whether `typed` is the enrollment code of this `enroll` statement (to enable the
+    /// approve button only when it matches).
+    #[wasm_bindgen(js_name = enrollmentCodeMatches)]
+    pub fn enrollment_code_matches(&self, statement: &[u8], typed: &str) -> bool {
+        self.inner.enrollment_code_matches(statement, typed)
+    }
+    /// Certify a verified enrollment whose enrollment code is `code` (typed by the
+    /// administrator); `maxValidityDays`: the organization's policy (null: no limit);
+    /// `notBefore`/`notAfter` null = as requested (they may only shorten it).
     pub fn certify(
         &self,
         statement: &[u8],
+        code: &str,
+        max_validity_days: Option<u32>,
         not_before: Option<f64>,
         not_after: Option<f64>,
     ) -> JsResult<Vec<u8>> {
         (|| {
-            let nb = not_before.map(|v| time(v, "notBefore")).transpose()?;
-            let na = not_after.map(|v| time(v, "notAfter")).transpose()?;
-            self.inner.certify(statement, nb, na)
+            let validity = soshiki_client::steps::ValidityChoice {
+                not_before: not_before.map(|v| time(v, "notBefore")).transpose()?,
+                not_after: not_after.map(|v| time(v, "notAfter")).transpose()?,
+                max_validity_days,
+            };
+            self.inner.certify(statement, code, validity)
         })()
         .map_err(js_err)
     }

@@ -62,17 +62,33 @@ async function enrollmentsSection(s, me, go) {
   if (!list.length) { sec.append(h('p', { class: 'muted' }, t('admin.noEnrollments'))); return sec; }
   const orgKey = session.organizationKey();
   if (!orgKey) sec.append(h('p', { class: 'hint' }, t('admin.needOrgKey')));
+  // The organization's cap on a certificate's validity (the server refuses a longer one).
+  let maxDays = null;
+  try { maxDays = (await api.getJson(`/v1/orgs/${me.orgId}`, { auth: false })).max_validity_days ?? null; } catch (e) { st.show(errorText(e), 'error'); return sec; }
   for (const en of list) {
     const statement = api.b64decode(en.request);
     let review = null;
     if (orgKey) { try { review = orgKey.reviewEnrollment(statement); } catch (e) { review = { ok: false, problem: e.message }; } }
-    const approve = h('button', { type: 'button', class: 'primary', disabled: !orgKey || !(review && review.ok) }, t('admin.approve'));
+    // The administrator types the code the member's device shows; the request is certified
+    // only if its code matches (a request swapped on the server never does).
+    const code = h('input', { type: 'text', name: 'enrollment-code', inputmode: 'numeric', autocomplete: 'off', spellcheck: 'false', placeholder: '0000-0000-0000-0000', disabled: !orgKey || !(review && review.ok) });
+    const codeState = h('span', { class: 'code-state', 'aria-live': 'polite' });
+    const approve = h('button', { type: 'button', class: 'primary', disabled: true }, t('admin.approve'));
     const reject = h('button', { type: 'button', class: 'danger' }, t('admin.reject'));
+    const checkCode = () => {
+      const digits = code.value.replace(/[^0-9０-９]/g, '');
+      const ok = !!(orgKey && review && review.ok && orgKey.enrollmentCodeMatches(statement, code.value));
+      approve.disabled = !ok;
+      codeState.textContent = ok ? t('admin.codeOk') : (digits.length >= 16 ? t('admin.codeMismatch') : '');
+      codeState.className = `code-state ${ok ? 'ok' : (digits.length >= 16 ? 'error' : '')}`;
+    };
+    code.addEventListener('input', checkCode);
     approve.addEventListener('click', async () => {
       if (!await confirmDialog(t('admin.approve'), t('admin.approveConfirm', { name: review.name }), t('admin.approve'))) return;
       try {
-        // As requested (the server checks the certificate certifies exactly the request).
-        const cert = orgKey.certify(statement, null, null);
+        // Certified only if the typed code matches the request; validity as requested,
+        // capped by the organization's policy.
+        const cert = orgKey.certify(statement, code.value, maxDays, null, null);
         const action = s.actionApprove(en.id, cert, statement);
         await api.postJson(`/v1/enrollments/${en.id}/approve`, { certificate: api.b64encode(cert) }, { action });
         go('admin');
@@ -85,11 +101,17 @@ async function enrollmentsSection(s, me, go) {
         go('admin');
       } catch (e) { st.show(errorText(e), 'error'); }
     });
+    const validity = review && review.ok
+      ? [h('p', {}, t('admin.validity', { days: review.validityDays, until: fmtTime(review.notAfter) })),
+        maxDays && review.validityDays > maxDays ? h('p', { class: 'hint' }, t('admin.validityCapped', { days: maxDays })) : '']
+      : [];
     sec.append(h('div', { class: 'enrollment', dataset: { enrollment: en.id } },
       h('p', {}, review ? h('strong', {}, review.name) : h('span', { class: 'muted' }, t('admin.unreviewed')),
         review && review.roles ? ` (${[].concat(review.roles).map((r) => t(`role.${r}`)).join('・')})` : '',
         ' ', h('span', { class: 'muted' }, fmtTime(en.created))),
+      ...validity,
       review && !review.ok ? h('p', { class: 'status error' }, t('admin.badRequest'), ' ', review.problem || '') : '',
+      review && review.ok ? field(t('admin.code'), code, t('admin.codeHint')) : '', review && review.ok ? codeState : '',
       h('div', { class: 'actions' }, approve, reject)));
   }
   return sec;

@@ -331,20 +331,43 @@ pub fn member_enroll(
             member_name: name.into(),
             key_file,
             created: t as i64,
+            code: ticket.code.clone(),
         });
         s.save()?;
         println!("{}", tr(M::EnrollSent, &[&name, &org.name, &ticket.id, &out.display()]));
+        println!("{}", tr(M::EnrollCode, &[&ticket.code]));
         Ok(())
     }))
 }
 
-/// `member approve [ID]`: without ID, list pending enrollments; with ID, certify and approve.
+/// The enrollment code the administrator types (`--code`, else asked on a terminal).
+fn enrollment_code(given: Option<&str>, name: &str, days: u64) -> Result<String> {
+    use std::io::{BufRead, IsTerminal, Write};
+    if let Some(c) = given {
+        return Ok(c.to_string());
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(err(M::NeedCode, &[]));
+    }
+    eprint!("{}", tr(M::PromptCode, &[&name, &days]));
+    std::io::stderr().flush().ok();
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(|_| err(M::NeedCode, &[]))?;
+    Ok(line.trim().to_string())
+}
+
+/// `member approve [ID]`: without ID, list pending enrollments; with ID, certify and approve
+/// the request whose enrollment code the administrator gives (`--code` or typed).
 pub fn member_approve(
     ctx: &Ctx,
     conn: &Conn,
     key: &Path,
     org_key: Option<&Path>,
     id: Option<&str>,
+    code: Option<&str>,
 ) -> Result<()> {
     let suite = suite_of(key, KIND_MEMBER)?;
     let rt = runtime()?;
@@ -362,7 +385,7 @@ pub fn member_approve(
                 }
                 for r in list {
                     match &r.request {
-                        Ok(req) => println!("{}", tr(M::PendingLine, &[&r.info.id, &req.member_name, &req.roles.names().join(",")])),
+                        Ok(req) => println!("{}", tr(M::PendingLine, &[&r.info.id, &req.member_name, &req.roles.names().join(","), &req.validity_days()])),
                         Err(e) => println!("{}", tr(M::PendingBad, &[&r.info.id, e])),
                     }
                 }
@@ -371,10 +394,24 @@ pub fn member_approve(
                 let p = org_key.ok_or_else(|| err(M::NeedOrgKey, &[]))?;
                 let k = read_key_file(p, KIND_ORGANIZATION)?;
                 let ok = unlock_org::<S>(ctx, &k)?;
-                let m = flows::approve_enrollment(&client, &admin, &ok, id)
+                let code = match code {
+                    Some(c) => c.to_string(),
+                    None => {
+                        // Show what is asked for (name, validity), never the code itself.
+                        let info = client.enrollment(id).await.map_err(|e| step_err(M::StepApprove, e))?;
+                        let org_id = admin.organization.fingerprint().to_hex();
+                        let (_, req) = soshiki_client::proto::verify_enrollment::<S>(&info.request.0, &org_id)
+                            .map_err(|e| step_err(M::StepApprove, ClientError::Untrusted(e.to_string())))?;
+                        enrollment_code(None, &req.member_name, req.validity_days())?
+                    }
+                };
+                let m = flows::approve_enrollment(&client, &admin, &ok, id, &code)
                     .await
                     .map_err(|e| step_err(M::StepApprove, e))?;
-                println!("{}", tr(M::Approved, &[&m.name, &m.cert_id]));
+                let until = soshiki_core::cert::Certificate::<S>::from_bytes(&m.certificate.0)
+                    .map(|c| files::format_time(c.not_after))
+                    .unwrap_or_default();
+                println!("{}", tr(M::Approved, &[&m.name, &m.cert_id, &until]));
             }
         }
         Ok(())
@@ -477,7 +514,7 @@ pub fn login(ctx: &Ctx, conn: &Conn, key: &Path) -> Result<()> {
                     me = *k;
                 }
                 EnrollmentOutcome::Rejected => return Err(err(M::EnrollRejected, &[&id])),
-                _ => return Err(err(M::EnrollPending, &[&id])),
+                _ => return Err(err(M::EnrollPending, &[&id, &enr.code])),
             }
         }
         let token = flows::login(&mut client, &me)

@@ -312,9 +312,15 @@ impl Demo {
         .await
         .map_err(|e| step_err(M::StepEnroll, e))?;
         let admin = &self.members[self.orgs[org].admin];
-        flows::approve_enrollment(&admin.client, &admin.key, &self.orgs[org].key, &ticket.id)
-            .await
-            .map_err(|e| step_err(M::StepApprove, e))?;
+        flows::approve_enrollment(
+            &admin.client,
+            &admin.key,
+            &self.orgs[org].key,
+            &ticket.id,
+            &ticket.code,
+        )
+        .await
+        .map_err(|e| step_err(M::StepApprove, e))?;
         let key = match flows::finish_enrollment(
             &client,
             &ticket.id,

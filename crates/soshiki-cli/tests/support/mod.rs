@@ -256,9 +256,15 @@ pub async fn enroll_via(
     )
     .await
     .expect("enroll");
-    flows::approve_enrollment(&org.admin.client, &org.admin.key, &org.key, &ticket.id)
-        .await
-        .expect("approve");
+    flows::approve_enrollment(
+        &org.admin.client,
+        &org.admin.key,
+        &org.key,
+        &ticket.id,
+        &ticket.code,
+    )
+    .await
+    .expect("approve");
     let key = match flows::finish_enrollment(
         &client,
         &ticket.id,

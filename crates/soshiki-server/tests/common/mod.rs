@@ -160,9 +160,15 @@ pub async fn enroll<S: Suite>(url: &str, org: &Org<S>, name: &str, roles: Roles)
         review.request.as_ref().expect("proof verifies").member_name,
         name
     );
-    flows::approve_enrollment(&org.admin.client, &org.admin.key, &org.key, &ticket.id)
-        .await
-        .expect("approve");
+    flows::approve_enrollment(
+        &org.admin.client,
+        &org.admin.key,
+        &org.key,
+        &ticket.id,
+        &ticket.code,
+    )
+    .await
+    .expect("approve");
     let key = match flows::finish_enrollment(
         &client,
         &ticket.id,
