@@ -628,12 +628,12 @@ pub async fn representative<S: Suite>(
             .filter(|c| trust::check_not_revoked(&list, c.certificate()).is_ok()),
     )
     .cloned()
-        .ok_or_else(|| {
-            ClientError::Invalid(format!(
-                "{} has no active representative certified by its organization key",
-                org.name
-            ))
-        })
+    .ok_or_else(|| {
+        ClientError::Invalid(format!(
+            "{} has no active representative certified by its organization key",
+            org.name
+        ))
+    })
 }
 
 // ---------------------------------------------------------------------------------------------

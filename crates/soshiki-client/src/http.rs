@@ -186,7 +186,33 @@ impl Client {
         })
     }
 
+    /// Send a request that is safe to repeat (a read, or the creation of a pending upload,
+    /// whose duplicate expires unused). When it could not be sent on a kept-alive connection
+    /// that the server had already closed (writing failed, or the connection closed before any
+    /// answer), it is sent once more on a fresh connection instead of failing the whole step.
+    async fn send_repeatable(rb: RequestBuilder) -> reqwest::Result<Response> {
+        let again = rb.try_clone();
+        match (rb.send().await, again) {
+            (Err(e), Some(again)) if e.is_request() && !e.is_timeout() => again.send().await,
+            (r, _) => r,
+        }
+    }
+
+    async fn send_json<T: DeserializeOwned>(resp: reqwest::Result<Response>) -> Result<T> {
+        let resp = Self::check(resp?).await?;
+        let bytes = resp.bytes().await?;
+        serde_json::from_slice(&bytes)
+            .map_err(|e| ClientError::Untrusted(format!("malformed answer from the server: {e}")))
+    }
+
     async fn json<T: DeserializeOwned>(rb: RequestBuilder) -> Result<T> {
+        let is_read = rb
+            .try_clone()
+            .and_then(|c| c.build().ok())
+            .is_some_and(|r| r.method() == Method::GET);
+        if is_read {
+            return Self::send_json(Self::send_repeatable(rb).await).await;
+        }
         let resp = Self::check(rb.send().await?).await?;
         let bytes = resp.bytes().await?;
         serde_json::from_slice(&bytes)
@@ -194,7 +220,7 @@ impl Client {
     }
 
     async fn binary(rb: RequestBuilder) -> Result<Vec<u8>> {
-        let resp = Self::check(rb.send().await?).await?;
+        let resp = Self::check(Self::send_repeatable(rb).await?).await?;
         Ok(resp.bytes().await?.to_vec())
     }
 
@@ -483,7 +509,7 @@ impl Client {
             .authed(Method::POST, "/v1/envelopes")?
             .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
             .body(header);
-        Self::json(Self::with_action(rb, action)).await
+        Self::send_json(Self::send_repeatable(Self::with_action(rb, action)).await).await
     }
 
     /// `PUT /v1/uploads/{id}` with exactly `len` bytes from `body`. Answers once the envelope is

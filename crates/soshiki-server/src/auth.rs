@@ -39,6 +39,13 @@ pub async fn challenge(
             "this member's certificate is revoked".into(),
         ));
     }
+    // An expired (or not yet valid) certificate cannot log in: say so before any signature.
+    let suite = util::org_suite(&st, &m.org_id).await?;
+    if !with_suite!(suite, S => certificate_current::<S>(&m, st.now())?) {
+        return Err(ApiError::Unauthorized(
+            "this member's certificate is expired or not yet valid".into(),
+        ));
+    }
     let nonce = random_bytes::<32>();
     let expires = st.now() + CHALLENGE_TTL;
     st.store.put_challenge(&nonce, &m.cert_id, expires).await?;

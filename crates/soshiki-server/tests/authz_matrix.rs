@@ -233,7 +233,6 @@ struct Caller {
 struct World {
     callers: BTreeMap<&'static str, Caller>,
     r_org: OrganizationKey<S>,
-    s_org_id: String,
     r_org_id: String,
     /// An organization registered without members (for the first-administrator route).
     fresh_org: OrganizationKey<S>,
@@ -483,9 +482,15 @@ async fn enroll_for(
     )
     .await
     .expect("enroll");
-    flows::approve_enrollment(&org.admin.client, &org.admin.key, &org.key, &ticket.id)
-        .await
-        .expect("approve");
+    flows::approve_enrollment(
+        &org.admin.client,
+        &org.admin.key,
+        &org.key,
+        &ticket.id,
+        &ticket.code,
+    )
+    .await
+    .expect("approve");
     match flows::finish_enrollment(
         &client,
         &ticket.id,
@@ -809,7 +814,6 @@ async fn build_world(url: &str) -> World {
     );
     World {
         callers,
-        s_org_id: s_org.id(),
         r_org_id: r_org.id(),
         r_org: r_org.key,
         fresh_org,
@@ -855,7 +859,27 @@ fn delivery_of<'a>(w: &'a World, caller: &str) -> &'a str {
     }
 }
 
-async fn call_for(w: &World, url: &str, method: &str, route: &str, caller: &str) -> Call {
+/// The request `caller` makes on `route` against the server at `url`, whose clock runs
+/// `shift` seconds ahead: statements are signed at the server's time, so that a refusal is
+/// about who asks, never about a clock difference.
+async fn call_for(
+    w: &World,
+    url: &str,
+    method: &str,
+    route: &str,
+    caller: &str,
+    shift: i64,
+) -> Call {
+    let at = now().saturating_add_signed(shift);
+    let stamp = |key: &MemberKey<S>, spec: &ActionSpec| {
+        ActionStatement::sign(
+            spec,
+            key.certificate.fingerprint(),
+            at,
+            &key.signing,
+            &mut OsRng,
+        )
+    };
     let c = &w.callers[caller];
     // The key that signs: the caller's own; anon signs as D1's holder would not (no key), so
     // its statements are made with a throwaway key (refused before they matter).
@@ -867,7 +891,7 @@ async fn call_for(w: &World, url: &str, method: &str, route: &str, caller: &str)
         Some(k) => flows::copy_member_key(k).expect("copy"),
         None => throwaway(),
     };
-    let sign = |spec: &ActionSpec| Some(sign_action(&signer, spec));
+    let sign = |spec: &ActionSpec| Some(stamp(&signer, spec));
     let own_cert = signer.certificate.fingerprint().to_hex();
     let peer_id = w.callers["peer"]
         .key
@@ -912,11 +936,13 @@ async fn call_for(w: &World, url: &str, method: &str, route: &str, caller: &str)
         }
         ("PUT", "/v1/orgs/{org}/policy") => {
             call.path = route.replace("{org}", &w.r_org_id);
-            call.body = json(&Policy {
+            let policy = Policy {
                 expiry_days: Some(30),
                 retention_days: None,
-            });
-            call.action = sign(&ActionSpec::set_policy(&w.r_org_id, Some(30), None));
+                max_validity_days: None,
+            };
+            call.action = sign(&ActionSpec::set_policy(&w.r_org_id, &policy));
+            call.body = json(&policy);
         }
         ("POST", "/v1/orgs/{org}/members") => {
             let org_id = w.fresh_org.organization().fingerprint().to_hex();
@@ -938,7 +964,7 @@ async fn call_for(w: &World, url: &str, method: &str, route: &str, caller: &str)
             call.body = json(&CertificateBody {
                 certificate: B64(cert),
             });
-            call.action = Some(sign_action(&admin, &spec));
+            call.action = Some(stamp(&admin, &spec));
         }
         ("GET", "/v1/members/{cert}") => call.path = route.replace("{cert}", &peer_id),
         ("POST", "/v1/members/{cert}/revoke") => {
@@ -959,7 +985,7 @@ async fn call_for(w: &World, url: &str, method: &str, route: &str, caller: &str)
                 Roles::READER,
                 now() - 60,
                 now() + 86400,
-                now(),
+                at,
                 &mut OsRng,
             )
             .expect("enrollment");
@@ -1019,7 +1045,8 @@ async fn call_for(w: &World, url: &str, method: &str, route: &str, caller: &str)
                 Ok(ch) => ch.nonce.0,
                 Err(_) => vec![0u8; 32], // refused already (revoked, expired): an unknown nonce
             };
-            let msg = login_message(url, &nonce);
+            // A nonce of another length than 32 bytes cannot be signed at all.
+            let msg = login_message(url, &nonce).expect("a 32-byte nonce");
             let sig = match &c.key {
                 Some(_) => who.signing.sign(&msg, &mut OsRng),
                 None => signer.signing.sign(&msg, &mut OsRng),
@@ -1196,22 +1223,20 @@ async fn run_matrix(backend: Backend) {
             } else {
                 None
             };
+            let shift = if caller == "expired" {
+                i64::try_from(world.expired_at.saturating_sub(now())).unwrap_or(0) + 600
+            } else {
+                0
+            };
             let own_inst = match &own {
-                Some(place) => {
-                    let shift = if caller == "expired" {
-                        i64::try_from(world.expired_at.saturating_sub(now())).unwrap_or(0) + 600
-                    } else {
-                        0
-                    };
-                    Some(place.serve(shift).await)
-                }
+                Some(place) => Some(place.serve(shift).await),
                 None => None,
             };
             let url = own_inst
                 .as_ref()
                 .map_or(&shared_inst.url, |i| &i.url)
                 .clone();
-            let call = call_for(&world, &url, method, route, caller).await;
+            let call = call_for(&world, &url, method, route, caller, shift).await;
             let (got, body) = perform(&url, &world, caller, call).await;
             if let Some(i) = own_inst {
                 i.stop().await;

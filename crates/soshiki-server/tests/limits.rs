@@ -218,9 +218,15 @@ async fn pending_enrollments_expire() {
     )
     .await
     .expect("enroll");
-    let e = flows::approve_enrollment(&city.admin.client, &city.admin.key, &city.key, &ticket.id)
-        .await
-        .expect_err("expired");
+    let e = flows::approve_enrollment(
+        &city.admin.client,
+        &city.admin.key,
+        &city.key,
+        &ticket.id,
+        &ticket.code,
+    )
+    .await
+    .expect_err("expired");
     assert_eq!(
         (e.status(), e.code()),
         (Some(410), Some("enrollment-expired")),

@@ -239,7 +239,6 @@ pub fn verify_revocations(
     .map_err(js_err)
 }
 
-
 /// Generate keys and the enrollment request: `{statement, code, pendingKeyFile}`. Show `code`
 /// (the enrollment code) to the member: the administrator types it to approve.
 #[wasm_bindgen(js_name = createEnrollment)]
