@@ -41,6 +41,8 @@ pub struct Client {
     token: Option<String>,
     /// Recently fetched directory entries (see [`Client::member_recent`]), shared by clones.
     recent_members: Arc<Mutex<HashMap<String, (Instant, MemberInfo)>>>,
+    /// Rows per page when following a list (see [`Client::set_page_limit`]).
+    page_limit: u32,
 }
 
 /// How long [`Client::member_recent`] reuses a directory entry.
@@ -79,6 +81,7 @@ impl Client {
             origin,
             token: None,
             recent_members: Arc::default(),
+            page_limit: PAGE_LIMIT,
         })
     }
 
@@ -90,6 +93,12 @@ impl Client {
     /// The origin logins are signed for (scheme, host and port as dialled).
     pub fn origin(&self) -> &str {
         &self.origin
+    }
+
+    /// Rows per page when following a list (clamped to 1..=[`PAGE_LIMIT`]; default
+    /// [`PAGE_LIMIT`]). Whole listings are still complete, in more requests.
+    pub fn set_page_limit(&mut self, limit: u32) {
+        self.page_limit = limit.clamp(1, PAGE_LIMIT);
     }
 
     /// Use a bearer token (from [`crate::flows::login`] or a saved state).
@@ -220,7 +229,7 @@ impl Client {
     /// `GET /v1/orgs`, every page.
     pub async fn orgs(&self) -> Result<Vec<OrgInfo>> {
         all_pages(|after| async move {
-            let l = self.orgs_page(PAGE_LIMIT, after.as_deref()).await?;
+            let l = self.orgs_page(self.page_limit, after.as_deref()).await?;
             Ok((l.orgs, l.next))
         })
         .await
@@ -274,7 +283,7 @@ impl Client {
     pub async fn members(&self, org_id: &str) -> Result<Vec<MemberInfo>> {
         all_pages(|after| async move {
             let l = self
-                .members_page(org_id, PAGE_LIMIT, after.as_deref())
+                .members_page(org_id, self.page_limit, after.as_deref())
                 .await?;
             Ok((l.members, l.next))
         })
@@ -346,7 +355,7 @@ impl Client {
     pub async fn enrollments(&self, org_id: &str, status: &str) -> Result<Vec<EnrollmentInfo>> {
         all_pages(|after| async move {
             let l = self
-                .enrollments_page(org_id, status, PAGE_LIMIT, after.as_deref())
+                .enrollments_page(org_id, status, self.page_limit, after.as_deref())
                 .await?;
             Ok((l.enrollments, l.next))
         })
@@ -486,7 +495,7 @@ impl Client {
     pub async fn inbox(&self, status: Option<&str>) -> Result<Vec<DeliveryInfo>> {
         all_pages(|after| async move {
             let l = self
-                .inbox_page(status, PAGE_LIMIT, after.as_deref())
+                .inbox_page(status, self.page_limit, after.as_deref())
                 .await?;
             Ok((l.deliveries, l.next))
         })
