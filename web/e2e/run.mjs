@@ -547,6 +547,9 @@ test('enrollment in the browser, approval with the organization key, audit trail
   await p.click('#enroll-form button[type=submit]');
   await p.waitForSelector('#pending .pending-item');
   await screenshot(newcomer, 'enroll-pending');
+  // The enrollment code the member tells the administrator (in person, by phone).
+  const code = (await p.textContent('#pending .enrollment-code')).trim();
+  assert.match(code, /^\d{4}-\d{4}-\d{4}-\d{4}$/);
   // The pending key file exists only in IndexedDB.
   for (const k of await storedKeyFiles(newcomer)) addSecret('pending key file (browser)', k);
 
@@ -558,6 +561,13 @@ test('enrollment in the browser, approval with the organization key, audit trail
   await admin.page.waitForSelector('#enrollments .enrollment');
   await screenshot(admin, 'admin-enrollment');
   const row = admin.page.locator('#enrollments .enrollment', { hasText: '大町地区 e2e 新規担当' });
+  // Approval stays disabled until the administrator types the member's code.
+  assert.ok(await row.locator('button.primary').isDisabled());
+  const wrong = code.replace(/^\d/, (d) => String((Number(d) + 1) % 10));
+  await row.locator('input[name=enrollment-code]').fill(wrong);
+  assert.ok(await row.locator('button.primary').isDisabled(), 'a wrong code does not enable approval');
+  await row.locator('input[name=enrollment-code]').fill(code);
+  assert.ok(!(await row.locator('button.primary').isDisabled()), 'the member\'s code enables approval');
   await row.locator('button.primary').click();
   await confirm(admin);
   await admin.page.waitForSelector('#members');
@@ -581,7 +591,14 @@ test('enrollment in the browser, approval with the organization key, audit trail
   assert.equal(await admin.page.getAttribute('#audit-result', 'class'), 'status ok', await admin.page.textContent('#audit-result'));
   assert.ok((await admin.page.textContent('#audit-out')).includes('承認'));
   await screenshot(admin, 'admin-audit');
-  // Revocation.
+  // With the organization key unlocked, sign a checkpoint; the next verification checks the
+  // trail against it (served by the server and remembered by this browser).
+  await admin.page.click('#audit-checkpoint');
+  await admin.page.waitForSelector('#audit .status.ok');
+  await admin.page.click('#audit-verify');
+  await admin.page.waitForSelector('#audit-checkpoint-held');
+  assert.equal(await admin.page.getAttribute('#audit-result', 'class'), 'status ok', await admin.page.textContent('#audit-result'));
+  // Revocation (signs a new revocation list with the organization key unlocked above).
   const member = admin.page.locator('#members tbody tr', { hasText: '大町地区 e2e 新規担当' });
   await member.locator('button.danger').click();
   await confirm(admin);
@@ -603,6 +620,7 @@ test('routing rules: build, test and save', async () => {
   assert.ok(routed[0].includes('大町地区 担当') && !routed[1].includes('大町地区 担当'), routed.join(' | '));
   await rep.page.click('#rules-save');
   await expectOk(rep, '.page-rules');
+  await rep.page.waitForSelector('#rules-signed .badge');
   await rep.page.fill('#rules-text', 'this is not a rule');
   await rep.page.click('#rules-save');
   await rep.page.waitForSelector('.page-rules .status.error');
@@ -666,6 +684,55 @@ test('lock: the lock button and the idle lock forget the key', async () => {
   await m.page.waitForSelector('#unlock-form .status.error');
   assert.match(await m.page.textContent('#unlock-form .status.error'), /パスフレーズが違います/);
   await screenshot(m, 'wrong-passphrase');
+});
+
+test('pins: a pin list changed in the browser profile is refused at unlock', async () => {
+  const m = await newMember('pins-tamper');
+  await importAndUnlock(m, keyPath('omachi', 'pref-sender'));
+  const cityFp = await orgFingerprint(keyPath('omachi', 'omachi-rep'));
+  const forgedFp = await orgFingerprint(keyPath('wrong-recipient', 'city2-rep'));
+  assert.notEqual(cityFp, forgedFp);
+  await pinOrg(m, cityFp);
+  const sendOrgs = async () => {
+    await go(m, '#/send', '#send-form');
+    return m.page.evaluate(() => [...document.querySelectorAll('#send-org option')].map((o) => o.value).filter(Boolean));
+  };
+  const reloadAndUnlock = async () => {
+    await m.page.evaluate(() => { history.replaceState(null, '', '#/inbox'); });
+    await m.page.reload();
+    await m.page.waitForSelector('html[data-ready="1"]');
+    await m.page.waitForSelector('#unlock-form');
+    await m.page.fill('#unlock-form input[name=passphrase]', PASS);
+    await m.page.click('#unlock-form button[type=submit]');
+    await m.page.waitForSelector('.page-inbox #inbox-table');
+  };
+  // Untouched, the signed list survives a reload.
+  await reloadAndUnlock();
+  assert.equal(await m.page.isVisible('#pins-tampered'), false);
+  assert.deepEqual(await sendOrgs(), [cityFp]);
+  // Someone with the browser profile (no passphrase) adds their organization under a known name.
+  const keys = await m.page.evaluate((forged) => {
+    const ks = Object.keys(localStorage).filter((k) => k.startsWith('soshiki.pins'));
+    for (const k of ks) {
+      const stored = JSON.parse(localStorage.getItem(k));
+      const p = JSON.parse(stored.text);
+      p[forged] = '大町市';
+      stored.text = JSON.stringify(p);
+      localStorage.setItem(k, JSON.stringify(stored));
+    }
+    localStorage.setItem('soshiki.pins', JSON.stringify({ [forged]: '大町市' }));
+    return ks;
+  }, forgedFp);
+  assert.equal(keys.length, 1, 'one signed pin list, for this member');
+  await reloadAndUnlock();
+  await m.page.waitForSelector('#pins-tampered');
+  assert.match(await m.page.textContent('#pins-tampered'), /署名と一致しません/);
+  assert.deepEqual(await sendOrgs(), [], 'neither the forged pin nor the altered list is used');
+  await screenshot(m, 'pins-tampered');
+  // Pinning again (after comparing the fingerprint) makes a new signed list.
+  await pinOrg(m, cityFp);
+  assert.equal(await m.page.isVisible('#pins-tampered'), false);
+  assert.deepEqual(await sendOrgs(), [cityFp]);
 });
 
 test('without the crypto module the pages load and show the bilingual banner', async () => {

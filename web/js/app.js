@@ -26,7 +26,7 @@ const PAGES = {
   send: { render: sendPage, needsSession: true, nav: true },
   rules: { render: rulesPage, needsSession: true, nav: true },
   receipts: { render: receiptsPage, needsSession: true, nav: true },
-  orgs: { render: orgsPage, needsSession: false, nav: true },
+  orgs: { render: orgsPage, needsSession: true, nav: true },
   admin: { render: adminPage, needsSession: true, nav: true, role: 'admin' },
 };
 
@@ -107,6 +107,11 @@ export async function route() {
   renderBanner();
   const container = h('div', { class: `page page-${name}` });
   view.replaceChildren(container);
+  // A pin list changed in the browser profile (its signature by the member key fails) is not
+  // used; say so on every page until the member pins again.
+  if (session.pinsTampered()) {
+    container.append(h('p', { class: 'status error', role: 'alert', id: 'pins-tampered' }, t('orgs.pinsTampered')));
+  }
   try {
     await page.render(container, args, { go, seq: () => seq === renderSeq });
   } catch (e) {

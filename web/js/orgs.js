@@ -2,6 +2,7 @@
 // check that the record really has that fingerprint (in wasm), and the directory with every
 // certificate verified in the browser against the pinned record.
 import * as api from './api.js';
+import { checkRevocations } from './trust.js';
 import { need } from './wasm.js';
 import { onlyHex, now } from './ui.js';
 import { userError } from './errors.js';
@@ -34,8 +35,14 @@ export async function pinnedRecord(orgId) {
   return o.record;
 }
 
-/** An organization's members, each certificate verified against `orgRecord` now. */
-export async function directory(orgId, orgRecord) {
+/**
+ * An organization's members, each certificate verified against `orgRecord` now. Unless
+ * `{ revocations: false }` (the administrator's own view), the organization's signed
+ * revocation list is verified first (throws if missing, replayed or stale) and a member it
+ * revokes is never usable, whatever status the server reports.
+ */
+export async function directory(orgId, orgRecord, { revocations = true } = {}) {
+  const revoked = revocations ? (await checkRevocations(orgId, orgRecord)).revoked : [];
   const members = await api.getAllPages(`/v1/orgs/${orgId}/members`, 'members');
   const sk = need();
   return members.map((m) => {
@@ -48,6 +55,7 @@ export async function directory(orgId, orgRecord) {
     } catch (e) {
       problem = e.message;
     }
+    if (verified && revoked.includes(verified.certId)) { problem = 'revoked by the organization'; verified = null; }
     return { info: m, certificate, verified, problem, usable: !!verified && m.status === 'active' };
   });
 }
@@ -60,5 +68,7 @@ export async function certifiedMember(certId, orgRecord) {
   const certificate = api.b64decode(m.certificate);
   const verified = need().verifyMember(orgRecord, certificate, now());
   if (verified.certId !== certId) throw userError('orgs.otherMember');
+  // The organization's signed revocation list, not the server's status, decides.
+  await checkRevocations(need().organizationInfo(orgRecord).id, orgRecord, certificate);
   return { info: m, certificate, verified };
 }

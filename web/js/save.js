@@ -5,6 +5,7 @@
 // 'auto' picks the first available in that order (blob only when small enough).
 import { h } from './ui.js';
 import { userError } from './errors.js';
+import { need } from './wasm.js';
 
 export const BLOB_LIMIT = 32 * 1024 * 1024;
 
@@ -42,6 +43,9 @@ function ask(worker, msg, transfer) {
  * file picker needs the user's gesture). Returns {mode, write(u8), close(), abort()}.
  */
 export async function openSink(name, size, mode = saveMode()) {
+  // Whatever the caller passed, only a name allowed by the one part-name policy is suggested
+  // to the browser (idempotent on names already made safe).
+  name = need().safePartName(String(name || ''), 0);
   if (mode === 'auto') {
     if (pickerAvailable()) mode = 'picker';
     else if (await serviceWorker()) mode = 'stream';

@@ -4,11 +4,14 @@ import * as api from './api.js';
 import { need } from './wasm.js';
 
 // Lock after 15 minutes without activity. (localStorage 'soshiki.idleSeconds' shortens it, for
-// the end-to-end test of the idle lock.)
-function idleMs() {
+// the end-to-end test of the idle lock.) Whatever the profile says, never later than 60 minutes.
+export const IDLE_DEFAULT_SECONDS = 15 * 60;
+export const IDLE_MAX_SECONDS = 60 * 60;
+export function idleSeconds() {
   const s = Number(localStorage.getItem('soshiki.idleSeconds'));
-  return (Number.isFinite(s) && s >= 1 ? s : 15 * 60) * 1000;
+  return Math.min(Number.isFinite(s) && s >= 1 ? s : IDLE_DEFAULT_SECONDS, IDLE_MAX_SECONDS);
 }
+function idleMs() { return idleSeconds() * 1000; }
 let lockReason = null;
 /** Why the key was last locked automatically ('idle'), once. */
 export function takeLockReason() { const r = lockReason; lockReason = null; return r; }
@@ -56,6 +59,7 @@ export async function unlock(entry, passphrase) {
     suite: s.suite,
     notAfter: s.notAfter,
   };
+  loadPins();
   armIdle();
   changed();
   return info;
@@ -92,6 +96,7 @@ export function lock(notify = true) {
   if (session) { try { session.free(); } catch (_) { /* already freed */ } session = null; }
   info = null;
   keyEntryId = null;
+  pinState = { pins: {}, tampered: false };
   api.setToken(null);
   if (idleTimer) { clearTimeout(idleTimer); idleTimer = null; }
   if (notify) changed();
@@ -126,18 +131,54 @@ export function loadList(kind) {
 }
 export function saveList(kind, list) { localStorage.setItem(lsKey(kind), JSON.stringify(list)); }
 
-// Pinned organizations (fingerprints the member compared out of band), shared by the browser.
-export function pins() {
-  try { return JSON.parse(localStorage.getItem('soshiki.pins') || '{}'); } catch (_) { return {}; }
+// Pinned organizations (fingerprints the member compared out of band), per member. The list
+// is stored signed by the member's key (Session.signLocalState) and verified when the key is
+// unlocked: someone who can write the browser profile but has no passphrase cannot add, change
+// or remove a pin unnoticed. A list that does not verify is not used at all, and the pages say
+// so (pinsTampered) until the member pins again.
+let pinState = { pins: {}, tampered: false };
+const HEX64 = /^[0-9a-f]{64}$/;
+
+function pinsKey() { return `soshiki.pins.${info.certId}`; }
+
+function loadPins() {
+  pinState = { pins: {}, tampered: false };
+  const raw = localStorage.getItem(pinsKey());
+  if (raw === null) return;
+  try {
+    const stored = JSON.parse(raw);
+    if (!stored || typeof stored.text !== 'string' || typeof stored.sig !== 'string') throw new Error('shape');
+    const sig = api.b64decode(stored.sig);
+    if (!session.verifyLocalState('pins', stored.text, sig)) throw new Error('signature');
+    const p = JSON.parse(stored.text);
+    if (!p || typeof p !== 'object' || Array.isArray(p)) throw new Error('shape');
+    for (const [id, name] of Object.entries(p)) {
+      if (!HEX64.test(id) || typeof name !== 'string') throw new Error('shape');
+    }
+    pinState.pins = p;
+  } catch (_) {
+    pinState.tampered = true;
+  }
 }
+
+function savePins(p) {
+  if (!session) throw new Error('invalid: unlock a key to pin organizations');
+  const text = JSON.stringify(p);
+  const sig = api.b64encode(session.signLocalState('pins', text));
+  localStorage.setItem(pinsKey(), JSON.stringify({ text, sig }));
+  pinState = { pins: { ...p }, tampered: false };
+}
+
+/** Whether the stored pin list failed verification at unlock (it is then not used). */
+export function pinsTampered() { return !!info && pinState.tampered; }
+export function pins() { return info ? { ...pinState.pins } : {}; }
 export function pin(orgId, name) {
-  const p = pins();
-  p[orgId] = name;
-  localStorage.setItem('soshiki.pins', JSON.stringify(p));
+  if (!HEX64.test(orgId)) throw new Error('invalid: an organization id is 64 hex digits');
+  savePins({ ...pinState.pins, [orgId]: String(name) });
 }
 export function unpin(orgId) {
-  const p = pins();
+  const p = { ...pinState.pins };
   delete p[orgId];
-  localStorage.setItem('soshiki.pins', JSON.stringify(p));
+  savePins(p);
 }
-export function isPinned(orgId) { return !!info && (orgId === info.orgId || orgId in pins()); }
+export function isPinned(orgId) { return !!info && (orgId === info.orgId || orgId in pinState.pins); }

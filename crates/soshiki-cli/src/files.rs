@@ -239,26 +239,9 @@ pub fn write_new(target: &Path, bytes: &[u8], force: bool) -> Result<PathBuf> {
     s.commit()
 }
 
-/// A safe file name for a decrypted part: the last path component of the sender's name, with
-/// `..`, control characters, reserved characters and over-long names rejected
-/// (then `part-N.bin`).
-pub fn safe_part_name(name: &str, index: u32) -> String {
-    let fallback = format!("part-{index}.bin");
-    let last = name.rsplit(['/', '\\']).next().unwrap_or("").trim();
-    let bad = last.is_empty()
-        || last == "."
-        || last == ".."
-        || last.len() > 200
-        || last
-            .chars()
-            .any(|c| c.is_control() || matches!(c, ':' | '*' | '?' | '"' | '<' | '>' | '|'))
-        || last.starts_with('.') && last.chars().all(|c| c == '.');
-    if bad {
-        fallback
-    } else {
-        last.to_string()
-    }
-}
+/// The file name of a decrypted part: the one policy shared by every client
+/// (`soshiki_client::names`, table-tested there).
+pub use soshiki_client::names::safe_part_name;
 
 /// A file name derived from a member's name (for per-recipient envelopes).
 pub fn safe_member_file_name(name: &str, fallback: &str) -> String {
@@ -365,19 +348,6 @@ impl OrgPin {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn part_names_are_sanitized() {
-        assert_eq!(safe_part_name("omachi.csv", 1), "omachi.csv");
-        assert_eq!(safe_part_name("../../etc/passwd", 1), "passwd");
-        assert_eq!(safe_part_name("C:\\Users\\x\\名簿.csv", 2), "名簿.csv");
-        assert_eq!(safe_part_name("..", 3), "part-3.bin");
-        assert_eq!(safe_part_name("a/..", 3), "part-3.bin");
-        assert_eq!(safe_part_name("", 0), "part-0.bin");
-        assert_eq!(safe_part_name("bad\u{7}name", 4), "part-4.bin");
-        assert_eq!(safe_part_name("dir/", 5), "part-5.bin");
-        assert_eq!(safe_part_name("c:x", 6), "part-6.bin");
-    }
 
     #[test]
     fn member_file_names() {

@@ -33,6 +33,24 @@ pub fn lang() -> Lang {
     LANG.get().copied().unwrap_or(Lang::En)
 }
 
+/// A revocation-list error, translated.
+pub fn trust_error(e: &soshiki_client::trust::TrustError) -> String {
+    use soshiki_client::trust::TrustError as T;
+    use soshiki_core::error::RevocationError as R;
+    match e {
+        T::NoRevocationList { org } => tr(M::TrNoList, &[org]),
+        T::RevocationListWithheld { org, seen } => tr(M::TrWithheld, &[org, seen]),
+        T::Decode(d) => tr(M::TrMalformed, &[&decode_error(d)]),
+        T::Revocation(R::Signature) => tr(M::TrSignature, &[]),
+        T::Revocation(R::Rollback { found, seen }) => tr(M::TrRollback, &[found, seen]),
+        T::Revocation(R::Stale { next_update, now }) => tr(M::TrStale, &[next_update, now]),
+        T::Revocation(R::Future { issued, now }) => tr(M::TrFuture, &[issued, now]),
+        T::Revocation(R::OtherOrganization) => tr(M::TrOtherOrg, &[]),
+        T::Revocation(R::Revoked { member, at }) => tr(M::TrRevoked, &[member, at]),
+        other => other.to_string(),
+    }
+}
+
 /// The language from the environment: `LC_ALL`, `LC_MESSAGES`, `LANG`, then the system locale.
 pub fn detect() -> Lang {
     for var in ["LC_ALL", "LC_MESSAGES", "LANG"] {
@@ -129,6 +147,7 @@ messages! {
     FingerprintTooShort => "{0}: fingerprint too short; give at least the 32 hex digits printed by keygen", "{0}: フィンガープリントが短すぎます。keygen が表示した32桁以上の16進数を指定してください";
     SenderOrgNotPinned => "refused: the sender's organization is {0} ({1}), not the expected {2}", "拒否しました: 送信元の組織は {0} ({1}) で、指定された {2} ではありません";
     RecipientOrgMismatch => "the recipient organization is {0} ({1}), not the expected {2}", "宛先の組織は {0} ({1}) で、指定された {2} ではありません";
+    RecipientNotRepresentative => "{0}: {1} is not a representative (certified roles: {2}); an envelope is addressed only to an organization's representative, who forwards it inside the organization", "{0}: {1} は受信代表者ではありません(証明書の役割: {2})。封筒は組織の受信代表者にだけ宛てられ、組織内へは受信代表者が転送します";
     RecipientOrgNotPinned => "{0}: the recipient's organization is {1} ({2}), not the expected {3}", "{0}: 受信者の組織は {1} ({2}) で、指定された {3} ではありません";
     // keygen
     BadName => "invalid name {0:?}: it must be 1 to 1024 bytes", "名前 {0:?} は使えません(1〜1024バイト)";
@@ -275,16 +294,19 @@ messages! {
     Verified => "verified", "検証済み";
     MemberLine => "  {0} [{1}] {2} ({3})", "  {0} [{1}] {2}({3})";
     EnrollSent => "Enrollment of {0} in {1} requested: id {2}. Keys in {3} (pending). After approval run `soshiki login --key {3}`.", "{1} への {0} の登録を申請しました: ID {2}。鍵は {3}(承認待ち)。承認後に `soshiki login --key {3}` を実行してください。";
+    EnrollCode => "Enrollment code: {0}\n  Tell it to your administrator in person or by phone (not through the server): they must type it to approve, so that only the keys made on this device are certified.", "登録コード: {0}\n  このコードを管理者に対面または電話で伝えてください(サーバー経由では伝えないでください)。管理者が入力して初めて承認でき、この端末で作った鍵だけが証明されます。";
+    NeedCode => "approving needs the enrollment code shown on the member's device (--code, or type it on a terminal)", "承認には、メンバーの端末に表示された登録コードが必要です(--code で指定するか、端末で入力してください)";
+    PromptCode => "Enrollment code shown on the member's device for {0} ({1} days): ", "メンバーの端末に表示された {0} の登録コード(有効期間 {1} 日): ";
     NoPending => "No pending enrollment.", "承認待ちの登録申請はありません。";
-    PendingLine => "  {0}  {1} [{2}] (proof of possession verified)", "  {0}  {1} [{2}](鍵の所持を確認済み)";
+    PendingLine => "  {0}  {1} [{2}] valid {3} days (proof of possession verified; approve with the member's enrollment code)", "  {0}  {1} [{2}] 有効期間 {3} 日(鍵の所持を確認済み。承認にはメンバーの登録コードが必要です)";
     PendingBad => "  {0}  INVALID: {1}", "  {0}  不正: {1}";
     NeedOrgKey => "approving needs the organization key (--org-key)", "承認には組織鍵(--org-key)が必要です";
-    Approved => "Approved {0}: certificate {1}", "{0} を承認しました: 証明書 {1}";
+    Approved => "Approved {0}: certificate {1}, valid until {2}", "{0} を承認しました: 証明書 {1}、有効期限 {2}";
     Revoked => "Revoked {0} ({1})", "{0} を失効させました({1})";
     NoEnrollment => "{0} is a pending key but no enrollment for it is recorded in the client state", "{0} は承認待ちの鍵ですが、クライアントの状態に対応する登録申請がありません";
     EnrollDone => "Enrollment approved: {0}; {1} now holds the certified key", "登録が承認されました: {0}。{1} は証明済みの鍵になりました";
     EnrollRejected => "enrollment {0} was rejected by the administrator", "登録申請 {0} は管理者に却下されました";
-    EnrollPending => "enrollment {0} is not approved yet", "登録申請 {0} はまだ承認されていません";
+    EnrollPending => "enrollment {0} is not approved yet (enrollment code {1})", "登録申請 {0} はまだ承認されていません(登録コード {1})";
     LoggedIn => "Logged in as {0} at {1}", "{1} に {0} としてログインしました";
     Uploading => "Uploading", "アップロード中";
     Downloading => "Downloading", "ダウンロード中";
@@ -300,6 +322,21 @@ messages! {
     AuditLine => "{0}  {1}  {2}  by {3} ({4})", "{0}  {1}  {2}  実行者 {3}({4})";
     AuditOk => "The audit trail of {0} verifies: {1} entries, hash chain and every signature checked", "{0} の監査ログを検証しました: {1} 件、ハッシュ連鎖と全署名を確認";
     NoRules => "No rules.", "ルールはありません。";
+    RulesSigned => "These rules are signed by your member key (at {0}).", "このルールはあなたのメンバー鍵で署名されています({0})。";
+    RulesUnsigned => "The rules on the server are NOT signed by your member key: {0}. Set them again with --set.", "サーバー上のルールはあなたのメンバー鍵で署名されていません: {0}。--set で設定し直してください。";
+    AgentRulesRefused => "REFUSED: the rules on the server are not the ones you signed ({0}); nothing was forwarded. Check them with `soshiki rules` and set them again.", "拒否: サーバー上のルールはあなたが署名したものではありません({0})。何も転送していません。`soshiki rules` で確認し、設定し直してください。";
+    RevocationsPublished => "Published revocation list #{0} ({1} revoked), valid until {2}", "失効リスト #{0} を公開しました(失効 {1} 件、{2} まで有効)";
+    AuditCheckpointHeld => "Checked against the organization-signed checkpoint at entry {0} (signed at {1})", "組織署名のチェックポイント(エントリ {0}、{1} に署名)と照合しました";
+    AuditCheckpointSigned => "Signed a checkpoint of the audit trail of {0} at entry {1} with the organization key", "{0} の監査ログのチェックポイント(エントリ {1})を組織鍵で署名しました";
+    TrNoList => "{0} has published no revocation list: its administrator must publish one (soshiki member revocations) before its members can be addressed", "{0} は失効リストを公開していません。管理者が公開する(soshiki member revocations)まで、そのメンバーには送れません";
+    TrWithheld => "the server withholds the revocation list of {0} (list #{1} was seen before)", "サーバーが {0} の失効リストを隠しています(以前にリスト #{1} を確認済み)";
+    TrMalformed => "malformed revocation list: {0}", "失効リストの形式が不正です: {0}";
+    TrSignature => "the revocation list is not signed by the pinned organization", "失効リストが登録済みの組織の署名ではありません";
+    TrRollback => "the server replays an old revocation list (#{0}; #{1} was seen before)", "サーバーが古い失効リストを返しています(#{0}、以前に #{1} を確認済み)";
+    TrStale => "the revocation list is stale: a newer one was due at {0} (now {1}); the organization's administrator must publish a new one", "失効リストの期限切れです: {0} までに新しいリストが必要でした(現在 {1})。組織の管理者が新しいリストを公開する必要があります";
+    TrFuture => "the revocation list is issued in the future ({0}, now {1})", "失効リストの発行時刻が未来です({0}、現在 {1})";
+    TrOtherOrg => "the certificate is not issued by the revocation list's organization", "証明書が失効リストの組織の発行ではありません";
+    TrRevoked => "{0} was revoked by the organization (at {1}): not addressed", "{0} は組織により失効されています({1}): 宛先にしません";
     AgentStarted => "Agent running as {0} on {1} (Ctrl-C to stop)", "エージェントを {0} として {1} で実行中(Ctrl-C で停止)";
     AgentForwarded => "\"{0}\": part(s) {1} -> {2} (delivery {3})", "「{0}」: パート {1} → {2}(配達 {3})";
     NeedRoute => "forwarding a delivery needs at least one --route CERTIFICATE-ID:PARTS", "配達の転送には --route 証明書ID:パート が一つ以上必要です";

@@ -213,16 +213,39 @@ enum MemberCommand {
         /// The organization key (needed to approve).
         #[arg(long, value_name = "FILE")]
         org_key: Option<PathBuf>,
+        /// The enrollment code shown on the member's device (16 digits; asked on the terminal
+        /// if omitted). Only a request with this code is certified.
+        #[arg(long, value_name = "CODE")]
+        code: Option<String>,
         #[command(flatten)]
         conn: ConnArgs,
     },
-    /// Revoke a member's certificate (administrator).
+    /// Revoke a member's certificate (administrator): publishes a new revocation list signed
+    /// with the organization key, which every sender and forwarder checks.
     Revoke {
         /// The certificate id.
         cert: String,
         /// The administrator's member key.
         #[arg(long, value_name = "FILE")]
         key: PathBuf,
+        /// The organization key (signs the revocation list).
+        #[arg(long, value_name = "FILE")]
+        org_key: PathBuf,
+        #[command(flatten)]
+        conn: ConnArgs,
+    },
+    /// Publish a fresh revocation list (same revocations, next serial) before the current one
+    /// goes stale (administrator, with the organization key).
+    Revocations {
+        /// The administrator's member key.
+        #[arg(long, value_name = "FILE")]
+        key: PathBuf,
+        /// The organization key (signs the list).
+        #[arg(long, value_name = "FILE")]
+        org_key: PathBuf,
+        /// Days until the list is stale (its next update).
+        #[arg(long, default_value_t = 30)]
+        days: u32,
         #[command(flatten)]
         conn: ConnArgs,
     },
@@ -290,6 +313,14 @@ enum AuditCommand {
     Show(KeyArgs),
     /// Verify the hash chain and every signature.
     Verify(KeyArgs),
+    /// Sign a checkpoint of the trail with the organization key (administrator).
+    Checkpoint {
+        /// The organization key (signs the checkpoint).
+        #[arg(long, value_name = "FILE")]
+        org_key: PathBuf,
+        #[command(flatten)]
+        key: KeyArgs,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -677,13 +708,28 @@ fn run(ctx: &Ctx, cmd: Command) -> anyhow::Result<()> {
             id,
             key,
             org_key,
+            code,
             conn,
-        }) => {
-            cmd::client::member_approve(ctx, &conn.conn(), &key, org_key.as_deref(), id.as_deref())
-        }
-        Command::Member(MemberCommand::Revoke { cert, key, conn }) => {
-            cmd::client::member_revoke(ctx, &conn.conn(), &key, &cert)
-        }
+        }) => cmd::client::member_approve(
+            ctx,
+            &conn.conn(),
+            &key,
+            org_key.as_deref(),
+            id.as_deref(),
+            code.as_deref(),
+        ),
+        Command::Member(MemberCommand::Revoke {
+            cert,
+            key,
+            org_key,
+            conn,
+        }) => cmd::client::member_revoke(ctx, &conn.conn(), &key, &org_key, &cert),
+        Command::Member(MemberCommand::Revocations {
+            key,
+            org_key,
+            days,
+            conn,
+        }) => cmd::client::member_revocations(ctx, &conn.conn(), &key, &org_key, days),
         Command::Member(MemberCommand::List(k)) => {
             cmd::client::member_list(ctx, &k.conn.conn(), &k.key)
         }
@@ -712,6 +758,9 @@ fn run(ctx: &Ctx, cmd: Command) -> anyhow::Result<()> {
         }
         Command::Audit(AuditCommand::Verify(k)) => {
             cmd::client::audit(ctx, &k.conn.conn(), &k.key, false)
+        }
+        Command::Audit(AuditCommand::Checkpoint { org_key, key }) => {
+            cmd::client::audit_checkpoint(ctx, &key.conn.conn(), &key.key, &org_key)
         }
         Command::Rules(a) => {
             let set = if a.clear || !a.set.is_empty() {

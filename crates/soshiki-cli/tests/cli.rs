@@ -434,6 +434,20 @@ fn armored_envelopes_and_identities_work_everywhere() {
 #[test]
 fn several_recipients_get_one_envelope_each() {
     let f = Fixture::new("ristretto255");
+    // A second representative, of the sender's own organization.
+    f.run(&[
+        "keygen",
+        "member",
+        "--name",
+        "rep-a",
+        "--roles",
+        "representative,reader",
+        "--org-key",
+        "org-a.key",
+        "-o",
+        "rep-a.key",
+    ])
+    .ok();
     let r = f
         .run(&[
             "encrypt",
@@ -442,7 +456,7 @@ fn several_recipients_get_one_envelope_each() {
             "--to",
             "rep.id",
             "--to",
-            "r1.id",
+            "rep-a.id",
             "--part",
             "cover.txt::k=v",
             "-o",
@@ -452,19 +466,48 @@ fn several_recipients_get_one_envelope_each() {
     assert!(r.stdout.contains("to rep of Org B"), "{}", r.stdout);
     let mut names = f.entries("multi");
     names.sort();
-    assert_eq!(names, vec!["r1.skenv".to_string(), "rep.skenv".to_string()]);
-    f.run(&["decrypt", "multi/r1.skenv", "--key", "r1.key", "-o", "out"])
-        .ok();
+    assert_eq!(
+        names,
+        vec!["rep-a.skenv".to_string(), "rep.skenv".to_string()]
+    );
+    f.run(&[
+        "decrypt",
+        "multi/rep-a.skenv",
+        "--key",
+        "rep-a.key",
+        "-o",
+        "out",
+    ])
+    .ok();
     assert_eq!(f.read("out/cover.txt"), f.read("cover.txt"));
     f.run(&[
         "decrypt",
         "multi/rep.skenv",
         "--key",
-        "r1.key",
+        "rep-a.key",
         "-o",
         "out-x",
     ])
     .fails_with("holds nothing");
+}
+
+/// Finding 2 in file mode: a reader's identity file (whatever anyone says about it) is not an
+/// address. `encrypt` checks the certified roles and writes nothing, for any recipient list.
+#[test]
+fn encrypt_refuses_a_recipient_without_the_representative_role() {
+    let f = Fixture::new("p256");
+    for to in [vec!["r1.id"], vec!["rep.id", "chief.id"]] {
+        let mut args = vec!["encrypt", "--key", "sender.key"];
+        for t in &to {
+            args.extend(["--to", t]);
+        }
+        args.extend(["--part", "cover.txt::k=v", "-o", "refused"]);
+        f.run(&args).fails_with("is not a representative");
+        assert!(
+            !f.path("refused").exists() || f.entries("refused").is_empty(),
+            "nothing written for {to:?}"
+        );
+    }
 }
 
 #[test]

@@ -935,7 +935,7 @@ async fn sigkill_during_uploads_and_forwards_loses_nothing_and_shows_nothing_hal
     let mut again = Tally::default();
     check_api(&w, &view, &mut ledger, &mut again, false).await;
     for org in [&w.sender_org, &w.city] {
-        let report = flows::audit(&org.admin.client, org.record(), None, &|_| false)
+        let report = flows::audit(&org.admin.client, org.record(), None, None, &|_| false)
             .await
             .unwrap_or_else(|e| panic!("audit trail of {}: {e}", org.record().name));
         assert!(!report.entries.is_empty());

@@ -398,12 +398,13 @@ async fn two_stateless_processes_on_postgres_and_s3() {
 
     // The audit trails, written by both processes into one chain each, verify (one through
     // each process).
-    let city_trail = flows::audit(&admin_on_p2, s.city.record(), None, &|_| false)
+    let city_trail = flows::audit(&admin_on_p2, s.city.record(), None, None, &|_| false)
         .await
         .expect("city audit trail verifies");
     let pref_trail = flows::audit(
         &s.pref.admin.client_for(&u1),
         s.pref.record(),
+        None,
         None,
         &|_| false,
     )
@@ -432,7 +433,8 @@ async fn two_stateless_processes_on_postgres_and_s3() {
                 .key
                 .signing
                 .sign(
-                    &soshiki_client::proto::login_message(c1.origin(), &ch.nonce.0),
+                    &soshiki_client::proto::login_message(c1.origin(), &ch.nonce.0)
+                        .expect("message"),
                     &mut OsRng,
                 )
                 .to_vec(),

@@ -273,12 +273,22 @@ fn create_org(s: &Served, tag: &str, name: &str) -> String {
 
 fn enroll(s: &Served, org_tag: &str, fp: &str, tag: &str, name: &str, roles: &str) -> String {
     let key = format!("{tag}.key");
-    ok(
+    let sent = ok(
         s,
         &[
             "member", "enroll", "--org", fp, "--name", name, "--roles", roles, "--out", &key,
         ],
     );
+    // The enrollment code shown on the member's device, typed by the administrator.
+    let code = sent
+        .split_whitespace()
+        .find(|w| {
+            w.len() == 19
+                && w.split('-')
+                    .all(|g| g.len() == 4 && g.bytes().all(|b| b.is_ascii_digit()))
+        })
+        .unwrap_or_else(|| panic!("no enrollment code in {sent}"))
+        .to_string();
     let admin = format!("{org_tag}-admin.key");
     let list = ok(s, &["member", "approve", "--key", &admin]);
     let id = list
@@ -288,9 +298,8 @@ fn enroll(s: &Served, org_tag: &str, fp: &str, tag: &str, name: &str, roles: &st
         .unwrap_or_else(|| panic!("{name} not pending in {list}"))
         .to_string();
     let orgkey = format!("{org_tag}.orgkey");
-    ok(
-        s,
-        &[
+    let approve = |code: Option<&str>| {
+        let mut args = vec![
             "member",
             "approve",
             &id,
@@ -298,8 +307,21 @@ fn enroll(s: &Served, org_tag: &str, fp: &str, tag: &str, name: &str, roles: &st
             &admin,
             "--org-key",
             &orgkey,
-        ],
-    );
+        ];
+        if let Some(c) = code {
+            args.extend(["--code", c]);
+        }
+        run(s, &args)
+    };
+    // Without the code (no terminal to ask on), or with another code: nothing is certified.
+    for code in [None, Some("0000-0000-0000-0000")] {
+        let out = approve(code);
+        assert!(!out.status.success(), "approved with {code:?}");
+        let e = text(&out.stderr);
+        assert!(e.contains("enrollment code"), "{e}");
+    }
+    let out = approve(Some(&code));
+    assert!(out.status.success(), "{}", text(&out.stderr));
     let login = ok(s, &["login", "--key", &key]);
     assert!(login.contains("Enrollment approved"), "{login}");
     let list = ok(s, &["member", "list", "--key", &key]);
@@ -419,6 +441,8 @@ fn serve_and_the_interactive_commands() {
         .expect("delivery")
         .trim_end_matches([')', '\n'])
         .to_string();
+    let shown = ok(&s, &["rules", "--key", "rep.key"]);
+    assert!(shown.contains("signed by your member key"), "{shown}");
 
     ok(&s, &["open", &da, "--key", "a.key", "--out", "a-out"]);
     ok(&s, &["open", &db, "--key", "b.key", "--out", "b-out"]);
@@ -439,10 +463,139 @@ fn serve_and_the_interactive_commands() {
     let show = ok(&s, &["audit", "show", "--key", "city-admin.key"]);
     assert!(show.contains("Reception"), "{show}");
 
-    // Revocation: officer A can no longer log in.
-    ok(&s, &["member", "revoke", &a, "--key", "city-admin.key"]);
+    // Revocation: a new list signed with the organization key; officer A can no longer log in.
+    let out = run(&s, &["member", "revoke", &a, "--key", "city-admin.key"]);
+    assert!(!out.status.success(), "the organization key is required");
+    ok(
+        &s,
+        &[
+            "member",
+            "revoke",
+            &a,
+            "--key",
+            "city-admin.key",
+            "--org-key",
+            "city.orgkey",
+        ],
+    );
     let out = run(&s, &["login", "--key", "a.key"]);
     assert!(!out.status.success());
+    let fresh = ok(
+        &s,
+        &[
+            "member",
+            "revocations",
+            "--key",
+            "city-admin.key",
+            "--org-key",
+            "city.orgkey",
+        ],
+    );
+    assert!(fresh.contains("revocation list #3 (1 revoked)"), "{fresh}");
+    // A signed checkpoint of the trail, checked by later verifications.
+    let cp = ok(
+        &s,
+        &[
+            "audit",
+            "checkpoint",
+            "--key",
+            "city-admin.key",
+            "--org-key",
+            "city.orgkey",
+        ],
+    );
+    assert!(cp.contains("Signed a checkpoint"), "{cp}");
+    let audit = ok(&s, &["audit", "verify", "--key", "city-admin.key"]);
+    assert!(audit.contains("organization-signed checkpoint"), "{audit}");
+}
+
+/// A database writer edits the forwarder's rule to send parts to someone else: `rules` says the
+/// rules are not signed and the agent refuses, loudly, and forwards nothing.
+#[test]
+fn agent_refuses_rules_edited_in_the_database() {
+    let s = serve();
+    let city = create_org(&s, "city", "Fictional City");
+    let pref = create_org(&s, "pref", "Fictional Prefecture");
+    enroll(
+        &s,
+        "city",
+        &city,
+        "rep",
+        "Reception",
+        "representative,forwarder",
+    );
+    let a = enroll(&s, "city", &city, "a", "Officer A", "reader");
+    let mallory = enroll(&s, "city", &city, "m", "Mallory", "reader");
+    enroll(&s, "pref", &pref, "sender", "Sender", "reader");
+    ok(
+        &s,
+        &[
+            "rules",
+            "--key",
+            "rep.key",
+            "--set",
+            &format!("district=A -> {a}"),
+        ],
+    );
+    std::fs::write(s.dir.path().join("a.csv"), "id\n1\n").expect("w");
+    ok(
+        &s,
+        &[
+            "send",
+            "--key",
+            "sender.key",
+            "--to-org",
+            &city,
+            "--part",
+            "a.csv::district=A",
+        ],
+    );
+    let db = s.dir.path().join("data").join("soshiki.sqlite");
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("rt")
+        .block_on(async {
+            let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", db.display()))
+                .await
+                .expect("db");
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "UPDATE rules SET rule = 'district=A -> {mallory}'"
+            )))
+            .execute(&pool)
+            .await
+            .expect("edit the rule");
+            pool.close().await;
+        });
+    let out = run(&s, &["agent", "--once", "--key", "rep.key"]);
+    assert!(!out.status.success(), "{}", text(&out.stdout));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("REFUSED") && err.contains("changed on the server"),
+        "{err}"
+    );
+    let shown = run(&s, &["rules", "--key", "rep.key"]);
+    assert!(!shown.status.success());
+    assert!(
+        text(&shown.stderr).contains("NOT signed"),
+        "{}",
+        text(&shown.stderr)
+    );
+    let inbox = ok(&s, &["inbox", "--key", "m.key"]);
+    assert!(inbox.contains("The inbox is empty"), "{inbox}");
+    // Setting the rules again (signed) makes the agent work again, to the signed target.
+    ok(
+        &s,
+        &[
+            "rules",
+            "--key",
+            "rep.key",
+            "--set",
+            &format!("district=A -> {a}"),
+        ],
+    );
+    let agent = ok(&s, &["agent", "--once", "--key", "rep.key"]);
+    assert!(agent.contains(&format!("part(s) 0 -> {a}")), "{agent}");
 }
 
 #[test]

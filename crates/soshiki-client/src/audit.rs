@@ -56,6 +56,9 @@ pub struct AuditReport {
     pub entries: Vec<VerifiedEntry>,
     /// The new anchor (the last entry), to keep for the next verification.
     pub anchor: Option<AuditAnchor>,
+    /// The newest organization-signed checkpoint the trail was checked against (set by
+    /// [`crate::trust::verify_checkpoints`] callers such as `flows::audit`), to remember.
+    pub checkpoint: Option<Vec<u8>>,
 }
 
 /// The first entry that failed, and why.
@@ -181,6 +184,7 @@ pub fn verify_audit<S: Suite>(
         org_id: page.org_id.clone(),
         entries,
         anchor,
+        checkpoint: None,
     })
 }
 

@@ -52,6 +52,10 @@ pub enum ClientError {
     /// The audit trail does not verify.
     #[error(transparent)]
     Audit(#[from] AuditFailure),
+    /// A revocation list is missing, stale, replayed or not the organization's, or it revokes
+    /// the member addressed. Never proceed on this error.
+    #[error(transparent)]
+    Trust(#[from] crate::trust::TrustError),
     /// Local I/O.
     #[error("I/O error: {0}")]
     Io(#[from] std::io::Error),

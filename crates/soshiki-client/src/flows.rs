@@ -40,6 +40,8 @@ use crate::proto::json::{
 use crate::proto::{
     login_message, verify_enrollment, ActionSpec, ActionStatement, EnrollmentRequest, B64,
 };
+use crate::trust::{self, CheckpointSeen, RulesSignature};
+use soshiki_core::revocation::{RevocationList, VerifiedRevocationList};
 
 /// The current Unix time in seconds.
 pub fn unix_now() -> u64 {
@@ -168,24 +170,17 @@ pub async fn register_first_admin<S: Suite>(
         .await
 }
 
-/// Set the organization's expiry and retention (administrator).
+/// Set the organization's policy: expiry, retention, longest certificate validity
+/// (administrator).
 pub async fn set_policy<S: Suite>(
     client: &Client,
     admin: &MemberKey<S>,
-    expiry_days: Option<u32>,
-    retention_days: Option<u32>,
+    policy: &Policy,
 ) -> Result<OrgInfo> {
     let org_id = admin.organization.fingerprint().to_hex();
-    let spec = ActionSpec::set_policy(&org_id, expiry_days, retention_days);
+    let spec = ActionSpec::set_policy(&org_id, policy);
     client
-        .set_policy(
-            &org_id,
-            &Policy {
-                expiry_days,
-                retention_days,
-            },
-            &sign_action(admin, &spec),
-        )
+        .set_policy(&org_id, policy, &sign_action(admin, &spec))
         .await
 }
 
@@ -199,6 +194,10 @@ pub struct EnrollmentTicket {
     pub id: String,
     /// The organization.
     pub org_id: String,
+    /// The request's enrollment code (`proto::enrollment_code`): show it to the member, who
+    /// gives it to the administrator; the administrator's client certifies only a request with
+    /// this code.
+    pub code: String,
     /// The new keys, protected by the passphrase: a member key file whose certificate is a
     /// placeholder issued by a throwaway "pending enrollment" organization, replaced on approval.
     pub pending_key_file: Vec<u8>,
@@ -209,6 +208,7 @@ impl core::fmt::Debug for EnrollmentTicket {
         f.debug_struct("EnrollmentTicket")
             .field("id", &self.id)
             .field("org_id", &self.org_id)
+            .field("code", &self.code)
             .finish_non_exhaustive()
     }
 }
@@ -228,7 +228,11 @@ pub async fn enroll<S: Suite>(
     passphrase: &[u8],
     kdf: KdfParams,
 ) -> Result<EnrollmentTicket> {
-    let crate::steps::NewEnrollment { statement, pending } = crate::steps::new_enrollment(
+    let crate::steps::NewEnrollment {
+        statement,
+        code,
+        pending,
+    } = crate::steps::new_enrollment(
         org,
         member_name,
         roles,
@@ -247,6 +251,7 @@ pub async fn enroll<S: Suite>(
     Ok(EnrollmentTicket {
         id,
         org_id,
+        code,
         pending_key_file,
     })
 }
@@ -320,13 +325,18 @@ pub async fn pending_enrollments<S: Suite>(
         .collect())
 }
 
-/// Approve an enrollment: check the member's proof of possession, certify the requested keys
-/// with the organization key **locally**, and post the certificate.
+/// Approve an enrollment: check the member's proof of possession and that the request's
+/// enrollment code is `expected_code` (typed by the administrator from the member's device),
+/// certify the requested keys with the organization key **locally** (validity capped by the
+/// organization's `max_validity_days`), and post the certificate
+/// ([`crate::steps::certify_enrollment`]). A request the server swapped is refused and nothing
+/// is certified.
 pub async fn approve_enrollment<S: Suite>(
     client: &Client,
     admin: &MemberKey<S>,
     org_key: &OrganizationKey<S>,
     enrollment_id: &str,
+    expected_code: &str,
 ) -> Result<MemberInfo> {
     let org_id = org_key.organization().fingerprint().to_hex();
     if admin.organization.fingerprint() != org_key.organization().fingerprint() {
@@ -339,9 +349,17 @@ pub async fn approve_enrollment<S: Suite>(
     if info.org_id != org_id {
         return Err(untrusted("the enrollment belongs to another organization"));
     }
-    let (_, request) = verify_enrollment::<S>(&info.request.0, &org_id)
-        .map_err(|e| untrusted(format!("the enrollment request is invalid: {e}")))?;
-    let cert = org_key.certify(&request.to_certificate_request(), &mut OsRng)?;
+    let policy = client.org(&org_id).await?;
+    let (_, cert) = crate::steps::certify_enrollment(
+        org_key,
+        &info.request.0,
+        expected_code,
+        crate::steps::ValidityChoice {
+            max_validity_days: policy.max_validity_days,
+            ..Default::default()
+        },
+        &mut OsRng,
+    )?;
     let cert_bytes = cert.to_bytes();
     let spec = ActionSpec::approve(
         enrollment_id,
@@ -367,10 +385,69 @@ pub async fn reject_enrollment<S: Suite>(
         .await
 }
 
-/// Revoke a member (administrator).
+/// Publish a new organization-signed revocation list (administrator, with the organization
+/// key): the current list (verified to be this organization's) plus `revoke`, with the next
+/// serial, fresh for `validity` seconds ([`trust::DEFAULT_REVOCATION_VALIDITY`] by default).
+/// An organization publishes its first (empty) list when it registers; republish before the
+/// list goes stale, or senders and forwarders refuse to address its members.
+pub async fn publish_revocations<S: Suite>(
+    client: &Client,
+    admin: &MemberKey<S>,
+    org_key: &OrganizationKey<S>,
+    revoke: &[Fingerprint],
+    validity: u64,
+) -> Result<RevocationList<S>> {
+    let org_id = org_key.organization().fingerprint().to_hex();
+    if admin.organization.fingerprint() != org_key.organization().fingerprint() {
+        return Err(ClientError::Invalid(
+            "the administrator's key and the organization key belong to different organizations"
+                .into(),
+        ));
+    }
+    let current = client.revocation_list(&org_id).await?;
+    let current_bytes = current.as_ref().map(|c| c.list.0.clone());
+    let seen = client.revocation_serial(&org_id);
+    if current.is_none() && seen > 0 {
+        return Err(trust::TrustError::RevocationListWithheld {
+            org: org_key.organization().name.clone(),
+            seen,
+        }
+        .into());
+    }
+    let list = trust::next_revocation_list(
+        org_key,
+        current_bytes.as_deref(),
+        revoke,
+        unix_now(),
+        validity,
+        &mut OsRng,
+    )?;
+    if list.serial <= seen {
+        return Err(
+            trust::TrustError::from(soshiki_core::error::RevocationError::Rollback {
+                found: list.serial - 1,
+                seen,
+            })
+            .into(),
+        );
+    }
+    let bytes = list.to_bytes();
+    let spec = ActionSpec::publish_revocations(&org_id, list.serial, &bytes);
+    client
+        .publish_revocation_list(&org_id, &bytes, &sign_action(admin, &spec))
+        .await?;
+    client.remember_revocation_serial(&org_id, list.serial);
+    Ok(list)
+}
+
+/// Revoke a member (administrator, with the organization key): publish a new
+/// organization-signed revocation list naming the certificate (what every client checks),
+/// then record the revocation on the server (which refuses the member's logins and its use as
+/// a target at once).
 pub async fn revoke_member<S: Suite>(
     client: &Client,
     admin: &MemberKey<S>,
+    org_key: &OrganizationKey<S>,
     cert_id: &str,
 ) -> Result<MemberInfo> {
     let info = client.member(cert_id).await?;
@@ -378,8 +455,43 @@ pub async fn revoke_member<S: Suite>(
     if cert.fingerprint().to_hex() != cert_id {
         return Err(untrusted("the server returned another certificate"));
     }
+    if cert.issuer != org_key.organization().fingerprint() {
+        return Err(ClientError::Invalid(
+            "the member belongs to another organization than this organization key's".into(),
+        ));
+    }
+    publish_revocations(
+        client,
+        admin,
+        org_key,
+        &[cert.fingerprint()],
+        trust::DEFAULT_REVOCATION_VALIDITY,
+    )
+    .await?;
+    if info.status == "revoked" {
+        return Ok(info);
+    }
     let spec = ActionSpec::revoke(cert_id, &info.certificate.0);
     client.revoke(cert_id, &sign_action(admin, &spec)).await
+}
+
+/// The organization's newest revocation list, verified against the pinned `org` and the
+/// highest serial this client has seen (which it then remembers), and fresh now. A sender or
+/// forwarder refuses every certificate it revokes.
+pub async fn revocations<S: Suite>(
+    client: &Client,
+    org: &Organization<S>,
+) -> Result<VerifiedRevocationList<S>> {
+    let org_id = org.fingerprint().to_hex();
+    let info = client.revocation_list(&org_id).await?;
+    let list = trust::accept_revocation_list(
+        org,
+        info.as_ref().map(|i| i.list.0.as_slice()),
+        client.revocation_serial(&org_id),
+        unix_now(),
+    )?;
+    client.remember_revocation_serial(&org_id, list.serial());
+    Ok(list)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -390,9 +502,9 @@ pub async fn revoke_member<S: Suite>(
 pub async fn login<S: Suite>(client: &mut Client, key: &MemberKey<S>) -> Result<Token> {
     let id = cert_id(key);
     let ch = client.challenge(&id).await?;
-    let sig = key
-        .signing
-        .sign(&login_message(client.origin(), &ch.nonce.0), &mut OsRng);
+    let msg = login_message(client.origin(), &ch.nonce.0)
+        .map_err(|e| untrusted(format!("the server's login challenge is refused: {e}")))?;
+    let sig = key.signing.sign(&msg, &mut OsRng);
     let token = client
         .token(&TokenRequest {
             cert_id: id,
@@ -460,23 +572,27 @@ pub async fn certified_member<S: Suite>(
     org: &Organization<S>,
     cert_id: &str,
 ) -> Result<VerifiedCertificate<S>> {
-    check_member(client.member(cert_id).await?, org, cert_id)
+    let list = revocations(client, org).await?;
+    check_member(client.member(cert_id).await?, org, cert_id, &list)
 }
 
 /// [`certified_member`] from a directory entry up to [`crate::http::MEMBER_REUSE`] old (the
-/// certificate is verified again every time; the server refuses targets revoked since).
+/// certificate is verified again every time, against the revocation list `list`; the server
+/// refuses targets revoked since).
 async fn recent_certified_member<S: Suite>(
     client: &Client,
     org: &Organization<S>,
     cert_id: &str,
+    list: &VerifiedRevocationList<S>,
 ) -> Result<VerifiedCertificate<S>> {
-    check_member(client.member_recent(cert_id).await?, org, cert_id)
+    check_member(client.member_recent(cert_id).await?, org, cert_id, list)
 }
 
 fn check_member<S: Suite>(
     info: MemberInfo,
     org: &Organization<S>,
     cert_id: &str,
+    list: &VerifiedRevocationList<S>,
 ) -> Result<VerifiedCertificate<S>> {
     if info.cert_id != cert_id {
         return Err(untrusted(
@@ -489,26 +605,35 @@ fn check_member<S: Suite>(
             info.name, info.status
         )));
     }
-    check_listed_certificate(&info, org, unix_now())
-        .map_err(|e| untrusted(format!("certificate of {}: {e}", info.name)))
+    let cert = check_listed_certificate(&info, org, unix_now())
+        .map_err(|e| untrusted(format!("certificate of {}: {e}", info.name)))?;
+    trust::check_not_revoked(list, cert.certificate())?;
+    Ok(cert)
 }
 
-/// The organization's representative (the first active, verified member with the role).
+/// The organization's representative: the first active member whose certificate verifies
+/// against the pinned organization, whose **certified** roles include the representative role
+/// (`soshiki_core::cert::choose_representative`) and whom the organization's current signed
+/// revocation list does not revoke. The roles the server lists in JSON are never consulted.
 pub async fn representative<S: Suite>(
     client: &Client,
     org: &Organization<S>,
 ) -> Result<VerifiedCertificate<S>> {
-    directory(client, org)
-        .await?
-        .into_iter()
-        .filter(|e| e.info.roles & Roles::REPRESENTATIVE.bits() != 0)
-        .find_map(|e| e.usable().cloned())
-        .ok_or_else(|| {
-            ClientError::Invalid(format!(
-                "{} has no active representative certified by its organization key",
-                org.name
-            ))
-        })
+    let list = revocations(client, org).await?;
+    let entries = directory(client, org).await?;
+    soshiki_core::cert::choose_representative(
+        entries
+            .iter()
+            .filter_map(DirectoryEntry::usable)
+            .filter(|c| trust::check_not_revoked(&list, c.certificate()).is_ok()),
+    )
+    .cloned()
+    .ok_or_else(|| {
+        ClientError::Invalid(format!(
+            "{} has no active representative certified by its organization key",
+            org.name
+        ))
+    })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -683,7 +808,7 @@ pub async fn forward_view<S: Suite>(
     let (request, metadata, offered, sender) = blocking(move || {
         let request = ForwardingRequest::<S>::from_bytes(&bytes)?;
         let (metadata, offered, sender) =
-            crate::steps::view_request(&request, &me, want.as_deref())?;
+            crate::steps::view_request(&request, &me, want.as_deref(), unix_now())?;
         Ok((request, metadata, offered, sender))
     })
     .await?;
@@ -730,13 +855,14 @@ pub async fn forward<S: Suite>(
         ));
     }
     let bytes = client.forwarding_request(delivery_id, Some(&all)).await?;
-    // Targets: verified against our own organization's record (from the key file), never
-    // against whatever the server says.
+    // Targets: verified against our own organization's record (from the key file) and its
+    // signed revocation list, never against whatever the server says.
+    let list = revocations(client, &key.organization).await?;
     let mut targets = Vec::with_capacity(plan.len());
     for (t, parts) in plan {
         let mut parts = parts.clone();
         parts.sort_unstable();
-        let cert = recent_certified_member(client, &key.organization, t).await?;
+        let cert = recent_certified_member(client, &key.organization, t, &list).await?;
         targets.push((t.clone(), parts, cert));
     }
     let me = copy_member_key(key)?;
@@ -747,7 +873,7 @@ pub async fn forward<S: Suite>(
     let (envelope_id, responses) = blocking(move || {
         let request = ForwardingRequest::<S>::from_bytes(&bytes)?;
         let verified = request
-            .verify()
+            .verify_at(unix_now())
             .map_err(|e| untrusted(format!("the forwarding request does not verify: {e}")))?;
         crate::steps::check_verified_request(&verified, &me, Some(&all))?;
         let fwd = Forwarder {
@@ -815,21 +941,7 @@ pub struct OpenedEnvelope<S: Suite> {
     pub parts: Vec<OpenedPart>,
 }
 
-/// A file name for a part: the last path component of its name, without control characters;
-/// `part-N` if nothing is left.
-pub fn safe_part_name(name: &str, index: u32) -> String {
-    let base = name.rsplit(['/', '\\']).next().unwrap_or("");
-    let cleaned: String = base
-        .chars()
-        .filter(|c| !c.is_control() && *c != ':')
-        .collect();
-    let cleaned = cleaned.trim().trim_start_matches('.').to_string();
-    if cleaned.is_empty() {
-        format!("part-{index}")
-    } else {
-        cleaned
-    }
-}
+pub use crate::names::safe_part_name;
 
 /// Open a delivery: download the envelope stream to a temporary file in `out_dir`, verify the
 /// whole chain, check that it is addressed to the member's own organization, decrypt every part
@@ -875,7 +987,7 @@ fn decrypt_download<S: Suite>(
     let file = EnvelopeFile::<S>::open(&mut src)?;
     let verified = file
         .header
-        .verify()
+        .verify_at(unix_now())
         .map_err(|e| untrusted(format!("the envelope does not verify: {e}")))?;
     if file.header.core.recipient_org.fingerprint() != me.organization.fingerprint() {
         return Err(untrusted(
@@ -965,15 +1077,20 @@ pub async fn recall<S: Suite>(
 // Audit and rules
 
 /// Fetch the organization's whole audit trail and verify it ([`verify_audit`]); `anchor` is the
-/// one kept from the previous verification. Administrators only.
+/// one kept from the previous verification, `checkpoint` the newest organization-signed
+/// checkpoint this client saw before. The trail must extend both that checkpoint and the one
+/// the server serves ([`trust::verify_checkpoints`]); the report's `checkpoint` is the newest,
+/// to remember. Administrators only.
 pub async fn audit<S: Suite>(
     client: &Client,
     org: &Organization<S>,
     anchor: Option<&AuditAnchor>,
+    checkpoint: Option<&[u8]>,
     is_pinned: &dyn Fn(&Fingerprint) -> bool,
 ) -> Result<AuditReport> {
     const PAGE: u32 = 1000;
     let org_id = org.fingerprint().to_hex();
+    let served = client.checkpoint(&org_id).await?;
     let mut page = client.audit(&org_id, 1, PAGE).await?;
     loop {
         let got = page.entries.len();
@@ -989,7 +1106,76 @@ pub async fn audit<S: Suite>(
         page.entries.extend(next.entries);
         page.certificates.extend(next.certificates);
     }
-    Ok(verify_audit(org, &page, 1, anchor, is_pinned)?)
+    let mut report = verify_audit(org, &page, 1, anchor, is_pinned)?;
+    let seen = trust::verify_checkpoints(
+        org,
+        &page,
+        1,
+        served.as_ref().map(|c| c.checkpoint.0.as_slice()),
+        checkpoint,
+    )?;
+    report.checkpoint = seen.map(|c| c.checkpoint);
+    Ok(report)
+}
+
+/// Sign a checkpoint of the organization's trail with the organization key (administrator):
+/// verify the whole trail first (against `anchor` and the checkpoint `remembered`), then anchor
+/// its last entry and store the checkpoint on the server. Returns the new checkpoint.
+pub async fn checkpoint<S: Suite>(
+    client: &Client,
+    admin: &MemberKey<S>,
+    org_key: &OrganizationKey<S>,
+    anchor: Option<&AuditAnchor>,
+    remembered: Option<&[u8]>,
+    is_pinned: &dyn Fn(&Fingerprint) -> bool,
+) -> Result<(AuditReport, CheckpointSeen)> {
+    let org = org_key.organization();
+    if admin.organization.fingerprint() != org.fingerprint() {
+        return Err(ClientError::Invalid(
+            "the administrator's key and the organization key belong to different organizations"
+                .into(),
+        ));
+    }
+    let report = audit(client, org, anchor, remembered, is_pinned).await?;
+    let last = report.anchor.clone().ok_or_else(|| {
+        ClientError::Invalid("the audit trail is empty: nothing to anchor".into())
+    })?;
+    let head: [u8; 32] = hex::decode(&last.hash)
+        .ok()
+        .and_then(|b| b.try_into().ok())
+        .ok_or_else(|| untrusted("malformed audit hash"))?;
+    let time = unix_now();
+    let cp = org_key.sign_checkpoint(last.seq, head, time, &mut OsRng)?;
+    let bytes = cp.to_bytes();
+    let org_id = org.fingerprint().to_hex();
+    let spec = ActionSpec::checkpoint(&org_id, last.seq, &bytes);
+    client
+        .publish_checkpoint(&org_id, &bytes, &sign_action(admin, &spec))
+        .await?;
+    Ok((
+        report,
+        CheckpointSeen {
+            checkpoint: bytes,
+            position: last.seq,
+            time,
+        },
+    ))
+}
+
+/// The member's own rules with their signature checked ([`trust::verify_rules`]): only rules
+/// stored with the `set-rules` statement the member's own key signed over exactly them are
+/// [`RulesSignature::Signed`]. An agent applies nothing else.
+pub async fn signed_rules<S: Suite>(
+    client: &Client,
+    key: &MemberKey<S>,
+) -> Result<(Vec<String>, RulesSignature)> {
+    let r = client.rules_with_statement().await?;
+    let sig = trust::verify_rules(
+        &key.certificate,
+        &r.rules,
+        r.statement.as_ref().map(|s| s.0.as_slice()),
+    );
+    Ok((r.rules, sig))
 }
 
 /// Replace the forwarder's routing rules (see [`crate::rules`] for the syntax).

@@ -3,7 +3,7 @@
 //! These methods move bytes and JSON; they verify nothing. The protocol steps that verify what
 //! the server returns and do the cryptography locally are in [`crate::flows`].
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -43,6 +43,9 @@ pub struct Client {
     recent_members: Arc<Mutex<HashMap<String, (Instant, MemberInfo)>>>,
     /// Rows per page when following a list (see [`Client::set_page_limit`]).
     page_limit: u32,
+    /// The highest revocation-list serial seen per organization id, shared by clones (load it
+    /// from and save it to the client's state: [`Client::set_revocation_serials`]).
+    revocation_serials: Arc<Mutex<BTreeMap<String, u64>>>,
 }
 
 /// How long [`Client::member_recent`] reuses a directory entry.
@@ -82,6 +85,7 @@ impl Client {
             token: None,
             recent_members: Arc::default(),
             page_limit: PAGE_LIMIT,
+            revocation_serials: Arc::default(),
         })
     }
 
@@ -104,6 +108,42 @@ impl Client {
     /// Use a bearer token (from [`crate::flows::login`] or a saved state).
     pub fn set_token(&mut self, token: Option<String>) {
         self.token = token;
+    }
+
+    /// Start from the revocation-list serials a previous session saw
+    /// ([`crate::ClientState::revocation_serials`]).
+    pub fn set_revocation_serials(&self, seen: &BTreeMap<String, u64>) {
+        if let Ok(mut m) = self.revocation_serials.lock() {
+            for (org, serial) in seen {
+                let e = m.entry(org.clone()).or_insert(0);
+                *e = (*e).max(*serial);
+            }
+        }
+    }
+
+    /// The highest revocation-list serial seen per organization (save it in the state).
+    pub fn revocation_serials(&self) -> BTreeMap<String, u64> {
+        self.revocation_serials
+            .lock()
+            .map(|m| m.clone())
+            .unwrap_or_default()
+    }
+
+    /// The highest revocation-list serial seen for `org_id` (0: none).
+    pub fn revocation_serial(&self, org_id: &str) -> u64 {
+        self.revocation_serials
+            .lock()
+            .ok()
+            .and_then(|m| m.get(org_id).copied())
+            .unwrap_or(0)
+    }
+
+    /// Remember that a verified list of `org_id` has serial `serial`.
+    pub fn remember_revocation_serial(&self, org_id: &str, serial: u64) {
+        if let Ok(mut m) = self.revocation_serials.lock() {
+            let e = m.entry(org_id.to_owned()).or_insert(0);
+            *e = (*e).max(serial);
+        }
     }
 
     /// Whether a token is set.
@@ -331,6 +371,58 @@ impl Client {
     /// `POST /v1/members/{cert}/revoke` (administrator).
     pub async fn revoke(&self, cert_id: &str, action: &ActionStatement) -> Result<MemberInfo> {
         let rb = self.authed(Method::POST, &format!("/v1/members/{cert_id}/revoke"))?;
+        Self::json(Self::with_action(rb, action)).await
+    }
+
+    /// `GET /v1/orgs/{org}/revocations`: the newest organization-signed revocation list, or
+    /// `None` if the organization has published none. Not verified here.
+    pub async fn revocation_list(&self, org_id: &str) -> Result<Option<RevocationListInfo>> {
+        match Self::json(self.req(Method::GET, &format!("/v1/orgs/{org_id}/revocations"))?).await {
+            Ok(l) => Ok(Some(l)),
+            Err(e) if is_not_found(&e) && e.code() == Some("not-found") => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// `PUT /v1/orgs/{org}/revocations` (administrator).
+    pub async fn publish_revocation_list(
+        &self,
+        org_id: &str,
+        list: &[u8],
+        action: &ActionStatement,
+    ) -> Result<RevocationListInfo> {
+        let body = RevocationListBody {
+            list: B64(list.to_vec()),
+        };
+        let rb = self
+            .authed(Method::PUT, &format!("/v1/orgs/{org_id}/revocations"))?
+            .json(&body);
+        Self::json(Self::with_action(rb, action)).await
+    }
+
+    /// `GET /v1/orgs/{org}/checkpoint`: the newest organization-signed audit checkpoint, or
+    /// `None` if there is none. Not verified here.
+    pub async fn checkpoint(&self, org_id: &str) -> Result<Option<CheckpointInfo>> {
+        match Self::json(self.req(Method::GET, &format!("/v1/orgs/{org_id}/checkpoint"))?).await {
+            Ok(c) => Ok(Some(c)),
+            Err(e) if is_not_found(&e) && e.code() == Some("not-found") => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// `PUT /v1/orgs/{org}/checkpoint` (administrator).
+    pub async fn publish_checkpoint(
+        &self,
+        org_id: &str,
+        checkpoint: &[u8],
+        action: &ActionStatement,
+    ) -> Result<CheckpointInfo> {
+        let body = CheckpointBody {
+            checkpoint: B64(checkpoint.to_vec()),
+        };
+        let rb = self
+            .authed(Method::PUT, &format!("/v1/orgs/{org_id}/checkpoint"))?
+            .json(&body);
         Self::json(Self::with_action(rb, action)).await
     }
 
@@ -616,11 +708,15 @@ impl Client {
         Self::json(rb).await
     }
 
-    /// `GET /v1/rules`: the logged-in forwarder's rules.
+    /// `GET /v1/rules`: the logged-in forwarder's rules (unverified: see
+    /// [`crate::flows::signed_rules`]).
     pub async fn rules(&self) -> Result<Vec<String>> {
-        Ok(Self::json::<Rules>(self.authed(Method::GET, "/v1/rules")?)
-            .await?
-            .rules)
+        Ok(self.rules_with_statement().await?.rules)
+    }
+
+    /// `GET /v1/rules` with the owner's `set-rules` statement stored with the rules.
+    pub async fn rules_with_statement(&self) -> Result<Rules> {
+        Self::json::<Rules>(self.authed(Method::GET, "/v1/rules")?).await
     }
 
     /// `PUT /v1/rules`.
@@ -631,6 +727,7 @@ impl Client {
     ) -> Result<Vec<String>> {
         let body = Rules {
             rules: rules.to_vec(),
+            statement: None,
         };
         let rb = self.authed(Method::PUT, "/v1/rules")?.json(&body);
         Ok(Self::json::<Rules>(Self::with_action(rb, action))

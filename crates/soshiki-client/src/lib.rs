@@ -19,24 +19,28 @@
 //! | recall | [`flows::recall`] | withdraws an unopened delivery |
 //! | receipts | [`Client::receipts`] | the sender's view: delivered, forwarded, opened, recalled |
 //! | audit | [`flows::audit`], [`audit::verify_audit`] | recomputes the hash chain and checks every actor's signature |
-//! | rules | [`flows::set_rules`], [`Client::rules`], [`rules::plan`] | a forwarder's routing rules, evaluated by its agent |
+//! | rules | [`flows::set_rules`], [`flows::signed_rules`], [`rules::plan`] | a forwarder's routing rules, signed by its own key and evaluated by its agent |
+//! | revocation | [`flows::revocations`], [`flows::publish_revocations`], [`trust`] | the organization-signed revocation list every sender and forwarder checks |
+//! | checkpoint | [`flows::checkpoint`], [`trust::verify_checkpoints`] | organization-signed anchors of the audit trail |
 //!
 //! [`Client`] has one typed method per endpoint; [`ClientState`] keeps pins, tokens, pending
 //! enrollments and audit anchors in a small JSON file. The wire protocol shared with the
 //! server (action statements, enrollment requests, JSON bodies) is [`proto`].
 //!
-//! Without the default `http` feature the crate is only [`proto`], [`audit`], [`rules`] and
-//! [`state`] (what the server and other non-HTTP users need).
+//! Without the default `http` feature the crate is only [`proto`], [`audit`], [`rules`],
+//! [`steps`], [`trust`] and [`state`] (what the server and other non-HTTP users need).
 //!
 //! A CLI is a thin layer over this crate: load the member key file (core `keyfile`), load the
 //! [`ClientState`], make a [`Client`] with the saved token, call one function of [`flows`],
 //! save the state.
 
 pub mod audit;
+pub mod names;
 pub mod proto;
 pub mod rules;
 pub mod state;
 pub mod steps;
+pub mod trust;
 
 #[cfg(feature = "http")]
 pub mod error;

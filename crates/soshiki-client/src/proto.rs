@@ -37,8 +37,10 @@
 //! | `forward` | delivery id, envelope id, then `target:parts` per response | the responses ([`forward_digest`]) | – |
 //! | `recall` | delivery id | nothing (SHA-256 of the empty string) | – |
 //! | `open` | delivery id, envelope id | nothing | – |
-//! | `set-policy` | org id, `expiry=N|none`, `retention=N|none` | nothing | – |
+//! | `set-policy` | org id, `expiry=N|none`, `retention=N|none`, `max-validity=N|none` | nothing | – |
 //! | `set-rules` | owner certificate id | the rules ([`rules_digest`]) | – |
+//! | `publish-revocations` | org id, `serial=N` | the organization-signed revocation list | – |
+//! | `checkpoint` | org id, `position=N` | the organization-signed audit checkpoint | – |
 //!
 //! The server accepts a statement only if its time is within [`MAX_CLOCK_SKEW`] of its own
 //! clock. The audit trail chains entries per organization:
@@ -47,8 +49,19 @@
 //! # Login
 //!
 //! `POST /v1/auth/challenge` gives a 32-byte nonce; the member signs [`login_message`]
-//! (`"soshiki/v1/login" ‖ origin ‖ nonce`, the origin being the server's URL origin as the client
-//! dialled it, e.g. `https://soshiki.example:8443`) and exchanges it for a bearer token.
+//! (`"soshiki/v2/login" ‖ u16(len(origin)) ‖ origin ‖ nonce[32]`, the origin being the server's
+//! URL origin as the client dialled it, e.g. `https://soshiki.example:8443`) and exchanges it for
+//! a bearer token. Both sides refuse a nonce that is not exactly 32 bytes. The token expires
+//! after one hour or when the member's certificate does, whichever is first.
+//!
+//! # Enrollment codes
+//!
+//! A member's device shows the [`enrollment_code`] of its request (16 digits in 4 groups, from
+//! a domain-separated SHA-256 of the [`EnrollmentRequest`] encoding); the administrator types
+//! it, and its client certifies only a request with that code
+//! ([`crate::steps::certify_enrollment`]). The certificate's validity must lie within the
+//! requested one and last at most the organization's `max_validity_days`
+//! ([`json::Policy`]); the server refuses any other.
 
 use base64::Engine;
 use serde::{Deserialize, Serialize};
@@ -80,12 +93,92 @@ pub fn sha256(data: &[u8]) -> [u8; 32] {
     Sha256::digest(data).into()
 }
 
-/// The message a member signs to log in.
-pub fn login_message(origin: &str, nonce: &[u8]) -> Vec<u8> {
-    let mut m = b"soshiki/v1/login".to_vec();
+/// The length of a login challenge's nonce, in bytes. A nonce of any other length is refused.
+pub const LOGIN_NONCE_LEN: usize = 32;
+
+/// The longest origin a login statement can name, in bytes.
+pub const MAX_ORIGIN_LEN: usize = 2048;
+
+/// Why a login statement cannot be made.
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LoginError {
+    /// The nonce is not [`LOGIN_NONCE_LEN`] bytes.
+    #[error("a login nonce must be exactly {LOGIN_NONCE_LEN} bytes, not {0}")]
+    NonceLength(usize),
+    /// The origin is longer than [`MAX_ORIGIN_LEN`] bytes.
+    #[error("the origin is longer than {MAX_ORIGIN_LEN} bytes")]
+    OriginLength,
+}
+
+/// The message a member signs to log in:
+/// `"soshiki/v2/login" ‖ u16(len(origin)) ‖ origin ‖ nonce[32]`.
+///
+/// The origin is length-prefixed and the nonce has a fixed length, so no choice of nonce can
+/// move the boundary between them: a signature made for one origin never verifies for another
+/// (the v1 statement, `"soshiki/v1/login" ‖ origin ‖ nonce`, let a server pick a nonce that
+/// turned a signature for `https://a.example` into one for a longer origin).
+pub fn login_message(origin: &str, nonce: &[u8]) -> Result<Vec<u8>, LoginError> {
+    if nonce.len() != LOGIN_NONCE_LEN {
+        return Err(LoginError::NonceLength(nonce.len()));
+    }
+    if origin.len() > MAX_ORIGIN_LEN {
+        return Err(LoginError::OriginLength);
+    }
+    let mut m = Vec::with_capacity(18 + origin.len() + LOGIN_NONCE_LEN);
+    m.extend_from_slice(b"soshiki/v2/login");
+    m.extend_from_slice(&(origin.len() as u16).to_be_bytes());
     m.extend_from_slice(origin.as_bytes());
     m.extend_from_slice(nonce);
-    m
+    Ok(m)
+}
+
+/// The number of decimal digits of an [`enrollment_code`] (≈ 53 bits).
+pub const ENROLLMENT_CODE_DIGITS: usize = 16;
+
+/// The enrollment code of an [`EnrollmentRequest`] encoding: 16 decimal digits in 4 groups of 4
+/// (`"0123-4567-8901-2345"`), the first 16 bytes of
+/// `SHA-256("soshiki/v1/enrollment-code" ‖ request)` read as a big-endian integer modulo 10^16.
+///
+/// The member's device shows it when it enrolls; the administrator's client certifies a request
+/// only if the administrator typed the same code ([`enrollment_code_matches`]). The code binds
+/// the keys, name, roles and validity, so a request swapped by the server (or anyone who can
+/// write its database) is refused even if it shows the same name and roles.
+pub fn enrollment_code(request: &[u8]) -> String {
+    let mut h = Sha256::new();
+    h.update(b"soshiki/v1/enrollment-code");
+    h.update(request);
+    let d: [u8; 32] = h.finalize().into();
+    let mut first = [0u8; 16];
+    first.copy_from_slice(&d[..16]);
+    let n = u128::from_be_bytes(first) % 10u128.pow(ENROLLMENT_CODE_DIGITS as u32);
+    let digits = format!("{n:016}");
+    let groups: Vec<&str> = (0..4).map(|i| &digits[i * 4..i * 4 + 4]).collect();
+    groups.join("-")
+}
+
+/// A typed enrollment code in canonical form (`"0123-4567-8901-2345"`): spaces and hyphens are
+/// ignored, full-width digits accepted; `None` unless exactly 16 digits remain.
+pub fn normalize_enrollment_code(typed: &str) -> Option<String> {
+    let mut digits = String::with_capacity(ENROLLMENT_CODE_DIGITS);
+    for c in typed.chars() {
+        match c {
+            '0'..='9' => digits.push(c),
+            '０'..='９' => digits.push(char::from(b'0' + (c as u32 - '０' as u32) as u8)),
+            ' ' | '-' | '\u{3000}' | '－' | '‐' | '\t' => {}
+            _ => return None,
+        }
+    }
+    if digits.len() != ENROLLMENT_CODE_DIGITS {
+        return None;
+    }
+    let groups: Vec<&str> = (0..4).map(|i| &digits[i * 4..i * 4 + 4]).collect();
+    Some(groups.join("-"))
+}
+
+/// Whether `typed` is the enrollment code of this request encoding.
+pub fn enrollment_code_matches(request: &[u8], typed: &str) -> bool {
+    normalize_enrollment_code(typed).is_some_and(|c| c == enrollment_code(request))
 }
 
 /// The audit chain hash: `SHA-256(prev_hash ‖ u64(seq) ‖ entry)`.
@@ -159,10 +252,14 @@ pub enum Action {
     SetPolicy,
     /// A forwarder replaces its routing rules.
     SetRules,
+    /// An administrator publishes the organization-signed revocation list.
+    PublishRevocations,
+    /// An administrator stores an organization-signed audit checkpoint.
+    Checkpoint,
 }
 
 impl Action {
-    const ALL: [Action; 11] = [
+    const ALL: [Action; 13] = [
         Action::RegisterAdmin,
         Action::Enroll,
         Action::Approve,
@@ -174,6 +271,8 @@ impl Action {
         Action::Open,
         Action::SetPolicy,
         Action::SetRules,
+        Action::PublishRevocations,
+        Action::Checkpoint,
     ];
 
     /// The wire name.
@@ -190,6 +289,8 @@ impl Action {
             Action::Open => "open",
             Action::SetPolicy => "set-policy",
             Action::SetRules => "set-rules",
+            Action::PublishRevocations => "publish-revocations",
+            Action::Checkpoint => "checkpoint",
         }
     }
 
@@ -312,16 +413,35 @@ impl ActionSpec {
     }
 
     /// `set-policy`.
-    pub fn set_policy(org_id: &str, expiry_days: Option<u32>, retention_days: Option<u32>) -> Self {
+    pub fn set_policy(org_id: &str, policy: &json::Policy) -> Self {
         let opt = |o: Option<u32>| o.map_or_else(|| "none".to_string(), |d| d.to_string());
         Self::new(
             Action::SetPolicy,
             vec![
                 org_id.into(),
-                format!("expiry={}", opt(expiry_days)),
-                format!("retention={}", opt(retention_days)),
+                format!("expiry={}", opt(policy.expiry_days)),
+                format!("retention={}", opt(policy.retention_days)),
+                format!("max-validity={}", opt(policy.max_validity_days)),
             ],
             sha256(b""),
+        )
+    }
+
+    /// `publish-revocations`: the organization-signed revocation list with serial `serial`.
+    pub fn publish_revocations(org_id: &str, serial: u64, list: &[u8]) -> Self {
+        Self::new(
+            Action::PublishRevocations,
+            vec![org_id.into(), format!("serial={serial}")],
+            sha256(list),
+        )
+    }
+
+    /// `checkpoint`: the organization-signed audit checkpoint at `position`.
+    pub fn checkpoint(org_id: &str, position: u64, checkpoint: &[u8]) -> Self {
+        Self::new(
+            Action::Checkpoint,
+            vec![org_id.into(), format!("position={position}")],
+            sha256(checkpoint),
         )
     }
 
@@ -587,14 +707,23 @@ impl<S: Suite> EnrollmentRequest<S> {
         }
     }
 
-    /// Whether a certificate certifies exactly this request.
+    /// Whether a certificate certifies exactly this request's keys, name and roles, for a
+    /// validity within the requested one (an administrator may shorten it, never extend it).
     pub fn is_certified_by(&self, cert: &soshiki_core::cert::Certificate<S>) -> bool {
         cert.member_name == self.member_name
             && cert.roles == self.roles
             && cert.encryption_key == self.encryption_key
             && cert.signing_key == self.signing_key
-            && cert.not_before == self.not_before
-            && cert.not_after == self.not_after
+            && cert.not_before >= self.not_before
+            && cert.not_after <= self.not_after
+            && cert.not_before < cert.not_after
+    }
+
+    /// The requested validity in whole days (rounded up).
+    pub fn validity_days(&self) -> u64 {
+        self.not_after
+            .saturating_sub(self.not_before)
+            .div_ceil(86_400)
     }
 }
 
@@ -747,6 +876,9 @@ pub mod json {
         pub expiry_days: Option<u32>,
         /// Days after which bodies are removed.
         pub retention_days: Option<u32>,
+        /// The longest validity of a member certificate, in days (`null`: no limit).
+        #[serde(default)]
+        pub max_validity_days: Option<u32>,
     }
 
     /// `GET /v1/orgs`.
@@ -766,6 +898,11 @@ pub mod json {
         pub expiry_days: Option<u32>,
         /// Days after which bodies are removed (`null`: kept).
         pub retention_days: Option<u32>,
+        /// The longest validity of a member certificate the organization issues, in days
+        /// (`null`: no limit). The administrator's client caps an approval at it and the server
+        /// refuses a certificate that exceeds it.
+        #[serde(default)]
+        pub max_validity_days: Option<u32>,
     }
 
     /// `POST /v1/orgs/{org}/members` (first administrator) and
@@ -1078,6 +1215,51 @@ pub mod json {
     pub struct Rules {
         /// Rules in evaluation order (text, evaluated by the forwarder's agent).
         pub rules: Vec<String>,
+        /// In answers: the owner's `set-rules` action statement that stored these rules (the
+        /// agent applies the rules only if it verifies with the owner's own key; `null` for
+        /// rules stored without one). Ignored in requests (the statement is the action header).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub statement: Option<B64>,
+    }
+
+    /// `PUT /v1/orgs/{org}/revocations`.
+    #[derive(Clone, Debug, Serialize, Deserialize)]
+    pub struct RevocationListBody {
+        /// The organization-signed revocation list (SPEC.md §5.6).
+        pub list: B64,
+    }
+
+    /// `GET /v1/orgs/{org}/revocations`: the newest list the organization published.
+    #[derive(Clone, Debug, Serialize, Deserialize)]
+    pub struct RevocationListInfo {
+        /// Organization.
+        pub org_id: String,
+        /// The list's serial number (verify the list itself).
+        pub serial: u64,
+        /// The organization-signed revocation list.
+        pub list: B64,
+        /// When the server stored it.
+        pub created: i64,
+    }
+
+    /// `PUT /v1/orgs/{org}/checkpoint`.
+    #[derive(Clone, Debug, Serialize, Deserialize)]
+    pub struct CheckpointBody {
+        /// The organization-signed audit checkpoint (SPEC.md §5.7).
+        pub checkpoint: B64,
+    }
+
+    /// `GET /v1/orgs/{org}/checkpoint`: the newest checkpoint of the organization's trail.
+    #[derive(Clone, Debug, Serialize, Deserialize)]
+    pub struct CheckpointInfo {
+        /// Organization.
+        pub org_id: String,
+        /// The anchored position (verify the checkpoint itself).
+        pub position: u64,
+        /// The organization-signed checkpoint.
+        pub checkpoint: B64,
+        /// When the server stored it.
+        pub created: i64,
     }
 }
 

@@ -60,6 +60,9 @@ pub struct SavedEnrollment {
     pub key_file: PathBuf,
     /// Request time.
     pub created: i64,
+    /// The request's enrollment code, to tell the administrator.
+    #[serde(default)]
+    pub code: String,
 }
 
 /// The whole state file.
@@ -80,6 +83,19 @@ pub struct ClientState {
     /// Audit anchors by organization id.
     #[serde(default)]
     pub audit_anchors: BTreeMap<String, AuditAnchor>,
+    /// The highest revocation-list serial seen, by organization id: an older list (a server
+    /// replaying an old "active" status) is refused.
+    #[serde(default)]
+    pub revocation_serials: BTreeMap<String, u64>,
+    /// The newest organization-signed audit checkpoint seen, by organization id: every trail
+    /// read later must extend it, and the server may not withhold it.
+    #[serde(default)]
+    pub audit_checkpoints: BTreeMap<String, B64>,
+    /// The time of the newest signed rule set an agent applied, by owner certificate id: an
+    /// older signed rule set (restored by someone who can write the server's database) is
+    /// refused.
+    #[serde(default)]
+    pub rules_seen: BTreeMap<String, u64>,
 }
 
 /// Why a pin was refused.
@@ -226,6 +242,14 @@ impl ClientState {
         self.tokens
             .get(&Self::token_key(server, cert_id))
             .filter(|t| t.expires > now + 60)
+    }
+
+    /// Remember revocation-list serials (keeping the highest per organization).
+    pub fn remember_revocation_serials(&mut self, seen: &BTreeMap<String, u64>) {
+        for (org, serial) in seen {
+            let e = self.revocation_serials.entry(org.clone()).or_insert(0);
+            *e = (*e).max(*serial);
+        }
     }
 
     /// Forget expired tokens.

@@ -16,7 +16,10 @@ use soshiki_core::split::{ForwardingRequest, VerifiedRequest};
 use soshiki_core::suite::Suite;
 use soshiki_core::wire::limits;
 
-use crate::proto::{ActionSpec, ActionStatement, EnrollmentRequest};
+use crate::proto::{
+    enrollment_code, enrollment_code_matches, verify_enrollment, ActionSpec, ActionStatement,
+    EnrollmentRequest,
+};
 
 /// The name of the throwaway organization that issues the placeholder certificate of a
 /// pending key file.
@@ -57,6 +60,9 @@ fn untrusted(msg: impl Into<String>) -> StepError {
 pub struct NewEnrollment<S: Suite> {
     /// The `enroll` action statement (`POST /v1/orgs/{org}/enrollments`).
     pub statement: ActionStatement,
+    /// The request's [`enrollment_code`]: show it to the member, who tells it to the
+    /// administrator over a channel the server does not control.
+    pub code: String,
     /// The keys, to be protected by the member's passphrase at once.
     pub pending: MemberKey<S>,
 }
@@ -103,6 +109,7 @@ pub fn new_enrollment<S: Suite>(
     let placeholder_org = OrganizationKey::<S>::generate(PENDING_ORG_NAME, now, rng)?;
     let placeholder = placeholder_org.certify(&request.to_certificate_request(), rng)?;
     Ok(NewEnrollment {
+        code: enrollment_code(&statement.detail),
         statement,
         pending: MemberKey {
             encryption,
@@ -111,6 +118,73 @@ pub fn new_enrollment<S: Suite>(
             certificate: placeholder,
         },
     })
+}
+
+/// The validity an administrator certifies for an enrollment request.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ValidityChoice {
+    /// Start (default: as requested); must not be before the requested start.
+    pub not_before: Option<u64>,
+    /// End (default: as requested, capped by the policy); must not be after the requested end.
+    pub not_after: Option<u64>,
+    /// The organization's `max_validity_days` (`None`: no limit).
+    pub max_validity_days: Option<u32>,
+}
+
+/// The administrator's whole check before certifying an enrollment, shared by every client
+/// (`flows::approve_enrollment`, the browser's `OrgKey.certify`):
+/// - the statement is an `enroll` request for this organization with a valid proof of
+///   possession;
+/// - its [`enrollment_code`] is the one the administrator typed (`expected_code`, read from the
+///   member's device), so a request swapped by the server is never certified;
+/// - the validity lies within the requested one and lasts at most the policy's cap (a longer
+///   request is shortened to the cap).
+///
+/// Returns the request and the certificate, made locally with the organization key.
+pub fn certify_enrollment<S: Suite>(
+    org_key: &OrganizationKey<S>,
+    statement: &[u8],
+    expected_code: &str,
+    validity: ValidityChoice,
+    rng: &mut impl CryptoRngCore,
+) -> Result<(EnrollmentRequest<S>, Certificate<S>), StepError> {
+    let org_id = org_key.organization().fingerprint().to_hex();
+    let (st, request) = verify_enrollment::<S>(statement, &org_id)
+        .map_err(|e| untrusted(format!("the enrollment request is invalid: {e}")))?;
+    if crate::proto::normalize_enrollment_code(expected_code).is_none() {
+        return Err(StepError::Invalid(
+            "the enrollment code must be 16 digits (as shown on the member's device)".into(),
+        ));
+    }
+    if !enrollment_code_matches(&st.detail, expected_code) {
+        return Err(untrusted(
+            "the enrollment code does not match this request: it is not the request made on the \
+             member's device (the server may have replaced it); nothing was certified",
+        ));
+    }
+    let mut req = request.to_certificate_request();
+    if let Some(nb) = validity.not_before {
+        req.not_before = nb;
+    }
+    if let Some(na) = validity.not_after {
+        req.not_after = na;
+    }
+    if let Some(days) = validity.max_validity_days {
+        let cap = req.not_before.saturating_add(u64::from(days) * 86_400);
+        req.not_after = req.not_after.min(cap);
+    }
+    if req.not_before < request.not_before || req.not_after > request.not_after {
+        return Err(StepError::Invalid(
+            "the certificate's validity must lie within the requested validity".into(),
+        ));
+    }
+    if req.not_after <= req.not_before {
+        return Err(StepError::Invalid(
+            "the validity must end after it starts".into(),
+        ));
+    }
+    let cert = org_key.certify(&req, rng)?;
+    Ok((request, cert))
 }
 
 /// An approved enrollment: check that `certificate` is issued by the pinned `org` and
@@ -182,15 +256,17 @@ pub fn check_verified_request<S: Suite>(
 pub type RequestView<S> = (Metadata, Vec<u32>, VerifiedCertificate<S>);
 
 /// The forwarder's whole check of a request before showing it: verify it completely
-/// (sender, certificates, hops, `C2` chain), [`check_verified_request`], and open the routing
-/// metadata with this member's key.
+/// (sender, certificates, hops, `C2` chain, no time later than `now` plus
+/// `soshiki_core::envelope::MAX_FUTURE_SKEW`), [`check_verified_request`], and open the
+/// routing metadata with this member's key.
 pub fn view_request<S: Suite>(
     request: &ForwardingRequest<S>,
     me: &MemberKey<S>,
     wanted: Option<&[u32]>,
+    now: u64,
 ) -> Result<RequestView<S>, StepError> {
     let verified = request
-        .verify()
+        .verify_at(now)
         .map_err(|e| untrusted(format!("the forwarding request does not verify: {e}")))?;
     let offered = check_verified_request(&verified, me, wanted)?;
     let metadata = verified.open_metadata(&me.encryption)?;

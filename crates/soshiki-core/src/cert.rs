@@ -208,7 +208,7 @@ impl<S: Suite> Organization<S> {
     }
 }
 
-fn signed_message(kind: &str, body: &[u8]) -> Vec<u8> {
+pub(crate) fn signed_message(kind: &str, body: &[u8]) -> Vec<u8> {
     let mut m = format!("soshiki/v1/{kind}-signature").into_bytes();
     m.extend_from_slice(body);
     m

@@ -593,8 +593,28 @@ impl<S: Suite> EnvelopeHeader<S> {
         self.certificates.iter().find(|c| c.fingerprint() == *fp)
     }
 
+    /// [`EnvelopeHeader::verify`], then [`EnvelopeHeader::check_times`] against the verifier's
+    /// clock `now` (Unix seconds). What every client uses before trusting a header.
+    pub fn verify_at(&self, now: u64) -> Result<VerifiedEnvelope<'_, S>, VerifyError> {
+        let verified = self.verify()?;
+        self.check_times(now)?;
+        Ok(verified)
+    }
+
+    /// Refuse signed times in the future: the creation time and every hop time must be at most
+    /// [`MAX_FUTURE_SKEW`] seconds after `now`. (Hop times never go backwards and never precede
+    /// the creation time; [`EnvelopeHeader::verify`] checks that.)
+    pub fn check_times(&self, now: u64) -> Result<(), VerifyError> {
+        check_future("the envelope's creation time", self.core.created, now)?;
+        for slot in &self.slots {
+            check_hop_times(slot.slot, &slot.hops, now)?;
+        }
+        Ok(())
+    }
+
     /// Verify everything public: organizations, certificates, the sender's signature, every
     /// hop of every slot, and each capsule's descent from the sender's capsule. Needs no key.
+    /// Independent of any clock: clients call [`EnvelopeHeader::verify_at`].
     pub fn verify(&self) -> Result<VerifiedEnvelope<'_, S>, VerifyError> {
         let core = &self.core;
         let sender = core.sender_cert.verify(&core.sender_org, core.created)?;
@@ -767,6 +787,38 @@ pub(crate) fn verify_slot<S: Suite>(
         }
     }
     Ok(holder)
+}
+
+/// How far after the verifier's clock (seconds) a signed time may lie: an envelope's creation
+/// time and a hop's time later than `now + MAX_FUTURE_SKEW` are refused
+/// ([`VerifyError::FutureTime`]).
+pub const MAX_FUTURE_SKEW: u64 = 300;
+
+pub(crate) fn check_future(what: &str, time: u64, now: u64) -> Result<(), VerifyError> {
+    if time > now.saturating_add(MAX_FUTURE_SKEW) {
+        return Err(VerifyError::FutureTime {
+            what: what.to_string(),
+            time,
+            now,
+            skew: MAX_FUTURE_SKEW,
+        });
+    }
+    Ok(())
+}
+
+pub(crate) fn check_hop_times<S: Suite>(
+    slot: u32,
+    hops: &[Hop<S>],
+    now: u64,
+) -> Result<(), VerifyError> {
+    for (i, hop) in hops.iter().enumerate() {
+        check_future(
+            &format!("hop {} of {}", i + 1, slot_name(slot)),
+            hop.time,
+            now,
+        )?;
+    }
+    Ok(())
 }
 
 /// Whether a member with these roles may be the target of a hop.

@@ -112,6 +112,72 @@ pub enum VerifyError {
     /// Other structural inconsistency.
     #[error("inconsistent envelope: {0}")]
     Inconsistent(&'static str),
+    /// An audit checkpoint is not signed by the pinned organization for its own trail.
+    #[error("the audit checkpoint is not signed by the pinned organization")]
+    Checkpoint,
+    /// A signed time lies in the future by more than
+    /// [`MAX_FUTURE_SKEW`](crate::envelope::MAX_FUTURE_SKEW) seconds of the verifier's clock.
+    #[error(
+        "{what} is dated {time}, more than {skew} s after this device's clock ({now}): \
+         refused (check the clocks)"
+    )]
+    FutureTime {
+        /// What carries the time (`the envelope's creation time`, `hop 2 of part 0`).
+        what: String,
+        /// The signed time.
+        time: u64,
+        /// The verifier's clock.
+        now: u64,
+        /// The allowed skew.
+        skew: u64,
+    },
+}
+
+/// A revocation list is not acceptable, or it revokes the certificate in question.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RevocationError {
+    /// Not issued by the pinned organization (issuer or signature).
+    #[error("the revocation list is not signed by the pinned organization")]
+    Signature,
+    /// Older than a list the verifier has already seen: a replay.
+    #[error("the revocation list has serial {found}, older than serial {seen} seen before: the server replays an old list")]
+    Rollback {
+        /// Serial of the list offered.
+        found: u64,
+        /// Highest serial seen before.
+        seen: u64,
+    },
+    /// Past its next update: the organization has not published a newer list in time.
+    #[error("the revocation list is stale: a newer one was due at {next_update} (now {now}); the organization's administrator must publish a new one")]
+    Stale {
+        /// When the next list was due.
+        next_update: u64,
+        /// The verifier's time.
+        now: u64,
+    },
+    /// Issued in the future beyond the allowed clock skew.
+    #[error("the revocation list is issued in the future ({issued}, now {now})")]
+    Future {
+        /// Issue time.
+        issued: u64,
+        /// The verifier's time.
+        now: u64,
+    },
+    /// The certificate is of another organization than the list's.
+    #[error("the certificate is not issued by the revocation list's organization")]
+    OtherOrganization,
+    /// The organization revoked the certificate.
+    #[error("{member} was revoked by the organization (at {at})")]
+    Revoked {
+        /// Member name from the certificate.
+        member: String,
+        /// Revocation time.
+        at: u64,
+    },
+    /// Bad arguments when issuing a list.
+    #[error("invalid revocation list: {0}")]
+    Invalid(&'static str),
 }
 
 /// Decryption failed. Deliberately opaque.

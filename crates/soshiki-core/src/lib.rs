@@ -78,19 +78,22 @@
 //!
 //! Modules, bottom up: [`suite`] (groups and signatures), [`wire`] (bounded codec),
 //! [`scheme`] (the slide formulas, split re-encryption and its proof), [`keys`] (key holders,
-//! including ECDH-only tokens), [`cert`] (organizations and certificates), [`kdf`] and
+//! including ECDH-only tokens), [`cert`] (organizations and certificates), [`revocation`] and
+//! [`checkpoint`] (organization-signed revocation lists and audit checkpoints), [`kdf`] and
 //! [`stream`] (body encryption), [`envelope`] (the document format), [`keyfile`] and [`armor`].
 //! The wire format is specified in `SPEC.md`; the threat model in `THREAT_MODEL.md`.
 
 pub mod aead;
 pub mod armor;
 pub mod cert;
+pub mod checkpoint;
 pub mod envelope;
 pub mod error;
 pub mod hash;
 pub mod kdf;
 pub mod keyfile;
 pub mod keys;
+pub mod revocation;
 pub mod scheme;
 pub mod split;
 pub mod stream;

@@ -181,6 +181,18 @@ impl<S: Suite> ForwardingRequest<S> {
         }
     }
 
+    /// [`ForwardingRequest::verify`], then no signed time (creation, any hop) later than
+    /// [`MAX_FUTURE_SKEW`](crate::envelope::MAX_FUTURE_SKEW) seconds after `now`.
+    pub fn verify_at(&self, now: u64) -> Result<VerifiedRequest<'_, S>, VerifyError> {
+        let verified = self.verify()?;
+        crate::envelope::check_future("the envelope's creation time", self.core.created, now)?;
+        crate::envelope::check_hop_times(self.metadata.slot, &self.metadata.hops, now)?;
+        for p in &self.parts {
+            crate::envelope::check_hop_times(p.slot, &p.hops, now)?;
+        }
+        Ok(verified)
+    }
+
     /// The forwarder's check, before computing anything with its key: the sender's signature
     /// and certificate, the recipient certificate, the metadata slot completely, and for each
     /// part every hop and that its `C2` descends from the sender's signed `C2`.

@@ -38,6 +38,8 @@ pub mod limits {
     pub const MAX_PART_LEN: u64 = 1 << 46;
     /// Maximum number of chunks in one part (the STREAM counter is 32 bits).
     pub const MAX_CHUNKS: u64 = 1 << 32;
+    /// Maximum certificates in one revocation list.
+    pub const MAX_REVOKED: u32 = 100_000;
     /// Name of the header-length limit in [`crate::error::DecodeError::LimitExceeded`].
     pub const HEADER_LENGTH: &str = "header length";
 

@@ -110,7 +110,7 @@ fn checked_in_vectors_match_the_generator() {
          If the change is intended, run `{REGENERATE}` and review the diff.",
         problems.join("\n  ")
     );
-    assert_eq!(names.len(), 14);
+    assert_eq!(names.len(), 16);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1155,4 +1155,117 @@ fn check_negative<S: Suite>(name: &str) {
 fn negative_vectors_fail_as_expected() {
     check_negative::<P256>("negative-p256.json");
     check_negative::<Ristretto255>("negative-ristretto255.json");
+}
+
+// ---------------------------------------------------------------------------------------------
+// status-<suite>.json: revocation lists and audit checkpoints (SPEC.md §5.6, §5.7)
+
+fn check_status<S: Suite>(name: &str) {
+    use soshiki_core::checkpoint::AuditCheckpoint;
+    use soshiki_core::revocation::RevocationList;
+    let f: StatusFile = load(name);
+    assert_eq!(f.suite, S::ID.name());
+    let org = Organization::<S>::from_bytes(&unhex(&f.organization.record)).expect("record");
+    let other =
+        Organization::<S>::from_bytes(&unhex(&f.other_organization.record)).expect("record");
+    assert_eq!(org.fingerprint().to_hex(), f.organization.fingerprint);
+    let signer = |s: &str| if s == "organization" { &org } else { &other };
+    let mut lists = Vec::new();
+    for l in &f.revocation_lists {
+        // The layout of SPEC.md §5.6, field by field.
+        let mut w = Vec::new();
+        w.extend_from_slice(b"SKREV\x01");
+        w.extend_from_slice(&S::ID.to_u16().to_be_bytes());
+        w.extend_from_slice(&unhex(&signer(&l.signer).fingerprint().to_hex()));
+        w.extend_from_slice(&l.serial.to_be_bytes());
+        w.extend_from_slice(&l.issued.to_be_bytes());
+        w.extend_from_slice(&l.next_update.to_be_bytes());
+        w.extend_from_slice(&(l.revoked.len() as u32).to_be_bytes());
+        for r in &l.revoked {
+            w.extend_from_slice(&unhex(&r.certificate_fingerprint));
+            w.extend_from_slice(&r.revoked_at.to_be_bytes());
+        }
+        assert_eq!(
+            unhex(&l.signed_message),
+            [&b"soshiki/v1/revocation-list-signature"[..], &w].concat()
+        );
+        w.extend_from_slice(&unhex(&l.signature));
+        assert_eq!(hex::encode(&w), l.encoding);
+        assert!(signer(&l.signer)
+            .signing_key
+            .verify(&unhex(&l.signed_message), &unhex(&l.signature)));
+        let list = RevocationList::<S>::from_bytes(&w).expect("decodes");
+        assert_eq!(list.to_bytes(), w);
+        lists.push(list);
+    }
+    for c in &f.list_checks {
+        let o = signer(&c.organization);
+        match lists[c.list].verify(o, c.now, c.seen_serial) {
+            Ok(v) => {
+                assert_eq!(c.expected, "ok", "{}", c.name);
+                for r in &lists[c.list].revoked {
+                    assert_eq!(
+                        c.revokes.contains(&r.certificate.to_hex()),
+                        v.revocation(&r.certificate).is_some(),
+                        "{}",
+                        c.name
+                    );
+                }
+                for fp in &c.revokes {
+                    let fp = soshiki_core::cert::Fingerprint(unhex(fp).try_into().expect("32"));
+                    assert!(v.revocation(&fp).is_some(), "{}", c.name);
+                }
+            }
+            Err(e) => assert_eq!(e.to_string(), c.expected, "{}", c.name),
+        }
+    }
+    for c in &f.checkpoints {
+        let mut w = Vec::new();
+        w.extend_from_slice(b"SKCHK\x01");
+        w.extend_from_slice(&S::ID.to_u16().to_be_bytes());
+        w.extend_from_slice(&unhex(&signer(&c.signer).fingerprint().to_hex()));
+        w.extend_from_slice(&c.position.to_be_bytes());
+        w.extend_from_slice(&unhex(&c.head));
+        w.extend_from_slice(&c.time.to_be_bytes());
+        assert_eq!(
+            unhex(&c.signed_message),
+            [&b"soshiki/v1/audit-checkpoint-signature"[..], &w].concat()
+        );
+        w.extend_from_slice(&unhex(&c.signature));
+        assert_eq!(hex::encode(&w), c.encoding);
+        let cp = AuditCheckpoint::<S>::from_bytes(&w).expect("decodes");
+        assert_eq!(cp.verify(signer(&c.signer)), Ok(()));
+        assert_eq!(cp.to_bytes(), w);
+    }
+    let mut failures = Vec::new();
+    for c in &f.negative {
+        let input = unhex(&c.input);
+        let got = match c.operation.as_str() {
+            "revocation_list" => RevocationList::<S>::from_bytes(&input)
+                .map(drop)
+                .map_err(|e| e.to_string()),
+            "audit_checkpoint" => AuditCheckpoint::<S>::from_bytes(&input)
+                .map(drop)
+                .map_err(|e| e.to_string()),
+            "audit_checkpoint_verify" => AuditCheckpoint::<S>::from_bytes(&input)
+                .map_err(|e| format!("(decoding) {e}"))
+                .and_then(|cp| cp.verify(&org).map_err(|e| e.to_string())),
+            other => panic!("unknown operation {other}"),
+        };
+        match got {
+            Ok(()) => failures.push(format!("{:?} was accepted", c.name)),
+            Err(e) if e == c.expected_error => {}
+            Err(e) => failures.push(format!(
+                "{:?}: expected {:?}, got {:?}",
+                c.name, c.expected_error, e
+            )),
+        }
+    }
+    assert!(failures.is_empty(), "{name}:\n  {}", failures.join("\n  "));
+}
+
+#[test]
+fn status_vectors_verify() {
+    check_status::<P256>("status-p256.json");
+    check_status::<Ristretto255>("status-ristretto255.json");
 }

@@ -78,6 +78,14 @@ async fn org(url: &str, name: &str) -> BenchResult<(OrganizationKey<S>, Client, 
     )?;
     flows::register_first_admin(&client, &admin).await?;
     flows::login(&mut client, &admin).await?;
+    flows::publish_revocations(
+        &client,
+        &admin,
+        &key,
+        &[],
+        soshiki_client::trust::DEFAULT_REVOCATION_VALIDITY,
+    )
+    .await?;
     Ok((key, client, admin))
 }
 
@@ -104,7 +112,7 @@ async fn member(
         KdfParams::MINIMUM,
     )
     .await?;
-    flows::approve_enrollment(&admin.0, &admin.1, org_key, &ticket.id).await?;
+    flows::approve_enrollment(&admin.0, &admin.1, org_key, &ticket.id, &ticket.code).await?;
     let key = match flows::finish_enrollment(
         &client,
         &ticket.id,

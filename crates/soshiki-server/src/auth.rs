@@ -6,7 +6,7 @@ use axum::http::request::Parts;
 use axum::Json;
 use base64::Engine;
 use soshiki_client::proto::json::{Challenge, ChallengeRequest, Token, TokenRequest};
-use soshiki_client::proto::{login_message, sha256, B64};
+use soshiki_client::proto::{login_message, sha256, B64, LOGIN_NONCE_LEN};
 use soshiki_core::cert::Roles;
 use soshiki_core::suite::{Suite, SuiteId};
 use soshiki_core::with_suite;
@@ -19,7 +19,7 @@ use crate::AppState;
 
 /// How long a challenge may be answered.
 pub const CHALLENGE_TTL: i64 = 60;
-/// How long a token is valid.
+/// How long a token is valid at most (never beyond its member certificate's `not_after`).
 pub const TOKEN_TTL: i64 = 3600;
 
 /// `POST /v1/auth/challenge`.
@@ -55,6 +55,11 @@ pub async fn token(
     JsonBody(req): JsonBody<TokenRequest>,
 ) -> ApiResult<Json<Token>> {
     util::check_fp(&req.cert_id)?;
+    if req.nonce.0.len() != LOGIN_NONCE_LEN {
+        return Err(ApiError::BadRequest(format!(
+            "a login nonce is exactly {LOGIN_NONCE_LEN} bytes"
+        )));
+    }
     let now = st.now();
     let cert_of_nonce = st
         .store
@@ -83,8 +88,10 @@ pub async fn token(
     }
     let suite = util::org_suite(&st, &m.org_id).await?;
     let record = st.store.org(&m.org_id).await?.record;
-    let msg = login_message(&st.origin, &req.nonce.0);
-    let ok = with_suite!(suite, S => check_login::<S>(&m, &record, &msg, &req.signature.0, now)?);
+    let msg =
+        login_message(&st.origin, &req.nonce.0).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let (ok, cert_end) =
+        with_suite!(suite, S => check_login::<S>(&m, &record, &msg, &req.signature.0, now)?);
     if !ok {
         return Err(ApiError::Unauthorized(format!(
             "the login signature does not verify (this server signs logins for the origin {})",
@@ -93,7 +100,8 @@ pub async fn token(
     }
     let token = random_bytes::<32>();
     let token_text = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(token);
-    let expires = now + TOKEN_TTL;
+    // A token never outlives the certificate it was issued for.
+    let expires = (now + TOKEN_TTL).min(i64::try_from(cert_end).unwrap_or(i64::MAX));
     st.store
         .put_token(&sha256(token_text.as_bytes()), &m.cert_id, expires)
         .await?;
@@ -110,7 +118,7 @@ fn check_login<S: Suite>(
     msg: &[u8],
     sig: &[u8],
     now: i64,
-) -> ApiResult<bool> {
+) -> ApiResult<(bool, u64)> {
     let cert = util::member_cert::<S>(m)?;
     let org = util::org_record::<S>(record)?;
     if cert.verify(&org, u64::try_from(now).unwrap_or(0)).is_err() {
@@ -118,7 +126,14 @@ fn check_login<S: Suite>(
             "this member's certificate is expired or not yet valid".into(),
         ));
     }
-    Ok(cert.signing_key.verify(msg, sig))
+    Ok((cert.signing_key.verify(msg, sig), cert.not_after))
+}
+
+/// Whether the member's certificate is within its validity at `now`.
+fn certificate_current<S: Suite>(m: &MemberRow, now: i64) -> ApiResult<bool> {
+    let cert = util::member_cert::<S>(m)?;
+    let now = u64::try_from(now).unwrap_or(0);
+    Ok(cert.not_before <= now && now <= cert.not_after)
 }
 
 /// The authenticated member of a request (`Authorization: Bearer …`). Revoked members are
@@ -192,6 +207,11 @@ impl FromRequestParts<AppState> for Actor {
             ));
         }
         let suite = util::org_suite(st, &member.org_id).await?;
+        if !with_suite!(suite, S => certificate_current::<S>(&member, st.now())?) {
+            return Err(ApiError::Unauthorized(
+                "this member's certificate has expired: log in with a renewed certificate".into(),
+            ));
+        }
         Ok(Actor { member, suite })
     }
 }

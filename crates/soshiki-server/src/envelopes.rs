@@ -37,10 +37,10 @@ struct Summary {
     bodies_len: u64,
 }
 
-fn summarize<S: Suite>(bytes: &[u8]) -> ApiResult<Summary> {
+fn summarize<S: Suite>(bytes: &[u8], now: u64) -> ApiResult<Summary> {
     let h = EnvelopeHeader::<S>::from_bytes(bytes)
         .map_err(|e| ApiError::BadRequest(format!("malformed envelope header: {e}")))?;
-    h.verify()
+    h.verify_at(now)
         .map_err(|e| ApiError::BadRequest(format!("the envelope does not verify: {e}")))?;
     let n = h.core.parts.len() as u32;
     let fresh = h.certificates.is_empty()
@@ -114,8 +114,9 @@ pub async fn create_upload(
         ));
     }
     let bytes = body.to_vec();
+    let now = util::now_u64(&st);
     let (sum, bytes) = blocking(move || {
-        let s = with_suite!(suite, S => summarize::<S>(&bytes)?);
+        let s = with_suite!(suite, S => summarize::<S>(&bytes, now)?);
         Ok((s, bytes))
     })
     .await?;

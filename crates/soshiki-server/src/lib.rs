@@ -57,6 +57,7 @@ mod openapi;
 mod orgs;
 mod page;
 mod rules;
+mod status;
 pub mod throttle;
 mod upload;
 mod util;
@@ -215,6 +216,22 @@ fn route_table() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)> {
         ("GET", "/v1/orgs/{org}/members", get(members::list)),
         ("GET", "/v1/members/{cert}", get(members::show)),
         ("POST", "/v1/members/{cert}/revoke", post(members::revoke)),
+        (
+            "GET",
+            "/v1/orgs/{org}/revocations",
+            get(status::revocations),
+        ),
+        (
+            "PUT",
+            "/v1/orgs/{org}/revocations",
+            put(status::publish_revocations),
+        ),
+        ("GET", "/v1/orgs/{org}/checkpoint", get(status::checkpoint)),
+        (
+            "PUT",
+            "/v1/orgs/{org}/checkpoint",
+            put(status::publish_checkpoint),
+        ),
         ("POST", "/v1/orgs/{org}/enrollments", post(enroll::create)),
         ("GET", "/v1/orgs/{org}/enrollments", get(enroll::list)),
         ("GET", "/v1/enrollments/{id}", get(enroll::show)),

@@ -7,7 +7,7 @@ use soshiki_client::proto::json::{OrgInfo, OrgList, Policy, RegisterOrg};
 use soshiki_client::proto::{peek_suite, sha256, ActionSpec, REGISTRATION_TOKEN_HEADER};
 use soshiki_core::cert::Organization;
 use soshiki_core::with_suite;
-use soshiki_store::OrgRow;
+use soshiki_store::{OrgPolicy, OrgRow};
 
 use crate::auth::Actor;
 use crate::error::{codes, ApiError, ApiResult};
@@ -46,6 +46,7 @@ pub async fn register(
         created: st.now(),
         expiry_days: None,
         retention_days: None,
+        max_validity_days: None,
     };
     st.store.create_org(&row).await.map_err(ApiError::store(
         "",
@@ -118,12 +119,13 @@ pub async fn set_policy(
     actor.require_admin(&id)?;
     if p.expiry_days.is_some_and(|d| d == 0 || d > MAX_DAYS)
         || p.retention_days.is_some_and(|d| d == 0 || d > MAX_DAYS)
+        || p.max_validity_days.is_some_and(|d| d == 0 || d > MAX_DAYS)
     {
         return Err(ApiError::BadRequest(format!(
-            "expiry and retention must be 1 to {MAX_DAYS} days, or null"
+            "expiry, retention and max_validity_days must be 1 to {MAX_DAYS} days, or null"
         )));
     }
-    let spec = ActionSpec::set_policy(&id, p.expiry_days, p.retention_days);
+    let spec = ActionSpec::set_policy(&id, &p);
     let entry = with_suite!(actor.suite, S => {
         let cert = util::member_cert::<S>(&actor.member)?;
         action::check::<S>(&st, &headers, &cert, &spec)?
@@ -131,8 +133,11 @@ pub async fn set_policy(
     st.store
         .set_org_policy(
             &id,
-            p.expiry_days,
-            p.retention_days,
+            &OrgPolicy {
+                expiry_days: p.expiry_days,
+                retention_days: p.retention_days,
+                max_validity_days: p.max_validity_days,
+            },
             &[action::entry(&st, &id, &entry)],
         )
         .await?;

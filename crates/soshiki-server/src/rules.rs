@@ -1,11 +1,12 @@
-//! A forwarder's routing rules: stored and returned as text. The server cannot evaluate them
-//! (it cannot read labels); the forwarder's agent does.
+//! A forwarder's routing rules: stored and returned as text with the owner-signed `set-rules`
+//! statement that set them. The server cannot evaluate them (it cannot read labels); the
+//! forwarder's agent does, and only if the statement verifies with its own key.
 
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::Json;
 use soshiki_client::proto::json::Rules;
-use soshiki_client::proto::ActionSpec;
+use soshiki_client::proto::{ActionSpec, B64};
 use soshiki_core::with_suite;
 use soshiki_store::RuleRow;
 
@@ -23,8 +24,10 @@ pub const MAX_RULE_LEN: usize = 1024;
 /// `GET /v1/rules`: the logged-in member's rules.
 pub async fn get(State(st): State<AppState>, actor: Actor) -> ApiResult<Json<Rules>> {
     let rows = st.store.rules(actor.cert_id()).await?;
+    let statement = st.store.rules_statement(actor.cert_id()).await?;
     Ok(Json(Rules {
         rules: rows.into_iter().map(|r| r.rule).collect(),
+        statement: statement.map(B64),
     }))
 }
 
@@ -73,8 +76,12 @@ pub async fn put(
         .set_rules(
             actor.cert_id(),
             &rows,
+            &entry,
             &[action::entry(&st, &actor.member.org_id, &entry)],
         )
         .await?;
-    Ok(Json(Rules { rules: body.rules }))
+    Ok(Json(Rules {
+        rules: body.rules,
+        statement: Some(B64(entry)),
+    }))
 }

@@ -135,6 +135,7 @@ pub fn org_info(o: &OrgRow) -> OrgInfo {
         created: o.created,
         expiry_days: o.expiry_days,
         retention_days: o.retention_days,
+        max_validity_days: o.max_validity_days,
     }
 }
 

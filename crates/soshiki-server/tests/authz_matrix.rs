@@ -26,8 +26,8 @@ use common::*;
 use rand_core::OsRng;
 use soshiki_client::flows::{self, sign_action, OutgoingPart, PartData, SendOptions};
 use soshiki_client::proto::json::{
-    CertificateBody, ChallengeRequest, CreateEnrollment, ForwardBody, Policy, RegisterOrg, Rules,
-    TokenRequest,
+    CertificateBody, ChallengeRequest, CheckpointBody, CreateEnrollment, ForwardBody, Policy,
+    RegisterOrg, RevocationListBody, Rules, TokenRequest,
 };
 use soshiki_client::proto::{login_message, ActionSpec, ActionStatement, B64};
 use soshiki_client::{Client, ClientOptions};
@@ -181,6 +181,21 @@ const MATRIX: &[(&str, &str, &str)] = &[
         "/v1/orgs/{org}/audit",
         "*=403 anon=401 revoked=401 expired=401 r_admin=200",
     ),
+    // Organization-signed status: anyone reads it (it verifies against the pinned record);
+    // only the organization's administrator publishes it (signed with the organization key on
+    // the administrator's device).
+    ("GET", "/v1/orgs/{org}/revocations", "*=200"),
+    (
+        "PUT",
+        "/v1/orgs/{org}/revocations",
+        "*=403 anon=401 revoked=401 expired=401 r_admin=200",
+    ),
+    ("GET", "/v1/orgs/{org}/checkpoint", "*=200"),
+    (
+        "PUT",
+        "/v1/orgs/{org}/checkpoint",
+        "*=403 anon=401 revoked=401 expired=401 r_admin=200",
+    ),
     ("GET", "/v1/rules", "*=200 anon=401 revoked=401 expired=401"),
     // Representatives and forwarders keep routing rules.
     (
@@ -239,6 +254,10 @@ struct World {
     upload_bodies: Vec<u8>,
     /// When the `expired` member's certificate ends.
     expired_at: u64,
+    /// R's next revocation list (serial one above the published one) and a checkpoint of R's
+    /// audit trail at its head, both signed with R's organization key.
+    next_revocations: Vec<u8>,
+    checkpoint: Vec<u8>,
 }
 
 /// Where a world lives: a directory (SQLite file and blobs) or a PostgreSQL database plus a
@@ -661,9 +680,14 @@ async fn build_world(url: &str) -> World {
 
     // Revoke one member (its tokens are deleted by the revocation).
     let revoked_token = login(url, &revoked).await;
-    flows::revoke_member(&r_org.admin.client, &r_org.admin.key, &id(&revoked))
-        .await
-        .expect("revoke");
+    flows::revoke_member(
+        &r_org.admin.client,
+        &r_org.admin.key,
+        &r_org.key,
+        &id(&revoked),
+    )
+    .await
+    .expect("revoke");
 
     // An organization registered without members.
     let fresh_org = OrganizationKey::<S>::generate("新設", t - 3600, &mut OsRng).expect("org key");
@@ -673,6 +697,68 @@ async fn build_world(url: &str) -> World {
     )
     .await
     .expect("register");
+
+    // The next revocation list and a checkpoint of the trail as it stands now.
+    let current = r_org
+        .admin
+        .client
+        .revocation_list(&r_org.id())
+        .await
+        .expect("list")
+        .map(|l| l.list.0);
+    let next_revocations = soshiki_client::trust::next_revocation_list(
+        &r_org.key,
+        current.as_deref(),
+        &[],
+        now(),
+        30 * 86400,
+        &mut OsRng,
+    )
+    .expect("next list")
+    .to_bytes();
+    // A checkpoint published now (so there is one to read), and the next one, over the trail
+    // that then includes the first one's entry (for the publishing cells).
+    let checkpoint_at_head = |trail: soshiki_client::proto::json::AuditPage| {
+        let head = trail.entries.last().expect("entries").clone();
+        let hash: [u8; 32] = hex::decode(&head.hash)
+            .expect("hex")
+            .try_into()
+            .expect("32 bytes");
+        let cp = r_org
+            .key
+            .sign_checkpoint(head.seq, hash, now(), &mut OsRng)
+            .expect("checkpoint");
+        (cp.position, cp.to_bytes())
+    };
+    let (position, first) = checkpoint_at_head(
+        r_org
+            .admin
+            .client
+            .audit(&r_org.id(), 1, 1000)
+            .await
+            .expect("trail"),
+    );
+    r_org
+        .admin
+        .client
+        .publish_checkpoint(
+            &r_org.id(),
+            &first,
+            &sign_action(
+                &r_org.admin.key,
+                &ActionSpec::checkpoint(&r_org.id(), position, &first),
+            ),
+        )
+        .await
+        .expect("publish checkpoint");
+    let (_, checkpoint) = checkpoint_at_head(
+        r_org
+            .admin
+            .client
+            .audit(&r_org.id(), 1, 1000)
+            .await
+            .expect("trail"),
+    );
 
     let mut callers = BTreeMap::new();
     callers.insert(
@@ -739,6 +825,8 @@ async fn build_world(url: &str) -> World {
         upload_id: upload.upload_id,
         upload_bodies,
         expired_at,
+        next_revocations,
+        checkpoint,
     }
 }
 
@@ -1001,10 +1089,47 @@ async fn call_for(w: &World, url: &str, method: &str, route: &str, caller: &str)
             call.path = route.replace("{id}", &d);
             call.action = sign(&ActionSpec::open(&d, &w.envelope_id));
         }
+        ("GET", "/v1/orgs/{org}/revocations" | "/v1/orgs/{org}/checkpoint") => {
+            call.path = route.replace("{org}", &w.r_org_id);
+        }
+        ("PUT", "/v1/orgs/{org}/revocations") => {
+            call.path = route.replace("{org}", &w.r_org_id);
+            let list = RevocationListBody {
+                list: B64(w.next_revocations.clone()),
+            };
+            let serial =
+                soshiki_core::revocation::RevocationList::<S>::from_bytes(&w.next_revocations)
+                    .expect("list")
+                    .serial;
+            call.action = sign(&ActionSpec::publish_revocations(
+                &w.r_org_id,
+                serial,
+                &w.next_revocations,
+            ));
+            call.body = json(&list);
+        }
+        ("PUT", "/v1/orgs/{org}/checkpoint") => {
+            call.path = route.replace("{org}", &w.r_org_id);
+            let position =
+                soshiki_core::checkpoint::AuditCheckpoint::<S>::from_bytes(&w.checkpoint)
+                    .expect("checkpoint")
+                    .position;
+            call.action = sign(&ActionSpec::checkpoint(
+                &w.r_org_id,
+                position,
+                &w.checkpoint,
+            ));
+            call.body = json(&CheckpointBody {
+                checkpoint: B64(w.checkpoint.clone()),
+            });
+        }
         ("PUT", "/v1/rules") => {
             let rules = vec![format!("district=omachi -> {peer_id}")];
             call.action = sign(&ActionSpec::set_rules(&own_cert, &rules));
-            call.body = json(&Rules { rules });
+            call.body = json(&Rules {
+                rules,
+                statement: None,
+            });
         }
         other => panic!("the authorization matrix has no request for {other:?}"),
     }

@@ -6,7 +6,7 @@ mod common;
 use bytes::Bytes;
 use common::*;
 use soshiki_client::flows::{self, sign_action, OutgoingPart, PartData, SendOptions};
-use soshiki_client::proto::ActionSpec;
+use soshiki_client::proto::{json::Policy, ActionSpec};
 use soshiki_core::cert::Roles;
 use soshiki_core::envelope::PartInfo;
 use soshiki_core::suite::P256;
@@ -163,11 +163,20 @@ async fn expiry_retention_and_orphans() {
     assert_eq!(e.status(), Some(404));
 
     // Expiry after one day, retention after three.
-    let org = flows::set_policy(&city.admin.client, &city.admin.key, Some(1), Some(3))
-        .await
-        .expect("policy");
+    let policy = |expiry_days, retention_days| Policy {
+        expiry_days,
+        retention_days,
+        max_validity_days: None,
+    };
+    let org = flows::set_policy(
+        &city.admin.client,
+        &city.admin.key,
+        &policy(Some(1), Some(3)),
+    )
+    .await
+    .expect("policy");
     assert_eq!((org.expiry_days, org.retention_days), (Some(1), Some(3)));
-    let e = flows::set_policy(&rep.client, &rep.key, Some(1), None)
+    let e = flows::set_policy(&rep.client, &rep.key, &policy(Some(1), None))
         .await
         .expect_err("not admin");
     assert_eq!(e.status(), Some(403));

@@ -129,7 +129,10 @@ async fn bad_tokens_and_signatures() {
     // A login signed by another key, or for another origin, is refused.
     let ch = c.challenge(&w.reader.id()).await.expect("challenge");
     let other = SigningKey::<P256>::generate(&mut OsRng);
-    let sig = other.sign(&login_message(c.origin(), &ch.nonce.0), &mut OsRng);
+    let sig = other.sign(
+        &login_message(c.origin(), &ch.nonce.0).expect("message"),
+        &mut OsRng,
+    );
     let e = c
         .token(&TokenRequest {
             cert_id: w.reader.id(),
@@ -141,7 +144,7 @@ async fn bad_tokens_and_signatures() {
     assert_eq!(status(&e), 401);
     let ch = c.challenge(&w.reader.id()).await.expect("challenge");
     let sig = w.reader.key.signing.sign(
-        &login_message("https://evil.example", &ch.nonce.0),
+        &login_message("https://evil.example", &ch.nonce.0).expect("message"),
         &mut OsRng,
     );
     let e = c
@@ -158,11 +161,10 @@ async fn bad_tokens_and_signatures() {
         "the message names the server's origin: {e}"
     );
     // A challenge is single-use.
-    let sig = w
-        .reader
-        .key
-        .signing
-        .sign(&login_message(c.origin(), &ch.nonce.0), &mut OsRng);
+    let sig = w.reader.key.signing.sign(
+        &login_message(c.origin(), &ch.nonce.0).expect("message"),
+        &mut OsRng,
+    );
     let e = c
         .token(&TokenRequest {
             cert_id: w.reader.id(),
@@ -367,22 +369,55 @@ async fn revoked_members_cannot_log_in_or_receive() {
     let victim = enroll(&url, &w.city, "退職者", Roles::READER).await;
     let rep2 = enroll(&url, &w.city, "旧代表", Roles::REPRESENTATIVE).await;
     let delivery = send_one(&w, &[b"x"]).await;
-    // Only an administrator of the member's organization may revoke.
-    let e = flows::revoke_member(&w.pref.admin.client, &w.pref.admin.key, &victim.id())
+    // Only an administrator of the member's organization may revoke (the server's check; the
+    // client flow also needs the organization key).
+    let spec = ActionSpec::revoke(&victim.id(), &victim.key.certificate.to_bytes());
+    let e = w
+        .pref
+        .admin
+        .client
+        .revoke(&victim.id(), &sign_action(&w.pref.admin.key, &spec))
         .await
         .expect_err("other org");
     assert_eq!(status(&e), 403);
-    let e = flows::revoke_member(&w.rep.client, &w.rep.key, &victim.id())
+    let e = w
+        .rep
+        .client
+        .revoke(&victim.id(), &sign_action(&w.rep.key, &spec))
         .await
         .expect_err("not admin");
     assert_eq!(status(&e), 403);
-    let info = flows::revoke_member(&w.city.admin.client, &w.city.admin.key, &victim.id())
+    // Nor publish the organization's revocation list.
+    let e = flows::publish_revocations(&w.rep.client, &w.rep.key, &w.city.key, &[], 3600)
         .await
-        .expect("revoke");
+        .expect_err("not admin");
+    assert_eq!(status(&e), 403);
+    let e = flows::revoke_member(
+        &w.pref.admin.client,
+        &w.pref.admin.key,
+        &w.pref.key,
+        &victim.id(),
+    )
+    .await
+    .expect_err("another organization's member");
+    assert!(matches!(e, ClientError::Invalid(_)), "{e}");
+    let info = flows::revoke_member(
+        &w.city.admin.client,
+        &w.city.admin.key,
+        &w.city.key,
+        &victim.id(),
+    )
+    .await
+    .expect("revoke");
     assert_eq!(info.status, "revoked");
-    flows::revoke_member(&w.city.admin.client, &w.city.admin.key, &rep2.id())
-        .await
-        .expect("revoke rep2");
+    flows::revoke_member(
+        &w.city.admin.client,
+        &w.city.admin.key,
+        &w.city.key,
+        &rep2.id(),
+    )
+    .await
+    .expect("revoke rep2");
     // Its token no longer works, and it cannot log in again.
     assert_eq!(
         status(&victim.client.inbox(None).await.expect_err("revoked token")),
@@ -642,9 +677,15 @@ async fn roles_and_enrollment_checks() {
         ),
         403
     );
-    let e = flows::approve_enrollment(&w.rep.client, &w.rep.key, &w.city.key, &ticket.id)
-        .await
-        .expect_err("not admin");
+    let e = flows::approve_enrollment(
+        &w.rep.client,
+        &w.rep.key,
+        &w.city.key,
+        &ticket.id,
+        &ticket.code,
+    )
+    .await
+    .expect_err("not admin");
     assert_eq!(status(&e), 403);
     let info = c.enrollment(&ticket.id).await.expect("info");
     let (_, req) = soshiki_client::proto::verify_enrollment::<P256>(&info.request.0, &w.city.id())

@@ -76,7 +76,7 @@ async fn verify_city<S: Suite>(
     city: &Org<S>,
     anchor: Option<&AuditAnchor>,
 ) -> Result<soshiki_client::audit::AuditReport, ClientError> {
-    flows::audit(&city.admin.client, city.record(), anchor, &|_| false).await
+    flows::audit(&city.admin.client, city.record(), anchor, None, &|_| false).await
 }
 
 fn failure_seq(r: Result<soshiki_client::audit::AuditReport, ClientError>) -> (u64, String) {
@@ -323,6 +323,7 @@ async fn omachi<S: Suite>() {
         actions,
         vec![
             RegisterAdmin,
+            PublishRevocations,
             Approve,
             Approve,
             Approve,
@@ -338,11 +339,11 @@ async fn omachi<S: Suite>() {
         ]
     );
     assert!(
-        !report.entries[6].actor_org_pinned,
+        !report.entries[7].actor_org_pinned,
         "the sender's organization is not pinned here"
     );
-    assert_eq!(report.entries[6].actor_name, "県 送信担当");
-    let pref_report = flows::audit(&pref.admin.client, pref.record(), None, &|_| false)
+    assert_eq!(report.entries[7].actor_name, "県 送信担当");
+    let pref_report = flows::audit(&pref.admin.client, pref.record(), None, None, &|_| false)
         .await
         .expect("prefecture trail verifies");
     let pa: Vec<Action> = pref_report
@@ -350,7 +351,7 @@ async fn omachi<S: Suite>() {
         .iter()
         .map(|e| e.statement.action)
         .collect();
-    assert_eq!(pa, vec![RegisterAdmin, Approve, Send]);
+    assert_eq!(pa, vec![RegisterAdmin, PublishRevocations, Approve, Send]);
     let anchor = report.anchor.clone().expect("anchor");
 
     // Tampering with the database directly is detected.
@@ -365,7 +366,7 @@ async fn omachi<S: Suite>() {
     }
     let org = city.id();
     let original = trail(&pool, &org).await;
-    assert_eq!(original.len(), 13);
+    assert_eq!(original.len(), 14);
 
     // An edited entry (hashes left alone).
     let mut rows = original.clone();
@@ -403,7 +404,7 @@ async fn omachi<S: Suite>() {
         .await
         .expect("a consistent rewritten trail, without an anchor");
     let (seq, why) = failure_seq(verify_city(&city, Some(&anchor)).await);
-    assert_eq!(seq, 13, "{why}");
+    assert_eq!(seq, 14, "{why}");
     // Restored: verifies again, against the anchor too.
     replace_trail(&pool, &org, &original).await;
     verify_city(&city, Some(&anchor)).await.expect("restored");

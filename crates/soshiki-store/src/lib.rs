@@ -38,6 +38,7 @@
 //! let org = OrgRow {
 //!     id: "00aa".into(), suite: 1, name: "Omachi City".into(), record: b"signed".to_vec(),
 //!     created: 1_700_000_000, expiry_days: Some(30), retention_days: None,
+//!     max_validity_days: None,
 //! };
 //! store.create_org(&org).await?;
 //! let entry = |text: &str| NewAuditEntry {
@@ -218,6 +219,17 @@ impl<T> Page<T> {
 /// Seconds since the Unix epoch.
 pub type Timestamp = i64;
 
+/// An organization's policy.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct OrgPolicy {
+    /// Days after which an unopened delivery expires (`None`: never).
+    pub expiry_days: Option<u32>,
+    /// Days after creation after which bodies are removed (`None`: kept).
+    pub retention_days: Option<u32>,
+    /// The longest validity of a member certificate, in days (`None`: no limit).
+    pub max_validity_days: Option<u32>,
+}
+
 /// An organization known to the directory.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OrgRow {
@@ -235,6 +247,8 @@ pub struct OrgRow {
     pub expiry_days: Option<u32>,
     /// Days after creation after which bodies are removed (`None`: kept).
     pub retention_days: Option<u32>,
+    /// The longest validity of a member certificate, in days (`None`: no limit).
+    pub max_validity_days: Option<u32>,
 }
 
 /// A member's status.
@@ -450,6 +464,32 @@ pub struct RuleRow {
     pub created: Timestamp,
 }
 
+/// An organization's newest organization-signed revocation list (opaque to the store).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RevocationListRow {
+    /// Organization.
+    pub org_id: String,
+    /// The list's serial number (from 1).
+    pub serial: u64,
+    /// The encoded list.
+    pub list: Vec<u8>,
+    /// When it was stored.
+    pub created: Timestamp,
+}
+
+/// An organization's newest organization-signed audit checkpoint (opaque to the store).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CheckpointRow {
+    /// Organization.
+    pub org_id: String,
+    /// The anchored sequence number (from 1).
+    pub position: u64,
+    /// The encoded checkpoint.
+    pub checkpoint: Vec<u8>,
+    /// When it was stored.
+    pub created: Timestamp,
+}
+
 /// The metadata store.
 ///
 /// Every method is one transaction. Methods that change several rows change all or none, and
@@ -468,13 +508,12 @@ pub trait Store: Send + Sync {
     async fn org(&self, id: &str) -> Result<OrgRow>;
     /// A page of organizations, by name (then id).
     async fn orgs(&self, page: PageRequest<'_>) -> Result<Page<OrgRow>>;
-    /// Set expiry and retention, atomically with the audit entries; `NotFound` if there is no
-    /// such organization.
+    /// Set expiry, retention and the longest certificate validity, atomically with the audit
+    /// entries; `NotFound` if there is no such organization.
     async fn set_org_policy(
         &self,
         id: &str,
-        expiry_days: Option<u32>,
-        retention_days: Option<u32>,
+        policy: &OrgPolicy,
         audit: &[NewAuditEntry],
     ) -> Result<()>;
 
@@ -651,16 +690,38 @@ pub trait Store: Send + Sync {
     async fn audit(&self, org_id: &str, from: u64, limit: u32) -> Result<Vec<AuditRow>>;
 
     // rules
-    /// Replace a forwarder's rules, atomically with the audit entries; `Conflict` if a rule
-    /// names another owner or ids repeat.
+    /// Replace a forwarder's rules and the owner-signed `statement` that sets them, atomically
+    /// with the audit entries; `Conflict` if a rule names another owner or ids repeat.
     async fn set_rules(
         &self,
         owner_cert: &str,
         rules: &[RuleRow],
+        statement: &[u8],
         audit: &[NewAuditEntry],
     ) -> Result<()>;
     /// A forwarder's rules, in order.
     async fn rules(&self, owner_cert: &str) -> Result<Vec<RuleRow>>;
+    /// The statement stored with a forwarder's current rules (`None` if it never set any).
+    async fn rules_statement(&self, owner_cert: &str) -> Result<Option<Vec<u8>>>;
+
+    // organization-signed status
+    /// Store an organization's revocation list, atomically with its audit entry; `Conflict`
+    /// unless its serial is greater than the stored list's, `NotFound` for an unknown
+    /// organization.
+    async fn put_revocation_list(
+        &self,
+        list: &RevocationListRow,
+        audit: &NewAuditEntry,
+    ) -> Result<()>;
+    /// An organization's newest revocation list; `NotFound` if it has published none.
+    async fn revocation_list(&self, org_id: &str) -> Result<RevocationListRow>;
+    /// Store an organization's audit checkpoint, atomically with its audit entry; `Conflict`
+    /// unless its position is greater than the stored checkpoint's, `NotFound` for an unknown
+    /// organization.
+    async fn put_checkpoint(&self, checkpoint: &CheckpointRow, audit: &NewAuditEntry)
+        -> Result<()>;
+    /// An organization's newest audit checkpoint; `NotFound` if there is none.
+    async fn checkpoint(&self, org_id: &str) -> Result<CheckpointRow>;
 }
 
 /// A stream of body bytes.

@@ -36,6 +36,16 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "uploads",
         include_str!("../migrations/postgres/0004_uploads.sql"),
     ),
+    (
+        5,
+        "signed status",
+        include_str!("../migrations/postgres/0005_signed_status.sql"),
+    ),
+    (
+        6,
+        "max validity",
+        include_str!("../migrations/postgres/0006_max_validity.sql"),
+    ),
 ];
 
 /// The advisory-lock class of audit-trail heads (two-key advisory locks, first key).

@@ -155,7 +155,7 @@ pub(crate) fn audit_orgs(entries: &[crate::NewAuditEntry]) -> Vec<&str> {
 
 macro_rules! org_cols {
     () => {
-        "id, suite, name, record, created, expiry_days, retention_days"
+        "id, suite, name, record, created, expiry_days, retention_days, max_validity_days"
     };
 }
 macro_rules! member_cols {
@@ -235,9 +235,10 @@ macro_rules! sql_store {
             rule_cols, to_i64, corrupt, upload_cols, DAY,
         };
         use $crate::{
-            audit_hash, AuditRow, DeliveryRow, DeliveryStatus, EnrollmentRow, EnrollmentStatus,
-            EnvelopeRow, MemberRow, MemberStatus, NewAuditEntry, OrgRow, Page, PageRequest, Result,
-            RuleRow, Store, StoreError, Timestamp, UploadRow, UPLOAD_GRACE,
+            audit_hash, AuditRow, CheckpointRow, DeliveryRow, DeliveryStatus, EnrollmentRow,
+            EnrollmentStatus, EnvelopeRow, MemberRow, MemberStatus, NewAuditEntry, OrgPolicy, OrgRow,
+            Page, PageRequest, Result, RevocationListRow, RuleRow, Store, StoreError, Timestamp,
+            UploadRow, UPLOAD_GRACE,
         };
 
         type Tx = $tx;
@@ -259,6 +260,10 @@ macro_rules! sql_store {
                 created: get(row, "created")?,
                 expiry_days: days_from_db(get(row, "expiry_days")?, "expiry_days")?,
                 retention_days: days_from_db(get(row, "retention_days")?, "retention_days")?,
+                max_validity_days: days_from_db(
+                    get(row, "max_validity_days")?,
+                    "max_validity_days",
+                )?,
             })
         }
 
@@ -477,7 +482,7 @@ macro_rules! sql_store {
                 sqlx::query(concat!(
                     "INSERT INTO orgs (",
                     org_cols!(),
-                    ") VALUES ($1, $2, $3, $4, $5, $6, $7)"
+                    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
                 ))
                 .bind(&org.id)
                 .bind(i64::from(org.suite))
@@ -486,6 +491,7 @@ macro_rules! sql_store {
                 .bind(org.created)
                 .bind(days_to_db(org.expiry_days))
                 .bind(days_to_db(org.retention_days))
+                .bind(days_to_db(org.max_validity_days))
                 .execute(&mut *tx)
                 .await
                 .map_err(db_err(&format!("organization {}", org.id)))?;
@@ -540,17 +546,18 @@ macro_rules! sql_store {
             async fn set_org_policy(
                 &self,
                 id: &str,
-                expiry_days: Option<u32>,
-                retention_days: Option<u32>,
+                policy: &OrgPolicy,
                 audit: &[NewAuditEntry],
             ) -> Result<()> {
                 let mut tx = self.begin_audited(audit).await?;
                 let done = sqlx::query(
-                    "UPDATE orgs SET expiry_days = $2, retention_days = $3 WHERE id = $1",
+                    "UPDATE orgs SET expiry_days = $2, retention_days = $3, \
+                     max_validity_days = $4 WHERE id = $1",
                 )
                 .bind(id)
-                .bind(days_to_db(expiry_days))
-                .bind(days_to_db(retention_days))
+                .bind(days_to_db(policy.expiry_days))
+                .bind(days_to_db(policy.retention_days))
+                .bind(days_to_db(policy.max_validity_days))
                 .execute(&mut *tx)
                 .await
                 .map_err(db_err("organization"))?;
@@ -1460,6 +1467,7 @@ macro_rules! sql_store {
                 &self,
                 owner_cert: &str,
                 rules: &[RuleRow],
+                statement: &[u8],
                 audit: &[NewAuditEntry],
             ) -> Result<()> {
                 if let Some(r) = rules.iter().find(|r| r.owner_cert != owner_cert) {
@@ -1490,8 +1498,122 @@ macro_rules! sql_store {
                     .await
                     .map_err(db_err(&format!("rule {}", r.id)))?;
                 }
+                sqlx::query(
+                    "INSERT INTO rule_statements (owner_cert, statement) VALUES ($1, $2) \
+                     ON CONFLICT (owner_cert) DO UPDATE SET statement = excluded.statement",
+                )
+                .bind(owner_cert)
+                .bind(statement)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err("rules statement"))?;
                 append_in(&mut tx, audit).await?;
                 commit(tx).await
+            }
+
+            async fn rules_statement(&self, owner_cert: &str) -> Result<Option<Vec<u8>>> {
+                let row = sqlx::query("SELECT statement FROM rule_statements WHERE owner_cert = $1")
+                    .bind(owner_cert)
+                    .fetch_optional(self.reader())
+                    .await
+                    .map_err(db_err("rules statement"))?;
+                row.map(|r| get::<Vec<u8>>(&r, "statement")).transpose()
+            }
+
+            async fn put_revocation_list(
+                &self,
+                list: &RevocationListRow,
+                audit: &NewAuditEntry,
+            ) -> Result<()> {
+                let mut tx = self.begin_audited(std::slice::from_ref(audit)).await?;
+                let done = sqlx::query(
+                    "INSERT INTO revocation_lists (org_id, serial, list, created) \
+                     VALUES ($1, $2, $3, $4) ON CONFLICT (org_id) DO UPDATE \
+                     SET serial = excluded.serial, list = excluded.list, created = excluded.created \
+                     WHERE revocation_lists.serial < excluded.serial",
+                )
+                .bind(&list.org_id)
+                .bind(to_i64(list.serial, "serial")?)
+                .bind(&list.list)
+                .bind(list.created)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err(&format!("revocation list of {}", list.org_id)))?;
+                if done.rows_affected() == 0 {
+                    return Err(StoreError::Conflict(format!(
+                        "the stored revocation list of {} has a serial of at least {}",
+                        list.org_id, list.serial
+                    )));
+                }
+                append_in(&mut tx, std::slice::from_ref(audit)).await?;
+                commit(tx).await
+            }
+
+            async fn revocation_list(&self, org_id: &str) -> Result<RevocationListRow> {
+                let row = sqlx::query(
+                    "SELECT org_id, serial, list, created FROM revocation_lists WHERE org_id = $1",
+                )
+                .bind(org_id)
+                .fetch_optional(self.reader())
+                .await
+                .map_err(db_err("revocation list"))?
+                .ok_or_else(|| StoreError::NotFound(format!("revocation list of {org_id}")))?;
+                Ok(RevocationListRow {
+                    org_id: get(&row, "org_id")?,
+                    serial: u64::try_from(get::<i64>(&row, "serial")?)
+                        .map_err(|_| corrupt("serial"))?,
+                    list: get(&row, "list")?,
+                    created: get(&row, "created")?,
+                })
+            }
+
+            async fn put_checkpoint(
+                &self,
+                cp: &CheckpointRow,
+                audit: &NewAuditEntry,
+            ) -> Result<()> {
+                let mut tx = self.begin_audited(std::slice::from_ref(audit)).await?;
+                let done = sqlx::query(
+                    "INSERT INTO audit_checkpoints (org_id, position, checkpoint, created) \
+                     VALUES ($1, $2, $3, $4) ON CONFLICT (org_id) DO UPDATE \
+                     SET position = excluded.position, checkpoint = excluded.checkpoint, \
+                     created = excluded.created \
+                     WHERE audit_checkpoints.position < excluded.position",
+                )
+                .bind(&cp.org_id)
+                .bind(to_i64(cp.position, "position")?)
+                .bind(&cp.checkpoint)
+                .bind(cp.created)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err(&format!("checkpoint of {}", cp.org_id)))?;
+                if done.rows_affected() == 0 {
+                    return Err(StoreError::Conflict(format!(
+                        "the stored checkpoint of {} is at position {} or later",
+                        cp.org_id, cp.position
+                    )));
+                }
+                append_in(&mut tx, std::slice::from_ref(audit)).await?;
+                commit(tx).await
+            }
+
+            async fn checkpoint(&self, org_id: &str) -> Result<CheckpointRow> {
+                let row = sqlx::query(
+                    "SELECT org_id, position, checkpoint, created FROM audit_checkpoints \
+                     WHERE org_id = $1",
+                )
+                .bind(org_id)
+                .fetch_optional(self.reader())
+                .await
+                .map_err(db_err("checkpoint"))?
+                .ok_or_else(|| StoreError::NotFound(format!("checkpoint of {org_id}")))?;
+                Ok(CheckpointRow {
+                    org_id: get(&row, "org_id")?,
+                    position: u64::try_from(get::<i64>(&row, "position")?)
+                        .map_err(|_| corrupt("position"))?,
+                    checkpoint: get(&row, "checkpoint")?,
+                    created: get(&row, "created")?,
+                })
             }
 
             async fn rules(&self, owner_cert: &str) -> Result<Vec<RuleRow>> {

@@ -48,6 +48,16 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "uploads",
         include_str!("../migrations/sqlite/0004_uploads.sql"),
     ),
+    (
+        5,
+        "signed status",
+        include_str!("../migrations/sqlite/0005_signed_status.sql"),
+    ),
+    (
+        6,
+        "max validity",
+        include_str!("../migrations/sqlite/0006_max_validity.sql"),
+    ),
 ];
 
 /// How long a writer waits for another process's write lock before failing.

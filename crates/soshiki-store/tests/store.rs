@@ -9,9 +9,9 @@ mod common;
 use std::sync::Arc;
 
 use soshiki_store::{
-    audit_hash, open_store, AuditRow, DeliveryRow, DeliveryStatus, EnrollmentRow, EnrollmentStatus,
-    EnvelopeRow, MemberRow, MemberStatus, NewAuditEntry, OrgRow, Page, PageRequest, RuleRow, Store,
-    StoreError, UploadRow, MAX_PAGE, UPLOAD_GRACE,
+    audit_hash, open_store, AuditRow, CheckpointRow, DeliveryRow, DeliveryStatus, EnrollmentRow,
+    EnrollmentStatus, EnvelopeRow, MemberRow, MemberStatus, NewAuditEntry, OrgPolicy, OrgRow, Page,
+    PageRequest, RevocationListRow, RuleRow, Store, StoreError, UploadRow, MAX_PAGE, UPLOAD_GRACE,
 };
 
 /// The first page of the largest size (every row the fixtures make).
@@ -138,6 +138,7 @@ stories!(
     cancelled_write_is_all_or_nothing,
     expiry_and_blob_keys,
     rules,
+    signed_status,
     committed_data_survives_reopen,
 );
 
@@ -156,6 +157,15 @@ fn org(id: &str, name: &str) -> OrgRow {
         created: T0,
         expiry_days: None,
         retention_days: None,
+        max_validity_days: None,
+    }
+}
+
+fn policy(expiry: Option<u32>, retention: Option<u32>, max_validity: Option<u32>) -> OrgPolicy {
+    OrgPolicy {
+        expiry_days: expiry,
+        retention_days: retention,
+        max_validity_days: max_validity,
     }
 }
 
@@ -356,18 +366,25 @@ async fn organizations_and_policy(db: &Db) {
         .collect();
     assert_eq!(names, ["Azumino", "Zushi"], "by name");
 
-    s.set_org_policy("aaaa", Some(30), Some(365), &[])
+    s.set_org_policy("aaaa", &policy(Some(30), Some(365), Some(400)), &[])
         .await
         .expect("policy");
     let a = s.org("aaaa").await.expect("org");
-    assert_eq!((a.expiry_days, a.retention_days), (Some(30), Some(365)));
-    s.set_org_policy("aaaa", None, Some(u32::MAX), &[])
+    assert_eq!(
+        (a.expiry_days, a.retention_days, a.max_validity_days),
+        (Some(30), Some(365), Some(400))
+    );
+    s.set_org_policy("aaaa", &policy(None, Some(u32::MAX), None), &[])
         .await
         .expect("policy");
     let a = s.org("aaaa").await.expect("org");
-    assert_eq!((a.expiry_days, a.retention_days), (None, Some(u32::MAX)));
+    assert_eq!(
+        (a.expiry_days, a.retention_days, a.max_validity_days),
+        (None, Some(u32::MAX), None)
+    );
     assert!(is_not_found(
-        s.set_org_policy("cccc", Some(1), None, &[]).await
+        s.set_org_policy("cccc", &policy(Some(1), None, None), &[])
+            .await
     ));
 }
 
@@ -1747,10 +1764,10 @@ async fn expiry_and_blob_keys(db: &Db) {
     let s = &*db.store;
     world(s).await;
     // B's unopened deliveries expire after 10 days; A keeps bodies 100 days.
-    s.set_org_policy("bbbb", Some(10), None, &[])
+    s.set_org_policy("bbbb", &policy(Some(10), None, None), &[])
         .await
         .expect("policy");
-    s.set_org_policy("aaaa", None, Some(100), &[])
+    s.set_org_policy("aaaa", &policy(None, Some(100), None), &[])
         .await
         .expect("policy");
     let send = |id: &'static str, created: i64| async move {
@@ -1894,10 +1911,13 @@ async fn rules(db: &Db) {
         rule("r1", "b-rep", "district=A -> b-r1", 1),
         rule("r3", "b-rep", "district=B -> b-r3", 3),
     ];
-    s.set_rules("b-rep", &set, &[]).await.expect("set");
+    s.set_rules("b-rep", &set, b"stmt-1", &[])
+        .await
+        .expect("set");
     s.set_rules(
         "b-admin",
         &[rule("q1", "b-admin", "district=C -> b-r1", 1)],
+        b"stmt-admin",
         &[],
     )
     .await
@@ -1924,10 +1944,21 @@ async fn rules(db: &Db) {
     s.set_rules(
         "b-rep",
         &[rule("r9", "b-rep", "district=Z -> b-r3", 1)],
+        b"stmt-2",
         &[],
     )
     .await
     .expect("replace");
+    assert_eq!(
+        s.rules_statement("b-rep").await.expect("statement"),
+        Some(b"stmt-2".to_vec()),
+        "the statement is replaced with the rules"
+    );
+    assert_eq!(
+        s.rules_statement("b-admin").await.expect("statement"),
+        Some(b"stmt-admin".to_vec())
+    );
+    assert_eq!(s.rules_statement("b-r1").await.expect("none"), None);
     let got: Vec<_> = s
         .rules("b-rep")
         .await
@@ -1945,7 +1976,7 @@ async fn rules(db: &Db) {
     // Refused replacements change nothing.
     assert!(
         is_conflict(
-            s.set_rules("b-rep", &[rule("r10", "b-admin", "x", 1)], &[])
+            s.set_rules("b-rep", &[rule("r10", "b-admin", "x", 1)], b"stmt-x", &[])
                 .await
         ),
         "owner mismatch"
@@ -1956,6 +1987,7 @@ async fn rules(db: &Db) {
             s.set_rules(
                 "b-rep",
                 &[rule("r11", "b-rep", "x", 1), rule("r11", "b-rep", "y", 2)],
+                b"stmt-y",
                 &[entry("bbbb", "rules refused")]
             )
             .await
@@ -1975,13 +2007,102 @@ async fn rules(db: &Db) {
         .map(|r| r.id)
         .collect();
     assert_eq!(got, ["r9"]);
+    assert_eq!(
+        s.rules_statement("b-rep").await.expect("statement"),
+        Some(b"stmt-2".to_vec()),
+        "a refused change keeps the statement"
+    );
 
-    s.set_rules("b-rep", &[], &[entry("bbbb", "rules cleared")])
+    s.set_rules("b-rep", &[], b"stmt-3", &[entry("bbbb", "rules cleared")])
         .await
         .expect("clear");
     let log = entries_of(&trail(s, "bbbb").await);
     assert_eq!(log.last().map(String::as_str), Some("rules cleared"));
     assert!(s.rules("b-rep").await.expect("rules").is_empty());
+}
+
+/// Revocation lists and audit checkpoints: stored with their audit entry, replaced only by a
+/// greater serial or position, one per organization.
+async fn signed_status(db: &Db) {
+    let s = &*db.store;
+    world(s).await;
+    assert!(is_not_found(s.revocation_list("bbbb").await));
+    assert!(is_not_found(s.checkpoint("bbbb").await));
+    let list = |serial: u64, bytes: &[u8]| RevocationListRow {
+        org_id: "bbbb".into(),
+        serial,
+        list: bytes.to_vec(),
+        created: T0,
+    };
+    s.put_revocation_list(&list(1, b"list-1"), &entry("bbbb", "list 1"))
+        .await
+        .expect("first list");
+    s.put_revocation_list(&list(3, b"list-3"), &entry("bbbb", "list 3"))
+        .await
+        .expect("greater serial");
+    let before = trail(s, "bbbb").await;
+    for (serial, what) in [(3, "same serial"), (2, "older serial")] {
+        assert!(
+            is_conflict(
+                s.put_revocation_list(&list(serial, b"replayed"), &entry("bbbb", what))
+                    .await
+            ),
+            "{what}"
+        );
+    }
+    assert_eq!(
+        trail(s, "bbbb").await,
+        before,
+        "a refused list logs nothing"
+    );
+    assert_eq!(
+        s.revocation_list("bbbb").await.expect("list"),
+        list(3, b"list-3")
+    );
+    assert!(
+        is_not_found(s.revocation_list("aaaa").await),
+        "per organization"
+    );
+    assert!(is_not_found(
+        s.put_revocation_list(
+            &RevocationListRow {
+                org_id: "zzzz".into(),
+                ..list(1, b"x")
+            },
+            &entry("bbbb", "unknown org")
+        )
+        .await
+    ));
+
+    let cp = |position: u64, bytes: &[u8]| CheckpointRow {
+        org_id: "bbbb".into(),
+        position,
+        checkpoint: bytes.to_vec(),
+        created: T0,
+    };
+    s.put_checkpoint(&cp(2, b"cp-2"), &entry("bbbb", "checkpoint 2"))
+        .await
+        .expect("first checkpoint");
+    s.put_checkpoint(&cp(5, b"cp-5"), &entry("bbbb", "checkpoint 5"))
+        .await
+        .expect("later position");
+    let before = trail(s, "bbbb").await;
+    assert!(is_conflict(
+        s.put_checkpoint(&cp(5, b"again"), &entry("bbbb", "same"))
+            .await
+    ));
+    assert!(is_conflict(
+        s.put_checkpoint(&cp(4, b"older"), &entry("bbbb", "older"))
+            .await
+    ));
+    assert_eq!(trail(s, "bbbb").await, before);
+    assert_eq!(
+        s.checkpoint("bbbb").await.expect("checkpoint"),
+        cp(5, b"cp-5")
+    );
+    let log = entries_of(&trail(s, "bbbb").await);
+    assert!(log.contains(&"list 3".to_string()) && log.contains(&"checkpoint 5".to_string()));
+    assert_chain(&trail(s, "bbbb").await);
 }
 
 async fn committed_data_survives_reopen(db: &Db) {

@@ -161,10 +161,66 @@ pub fn verify_member(org_record: &[u8], certificate: &[u8], now: u64) -> Result<
     })
 }
 
+/// What `verifyRevocations` returns.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct RevocationInfo {
+    /// Serial number (remember it: the highest seen per organization).
+    pub serial: u64,
+    /// Issue time.
+    pub issued: u64,
+    /// When the list goes stale.
+    pub next_update: u64,
+    /// Revoked certificate ids.
+    pub revoked: Vec<String>,
+}
+
+/// Verify an organization's revocation list (`None`: the server has none) against the pinned
+/// record, the highest serial seen and `now` (`soshiki_client::trust::accept_revocation_list`);
+/// with `certificate`, also refuse it if the list revokes it. Mirrors `flows::revocations` and
+/// the check of `flows::certified_member`.
+pub fn verify_revocations(
+    org_record: &[u8],
+    list: Option<&[u8]>,
+    seen_serial: u64,
+    now: u64,
+    certificate: Option<&[u8]>,
+) -> Result<RevocationInfo> {
+    with_suite!(record_suite(org_record)?, S => {
+        let org = Organization::<S>::from_bytes(org_record)?;
+        let v = soshiki_client::trust::accept_revocation_list(&org, list, seen_serial, now)?;
+        if let Some(c) = certificate {
+            let cert = Certificate::<S>::from_bytes(c)?;
+            soshiki_client::trust::check_not_revoked(&v, &cert)?;
+        }
+        let l = v.list();
+        Ok(RevocationInfo {
+            serial: l.serial,
+            issued: l.issued,
+            next_update: l.next_update,
+            revoked: l.revoked.iter().map(|r| r.certificate.to_hex()).collect(),
+        })
+    })
+}
+
+/// What `Session.verifyRules` returns.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct RulesCheck {
+    /// `signed`, `unsigned` or `empty`.
+    pub state: String,
+    /// The statement's time, when signed.
+    pub time: Option<u64>,
+    /// Why not signed.
+    pub reason: Option<String>,
+}
+
 /// What `createEnrollment` returns.
 pub struct Enrollment {
     /// The signed `enroll` statement (the `request` of `POST /v1/orgs/{org}/enrollments`).
     pub statement: Vec<u8>,
+    /// The request's enrollment code (`proto::enrollment_code`), to show to the member: the
+    /// administrator must type it to approve.
+    pub code: String,
     /// The new keys under the passphrase, with a placeholder certificate.
     pub pending_key_file: Vec<u8>,
 }
@@ -208,7 +264,11 @@ fn create_enrollment_for<S: Suite>(
     kdf: KdfParams,
     now: u64,
 ) -> Result<Enrollment> {
-    let steps::NewEnrollment { statement, pending } = steps::new_enrollment(
+    let steps::NewEnrollment {
+        statement,
+        code,
+        pending,
+    } = steps::new_enrollment(
         org,
         member_name,
         roles,
@@ -219,6 +279,7 @@ fn create_enrollment_for<S: Suite>(
     )?;
     Ok(Enrollment {
         statement: statement.to_bytes(),
+        code,
         pending_key_file: pending.to_key_file(passphrase, kdf, &mut OsRng)?,
     })
 }
@@ -313,6 +374,11 @@ pub struct AuditResult {
     pub failures: Vec<AuditProblem>,
     /// The anchor to keep for the next verification.
     pub anchor: Option<AuditAnchor>,
+    /// The newest organization-signed checkpoint the trail was checked against, base64
+    /// (remember it).
+    pub checkpoint: Option<String>,
+    /// Its position.
+    pub checkpoint_position: Option<u64>,
 }
 
 /// One verified audit entry.
@@ -358,6 +424,20 @@ pub fn verify_audit(
     pinned: &[String],
     anchor: Option<&AuditAnchor>,
 ) -> Result<AuditResult> {
+    verify_audit_checkpoints(org_record, page_json, pinned, anchor, None, None)
+}
+
+/// [`verify_audit`], then `soshiki_client::trust::verify_checkpoints` with the checkpoint the
+/// server serves (`GET /v1/orgs/{org}/checkpoint`) and the newest one this browser remembered;
+/// the result's `checkpoint` is the newest, to remember. Mirrors `flows::audit`.
+pub fn verify_audit_checkpoints(
+    org_record: &[u8],
+    page_json: &str,
+    pinned: &[String],
+    anchor: Option<&AuditAnchor>,
+    served: Option<&[u8]>,
+    remembered: Option<&[u8]>,
+) -> Result<AuditResult> {
     let page: AuditPage = serde_json::from_str(page_json)
         .map_err(|e| Error::malformed(format!("audit page: {e}")))?;
     let pinned: Vec<String> = pinned.iter().map(|p| p.to_ascii_lowercase()).collect();
@@ -365,8 +445,14 @@ pub fn verify_audit(
     let from = page.entries.first().map_or(1, |e| e.seq);
     with_suite!(record_suite(org_record)?, S => {
         let org = Organization::<S>::from_bytes(org_record)?;
-        Ok(match client_verify_audit(&org, &page, from, anchor, &is_pinned) {
-            Ok(report) => AuditResult {
+        let checked = client_verify_audit(&org, &page, from, anchor, &is_pinned).and_then(|r| {
+            soshiki_client::trust::verify_checkpoints(&org, &page, from, served, remembered)
+                .map(|c| (r, c))
+        });
+        Ok(match checked {
+            Ok((report, checkpoint)) => AuditResult {
+                checkpoint: checkpoint.as_ref().map(|c| proto::B64::encode(&c.checkpoint)),
+                checkpoint_position: checkpoint.map(|c| c.position),
                 ok: true,
                 org_id: report.org_id,
                 entries: report
@@ -394,6 +480,8 @@ pub fn verify_audit(
                 entries: vec![],
                 failures: vec![AuditProblem { seq: f.seq, reason: f.reason }],
                 anchor: None,
+                checkpoint: None,
+                checkpoint_position: None,
             },
         })
     })
@@ -699,10 +787,28 @@ impl Session {
         member!(&self.key, k => Ok(k.to_key_file(passphrase, kdf, &mut OsRng)?))
     }
 
-    /// The signature for `POST /v1/auth/token`. Mirrors `flows::login`.
-    pub fn sign_login(&self, origin: &str, nonce: &[u8]) -> Vec<u8> {
-        let msg = proto::login_message(origin, nonce);
+    /// Sign browser state that must survive in the profile without being changeable by whoever
+    /// can write the profile (the pinned organizations): a signature by this member's signing
+    /// key over [`local_state_message`]. Verified at unlock with [`Session::verify_local_state`].
+    pub fn sign_local_state(&self, kind: &str, text: &str) -> Vec<u8> {
+        let msg = local_state_message(&self.cert_id(), kind, text);
         member!(&self.key, k => k.signing.sign(&msg, &mut OsRng).to_vec())
+    }
+
+    /// Whether `signature` is this member's signature of `text` as state `kind`
+    /// ([`Session::sign_local_state`]). False for any change of text, kind, member or signature.
+    pub fn verify_local_state(&self, kind: &str, text: &str, signature: &[u8]) -> bool {
+        let msg = local_state_message(&self.cert_id(), kind, text);
+        member!(&self.key, k => k.certificate.signing_key.verify(&msg, signature))
+    }
+
+    /// The signature for `POST /v1/auth/token` over `proto::login_message` (length-prefixed
+    /// origin, 32-byte nonce; any other nonce length is refused). Mirrors `flows::login`.
+    pub fn sign_login(&self, origin: &str, nonce: &[u8]) -> Result<Vec<u8>> {
+        let msg = proto::login_message(origin, nonce).map_err(|e| {
+            Error::untrusted(format!("the server's login challenge is refused: {e}"))
+        })?;
+        Ok(member!(&self.key, k => k.signing.sign(&msg, &mut OsRng).to_vec()))
     }
 
     /// Sign an action statement (the `soshiki-action` header value).
@@ -726,6 +832,30 @@ impl Session {
                 .map(|f| f.to_hex())
                 .ok_or_else(|| Error::invalid("a certificate id must be 64 hex digits")),
             CertRef::Bytes(b) => member!(&self.key, k => cert_id_in(k, b)),
+        }
+    }
+
+    /// Whether rules returned by `GET /v1/rules` are the ones this member signed
+    /// (`soshiki_client::trust::verify_rules`). Mirrors `flows::signed_rules`.
+    pub fn verify_rules(&self, rules: &[String], statement: Option<&[u8]>) -> RulesCheck {
+        use soshiki_client::trust::RulesSignature;
+        let sig = member!(&self.key, k => soshiki_client::trust::verify_rules(&k.certificate, rules, statement));
+        match sig {
+            RulesSignature::Empty => RulesCheck {
+                state: "empty".into(),
+                time: None,
+                reason: None,
+            },
+            RulesSignature::Signed { time } => RulesCheck {
+                state: "signed".into(),
+                time: Some(time),
+                reason: None,
+            },
+            RulesSignature::Unsigned(r) => RulesCheck {
+                state: "unsigned".into(),
+                time: None,
+                reason: Some(r),
+            },
         }
     }
 
@@ -760,8 +890,8 @@ impl Session {
 
     /// Verify a forwarding request and open its labels.
     /// The checks are `steps::view_request`, as in `flows::forward_view`.
-    pub fn forward_view(&self, request: &[u8]) -> Result<EnvelopeView> {
-        member!(&self.key, k => forward_view_as(k, request))
+    pub fn forward_view(&self, request: &[u8], now: u64) -> Result<EnvelopeView> {
+        member!(&self.key, k => forward_view_as(k, request, now))
     }
 
     /// Make one forward response per target. Mirrors the key-using half of `flows::forward`.
@@ -776,9 +906,23 @@ impl Session {
 
     /// Verify a delivery's header and prepare to decrypt the parts this member holds.
     /// Mirrors `flows::decrypt_download` up to the decryption itself.
-    pub fn begin_open(&self, header: &[u8]) -> Result<Opener> {
-        member!(&self.key, k => begin_open_as(k, header))
+    pub fn begin_open(&self, header: &[u8], now: u64) -> Result<Opener> {
+        member!(&self.key, k => begin_open_as(k, header, now))
     }
+}
+
+/// The message signed over browser state:
+/// `"soshiki/v1/browser-state" ‖ u16(len) ‖ certificate id (hex) ‖ u16(len) ‖ kind
+/// ‖ u32(len) ‖ text`.
+pub fn local_state_message(cert_id: &str, kind: &str, text: &str) -> Vec<u8> {
+    let mut m = b"soshiki/v1/browser-state".to_vec();
+    for part in [cert_id, kind] {
+        m.extend_from_slice(&(part.len().min(usize::from(u16::MAX)) as u16).to_be_bytes());
+        m.extend_from_slice(&part.as_bytes()[..part.len().min(usize::from(u16::MAX))]);
+    }
+    m.extend_from_slice(&(text.len() as u32).to_be_bytes());
+    m.extend_from_slice(text.as_bytes());
+    m
 }
 
 fn suite_name<S: Suite>(_: &MemberKey<S>) -> String {
@@ -847,9 +991,9 @@ fn encrypt_as<S: Suite>(k: &MemberKey<S>, req: &EncryptRequest, now: u64) -> Res
     })
 }
 
-fn forward_view_as<S: Suite>(k: &MemberKey<S>, request: &[u8]) -> Result<EnvelopeView> {
+fn forward_view_as<S: Suite>(k: &MemberKey<S>, request: &[u8], now: u64) -> Result<EnvelopeView> {
     let request = ForwardingRequest::<S>::from_bytes(request)?;
-    let (metadata, offered, sender) = steps::view_request(&request, k, None)?;
+    let (metadata, offered, sender) = steps::view_request(&request, k, None, now)?;
     let parts = offered.iter().map(|i| part_view(&metadata, *i)).collect();
     Ok(view_of(
         &request.as_header_for_verification(),
@@ -903,7 +1047,7 @@ fn forward_as<S: Suite>(
     }
     let request = ForwardingRequest::<S>::from_bytes(request)?;
     let verified = request
-        .verify()
+        .verify_at(now)
         .map_err(|e| Error::untrusted(format!("the forwarding request does not verify: {e}")))?;
     steps::check_verified_request(&verified, k, Some(&all))?;
     let fwd = Forwarder {
@@ -919,10 +1063,10 @@ fn forward_as<S: Suite>(
     Ok(out)
 }
 
-fn begin_open_as<S: Suite>(k: &MemberKey<S>, header: &[u8]) -> Result<Opener> {
+fn begin_open_as<S: Suite>(k: &MemberKey<S>, header: &[u8], now: u64) -> Result<Opener> {
     let header = EnvelopeHeader::<S>::from_bytes(header)?;
     let verified = header
-        .verify()
+        .verify_at(now)
         .map_err(|e| Error::untrusted(format!("the envelope does not verify: {e}")))?;
     if header.core.recipient_org.fingerprint() != k.organization.fingerprint() {
         return Err(Error::untrusted(
@@ -1008,6 +1152,8 @@ pub struct EnrollmentReview {
     pub not_before: u64,
     /// Requested validity end.
     pub not_after: u64,
+    /// Requested validity in whole days.
+    pub validity_days: u64,
     /// Whether the request is for this organization and its proof of possession verifies.
     pub ok: bool,
     /// Why not.
@@ -1021,6 +1167,7 @@ fn review_as<S: Suite>(o: &OrganizationKey<S>, statement: &[u8]) -> EnrollmentRe
         roles: roles_of(r.roles),
         not_before: r.not_before,
         not_after: r.not_after,
+        validity_days: r.validity_days(),
         ok: problem.is_none(),
         problem,
     };
@@ -1037,6 +1184,7 @@ fn review_as<S: Suite>(o: &OrganizationKey<S>, statement: &[u8]) -> EnrollmentRe
                     roles: vec![],
                     not_before: 0,
                     not_after: 0,
+                    validity_days: 0,
                     ok: false,
                     problem: Some(e.to_string()),
                 },
@@ -1048,23 +1196,17 @@ fn review_as<S: Suite>(o: &OrganizationKey<S>, statement: &[u8]) -> EnrollmentRe
 fn certify_as<S: Suite>(
     o: &OrganizationKey<S>,
     statement: &[u8],
-    not_before: Option<u64>,
-    not_after: Option<u64>,
+    code: &str,
+    validity: steps::ValidityChoice,
 ) -> Result<Vec<u8>> {
+    let (_, cert) = steps::certify_enrollment(o, statement, code, validity, &mut OsRng)?;
+    Ok(cert.to_bytes())
+}
+
+fn code_matches_as<S: Suite>(o: &OrganizationKey<S>, statement: &[u8], typed: &str) -> bool {
     let org_id = o.organization().fingerprint().to_hex();
-    let (_, request) = verify_enrollment::<S>(statement, &org_id)
-        .map_err(|e| Error::untrusted(format!("the enrollment request is invalid: {e}")))?;
-    let mut req = request.to_certificate_request();
-    if let Some(nb) = not_before {
-        req.not_before = nb;
-    }
-    if let Some(na) = not_after {
-        req.not_after = na;
-    }
-    if req.not_after <= req.not_before {
-        return Err(Error::invalid("the validity must end after it starts"));
-    }
-    Ok(o.certify(&req, &mut OsRng)?.to_bytes())
+    verify_enrollment::<S>(statement, &org_id)
+        .is_ok_and(|(st, _)| proto::enrollment_code_matches(&st.detail, typed))
 }
 
 impl OrgKey {
@@ -1096,18 +1238,59 @@ impl OrgKey {
     pub fn organization_record(&self) -> Vec<u8> {
         org_key!(self, o => o.organization().to_bytes())
     }
+    /// The next revocation list: `current` (the list the server serves, checked to be this
+    /// organization's; `None` for the first) plus `revoke` (certificate ids), the next serial,
+    /// fresh for `validity` seconds. Mirrors `flows::publish_revocations`. Returns
+    /// `(serial, encoded list)`.
+    pub fn revocation_list(
+        &self,
+        current: Option<&[u8]>,
+        revoke: &[String],
+        now: u64,
+        validity: u64,
+    ) -> Result<(u64, Vec<u8>)> {
+        let fps = revoke
+            .iter()
+            .map(|c| {
+                proto::parse_fingerprint(c)
+                    .filter(|_| c.len() == 64)
+                    .ok_or_else(|| Error::invalid("a certificate id must be 64 hex digits"))
+            })
+            .collect::<Result<Vec<Fingerprint>>>()?;
+        org_key!(self, o => {
+            let l = soshiki_client::trust::next_revocation_list(o, current, &fps, now, validity, &mut OsRng)?;
+            Ok((l.serial, l.to_bytes()))
+        })
+    }
+    /// Sign a checkpoint of the organization's trail: entry `position` has chain hash
+    /// `head_hex`. Mirrors `flows::checkpoint` (the caller verifies the trail first).
+    pub fn sign_checkpoint(&self, position: u64, head_hex: &str, now: u64) -> Result<Vec<u8>> {
+        let head: [u8; 32] = hex::decode(head_hex)
+            .ok()
+            .and_then(|b| b.try_into().ok())
+            .ok_or_else(|| Error::invalid("the head hash must be 64 hex digits"))?;
+        org_key!(self, o => Ok(o.sign_checkpoint(position, head, now, &mut OsRng)?.to_bytes()))
+    }
     /// Check an `enroll` statement (`verify_enrollment`). Mirrors `flows::pending_enrollments`.
     pub fn review_enrollment(&self, statement: &[u8]) -> EnrollmentReview {
         org_key!(self, o => review_as(o, statement))
     }
-    /// Certify the keys of a verified enrollment (validity as requested unless overridden).
-    /// Mirrors the certifying half of `flows::approve_enrollment`.
+    /// Whether `typed` is the enrollment code of a valid `enroll` statement for this
+    /// organization (to enable the approve button; [`OrgKey::certify`] checks it again).
+    pub fn enrollment_code_matches(&self, statement: &[u8], typed: &str) -> bool {
+        org_key!(self, o => code_matches_as(o, statement, typed))
+    }
+
+    /// Certify the keys of a verified enrollment whose enrollment code is `code` (typed by the
+    /// administrator from the member's device); validity as requested unless shortened, capped
+    /// by the organization's `max_validity_days`. The checks are `steps::certify_enrollment`,
+    /// as in `flows::approve_enrollment`: no path certifies a request without its code.
     pub fn certify(
         &self,
         statement: &[u8],
-        not_before: Option<u64>,
-        not_after: Option<u64>,
+        code: &str,
+        validity: steps::ValidityChoice,
     ) -> Result<Vec<u8>> {
-        org_key!(self, o => certify_as(o, statement, not_before, not_after))
+        org_key!(self, o => certify_as(o, statement, code, validity))
     }
 }

@@ -148,6 +148,12 @@ impl From<EnrollmentError> for Error {
     }
 }
 
+impl From<soshiki_client::trust::TrustError> for Error {
+    fn from(e: soshiki_client::trust::TrustError) -> Self {
+        Error::untrusted(e.to_string())
+    }
+}
+
 impl From<AuditFailure> for Error {
     fn from(e: AuditFailure) -> Self {
         Error::untrusted(e.to_string())

@@ -58,6 +58,19 @@ fn bytes_of(v: &JsValue, what: &str) -> Result<Vec<u8>> {
         .ok_or_else(|| Error::invalid(format!("{what} must be a Uint8Array")))
 }
 
+/// Bytes given as a `Uint8Array` or a base64 string; `null`/`undefined` is none.
+fn opt_bytes(v: &JsValue, what: &str) -> Result<Option<Vec<u8>>> {
+    if v.is_undefined() || v.is_null() {
+        return Ok(None);
+    }
+    if let Some(s) = v.as_string() {
+        return soshiki_client::proto::B64::decode(&s)
+            .map(Some)
+            .ok_or_else(|| Error::invalid(format!("{what} is not base64")));
+    }
+    bytes_of(v, what).map(Some)
+}
+
 fn string_of(v: &JsValue, what: &str) -> Result<String> {
     v.as_string()
         .ok_or_else(|| Error::invalid(format!("{what} must be a string")))
@@ -172,6 +185,13 @@ pub fn key_file_info(bytes: &[u8]) -> JsResult<JsValue> {
         .map_err(js_err)
 }
 
+/// The file name under which to save part `index` named `name` by its sender: the one
+/// part-name policy of every client (`soshiki_client::names::safe_part_name`).
+#[wasm_bindgen(js_name = safePartName)]
+pub fn safe_part_name(name: &str, index: u32) -> String {
+    soshiki_client::names::safe_part_name(name, index)
+}
+
 /// `{id, name, suite, created, fingerprintShort}` of a self-signed organization record.
 #[wasm_bindgen(js_name = organizationInfo)]
 pub fn organization_info(record: &[u8]) -> JsResult<JsValue> {
@@ -193,7 +213,34 @@ pub fn verify_member(org_record: &[u8], certificate: &[u8], now: f64) -> JsResul
     .map_err(js_err)
 }
 
-/// Generate keys and the enrollment request: `{statement, pendingKeyFile}`.
+/// Verify an organization's revocation list (`GET /v1/orgs/{org}/revocations` → `list`;
+/// `null` if the server has none) against the pinned record, the highest serial this browser
+/// has seen and `now`; with `certificate`, throw `untrusted` if the list revokes it.
+/// Result `{serial, issued, nextUpdate, revoked: [certId]}`: remember `serial`.
+#[wasm_bindgen(js_name = verifyRevocations)]
+pub fn verify_revocations(
+    org_record: &[u8],
+    list: JsValue,
+    seen_serial: f64,
+    now: f64,
+    certificate: JsValue,
+) -> JsResult<JsValue> {
+    (|| {
+        let list = opt_bytes(&list, "list")?;
+        let cert = opt_bytes(&certificate, "certificate")?;
+        to_js(&api::verify_revocations(
+            org_record,
+            list.as_deref(),
+            time(seen_serial, "seenSerial")?,
+            time(now, "now")?,
+            cert.as_deref(),
+        )?)
+    })()
+    .map_err(js_err)
+}
+
+/// Generate keys and the enrollment request: `{statement, code, pendingKeyFile}`. Show `code`
+/// (the enrollment code) to the member: the administrator types it to approve.
 #[wasm_bindgen(js_name = createEnrollment)]
 pub fn create_enrollment(
     org_record: &[u8],
@@ -220,6 +267,7 @@ pub fn create_enrollment(
         )?;
         let obj: JsValue = Object::new().into();
         set(&obj, "statement", &u8a(&e.statement))?;
+        set(&obj, "code", &JsValue::from_str(&e.code))?;
         set(&obj, "pendingKeyFile", &u8a(&e.pending_key_file))?;
         Ok(obj)
     })()
@@ -280,6 +328,8 @@ pub fn verify_audit(
     page: JsValue,
     pinned: JsValue,
     anchor: JsValue,
+    served_checkpoint: JsValue,
+    remembered_checkpoint: JsValue,
 ) -> JsResult<JsValue> {
     (|| {
         let page_text = match page.as_string() {
@@ -307,11 +357,15 @@ pub fn verify_audit(
         } else {
             None
         };
-        to_js(&api::verify_audit(
+        let served = opt_bytes(&served_checkpoint, "checkpoint")?;
+        let remembered = opt_bytes(&remembered_checkpoint, "remembered checkpoint")?;
+        to_js(&api::verify_audit_checkpoints(
             org_record,
             &page_text,
             &pinned,
             anchor.as_ref(),
+            served.as_deref(),
+            remembered.as_deref(),
         )?)
     })()
     .map_err(js_err)
@@ -402,10 +456,23 @@ impl Session {
             .map_err(js_err)
     }
 
+    /// Sign browser state (e.g. the pinned organizations) with this member's key, so that
+    /// someone who can only write the browser profile cannot change it unnoticed.
+    #[wasm_bindgen(js_name = signLocalState)]
+    pub fn sign_local_state(&self, kind: &str, text: &str) -> Vec<u8> {
+        self.inner.sign_local_state(kind, text)
+    }
+
+    /// Whether `signature` is this member's signature of `text` as state `kind`.
+    #[wasm_bindgen(js_name = verifyLocalState)]
+    pub fn verify_local_state(&self, kind: &str, text: &str, signature: &[u8]) -> bool {
+        self.inner.verify_local_state(kind, text, signature)
+    }
+
     /// The login signature for `POST /v1/auth/token`.
     #[wasm_bindgen(js_name = signLogin)]
-    pub fn sign_login(&self, origin: &str, nonce: &[u8]) -> Vec<u8> {
-        self.inner.sign_login(origin, nonce)
+    pub fn sign_login(&self, origin: &str, nonce: &[u8]) -> JsResult<Vec<u8>> {
+        self.inner.sign_login(origin, nonce).map_err(js_err)
     }
 
     fn action(&self, spec: Result<ActionSpec>) -> JsResult<String> {
@@ -469,6 +536,44 @@ impl Session {
         self.action(Ok(ActionSpec::open(delivery_id, envelope_id)))
     }
 
+    /// Whether `{rules, statement}` from `GET /v1/rules` are the rules this member signed:
+    /// `{state: "signed"|"unsigned"|"empty", time, reason}`.
+    #[wasm_bindgen(js_name = verifyRules)]
+    pub fn verify_rules(&self, rules: JsValue, statement: JsValue) -> JsResult<JsValue> {
+        (|| {
+            let rules = strings_of(&rules, "rules")?;
+            let st = opt_bytes(&statement, "statement")?;
+            to_js(&self.inner.verify_rules(&rules, st.as_deref()))
+        })()
+        .map_err(js_err)
+    }
+
+    /// `publish-revocations` statement for a list from `OrgKey.revocationList`.
+    #[wasm_bindgen(js_name = actionPublishRevocations)]
+    pub fn action_publish_revocations(
+        &self,
+        org_id: &str,
+        serial: f64,
+        list: &[u8],
+    ) -> JsResult<String> {
+        self.action(
+            time(serial, "serial").map(|n| ActionSpec::publish_revocations(org_id, n, list)),
+        )
+    }
+
+    /// `checkpoint` statement for a checkpoint from `OrgKey.signCheckpoint`.
+    #[wasm_bindgen(js_name = actionCheckpoint)]
+    pub fn action_checkpoint(
+        &self,
+        org_id: &str,
+        position: f64,
+        checkpoint: &[u8],
+    ) -> JsResult<String> {
+        self.action(
+            time(position, "position").map(|n| ActionSpec::checkpoint(org_id, n, checkpoint)),
+        )
+    }
+
     /// `set-rules` statement (each rule is checked).
     #[wasm_bindgen(js_name = actionSetRules)]
     pub fn action_set_rules(&self, rules: JsValue) -> JsResult<String> {
@@ -508,11 +613,15 @@ impl Session {
         org_id: &str,
         expiry_days: Option<u32>,
         retention_days: Option<u32>,
+        max_validity_days: Option<u32>,
     ) -> JsResult<String> {
         self.action(Ok(ActionSpec::set_policy(
             org_id,
-            expiry_days,
-            retention_days,
+            &soshiki_client::proto::json::Policy {
+                expiry_days,
+                retention_days,
+                max_validity_days,
+            },
         )))
     }
 
@@ -561,15 +670,11 @@ impl Session {
         .map_err(js_err)
     }
 
-    /// Verify a forwarding request and open its labels (model 2: no part's C1).
-    /// `now` is accepted for symmetry; the request is verified at its own times.
+    /// Verify a forwarding request and open its labels (model 2: no part's C1). A time
+    /// (creation, hop) later than `now` plus the allowed skew (300 s) is refused.
     #[wasm_bindgen(js_name = forwardView)]
     pub fn forward_view(&self, request: &[u8], now: f64) -> JsResult<JsValue> {
-        (|| {
-            time(now, "now")?;
-            to_js(&self.inner.forward_view(request)?)
-        })()
-        .map_err(js_err)
+        (|| to_js(&self.inner.forward_view(request, time(now, "now")?)?))().map_err(js_err)
     }
 
     /// One ForwardResponse per target (`[{certificate, parts}]`), each target verified against
@@ -593,13 +698,13 @@ impl Session {
         .map_err(js_err)
     }
 
-    /// Verify a delivery's header and prepare to decrypt.
+    /// Verify a delivery's header (no time later than `now` plus 300 s) and prepare to
+    /// decrypt.
     #[wasm_bindgen(js_name = beginOpen)]
     pub fn begin_open(&self, header: &[u8], now: f64) -> JsResult<Opener> {
         (|| {
-            time(now, "now")?;
             Ok(Opener {
-                inner: self.inner.begin_open(header)?,
+                inner: self.inner.begin_open(header, time(now, "now")?)?,
             })
         })()
         .map_err(js_err)
@@ -691,22 +796,82 @@ impl OrgKey {
     pub fn organization_record(&self) -> Vec<u8> {
         self.inner.organization_record()
     }
-    /// `{name, roles, notBefore, notAfter, ok, problem}` of an `enroll` statement.
+    /// `{name, roles, notBefore, notAfter, validityDays, ok, problem}` of an `enroll` statement
+    /// (never its enrollment code: the administrator must type the code the member shows).
     #[wasm_bindgen(js_name = reviewEnrollment)]
     pub fn review_enrollment(&self, statement: &[u8]) -> JsResult<JsValue> {
         to_js(&self.inner.review_enrollment(statement)).map_err(js_err)
     }
-    /// Certify a verified enrollment; `notBefore`/`notAfter` null = as requested.
+    /// The next revocation list: `current` (the `list` the server serves, or null for the
+    /// first) plus the certificate ids `revoke`, fresh for `validityDays` days (30 if null).
+    /// Result `{serial, list: Uint8Array}`; publish it with `PUT /v1/orgs/{org}/revocations`
+    /// `{"list": base64}` and `session.actionPublishRevocations(orgId, serial, list)`.
+    #[wasm_bindgen(js_name = revocationList)]
+    pub fn revocation_list(
+        &self,
+        current: JsValue,
+        revoke: JsValue,
+        validity_days: Option<f64>,
+    ) -> JsResult<JsValue> {
+        (|| {
+            let current = opt_bytes(&current, "current list")?;
+            let revoke = if revoke.is_undefined() || revoke.is_null() {
+                vec![]
+            } else {
+                strings_of(&revoke, "revoke")?
+            };
+            let days = validity_days
+                .map(|d| time(d, "validityDays"))
+                .transpose()?
+                .unwrap_or(30);
+            let (serial, list) = self.inner.revocation_list(
+                current.as_deref(),
+                &revoke,
+                now_secs(),
+                days.max(1) * 86_400,
+            )?;
+            let obj = js_sys::Object::new();
+            set(&obj, "serial", &JsValue::from_f64(serial as f64))?;
+            set(&obj, "list", &u8a(&list))?;
+            Ok(obj.into())
+        })()
+        .map_err(js_err)
+    }
+    /// Sign a checkpoint of the trail: entry `position` has chain hash `headHex` (the `hash`
+    /// of that entry in a page `verifyAudit` verified). Publish it with
+    /// `PUT /v1/orgs/{org}/checkpoint` `{"checkpoint": base64}` and `session.actionCheckpoint`.
+    #[wasm_bindgen(js_name = signCheckpoint)]
+    pub fn sign_checkpoint(&self, position: f64, head_hex: &str) -> JsResult<Vec<u8>> {
+        (|| {
+            self.inner
+                .sign_checkpoint(time(position, "position")?, head_hex, now_secs())
+        })()
+        .map_err(js_err)
+    }
+    /// Whether `typed` is the enrollment code of this `enroll` statement (to enable the
+    /// approve button only when it matches).
+    #[wasm_bindgen(js_name = enrollmentCodeMatches)]
+    pub fn enrollment_code_matches(&self, statement: &[u8], typed: &str) -> bool {
+        self.inner.enrollment_code_matches(statement, typed)
+    }
+    /// Certify a verified enrollment whose enrollment code is `code` (typed by the
+    /// administrator); `maxValidityDays`: the organization's policy (null: no limit);
+    /// `notBefore`/`notAfter` null = as requested (they may only shorten it).
     pub fn certify(
         &self,
         statement: &[u8],
+        code: &str,
+        max_validity_days: Option<u32>,
         not_before: Option<f64>,
         not_after: Option<f64>,
     ) -> JsResult<Vec<u8>> {
         (|| {
-            let nb = not_before.map(|v| time(v, "notBefore")).transpose()?;
-            let na = not_after.map(|v| time(v, "notAfter")).transpose()?;
-            self.inner.certify(statement, nb, na)
+            let validity = soshiki_client::steps::ValidityChoice {
+                not_before: not_before.map(|v| time(v, "notBefore")).transpose()?,
+                not_after: not_after.map(|v| time(v, "notAfter")).transpose()?,
+                max_validity_days,
+            };
+            self.inner.certify(statement, code, validity)
         })()
         .map_err(js_err)
     }

@@ -75,7 +75,7 @@ fn decrypt_all(
     body_file: &[u8],
     piece: usize,
 ) -> Vec<(u32, Vec<u8>)> {
-    let opener = session.begin_open(header).expect("begin open");
+    let opener = session.begin_open(header, NOW).expect("begin open");
     let mut out = Vec::new();
     for p in &opener.info().parts {
         let (off, len) = (
@@ -144,21 +144,28 @@ fn scenario<S: Suite>() {
         let got = decrypt_all(&rep, &enc.header, &enc.envelope, piece);
         assert_eq!(got, vec![(0, big.clone()), (1, vec![])]);
     }
-    let info = rep.begin_open(&enc.header).expect("open").info().clone();
+    let info = rep
+        .begin_open(&enc.header, NOW)
+        .expect("open")
+        .info()
+        .clone();
     assert_eq!(info.title, "敬老会 名簿");
     assert_eq!(info.sender_name, "送信担当");
     assert_eq!(info.parts[0].labels["district"], "Omachi");
     assert_eq!(info.parts[0].length, Some(5000));
     // The staff member holds nothing yet.
     assert_eq!(
-        staff.begin_open(&enc.header).expect_err("must fail").code,
+        staff
+            .begin_open(&enc.header, NOW)
+            .expect_err("must fail")
+            .code,
         Code::Invalid
     );
 
     // Model 2: the representative forwards the Omachi part to the staff member.
     let header = EnvelopeHeader::<S>::from_bytes(&enc.header).expect("header");
     let request = header.forwarding_request(None).expect("request").to_bytes();
-    let view = rep.forward_view(&request).expect("view");
+    let view = rep.forward_view(&request, NOW).expect("view");
     assert_eq!(view.parts.len(), 2);
     assert_eq!(view.parts[1].labels["district"], "Yasaka");
     assert_eq!(view.envelope_id, enc.envelope_id);
@@ -204,12 +211,14 @@ fn scenario<S: Suite>() {
     .expect("write");
     let got = decrypt_all(&staff, &staff_header.to_bytes(), &staff_file, 333);
     assert_eq!(got, vec![(0, big.clone())]);
-    let staff_info = staff.begin_open(&staff_header.to_bytes()).expect("open");
+    let staff_info = staff
+        .begin_open(&staff_header.to_bytes(), NOW)
+        .expect("open");
     assert_eq!(staff_info.info().hops.len(), 1);
     assert_eq!(staff_info.info().hops[0].forwarder, "受信代表");
     assert_eq!(staff_info.info().hops[0].target, "大町地区担当");
     // The representative no longer holds the forwarded part in the staff copy.
-    assert!(rep.begin_open(&staff_header.to_bytes()).is_err());
+    assert!(rep.begin_open(&staff_header.to_bytes(), NOW).is_err());
 
     // The action statement for the forward is signed by the representative and states it.
     let spec = ActionSpec::forward(
@@ -228,11 +237,19 @@ fn scenario<S: Suite>() {
     assert_eq!(st.actor.to_hex(), rep.cert_id());
     let rep_key = soshiki_core::cert::Certificate::<S>::from_bytes(&rep_cert).expect("cert");
     assert!(st.verify_signature(&rep_key.signing_key));
-    let login = rep.sign_login("https://127.0.0.1:8443", &[7; 32]);
+    let login = rep
+        .sign_login("https://127.0.0.1:8443", &[7; 32])
+        .expect("login");
     assert!(rep_key.signing_key.verify(
-        &proto::login_message("https://127.0.0.1:8443", &[7; 32]),
+        &proto::login_message("https://127.0.0.1:8443", &[7; 32]).expect("message"),
         &login
     ));
+    // A nonce of another length (one that could shift the origin boundary) is refused.
+    for n in [0usize, 31, 33, 64] {
+        assert!(rep
+            .sign_login("https://127.0.0.1:8443", &vec![7; n])
+            .is_err());
+    }
 }
 
 #[test]
@@ -263,7 +280,7 @@ fn streaming_rejects_tampering_truncation_and_extension() {
             NOW,
         )
         .expect("encrypt");
-    let opener = rep.begin_open(&enc.header).expect("open");
+    let opener = rep.begin_open(&enc.header, NOW).expect("open");
     let p = &opener.info().parts[0];
     let body =
         &enc.envelope[p.offset.expect("o") as usize..][..p.cipher_length.expect("l") as usize];
@@ -342,13 +359,17 @@ fn enrollment_round_trip() {
     assert!(!bad.ok && bad.problem.is_some());
     assert_eq!(
         admin
-            .certify(&tampered, None, None)
+            .certify(&tampered, &e.code, Default::default())
             .expect_err("must fail")
             .code,
         Code::Untrusted
     );
+    assert!(admin.enrollment_code_matches(&e.statement, &e.code));
+    assert!(admin.enrollment_code_matches(&e.statement, &e.code.replace('-', " ")));
 
-    let cert = admin.certify(&e.statement, None, None).expect("certify");
+    let cert = admin
+        .certify(&e.statement, &e.code, Default::default())
+        .expect("certify");
     let member = api::verify_member(&city.record(), &cert, NOW + 1).expect("verify");
     assert_eq!(member.name, "田中");
     assert_eq!(member.org_id, org_id);
@@ -385,7 +406,7 @@ fn enrollment_round_trip() {
     )
     .expect("enroll");
     let other_cert = admin
-        .certify(&other.statement, None, None)
+        .certify(&other.statement, &other.code, Default::default())
         .expect("certify");
     let err = api::finish_enrollment(
         &city.record(),
@@ -511,7 +532,14 @@ fn audit_pages_verify_and_edits_are_found() {
     let mut entries = Vec::new();
     for (seq, spec) in [
         ActionSpec::recall("d1"),
-        ActionSpec::set_policy(&org_id, Some(30), None),
+        ActionSpec::set_policy(
+            &org_id,
+            &json::Policy {
+                expiry_days: Some(30),
+                retention_days: None,
+                max_validity_days: None,
+            },
+        ),
     ]
     .iter()
     .enumerate()
@@ -585,12 +613,15 @@ fn forwarding_request_for_another_organization_is_untrusted() {
     let request = header.forwarding_request(None).expect("request");
     let bytes = request.to_bytes();
     assert_eq!(
-        other_rep.forward_view(&bytes).expect_err("must fail").code,
+        other_rep
+            .forward_view(&bytes, NOW)
+            .expect_err("must fail")
+            .code,
         Code::Untrusted
     );
     assert_eq!(
         other_rep
-            .begin_open(&enc.header)
+            .begin_open(&enc.header, NOW)
             .expect_err("must fail")
             .code,
         Code::Untrusted
@@ -599,13 +630,217 @@ fn forwarding_request_for_another_organization_is_untrusted() {
     let mut bad: ForwardingRequest<P256> = request.clone();
     bad.core.created += 1;
     assert_eq!(
-        rep.forward_view(&bad.to_bytes())
+        rep.forward_view(&bad.to_bytes(), NOW)
             .expect_err("must fail")
             .code,
         Code::Untrusted
     );
     assert_eq!(
-        rep.forward_view(b"junk").expect_err("must fail").code,
+        rep.forward_view(b"junk", NOW).expect_err("must fail").code,
         Code::Malformed
     );
+}
+
+/// A lying server replaces a member's pending request by one for the attacker's keys with the
+/// same name and roles: the browser administrator types the code shown on the member's device,
+/// and `OrgKey.certify` refuses to certify the swapped request.
+#[test]
+fn swapped_enrollment_request_is_not_certified_in_the_browser() {
+    let city = Org::<P256>::new("大町市");
+    let org_file = city
+        .key
+        .to_key_file(PASS, KdfParams::MINIMUM, &mut OsRng)
+        .expect("org file");
+    let admin = api::OrgKey::unlock(&org_file, PASS).expect("org key");
+    let enroll = |name: &str| {
+        api::create_enrollment(
+            &city.record(),
+            name,
+            "representative,reader",
+            NOW,
+            NOW + 86_400,
+            PASS,
+            KdfParams::MINIMUM,
+            NOW,
+        )
+        .expect("enroll")
+    };
+    let member = enroll("田中");
+    let attacker = enroll("田中");
+    // The swapped request is well formed and proves possession of the attacker's keys; the
+    // review shows exactly what the member's would.
+    let (r1, r2) = (
+        admin.review_enrollment(&member.statement),
+        admin.review_enrollment(&attacker.statement),
+    );
+    assert!(r2.ok);
+    assert_eq!((&r1.name, &r1.roles), (&r2.name, &r2.roles));
+    assert_ne!(member.code, attacker.code);
+    assert!(!admin.enrollment_code_matches(&attacker.statement, &member.code));
+    let err = admin
+        .certify(&attacker.statement, &member.code, Default::default())
+        .expect_err("the swapped request must not be certified");
+    assert_eq!(err.code, Code::Untrusted, "{}", err.text);
+    // Without a code (or a malformed one) nothing is certified either.
+    for typed in ["", "1234", "abcd-efgh-ijkl-mnop"] {
+        assert!(admin
+            .certify(&member.statement, typed, Default::default())
+            .is_err());
+    }
+    // The right request with its code is certified, capped by the policy.
+    let cert = admin
+        .certify(
+            &member.statement,
+            &member.code,
+            soshiki_client::steps::ValidityChoice {
+                max_validity_days: Some(1),
+                ..Default::default()
+            },
+        )
+        .expect("certify");
+    let info = api::verify_member(&city.record(), &cert, NOW + 1).expect("verify");
+    assert_eq!(info.not_after - info.not_before, 86_400);
+    // A validity longer than the request is refused.
+    assert!(admin
+        .certify(
+            &member.statement,
+            &member.code,
+            soshiki_client::steps::ValidityChoice {
+                not_after: Some(NOW + 2 * 86_400),
+                ..Default::default()
+            },
+        )
+        .is_err());
+}
+
+/// A lying server labels a reader-only member as the representative: the browser's `encrypt`
+/// checks the role in the verified certificate and refuses to address it.
+#[test]
+fn browser_encrypt_refuses_a_recipient_without_the_representative_role() {
+    let pref = Org::<P256>::new("長野県");
+    let city = Org::<P256>::new("大町市");
+    let (sender, _) = pref.session("送信担当", Roles::READER);
+    let (_, reader_cert) = city.session("職員", Roles::READER);
+    let (_, forwarder_cert) = city.session("課長", Roles::FORWARDER.union(Roles::READER));
+    for cert in [reader_cert, forwarder_cert] {
+        let req = EncryptRequest {
+            recipient_org: city.record(),
+            recipient_cert: cert,
+            title: String::new(),
+            category: String::new(),
+            chunk_size: None,
+            parts: vec![part("a.csv", "Omachi", b"secret")],
+        };
+        let e = sender.encrypt(&req, NOW).expect_err("must be refused");
+        assert_eq!(e.code, Code::Invalid, "{}", e.text);
+        assert!(e.text.contains("representative role"), "{}", e.text);
+    }
+}
+
+/// Someone who can write the browser profile (but has no passphrase) edits the stored pin
+/// list: its signature by the member key no longer verifies, nor does another member's list
+/// or another kind of state, so the page refuses it at unlock.
+#[test]
+fn pin_list_edited_in_the_browser_profile_does_not_verify() {
+    let city = Org::<P256>::new("大町市");
+    let (alice, _) = city.session("alice", Roles::READER);
+    let (bob, _) = city.session("bob", Roles::READER);
+    let pins = r#"{"aa":"長野県"}"#;
+    let sig = alice.sign_local_state("pins", pins);
+    assert!(alice.verify_local_state("pins", pins, &sig));
+    let forged = r#"{"aa":"長野県","bb":"攻撃者"}"#;
+    assert!(
+        !alice.verify_local_state("pins", forged, &sig),
+        "edited list"
+    );
+    assert!(
+        !alice.verify_local_state("settings", pins, &sig),
+        "other kind"
+    );
+    assert!(
+        !bob.verify_local_state("pins", pins, &sig),
+        "another member's list"
+    );
+    assert!(
+        !alice.verify_local_state("pins", forged, &bob.sign_local_state("pins", forged)),
+        "signed by another member"
+    );
+    let mut bad = sig.clone();
+    bad[10] ^= 1;
+    assert!(!alice.verify_local_state("pins", pins, &bad));
+    assert!(!alice.verify_local_state("pins", pins, b"short"));
+}
+
+/// The browser's checks of organization-signed status: a revocation list that revokes the
+/// addressed certificate, a replayed (older) list, a list of another organization; a signed
+/// checkpoint; rules with and without their owner's signed statement.
+#[test]
+fn revocation_lists_checkpoints_and_signed_rules() {
+    let org = Org::<P256>::new("市");
+    let other = Org::<P256>::new("市");
+    let org_file = org
+        .key
+        .to_key_file(PASS, KdfParams::MINIMUM, &mut OsRng)
+        .expect("org file");
+    let admin = api::OrgKey::unlock(&org_file, PASS).expect("org key");
+    let leaver = org.member("退職者", Roles::READER);
+    let clerk = org.member("担当", Roles::READER);
+    let leaver_id = leaver.certificate.fingerprint().to_hex();
+    let (s1, l1) = admin
+        .revocation_list(None, &[], NOW, 86_400)
+        .expect("first");
+    let (s2, l2) = admin
+        .revocation_list(Some(&l1), std::slice::from_ref(&leaver_id), NOW, 86_400)
+        .expect("second");
+    assert_eq!((s1, s2), (1, 2));
+    let info = api::verify_revocations(&org.record(), Some(&l2), 1, NOW + 10, None).expect("ok");
+    assert_eq!(info.revoked, vec![leaver_id]);
+    api::verify_revocations(
+        &org.record(),
+        Some(&l2),
+        2,
+        NOW + 10,
+        Some(&clerk.certificate.to_bytes()),
+    )
+    .expect("the clerk is not revoked");
+    let e = api::verify_revocations(
+        &org.record(),
+        Some(&l2),
+        2,
+        NOW + 10,
+        Some(&leaver.certificate.to_bytes()),
+    )
+    .expect_err("revoked");
+    assert_eq!(e.code, Code::Untrusted);
+    let e = api::verify_revocations(&org.record(), Some(&l1), 2, NOW + 10, None)
+        .expect_err("replayed older list");
+    assert!(e.to_string().contains("older than serial 2"), "{e}");
+    let e = api::verify_revocations(&other.record(), Some(&l2), 0, NOW + 10, None)
+        .expect_err("another organization");
+    assert_eq!(e.code, Code::Untrusted);
+    let e = api::verify_revocations(&org.record(), None, 2, NOW + 10, None).expect_err("withheld");
+    assert!(e.to_string().contains("withholds"), "{e}");
+    let e = api::verify_revocations(&org.record(), Some(&l2), 0, NOW + 2 * 86_400, None)
+        .expect_err("stale");
+    assert!(e.to_string().contains("stale"), "{e}");
+
+    let cp = admin
+        .sign_checkpoint(3, &"ab".repeat(32), NOW)
+        .expect("checkpoint");
+    assert!(admin.sign_checkpoint(3, "zz", NOW).is_err());
+    soshiki_core::checkpoint::AuditCheckpoint::<P256>::from_bytes(&cp)
+        .expect("decodes")
+        .verify(org.key.organization())
+        .expect("signed by the organization");
+
+    let (rep, _) = org.session("代表", Roles::REPRESENTATIVE);
+    let rules = vec![format!("district=A -> {}", "a".repeat(64))];
+    let statement = rep.sign_action(&rep.set_rules_spec(&rules).expect("spec"), NOW);
+    let statement = B64::decode(&statement).expect("b64");
+    assert_eq!(rep.verify_rules(&rules, Some(&statement)).state, "signed");
+    let edited = vec![format!("district=A -> {}", "b".repeat(64))];
+    let c = rep.verify_rules(&edited, Some(&statement));
+    assert_eq!(c.state, "unsigned", "{c:?}");
+    assert_eq!(rep.verify_rules(&rules, None).state, "unsigned");
+    assert_eq!(rep.verify_rules(&[], None).state, "empty");
 }

@@ -9,6 +9,7 @@ import * as session from '../session.js';
 import { need } from '../wasm.js';
 import { errorText, userError } from '../errors.js';
 import { directory } from '../orgs.js';
+import * as trust from '../trust.js';
 
 export default async function adminPage(root, _args, { go }) {
   const s = session.current();
@@ -61,17 +62,33 @@ async function enrollmentsSection(s, me, go) {
   if (!list.length) { sec.append(h('p', { class: 'muted' }, t('admin.noEnrollments'))); return sec; }
   const orgKey = session.organizationKey();
   if (!orgKey) sec.append(h('p', { class: 'hint' }, t('admin.needOrgKey')));
+  // The organization's cap on a certificate's validity (the server refuses a longer one).
+  let maxDays = null;
+  try { maxDays = (await api.getJson(`/v1/orgs/${me.orgId}`, { auth: false })).max_validity_days ?? null; } catch (e) { st.show(errorText(e), 'error'); return sec; }
   for (const en of list) {
     const statement = api.b64decode(en.request);
     let review = null;
     if (orgKey) { try { review = orgKey.reviewEnrollment(statement); } catch (e) { review = { ok: false, problem: e.message }; } }
-    const approve = h('button', { type: 'button', class: 'primary', disabled: !orgKey || !(review && review.ok) }, t('admin.approve'));
+    // The administrator types the code the member's device shows; the request is certified
+    // only if its code matches (a request swapped on the server never does).
+    const code = h('input', { type: 'text', name: 'enrollment-code', inputmode: 'numeric', autocomplete: 'off', spellcheck: 'false', placeholder: '0000-0000-0000-0000', disabled: !orgKey || !(review && review.ok) });
+    const codeState = h('span', { class: 'code-state', 'aria-live': 'polite' });
+    const approve = h('button', { type: 'button', class: 'primary', disabled: true }, t('admin.approve'));
     const reject = h('button', { type: 'button', class: 'danger' }, t('admin.reject'));
+    const checkCode = () => {
+      const digits = code.value.replace(/[^0-9０-９]/g, '');
+      const ok = !!(orgKey && review && review.ok && orgKey.enrollmentCodeMatches(statement, code.value));
+      approve.disabled = !ok;
+      codeState.textContent = ok ? t('admin.codeOk') : (digits.length >= 16 ? t('admin.codeMismatch') : '');
+      codeState.className = `code-state ${ok ? 'ok' : (digits.length >= 16 ? 'error' : '')}`;
+    };
+    code.addEventListener('input', checkCode);
     approve.addEventListener('click', async () => {
       if (!await confirmDialog(t('admin.approve'), t('admin.approveConfirm', { name: review.name }), t('admin.approve'))) return;
       try {
-        // As requested (the server checks the certificate certifies exactly the request).
-        const cert = orgKey.certify(statement, null, null);
+        // Certified only if the typed code matches the request; validity as requested,
+        // capped by the organization's policy.
+        const cert = orgKey.certify(statement, code.value, maxDays, null, null);
         const action = s.actionApprove(en.id, cert, statement);
         await api.postJson(`/v1/enrollments/${en.id}/approve`, { certificate: api.b64encode(cert) }, { action });
         go('admin');
@@ -84,11 +101,17 @@ async function enrollmentsSection(s, me, go) {
         go('admin');
       } catch (e) { st.show(errorText(e), 'error'); }
     });
+    const validity = review && review.ok
+      ? [h('p', {}, t('admin.validity', { days: review.validityDays, until: fmtTime(review.notAfter) })),
+        maxDays && review.validityDays > maxDays ? h('p', { class: 'hint' }, t('admin.validityCapped', { days: maxDays })) : '']
+      : [];
     sec.append(h('div', { class: 'enrollment', dataset: { enrollment: en.id } },
       h('p', {}, review ? h('strong', {}, review.name) : h('span', { class: 'muted' }, t('admin.unreviewed')),
         review && review.roles ? ` (${[].concat(review.roles).map((r) => t(`role.${r}`)).join('・')})` : '',
         ' ', h('span', { class: 'muted' }, fmtTime(en.created))),
+      ...validity,
       review && !review.ok ? h('p', { class: 'status error' }, t('admin.badRequest'), ' ', review.problem || '') : '',
+      review && review.ok ? field(t('admin.code'), code, t('admin.codeHint')) : '', review && review.ok ? codeState : '',
       h('div', { class: 'actions' }, approve, reject)));
   }
   return sec;
@@ -98,16 +121,28 @@ async function membersSection(s, me, go) {
   const st = statusBox();
   const sec = h('section', { class: 'card', id: 'members' }, h('h2', {}, t('admin.members')), st);
   let members = [];
-  try { members = await directory(me.orgId, s.organizationRecord()); } catch (e) { st.show(errorText(e), 'error'); return sec; }
+  try { members = await directory(me.orgId, s.organizationRecord(), { revocations: false }); } catch (e) { st.show(errorText(e), 'error'); return sec; }
+  const orgKey = session.organizationKey();
+  if (!orgKey) sec.append(h('p', { class: 'hint' }, t('admin.revokeNeedsOrgKey')));
+  else {
+    const refresh = h('button', { type: 'button', id: 'revocations-publish' }, t('admin.revocationsPublish'));
+    refresh.addEventListener('click', async () => {
+      try { const n = await trust.publishRevocations(s, orgKey, me.orgId, []); st.show(t('admin.revocationsPublished', { n }), 'ok'); } catch (e) { st.show(errorText(e), 'error'); }
+    });
+    sec.append(h('div', { class: 'actions' }, refresh));
+  }
   sec.append(h('table', { class: 'list' }, h('thead', {}, h('tr', {},
     [t('forward.col.member'), t('forward.col.roles'), t('forward.col.fp'), t('inbox.col.status'), ''].map((c) => h('th', { scope: 'col' }, c)))),
   h('tbody', {}, members.map((m) => {
     const act = h('td', {});
     if (m.info.status === 'active' && m.info.cert_id !== me.certId) {
-      const rv = h('button', { type: 'button', class: 'danger small' }, t('admin.revoke'));
+      const rv = h('button', { type: 'button', class: 'danger small', disabled: !orgKey }, t('admin.revoke'));
       rv.addEventListener('click', async () => {
         if (!await confirmDialog(t('admin.revoke'), t('admin.revokeConfirm', { name: m.info.name }), t('admin.revoke'))) return;
         try {
+          // First the revocation list signed with the organization key (what every client
+          // checks), then the revocation on the server.
+          await trust.publishRevocations(s, orgKey, me.orgId, [m.info.cert_id]);
           await api.request('POST', `/v1/members/${m.info.cert_id}/revoke`, { action: s.actionRevoke(m.info.cert_id, m.certificate) });
           go('admin');
         } catch (e) { st.show(errorText(e), 'error'); }
@@ -139,8 +174,22 @@ function auditSection(s, me) {
         page.entries.push(...next.entries);
         page.certificates.push(...next.certificates);
       }
-      const report = need().verifyAudit(s.organizationRecord(), page, Object.keys(session.pins()), null);
+      // Checked against the organization-signed checkpoint the server serves and the newest
+      // one this browser remembered (a rewrite before either, or a withheld one, fails).
+      const served = await trust.servedCheckpoint(me.orgId);
+      const report = need().verifyAudit(s.organizationRecord(), page, Object.keys(session.pins()), null, served, trust.rememberedCheckpoint(me.orgId));
+      if (report.ok) trust.rememberCheckpoint(me.orgId, report.checkpoint);
       st.clear();
+      const orgKey = session.organizationKey();
+      if (report.ok && orgKey && page.entries.length) {
+        const last = page.entries[page.entries.length - 1];
+        const sign = h('button', { type: 'button', id: 'audit-checkpoint' }, t('admin.checkpointSign'));
+        sign.addEventListener('click', async () => {
+          try { await trust.publishCheckpoint(s, orgKey, me.orgId, last.seq, last.hash); st.show(t('admin.checkpointSigned', { n: last.seq }), 'ok'); } catch (e) { st.show(errorText(e), 'error'); }
+        });
+        out.append(h('div', { class: 'actions' }, sign));
+      }
+      if (report.ok && report.checkpointPosition) out.append(h('p', { class: 'hint', id: 'audit-checkpoint-held' }, t('admin.checkpointHeld', { n: report.checkpointPosition })));
       out.append(report.ok ? h('p', { class: 'status ok', id: 'audit-result' }, t('admin.auditOk', { n: (report.entries || []).length }))
         : h('p', { class: 'status error', id: 'audit-result', role: 'alert' }, t('admin.auditBad'), ' ', (report.failures || []).map((f) => (typeof f === 'string' ? f : `#${f.seq}: ${f.reason}`)).join('; ')));
       out.append(h('table', { class: 'list' }, h('thead', {}, h('tr', {},

@@ -6,6 +6,7 @@ import { t } from '../i18n.js';
 import { h, statusBox, badge, fmtBytes, labelsText, now } from '../ui.js';
 import * as api from '../api.js';
 import * as session from '../session.js';
+import { need } from '../wasm.js';
 import { errorText, userError } from '../errors.js';
 import { openSink, saveMode, setSaveMode, pickerAvailable } from '../save.js';
 import { forget, orgIdOf, orgNameOf, hopText } from '../meta.js';
@@ -127,7 +128,8 @@ function concat(chunks, total) {
   return out;
 }
 
+// The one part-name policy of every client (soshiki_client::names, through wasm): no
+// directory, no dotfile, no control or bidirectional character, no Windows reserved name.
 function safeFileName(name, index) {
-  const base = String(name || '').split(/[\\/]/).pop().replace(/[\x00-\x1f:]/g, '').trim().replace(/^\.+/, '');
-  return base || `part-${index}`;
+  return need().safePartName(String(name || ''), index);
 }

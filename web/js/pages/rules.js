@@ -3,7 +3,7 @@
 // the directory), test against sample parts with the wasm testRules, save with a signed
 // set-rules statement.
 import { t } from '../i18n.js';
-import { h, field, statusBox } from '../ui.js';
+import { h, field, statusBox, badge } from '../ui.js';
 import * as api from '../api.js';
 import * as session from '../session.js';
 import { need } from '../wasm.js';
@@ -17,8 +17,19 @@ export default async function rulesPage(root) {
   root.append(h('h1', {}, t('rules.title')), h('p', { class: 'lead' }, t('rules.lead')));
   const area = h('textarea', { id: 'rules-text', name: 'rules', rows: 8, class: 'mono', spellcheck: false });
   let members = [];
+  const signed = h('p', { id: 'rules-signed' });
   try {
-    area.value = (await api.getJson('/v1/rules')).rules.join('\n');
+    const got = await api.getJson('/v1/rules');
+    area.value = got.rules.join('\n');
+    // Only rules stored with the statement this member's key signed over exactly them are
+    // applied by its agent; anything else was changed on the server.
+    const check = s.verifyRules(got.rules, got.statement || null);
+    if (check.state === 'signed') signed.replaceChildren(badge('verified', t('rules.signed')));
+    else if (check.state === 'unsigned') {
+      signed.className = 'status error';
+      signed.setAttribute('role', 'alert');
+      signed.replaceChildren(t('rules.unsigned'), ' ', check.reason || '');
+    }
     members = (await directory(me.orgId, s.organizationRecord())).filter((m) => m.usable);
   } catch (e) { st.show(errorText(e), 'error'); }
   const names = new Map(members.map((m) => [m.info.cert_id, m.verified.name]));
@@ -74,10 +85,13 @@ export default async function rulesPage(root) {
       const saved = await api.putJson('/v1/rules', { rules }, { action });
       area.value = saved.rules.join('\n');
       st.show(t('rules.saved', { n: saved.rules.length }), 'ok');
+      signed.className = '';
+      signed.removeAttribute('role');
+      signed.replaceChildren(s.verifyRules(saved.rules, saved.statement || null).state === 'signed' ? badge('verified', t('rules.signed')) : '');
     } catch (e) { st.show(errorText(e), 'error'); }
   });
 
-  root.append(h('section', { class: 'card' }, field(t('rules.text'), area, t('rules.syntax')),
+  root.append(h('section', { class: 'card' }, signed, field(t('rules.text'), area, t('rules.syntax')),
     h('div', { class: 'toolbar' }, h('label', { for: 'rule-cond' }, t('rules.condition')), cond,
       h('label', { for: 'rule-target' }, t('rules.target')), target, add),
     h('div', { class: 'actions' }, save), st),

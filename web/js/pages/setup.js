@@ -118,7 +118,7 @@ function enrollSection(go) {
         { request: api.b64encode(r.statement) }, { auth: false });
       await keystore.putKey({ id: `pending-${created.id}`, kind: 'pending', file: r.pendingKeyFile,
         enrollmentId: created.id, orgId: org.id, orgName: org.name, orgRecord: org.record,
-        memberName: name.value.trim(), roles });
+        memberName: name.value.trim(), roles, code: r.code });
       p1.value = ''; p2.value = '';
       st.show(t('setup.enrollSent', { id: created.id }), 'ok');
       go('setup');
@@ -191,6 +191,8 @@ function pendingItem(k, go) {
   timer = setInterval(() => { if (!document.body.contains(st)) clearInterval(timer); else poll(); }, 5000);
   return h('div', { class: 'pending-item' },
     h('p', {}, h('strong', {}, k.memberName), ' → ', k.orgName, ' ', h('span', { class: 'muted' }, `(${k.enrollmentId})`)),
+    k.code ? h('p', {}, t('setup.code'), ': ', h('strong', { class: 'mono enrollment-code' }, k.code)) : '',
+    k.code ? h('p', { class: 'hint' }, t('setup.codeHint')) : '',
     field(t('common.passphrase'), pass, t('setup.finishHint')),
     h('div', { class: 'actions' }, check, finish, drop), st);
 }

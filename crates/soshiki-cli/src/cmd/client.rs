@@ -19,11 +19,12 @@ use soshiki_core::suite::{Suite, SuiteId};
 
 use crate::cmd::agent;
 use crate::cmd::common::{read_key_file, unlock_org, KIND_MEMBER, KIND_ORGANIZATION};
-use crate::cmd::embedded::{parts_text, step_err};
+use crate::cmd::embedded::{client_error_text, parts_text, step_err};
 use crate::ctx::Ctx;
 use crate::files::{self, ARMOR_KEY};
 use crate::i18n::{self, err, tr, M};
 use crate::progress::Progress;
+use soshiki_client::trust::RulesSignature;
 
 /// Where the server and the local state are.
 #[derive(Clone, Debug)]
@@ -41,6 +42,8 @@ struct Session {
     state: ClientState,
     server: String,
     options: ClientOptions,
+    /// The clients made, whose revocation-list serials are saved with the state.
+    clients: Vec<Client>,
 }
 
 fn state_dir(c: &Conn) -> PathBuf {
@@ -77,10 +80,15 @@ impl Session {
                 ca_certificate_pem: ca,
                 connect_timeout: None,
             },
+            clients: Vec::new(),
         })
     }
 
     fn save(&mut self) -> Result<()> {
+        for c in &self.clients {
+            self.state
+                .remember_revocation_serials(&c.revocation_serials());
+        }
         self.state.server = Some(self.server.clone());
         self.state.prune_tokens(flows::unix_now() as i64);
         self.state
@@ -88,8 +96,14 @@ impl Session {
             .map_err(|e| anyhow!(tr(M::CannotWriteIn, &[&self.dir.display(), &e])))
     }
 
-    fn client(&self) -> Result<Client> {
-        Client::new(&self.server, &self.options).map_err(|e| step_err(M::StepConnect, e))
+    /// A client that starts from the revocation-list serials seen before (a server replaying
+    /// an older list is refused) and reports the new ones to [`Session::save`].
+    fn client(&mut self) -> Result<Client> {
+        let c =
+            Client::new(&self.server, &self.options).map_err(|e| step_err(M::StepConnect, e))?;
+        c.set_revocation_serials(&self.state.revocation_serials);
+        self.clients.push(c.clone());
+        Ok(c)
     }
 }
 
@@ -201,6 +215,13 @@ pub fn org_create(
         flows::register_first_admin(&client, &admin)
             .await
             .map_err(|e| step_err(M::StepRegister, e))?;
+        let mut client = client;
+        flows::login(&mut client, &admin)
+            .await
+            .map_err(|e| step_err(M::StepLogin, e))?;
+        flows::publish_revocations(&client, &admin, &key, &[], soshiki_client::trust::DEFAULT_REVOCATION_VALIDITY)
+            .await
+            .map_err(|e| step_err(M::StepRevoke, e))?;
         let kb = key.to_key_file(pass.as_bytes(), ctx.kdf, &mut OsRng)
             .map_err(|e| anyhow!(i18n::key_file_error(&e)))?;
         let ab = admin.to_key_file(pass.as_bytes(), ctx.kdf, &mut OsRng)
@@ -310,20 +331,43 @@ pub fn member_enroll(
             member_name: name.into(),
             key_file,
             created: t as i64,
+            code: ticket.code.clone(),
         });
         s.save()?;
         println!("{}", tr(M::EnrollSent, &[&name, &org.name, &ticket.id, &out.display()]));
+        println!("{}", tr(M::EnrollCode, &[&ticket.code]));
         Ok(())
     }))
 }
 
-/// `member approve [ID]`: without ID, list pending enrollments; with ID, certify and approve.
+/// The enrollment code the administrator types (`--code`, else asked on a terminal).
+fn enrollment_code(given: Option<&str>, name: &str, days: u64) -> Result<String> {
+    use std::io::{BufRead, IsTerminal, Write};
+    if let Some(c) = given {
+        return Ok(c.to_string());
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(err(M::NeedCode, &[]));
+    }
+    eprint!("{}", tr(M::PromptCode, &[&name, &days]));
+    std::io::stderr().flush().ok();
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(|_| err(M::NeedCode, &[]))?;
+    Ok(line.trim().to_string())
+}
+
+/// `member approve [ID]`: without ID, list pending enrollments; with ID, certify and approve
+/// the request whose enrollment code the administrator gives (`--code` or typed).
 pub fn member_approve(
     ctx: &Ctx,
     conn: &Conn,
     key: &Path,
     org_key: Option<&Path>,
     id: Option<&str>,
+    code: Option<&str>,
 ) -> Result<()> {
     let suite = suite_of(key, KIND_MEMBER)?;
     let rt = runtime()?;
@@ -341,7 +385,7 @@ pub fn member_approve(
                 }
                 for r in list {
                     match &r.request {
-                        Ok(req) => println!("{}", tr(M::PendingLine, &[&r.info.id, &req.member_name, &req.roles.names().join(",")])),
+                        Ok(req) => println!("{}", tr(M::PendingLine, &[&r.info.id, &req.member_name, &req.roles.names().join(","), &req.validity_days()])),
                         Err(e) => println!("{}", tr(M::PendingBad, &[&r.info.id, e])),
                     }
                 }
@@ -350,28 +394,70 @@ pub fn member_approve(
                 let p = org_key.ok_or_else(|| err(M::NeedOrgKey, &[]))?;
                 let k = read_key_file(p, KIND_ORGANIZATION)?;
                 let ok = unlock_org::<S>(ctx, &k)?;
-                let m = flows::approve_enrollment(&client, &admin, &ok, id)
+                let code = match code {
+                    Some(c) => c.to_string(),
+                    None => {
+                        // Show what is asked for (name, validity), never the code itself.
+                        let info = client.enrollment(id).await.map_err(|e| step_err(M::StepApprove, e))?;
+                        let org_id = admin.organization.fingerprint().to_hex();
+                        let (_, req) = soshiki_client::proto::verify_enrollment::<S>(&info.request.0, &org_id)
+                            .map_err(|e| step_err(M::StepApprove, ClientError::Untrusted(e.to_string())))?;
+                        enrollment_code(None, &req.member_name, req.validity_days())?
+                    }
+                };
+                let m = flows::approve_enrollment(&client, &admin, &ok, id, &code)
                     .await
                     .map_err(|e| step_err(M::StepApprove, e))?;
-                println!("{}", tr(M::Approved, &[&m.name, &m.cert_id]));
+                let until = soshiki_core::cert::Certificate::<S>::from_bytes(&m.certificate.0)
+                    .map(|c| files::format_time(c.not_after))
+                    .unwrap_or_default();
+                println!("{}", tr(M::Approved, &[&m.name, &m.cert_id, &until]));
             }
         }
         Ok(())
     }))
 }
 
-/// `member revoke CERT`.
-pub fn member_revoke(ctx: &Ctx, conn: &Conn, key: &Path, cert: &str) -> Result<()> {
+/// `member revoke CERT --org-key FILE`: a new revocation list signed with the organization
+/// key, then the revocation on the server.
+pub fn member_revoke(ctx: &Ctx, conn: &Conn, key: &Path, org_key: &Path, cert: &str) -> Result<()> {
     let suite = suite_of(key, KIND_MEMBER)?;
     let rt = runtime()?;
     soshiki_core::with_suite!(suite, S => rt.block_on(async {
         let mut s = Session::open(conn)?;
         let (admin, _, _) = unlock::<S>(ctx, key)?;
+        let ok = unlock_org::<S>(ctx, &read_key_file(org_key, KIND_ORGANIZATION)?)?;
         let client = logged_in(&mut s, &admin).await?;
-        let m = flows::revoke_member(&client, &admin, cert)
+        let m = flows::revoke_member(&client, &admin, &ok, cert)
             .await
             .map_err(|e| step_err(M::StepRevoke, e))?;
+        s.save()?;
         println!("{}", tr(M::Revoked, &[&m.name, &m.cert_id]));
+        Ok(())
+    }))
+}
+
+/// `member revocations --org-key FILE [--days N]`: publish a fresh revocation list (the same
+/// revocations, the next serial), before the current one goes stale.
+pub fn member_revocations(
+    ctx: &Ctx,
+    conn: &Conn,
+    key: &Path,
+    org_key: &Path,
+    days: u32,
+) -> Result<()> {
+    let suite = suite_of(key, KIND_MEMBER)?;
+    let rt = runtime()?;
+    soshiki_core::with_suite!(suite, S => rt.block_on(async {
+        let mut s = Session::open(conn)?;
+        let (admin, _, _) = unlock::<S>(ctx, key)?;
+        let ok = unlock_org::<S>(ctx, &read_key_file(org_key, KIND_ORGANIZATION)?)?;
+        let client = logged_in(&mut s, &admin).await?;
+        let l = flows::publish_revocations(&client, &admin, &ok, &[], u64::from(days.max(1)) * 86_400)
+            .await
+            .map_err(|e| step_err(M::StepRevoke, e))?;
+        s.save()?;
+        println!("{}", tr(M::RevocationsPublished, &[&l.serial, &l.revoked.len(), &l.next_update]));
         Ok(())
     }))
 }
@@ -428,7 +514,7 @@ pub fn login(ctx: &Ctx, conn: &Conn, key: &Path) -> Result<()> {
                     me = *k;
                 }
                 EnrollmentOutcome::Rejected => return Err(err(M::EnrollRejected, &[&id])),
-                _ => return Err(err(M::EnrollPending, &[&id])),
+                _ => return Err(err(M::EnrollPending, &[&id, &enr.code])),
             }
         }
         let token = flows::login(&mut client, &me)
@@ -494,6 +580,7 @@ pub fn send(
             .await
             .map_err(|e| step_err(M::StepSend, e))?;
         bar.finish();
+        s.save()?;
         println!("{}", tr(M::Sent, &[&rep.certificate().member_name, &org.name, &c.envelope_id, &c.delivery_id]));
         Ok(())
     }))
@@ -552,6 +639,7 @@ pub fn deliver(
         let r = flows::forward(&client, &me, delivery, &plan)
             .await
             .map_err(|e| step_err(M::StepForward, e))?;
+        s.save()?;
         for d in r.deliveries {
             println!("{}", tr(M::Delivered, &[&parts_text(&d.parts), &d.holder_cert, &d.id]));
         }
@@ -618,8 +706,10 @@ pub fn receipts(ctx: &Ctx, conn: &Conn, key: &Path, envelope: &str) -> Result<()
 // ---------------------------------------------------------------------------------------------
 // audit, rules, agent
 
-/// `audit show|verify`: fetch the whole trail, verify chain and signatures (both), and print
-/// the entries (`show`). The anchor of the last verification is kept in the state.
+/// `audit show|verify`: fetch the whole trail, verify chain and signatures (both) and that it
+/// extends every organization-signed checkpoint held (the server's and the one remembered),
+/// and print the entries (`show`). The anchor of the last verification and the newest
+/// checkpoint are kept in the state.
 pub fn audit(ctx: &Ctx, conn: &Conn, key: &Path, show: bool) -> Result<()> {
     let suite = suite_of(key, KIND_MEMBER)?;
     let rt = runtime()?;
@@ -629,8 +719,9 @@ pub fn audit(ctx: &Ctx, conn: &Conn, key: &Path, show: bool) -> Result<()> {
         let client = logged_in(&mut s, &me).await?;
         let org_id = me.organization.fingerprint().to_hex();
         let anchor = s.state.audit_anchors.get(&org_id).cloned();
+        let remembered = s.state.audit_checkpoints.get(&org_id).map(|c| c.0.clone());
         let pins = s.state.clone();
-        let report = flows::audit(&client, &me.organization, anchor.as_ref(), &|f| pins.is_pinned(f))
+        let report = flows::audit(&client, &me.organization, anchor.as_ref(), remembered.as_deref(), &|f| pins.is_pinned(f))
             .await
             .map_err(|e| step_err(M::StepAudit, e))?;
         if show {
@@ -638,16 +729,54 @@ pub fn audit(ctx: &Ctx, conn: &Conn, key: &Path, show: bool) -> Result<()> {
                 println!("{}", tr(M::AuditLine, &[&e.seq, &e.created, &format!("{:?}", e.statement.action), &e.actor_name, &e.actor_org]));
             }
         }
-        if let Some(a) = report.anchor.clone() {
-            s.state.audit_anchors.insert(org_id, a);
-        }
+        remember_audit(&mut s, &org_id, &report);
         s.save()?;
         println!("{}", tr(M::AuditOk, &[&me.organization.name, &report.entries.len()]));
+        if let Some(cp) = report.checkpoint.as_deref().and_then(|b| soshiki_core::checkpoint::AuditCheckpoint::<S>::from_bytes(b).ok()) {
+            println!("{}", tr(M::AuditCheckpointHeld, &[&cp.position, &cp.time]));
+        }
         Ok(())
     }))
 }
 
-/// `rules [--set RULE…]`: show, or replace, the forwarder's rules.
+fn remember_audit(s: &mut Session, org_id: &str, report: &soshiki_client::audit::AuditReport) {
+    if let Some(a) = report.anchor.clone() {
+        s.state.audit_anchors.insert(org_id.to_string(), a);
+    }
+    if let Some(cp) = &report.checkpoint {
+        s.state
+            .audit_checkpoints
+            .insert(org_id.to_string(), soshiki_client::proto::B64(cp.clone()));
+    }
+}
+
+/// `audit checkpoint --org-key FILE`: verify the trail, then sign a checkpoint of its last
+/// entry with the organization key and store it on the server (and in the state).
+pub fn audit_checkpoint(ctx: &Ctx, conn: &Conn, key: &Path, org_key: &Path) -> Result<()> {
+    let suite = suite_of(key, KIND_MEMBER)?;
+    let rt = runtime()?;
+    soshiki_core::with_suite!(suite, S => rt.block_on(async {
+        let mut s = Session::open(conn)?;
+        let (me, _, _) = unlock::<S>(ctx, key)?;
+        let ok = unlock_org::<S>(ctx, &read_key_file(org_key, KIND_ORGANIZATION)?)?;
+        let client = logged_in(&mut s, &me).await?;
+        let org_id = me.organization.fingerprint().to_hex();
+        let anchor = s.state.audit_anchors.get(&org_id).cloned();
+        let remembered = s.state.audit_checkpoints.get(&org_id).map(|c| c.0.clone());
+        let pins = s.state.clone();
+        let (mut report, cp) = flows::checkpoint(&client, &me, &ok, anchor.as_ref(), remembered.as_deref(), &|f| pins.is_pinned(f))
+            .await
+            .map_err(|e| step_err(M::StepAudit, e))?;
+        report.checkpoint = Some(cp.checkpoint.clone());
+        remember_audit(&mut s, &org_id, &report);
+        s.save()?;
+        println!("{}", tr(M::AuditCheckpointSigned, &[&me.organization.name, &cp.position]));
+        Ok(())
+    }))
+}
+
+/// `rules [--set RULE…]`: show, or replace, the forwarder's rules, and whether the rule set on
+/// the server is the one this member signed.
 pub fn rules(ctx: &Ctx, conn: &Conn, key: &Path, set: Option<&[String]>) -> Result<()> {
     let suite = suite_of(key, KIND_MEMBER)?;
     let rt = runtime()?;
@@ -655,18 +784,25 @@ pub fn rules(ctx: &Ctx, conn: &Conn, key: &Path, set: Option<&[String]>) -> Resu
         let mut s = Session::open(conn)?;
         let (me, _, _) = unlock::<S>(ctx, key)?;
         let client = logged_in(&mut s, &me).await?;
-        let list = match set {
-            Some(r) => {
-                agent::parse_rules(r).map_err(|e| step_err(M::StepRules, e))?;
-                flows::set_rules(&client, &me, r).await.map_err(|e| step_err(M::StepRules, e))?
-            }
-            None => client.rules().await.map_err(|e| step_err(M::StepRules, e))?,
-        };
+        if let Some(r) = set {
+            agent::parse_rules(r).map_err(|e| step_err(M::StepRules, e))?;
+            flows::set_rules(&client, &me, r).await.map_err(|e| step_err(M::StepRules, e))?;
+        }
+        let (list, sig) = flows::signed_rules(&client, &me)
+            .await
+            .map_err(|e| step_err(M::StepRules, e))?;
         if list.is_empty() {
             println!("{}", tr(M::NoRules, &[]));
         }
-        for r in list {
+        for r in &list {
             println!("  {r}");
+        }
+        match sig {
+            RulesSignature::Empty => {}
+            RulesSignature::Signed { time } => println!("{}", tr(M::RulesSigned, &[&time])),
+            RulesSignature::Unsigned(why) => {
+                return Err(anyhow!(tr(M::RulesUnsigned, &[&why])));
+            }
         }
         Ok(())
     }))
@@ -682,25 +818,36 @@ pub fn agent(ctx: &Ctx, conn: &Conn, key: &Path, once: bool, interval: u64) -> R
         let mut client = logged_in(&mut s, &me).await?;
         println!("{}", tr(M::AgentStarted, &[&me.certificate.member_name, &s.server]));
         let mut relogged = false;
+        let cert_id = me.certificate.fingerprint().to_hex();
         loop {
-            match agent::run_once(&client, &me).await {
-                Ok(done) => {
-                    relogged = false;
-                    for f in done {
-                        for (cert, parts, id) in f.routes {
-                            println!("{}", tr(M::AgentForwarded, &[&f.title, &parts_text(&parts), &cert, &id]));
-                        }
-                    }
+            let seen = s.state.rules_seen.get(&cert_id).copied().unwrap_or(0);
+            match agent::run_once(&client, &me, seen).await {
+                Err(agent::AgentError::Rules(why)) => {
+                    // Loud and final: rules that are not the ones this member signed are
+                    // never applied, and the agent stops.
+                    return Err(anyhow!(tr(M::AgentRulesRefused, &[&why])));
                 }
-                Err(ClientError::Api { status: 401, .. }) if !relogged => {
+                Err(agent::AgentError::Client(ClientError::Api { status: 401, .. })) if !relogged => {
                     relogged = true;
                     let t = flows::login(&mut client, &me).await.map_err(|e| step_err(M::StepLogin, e))?;
                     s.state.save_token(&s.server, &t);
                     s.save()?;
                     continue;
                 }
-                Err(e) if once => return Err(step_err(M::StepAgent, e)),
-                Err(e) => eprintln!("{}", tr(M::StepFailed, &[&tr(M::StepAgent, &[]), &e])),
+                Err(agent::AgentError::Client(e)) if once => return Err(step_err(M::StepAgent, e)),
+                Err(agent::AgentError::Client(e)) => eprintln!("{}", tr(M::StepFailed, &[&tr(M::StepAgent, &[]), &client_error_text(&e)])),
+                Ok((done, rules_time)) => {
+                    relogged = false;
+                    if let Some(t) = rules_time {
+                        s.state.rules_seen.insert(cert_id.clone(), t.max(seen));
+                    }
+                    s.save()?;
+                    for f in done {
+                        for (cert, parts, id) in f.routes {
+                            println!("{}", tr(M::AgentForwarded, &[&f.title, &parts_text(&parts), &cert, &id]));
+                        }
+                    }
+                }
             }
             if once {
                 return Ok(());

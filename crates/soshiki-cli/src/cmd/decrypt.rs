@@ -79,12 +79,15 @@ fn decrypt_generic<S: Suite>(
     pin: Option<&OrgPin>,
 ) -> Result<Vec<WrittenPart>> {
     let file = files::open_envelope::<S>(input)?;
-    let verified = file.header.verify().map_err(|e| {
-        err(
-            M::EnvelopeInvalid,
-            &[&input.path.display(), &i18n::verify_error(&e)],
-        )
-    })?;
+    let verified = file
+        .header
+        .verify_at(soshiki_client::flows::unix_now())
+        .map_err(|e| {
+            err(
+                M::EnvelopeInvalid,
+                &[&input.path.display(), &i18n::verify_error(&e)],
+            )
+        })?;
     let sender_org = verified.sender().organization();
     if let Some(pin) = pin {
         if !pin.matches(&sender_org.fingerprint()) {

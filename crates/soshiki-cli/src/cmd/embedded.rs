@@ -56,6 +56,7 @@ pub fn client_error_text(e: &ClientError) -> String {
         ClientError::File(FileError::Verify(v)) => i18n::verify_error(v),
         ClientError::Io(x) => tr(M::DcIo, &[x]),
         ClientError::NotLoggedIn => tr(M::CeNotLoggedIn, &[]),
+        ClientError::Trust(t) => i18n::trust_error(t),
         other => other.to_string(),
     }
 }
@@ -251,6 +252,15 @@ impl Demo {
         flows::login(&mut client, &admin)
             .await
             .map_err(|e| step_err(M::StepLogin, e))?;
+        flows::publish_revocations(
+            &client,
+            &admin,
+            &key,
+            &[],
+            soshiki_client::trust::DEFAULT_REVOCATION_VALIDITY,
+        )
+        .await
+        .map_err(|e| step_err(M::StepRevoke, e))?;
         let o = self.orgs.len();
         println!(
             "{}",
@@ -302,9 +312,15 @@ impl Demo {
         .await
         .map_err(|e| step_err(M::StepEnroll, e))?;
         let admin = &self.members[self.orgs[org].admin];
-        flows::approve_enrollment(&admin.client, &admin.key, &self.orgs[org].key, &ticket.id)
-            .await
-            .map_err(|e| step_err(M::StepApprove, e))?;
+        flows::approve_enrollment(
+            &admin.client,
+            &admin.key,
+            &self.orgs[org].key,
+            &ticket.id,
+            &ticket.code,
+        )
+        .await
+        .map_err(|e| step_err(M::StepApprove, e))?;
         let key = match flows::finish_enrollment(
             &client,
             &ticket.id,
@@ -464,9 +480,12 @@ impl Demo {
                 tr(M::ChainRule, &[&m.name, c, &self.members[*t].name])
             );
         }
-        let done = agent::run_once(&m.client, &m.key)
+        let (done, _) = agent::run_once(&m.client, &m.key, 0)
             .await
-            .map_err(|e| step_err(M::StepAgent, e))?;
+            .map_err(|e| match e {
+                agent::AgentError::Client(e) => step_err(M::StepAgent, e),
+                agent::AgentError::Rules(why) => anyhow!(tr(M::AgentRulesRefused, &[&why])),
+            })?;
         let mut out = Vec::new();
         for f in done {
             for (cert, parts, id) in f.routes {
@@ -638,13 +657,15 @@ impl Demo {
         Ok(())
     }
 
-    /// Verify an organization's audit trail as its administrator.
+    /// Verify an organization's audit trail as its administrator and anchor it with a
+    /// checkpoint signed by the organization key.
     pub async fn audit(&mut self, org: usize) -> Result<()> {
         let a = &self.members[self.orgs[org].admin];
-        let r = flows::audit(&a.client, self.orgs[org].key.organization(), None, &|_| {
+        let r = flows::checkpoint(&a.client, &a.key, &self.orgs[org].key, None, None, &|_| {
             false
         })
-        .await;
+        .await
+        .map(|(report, _)| report);
         let name = self.org_name(org).to_string();
         match r {
             Ok(rep) => self.check(true, tr(M::CheckAudit, &[&name, &rep.entries.len()])),

@@ -196,6 +196,17 @@ fn encrypt_generic<S: Suite>(
                 ));
             }
         }
+        // Only the certified roles count (the core refuses any other recipient too).
+        if !r.is_representative() {
+            return Err(err(
+                M::RecipientNotRepresentative,
+                &[
+                    &id.path.display(),
+                    &r.certificate().member_name,
+                    &r.certificate().roles.names().join(","),
+                ],
+            ));
+        }
         recipients.push(r);
     }
     let targets = output_paths(req, &recipients)?;

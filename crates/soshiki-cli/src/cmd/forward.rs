@@ -100,12 +100,14 @@ fn forward_generic<S: Suite>(
 ) -> Result<Forwarded> {
     let file = files::open_envelope::<S>(input)?;
     let header = &file.header;
-    let verified = header.verify().map_err(|e| {
-        err(
-            M::EnvelopeInvalid,
-            &[&input.path.display(), &i18n::verify_error(&e)],
-        )
-    })?;
+    let verified = header
+        .verify_at(soshiki_client::flows::unix_now())
+        .map_err(|e| {
+            err(
+                M::EnvelopeInvalid,
+                &[&input.path.display(), &i18n::verify_error(&e)],
+            )
+        })?;
     let now = files::now();
     let target = common::verify_identity::<S>(target_input, now)?;
     let receiving = &header.core.recipient_org;

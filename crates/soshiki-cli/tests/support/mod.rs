@@ -212,6 +212,15 @@ pub async fn create_org(url: &str, name: &str) -> Org {
         .await
         .expect("admin login")
         .token;
+    flows::publish_revocations(
+        &client,
+        &admin,
+        &key,
+        &[],
+        soshiki_client::trust::DEFAULT_REVOCATION_VALIDITY,
+    )
+    .await
+    .expect("first revocation list");
     Org {
         key,
         admin: Member {
@@ -247,9 +256,15 @@ pub async fn enroll_via(
     )
     .await
     .expect("enroll");
-    flows::approve_enrollment(&org.admin.client, &org.admin.key, &org.key, &ticket.id)
-        .await
-        .expect("approve");
+    flows::approve_enrollment(
+        &org.admin.client,
+        &org.admin.key,
+        &org.key,
+        &ticket.id,
+        &ticket.code,
+    )
+    .await
+    .expect("approve");
     let key = match flows::finish_enrollment(
         &client,
         &ticket.id,

@@ -57,6 +57,7 @@ pub fn generate_all() -> GenResult<Vec<(String, String)>> {
             out.push((format!("envelope-{name}.json"), to_json(&envelope_vector::<S>()?)?));
             out.push((format!("keyfile-{name}.json"), to_json(&keyfile_vector::<S>()?)?));
             out.push((format!("negative-{name}.json"), to_json(&negative::<S>()?)?));
+            out.push((format!("status-{name}.json"), to_json(&status::<S>()?)?));
         });
     }
     out.push(("stream.json".into(), to_json(&stream_vector()?)?));
@@ -1985,4 +1986,401 @@ fn negative<S: Suite>() -> GenResult<NegativeFile> {
             .collect(),
         cases,
     })
+}
+
+// ---------------------------------------------------------------------------------------------
+// status-<suite>.json: revocation lists (SPEC.md §5.6) and audit checkpoints (SPEC.md §5.7)
+
+/// `status-<suite>.json`
+#[derive(Debug, Serialize, Deserialize)]
+pub struct StatusFile {
+    pub suite: String,
+    pub description: String,
+    pub organization: OrgInfo,
+    /// Another organization of the same name (its signatures must not verify).
+    pub other_organization: OrgInfo,
+    pub revocation_lists: Vec<RevocationListVector>,
+    pub checkpoints: Vec<CheckpointVector>,
+    /// `RevocationList::verify` cases: every list of `revocation_lists` by index.
+    pub list_checks: Vec<ListCheck>,
+    /// Inputs that must be rejected, with the reference implementation's exact error text.
+    pub negative: Vec<NegativeCase>,
+}
+
+/// One signed revocation list and its fields.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct RevocationListVector {
+    pub signer: String,
+    pub serial: u64,
+    pub issued: u64,
+    pub next_update: u64,
+    pub revoked: Vec<RevokedVector>,
+    /// `"soshiki/v1/revocation-list-signature" ‖` every field before the signature.
+    pub signed_message: String,
+    pub signature: String,
+    pub encoding: String,
+}
+
+/// One revoked certificate.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct RevokedVector {
+    pub certificate_fingerprint: String,
+    pub revoked_at: u64,
+}
+
+/// One signed checkpoint.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct CheckpointVector {
+    pub signer: String,
+    pub position: u64,
+    pub head: String,
+    pub time: u64,
+    /// `"soshiki/v1/audit-checkpoint-signature" ‖` every field before the signature.
+    pub signed_message: String,
+    pub signature: String,
+    pub encoding: String,
+}
+
+/// Verifying list `list` against `organization` at `now`, the verifier having seen `seen_serial`.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ListCheck {
+    pub name: String,
+    pub list: usize,
+    /// `organization` or `other_organization`.
+    pub organization: String,
+    pub now: u64,
+    pub seen_serial: u64,
+    /// `ok` or the exact error text.
+    pub expected: String,
+    /// For `ok`: certificates of `organization` this list revokes, by fingerprint (checked
+    /// with `VerifiedRevocationList::check`); any other fingerprint is not revoked.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub revokes: Vec<String>,
+}
+
+const STATUS_OPERATIONS: &[(&str, &str)] = &[
+    ("revocation_list", "decode a revocation list (RevocationList::from_bytes)"),
+    ("audit_checkpoint", "decode an audit checkpoint (AuditCheckpoint::from_bytes)"),
+    (
+        "audit_checkpoint_verify",
+        "decode an audit checkpoint, then verify it against `organization` (AuditCheckpoint::verify)",
+    ),
+];
+
+fn list_vector<S: Suite>(
+    signer: &str,
+    l: &soshiki_core::revocation::RevocationList<S>,
+) -> RevocationListVector {
+    let enc = l.to_bytes();
+    let body = &enc[..enc.len() - 64];
+    RevocationListVector {
+        signer: signer.into(),
+        serial: l.serial,
+        issued: l.issued,
+        next_update: l.next_update,
+        revoked: l
+            .revoked
+            .iter()
+            .map(|r| RevokedVector {
+                certificate_fingerprint: r.certificate.to_hex(),
+                revoked_at: r.revoked_at,
+            })
+            .collect(),
+        signed_message: hx([&b"soshiki/v1/revocation-list-signature"[..], body].concat()),
+        signature: hx(&enc[enc.len() - 64..]),
+        encoding: hx(&enc),
+    }
+}
+
+fn checkpoint_vector<S: Suite>(
+    signer: &str,
+    c: &soshiki_core::checkpoint::AuditCheckpoint<S>,
+) -> CheckpointVector {
+    let enc = c.to_bytes();
+    let body = &enc[..enc.len() - 64];
+    CheckpointVector {
+        signer: signer.into(),
+        position: c.position,
+        head: hx(c.head),
+        time: c.time,
+        signed_message: hx([&b"soshiki/v1/audit-checkpoint-signature"[..], body].concat()),
+        signature: hx(&enc[enc.len() - 64..]),
+        encoding: hx(&enc),
+    }
+}
+
+fn status<S: Suite>() -> GenResult<StatusFile> {
+    use soshiki_core::revocation::Revoked;
+    let mut rng = rng_for(&format!("soshiki status vectors {}", S::ID.name()));
+    let org = OrganizationKey::<S>::generate("大町市 市民課", NOW, &mut rng)?;
+    let other = OrganizationKey::<S>::generate("大町市 市民課", NOW, &mut rng)?;
+    let fp = |b: u8| {
+        soshiki_core::cert::Fingerprint(random_bytes_n(&mut rng_for(&format!("revoked {b}"))))
+    };
+    let (a, b) = (fp(1), fp(2));
+    let day = 86_400;
+    let first = org.issue_revocation_list(1, NOW, NOW + 30 * day, &[], &mut rng)?;
+    let second = org.issue_revocation_list(
+        2,
+        NOW + day,
+        NOW + 31 * day,
+        &[
+            Revoked {
+                certificate: b,
+                revoked_at: NOW + day,
+            },
+            Revoked {
+                certificate: a,
+                revoked_at: NOW + 100,
+            },
+        ],
+        &mut rng,
+    )?;
+    let forged = other.issue_revocation_list(3, NOW + day, NOW + 31 * day, &[], &mut rng)?;
+    let lists = [
+        list_vector("organization", &first),
+        list_vector("organization", &second),
+        list_vector("other_organization", &forged),
+    ];
+    let check = |name: &str,
+                 list: usize,
+                 o: &str,
+                 now: u64,
+                 seen: u64,
+                 expected: &str,
+                 revokes: &[&soshiki_core::cert::Fingerprint]| ListCheck {
+        name: name.into(),
+        list,
+        organization: o.into(),
+        now,
+        seen_serial: seen,
+        expected: expected.into(),
+        revokes: revokes.iter().map(|f| f.to_hex()).collect(),
+    };
+    let list_checks = vec![
+        check("first list, current", 0, "organization", NOW + 10, 0, "ok", &[]),
+        check("second list revokes two certificates", 1, "organization", NOW + 2 * day, 1, "ok", &[&a, &b]),
+        check("second list, same serial seen before", 1, "organization", NOW + 2 * day, 2, "ok", &[&a, &b]),
+        check(
+            "first list replayed after the second was seen",
+            0,
+            "organization",
+            NOW + 2 * day,
+            2,
+            "the revocation list has serial 1, older than serial 2 seen before: the server replays an old list",
+            &[],
+        ),
+        check(
+            "first list after its next update",
+            0,
+            "organization",
+            NOW + 30 * day + 1,
+            0,
+            &format!(
+                "the revocation list is stale: a newer one was due at {} (now {}); the organization's administrator must publish a new one",
+                NOW + 30 * day,
+                NOW + 30 * day + 1
+            ),
+            &[],
+        ),
+        check(
+            "second list issued in the future",
+            1,
+            "organization",
+            NOW + day - 301,
+            0,
+            &format!("the revocation list is issued in the future ({}, now {})", NOW + day, NOW + day - 301),
+            &[],
+        ),
+        check("second list against another organization", 1, "other_organization", NOW + 2 * day, 0, "the revocation list is not signed by the pinned organization", &[]),
+        check(
+            "a list of another organization with the same name",
+            2,
+            "organization",
+            NOW + 2 * day,
+            0,
+            "the revocation list is not signed by the pinned organization",
+            &[],
+        ),
+    ];
+    let cp = org.sign_checkpoint(12, random_bytes(&mut rng), NOW + 3600, &mut rng)?;
+    let cp_other = other.sign_checkpoint(12, cp.head, NOW + 3600, &mut rng)?;
+    let checkpoints = vec![
+        checkpoint_vector("organization", &cp),
+        checkpoint_vector("other_organization", &cp_other),
+    ];
+
+    // Negative cases.
+    let mut negative = Vec::new();
+    let lb = second.to_bytes();
+    let mut t = lb.clone();
+    t[..5].copy_from_slice(b"SKCRT");
+    negative.push(neg(
+        "revocation list: bad magic",
+        "revocation_list",
+        &t,
+        "not a Soshiki revocation list (wrong magic bytes)",
+    ));
+    let mut t = lb.clone();
+    t[5] = 2;
+    negative.push(neg(
+        "revocation list: unsupported version",
+        "revocation_list",
+        &t,
+        "unsupported revocation list version 2",
+    ));
+    let mut t = lb.clone();
+    t[6..8].copy_from_slice(&other_suite(S::ID).to_u16().to_be_bytes());
+    negative.push(neg(
+        "revocation list: wrong suite id",
+        "revocation_list",
+        &t,
+        format!(
+            "cipher suite mismatch: expected {}, found {}",
+            S::ID,
+            other_suite(S::ID)
+        ),
+    ));
+    let serial_at = 8 + 32;
+    let mut t = lb.clone();
+    t[serial_at..serial_at + 8].copy_from_slice(&0u64.to_be_bytes());
+    negative.push(neg(
+        "revocation list: serial zero",
+        "revocation_list",
+        &t,
+        "invalid value in revocation list serial",
+    ));
+    let mut t = lb.clone();
+    let (issued_at, next_at) = (serial_at + 8, serial_at + 16);
+    let issued = t[issued_at..issued_at + 8].to_vec();
+    t[next_at..next_at + 8].copy_from_slice(&issued);
+    negative.push(neg(
+        "revocation list: next update not after the issue time",
+        "revocation_list",
+        &t,
+        "invalid value in revocation list next update",
+    ));
+    let count_at = next_at + 8;
+    let mut t = lb.clone();
+    t[count_at..count_at + 4].copy_from_slice(&(limits::MAX_REVOKED + 1).to_be_bytes());
+    negative.push(neg(
+        "revocation list: revoked count over the limit",
+        "revocation_list",
+        &t,
+        format!(
+            "revoked certificates exceeds the limit of {}",
+            limits::MAX_REVOKED
+        ),
+    ));
+    let mut t = lb.clone();
+    let e0 = count_at + 4;
+    let (x, y) = t[e0..e0 + 80].split_at_mut(40);
+    x.swap_with_slice(y);
+    negative.push(neg(
+        "revocation list: entries out of order",
+        "revocation_list",
+        &t,
+        "invalid value in revoked certificate order",
+    ));
+    let mut t = lb.clone();
+    let dup = t[e0..e0 + 40].to_vec();
+    t[e0 + 40..e0 + 80].copy_from_slice(&dup);
+    negative.push(neg(
+        "revocation list: repeated certificate",
+        "revocation_list",
+        &t,
+        "invalid value in revoked certificate order",
+    ));
+    negative.push(neg(
+        "revocation list: truncated signature",
+        "revocation_list",
+        &lb[..lb.len() - 1],
+        "truncated input: revocation list signature is incomplete",
+    ));
+    let mut t = lb.clone();
+    t.push(0);
+    negative.push(neg(
+        "revocation list: trailing bytes",
+        "revocation_list",
+        &t,
+        "1 trailing bytes after the object",
+    ));
+
+    let cb = cp.to_bytes();
+    let mut t = cb.clone();
+    t[..5].copy_from_slice(b"SKREV");
+    negative.push(neg(
+        "checkpoint: bad magic",
+        "audit_checkpoint",
+        &t,
+        "not a Soshiki audit checkpoint (wrong magic bytes)",
+    ));
+    let mut t = cb.clone();
+    t[5] = 0;
+    negative.push(neg(
+        "checkpoint: unsupported version",
+        "audit_checkpoint",
+        &t,
+        "unsupported audit checkpoint version 0",
+    ));
+    let mut t = cb.clone();
+    t[40..48].copy_from_slice(&0u64.to_be_bytes());
+    negative.push(neg(
+        "checkpoint: position zero",
+        "audit_checkpoint",
+        &t,
+        "invalid value in checkpoint position",
+    ));
+    negative.push(neg(
+        "checkpoint: truncated head hash",
+        "audit_checkpoint",
+        &cb[..60],
+        "truncated input: checkpoint head hash is incomplete",
+    ));
+    let mut t = cb.clone();
+    t[48] ^= 1;
+    negative.push(neg(
+        "checkpoint: head hash changed after signing",
+        "audit_checkpoint_verify",
+        &t,
+        "the audit checkpoint is not signed by the pinned organization",
+    ));
+    let mut t = cb.clone();
+    t[40..48].copy_from_slice(&11u64.to_be_bytes());
+    negative.push(neg(
+        "checkpoint: position changed after signing",
+        "audit_checkpoint_verify",
+        &t,
+        "the audit checkpoint is not signed by the pinned organization",
+    ));
+    negative.push(neg(
+        "checkpoint: signed by another organization's key",
+        "audit_checkpoint_verify",
+        cp_other.to_bytes(),
+        "the audit checkpoint is not signed by the pinned organization",
+    ));
+
+    Ok(StatusFile {
+        suite: S::ID.name().into(),
+        description: format!(
+            "Organization-signed revocation lists (SPEC.md §5.6) and audit checkpoints (§5.7), {}. \
+             Negative operations: {}.",
+            encodings(S::ID),
+            STATUS_OPERATIONS
+                .iter()
+                .map(|(o, d)| format!("`{o}`: {d}"))
+                .collect::<Vec<_>>()
+                .join("; ")
+        ),
+        organization: org_info(&org),
+        other_organization: org_info(&other),
+        revocation_lists: lists.into(),
+        checkpoints,
+        list_checks,
+        negative,
+    })
+}
+
+fn random_bytes_n(rng: &mut ChaCha20Rng) -> [u8; 32] {
+    random_bytes(rng)
 }

@@ -104,6 +104,15 @@ pub async fn create_org<S: Suite>(url: &str, name: &str) -> Org<S> {
     flows::login(&mut client, &admin)
         .await
         .expect("admin login");
+    flows::publish_revocations(
+        &client,
+        &admin,
+        &key,
+        &[],
+        soshiki_client::trust::DEFAULT_REVOCATION_VALIDITY,
+    )
+    .await
+    .expect("first revocation list");
     Org {
         key,
         admin: Member { key: admin, client },
@@ -151,9 +160,15 @@ pub async fn enroll<S: Suite>(url: &str, org: &Org<S>, name: &str, roles: Roles)
         review.request.as_ref().expect("proof verifies").member_name,
         name
     );
-    flows::approve_enrollment(&org.admin.client, &org.admin.key, &org.key, &ticket.id)
-        .await
-        .expect("approve");
+    flows::approve_enrollment(
+        &org.admin.client,
+        &org.admin.key,
+        &org.key,
+        &ticket.id,
+        &ticket.code,
+    )
+    .await
+    .expect("approve");
     let key = match flows::finish_enrollment(
         &client,
         &ticket.id,

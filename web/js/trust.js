@@ -1,0 +1,80 @@
+// What this browser accepts from the server about revocation and the audit trail, checked in
+// wasm against keys the server does not hold (soshiki_client::trust): the organization-signed
+// revocation list (SPEC.md §5.6) and audit checkpoints (§5.7). The newest revocation-list
+// serial and the newest checkpoint seen are remembered per organization, so a server that
+// replays an older list or withholds a checkpoint is caught.
+import * as api from './api.js';
+import { need } from './wasm.js';
+
+const KEY = 'soshiki.trust';
+const now = () => Math.floor(Date.now() / 1000);
+
+function load() {
+  try { return JSON.parse(localStorage.getItem(KEY) || '{}') || {}; } catch (_) { return {}; }
+}
+function store(v) { localStorage.setItem(KEY, JSON.stringify(v)); }
+
+export function seenSerial(orgId) { return ((load().serials || {})[orgId]) || 0; }
+function rememberSerial(orgId, serial) {
+  const v = load();
+  v.serials = v.serials || {};
+  v.serials[orgId] = Math.max(v.serials[orgId] || 0, serial);
+  store(v);
+}
+
+async function getOrNull(path) {
+  try { return await api.getJson(path, { auth: false }); } catch (e) {
+    if (e && e.status === 404 && e.code === 'not-found') return null;
+    throw e;
+  }
+}
+
+/** The organization's newest revocation list as served (unverified), or null. */
+export function fetchList(orgId) { return getOrNull(`/v1/orgs/${orgId}/revocations`); }
+
+/**
+ * Verify the organization's newest revocation list against its pinned record (throws
+ * `untrusted` if missing, withheld, replayed, stale or not the organization's) and, with
+ * `certificate`, refuse a certificate it revokes. Returns {serial, nextUpdate, revoked}.
+ */
+export async function checkRevocations(orgId, orgRecord, certificate = null) {
+  const l = await fetchList(orgId);
+  const info = need().verifyRevocations(orgRecord, l ? l.list : null, seenSerial(orgId), now(), certificate);
+  rememberSerial(orgId, info.serial);
+  return info;
+}
+
+/** Publish the next revocation list (current one + `revoke`), signed with the organization key. */
+export async function publishRevocations(session, orgKey, orgId, revoke = []) {
+  const cur = await fetchList(orgId);
+  const { serial, list } = orgKey.revocationList(cur ? cur.list : null, revoke, null);
+  if (serial <= seenSerial(orgId)) throw new Error(`untrusted: the server serves an older revocation list than #${seenSerial(orgId)}`);
+  await api.putJson(`/v1/orgs/${orgId}/revocations`, { list: api.b64encode(list) },
+    { action: session.actionPublishRevocations(orgId, serial, list) });
+  rememberSerial(orgId, serial);
+  return serial;
+}
+
+/** The newest checkpoint this browser saw (base64), or null. */
+export function rememberedCheckpoint(orgId) { return ((load().checkpoints || {})[orgId]) || null; }
+export function rememberCheckpoint(orgId, b64) {
+  if (!b64) return;
+  const v = load();
+  v.checkpoints = v.checkpoints || {};
+  v.checkpoints[orgId] = b64;
+  store(v);
+}
+
+/** The checkpoint the server serves (base64), or null. */
+export async function servedCheckpoint(orgId) {
+  const c = await getOrNull(`/v1/orgs/${orgId}/checkpoint`);
+  return c ? c.checkpoint : null;
+}
+
+/** Sign and store a checkpoint of the entry `seq` with chain hash `hash` (a verified page). */
+export async function publishCheckpoint(session, orgKey, orgId, seq, hash) {
+  const cp = orgKey.signCheckpoint(seq, hash);
+  await api.putJson(`/v1/orgs/${orgId}/checkpoint`, { checkpoint: api.b64encode(cp) },
+    { action: session.actionCheckpoint(orgId, seq, cp) });
+  rememberCheckpoint(orgId, api.b64encode(cp));
+}
