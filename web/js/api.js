@@ -89,6 +89,29 @@ export async function request(method, path, opts = {}) {
 }
 
 export async function getJson(path, opts) { return (await request('GET', path, opts)).json(); }
+
+/** Rows per page and the most pages one listing follows (a looping server cannot hang us). */
+export const PAGE_LIMIT = 1000;
+export const MAX_PAGES = 1000;
+
+/**
+ * GET every page of a list endpoint (`limit`/`after`, answer `next`) and return the rows of
+ * `field` concatenated. A repeated cursor or more than MAX_PAGES pages is an error.
+ */
+export async function getAllPages(path, field, opts) {
+  const rows = [];
+  let after = null;
+  for (let i = 0; i < MAX_PAGES; i++) {
+    const sep = path.includes('?') ? '&' : '?';
+    const cursor = after === null ? '' : `&after=${encodeURIComponent(after)}`;
+    const page = await getJson(`${path}${sep}limit=${PAGE_LIMIT}${cursor}`, opts);
+    rows.push(...(page[field] || []));
+    if (page.next === null || page.next === undefined) return rows;
+    if (page.next === after) throw new Error('the server repeated a page cursor');
+    after = page.next;
+  }
+  throw new Error(`the listing did not end after ${MAX_PAGES} pages`);
+}
 export async function postJson(path, json, opts = {}) { return (await request('POST', path, { ...opts, json })).json(); }
 export async function putJson(path, json, opts = {}) { return (await request('PUT', path, { ...opts, json })).json(); }
 export async function getBytes(path, opts) {

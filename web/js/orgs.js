@@ -15,8 +15,8 @@ export async function fetchOrganization(fingerprintText) {
   if (digits.length === 64) {
     info = await api.getJson(`/v1/orgs/${digits}`, { auth: false });
   } else {
-    const list = await api.getJson('/v1/orgs', { auth: false });
-    const found = (list.orgs || []).filter((o) => o.id.startsWith(digits));
+    const orgs = await api.getAllPages('/v1/orgs', 'orgs', { auth: false });
+    const found = orgs.filter((o) => o.id.startsWith(digits));
     if (found.length !== 1) throw userError(found.length ? 'orgs.fpAmbiguous' : 'orgs.notFound', { fp: digits });
     info = found[0];
   }
@@ -43,9 +43,9 @@ export async function pinnedRecord(orgId) {
  */
 export async function directory(orgId, orgRecord, { revocations = true } = {}) {
   const revoked = revocations ? (await checkRevocations(orgId, orgRecord)).revoked : [];
-  const list = await api.getJson(`/v1/orgs/${orgId}/members`);
+  const members = await api.getAllPages(`/v1/orgs/${orgId}/members`, 'members');
   const sk = need();
-  return (list.members || []).map((m) => {
+  return members.map((m) => {
     const certificate = api.b64decode(m.certificate);
     let verified = null;
     let problem = null;

@@ -373,7 +373,15 @@ async fn check_store(data: &Path, w: &World, ledger: &Ledger) -> StoreView {
     let blob_dir = data.join("blobs");
     let rep_id = w.rep.id();
     let sender_id = w.sender.id();
-    let firsts = store.inbox(&rep_id).await.expect("rep inbox");
+    let firsts = store
+        .inbox(
+            &rep_id,
+            None,
+            soshiki_store::PageRequest::first(soshiki_store::MAX_PAGE),
+        )
+        .await
+        .map(|p| p.items)
+        .expect("rep inbox");
     let referenced: BTreeSet<String> = store
         .referenced_blob_keys()
         .await

@@ -41,6 +41,8 @@ pub struct Client {
     token: Option<String>,
     /// Recently fetched directory entries (see [`Client::member_recent`]), shared by clones.
     recent_members: Arc<Mutex<HashMap<String, (Instant, MemberInfo)>>>,
+    /// Rows per page when following a list (see [`Client::set_page_limit`]).
+    page_limit: u32,
     /// The highest revocation-list serial seen per organization id, shared by clones (load it
     /// from and save it to the client's state: [`Client::set_revocation_serials`]).
     revocation_serials: Arc<Mutex<BTreeMap<String, u64>>>,
@@ -82,6 +84,7 @@ impl Client {
             origin,
             token: None,
             recent_members: Arc::default(),
+            page_limit: PAGE_LIMIT,
             revocation_serials: Arc::default(),
         })
     }
@@ -94,6 +97,12 @@ impl Client {
     /// The origin logins are signed for (scheme, host and port as dialled).
     pub fn origin(&self) -> &str {
         &self.origin
+    }
+
+    /// Rows per page when following a list (clamped to 1..=[`PAGE_LIMIT`]; default
+    /// [`PAGE_LIMIT`]). Whole listings are still complete, in more requests.
+    pub fn set_page_limit(&mut self, limit: u32) {
+        self.page_limit = limit.clamp(1, PAGE_LIMIT);
     }
 
     /// Use a bearer token (from [`crate::flows::login`] or a saved state).
@@ -283,11 +292,18 @@ impl Client {
         Self::json(rb).await
     }
 
-    /// `GET /v1/orgs`.
+    /// `GET /v1/orgs`, every page.
     pub async fn orgs(&self) -> Result<Vec<OrgInfo>> {
-        Ok(Self::json::<OrgList>(self.req(Method::GET, "/v1/orgs")?)
-            .await?
-            .orgs)
+        all_pages(|after| async move {
+            let l = self.orgs_page(self.page_limit, after.as_deref()).await?;
+            Ok((l.orgs, l.next))
+        })
+        .await
+    }
+
+    /// `GET /v1/orgs?limit=…&after=…`: one page.
+    pub async fn orgs_page(&self, limit: u32, after: Option<&str>) -> Result<OrgList> {
+        Self::json(page_query(self.req(Method::GET, "/v1/orgs")?, limit, after)).await
     }
 
     /// `GET /v1/orgs/{org}`.
@@ -329,13 +345,26 @@ impl Client {
         .await
     }
 
-    /// `GET /v1/orgs/{org}/members`.
+    /// `GET /v1/orgs/{org}/members`, every page.
     pub async fn members(&self, org_id: &str) -> Result<Vec<MemberInfo>> {
-        Ok(Self::json::<MemberList>(
-            self.authed(Method::GET, &format!("/v1/orgs/{org_id}/members"))?,
-        )
-        .await?
-        .members)
+        all_pages(|after| async move {
+            let l = self
+                .members_page(org_id, self.page_limit, after.as_deref())
+                .await?;
+            Ok((l.members, l.next))
+        })
+        .await
+    }
+
+    /// `GET /v1/orgs/{org}/members?limit=…&after=…`: one page.
+    pub async fn members_page(
+        &self,
+        org_id: &str,
+        limit: u32,
+        after: Option<&str>,
+    ) -> Result<MemberList> {
+        let rb = self.authed(Method::GET, &format!("/v1/orgs/{org_id}/members"))?;
+        Self::json(page_query(rb, limit, after)).await
     }
 
     /// `GET /v1/members/{cert}`.
@@ -440,12 +469,29 @@ impl Client {
         .id)
     }
 
-    /// `GET /v1/orgs/{org}/enrollments?status=…` (administrator).
+    /// `GET /v1/orgs/{org}/enrollments?status=…` (administrator), every page.
     pub async fn enrollments(&self, org_id: &str, status: &str) -> Result<Vec<EnrollmentInfo>> {
+        all_pages(|after| async move {
+            let l = self
+                .enrollments_page(org_id, status, self.page_limit, after.as_deref())
+                .await?;
+            Ok((l.enrollments, l.next))
+        })
+        .await
+    }
+
+    /// `GET /v1/orgs/{org}/enrollments?status=…&limit=…&after=…`: one page.
+    pub async fn enrollments_page(
+        &self,
+        org_id: &str,
+        status: &str,
+        limit: u32,
+        after: Option<&str>,
+    ) -> Result<EnrollmentList> {
         let rb = self
             .authed(Method::GET, &format!("/v1/orgs/{org_id}/enrollments"))?
             .query(&[("status", status)]);
-        Ok(Self::json::<EnrollmentList>(rb).await?.enrollments)
+        Self::json(page_query(rb, limit, after)).await
     }
 
     /// `GET /v1/enrollments/{id}` (no login: the id is the capability).
@@ -563,13 +609,29 @@ impl Client {
 
     // ----- deliveries -----
 
-    /// `GET /v1/inbox`, optionally only deliveries with `status`.
+    /// `GET /v1/inbox`, optionally only deliveries with `status`, every page.
     pub async fn inbox(&self, status: Option<&str>) -> Result<Vec<DeliveryInfo>> {
+        all_pages(|after| async move {
+            let l = self
+                .inbox_page(status, self.page_limit, after.as_deref())
+                .await?;
+            Ok((l.deliveries, l.next))
+        })
+        .await
+    }
+
+    /// `GET /v1/inbox?status=…&limit=…&after=…`: one page.
+    pub async fn inbox_page(
+        &self,
+        status: Option<&str>,
+        limit: u32,
+        after: Option<&str>,
+    ) -> Result<Inbox> {
         let mut rb = self.authed(Method::GET, "/v1/inbox")?;
         if let Some(s) = status {
             rb = rb.query(&[("status", s)]);
         }
-        Ok(Self::json::<Inbox>(rb).await?.deliveries)
+        Self::json(page_query(rb, limit, after)).await
     }
 
     /// `GET /v1/deliveries/{id}`.
@@ -703,4 +765,46 @@ impl Client {
 /// Whether an error is the server saying "not found".
 pub fn is_not_found(e: &ClientError) -> bool {
     e.status() == Some(StatusCode::NOT_FOUND.as_u16())
+}
+
+/// Rows per page the client asks for (the server's maximum).
+pub const PAGE_LIMIT: u32 = 1000;
+
+/// The most pages one listing follows: a server that keeps answering `next` (a loop, a
+/// lie) cannot keep the client fetching forever.
+pub const MAX_PAGES: usize = 1000;
+
+fn page_query(rb: RequestBuilder, limit: u32, after: Option<&str>) -> RequestBuilder {
+    let rb = rb.query(&[("limit", limit)]);
+    match after {
+        Some(a) => rb.query(&[("after", a)]),
+        None => rb,
+    }
+}
+
+/// Follow `next` from the first page until the last, at most [`MAX_PAGES`] pages; a cursor
+/// that repeats is refused as untrusted server data.
+async fn all_pages<T, F, Fut>(mut page: F) -> Result<Vec<T>>
+where
+    F: FnMut(Option<String>) -> Fut,
+    Fut: std::future::Future<Output = Result<(Vec<T>, Option<String>)>>,
+{
+    let mut out = Vec::new();
+    let mut after: Option<String> = None;
+    for _ in 0..MAX_PAGES {
+        let (items, next) = page(after.clone()).await?;
+        out.extend(items);
+        match next {
+            None => return Ok(out),
+            Some(n) if after.as_deref() == Some(n.as_str()) => {
+                return Err(ClientError::Untrusted(
+                    "the server repeated a page cursor".into(),
+                ))
+            }
+            Some(n) => after = Some(n),
+        }
+    }
+    Err(ClientError::Untrusted(format!(
+        "the listing did not end after {MAX_PAGES} pages"
+    )))
 }

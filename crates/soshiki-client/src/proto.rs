@@ -886,6 +886,9 @@ pub mod json {
     pub struct OrgList {
         /// Organizations, by name.
         pub orgs: Vec<OrgInfo>,
+        /// The cursor of the next page (`after`), `null` on the last page.
+        #[serde(default)]
+        pub next: Option<String>,
     }
 
     /// `PUT /v1/orgs/{org}/policy`.
@@ -938,6 +941,9 @@ pub mod json {
     pub struct MemberList {
         /// Members (all statuses), by name.
         pub members: Vec<MemberInfo>,
+        /// The cursor of the next page (`after`), `null` on the last page.
+        #[serde(default)]
+        pub next: Option<String>,
     }
 
     /// `POST /v1/orgs/{org}/enrollments`.
@@ -978,6 +984,9 @@ pub mod json {
     pub struct EnrollmentList {
         /// Enrollments with the requested status, oldest first.
         pub enrollments: Vec<EnrollmentInfo>,
+        /// The cursor of the next page (`after`), `null` on the last page.
+        #[serde(default)]
+        pub next: Option<String>,
     }
 
     /// `POST /v1/auth/challenge`.
@@ -1106,6 +1115,9 @@ pub mod json {
     pub struct Inbox {
         /// Newest first.
         pub deliveries: Vec<DeliveryInfo>,
+        /// The cursor of the next page (`after`), `null` on the last page.
+        #[serde(default)]
+        pub next: Option<String>,
     }
 
     /// `POST /v1/deliveries/{id}/forward`.

@@ -21,6 +21,7 @@ use soshiki_store::{DeliveryRow, DeliveryStatus, MemberStatus};
 use crate::auth::Actor;
 use crate::error::{codes, ApiError, ApiResult};
 use crate::extract::{IdPath, JsonBody, QueryParams};
+use crate::page::{List, PageQuery};
 use crate::util::{
     self, blocking, delivery_info, forwardable_parts, has_live_children, random_id, status_name,
 };
@@ -31,6 +32,10 @@ use crate::{action, AppState};
 pub struct InboxQuery {
     /// Only deliveries with this status.
     status: Option<String>,
+    /// Rows per page (1..=1000, default 100).
+    limit: Option<u64>,
+    /// The previous page's `next` cursor.
+    after: Option<String>,
 }
 
 /// `GET /v1/inbox`: the logged-in member's deliveries, newest first.
@@ -47,12 +52,20 @@ pub async fn inbox(
             ))
         })?),
     };
-    let rows = st.store.inbox(actor.cert_id()).await?;
-    let mut out = Vec::with_capacity(rows.len());
-    for d in rows.iter().filter(|d| filter.is_none_or(|f| d.status == f)) {
+    let page = PageQuery::parse(List::Inbox, q.limit, q.after.as_deref())?;
+    let rows = st
+        .store
+        .inbox(actor.cert_id(), filter, page.request())
+        .await
+        .map_err(page.store_err())?;
+    let mut out = Vec::with_capacity(rows.items.len());
+    for d in &rows.items {
         out.push(delivery_info(&st, d, &actor).await?);
     }
-    Ok(Json(Inbox { deliveries: out }))
+    Ok(Json(Inbox {
+        deliveries: out,
+        next: page.next(rows.next),
+    }))
 }
 
 async fn load(st: &AppState, id: &str) -> ApiResult<DeliveryRow> {

@@ -17,6 +17,7 @@ use crate::auth::Actor;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{FpPath, IdPath, JsonBody, QueryParams};
 use crate::members::{new_member, verify_new_cert};
+use crate::page::{List, PageQuery};
 use crate::util::{self, member_info, random_id};
 use crate::{action, AppState};
 
@@ -85,6 +86,10 @@ pub async fn create(
 pub struct ListQuery {
     /// `pending` (default), `approved` or `rejected`.
     status: Option<String>,
+    /// Rows per page (1..=1000, default 100).
+    limit: Option<u64>,
+    /// The previous page's `next` cursor.
+    after: Option<String>,
 }
 
 /// `GET /v1/orgs/{org}/enrollments` (administrator).
@@ -105,12 +110,20 @@ pub async fn list(
             )))
         }
     };
-    let rows = st.store.enrollments(&org_id, status).await?;
-    let mut out = Vec::with_capacity(rows.len());
-    for r in &rows {
+    let page = PageQuery::parse(List::Enrollments, q.limit, q.after.as_deref())?;
+    let rows = st
+        .store
+        .enrollments(&org_id, status, page.request())
+        .await
+        .map_err(page.store_err())?;
+    let mut out = Vec::with_capacity(rows.items.len());
+    for r in &rows.items {
         out.push(info(&st, r).await?);
     }
-    Ok(Json(EnrollmentList { enrollments: out }))
+    Ok(Json(EnrollmentList {
+        enrollments: out,
+        next: page.next(rows.next),
+    }))
 }
 
 /// `GET /v1/enrollments/{id}` (no login: the random id is the requester's capability).

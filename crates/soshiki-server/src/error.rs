@@ -73,6 +73,10 @@ pub mod codes {
     pub const REGISTRATION_CLOSED: &str = "registration-closed";
     /// 410: the enrollment request expired before an administrator decided on it.
     pub const ENROLLMENT_EXPIRED: &str = "enrollment-expired";
+    /// 400: a list's `limit` is outside 1..=1000.
+    pub const BAD_PAGE_LIMIT: &str = "bad-page-limit";
+    /// 400: a list's `after` cursor is not one this list returned (or its row is gone).
+    pub const BAD_CURSOR: &str = "bad-cursor";
 
     /// Every specific code, for documentation checks.
     pub const ALL: &[&str] = &[
@@ -85,6 +89,8 @@ pub mod codes {
         TOO_MANY_TARGETS,
         REGISTRATION_CLOSED,
         ENROLLMENT_EXPIRED,
+        BAD_PAGE_LIMIT,
+        BAD_CURSOR,
     ];
 }
 

@@ -55,6 +55,7 @@ pub mod maintenance;
 mod members;
 mod openapi;
 mod orgs;
+mod page;
 mod rules;
 mod status;
 pub mod throttle;

@@ -8,11 +8,12 @@ use soshiki_client::proto::ActionSpec;
 use soshiki_core::cert::{Certificate, Roles};
 use soshiki_core::suite::Suite;
 use soshiki_core::with_suite;
-use soshiki_store::{MemberRow, MemberStatus, OrgRow};
+use soshiki_store::{MemberRow, MemberStatus, OrgRow, PageRequest};
 
 use crate::auth::Actor;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{FpPath, JsonBody};
+use crate::extract::{FpPath, JsonBody, QueryParams};
+use crate::page::{List, PageParams, PageQuery};
 use crate::util::{self, member_info};
 use crate::{action, AppState};
 
@@ -72,7 +73,13 @@ pub async fn register_admin(
         .org(&org_id)
         .await
         .map_err(ApiError::store("unknown organization", ""))?;
-    if !st.store.members(&org_id).await?.is_empty() {
+    if !st
+        .store
+        .members(&org_id, PageRequest::first(1))
+        .await?
+        .items
+        .is_empty()
+    {
         return Err(ApiError::Conflict(
             "the organization already has members: enroll instead".into(),
         ));
@@ -105,14 +112,21 @@ pub async fn list(
     State(st): State<AppState>,
     _actor: Actor,
     FpPath(org_id): FpPath,
+    QueryParams(q): QueryParams<PageParams>,
 ) -> ApiResult<Json<MemberList>> {
+    let page = PageQuery::parse(List::Members, q.limit, q.after.as_deref())?;
     st.store
         .org(&org_id)
         .await
         .map_err(ApiError::store("unknown organization", ""))?;
-    let members = st.store.members(&org_id).await?;
+    let members = st
+        .store
+        .members(&org_id, page.request())
+        .await
+        .map_err(page.store_err())?;
     Ok(Json(MemberList {
-        members: members.iter().map(member_info).collect(),
+        members: members.items.iter().map(member_info).collect(),
+        next: page.next(members.next),
     }))
 }
 

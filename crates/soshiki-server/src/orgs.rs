@@ -11,7 +11,8 @@ use soshiki_store::{OrgPolicy, OrgRow};
 
 use crate::auth::Actor;
 use crate::error::{codes, ApiError, ApiResult};
-use crate::extract::{FpPath, JsonBody};
+use crate::extract::{FpPath, JsonBody, QueryParams};
+use crate::page::{List, PageParams, PageQuery};
 use crate::util::{self, org_info};
 use crate::{action, AppState, Registration};
 
@@ -78,10 +79,19 @@ fn check_registration(st: &AppState, headers: &HeaderMap) -> ApiResult<()> {
 }
 
 /// `GET /v1/orgs`.
-pub async fn list(State(st): State<AppState>) -> ApiResult<Json<OrgList>> {
-    let orgs = st.store.orgs().await?;
+pub async fn list(
+    State(st): State<AppState>,
+    QueryParams(q): QueryParams<PageParams>,
+) -> ApiResult<Json<OrgList>> {
+    let page = PageQuery::parse(List::Orgs, q.limit, q.after.as_deref())?;
+    let orgs = st
+        .store
+        .orgs(page.request())
+        .await
+        .map_err(page.store_err())?;
     Ok(Json(OrgList {
-        orgs: orgs.iter().map(org_info).collect(),
+        orgs: orgs.items.iter().map(org_info).collect(),
+        next: page.next(orgs.next),
     }))
 }
 

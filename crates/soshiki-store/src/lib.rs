@@ -159,6 +159,63 @@ pub enum StoreError {
 /// Result alias.
 pub type Result<T> = std::result::Result<T, StoreError>;
 
+/// The largest page a list method returns (`limit` is clamped to `1..=MAX_PAGE`).
+pub const MAX_PAGE: u32 = 1000;
+
+/// Which page of a list: at most `limit` rows after the row whose id is `after` (keyset
+/// pagination in SQL, in the list's own order). An `after` naming no row of that list is
+/// `NotFound`, never an empty page, so a listing is never silently cut short.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PageRequest<'a> {
+    /// The id of the last row of the previous page (`None`: the first page).
+    pub after: Option<&'a str>,
+    /// Most rows to return (clamped to `1..=MAX_PAGE`).
+    pub limit: u32,
+}
+
+impl<'a> PageRequest<'a> {
+    /// The first page of at most `limit` rows.
+    pub fn first(limit: u32) -> Self {
+        PageRequest { after: None, limit }
+    }
+
+    /// The page after the row `after`.
+    pub fn after(after: &'a str, limit: u32) -> Self {
+        PageRequest {
+            after: Some(after),
+            limit,
+        }
+    }
+
+    /// The effective limit.
+    pub fn clamped_limit(&self) -> u32 {
+        self.limit.clamp(1, MAX_PAGE)
+    }
+}
+
+/// One page of a list: the rows, and the id to continue after when more rows follow.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Page<T> {
+    /// The rows, in the list's order.
+    pub items: Vec<T>,
+    /// The id of the last row when another page follows, `None` on the last page.
+    pub next: Option<String>,
+}
+
+impl<T> Page<T> {
+    /// Cut rows fetched with `limit + 1` to a page; `id` names a row.
+    pub fn from_rows(mut rows: Vec<T>, limit: u32, id: impl Fn(&T) -> &str) -> Self {
+        let limit = limit as usize;
+        let next = if rows.len() > limit {
+            rows.truncate(limit);
+            rows.last().map(|r| id(r).to_owned())
+        } else {
+            None
+        };
+        Page { items: rows, next }
+    }
+}
+
 /// Seconds since the Unix epoch.
 pub type Timestamp = i64;
 
@@ -449,8 +506,8 @@ pub trait Store: Send + Sync {
     async fn create_org(&self, org: &OrgRow) -> Result<()>;
     /// One organization.
     async fn org(&self, id: &str) -> Result<OrgRow>;
-    /// All organizations, by name.
-    async fn orgs(&self) -> Result<Vec<OrgRow>>;
+    /// A page of organizations, by name (then id).
+    async fn orgs(&self, page: PageRequest<'_>) -> Result<Page<OrgRow>>;
     /// Set expiry, retention and the longest certificate validity, atomically with the audit
     /// entries; `NotFound` if there is no such organization.
     async fn set_org_policy(
@@ -465,12 +522,13 @@ pub trait Store: Send + Sync {
     async fn create_enrollment(&self, e: &EnrollmentRow) -> Result<()>;
     /// One enrollment.
     async fn enrollment(&self, id: &str) -> Result<EnrollmentRow>;
-    /// An organization's enrollments with this status.
+    /// A page of an organization's enrollments with this status, oldest first.
     async fn enrollments(
         &self,
         org_id: &str,
         status: EnrollmentStatus,
-    ) -> Result<Vec<EnrollmentRow>>;
+        page: PageRequest<'_>,
+    ) -> Result<Page<EnrollmentRow>>;
     /// Delete the pending enrollments created at or before `created_before` (expired
     /// requests); approved and rejected ones stay. Returns how many were deleted.
     async fn purge_enrollments(&self, created_before: Timestamp) -> Result<u64>;
@@ -493,7 +551,7 @@ pub trait Store: Send + Sync {
     /// One member certificate.
     async fn member(&self, cert_id: &str) -> Result<MemberRow>;
     /// An organization's members (all statuses), by name.
-    async fn members(&self, org_id: &str) -> Result<Vec<MemberRow>>;
+    async fn members(&self, org_id: &str, page: PageRequest<'_>) -> Result<Page<MemberRow>>;
     /// Revoke a member, atomically with its audit entry; its session tokens and pending
     /// challenges are deleted with it. `Conflict` if already revoked.
     async fn revoke_member(
@@ -562,8 +620,13 @@ pub trait Store: Send + Sync {
     async fn envelope(&self, id: &str) -> Result<EnvelopeRow>;
     /// One delivery.
     async fn delivery(&self, id: &str) -> Result<DeliveryRow>;
-    /// A holder's deliveries, newest first.
-    async fn inbox(&self, holder_cert: &str) -> Result<Vec<DeliveryRow>>;
+    /// A page of a holder's deliveries (only those with `status` when given), newest first.
+    async fn inbox(
+        &self,
+        holder_cert: &str,
+        status: Option<DeliveryStatus>,
+        page: PageRequest<'_>,
+    ) -> Result<Page<DeliveryRow>>;
     /// All deliveries of an envelope, oldest first (receipts, chains).
     async fn deliveries_of(&self, envelope_id: &str) -> Result<Vec<DeliveryRow>>;
     /// Forward: insert the new deliveries, set the parent's status, append audit entries,

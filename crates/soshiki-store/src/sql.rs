@@ -237,8 +237,8 @@ macro_rules! sql_store {
         use $crate::{
             audit_hash, AuditRow, CheckpointRow, DeliveryRow, DeliveryStatus, EnrollmentRow,
             EnrollmentStatus, EnvelopeRow, MemberRow, MemberStatus, NewAuditEntry, OrgPolicy, OrgRow,
-            Result, RevocationListRow, RuleRow, Store, StoreError, Timestamp, UploadRow,
-            UPLOAD_GRACE,
+            Page, PageRequest, Result, RevocationListRow, RuleRow, Store, StoreError, Timestamp,
+            UploadRow, UPLOAD_GRACE,
         };
 
         type Tx = $tx;
@@ -508,14 +508,39 @@ macro_rules! sql_store {
                 org_from(&row)
             }
 
-            async fn orgs(&self) -> Result<Vec<OrgRow>> {
-                sqlx::query(concat!("SELECT ", org_cols!(), " FROM orgs ORDER BY name, id"))
+            async fn orgs(&self, page: PageRequest<'_>) -> Result<Page<OrgRow>> {
+                let limit = page.clamped_limit();
+                let fetch = i64::from(limit) + 1;
+                let rows = match page.after {
+                    None => sqlx::query(concat!(
+                        "SELECT ", org_cols!(), " FROM orgs ORDER BY name, id LIMIT $1"
+                    ))
+                    .bind(fetch)
                     .fetch_all(self.reader())
                     .await
-                    .map_err(db_err("organizations"))?
-                    .iter()
-                    .map(org_from)
-                    .collect()
+                    .map_err(db_err("organizations"))?,
+                    Some(after) => {
+                        let key = sqlx::query("SELECT name FROM orgs WHERE id = $1")
+                            .bind(after)
+                            .fetch_optional(self.reader())
+                            .await
+                            .map_err(db_err("organizations"))?
+                            .ok_or_else(|| StoreError::NotFound("page cursor".into()))?;
+                        let name: String = get(&key, "name")?;
+                        sqlx::query(concat!(
+                            "SELECT ", org_cols!(), " FROM orgs WHERE (name, id) > ($1, $2) \
+                             ORDER BY name, id LIMIT $3"
+                        ))
+                        .bind(name)
+                        .bind(after)
+                        .bind(fetch)
+                        .fetch_all(self.reader())
+                        .await
+                        .map_err(db_err("organizations"))?
+                    }
+                };
+                let rows = rows.iter().map(org_from).collect::<Result<Vec<_>>>()?;
+                Ok(Page::from_rows(rows, limit, |o| &o.id))
             }
 
             async fn set_org_policy(
@@ -580,20 +605,42 @@ macro_rules! sql_store {
                 &self,
                 org_id: &str,
                 status: EnrollmentStatus,
-            ) -> Result<Vec<EnrollmentRow>> {
-                sqlx::query(concat!(
+                page: PageRequest<'_>,
+            ) -> Result<Page<EnrollmentRow>> {
+                let limit = page.clamped_limit();
+                let after_n: i64 = match page.after {
+                    None => i64::MIN,
+                    Some(after) => {
+                        let key = sqlx::query(
+                            "SELECT n FROM enrollments WHERE id = $1 AND org_id = $2 AND status = $3",
+                        )
+                        .bind(after)
+                        .bind(org_id)
+                        .bind(enrollment_status_str(status))
+                        .fetch_optional(self.reader())
+                        .await
+                        .map_err(db_err("enrollments"))?
+                        .ok_or_else(|| StoreError::NotFound("page cursor".into()))?;
+                        get(&key, "n")?
+                    }
+                };
+                let rows = sqlx::query(concat!(
                     "SELECT ",
                     enrollment_cols!(),
-                    " FROM enrollments WHERE org_id = $1 AND status = $2 ORDER BY n"
+                    " FROM enrollments WHERE org_id = $1 AND status = $2 AND n > $3 \
+                     ORDER BY n LIMIT $4"
                 ))
                 .bind(org_id)
                 .bind(enrollment_status_str(status))
+                .bind(after_n)
+                .bind(i64::from(limit) + 1)
                 .fetch_all(self.reader())
                 .await
                 .map_err(db_err("enrollments"))?
                 .iter()
                 .map(enrollment_from)
-                .collect()
+                .collect::<Result<Vec<_>>>()?;
+                Ok(Page::from_rows(rows, limit, |e| &e.id))
             }
 
             async fn purge_enrollments(&self, created_before: Timestamp) -> Result<u64> {
@@ -730,19 +777,57 @@ macro_rules! sql_store {
                 member_from(&row)
             }
 
-            async fn members(&self, org_id: &str) -> Result<Vec<MemberRow>> {
-                sqlx::query(concat!(
-                    "SELECT ",
-                    member_cols!(),
-                    " FROM members WHERE org_id = $1 ORDER BY member_name, created, cert_id"
-                ))
-                .bind(org_id)
-                .fetch_all(self.reader())
-                .await
-                .map_err(db_err("members"))?
-                .iter()
-                .map(member_from)
-                .collect()
+            async fn members(
+                &self,
+                org_id: &str,
+                page: PageRequest<'_>,
+            ) -> Result<Page<MemberRow>> {
+                let limit = page.clamped_limit();
+                let fetch = i64::from(limit) + 1;
+                let rows = match page.after {
+                    None => sqlx::query(concat!(
+                        "SELECT ",
+                        member_cols!(),
+                        " FROM members WHERE org_id = $1 \
+                         ORDER BY member_name, created, cert_id LIMIT $2"
+                    ))
+                    .bind(org_id)
+                    .bind(fetch)
+                    .fetch_all(self.reader())
+                    .await
+                    .map_err(db_err("members"))?,
+                    Some(after) => {
+                        let key = sqlx::query(
+                            "SELECT member_name, created FROM members \
+                             WHERE cert_id = $1 AND org_id = $2",
+                        )
+                        .bind(after)
+                        .bind(org_id)
+                        .fetch_optional(self.reader())
+                        .await
+                        .map_err(db_err("members"))?
+                        .ok_or_else(|| StoreError::NotFound("page cursor".into()))?;
+                        let name: String = get(&key, "member_name")?;
+                        let created: i64 = get(&key, "created")?;
+                        sqlx::query(concat!(
+                            "SELECT ",
+                            member_cols!(),
+                            " FROM members WHERE org_id = $1 \
+                             AND (member_name, created, cert_id) > ($2, $3, $4) \
+                             ORDER BY member_name, created, cert_id LIMIT $5"
+                        ))
+                        .bind(org_id)
+                        .bind(name)
+                        .bind(created)
+                        .bind(after)
+                        .bind(fetch)
+                        .fetch_all(self.reader())
+                        .await
+                        .map_err(db_err("members"))?
+                    }
+                };
+                let rows = rows.iter().map(member_from).collect::<Result<Vec<_>>>()?;
+                Ok(Page::from_rows(rows, limit, |m| &m.cert_id))
             }
 
             async fn revoke_member(
@@ -1013,19 +1098,50 @@ macro_rules! sql_store {
                 delivery_from(&row)
             }
 
-            async fn inbox(&self, holder_cert: &str) -> Result<Vec<DeliveryRow>> {
-                sqlx::query(concat!(
+            async fn inbox(
+                &self,
+                holder_cert: &str,
+                status: Option<DeliveryStatus>,
+                page: PageRequest<'_>,
+            ) -> Result<Page<DeliveryRow>> {
+                let limit = page.clamped_limit();
+                // Newest first: continue strictly below the cursor row's (created, n).
+                let (created, n): (i64, i64) = match page.after {
+                    None => (i64::MAX, i64::MAX),
+                    Some(after) => {
+                        let key = sqlx::query(
+                            "SELECT created, n FROM deliveries WHERE id = $1 AND holder_cert = $2",
+                        )
+                        .bind(after)
+                        .bind(holder_cert)
+                        .fetch_optional(self.reader())
+                        .await
+                        .map_err(db_err("inbox"))?
+                        .ok_or_else(|| StoreError::NotFound("page cursor".into()))?;
+                        (get(&key, "created")?, get(&key, "n")?)
+                    }
+                };
+                let status = status.map(delivery_status_str);
+                let rows = sqlx::query(concat!(
                     "SELECT ",
                     delivery_cols!(),
-                    " FROM deliveries WHERE holder_cert = $1 ORDER BY created DESC, n DESC"
+                    " FROM deliveries WHERE holder_cert = $1 \
+                     AND (created, n) < ($2, $3) \
+                     AND (CAST($4 AS TEXT) IS NULL OR status = $4) \
+                     ORDER BY created DESC, n DESC LIMIT $5"
                 ))
                 .bind(holder_cert)
+                .bind(created)
+                .bind(n)
+                .bind(status)
+                .bind(i64::from(limit) + 1)
                 .fetch_all(self.reader())
                 .await
                 .map_err(db_err("inbox"))?
                 .iter()
                 .map(delivery_from)
-                .collect()
+                .collect::<Result<Vec<_>>>()?;
+                Ok(Page::from_rows(rows, limit, |d| &d.id))
             }
 
             async fn deliveries_of(&self, envelope_id: &str) -> Result<Vec<DeliveryRow>> {

@@ -10,8 +10,14 @@ use std::sync::Arc;
 
 use soshiki_store::{
     audit_hash, open_store, AuditRow, CheckpointRow, DeliveryRow, DeliveryStatus, EnrollmentRow,
-    EnrollmentStatus, EnvelopeRow, MemberRow, MemberStatus, NewAuditEntry, OrgPolicy, OrgRow,
-    RevocationListRow, RuleRow, Store, StoreError, UploadRow, UPLOAD_GRACE,
+    EnrollmentStatus, EnvelopeRow, MemberRow, MemberStatus, NewAuditEntry, OrgPolicy, OrgRow, Page,
+    PageRequest, RevocationListRow, RuleRow, Store, StoreError, UploadRow, MAX_PAGE, UPLOAD_GRACE,
+};
+
+/// The first page of the largest size (every row the fixtures make).
+const ALL: PageRequest<'static> = PageRequest {
+    after: None,
+    limit: MAX_PAGE,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -116,6 +122,7 @@ stories!(
     revocation,
     challenges_and_tokens,
     envelope_and_inbox,
+    lists_page_by_keyset_in_their_order,
     forward_recall_and_reforward,
     opened_delivery_cannot_be_recalled,
     downloaded_delivery_cannot_be_recalled,
@@ -350,8 +357,9 @@ async fn organizations_and_policy(db: &Db) {
     assert_eq!(s.org("bbbb").await.expect("org"), org("bbbb", "Zushi"));
     assert!(is_not_found(s.org("cccc").await));
     let names: Vec<_> = s
-        .orgs()
+        .orgs(ALL)
         .await
+        .map(|p| p.items)
         .expect("orgs")
         .into_iter()
         .map(|o| o.name)
@@ -451,8 +459,9 @@ async fn first_member_and_enrollment(db: &Db) {
     );
     assert!(is_not_found(s.enrollment("nope").await));
     let pending: Vec<_> = s
-        .enrollments("aaaa", EnrollmentStatus::Pending)
+        .enrollments("aaaa", EnrollmentStatus::Pending, ALL)
         .await
+        .map(|p| p.items)
         .expect("pending")
         .into_iter()
         .map(|e| e.id)
@@ -526,35 +535,44 @@ async fn first_member_and_enrollment(db: &Db) {
     let ids = |v: Vec<EnrollmentRow>| v.into_iter().map(|e| e.id).collect::<Vec<_>>();
     assert_eq!(
         ids(s
-            .enrollments("aaaa", EnrollmentStatus::Pending)
+            .enrollments("aaaa", EnrollmentStatus::Pending, ALL)
             .await
+            .map(|p| p.items)
             .expect("list")),
         ["en3"]
     );
     assert_eq!(
         ids(s
-            .enrollments("aaaa", EnrollmentStatus::Approved)
+            .enrollments("aaaa", EnrollmentStatus::Approved, ALL)
             .await
+            .map(|p| p.items)
             .expect("list")),
         ["en1"]
     );
     assert_eq!(
         ids(s
-            .enrollments("aaaa", EnrollmentStatus::Rejected)
+            .enrollments("aaaa", EnrollmentStatus::Rejected, ALL)
             .await
+            .map(|p| p.items)
             .expect("list")),
         ["en2"]
     );
 
     let names: Vec<_> = s
-        .members("aaaa")
+        .members("aaaa", ALL)
         .await
+        .map(|p| p.items)
         .expect("members")
         .into_iter()
         .map(|m| m.member_name)
         .collect();
     assert_eq!(names, ["admin", "zed"], "by name");
-    assert!(s.members("zzzz").await.expect("members").is_empty());
+    assert!(s
+        .members("zzzz", ALL)
+        .await
+        .map(|p| p.items)
+        .expect("members")
+        .is_empty());
 
     assert_eq!(
         entries_of(&trail(s, "aaaa").await),
@@ -773,14 +791,20 @@ async fn envelope_and_inbox(db: &Db) {
     );
 
     let inbox: Vec<_> = s
-        .inbox("b-rep")
+        .inbox("b-rep", None, ALL)
         .await
+        .map(|p| p.items)
         .expect("inbox")
         .into_iter()
         .map(|d| d.id)
         .collect();
     assert_eq!(inbox, ["d-rep2", "d-rep"], "newest first");
-    assert!(s.inbox("b-r1").await.expect("inbox").is_empty());
+    assert!(s
+        .inbox("b-r1", None, ALL)
+        .await
+        .map(|p| p.items)
+        .expect("inbox")
+        .is_empty());
     let of: Vec<_> = s
         .deliveries_of("e1")
         .await
@@ -840,7 +864,10 @@ async fn forward_recall_and_reforward(db: &Db) {
         .collect();
     assert_eq!(chain, ["d-rep", "d-r1", "d-r2"], "oldest first");
     assert_eq!(
-        s.inbox("b-r1").await.expect("inbox"),
+        s.inbox("b-r1", None, ALL)
+            .await
+            .map(|p| p.items)
+            .expect("inbox"),
         std::slice::from_ref(&to_r1)
     );
 
@@ -1450,7 +1477,11 @@ async fn failed_forward_leaves_nothing(db: &Db) {
             "{what}: trail A unchanged"
         );
         assert!(
-            s.inbox("b-r1").await.expect("inbox").is_empty(),
+            s.inbox("b-r1", None, ALL)
+                .await
+                .map(|p| p.items)
+                .expect("inbox")
+                .is_empty(),
             "{what}: inbox"
         );
     };
@@ -2175,7 +2206,7 @@ async fn concurrent_failures_fail_alone(db: &Db) {
     got.sort();
     expected.sort();
     assert_eq!(got, expected, "exactly the successful entries, each once");
-    let orgs = db.store.orgs().await.expect("orgs");
+    let orgs = db.store.orgs(ALL).await.map(|p| p.items).expect("orgs");
     assert_eq!(orgs.len(), 2 + TASKS * EACH);
     assert_eq!(db.store.org("aaaa").await.expect("org").name, "Omachi City");
 }
@@ -2264,4 +2295,216 @@ async fn cancelled_write_is_all_or_nothing(db: &Db) {
     )
     .await
     .expect("forward after cancellations");
+}
+
+/// Follow every page of a list with pages of `limit` rows; returns the ids and the number of
+/// pages, checking that only the last page has no `next`.
+macro_rules! every_page {
+    ($limit:expr, |$page:ident| $call:expr, $id:expr) => {{
+        let mut ids: Vec<String> = Vec::new();
+        let mut after: Option<String> = None;
+        let mut pages = 0;
+        loop {
+            let $page = PageRequest {
+                after: after.as_deref(),
+                limit: $limit,
+            };
+            let got: Page<_> = $call.await.expect("page");
+            pages += 1;
+            assert!(
+                got.items.len() <= $limit as usize,
+                "a page holds at most limit rows"
+            );
+            ids.extend(got.items.iter().map($id));
+            match got.next {
+                Some(n) => {
+                    assert_eq!(
+                        got.items.len(),
+                        $limit as usize,
+                        "only the last page is short"
+                    );
+                    assert_eq!(Some(&n), ids.last(), "next names the page's last row");
+                    after = Some(n);
+                }
+                None => break,
+            }
+        }
+        (ids, pages)
+    }};
+}
+
+async fn lists_page_by_keyset_in_their_order(db: &Db) {
+    let s = &*db.store;
+    world(s).await;
+    // Ties in the sort keys: a second "Omachi City" and two members with one name and time.
+    s.create_org(&org("cccc", "Omachi City"))
+        .await
+        .expect("org C");
+    for cert in ["b-twin2", "b-twin1"] {
+        let id = format!("enroll-{cert}");
+        s.create_enrollment(&EnrollmentRow {
+            id: id.clone(),
+            org_id: "bbbb".into(),
+            request: cert.as_bytes().to_vec(),
+            status: EnrollmentStatus::Pending,
+            created: T0,
+            cert_id: None,
+        })
+        .await
+        .expect("twin enrollment");
+        s.approve_enrollment(
+            &id,
+            &member(cert, "bbbb", "reader one", READER),
+            &entry("bbbb", cert),
+        )
+        .await
+        .expect("twin");
+    }
+    for i in 0..5 {
+        s.create_enrollment(&EnrollmentRow {
+            id: format!("pending-{i}"),
+            org_id: "bbbb".into(),
+            request: vec![i],
+            status: EnrollmentStatus::Pending,
+            created: T0 + 100,
+            cert_id: None,
+        })
+        .await
+        .expect("enrollment");
+    }
+    for i in 0..7u32 {
+        let created = T0 + 10 + i64::from(i / 3); // three deliveries share each time
+        s.commit_envelope(
+            &envelope(&format!("e{i}"), &format!("blob-e{i}"), created),
+            &delivery(
+                &format!("d{i}"),
+                &format!("e{i}"),
+                "b-r1",
+                None,
+                &[0],
+                created,
+            ),
+            &[],
+        )
+        .await
+        .expect("envelope");
+    }
+
+    let (orgs, pages) = every_page!(1, |p| s.orgs(p), |o: &OrgRow| o.id.clone());
+    assert_eq!(orgs, ["aaaa", "cccc", "bbbb"], "by name, then id");
+    assert_eq!(pages, 3);
+
+    let all_members: Vec<String> = s
+        .members("bbbb", ALL)
+        .await
+        .expect("all")
+        .items
+        .iter()
+        .map(|m| m.cert_id.clone())
+        .collect();
+    assert_eq!(
+        all_members,
+        ["b-admin", "b-r1", "b-twin1", "b-twin2", "b-r3", "b-r2", "b-rep"],
+        "by name, then time, then certificate id"
+    );
+    for limit in [1, 2, 3, 7, 8] {
+        let (members, _) = every_page!(limit, |p| s.members("bbbb", p), |m: &MemberRow| m
+            .cert_id
+            .clone());
+        assert_eq!(
+            members, all_members,
+            "pages of {limit} list every member once"
+        );
+    }
+
+    let (pending, pages) = every_page!(
+        2,
+        |p| s.enrollments("bbbb", EnrollmentStatus::Pending, p),
+        |e: &EnrollmentRow| e.id.clone()
+    );
+    assert_eq!(
+        pending,
+        [
+            "pending-0",
+            "pending-1",
+            "pending-2",
+            "pending-3",
+            "pending-4"
+        ]
+    );
+    assert_eq!(pages, 3);
+
+    let (inbox, _) = every_page!(2, |p| s.inbox("b-r1", None, p), |d: &DeliveryRow| d
+        .id
+        .clone());
+    assert_eq!(
+        inbox,
+        ["d6", "d5", "d4", "d3", "d2", "d1", "d0"],
+        "newest first"
+    );
+    let (delivered, _) = every_page!(
+        3,
+        |p| s.inbox("b-r1", Some(DeliveryStatus::Delivered), p),
+        |d: &DeliveryRow| d.id.clone()
+    );
+    assert_eq!(delivered, inbox, "the status filter pages in SQL too");
+    assert!(s
+        .inbox("b-r1", Some(DeliveryStatus::Opened), ALL)
+        .await
+        .expect("opened")
+        .items
+        .is_empty());
+
+    // The limit is clamped: never more than MAX_PAGE rows, never zero.
+    let one = s
+        .inbox("b-r1", None, PageRequest::first(0))
+        .await
+        .expect("limit 0");
+    assert_eq!(one.items.len(), 1);
+    assert_eq!(one.next.as_deref(), Some("d6"));
+
+    // A cursor of another list, of another organization or holder, or garbage is NotFound
+    // (never an empty page that would silently cut the listing short).
+    assert!(
+        is_not_found(s.members("bbbb", PageRequest::after("a-clerk", 2)).await),
+        "other org"
+    );
+    assert!(
+        is_not_found(s.members("bbbb", PageRequest::after("d3", 2)).await),
+        "other list"
+    );
+    assert!(
+        is_not_found(s.orgs(PageRequest::after("b-rep", 2)).await),
+        "member as org"
+    );
+    assert!(
+        is_not_found(
+            s.enrollments(
+                "bbbb",
+                EnrollmentStatus::Approved,
+                PageRequest::after("pending-1", 2)
+            )
+            .await
+        ),
+        "pending enrollment as approved cursor"
+    );
+    assert!(
+        is_not_found(
+            s.enrollments(
+                "aaaa",
+                EnrollmentStatus::Pending,
+                PageRequest::after("pending-1", 2)
+            )
+            .await
+        ),
+        "other organization's enrollment"
+    );
+    assert!(
+        is_not_found(s.inbox("b-r2", None, PageRequest::after("d3", 2)).await),
+        "other holder"
+    );
+    assert!(
+        is_not_found(s.inbox("b-r1", None, PageRequest::after("'; --", 2)).await),
+        "garbage"
+    );
 }

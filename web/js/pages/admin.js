@@ -58,7 +58,7 @@ async function enrollmentsSection(s, me, go) {
   const st = statusBox();
   const sec = h('section', { class: 'card', id: 'enrollments' }, h('h2', {}, t('admin.enrollments')), st);
   let list = [];
-  try { list = (await api.getJson(`/v1/orgs/${me.orgId}/enrollments?status=pending`)).enrollments; } catch (e) { st.show(errorText(e), 'error'); return sec; }
+  try { list = await api.getAllPages(`/v1/orgs/${me.orgId}/enrollments?status=pending`, 'enrollments'); } catch (e) { st.show(errorText(e), 'error'); return sec; }
   if (!list.length) { sec.append(h('p', { class: 'muted' }, t('admin.noEnrollments'))); return sec; }
   const orgKey = session.organizationKey();
   if (!orgKey) sec.append(h('p', { class: 'hint' }, t('admin.needOrgKey')));

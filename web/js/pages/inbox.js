@@ -52,8 +52,8 @@ export default async function inboxPage(root, _args, ctx) {
   const load = async () => {
     st.show(t('common.loading'));
     try {
-      const inbox = await api.getJson('/v1/inbox');
-      rows = inbox.deliveries.map((d) => makeRow(d));
+      const deliveries = await api.getAllPages('/v1/inbox', 'deliveries');
+      rows = deliveries.map((d) => makeRow(d));
       render();
       st.clear();
       // Open the sealed metadata a few deliveries at a time.
