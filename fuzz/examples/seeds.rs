@@ -82,6 +82,22 @@ fn suite_seeds<S: Suite>(out: &Seeds, rng: &mut ChaCha20Rng) -> Result<()> {
         &city.organization().to_bytes(),
     )?;
     out.put("certificate", &format!("{tag}-cert"), &rep.cert.to_bytes())?;
+    let revoked = [soshiki_core::revocation::Revoked {
+        certificate: staff.cert.fingerprint(),
+        revoked_at: NOW - 10,
+    }];
+    out.put(
+        "revocation_list",
+        &format!("{tag}-revocations"),
+        &city
+            .issue_revocation_list(2, NOW, NOW + 86_400, &revoked, rng)?
+            .to_bytes(),
+    )?;
+    out.put(
+        "audit_checkpoint",
+        &format!("{tag}-checkpoint"),
+        &city.sign_checkpoint(7, [0x5a; 32], NOW, rng)?.to_bytes(),
+    )?;
     let mk = MemberKey {
         encryption: rep.enc.clone(),
         signing: SigningKey::from_secret_bytes(&rep.sig.to_secret_bytes()[..])?,

@@ -98,6 +98,8 @@ fn verify_kind(e: &VerifyError) -> &'static str {
         VerifyError::BodyDigest(_) => "body-digest",
         VerifyError::ShareProof => "share-proof",
         VerifyError::Inconsistent(_) => "inconsistent",
+        VerifyError::FutureTime { .. } => "future-time",
+        VerifyError::Checkpoint => "checkpoint",
         _ => "unlisted",
     }
 }
