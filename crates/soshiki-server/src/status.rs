@@ -23,6 +23,22 @@ use crate::extract::{FpPath, JsonBody};
 use crate::util;
 use crate::{action, AppState};
 
+/// The organization `org_id` and its suite, for a request only its administrator may make.
+async fn administered_org(
+    st: &AppState,
+    actor: &Actor,
+    org_id: &str,
+) -> ApiResult<(soshiki_store::OrgRow, soshiki_core::suite::SuiteId)> {
+    actor.require_admin(org_id)?;
+    let org = st
+        .store
+        .org(org_id)
+        .await
+        .map_err(ApiError::store("unknown organization", ""))?;
+    let suite = util::suite_of(&org)?;
+    Ok((org, suite))
+}
+
 fn list_info(r: RevocationListRow) -> RevocationListInfo {
     RevocationListInfo {
         org_id: r.org_id,
@@ -66,13 +82,7 @@ pub async fn publish_revocations(
     headers: HeaderMap,
     JsonBody(body): JsonBody<RevocationListBody>,
 ) -> ApiResult<Json<RevocationListInfo>> {
-    actor.require_admin(&org_id)?;
-    let org = st
-        .store
-        .org(&org_id)
-        .await
-        .map_err(ApiError::store("unknown organization", ""))?;
-    let suite = util::suite_of(&org)?;
+    let (org, suite) = administered_org(&st, &actor, &org_id).await?;
     let (serial, entry) = with_suite!(suite, S => {
         let list = RevocationList::<S>::from_bytes(&body.list.0)
             .map_err(|e| ApiError::BadRequest(format!("invalid revocation list: {e}")))?;
@@ -124,13 +134,7 @@ pub async fn publish_checkpoint(
     headers: HeaderMap,
     JsonBody(body): JsonBody<CheckpointBody>,
 ) -> ApiResult<Json<CheckpointInfo>> {
-    actor.require_admin(&org_id)?;
-    let org = st
-        .store
-        .org(&org_id)
-        .await
-        .map_err(ApiError::store("unknown organization", ""))?;
-    let suite = util::suite_of(&org)?;
+    let (org, suite) = administered_org(&st, &actor, &org_id).await?;
     let (position, head, entry) = with_suite!(suite, S => {
         let cp = AuditCheckpoint::<S>::from_bytes(&body.checkpoint.0)
             .map_err(|e| ApiError::BadRequest(format!("invalid audit checkpoint: {e}")))?;
