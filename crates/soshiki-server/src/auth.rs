@@ -41,7 +41,7 @@ pub async fn challenge(
     }
     // An expired (or not yet valid) certificate cannot log in: say so before any signature.
     let suite = util::org_suite(&st, &m.org_id).await?;
-    if !with_suite!(suite, S => certificate_current::<S>(&m, st.now())?) {
+    if !certificate_current(&st, &m, suite)? {
         return Err(ApiError::Unauthorized(
             "this member's certificate is expired or not yet valid".into(),
         ));
@@ -136,11 +136,23 @@ fn check_login<S: Suite>(
     Ok((cert.signing_key.verify(msg, sig), cert.not_after))
 }
 
-/// Whether the member's certificate is within its validity at `now`.
-fn certificate_current<S: Suite>(m: &MemberRow, now: i64) -> ApiResult<bool> {
-    let cert = util::member_cert::<S>(m)?;
-    let now = u64::try_from(now).unwrap_or(0);
-    Ok(cert.not_before <= now && now <= cert.not_after)
+/// Whether the member's certificate is within its validity at `now`. The validity is read
+/// from the certificate once and cached (certificates are immutable), so the check costs no
+/// decoding on the hot path of authenticated requests.
+fn certificate_current(st: &AppState, m: &MemberRow, suite: SuiteId) -> ApiResult<bool> {
+    let (not_before, not_after) = match st.cached_validity(&m.cert_id) {
+        Some(v) => v,
+        None => {
+            let v = with_suite!(suite, S => {
+                let cert = util::member_cert::<S>(m)?;
+                (cert.not_before, cert.not_after)
+            });
+            st.cache_validity(&m.cert_id, v);
+            v
+        }
+    };
+    let now = u64::try_from(st.now()).unwrap_or(0);
+    Ok(not_before <= now && now <= not_after)
 }
 
 /// The authenticated member of a request (`Authorization: Bearer …`). Revoked members are
@@ -214,7 +226,7 @@ impl FromRequestParts<AppState> for Actor {
             ));
         }
         let suite = util::org_suite(st, &member.org_id).await?;
-        if !with_suite!(suite, S => certificate_current::<S>(&member, st.now())?) {
+        if !certificate_current(st, &member, suite)? {
             return Err(ApiError::Unauthorized(
                 "this member's certificate has expired: log in with a renewed certificate".into(),
             ));

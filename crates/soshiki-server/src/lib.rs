@@ -96,7 +96,36 @@ pub struct AppState {
     pub(crate) throttle: throttle::Throttle,
     /// Organization id -> cipher suite. An organization's suite is fixed by its self-signed
     /// record (its id is the record's fingerprint), so caching it can never go stale.
-    suites: Arc<std::sync::RwLock<std::collections::HashMap<String, soshiki_core::suite::SuiteId>>>,
+    suites: Arc<FingerprintCache<soshiki_core::suite::SuiteId>>,
+    /// Certificate id -> validity (`not_before`, `not_after`), read on every authenticated
+    /// request; fixed by the certificate (its id is its fingerprint).
+    validities: Arc<FingerprintCache<(u64, u64)>>,
+}
+
+/// Facts read from an immutable object, keyed by the object's fingerprint: they can never go
+/// stale. Bounded: cleared when it grows past 100,000 entries.
+#[derive(Debug)]
+struct FingerprintCache<V>(std::sync::RwLock<std::collections::HashMap<String, V>>);
+
+impl<V> Default for FingerprintCache<V> {
+    fn default() -> Self {
+        Self(std::sync::RwLock::default())
+    }
+}
+
+impl<V: Copy> FingerprintCache<V> {
+    fn get(&self, id: &str) -> Option<V> {
+        self.0.read().ok()?.get(id).copied()
+    }
+
+    fn insert(&self, id: &str, value: V) {
+        if let Ok(mut m) = self.0.write() {
+            if m.len() >= 100_000 {
+                m.clear();
+            }
+            m.insert(id.to_owned(), value);
+        }
+    }
 }
 
 impl core::fmt::Debug for AppState {
@@ -122,6 +151,7 @@ impl AppState {
             limits: Limits::default(),
             throttle: throttle::Throttle::new(RateLimit::default()),
             suites: Arc::default(),
+            validities: Arc::default(),
         }
     }
 
@@ -134,18 +164,22 @@ impl AppState {
 
     /// The cached suite of organization `org_id`, if known.
     pub(crate) fn cached_suite(&self, org_id: &str) -> Option<soshiki_core::suite::SuiteId> {
-        self.suites.read().ok()?.get(org_id).copied()
+        self.suites.get(org_id)
     }
 
-    /// Remember the suite of organization `org_id` (bounded: the cache is cleared when it
-    /// grows past 100,000 organizations).
+    /// Remember the suite of organization `org_id`.
     pub(crate) fn cache_suite(&self, org_id: &str, suite: soshiki_core::suite::SuiteId) {
-        if let Ok(mut m) = self.suites.write() {
-            if m.len() >= 100_000 {
-                m.clear();
-            }
-            m.insert(org_id.to_owned(), suite);
-        }
+        self.suites.insert(org_id, suite);
+    }
+
+    /// The cached validity (`not_before`, `not_after`) of certificate `cert_id`, if known.
+    pub(crate) fn cached_validity(&self, cert_id: &str) -> Option<(u64, u64)> {
+        self.validities.get(cert_id)
+    }
+
+    /// Remember the validity of certificate `cert_id`.
+    pub(crate) fn cache_validity(&self, cert_id: &str, validity: (u64, u64)) {
+        self.validities.insert(cert_id, validity);
     }
 
     /// Now, Unix seconds.

@@ -467,6 +467,32 @@ macro_rules! sql_store {
         }
 
         impl $store {
+            /// Store an organization-signed status object (`sql` upserts `(org_id, number,
+            /// bytes, created)` only when `number` is greater than the stored one's) with its
+            /// audit entry, in one transaction; `Conflict(stale())` when it is not newer.
+            async fn put_newer_status(
+                &self,
+                sql: &'static str,
+                (org_id, number, bytes, created): (&str, u64, &[u8], Timestamp),
+                audit: &NewAuditEntry,
+                stale: impl FnOnce() -> String,
+            ) -> Result<()> {
+                let mut tx = self.begin_audited(std::slice::from_ref(audit)).await?;
+                let done = sqlx::query(sql)
+                    .bind(org_id)
+                    .bind(to_i64(number, "serial or position")?)
+                    .bind(bytes)
+                    .bind(created)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err(&format!("signed status of {org_id}")))?;
+                if done.rows_affected() == 0 {
+                    return Err(StoreError::Conflict(stale()));
+                }
+                append_in(&mut tx, std::slice::from_ref(audit)).await?;
+                commit(tx).await
+            }
+
             /// A write transaction with the audit heads of `audit`'s organizations locked.
             async fn begin_audited(&self, audit: &[NewAuditEntry]) -> Result<Tx> {
                 let mut tx = self.begin_write().await?;
@@ -1525,28 +1551,19 @@ macro_rules! sql_store {
                 list: &RevocationListRow,
                 audit: &NewAuditEntry,
             ) -> Result<()> {
-                let mut tx = self.begin_audited(std::slice::from_ref(audit)).await?;
-                let done = sqlx::query(
+                self.put_newer_status(
                     "INSERT INTO revocation_lists (org_id, serial, list, created) \
                      VALUES ($1, $2, $3, $4) ON CONFLICT (org_id) DO UPDATE \
                      SET serial = excluded.serial, list = excluded.list, created = excluded.created \
                      WHERE revocation_lists.serial < excluded.serial",
-                )
-                .bind(&list.org_id)
-                .bind(to_i64(list.serial, "serial")?)
-                .bind(&list.list)
-                .bind(list.created)
-                .execute(&mut *tx)
-                .await
-                .map_err(db_err(&format!("revocation list of {}", list.org_id)))?;
-                if done.rows_affected() == 0 {
-                    return Err(StoreError::Conflict(format!(
+                    (&list.org_id, list.serial, &list.list, list.created),
+                    audit,
+                    || format!(
                         "the stored revocation list of {} has a serial of at least {}",
                         list.org_id, list.serial
-                    )));
-                }
-                append_in(&mut tx, std::slice::from_ref(audit)).await?;
-                commit(tx).await
+                    ),
+                )
+                .await
             }
 
             async fn revocation_list(&self, org_id: &str) -> Result<RevocationListRow> {
@@ -1572,29 +1589,20 @@ macro_rules! sql_store {
                 cp: &CheckpointRow,
                 audit: &NewAuditEntry,
             ) -> Result<()> {
-                let mut tx = self.begin_audited(std::slice::from_ref(audit)).await?;
-                let done = sqlx::query(
+                self.put_newer_status(
                     "INSERT INTO audit_checkpoints (org_id, position, checkpoint, created) \
                      VALUES ($1, $2, $3, $4) ON CONFLICT (org_id) DO UPDATE \
                      SET position = excluded.position, checkpoint = excluded.checkpoint, \
                      created = excluded.created \
                      WHERE audit_checkpoints.position < excluded.position",
-                )
-                .bind(&cp.org_id)
-                .bind(to_i64(cp.position, "position")?)
-                .bind(&cp.checkpoint)
-                .bind(cp.created)
-                .execute(&mut *tx)
-                .await
-                .map_err(db_err(&format!("checkpoint of {}", cp.org_id)))?;
-                if done.rows_affected() == 0 {
-                    return Err(StoreError::Conflict(format!(
+                    (&cp.org_id, cp.position, &cp.checkpoint, cp.created),
+                    audit,
+                    || format!(
                         "the stored checkpoint of {} is at position {} or later",
                         cp.org_id, cp.position
-                    )));
-                }
-                append_in(&mut tx, std::slice::from_ref(audit)).await?;
-                commit(tx).await
+                    ),
+                )
+                .await
             }
 
             async fn checkpoint(&self, org_id: &str) -> Result<CheckpointRow> {
