@@ -403,6 +403,24 @@ impl Place {
         }
     }
 
+    /// Wait until the stopped server's connections have closed: SQLite checkpoints and
+    /// deletes its write-ahead log when the last one closes (in the background after the pool
+    /// is dropped), and a copy taken before that could miss the log's pages or find a file
+    /// vanishing under it. PostgreSQL needs nothing here (`pg_exec` retries while the template
+    /// is in use).
+    async fn settle(&self) {
+        if matches!(self.backend, Backend::Sqlite) {
+            let wal = self.dir.join("soshiki.sqlite-wal");
+            for _ in 0..200 {
+                if !wal.exists() {
+                    return;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+            panic!("the template's SQLite log is still open 10 s after its server stopped");
+        }
+    }
+
     async fn remove(self) {
         let _ = std::fs::remove_dir_all(&self.dir);
         if let (Backend::Postgres { admin_url }, Some(db)) = (&self.backend, &self.database) {
@@ -1190,6 +1208,7 @@ async fn run_matrix(backend: Backend) {
         let inst = template.serve(0).await;
         let w = build_world(&inst.url).await;
         inst.stop().await;
+        template.settle().await;
         w
     };
     // Every route has a row; every row is a route.
