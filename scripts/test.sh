@@ -3,7 +3,8 @@
 # suite against SQLite and a real PostgreSQL 15, the blob suite against local files and a real
 # S3-compatible server, both started here on loopback), test-vector regeneration check, the
 # CLI and scenario tests, the browser crypto module (size budget, interoperability with the CLI),
-# the web UI end to end in headless Chromium, and a short fuzz smoke run.
+# the web UI end to end in headless Chromium, the API contract (schemathesis against the OpenAPI
+# document), and a short fuzz smoke run.
 # Set SOSHIKI_SKIP_FUZZ=1 to skip the fuzz run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -36,6 +37,9 @@ SOSHIKI_INTEROP_SKIP_BUILD=1 ./scripts/wasm-interop.sh
 
 echo "== web UI end to end (headless Debian Chromium, playwright-core)"
 SOSHIKI_E2E_SKIP_BUILD=1 ./scripts/e2e.sh
+
+echo "== API contract (schemathesis: every check and phase against serve --demo, two members)"
+SOSHIKI_CONTRACT_SKIP_BUILD=1 ./scripts/api-contract.sh
 
 echo "== comparison crate builds (benchmarks are run by hand, not in tests)"
 cargo check -p soshiki-compare

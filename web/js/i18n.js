@@ -86,7 +86,8 @@ const M = {
   'err.api.registration-closed': ['このサーバーでは組織の登録は運用者だけが行えます。', 'Only the operator can register organizations on this server.'],
   'err.api.enrollment-expired': ['この登録申請は期限切れです。もう一度申請してください。', 'This enrollment request expired. Request again.'],
   'err.api.bad-page-limit': ['一覧の1ページの件数は1〜1000件です。', 'A list page holds 1 to 1000 rows.'],
-  'err.api.bad-cursor': ['一覧の続きが見つかりません。最初から読み込み直してください。', 'The rest of this list was not found. Reload it from the start.'],
+  'err.api.bad-cursor': ['一覧の続きの指定が正しくありません。最初から読み込み直してください。', 'The position in this list is not valid. Reload it from the start.'],
+  'err.api.stale-cursor': ['一覧が読み込み中に変わりました。最初から読み込み直してください。', 'The list changed while it was being read. Reload it from the start.'],
   'err.api.other': ['サーバーがエラーを返しました（HTTP {status}）。', 'The server answered with an error (HTTP {status}).'],
 
   // ----- setup -----

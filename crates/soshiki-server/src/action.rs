@@ -1,7 +1,10 @@
 //! Checking the actor-signed action statement of a mutating request. The statement, byte for
 //! byte, becomes the actor's audit entry.
 
+use axum::extract::Request;
 use axum::http::HeaderMap;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use soshiki_client::proto::{ActionSpec, ActionStatement, ACTION_HEADER, B64, MAX_CLOCK_SKEW};
 use soshiki_core::cert::Certificate;
 use soshiki_core::suite::Suite;
@@ -10,15 +13,28 @@ use soshiki_store::NewAuditEntry;
 use crate::error::{ApiError, ApiResult};
 use crate::AppState;
 
+/// Middleware of the routes in [`crate::SIGNED_ROUTES`]: a request without the
+/// [`ACTION_HEADER`] is refused (400) before its handler looks at anything else, so that no
+/// answer about the state (unknown id, conflict) is given to an unsigned change.
+pub async fn require_header(req: Request, next: Next) -> Response {
+    if req.headers().contains_key(ACTION_HEADER) {
+        next.run(req).await
+    } else {
+        missing_header().into_response()
+    }
+}
+
+fn missing_header() -> ApiError {
+    ApiError::BadRequest(format!(
+        "missing {ACTION_HEADER} header: every change must carry a signed action statement"
+    ))
+}
+
 /// The decoded statement from the request's [`ACTION_HEADER`].
 pub fn statement(headers: &HeaderMap) -> ApiResult<(Vec<u8>, ActionStatement)> {
     let v = headers
         .get(ACTION_HEADER)
-        .ok_or_else(|| {
-            ApiError::BadRequest(format!(
-                "missing {ACTION_HEADER} header: every change must carry a signed action statement"
-            ))
-        })?
+        .ok_or_else(missing_header)?
         .to_str()
         .map_err(|_| ApiError::BadRequest(format!("malformed {ACTION_HEADER} header")))?;
     let bytes = B64::decode(v.trim()).ok_or_else(|| {

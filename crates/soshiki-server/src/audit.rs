@@ -10,7 +10,7 @@ use soshiki_client::proto::json::{ActorCertificate, AuditPage, AuditRecord};
 use soshiki_client::proto::{ActionStatement, B64};
 
 use crate::auth::Actor;
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use crate::extract::{FpPath, QueryParams};
 use crate::AppState;
 
@@ -23,7 +23,7 @@ pub struct AuditQuery {
     /// First sequence number (default 1).
     from: Option<u64>,
     /// Entries per page (default and maximum 1000).
-    limit: Option<u32>,
+    limit: Option<u64>,
 }
 
 /// `GET /v1/orgs/{org}/audit` (administrator).
@@ -34,8 +34,17 @@ pub async fn list(
     QueryParams(q): QueryParams<AuditQuery>,
 ) -> ApiResult<Json<AuditPage>> {
     actor.require_admin(&org_id)?;
-    let from = q.from.unwrap_or(1).max(1);
-    let limit = q.limit.unwrap_or(MAX_PAGE).clamp(1, MAX_PAGE);
+    let from = match q.from {
+        None => 1,
+        Some(n) if (1..=i64::MAX as u64).contains(&n) => n,
+        Some(n) => {
+            return Err(ApiError::BadRequest(format!(
+                "from {n} is not a sequence number: 1 to {}",
+                i64::MAX
+            )))
+        }
+    };
+    let limit = crate::page::limit_or(q.limit, MAX_PAGE)?;
     let rows = st.store.audit(&org_id, from, limit).await?;
     let mut certs: BTreeMap<String, ActorCertificate> = BTreeMap::new();
     let mut records: BTreeMap<String, Vec<u8>> = BTreeMap::new();

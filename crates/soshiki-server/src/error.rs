@@ -75,8 +75,24 @@ pub mod codes {
     pub const ENROLLMENT_EXPIRED: &str = "enrollment-expired";
     /// 400: a list's `limit` is outside 1..=1000.
     pub const BAD_PAGE_LIMIT: &str = "bad-page-limit";
-    /// 400: a list's `after` cursor is not one this list returned (or its row is gone).
+    /// 400: a list's `after` cursor is not of this list's form.
     pub const BAD_CURSOR: &str = "bad-cursor";
+    /// 409: a list's `after` cursor is well-formed but its row is not in this list (gone).
+    pub const STALE_CURSOR: &str = "stale-cursor";
+
+    /// The generic codes, one per status (the body of an error without a specific code).
+    pub const GENERIC: &[&str] = &[
+        "bad-request",
+        "unauthorized",
+        "forbidden",
+        "not-found",
+        "conflict",
+        "gone",
+        "too-large",
+        "no-route",
+        "method-not-allowed",
+        "internal",
+    ];
 
     /// Every specific code, for documentation checks.
     pub const ALL: &[&str] = &[
@@ -91,6 +107,7 @@ pub mod codes {
         ENROLLMENT_EXPIRED,
         BAD_PAGE_LIMIT,
         BAD_CURSOR,
+        STALE_CURSOR,
     ];
 }
 

@@ -1,8 +1,10 @@
 //! Pagination of the list endpoints: `limit` (1..=1000, default 100) and `after` (an opaque
 //! cursor from the previous page's `next`). A cursor names the last row of the previous page
-//! and the list it came from; a cursor of another list, of another organization or holder, of
-//! a row that no longer exists, or garbage is a 400 `bad-cursor`, never a 500 and never a
-//! silently shortened listing.
+//! and the list it came from. A cursor that is not of this list's form (another list's prefix,
+//! a wrong length, garbage) is a 400 `bad-cursor`; a well-formed cursor whose row is not in
+//! this list (gone meanwhile, or another organization's or holder's row) is a 409
+//! `stale-cursor`: list again from the first page. Never a 500 and never a silently shortened
+//! listing.
 
 use axum::http::StatusCode;
 use soshiki_store::{PageRequest, StoreError, MAX_PAGE};
@@ -50,17 +52,7 @@ pub(crate) struct PageQuery {
 impl PageQuery {
     /// Check `limit` and `after` of a request.
     pub(crate) fn parse(list: List, limit: Option<u64>, after: Option<&str>) -> ApiResult<Self> {
-        let limit = match limit {
-            None => DEFAULT_LIMIT,
-            Some(l) if (1..=u64::from(MAX_PAGE)).contains(&l) => l as u32,
-            Some(l) => {
-                return Err(ApiError::coded(
-                    StatusCode::BAD_REQUEST,
-                    codes::BAD_PAGE_LIMIT,
-                    format!("limit {l} is out of range: 1 to {MAX_PAGE} rows per page"),
-                ))
-            }
-        };
+        let limit = limit_or(limit, DEFAULT_LIMIT)?;
         let after = match after {
             None => None,
             Some(c) => Some(parse_cursor(list, c).ok_or_else(bad_cursor)?),
@@ -81,12 +73,32 @@ impl PageQuery {
         next.map(|id| format!("{}{id}", self.list.prefix()))
     }
 
-    /// Map a store error: an unknown cursor row is the client's fault (400).
+    /// Map a store error: a cursor whose row is not in this list conflicts with the list's
+    /// current state (409 `stale-cursor`).
     pub(crate) fn store_err(&self) -> impl Fn(StoreError) -> ApiError {
         |e| match e {
-            StoreError::NotFound(_) => bad_cursor(),
+            StoreError::NotFound(_) => ApiError::coded(
+                StatusCode::CONFLICT,
+                codes::STALE_CURSOR,
+                "the page cursor `after` names a row that is not in this list (it is gone, or \
+                 the cursor is another list's): list again from the first page",
+            ),
             other => ApiError::from(other),
         }
+    }
+}
+
+/// A page's `limit` (1..=1000), or `default` when the request names none; out of range is a 400
+/// `bad-page-limit`, never silently clamped.
+pub(crate) fn limit_or(limit: Option<u64>, default: u32) -> ApiResult<u32> {
+    match limit {
+        None => Ok(default),
+        Some(l) if (1..=u64::from(MAX_PAGE)).contains(&l) => Ok(l as u32),
+        Some(l) => Err(ApiError::coded(
+            StatusCode::BAD_REQUEST,
+            codes::BAD_PAGE_LIMIT,
+            format!("limit {l} is out of range: 1 to {MAX_PAGE} rows per page"),
+        )),
     }
 }
 
@@ -103,8 +115,8 @@ fn bad_cursor() -> ApiError {
     ApiError::coded(
         StatusCode::BAD_REQUEST,
         codes::BAD_CURSOR,
-        "the page cursor `after` is not one this list returned (or its row is gone): \
-         list again from the first page",
+        "the page cursor `after` is not of this list's form: pass the `next` of a previous \
+         page of this same list, or list from the first page",
     )
 }
 

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
 use soshiki_client::proto::json::ErrorBody;
-use soshiki_server::{router, routes, AppState, OPENAPI_JSON};
+use soshiki_server::{codes, router, routes, AppState, OPENAPI_JSON, SIGNED_ROUTES};
 use tower::ServiceExt;
 
 async fn state(dir: &std::path::Path) -> AppState {
@@ -74,6 +74,97 @@ async fn openapi_describes_every_route_and_nothing_else() {
     .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body, OPENAPI_JSON.as_bytes());
+}
+
+/// The error body's `code` is one of a closed set: the OpenAPI document enumerates exactly the
+/// server's codes, docs/server-design.md explains every specific one, and the web UI has a
+/// Japanese and English text for every one (so a clerk never reads an English server sentence).
+#[test]
+fn every_error_code_is_documented_and_translated() {
+    let doc: serde_json::Value = serde_json::from_str(OPENAPI_JSON).expect("valid JSON");
+    let documented: BTreeSet<String> = doc["components"]["schemas"]["Error"]["properties"]["error"]
+        ["properties"]["code"]["enum"]
+        .as_array()
+        .expect("the error code is an enum")
+        .iter()
+        .map(|c| c.as_str().expect("code").to_string())
+        .collect();
+    let served: BTreeSet<String> = codes::GENERIC
+        .iter()
+        .chain(codes::ALL)
+        .map(|c| c.to_string())
+        .collect();
+    assert_eq!(
+        documented, served,
+        "OpenAPI error codes and the server's differ"
+    );
+
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let design = std::fs::read_to_string(root.join("docs/server-design.md")).expect("design");
+    let i18n = std::fs::read_to_string(root.join("web/js/i18n.js")).expect("i18n.js");
+    for code in codes::ALL {
+        assert!(
+            design.contains(&format!("| `{code}` |")),
+            "docs/server-design.md has no row for {code}"
+        );
+    }
+    for code in &served {
+        let line = i18n
+            .lines()
+            .find(|l| l.trim_start().starts_with(&format!("'err.api.{code}':")))
+            .unwrap_or_else(|| panic!("web/js/i18n.js has no err.api.{code}"));
+        // [Japanese, English] on the line (or the next): the Japanese text has kana or kanji.
+        assert!(
+            line.chars().any(|c| ('\u{3040}'..='\u{9fff}').contains(&c)),
+            "err.api.{code} has no Japanese text: {line}"
+        );
+    }
+}
+
+/// Exactly the signed routes declare `soshiki-action` as a required header, and a request to
+/// one of them without it is refused with 400 before the state is looked at.
+#[tokio::test]
+async fn signed_routes_require_the_action_header() {
+    let doc: serde_json::Value = serde_json::from_str(OPENAPI_JSON).expect("valid JSON");
+    let mut declared = BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for (method, op) in item.as_object().expect("item") {
+            let required = op["parameters"].as_array().is_some_and(|ps| {
+                ps.iter().any(|p| {
+                    p["name"] == "soshiki-action" && p["in"] == "header" && p["required"] == true
+                })
+            });
+            if required {
+                declared.insert((method.to_uppercase(), path.clone()));
+            }
+        }
+    }
+    let signed: BTreeSet<(String, String)> = SIGNED_ROUTES
+        .iter()
+        .map(|(m, p)| (m.to_string(), p.to_string()))
+        .collect();
+    assert_eq!(
+        declared, signed,
+        "OpenAPI required headers and SIGNED_ROUTES differ"
+    );
+
+    let dir = tempfile::tempdir().expect("tmp");
+    let app = router(state(dir.path()).await);
+    for (method, path) in SIGNED_ROUTES {
+        let uri = path
+            .replace("{org}", &"a".repeat(64))
+            .replace("{cert}", &"b".repeat(64))
+            .replace("{id}", &"c".repeat(32));
+        let m = Method::from_bytes(method.as_bytes()).expect("method");
+        let (status, body) = call(app.clone(), m, &uri, Body::from("{}")).await;
+        let e: ErrorBody = serde_json::from_slice(&body).expect("JSON error");
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{method} {path}");
+        assert!(
+            e.error.message.contains("soshiki-action"),
+            "{method} {path}: {}",
+            e.error.message
+        );
+    }
 }
 
 #[tokio::test]

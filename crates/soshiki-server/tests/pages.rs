@@ -47,10 +47,12 @@ async fn list_asked_for_a_huge_page_is_refused() {
     assert_eq!(page.next, None);
 }
 
-/// A cursor from another list, from another organization's list, of an unknown row, or
-/// garbage is a 400 `bad-cursor`, never a 500 and never an empty (silently short) page.
+/// A cursor not of a list's form (another list's prefix, a wrong length, garbage) is a 400
+/// `bad-cursor`; a well-formed cursor whose row is not in the list (another organization's or
+/// holder's row, a row that never existed or is gone) is a 409 `stale-cursor`. Never a 500 and
+/// never an empty (silently short) page.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn foreign_or_garbage_cursor_is_a_400_not_a_500() {
+async fn foreign_or_garbage_cursor_is_refused_not_a_500() {
     let ts = start().await;
     let url = ts.url();
     let city = create_org::<P256>(&url, "市").await;
@@ -75,64 +77,63 @@ async fn foreign_or_garbage_cursor_is_a_400_not_a_500() {
         .next
         .expect("more orgs than one");
     let council_member_cursor = format!("m.{}", council.admin.id());
+    const MALFORMED: (Option<u16>, Option<&str>) = (Some(400), Some("bad-cursor"));
+    const STALE: (Option<u16>, Option<&str>) = (Some(409), Some("stale-cursor"));
 
-    let bad = [
-        org_cursor.clone(),
-        council_member_cursor.clone(),
-        format!("m.{}", "0".repeat(64)),
-        "garbage".into(),
-        "m.".into(),
-        "m.../../etc".into(),
-        format!("m.{}", "A".repeat(64)),
-        "'; DROP TABLE members; --".into(),
+    let members_cases = [
+        (org_cursor.clone(), MALFORMED),
+        (council_member_cursor.clone(), STALE),
+        (format!("m.{}", "0".repeat(64)), STALE),
+        ("garbage".into(), MALFORMED),
+        ("m.".into(), MALFORMED),
+        ("m.../../etc".into(), MALFORMED),
+        (format!("m.{}", "A".repeat(64)), MALFORMED),
+        ("'; DROP TABLE members; --".into(), MALFORMED),
     ];
-    for cursor in &bad {
+    for (cursor, expected) in &members_cases {
         let e = c
             .members_page(&org, 10, Some(cursor))
             .await
             .expect_err("members with a bad cursor");
-        assert_eq!(
-            refusal(&e),
-            (Some(400), Some("bad-cursor")),
-            "{cursor:?}: {e}"
-        );
+        assert_eq!(refusal(&e), *expected, "{cursor:?}: {e}");
     }
-    for cursor in [&member_cursor, &council_member_cursor, &"o.zz".to_string()] {
+    let orgs_cases = [
+        (member_cursor.clone(), MALFORMED),
+        (council_member_cursor.clone(), MALFORMED),
+        ("o.zz".to_string(), MALFORMED),
+        (format!("o.{}", "0".repeat(64)), STALE),
+    ];
+    for (cursor, expected) in &orgs_cases {
         let e = ts
             .client()
             .orgs_page(10, Some(cursor))
             .await
             .expect_err("orgs with a member cursor");
-        assert_eq!(
-            refusal(&e),
-            (Some(400), Some("bad-cursor")),
-            "{cursor:?}: {e}"
-        );
+        assert_eq!(refusal(&e), *expected, "{cursor:?}: {e}");
     }
-    for cursor in [
-        &member_cursor,
-        &org_cursor,
-        &format!("e.{}", "1".repeat(32)),
-    ] {
+    for cursor in [&member_cursor, &org_cursor] {
         let e = c
             .enrollments_page(&org, "approved", 10, Some(cursor))
             .await
             .expect_err("enrollments");
-        assert_eq!(
-            refusal(&e),
-            (Some(400), Some("bad-cursor")),
-            "{cursor:?}: {e}"
-        );
+        assert_eq!(refusal(&e), MALFORMED, "{cursor:?}: {e}");
         let e = c
             .inbox_page(None, 10, Some(cursor))
             .await
             .expect_err("inbox");
-        assert_eq!(
-            refusal(&e),
-            (Some(400), Some("bad-cursor")),
-            "{cursor:?}: {e}"
-        );
+        assert_eq!(refusal(&e), MALFORMED, "{cursor:?}: {e}");
     }
+    let unknown = "1".repeat(32);
+    let e = c
+        .enrollments_page(&org, "approved", 10, Some(&format!("e.{unknown}")))
+        .await
+        .expect_err("enrollments");
+    assert_eq!(refusal(&e), STALE, "{e}");
+    let e = c
+        .inbox_page(None, 10, Some(&format!("d.{unknown}")))
+        .await
+        .expect_err("inbox");
+    assert_eq!(refusal(&e), STALE, "{e}");
     // The genuine cursor continues its own list.
     let rest = c
         .members_page(&org, 10, Some(&member_cursor))
