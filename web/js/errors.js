@@ -2,7 +2,7 @@
 // went wrong: the wasm module's codes ("<code>: <text>"), the server's JSON errors
 // ({error: {code, message}} with the HTTP status), and network failures.
 import { ApiError, NetworkError } from './api.js';
-import { t } from './i18n.js';
+import { lang, t } from './i18n.js';
 
 const WASM_CODES = ['malformed', 'wrong-passphrase', 'untrusted', 'decrypt-failed', 'invalid', 'internal', 'no-crypto-module'];
 
@@ -12,6 +12,12 @@ export function describe(e) {
     const key = `err.api.${e.code}`;
     let summary = t(key);
     if (summary === key) summary = e.status >= 500 ? t('err.api.internal') : t('err.api.other', { status: e.status });
+    // The server's sentence is English, for operators: a Japanese page names only the stable
+    // code (which the administrator can look up) and leaves the sentence to the console.
+    if (lang() === 'ja') {
+      if (e.detail) console.warn(`server: ${e.code}: ${e.detail}`);
+      return { summary, detail: e.code ? `${t('err.code')} ${e.code}` : '' };
+    }
     return { summary, detail: e.detail };
   }
   if (e instanceof NetworkError) return { summary: t('err.network'), detail: e.message };

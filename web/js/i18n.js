@@ -49,6 +49,7 @@ const M = {
 
   // ----- errors -----
   'err.detail': ['詳細', 'detail'],
+  'err.code': ['エラーコード', 'error code'],
   'err.network': ['サーバーに接続できませんでした。ネットワークとサーバーの状態を確認してください。',
     'Could not reach the server. Check the network and that the server is running.'],
   'err.aborted': ['中止しました。', 'Cancelled.'],
