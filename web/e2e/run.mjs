@@ -408,6 +408,14 @@ test('omachi: send a CSV split per district, forward per district, recall and re
     'taishosha_Miasa.csv': '美麻地区 担当',
   });
   await screenshot(rep, 'omachi-rep-reforwarded');
+  // Every part forwarded: the representative's inbox still shows the title and the part names
+  // (its metadata copy, sealed to its own key), not an anonymous sealed row.
+  const done = await findDelivery(rep, title, { status: 'forwarded' });
+  assert.equal(done, repDelivery);
+  await rep.page.waitForSelector(`tr[data-delivery="${repDelivery}"] td.title strong`);
+  const row = await rep.page.locator(`tr[data-delivery="${repDelivery}"]`).innerText();
+  assert.ok(row.includes('taishosha_Yasaka.csv'), `part names after forwarding: ${row}`);
+  await screenshot(rep, 'omachi-rep-inbox-after-forwarding');
 
   // Readers (one browser context, switching keys) open their parts and get exactly the rows.
   await importAndUnlock(reader, keyPath('omachi', 'omachi-omachi'));

@@ -1,6 +1,7 @@
 // The sealed routing metadata of a delivery (title, category, per-part labels, hops), opened in
-// the browser: a reader through the delivery header, a forwarder through the forwarding
-// request (which has no part C1). Cached for this tab only, in memory.
+// the browser from the delivery's metadata copy (GET …/metadata: the header with the metadata
+// slot only, no part C1, no body), which every holder gets whatever its roles, also after it
+// forwarded every part onward, and which is not a download. Cached for this tab only.
 import * as api from './api.js';
 import * as session from './session.js';
 import { now, fmtTime } from './ui.js';
@@ -23,17 +24,9 @@ export function canOpen(d) {
 export async function loadMeta(d) {
   if (cache.has(d.id)) return cache.get(d.id);
   const s = session.current();
-  let meta;
-  if (canOpen(d)) {
-    const header = await api.getBytes(`/v1/deliveries/${d.id}/header`);
-    const opener = s.beginOpen(header, now());
-    try { meta = opener.info(); } finally { opener.free(); }
-  } else if (canForward(d)) {
-    const req = await api.getBytes(`/v1/deliveries/${d.id}/forwarding-request`);
-    meta = s.forwardView(req, now());
-  } else {
-    return null;
-  }
+  if (!['delivered', 'opened', 'forwarded'].includes(d.status)) return null;
+  const copy = await api.getBytes(`/v1/deliveries/${d.id}/metadata`);
+  const meta = s.readMetadata(copy, now());
   if (meta.envelopeId && meta.envelopeId !== d.envelope_id) {
     throw new Error('untrusted: the server sent another envelope than the delivery\'s');
   }

@@ -644,6 +644,12 @@ impl Client {
         Self::binary(self.authed(Method::GET, &format!("/v1/deliveries/{id}/header"))?).await
     }
 
+    /// `GET /v1/deliveries/{id}/metadata` (every holder): the header with the metadata slot
+    /// only (no part capsule, no body); not a download.
+    pub async fn delivery_metadata(&self, id: &str) -> Result<Vec<u8>> {
+        Self::binary(self.authed(Method::GET, &format!("/v1/deliveries/{id}/metadata"))?).await
+    }
+
     /// `GET /v1/deliveries/{id}/forwarding-request[?parts=…]`: the core's forwarding request
     /// (no part's `C1`).
     pub async fn forwarding_request(&self, id: &str, parts: Option<&[u32]>) -> Result<Vec<u8>> {

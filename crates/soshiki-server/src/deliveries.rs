@@ -139,6 +139,35 @@ pub async fn header(
     Ok(octets(header))
 }
 
+/// `GET /v1/deliveries/{id}/metadata` (the holder, any role): the delivery's header with the
+/// metadata slot only — no part capsule, no body — so that whoever held a delivery keeps
+/// seeing its title, category, part names and labels (sealed to its own key) after forwarding
+/// every part onward, and an inbox listing never counts as a download.
+pub async fn metadata(
+    State(st): State<AppState>,
+    actor: Actor,
+    IdPath(id): IdPath,
+) -> ApiResult<Response> {
+    let d = load(&st, &id).await?;
+    require_holder(&actor, &d)?;
+    match d.status {
+        DeliveryStatus::Delivered | DeliveryStatus::Opened | DeliveryStatus::Forwarded => {}
+        other => {
+            return Err(ApiError::Gone(format!(
+                "the delivery was {}",
+                status_name(other)
+            )))
+        }
+    }
+    let env = st.store.envelope(&d.envelope_id).await?;
+    let suite = SuiteId::from_u16(env.suite)
+        .map_err(|e| ApiError::Internal(format!("stored suite: {e}")))?;
+    let header = d.header.clone();
+    let only_metadata =
+        blocking(move || with_suite!(suite, S => restrict_header::<S>(&header, &[]))).await?;
+    Ok(octets(only_metadata))
+}
+
 /// Record, before any capsule or body leaves, that the holder downloads the delivery (the
 /// server's own observation: receipts show it and a downloaded delivery cannot be recalled).
 /// A delivery recalled or forwarded meanwhile is refused.

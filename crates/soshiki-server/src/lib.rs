@@ -298,6 +298,11 @@ fn route_table() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)> {
         ("GET", "/v1/deliveries/{id}/header", get(deliveries::header)),
         (
             "GET",
+            "/v1/deliveries/{id}/metadata",
+            get(deliveries::metadata),
+        ),
+        (
+            "GET",
             "/v1/deliveries/{id}/forwarding-request",
             get(deliveries::forwarding_request),
         ),

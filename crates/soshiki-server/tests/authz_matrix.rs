@@ -150,6 +150,13 @@ const MATRIX: &[(&str, &str, &str)] = &[
         "/v1/deliveries/{id}/header",
         "*=403 anon=401 revoked=401 expired=401 holder=200 holder_no_forwarder=200",
     ),
+    // Every holder, whatever its roles: the metadata slot is sealed to its own key.
+    (
+        "GET",
+        "/v1/deliveries/{id}/metadata",
+        "*=403 anon=401 revoked=401 expired=401 holder=200 holder_no_reader=200 \
+         holder_no_forwarder=200",
+    ),
     (
         "GET",
         "/v1/deliveries/{id}/forwarding-request",
@@ -1097,6 +1104,7 @@ async fn call_for(
             "GET",
             "/v1/deliveries/{id}"
             | "/v1/deliveries/{id}/header"
+            | "/v1/deliveries/{id}/metadata"
             | "/v1/deliveries/{id}/envelope"
             | "/v1/deliveries/{id}/forwarding-request",
         ) => call.path = route.replace("{id}", &d),

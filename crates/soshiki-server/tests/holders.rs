@@ -232,6 +232,63 @@ async fn holder_that_forwarded_every_part_gets_nothing() {
     assert!(sink.is_empty());
 }
 
+/// Whoever held a delivery keeps its title, category, part names and labels after forwarding
+/// every part onward: `GET …/metadata` serves the header with the metadata slot (sealed to the
+/// holder's own key) and no part capsule or body, to every holder whatever its roles. It is
+/// not a download: a delivery whose metadata was fetched can still be recalled.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn holder_keeps_the_title_after_forwarding_every_part() {
+    let w = world().await;
+    let (_, first) = send2(&w).await;
+    let mine = to_chief(&w, &first).await;
+    let to_staff = flows::forward(
+        &w.chief.client,
+        &w.chief.key,
+        &mine,
+        &[(w.staff.id(), vec![0, 1])],
+    )
+    .await
+    .expect("forward all")
+    .deliveries[0]
+        .id
+        .clone();
+
+    // The representative (no reader role) and the chief (every part forwarded away) alike.
+    for (who, id) in [(&w.rep, &first), (&w.chief, &mine)] {
+        let bytes = who.client.delivery_metadata(id).await.expect("metadata");
+        let h = EnvelopeHeader::<P256>::from_bytes(&bytes).expect("a header");
+        assert!(
+            h.slots.iter().all(|s| s.slot == METADATA_SLOT),
+            "no part capsule is served"
+        );
+        assert!(h.bodies.is_empty(), "no body is served");
+        let verified = h.verify_at(now()).expect("verifies");
+        let meta = verified
+            .open_metadata(&who.key.encryption)
+            .expect("the holder opens its metadata");
+        assert_eq!(meta.parts.len(), 2);
+        assert_eq!(meta.parts[1].name, "part1.csv");
+    }
+    // Another member of the same organization does not get someone else's metadata.
+    let e = w
+        .staff
+        .client
+        .delivery_metadata(&mine)
+        .await
+        .expect_err("not the holder");
+    assert_eq!(status(&e), 403, "{e}");
+
+    // Fetching the metadata is not a download: the chief can still recall the forward.
+    w.staff
+        .client
+        .delivery_metadata(&to_staff)
+        .await
+        .expect("the staff member's own metadata");
+    flows::recall(&w.chief.client, &w.chief.key, &to_staff)
+        .await
+        .expect("still recallable");
+}
+
 async fn login_token(m: &Member<P256>) -> String {
     let mut c = Client::new(m.client.base_url(), &ClientOptions::default()).expect("client");
     flows::login(&mut c, &m.key).await.expect("login").token

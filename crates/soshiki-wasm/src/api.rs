@@ -904,6 +904,13 @@ impl Session {
         member!(&self.key, k => forward_as(k, request, targets, now))
     }
 
+    /// Verify a delivery's metadata copy (`GET …/metadata`: the header with the metadata slot
+    /// and no part capsule) and open its title, category, part names and labels. Works for
+    /// every holder, also after every part was forwarded onward.
+    pub fn read_metadata(&self, header: &[u8], now: u64) -> Result<EnvelopeView> {
+        member!(&self.key, k => read_metadata_as(k, header, now))
+    }
+
     /// Verify a delivery's header and prepare to decrypt the parts this member holds.
     /// Mirrors `flows::decrypt_download` up to the decryption itself.
     pub fn begin_open(&self, header: &[u8], now: u64) -> Result<Opener> {
@@ -1061,6 +1068,23 @@ fn forward_as<S: Suite>(
         out.push(resp.to_bytes());
     }
     Ok(out)
+}
+
+fn read_metadata_as<S: Suite>(k: &MemberKey<S>, header: &[u8], now: u64) -> Result<EnvelopeView> {
+    let header = EnvelopeHeader::<S>::from_bytes(header)?;
+    let verified = header
+        .verify_at(now)
+        .map_err(|e| Error::untrusted(format!("the envelope does not verify: {e}")))?;
+    if header.core.recipient_org.fingerprint() != k.organization.fingerprint() {
+        return Err(Error::untrusted(
+            "the envelope is addressed to another organization than this member's",
+        ));
+    }
+    let metadata = verified.open_metadata(&k.encryption)?;
+    let parts = (0..header.core.parts.len() as u32)
+        .map(|i| part_view(&metadata, i))
+        .collect();
+    Ok(view_of(&header, verified.sender(), &metadata, parts))
 }
 
 fn begin_open_as<S: Suite>(k: &MemberKey<S>, header: &[u8], now: u64) -> Result<Opener> {

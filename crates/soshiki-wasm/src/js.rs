@@ -698,6 +698,13 @@ impl Session {
         .map_err(js_err)
     }
 
+    /// Verify a delivery's metadata copy (`GET /v1/deliveries/{id}/metadata`) and open its
+    /// title, category, part names and labels (no part key is involved).
+    #[wasm_bindgen(js_name = readMetadata)]
+    pub fn read_metadata(&self, header: &[u8], now: f64) -> JsResult<JsValue> {
+        (|| to_js(&self.inner.read_metadata(header, time(now, "now")?)?))().map_err(js_err)
+    }
+
     /// Verify a delivery's header (no time later than `now` plus 300 s) and prepare to
     /// decrypt.
     #[wasm_bindgen(js_name = beginOpen)]
