@@ -192,6 +192,7 @@ const M = {
   'inbox.senderVerified': ['署名確認済み', 'signature verified'],
 
   // ----- forward -----
+  'forward.partNumber': ['{n}番目のファイル', 'file {n}'],
   'forward.title': ['転送（再暗号化）', 'Forward (re-encryption)'],
   'forward.noDelivery': ['受信物が指定されていません。', 'No delivery given.'],
   'forward.from': ['差出: {org} {name}', 'From: {org}, {name}'],

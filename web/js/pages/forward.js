@@ -37,12 +37,25 @@ export default async function forwardPage(root, args, { go }) {
       if (view.envelopeId !== d.envelope_id) throw userError('forward.otherEnvelope');
     } catch (e) { st.show(errorText(e), 'error'); }
   }
-  if (view) {
-    root.append(h('section', { class: 'card' },
-      h('h2', {}, view.title || t('inbox.noTitle'), view.category ? h('span', { class: 'tag' }, view.category) : ''),
-      h('p', {}, t('forward.from', { org: orgNameOf(view) || d.sender_org_name, name: view.senderName || d.sender_name })),
-      (view.hops || []).length ? h('ol', { class: 'hops' }, view.hops.map((x) => h('li', {}, hopText(x)))) : ''));
+  // Nothing left to forward (every part forwarded onward): the title, part names and labels
+  // still come from the delivery's metadata copy, sealed to this member's own key.
+  let meta = view;
+  if (!meta && ['delivered', 'opened', 'forwarded'].includes(d.status)) {
+    try {
+      meta = s.readMetadata(await api.getBytes(`/v1/deliveries/${id}/metadata`), now());
+      if (meta.envelopeId !== d.envelope_id) throw userError('forward.otherEnvelope');
+    } catch (e) { meta = null; st.show(errorText(e), 'error'); }
   }
+  if (meta) {
+    root.append(h('section', { class: 'card' },
+      h('h2', {}, meta.title || t('inbox.noTitle'), meta.category ? h('span', { class: 'tag' }, meta.category) : ''),
+      h('p', {}, t('forward.from', { org: orgNameOf(meta) || d.sender_org_name, name: meta.senderName || d.sender_name })),
+      (meta.hops || []).length ? h('ol', { class: 'hops' }, meta.hops.map((x) => h('li', {}, hopText(x)))) : ''));
+  }
+  const partName = (i) => {
+    const p = meta && (meta.parts || []).find((x) => x.index === i);
+    return p ? p.name : t('forward.partNumber', { n: i + 1 });
+  };
 
   // Directory: every member of my organization, verified against my key file's record.
   let members = [];
@@ -121,7 +134,7 @@ export default async function forwardPage(root, args, { go }) {
     for (const f of mine) {
       const cell = h('td', {}, t('common.loading'));
       const act = h('td', {});
-      tbody.append(h('tr', { dataset: { delivery: f.id } }, h('td', {}, f.holderName), h('td', {}, f.parts.join(', ')), h('td', {}, fmtTime(f.time)), cell, act));
+      tbody.append(h('tr', { dataset: { delivery: f.id } }, h('td', {}, f.holderName), h('td', {}, f.parts.map(partName).join('、')), h('td', {}, fmtTime(f.time)), cell, act));
       {
         const child = f;
         const kind = { delivered: 'new', forwarded: 'forwarded', opened: 'opened', recalled: 'recalled', expired: 'expired' }[child.status] || child.status;
