@@ -62,4 +62,11 @@ test('the clerk\'s words are the Japanese messages', () => {
   for (const w of ['受信箱', '転送', '再暗号化', '取り消し', '開封', '送信', '受領通知', '監査記録']) assert.ok(all.includes(w), w);
 });
 
+const { visibleText } = await import('../js/ui.js');
+test('bidirectional controls in names and labels are shown, never obeyed', () => {
+  assert.equal(visibleText('invoice\u202Efdp.exe'), 'invoice[U+202E]fdp.exe');
+  assert.equal(visibleText('\u2067架空\u2069 太郎\u200F'), '[U+2067]架空[U+2069] 太郎[U+200F]');
+  assert.equal(visibleText('大町地区 担当 (abc)'), '大町地区 担当 (abc)');
+});
+
 console.log(`unit: ${n} passed`);

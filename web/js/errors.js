@@ -2,7 +2,7 @@
 // went wrong: the wasm module's codes ("<code>: <text>"), the server's JSON errors
 // ({error: {code, message}} with the HTTP status), and network failures.
 import { ApiError, NetworkError } from './api.js';
-import { lang, t } from './i18n.js';
+import { t } from './i18n.js';
 
 const WASM_CODES = ['malformed', 'wrong-passphrase', 'untrusted', 'decrypt-failed', 'invalid', 'internal', 'no-crypto-module'];
 
@@ -12,13 +12,9 @@ export function describe(e) {
     const key = `err.api.${e.code}`;
     let summary = t(key);
     if (summary === key) summary = e.status >= 500 ? t('err.api.internal') : t('err.api.other', { status: e.status });
-    // The server's sentence is English, for operators: a Japanese page names only the stable
-    // code (which the administrator can look up) and leaves the sentence to the console.
-    if (lang() === 'ja') {
-      if (e.detail) console.warn(`server: ${e.code}: ${e.detail}`);
-      return { summary, detail: e.code ? `${t('err.code')} ${e.code}` : '' };
-    }
-    return { summary, detail: e.detail };
+    // The server's sentence is English, for operators: it stays behind the 詳細 toggle, with
+    // the stable code an administrator can look up.
+    return { summary, detail: e.code ? `${t('err.code')} ${e.code}: ${e.detail || ''}` : e.detail };
   }
   if (e instanceof NetworkError) return { summary: t('err.network'), detail: e.message };
   if (e && e.name === 'AbortError') return { summary: t('err.aborted'), detail: '' };
@@ -29,10 +25,33 @@ export function describe(e) {
   return { summary: t('err.unexpected'), detail: msg };
 }
 
-/** The error as one line: "summary (detail)". */
-export function errorText(e) {
+/** The error as one line: "summary (detail)" (for logs and tests). */
+export function errorLine(e) {
   const { summary, detail } = describe(e);
   return detail ? `${summary} (${t('err.detail')}: ${detail})` : summary;
+}
+
+/**
+ * The error for the page: the sentence in the UI language, and the technical detail (often
+ * the server's English sentence) behind a closed 詳細 / detail toggle, so a clerk reads only
+ * their language unless they open it for the help desk.
+ */
+export function errorText(e) {
+  const { summary, detail } = describe(e);
+  const span = document.createElement('span');
+  span.className = 'error-message';
+  span.append(summary);
+  if (detail) {
+    const det = document.createElement('details');
+    det.className = 'error-detail';
+    const sum = document.createElement('summary');
+    sum.textContent = t('err.detail');
+    const code = document.createElement('code');
+    code.textContent = detail;
+    det.append(sum, code);
+    span.append(' ', det);
+  }
+  return span;
 }
 
 /** A user-facing error raised by the UI itself (e.g. a check in the browser failed). */

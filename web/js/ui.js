@@ -2,6 +2,14 @@
 import { t } from './i18n.js';
 
 /** Create an element: h('button', {class: 'x', onclick: fn}, 'text', child…). */
+// Unicode bidirectional controls (LRE…RLO, LRI…PDI, LRM, RLM, ALM) reorder what is shown:
+// "invoice\u202Efdp.exe" would display as "invoiceexe.pdf". No Japanese or English name needs
+// them, so every text the UI shows has them replaced by a visible marker.
+const BIDI_CONTROLS = /[\u202A-\u202E\u2066-\u2069\u200E\u200F\u061C]/g;
+export function visibleText(s) {
+  return String(s).replace(BIDI_CONTROLS, (c) => `[U+${c.codePointAt(0).toString(16).toUpperCase().padStart(4, '0')}]`);
+}
+
 export function h(tag, attrs, ...children) {
   const el = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs || {})) {
@@ -14,7 +22,7 @@ export function h(tag, attrs, ...children) {
   }
   for (const c of children.flat(Infinity)) {
     if (c === undefined || c === null || c === false) continue;
-    el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+    el.append(c instanceof Node ? c : document.createTextNode(visibleText(c)));
   }
   return el;
 }
