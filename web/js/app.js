@@ -24,7 +24,8 @@ const PAGES = {
   forward: { render: forwardPage, needsSession: true },
   open: { render: openPage, needsSession: true },
   send: { render: sendPage, needsSession: true, nav: true },
-  rules: { render: rulesPage, needsSession: true, nav: true },
+  // Routing rules route what a member forwards: only forwarders and representatives see them.
+  rules: { render: rulesPage, needsSession: true, nav: true, role: ['forwarder', 'representative'] },
   receipts: { render: receiptsPage, needsSession: true, nav: true },
   orgs: { render: orgsPage, needsSession: true, nav: true },
   admin: { render: adminPage, needsSession: true, nav: true, role: 'admin' },
@@ -51,7 +52,7 @@ function renderNav() {
   if (me) {
     for (const [name, p] of Object.entries(PAGES)) {
       if (!p.nav) continue;
-      if (p.role && !session.hasRole(p.role)) continue;
+      if (p.role && ![].concat(p.role).some((r) => session.hasRole(r))) continue;
       items.push([name, t(`nav.${name}`)]);
     }
   } else {

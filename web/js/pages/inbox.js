@@ -43,7 +43,7 @@ export default async function inboxPage(root, _args, ctx) {
       return b.d.created - a.d.created;
     });
     tbody.replaceChildren(...list.map((r) => r.tr));
-    if (!list.length) tbody.append(h('tr', {}, h('td', { colspan: 7, class: 'muted' }, t('inbox.empty'))));
+    if (!list.length) tbody.append(h('tr', {}, h('td', { colspan: 7, class: 'muted' }, t(rows.length ? 'inbox.empty' : 'inbox.emptyAll'))));
   };
   filter.addEventListener('change', render);
   sort.addEventListener('change', render);

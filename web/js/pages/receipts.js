@@ -22,11 +22,13 @@ export default async function receiptsPage(root) {
       h('h2', {}, e.title || t('inbox.noTitle')),
       h('p', {}, t('receipts.sentTo', { org: e.orgName, rep: e.repName, time: fmtTime(e.time) })),
       h('p', { class: 'muted mono' }, e.envelopeId), box));
-    load(e.envelopeId, box);
+    load(e.envelopeId, box, e.parts || []);
   }
 }
 
-async function load(id, box) {
+async function load(id, box, partNames) {
+  // The sender's own list has the file names; numbers count from 1 for people.
+  const partName = (i) => partNames[i] || t('forward.partNumber', { n: i + 1 });
   const st = statusBox();
   box.replaceChildren(st);
   st.show(t('common.loading'));
@@ -38,7 +40,7 @@ async function load(id, box) {
       [t('receipts.col.kind'), t('receipts.col.time'), t('receipts.col.parts'), t('receipts.col.by'), t('receipts.col.holder')].map((c) => h('th', { scope: 'col' }, c)))),
     h('tbody', {}, r.receipts.map((x) => h('tr', { dataset: { kind: x.kind } },
       h('td', {}, badge(kindOf[x.kind] || 'new', t(`receipts.kind.${x.kind}`))), h('td', {}, fmtTime(x.time)),
-      h('td', {}, x.parts.join(', ')), h('td', {}, x.by_roles.map((y) => t(`role.${y}`)).join('・')),
+      h('td', {}, x.parts.map(partName).join('、')), h('td', {}, x.by_roles.map((y) => t(`role.${y}`)).join('・')),
       h('td', {}, x.holder_roles.map((y) => t(`role.${y}`)).join('・')))))));
   } catch (e) {
     st.show(errorText(e), 'error');

@@ -30,7 +30,9 @@ export default async function rulesPage(root) {
       signed.setAttribute('role', 'alert');
       signed.replaceChildren(t('rules.unsigned'), ' ', check.reason || '');
     }
-    members = (await directory(me.orgId, s.organizationRecord())).filter((m) => m.usable);
+    // A rule's target receives parts: it must be able to read or forward them.
+    members = (await directory(me.orgId, s.organizationRecord())).filter((m) => m.usable
+      && (m.verified.roles || []).some((r) => r === 'reader' || r === 'forwarder' || r === 'representative'));
   } catch (e) { st.show(errorText(e), 'error'); }
   const names = new Map(members.map((m) => [m.info.cert_id, m.verified.name]));
 
