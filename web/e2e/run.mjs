@@ -334,6 +334,25 @@ function cliConn(stateName) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Accessibility: axe-core (npm) in the page, WCAG 2.1 A and AA rules. The page's strict CSP
+// forbids inline scripts, so the engine is evaluated through the debugging protocol.
+
+const AXE_SOURCE = fs.readFileSync(new URL('./node_modules/axe-core/axe.min.js', import.meta.url), 'utf8');
+const a11yReport = [];
+
+/** Run axe on the current page; fail on any serious or critical violation. */
+async function checkA11y(m, label) {
+  await m.page.evaluate(AXE_SOURCE);
+  const violations = await m.page.evaluate(async () => {
+    const r = await window.axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } });
+    return r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 3).map((n) => n.target.join(' ')) }));
+  });
+  a11yReport.push({ page: label, violations });
+  const bad = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  assert.deepEqual(bad, [], `${label}: serious or critical accessibility violations`);
+}
+
+// ---------------------------------------------------------------------------------------------
 // Data.
 
 function csvFor(districts, rowsEach) {
@@ -453,6 +472,47 @@ test('omachi: send a CSV split per district, forward per district, recall and re
   const repPaths = rep.rec.seen.map((x) => x.what);
   assert.ok(repPaths.some((p) => p.endsWith('/forwarding-request')), 'the forwarder used forwarding requests');
   assert.ok(!repPaths.some((p) => /\/deliveries\/[^/]+\/(header|envelope)$/.test(p)), repPaths.join('\n'));
+});
+
+test('accessibility: every page has no serious or critical WCAG 2.1 A/AA violation (axe-core)', async () => {
+  const m = await newMember('a11y');
+  for (const [hash, sel] of [['#/setup', '#import-form'], ['#/unlock', 'h1'], ['#/orgs', 'h1']]) {
+    await go(m, hash, sel);
+    await checkA11y(m, `${hash} (no key)`);
+  }
+  // An administrator: inbox, send, receipts, partner organizations, administration.
+  await importAndUnlock(m, keyPath('omachi', 'omachi-admin'));
+  await go(m, '#/admin', '#orgkey');
+  await m.page.waitForSelector('#audit');
+  for (const [hash, sel] of [['#/inbox', '#inbox-table'], ['#/send', '#send-form'], ['#/receipts', 'h1'],
+    ['#/orgs', '#pin-form'], ['#/admin', '#orgkey']]) {
+    await go(m, hash, sel);
+    await m.page.waitForTimeout(300);
+    await checkA11y(m, `${hash} (administrator)`);
+  }
+  await go(m, '#/unlock', '#unlock-form');
+  // A sender sends one file; the representative's forward and rules pages; a reader opens.
+  const sender = await newMember('a11y-sender');
+  await importAndUnlock(sender, keyPath('omachi', 'pref-sender'));
+  const cityFp = await orgFingerprint(keyPath('omachi', 'omachi-rep'));
+  await pinOrg(sender, cityFp);
+  const rows = csvFor([['Omachi', '大町']], 2);
+  addPlaintextRows('a11y csv', rows);
+  const title = 'アクセシビリティ確認 (e2e)';
+  await send(sender, { orgId: cityFp, title, files: [{ name: 'a11y.csv', mimeType: 'text/csv', buffer: Buffer.from(rows, 'utf8') }] });
+  await importAndUnlock(m, keyPath('omachi', 'omachi-rep'));
+  const id = await findDelivery(m, title, { status: 'delivered' });
+  await go(m, `#/forward/${id}`, '#forward-parts');
+  await checkA11y(m, '#/forward (representative)');
+  await go(m, '#/rules', 'h1');
+  await m.page.waitForTimeout(300);
+  await checkA11y(m, '#/rules (representative)');
+  await forward(m, id, { 'a11y.csv': '大町地区 担当' });
+  await importAndUnlock(m, keyPath('omachi', 'omachi-omachi'));
+  const mine = await findDelivery(m, title, { status: 'delivered' });
+  await go(m, `#/open/${mine}`, '#open-parts');
+  await checkA11y(m, '#/open (reader)');
+  fs.writeFileSync(path.join(ART, 'accessibility.json'), JSON.stringify(a11yReport, null, 1));
 });
 
 test('wrong-recipient: forward to the wrong member, recall, re-forward to the right one', async () => {

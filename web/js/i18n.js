@@ -6,7 +6,7 @@ const M = {
   'shell.title': ['Soshiki 組織暗号', 'Soshiki organizational encryption'],
   'shell.lock': ['ロック', 'Lock'],
   'shell.locked': ['ロック中（鍵は開いていません）', 'Locked (no key unlocked)'],
-  'shell.langSwitch': ['表示言語を英語に切り替え', 'Switch the language to Japanese'],
+  'shell.langSwitch': ['English（表示言語を英語に切り替え）', '日本語 (switch the language to Japanese)'],
   'shell.skip': ['本文へ移動', 'Skip to content'],
   'shell.footer': ['暗号化・再暗号化・復号はすべてこのブラウザの中で行われます。サーバーは鍵も平文も受け取りません。',
     'Encryption, re-encryption and decryption all happen in this browser. The server never receives a key or a plaintext.'],

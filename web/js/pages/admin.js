@@ -74,7 +74,9 @@ async function enrollmentsSection(s, me, go) {
     const code = h('input', { type: 'text', name: 'enrollment-code', inputmode: 'numeric', autocomplete: 'off', spellcheck: 'false', placeholder: '0000-0000-0000-0000', disabled: !orgKey || !(review && review.ok) });
     const codeState = h('span', { class: 'code-state', 'aria-live': 'polite' });
     const approve = h('button', { type: 'button', class: 'primary', disabled: true }, t('admin.approve'));
-    const reject = h('button', { type: 'button', class: 'danger' }, t('admin.reject'));
+    // Deciding on a request (either way) needs the organization key unlocked: the administrator
+    // sees the request verified first.
+    const reject = h('button', { type: 'button', class: 'danger', disabled: !orgKey }, t('admin.reject'));
     const checkCode = () => {
       const digits = code.value.replace(/[^0-9０-９]/g, '');
       const ok = !!(orgKey && review && review.ok && orgKey.enrollmentCodeMatches(statement, code.value));
