@@ -658,7 +658,25 @@ test('enrollment in the browser, approval with the organization key, audit trail
   await admin.page.waitForSelector('#audit-result');
   assert.equal(await admin.page.getAttribute('#audit-result', 'class'), 'status ok', await admin.page.textContent('#audit-result'));
   assert.ok((await admin.page.textContent('#audit-out')).includes('承認'));
+  // Subjects name people, not hex: the approval names the new member.
+  const approval = admin.page.locator('#audit-table tbody tr', { hasText: '承認' }).last();
+  assert.ok((await approval.innerText()).includes('大町地区 e2e 新規担当'), await approval.innerText());
   await screenshot(admin, 'admin-audit');
+  // Filter by action, then export what is shown as CSV for Excel (UTF-8 with BOM).
+  const total = await admin.page.locator('#audit-table tbody tr').count();
+  await admin.page.selectOption('#audit-action', { label: '承認' });
+  const shown = await admin.page.locator('#audit-table tbody tr').count();
+  assert.ok(shown >= 1 && shown < total, `filter: ${shown} of ${total}`);
+  const [csvDownload] = await Promise.all([admin.page.waitForEvent('download'), admin.page.click('#audit-export')]);
+  const csvFile = path.join(ART, 'audit-export.csv');
+  await csvDownload.saveAs(csvFile);
+  const csvBytes = fs.readFileSync(csvFile);
+  assert.deepEqual([...csvBytes.subarray(0, 3)], [0xef, 0xbb, 0xbf], 'UTF-8 BOM for Excel');
+  const csvLines = csvBytes.toString('utf8').slice(1).split('\r\n').filter(Boolean);
+  assert.equal(csvLines.length, shown + 1, 'header and the shown rows');
+  assert.ok(csvLines.some((l) => l.includes('大町地区 e2e 新規担当')), csvLines.join('\n'));
+  await screenshot(admin, 'admin-audit-filtered');
+  await admin.page.selectOption('#audit-action', '');
   // With the organization key unlocked, sign a checkpoint; the next verification checks the
   // trail against it (served by the server and remembered by this browser).
   await admin.page.click('#audit-checkpoint');

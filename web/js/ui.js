@@ -74,8 +74,10 @@ export function fmtFingerprint(hex) {
   return String(hex || '').toLowerCase().replace(/[^0-9a-f]/g, '').replace(/(.{4})(?=.)/g, '$1 ');
 }
 
+/** A fingerprint in groups of four that wrap only between groups, never inside one. */
 export function fingerprintEl(hex) {
-  return h('code', { class: 'fp', title: hex }, fmtFingerprint(hex));
+  const groups = fmtFingerprint(hex).split(' ');
+  return h('code', { class: 'fp', title: hex }, groups.map((g, i) => [i ? ' ' : '', h('span', { class: 'fp-group' }, g)]));
 }
 
 export function labelsText(labels) {

@@ -160,6 +160,91 @@ async function membersSection(s, me, go) {
   return sec;
 }
 
+// ----- the verified audit trail, readable: names for ids, filters, CSV export -----
+
+const actionName = (a) => (t(`action.${a}`) === `action.${a}` ? a : t(`action.${a}`));
+
+/** Names for the ids an administrator may resolve: members (verified certificates), actors
+ * of the trail, its own organization and pinned partners. Deliveries and envelopes stay ids:
+ * their titles are sealed to their holders. */
+async function auditNames(entries, me, s) {
+  const names = new Map();
+  names.set(me.orgId, me.orgName);
+  for (const [id, name] of Object.entries(session.pins())) names.set(id, name);
+  try {
+    for (const m of await directory(me.orgId, s.organizationRecord(), { revocations: false })) {
+      if (m.verified) names.set(m.info.cert_id, m.verified.name);
+    }
+  } catch (_) { /* names are a convenience: ids stay */ }
+  for (const e of entries) names.set(e.actorCert, e.actor);
+  return names;
+}
+
+function subjectText(subject, names) {
+  return String(subject)
+    .replace(/\b[0-9a-f]{64}\b/g, (id) => names.get(id) || `${id.slice(0, 8)}…`)
+    .replace(/\b[0-9a-f]{32}\b/g, (id) => t('admin.auditItem', { id: id.slice(0, 8) }));
+}
+
+const dayStart = (v) => (v ? Math.floor(new Date(`${v}T00:00:00`).getTime() / 1000) : null);
+
+async function auditTable(entries, me, s) {
+  const names = await auditNames(entries, me, s);
+  const rows = entries.map((e) => ({
+    e,
+    action: actionName(e.action),
+    subject: (e.subjects || [e.subject]).map((x) => subjectText(x, names)).join('、'),
+  }));
+  const from = h('input', { type: 'date', id: 'audit-from' });
+  const to = h('input', { type: 'date', id: 'audit-to' });
+  const actor = h('select', { id: 'audit-actor' }, h('option', { value: '' }, t('admin.auditAll')),
+    [...new Map(entries.map((e) => [e.actorCert, e.actor])).entries()].map(([id, name]) => h('option', { value: id }, name)));
+  const action = h('select', { id: 'audit-action' }, h('option', { value: '' }, t('admin.auditAll')),
+    [...new Set(entries.map((e) => e.action))].map((a) => h('option', { value: a }, actionName(a))));
+  const count = h('p', { class: 'hint', id: 'audit-count', 'aria-live': 'polite' });
+  const exportBtn = h('button', { type: 'button', id: 'audit-export' }, t('admin.auditExport'));
+  const tbody = h('tbody');
+  const selected = () => {
+    const lo = dayStart(from.value);
+    const hi = to.value ? dayStart(to.value) + 86400 : null;
+    return rows.filter(({ e }) => (lo === null || e.time >= lo) && (hi === null || e.time < hi)
+      && (!actor.value || e.actorCert === actor.value) && (!action.value || e.action === action.value));
+  };
+  const render = () => {
+    const list = selected();
+    tbody.replaceChildren(...list.map(({ e, action: a, subject }) => h('tr', { dataset: { seq: e.seq } },
+      h('td', {}, String(e.seq)), h('td', {}, fmtTime(e.time)), h('td', {}, a),
+      h('td', {}, e.actor, e.actorOrgPinned === false ? h('span', { class: 'muted' }, ` (${t('inbox.orgNotPinned')})`) : ''),
+      h('td', {}, subject))));
+    count.textContent = t('admin.auditShown', { n: list.length, total: rows.length });
+  };
+  for (const c of [from, to, actor, action]) c.addEventListener('change', render);
+  // CSV for Excel: UTF-8 with a BOM, CRLF, every field quoted; names and the raw ids both.
+  exportBtn.addEventListener('click', () => {
+    const q = (v) => `"${String(v ?? '').replace(/"/g, '""')}"`;
+    const head = [t('admin.col.seq'), t('admin.col.time'), t('admin.col.action'), t('admin.col.actor'),
+      t('admin.col.subject'), 'action', 'actor_certificate', 'subjects'];
+    const lines = [head.map(q).join(',')].concat(selected().map(({ e, action: a, subject }) => [e.seq, fmtTime(e.time), a,
+      e.actor, subject, e.action, e.actorCert, (e.subjects || [e.subject]).join(' ')].map(q).join(',')));
+    const blob = new Blob(['\uFEFF', lines.join('\r\n'), '\r\n'], { type: 'text/csv;charset=utf-8' });
+    const a = h('a', { href: URL.createObjectURL(blob), download: `audit-${me.orgName}-${new Date().toISOString().slice(0, 10)}.csv` });
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
+  });
+  render();
+  return h('div', {},
+    h('div', { class: 'toolbar', id: 'audit-filters' },
+      h('label', { for: from.id }, t('admin.auditFrom')), from, h('label', { for: to.id }, t('admin.auditTo')), to,
+      h('label', { for: actor.id }, t('admin.col.actor')), actor, h('label', { for: action.id }, t('admin.col.action')), action,
+      exportBtn),
+    count,
+    h('table', { class: 'list', id: 'audit-table' }, h('thead', {}, h('tr', {},
+      [t('admin.col.seq'), t('admin.col.time'), t('admin.col.action'), t('admin.col.actor'), t('admin.col.subject')].map((c) => h('th', { scope: 'col' }, c)))),
+    tbody));
+}
+
 function auditSection(s, me) {
   const st = statusBox();
   const out = h('div', { id: 'audit-out' });
@@ -194,12 +279,7 @@ function auditSection(s, me) {
       if (report.ok && report.checkpointPosition) out.append(h('p', { class: 'hint', id: 'audit-checkpoint-held' }, t('admin.checkpointHeld', { n: report.checkpointPosition })));
       out.append(report.ok ? h('p', { class: 'status ok', id: 'audit-result' }, t('admin.auditOk', { n: (report.entries || []).length }))
         : h('p', { class: 'status error', id: 'audit-result', role: 'alert' }, t('admin.auditBad'), ' ', (report.failures || []).map((f) => (typeof f === 'string' ? f : `#${f.seq}: ${f.reason}`)).join('; ')));
-      out.append(h('table', { class: 'list' }, h('thead', {}, h('tr', {},
-        [t('admin.col.seq'), t('admin.col.time'), t('admin.col.action'), t('admin.col.actor'), t('admin.col.subject')].map((c) => h('th', { scope: 'col' }, c)))),
-      h('tbody', {}, (report.entries || []).map((e) => h('tr', {}, h('td', {}, String(e.seq)), h('td', {}, fmtTime(e.time)),
-        h('td', {}, t(`action.${e.action}`) === `action.${e.action}` ? e.action : t(`action.${e.action}`)),
-        h('td', {}, String(e.actor ?? ''), e.actorOrgPinned === false ? h('span', { class: 'muted' }, ` (${t('inbox.orgNotPinned')})`) : ''),
-        h('td', { class: 'mono small' }, String(e.subject ?? '')))))));
+      if (report.ok) out.append(await auditTable(report.entries || [], me, s));
     } catch (e) { st.show(errorText(e), 'error'); }
   });
   return h('section', { class: 'card', id: 'audit' }, h('h2', {}, t('admin.audit')), h('p', {}, t('admin.auditLead')), h('div', { class: 'actions' }, btn), st, out);
