@@ -713,6 +713,41 @@ test('routing rules: build, test and save', async () => {
   await screenshot(rep, 'rules');
 });
 
+test('forwarding suggests itself: targets pre-filled from signed rules, a disagreeing label warned', async () => {
+  // Runs after "routing rules": the representative's signed rules say district=Omachi -> 大町地区 担当.
+  const sender = await newMember('prefill-sender');
+  const rep = await newMember('prefill-rep');
+  await importAndUnlock(sender, keyPath('omachi', 'pref-sender'));
+  await importAndUnlock(rep, keyPath('omachi', 'omachi-rep'));
+  const cityFp = await orgFingerprint(keyPath('omachi', 'omachi-rep'));
+  await pinOrg(sender, cityFp);
+  const csv = csvFor([['Omachi', '大町'], ['Yasaka', '八坂']], 2);
+  addPlaintextRows('prefill csv', csv);
+  const title = '振り分け候補の確認 (e2e)';
+  await send(sender, { orgId: cityFp, title, files: [{ name: 'list.csv', mimeType: 'text/csv', buffer: Buffer.from(csv, 'utf8') }],
+    split: { file: 'list.csv', column: 'district' } });
+  const id = await findDelivery(rep, title, { status: 'delivered' });
+  await go(rep, `#/forward/${id}`, '#forward-parts');
+  await rep.page.waitForSelector('#forward-rules-note');
+  const state = await rep.page.$$eval('#forward-parts tbody tr', (trs) => trs.map((tr) => {
+    const sel = tr.querySelector('select');
+    return { text: tr.textContent, chosen: sel.value ? sel.selectedOptions[0].textContent : '', prefilled: sel.dataset.prefilled === '1',
+      marked: !!tr.querySelector('.prefill .badge') };
+  }));
+  const omachi = state.find((r) => r.text.includes('list_Omachi.csv'));
+  const yasaka = state.find((r) => r.text.includes('list_Yasaka.csv'));
+  assert.ok(omachi.chosen.startsWith('大町地区 担当') && omachi.prefilled && omachi.marked, JSON.stringify(omachi));
+  assert.ok(!yasaka.chosen && !yasaka.prefilled && !yasaka.marked, JSON.stringify(yasaka));
+  // Sending the Yasaka part to the Omachi officer: the label disagrees with the officer's rules.
+  const yasakaRow = rep.page.locator('#forward-parts tbody tr', { hasText: 'list_Yasaka.csv' });
+  const omachiOfficer = await yasakaRow.locator('select option', { hasText: '大町地区 担当' }).getAttribute('value');
+  await yasakaRow.locator('select').selectOption(omachiOfficer);
+  assert.match(await yasakaRow.locator('.warn-text').innerText(), /district=Yasaka/);
+  await screenshot(rep, 'forward-prefilled-from-rules');
+  await yasakaRow.locator('select').selectOption('');
+  assert.equal(await yasakaRow.locator('.warn-text').innerText(), '');
+});
+
 test('large body: streamed decryption to a Service Worker download (> 32 MiB), blob refused', async () => {
   const rep = await newMember('large-rep');
   const reader = await newMember('large-reader');

@@ -4,7 +4,8 @@
 // part's C1), post. Lists the forwards made from this delivery with a recall (取り消し) button
 // while unopened; recalled parts can be forwarded again.
 import { t } from '../i18n.js';
-import { h, statusBox, badge, fmtTime, labelsText, fingerprintEl, confirmDialog, now } from '../ui.js';
+import { h, statusBox, badge, fmtTime, labelsText, labelsObject, fingerprintEl, confirmDialog, now } from '../ui.js';
+import { need } from '../wasm.js';
 import * as api from '../api.js';
 import * as session from '../session.js';
 import { errorText, userError } from '../errors.js';
@@ -66,13 +67,32 @@ export default async function forwardPage(root, args, { go }) {
 
   if (view) {
     const selects = new Map();
-    const rows = view.parts.filter((p) => forwardable.includes(p.index)).map((p) => {
+    const offered = view.parts.filter((p) => forwardable.includes(p.index));
+    const routing = await suggestedTargets(s, offered, view.category, usable);
+    if (routing.note) root.append(h('p', { class: 'hint', id: 'forward-rules-note' }, routing.note));
+    const rows = offered.map((p) => {
       const sel = h('select', { name: `target-${p.index}`, id: `target-${p.index}`, dataset: { part: p.index } },
         h('option', { value: '' }, t('forward.keep')),
         usable.map((m) => h('option', { value: m.info.cert_id }, `${m.verified.name} (${m.verified.fingerprintShort})`)));
       selects.set(p.index, sel);
-      return h('tr', {}, h('td', {}, String(p.index)), h('td', {}, h('label', { for: sel.id }, p.name)),
-        h('td', {}, labelsText(p.labels)), h('td', {}, sel));
+      // Pre-filled from this member's own signed routing rules, and marked as such.
+      const mark = h('span', { class: 'prefill', 'aria-live': 'polite' });
+      const warn = h('p', { class: 'warn-text', 'aria-live': 'polite' });
+      const suggested = routing.byPart.get(p.index);
+      if (suggested) {
+        sel.value = suggested;
+        sel.dataset.prefilled = '1';
+      }
+      const update = () => {
+        mark.replaceChildren(sel.value && sel.value === suggested ? badge('verified', t('forward.prefilled')) : '');
+        const conds = sel.value ? routing.conditionsOf(sel.value) : [];
+        const fits = !sel.value || !conds.length || routing.fits(sel.value, p);
+        warn.replaceChildren(fits ? '' : t('forward.labelMismatch', { labels: labelsText(p.labels) || '—', usual: conds.join(' / ') }));
+      };
+      sel.addEventListener('change', update);
+      update();
+      return h('tr', {}, h('td', {}, String(p.index + 1)), h('td', {}, h('label', { for: sel.id }, p.name)),
+        h('td', {}, labelsText(p.labels)), h('td', {}, sel, ' ', mark, warn));
     });
     const btn = h('button', { type: 'button', class: 'primary', id: 'forward-button' }, t('forward.button'));
     root.append(h('section', { class: 'card' }, h('h2', {}, t('forward.partsTitle')),
@@ -156,6 +176,35 @@ export default async function forwardPage(root, args, { go }) {
       }
     }
   }
+}
+
+/**
+ * Targets suggested by this member's routing rules — only rules its own key signed (the same
+ * check as its agent); a rule whose target is not a usable member of the directory suggests
+ * nothing. `fits(cert, part)`: whether any of that member's rules matches the part (a label
+ * that disagrees with the officer's usual labels is warned about).
+ */
+async function suggestedTargets(s, parts, category, usable) {
+  const none = { byPart: new Map(), conditionsOf: () => [], fits: () => true, note: '' };
+  let got;
+  try { got = await api.getJson('/v1/rules'); } catch (_) { return none; }
+  if (!got.rules || !got.rules.length) return none;
+  const check = s.verifyRules(got.rules, got.statement || null);
+  if (check.state !== 'signed') return { ...none, note: t('forward.rulesUnsigned') };
+  const sk = need();
+  const asParts = (ps) => ps.map((p) => ({ index: p.index, name: p.name, labels: labelsObject(p.labels) }));
+  const ok = new Set(usable.map((m) => m.info.cert_id));
+  const byPart = new Map();
+  for (const m of sk.testRules(got.rules, asParts(parts), category || null)) {
+    if (m.target && ok.has(m.target)) byPart.set(m.part, m.target);
+  }
+  const rulesOf = (cert) => got.rules.filter((r) => r.split('->')[1]?.trim().toLowerCase() === cert);
+  return {
+    byPart,
+    conditionsOf: (cert) => rulesOf(cert).map((r) => r.split('->')[0].trim()),
+    fits: (cert, part) => sk.testRules(rulesOf(cert), asParts([part]), category || null).some((m) => m.target === cert),
+    note: byPart.size ? t('forward.rulesUsed') : '',
+  };
 }
 
 async function doForward(s, d, plan) {
