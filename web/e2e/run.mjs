@@ -312,6 +312,15 @@ async function recall(m, parentId, holderName) {
   await expectOk(m, '.page-forward');
 }
 
+/** Recall one part alone of the forward to `holderName` (the other parts stay delivered). */
+async function recallPart(m, parentId, holderName, partName) {
+  await go(m, `#/forward/${parentId}`, '#forwards-made');
+  const row = m.page.locator('#forwards-made tbody tr', { hasText: holderName });
+  await row.locator('button[data-recall][data-parts]:not([data-parts=""])', { hasText: partName }).click();
+  await confirm(m);
+  await expectOk(m, '.page-forward');
+}
+
 /** Open a delivery and save part `partName`; returns the downloaded bytes. */
 async function openAndSave(m, deliveryId, partName, mode) {
   await go(m, `#/open/${deliveryId}`, '#open-parts');
@@ -419,12 +428,12 @@ test('omachi: send a CSV split per district, forward per district, recall and re
     'taishosha_Miasa.csv': '美麻地区 担当',
   });
   await screenshot(rep, 'omachi-rep-forwarded');
-  // 取り消し: recall the wrong forward (unopened), then re-forward correctly.
-  await recall(rep, repDelivery, '美麻地区 担当');
-  await screenshot(rep, 'omachi-rep-recalled');
+  // 取り消し: recall only the wrongly sent Yasaka part (the Miasa part, sent in the same
+  // action, stays delivered), then re-forward Yasaka correctly.
+  await recallPart(rep, repDelivery, '美麻地区 担当', 'taishosha_Yasaka.csv');
+  await screenshot(rep, 'omachi-rep-recalled-one-part');
   await forward(rep, repDelivery, {
     'taishosha_Yasaka.csv': '八坂地区 担当',
-    'taishosha_Miasa.csv': '美麻地区 担当',
   });
   await screenshot(rep, 'omachi-rep-reforwarded');
   // Every part forwarded: the representative's inbox still shows the title and the part names
@@ -449,8 +458,9 @@ test('omachi: send a CSV split per district, forward per district, recall and re
   got = await openAndSave(reader, id, 'taishosha_Yasaka.csv', 'blob');
   assert.ok(got.equals(expected.get('Yasaka')), 'Yasaka part, re-forwarded after the recall');
 
-  // Miasa officer: the recalled delivery is marked recalled and cannot be opened; the new one
-  // holds only Miasa. It is opened by the CLI (an envelope made in the browser opens in the CLI).
+  // Miasa officer: the recalled Yasaka part is a recalled row that cannot be opened; the
+  // delivery sent in the same action still holds Miasa, never re-sent. It is opened by the CLI
+  // (an envelope made in the browser opens in the CLI).
   await importAndUnlock(reader, keyPath('omachi', 'omachi-miasa'));
   const recalled = await findDelivery(reader, '長野県 健康福祉部', { status: 'recalled' });
   assert.equal(await reader.page.locator(`tr[data-delivery="${recalled}"] a[href^="#/open/"]`).count(), 0, 'no open button on a recalled delivery');

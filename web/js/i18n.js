@@ -198,6 +198,8 @@ const M = {
   'forward.rulesUsed': ['あなたの署名付き振り分けルールから転送先を選んであります。確認してから転送してください。', 'Targets were chosen from your signed routing rules. Check them before forwarding.'],
   'forward.rulesUnsigned': ['保存されている振り分けルールはあなたの署名と一致しないため、転送先の候補には使っていません（「振り分けルール」で保存し直してください）。', 'The stored routing rules do not carry your signature, so they suggest nothing (save them again on the Routing rules page).'],
   'forward.labelMismatch': ['注意: この部分のラベル（{labels}）は、選んだ職員の振り分けルール（{usual}）と一致しません。', 'Note: this part\'s labels ({labels}) do not match the chosen officer\'s routing rules ({usual}).'],
+  'forward.recallPart': ['「{name}」だけ取り消す', 'Recall only "{name}"'],
+  'forward.recallPartConfirm': ['{name} さんへの転送のうち「{part}」だけを取り消します。ほかのファイルはそのまま届いています。', 'Recall only "{part}" of the forward to {name}. The other files stay delivered.'],
   'forward.partNumber': ['{n}番目のファイル', 'file {n}'],
   'forward.title': ['転送（再暗号化）', 'Forward (re-encryption)'],
   'forward.noDelivery': ['受信物が指定されていません。', 'No delivery given.'],

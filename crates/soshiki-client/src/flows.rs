@@ -1062,6 +1062,24 @@ fn decrypt_download<S: Suite>(
     })
 }
 
+/// Recall some parts of an unopened delivery (its creator, or an administrator of its
+/// organization): the delivery keeps its other parts; the recalled ones become forwardable
+/// again from the previous holder. `parts` is sorted and deduplicated here.
+pub async fn recall_parts<S: Suite>(
+    client: &Client,
+    key: &MemberKey<S>,
+    delivery_id: &str,
+    parts: &[u32],
+) -> Result<DeliveryInfo> {
+    let mut parts = parts.to_vec();
+    parts.sort_unstable();
+    parts.dedup();
+    let spec = ActionSpec::recall_parts(delivery_id, &parts);
+    client
+        .recall_parts(delivery_id, &parts, &sign_action(key, &spec))
+        .await
+}
+
 /// Recall an unopened delivery (its creator, or an administrator of its organization). Its
 /// parts become forwardable again from the previous holder.
 pub async fn recall<S: Suite>(

@@ -689,6 +689,22 @@ impl Client {
         Self::json(Self::with_action(rb, action)).await
     }
 
+    /// `POST /v1/deliveries/{id}/recall` with `{"parts": [...]}`: recall only those parts
+    /// (the statement must be [`ActionSpec::recall_parts`](crate::proto::ActionSpec::recall_parts)).
+    pub async fn recall_parts(
+        &self,
+        id: &str,
+        parts: &[u32],
+        action: &ActionStatement,
+    ) -> Result<DeliveryInfo> {
+        let rb = self
+            .authed(Method::POST, &format!("/v1/deliveries/{id}/recall"))?
+            .json(&crate::proto::json::RecallBody {
+                parts: Some(parts.to_vec()),
+            });
+        Self::json(Self::with_action(rb, action)).await
+    }
+
     /// `POST /v1/deliveries/{id}/opened`.
     pub async fn mark_opened(&self, id: &str, action: &ActionStatement) -> Result<DeliveryInfo> {
         let rb = self.authed(Method::POST, &format!("/v1/deliveries/{id}/opened"))?;

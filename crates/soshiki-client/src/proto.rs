@@ -35,7 +35,7 @@
 //! | `revoke` | certificate id | the certificate | – |
 //! | `send` | envelope id, recipient certificate id | the envelope header | – |
 //! | `forward` | delivery id, envelope id, then `target:parts` per response | the responses ([`forward_digest`]) | – |
-//! | `recall` | delivery id | nothing (SHA-256 of the empty string) | – |
+//! | `recall` | delivery id (the whole delivery); or delivery id, `parts:I,J…` (those parts only, ascending) | nothing (SHA-256 of the empty string) | – |
 //! | `open` | delivery id, envelope id | nothing | – |
 //! | `set-policy` | org id, `expiry=N|none`, `retention=N|none`, `max-validity=N|none` | nothing | – |
 //! | `set-rules` | owner certificate id | the rules ([`rules_digest`]) | – |
@@ -398,9 +398,20 @@ impl ActionSpec {
         Self::new(Action::Forward, subjects, forward_digest(responses))
     }
 
-    /// `recall`.
+    /// `recall` of the whole delivery.
     pub fn recall(delivery_id: &str) -> Self {
         Self::new(Action::Recall, vec![delivery_id.into()], sha256(b""))
+    }
+
+    /// `recall` of some of a delivery's parts (`parts` ascending, without duplicates): the
+    /// second subject `parts:I,J…` binds exactly which parts the actor recalls.
+    pub fn recall_parts(delivery_id: &str, parts: &[u32]) -> Self {
+        let p: Vec<String> = parts.iter().map(u32::to_string).collect();
+        Self::new(
+            Action::Recall,
+            vec![delivery_id.into(), format!("parts:{}", p.join(","))],
+            sha256(b""),
+        )
     }
 
     /// `open`.
@@ -1125,6 +1136,15 @@ pub mod json {
     pub struct ForwardBody {
         /// One encoded `ForwardResponse` per target.
         pub responses: Vec<B64>,
+    }
+
+    /// `POST /v1/deliveries/{id}/recall` (optional body): recall only these parts.
+    #[derive(Clone, Debug, Default, Serialize, Deserialize)]
+    pub struct RecallBody {
+        /// The parts to recall (ascending, no duplicates, a proper subset of the delivery's);
+        /// absent: the whole delivery.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub parts: Option<Vec<u32>>,
     }
 
     /// A delivery created by a forward.

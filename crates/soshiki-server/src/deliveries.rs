@@ -9,7 +9,9 @@ use axum::Json;
 use bytes::Bytes;
 use futures::{StreamExt, TryStreamExt};
 use serde::Deserialize;
-use soshiki_client::proto::json::{DeliveryInfo, ForwardBody, ForwardResult, Inbox, NewDelivery};
+use soshiki_client::proto::json::{
+    DeliveryInfo, ForwardBody, ForwardResult, Inbox, NewDelivery, RecallBody,
+};
 use soshiki_client::proto::{check_forward_plan, ActionSpec, MAX_FORWARD_TARGETS};
 use soshiki_core::cert::Roles;
 use soshiki_core::envelope::{self, EnvelopeHeader, METADATA_SLOT};
@@ -217,6 +219,76 @@ fn restrict_header<S: Suite>(header: &[u8], keep: &[u32]) -> ApiResult<Vec<u8>> 
         .retain(|s| s.slot == METADATA_SLOT || keep.contains(&s.slot));
     h.bodies.retain(|b| keep.contains(b));
     Ok(h.to_bytes())
+}
+
+/// The parts of a partial recall: ascending, without duplicates, each held by the delivery.
+fn check_recalled_parts(d: &DeliveryRow, parts: &[u32]) -> ApiResult<()> {
+    if parts.is_empty() || parts.windows(2).any(|w| w[0] >= w[1]) {
+        return Err(ApiError::BadRequest(
+            "parts to recall: a non-empty ascending list without duplicates".into(),
+        ));
+    }
+    if let Some(p) = parts.iter().find(|p| !d.parts.contains(p)) {
+        return Err(ApiError::BadRequest(format!(
+            "part {p} is not in this delivery"
+        )));
+    }
+    Ok(())
+}
+
+/// Recall some of a delivery's parts: the delivery keeps the others (its stored header loses
+/// the recalled parts' slots and bodies), and a new recalled delivery of the same holder
+/// records the recalled parts, so receipts and the forwarder's list show them as recalled.
+async fn recall_some(
+    st: &AppState,
+    actor: &Actor,
+    d: &DeliveryRow,
+    parts: Vec<u32>,
+    entry: &[u8],
+) -> ApiResult<Json<DeliveryInfo>> {
+    let kept: Vec<u32> = d
+        .parts
+        .iter()
+        .copied()
+        .filter(|p| !parts.contains(p))
+        .collect();
+    let env = st.store.envelope(&d.envelope_id).await?;
+    let suite = SuiteId::from_u16(env.suite)
+        .map_err(|e| ApiError::Internal(format!("stored suite: {e}")))?;
+    let header = d.header.clone();
+    let keep = kept.clone();
+    let kept_header =
+        blocking(move || with_suite!(suite, S => restrict_header::<S>(&header, &keep))).await?;
+    let now = st.now();
+    let recalled = DeliveryRow {
+        id: random_id(),
+        envelope_id: d.envelope_id.clone(),
+        holder_cert: d.holder_cert.clone(),
+        holder_org: d.holder_org.clone(),
+        parent: d.parent.clone(),
+        created_by: d.created_by.clone(),
+        header: Vec::new(),
+        parts,
+        status: DeliveryStatus::Recalled,
+        created: d.created,
+        updated: now,
+        downloaded: None,
+    };
+    let row = st
+        .store
+        .recall_parts(
+            &d.id,
+            &kept_header,
+            &recalled,
+            now,
+            &action::entry(st, &d.holder_org, entry),
+        )
+        .await
+        .map_err(ApiError::store(
+            "unknown delivery",
+            "the delivery was downloaded, opened, forwarded or recalled meanwhile",
+        ))?;
+    Ok(Json(delivery_info(st, &row, actor).await?))
 }
 
 /// Query of the forwarding request.
@@ -484,7 +556,15 @@ pub async fn recall(
     actor: Actor,
     IdPath(id): IdPath,
     headers: HeaderMap,
+    body: Bytes,
 ) -> ApiResult<Json<DeliveryInfo>> {
+    let only: Option<Vec<u32>> = if body.iter().all(u8::is_ascii_whitespace) {
+        None
+    } else {
+        serde_json::from_slice::<RecallBody>(&body)
+            .map_err(|e| ApiError::BadRequest(format!("malformed recall body: {e}")))?
+            .parts
+    };
     let d = load(&st, &id).await?;
     if d.created_by != actor.cert_id() && actor.require_admin(&d.holder_org).is_err() {
         return Err(ApiError::Forbidden(
@@ -514,11 +594,20 @@ pub async fn recall(
             "the delivery was forwarded onward: recall those deliveries first".into(),
         ));
     }
-    let spec = ActionSpec::recall(&id);
+    let spec = match &only {
+        None => ActionSpec::recall(&id),
+        Some(parts) => {
+            check_recalled_parts(&d, parts)?;
+            ActionSpec::recall_parts(&id, parts)
+        }
+    };
     let entry = with_suite!(actor.suite, S => {
         let cert = util::member_cert::<S>(&actor.member)?;
         action::check::<S>(&st, &headers, &cert, &spec)?
     });
+    if let Some(parts) = only.filter(|p| *p != d.parts) {
+        return recall_some(&st, &actor, &d, parts, &entry).await;
+    }
     let row = match st
         .store
         .recall(&id, st.now(), &action::entry(&st, &d.holder_org, &entry))

@@ -289,6 +289,89 @@ async fn holder_keeps_the_title_after_forwarding_every_part() {
         .expect("still recallable");
 }
 
+/// Two parts forwarded to one officer in one action, one of them by mistake: the forwarder
+/// recalls that part alone. The officer keeps the other part (and opens it) but is never
+/// served the recalled part's capsule or body again; the part is forwardable again from the
+/// forwarder; the sender's receipts show it recalled. A client that signs a recall of one
+/// part but asks for both is refused: the statement binds exactly which parts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrongly_sent_part_is_recalled_alone() {
+    let w = world().await;
+    let (envelope, first) = send2(&w).await;
+    let mine = to_chief(&w, &first).await;
+
+    // A statement for part 1 with a body asking for parts 0 and 1: refused, nothing changes.
+    let spec = ActionSpec::recall_parts(&mine, &[1]);
+    let e = w
+        .rep
+        .client
+        .recall_parts(&mine, &[0, 1], &sign_action(&w.rep.key, &spec))
+        .await
+        .expect_err("the statement names part 1 only");
+    assert_eq!(status(&e), 400, "{e}");
+    // Someone else than the forwarder cannot recall a part either.
+    let e = flows::recall_parts(&w.staff.client, &w.staff.key, &mine, &[1])
+        .await
+        .expect_err("not the forwarder");
+    assert_eq!(status(&e), 403, "{e}");
+
+    let kept = flows::recall_parts(&w.rep.client, &w.rep.key, &mine, &[1])
+        .await
+        .expect("recall part 1 alone");
+    assert_eq!(kept.parts, vec![0]);
+    assert_eq!(kept.status, "delivered");
+
+    // The officer's copy no longer carries part 1; part 0 opens.
+    let header = w.chief.client.delivery_header(&mine).await.expect("header");
+    let h = EnvelopeHeader::<P256>::from_bytes(&header).expect("header");
+    assert!(
+        h.slots.iter().all(|s| s.slot != 1),
+        "part 1's capsule is gone"
+    );
+    assert!(!h.bodies.contains(&1), "part 1's body is gone");
+    let out = tempfile::tempdir().expect("tmp");
+    let opened = flows::open(&w.chief.client, &w.chief.key, &mine, out.path(), None)
+        .await
+        .expect("part 0 opens");
+    assert_eq!(
+        opened.parts.iter().map(|p| p.index).collect::<Vec<_>>(),
+        vec![0]
+    );
+
+    // Part 1 is forwardable again from the representative, and goes to the staff member.
+    let rep_view = w.rep.client.delivery(&first).await.expect("rep's delivery");
+    assert_eq!(rep_view.forwardable_parts, vec![1]);
+    let again = flows::forward(
+        &w.rep.client,
+        &w.rep.key,
+        &first,
+        &[(w.staff.id(), vec![1])],
+    )
+    .await
+    .expect("re-forward part 1");
+    let out2 = tempfile::tempdir().expect("tmp");
+    let got = flows::open(
+        &w.staff.client,
+        &w.staff.key,
+        &again.deliveries[0].id,
+        out2.path(),
+        None,
+    )
+    .await
+    .expect("staff opens part 1");
+    assert_eq!(got.parts.len(), 1);
+
+    // The sender's receipts: part 1 recalled, without naming anyone.
+    let r = w.sender.client.receipts(&envelope).await.expect("receipts");
+    assert!(
+        r.receipts
+            .iter()
+            .any(|x| x.kind == "recalled" && x.parts == vec![1]),
+        "{:?}",
+        r.receipts
+    );
+}
+
 async fn login_token(m: &Member<P256>) -> String {
     let mut c = Client::new(m.client.base_url(), &ClientOptions::default()).expect("client");
     flows::login(&mut c, &m.key).await.expect("login").token

@@ -657,6 +657,22 @@ pub trait Store: Send + Sync {
         at: Timestamp,
         audit: &NewAuditEntry,
     ) -> Result<DeliveryRow>;
+    /// Recall some of a delivery's parts: if the delivery is `Delivered`, never downloaded,
+    /// and `recalled.parts` is a non-empty proper subset of its parts, atomically with the
+    /// audit entry: the delivery keeps the other parts with `kept_header` (its header without
+    /// the recalled parts' slots and bodies), `recalled` is inserted as a `Recalled` delivery
+    /// of the same holder and parent holding exactly the recalled parts (header empty: their
+    /// capsules are destroyed), and the parent goes back to `Delivered` if it was
+    /// `Forwarded`. `Conflict` otherwise (downloaded, opened, forwarded, expired, recalled, or
+    /// the parts changed meanwhile). Returns the delivery as it now stands.
+    async fn recall_parts(
+        &self,
+        delivery_id: &str,
+        kept_header: &[u8],
+        recalled: &DeliveryRow,
+        at: Timestamp,
+        audit: &NewAuditEntry,
+    ) -> Result<DeliveryRow>;
     /// Record that the holder downloads the delivery's capsules or bodies now: sets
     /// `downloaded` to `at` unless it is already set (the first download counts). `Conflict`
     /// unless the delivery is `Delivered` or `Opened`, so a download racing a recall, a

@@ -1324,6 +1324,82 @@ macro_rules! sql_store {
                 Ok(recalled)
             }
 
+            async fn recall_parts(
+                &self,
+                delivery_id: &str,
+                kept_header: &[u8],
+                recalled: &DeliveryRow,
+                at: Timestamp,
+                audit: &NewAuditEntry,
+            ) -> Result<DeliveryRow> {
+                let audit = std::slice::from_ref(audit);
+                let mut tx = self.begin_audited(audit).await?;
+                let row = sqlx::query(concat!(
+                    "SELECT ", delivery_cols!(), " FROM deliveries \
+                     WHERE id = $1 AND status = 'delivered' AND downloaded IS NULL"
+                ))
+                .bind(delivery_id)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db_err("delivery"))?;
+                let Some(row) = row else {
+                    let status = delivery_status_in(&mut tx, delivery_id).await?;
+                    return Err(StoreError::Conflict(format!(
+                        "delivery {delivery_id} is {} or was downloaded: its parts cannot be recalled",
+                        delivery_status_str(status)
+                    )));
+                };
+                let current = delivery_from(&row)?;
+                let kept: Vec<u32> = current
+                    .parts
+                    .iter()
+                    .copied()
+                    .filter(|p| !recalled.parts.contains(p))
+                    .collect();
+                if recalled.parts.is_empty()
+                    || kept.is_empty()
+                    || recalled.parts.iter().any(|p| !current.parts.contains(p))
+                    || recalled.holder_cert != current.holder_cert
+                    || recalled.parent != current.parent
+                    || recalled.envelope_id != current.envelope_id
+                {
+                    return Err(StoreError::Conflict(format!(
+                        "delivery {delivery_id} does not hold exactly those parts any more"
+                    )));
+                }
+                let row = sqlx::query(concat!(
+                    "UPDATE deliveries SET parts = $2, header = $3, updated = $4 \
+                     WHERE id = $1 AND parts = $5 RETURNING ",
+                    delivery_cols!()
+                ))
+                .bind(delivery_id)
+                .bind(encode_parts(&kept))
+                .bind(kept_header)
+                .bind(at)
+                .bind(encode_parts(&current.parts))
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db_err("delivery"))?
+                .ok_or_else(|| {
+                    StoreError::Conflict(format!("delivery {delivery_id} changed meanwhile"))
+                })?;
+                insert_delivery(&mut tx, recalled).await?;
+                if let Some(parent) = &current.parent {
+                    sqlx::query(
+                        "UPDATE deliveries SET status = 'delivered', updated = $2 \
+                         WHERE id = $1 AND status = 'forwarded'",
+                    )
+                    .bind(parent)
+                    .bind(at)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err("parent delivery"))?;
+                }
+                append_in(&mut tx, audit).await?;
+                commit(tx).await?;
+                delivery_from(&row)
+            }
+
             async fn record_download(&self, delivery_id: &str, at: Timestamp) -> Result<DeliveryRow> {
                 let mut tx = self.begin_write().await?;
                 let row = sqlx::query(concat!(

@@ -125,6 +125,7 @@ stories!(
     lists_page_by_keyset_in_their_order,
     forward_recall_and_reforward,
     opened_delivery_cannot_be_recalled,
+    some_parts_are_recalled_alone,
     downloaded_delivery_cannot_be_recalled,
     upload_records_claim_their_blobs,
     recall_race_has_one_winner,
@@ -1013,6 +1014,77 @@ async fn opened_delivery_cannot_be_recalled(db: &Db) {
     assert!(is_conflict(
         s.recall("d-rep", T0 + 200, &entry("bbbb", "recall")).await
     ));
+}
+
+/// A partial recall: the delivery keeps the other parts with the header it is given, a new
+/// recalled delivery of the same holder records the recalled parts (no header), the parent is
+/// delivered again, one audit entry; refused (and nothing changed) for parts the delivery does
+/// not hold, for all of its parts, and after a download.
+async fn some_parts_are_recalled_alone(db: &Db) {
+    let s = &*db.store;
+    world_with_envelope(s).await;
+    s.commit_forward(
+        "d-rep",
+        DeliveryStatus::Forwarded,
+        &[delivery(
+            "d-r1",
+            "e1",
+            "b-r1",
+            Some("d-rep"),
+            &[0, 1, 2],
+            T0 + 100,
+        )],
+        &[],
+    )
+    .await
+    .expect("forward");
+    let before = trail(s, "bbbb").await.len();
+    let mut gone = delivery("d-gone", "e1", "b-r1", Some("d-rep"), &[1], T0 + 100);
+    gone.status = DeliveryStatus::Recalled;
+    gone.header = Vec::new();
+    gone.updated = T0 + 200;
+    for bad in [vec![3], vec![0, 1, 2]] {
+        let mut g = gone.clone();
+        g.parts = bad;
+        assert!(is_conflict(
+            s.recall_parts("d-r1", b"kept", &g, T0 + 200, &entry("bbbb", "recall"))
+                .await
+        ));
+    }
+    assert_eq!(
+        trail(s, "bbbb").await.len(),
+        before,
+        "nothing for a refusal"
+    );
+    let kept = s
+        .recall_parts(
+            "d-r1",
+            b"kept",
+            &gone,
+            T0 + 200,
+            &entry("bbbb", "recall part 1"),
+        )
+        .await
+        .expect("recall part 1");
+    assert_eq!(kept.parts, vec![0, 2]);
+    assert_eq!(kept.header, b"kept");
+    assert_eq!(kept.status, DeliveryStatus::Delivered);
+    assert_eq!(s.delivery("d-gone").await.expect("recalled row"), gone);
+    assert_eq!(
+        s.delivery("d-rep").await.expect("parent").status,
+        DeliveryStatus::Delivered
+    );
+    assert_eq!(trail(s, "bbbb").await.len(), before + 1);
+    // After a download, no part can be recalled.
+    s.record_download("d-r1", T0 + 300).await.expect("download");
+    let mut later = gone.clone();
+    later.id = "d-gone2".into();
+    later.parts = vec![2];
+    assert!(is_conflict(
+        s.recall_parts("d-r1", b"x", &later, T0 + 310, &entry("bbbb", "recall"))
+            .await
+    ));
+    assert_eq!(s.delivery("d-r1").await.expect("kept").parts, vec![0, 2]);
 }
 
 /// A download is recorded once (the first time counts), is refused on a recalled delivery,

@@ -530,6 +530,16 @@ impl Session {
         self.action(Ok(ActionSpec::recall(delivery_id)))
     }
 
+    /// `recall` statement for some parts only (`parts` sorted and deduplicated here; send the
+    /// same list as `{"parts": [...]}`).
+    #[wasm_bindgen(js_name = actionRecallParts)]
+    pub fn action_recall_parts(&self, delivery_id: &str, parts: Vec<u32>) -> JsResult<String> {
+        let mut parts = parts;
+        parts.sort_unstable();
+        parts.dedup();
+        self.action(Ok(ActionSpec::recall_parts(delivery_id, &parts)))
+    }
+
     /// `open` statement.
     #[wasm_bindgen(js_name = actionOpen)]
     pub fn action_open(&self, delivery_id: &str, envelope_id: &str) -> JsResult<String> {

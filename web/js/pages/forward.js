@@ -160,18 +160,30 @@ export default async function forwardPage(root, args, { go }) {
         const kind = { delivered: 'new', forwarded: 'forwarded', opened: 'opened', recalled: 'recalled', expired: 'expired' }[child.status] || child.status;
         cell.replaceChildren(badge(kind, t(`forward.childStatus.${child.status}`)));
         if (child.status === 'delivered') {
-          const rb = h('button', { type: 'button', class: 'danger', dataset: { recall: f.id } }, t('forward.recall'));
-          rb.addEventListener('click', async () => {
-            if (!await confirmDialog(t('forward.recallTitle'), t('forward.recallConfirm', { name: f.holderName }), t('forward.recall'))) return;
-            rb.disabled = true;
-            try {
-              await api.request('POST', `/v1/deliveries/${f.id}/recall`, { action: s.actionRecall(f.id) });
-              forget(id);
-              flash = t('forward.recalled');
-              go(`forward/${id}`);
-            } catch (e) { st.show(errorText(e), 'error'); rb.disabled = false; }
-          });
-          act.append(rb);
+          // Recall the whole forward, or — when it carries several parts — one part alone
+          // (a part sent to the wrong officer, the others correctly).
+          const recallButton = (parts) => {
+            const label = parts ? t('forward.recallPart', { name: partName(parts[0]) }) : t('forward.recall');
+            const rb = h('button', { type: 'button', class: 'danger small', dataset: { recall: f.id, parts: parts ? parts.join(',') : '' } }, label);
+            rb.addEventListener('click', async () => {
+              const what = parts ? t('forward.recallPartConfirm', { name: f.holderName, part: partName(parts[0]) }) : t('forward.recallConfirm', { name: f.holderName });
+              if (!await confirmDialog(t('forward.recallTitle'), what, label)) return;
+              rb.disabled = true;
+              try {
+                if (parts) {
+                  await api.request('POST', `/v1/deliveries/${f.id}/recall`, { action: s.actionRecallParts(f.id, parts), json: { parts } });
+                } else {
+                  await api.request('POST', `/v1/deliveries/${f.id}/recall`, { action: s.actionRecall(f.id) });
+                }
+                forget(id);
+                flash = t('forward.recalled');
+                go(`forward/${id}`);
+              } catch (e) { st.show(errorText(e), 'error'); rb.disabled = false; }
+            });
+            return rb;
+          };
+          act.append(recallButton(null));
+          if (f.parts.length > 1) for (const p of f.parts) act.append(' ', recallButton([p]));
         }
       }
     }
