@@ -2,7 +2,7 @@
 // (telephone, paper), after comparing it with the record the server returns. Senders address
 // only pinned organizations; the inbox marks senders from pinned organizations.
 import { t } from '../i18n.js';
-import { h, field, statusBox, fingerprintEl, confirmDialog } from '../ui.js';
+import { h, field, statusBox, fingerprintEl, confirmDialog, badge } from '../ui.js';
 import * as session from '../session.js';
 import { need } from '../wasm.js';
 import { errorText } from '../errors.js';
@@ -29,7 +29,7 @@ export default async function orgsPage(root, _args, { go }) {
   const result = h('div', { 'aria-live': 'polite' });
   const st = statusBox();
   const form = h('form', { class: 'card', id: 'pin-form' }, h('h2', {}, t('orgs.add')),
-    field(t('setup.orgFp'), fp, t('setup.orgFpHint')), h('div', { class: 'actions' }, look), result, st);
+    field(t('orgs.partnerFp'), fp, t('orgs.partnerFpHint')), h('div', { class: 'actions' }, look), result, st);
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     st.clear();
@@ -41,8 +41,12 @@ export default async function orgsPage(root, _args, { go }) {
       const pinBtn = h('button', { type: 'button', class: 'primary', id: 'pin-button', disabled: true }, t('orgs.pin'));
       same.addEventListener('change', () => { pinBtn.disabled = !same.checked; });
       pinBtn.addEventListener('click', () => { session.pin(org.id, org.name); go('orgs'); });
-      result.append(h('p', {}, t('setup.orgFound', { name: org.name })), h('p', {}, t('setup.compareFp')), fingerprintEl(org.id),
-        h('label', { class: 'inline confirm', for: 'pin-same' }, same, ' ', t('setup.fpSame')), h('div', { class: 'actions' }, pinBtn));
+      // The digits typed were checked against the record in this browser (fetchOrganization):
+      // nothing is left to compare digit by digit; the person confirms the name.
+      const typed = fp.value.replace(/[^0-9a-fA-F]/g, '').length;
+      result.append(h('p', {}, badge('verified', t('orgs.fpMatched', { n: typed }))),
+        h('p', {}, t('setup.orgFound', { name: org.name })), fingerprintEl(org.id),
+        h('label', { class: 'inline confirm', for: 'pin-same' }, same, ' ', t('orgs.nameRight', { name: org.name })), h('div', { class: 'actions' }, pinBtn));
       same.focus();
     } catch (e) { st.show(errorText(e), 'error'); }
   });
