@@ -324,6 +324,8 @@ async function recallPart(m, parentId, holderName, partName) {
 /** Open a delivery and save part `partName`; returns the downloaded bytes. */
 async function openAndSave(m, deliveryId, partName, mode) {
   await go(m, `#/open/${deliveryId}`, '#open-parts');
+  // The save method is behind a toggle (automatic for clerks); tests choose it explicitly.
+  if (!await m.page.isVisible('#save-mode')) await m.page.click('#save-options summary');
   await m.page.selectOption('#save-mode', mode);
   const btn = m.page.locator('#open-parts tbody tr', { hasText: partName }).locator('button');
   const [download] = await Promise.all([m.page.waitForEvent('download'), btn.click()]);
@@ -597,6 +599,7 @@ test('interoperability: an envelope sent by the CLI is forwarded and opened in t
     };
   });
   await go(reader, `#/open/${id}`, '#open-parts');
+  await reader.page.click('#save-options summary');
   await reader.page.selectOption('#save-mode', 'picker');
   await reader.page.locator('#open-parts tbody tr', { hasText: 'cli-part.csv' }).locator('button').click();
   await reader.page.waitForSelector('#open-parts button[data-saved="1"]');
@@ -778,6 +781,7 @@ test('large body: streamed decryption to a Service Worker download (> 32 MiB), b
   const id = await findDelivery(reader, title, { status: 'delivered' });
   // An in-memory Blob is refused for this size, with a message saying what to do.
   await go(reader, `#/open/${id}`, '#open-parts');
+  await reader.page.click('#save-options summary');
   await reader.page.selectOption('#save-mode', 'blob');
   await reader.page.click('#open-parts button[data-part]');
   await reader.page.waitForSelector('.page-open .status.error');

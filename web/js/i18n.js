@@ -253,6 +253,8 @@ const M = {
   'open.truncated': ['ダウンロードが途中で終わりました。もう一度試してください。', 'The download ended early. Try again.'],
   'open.cancelled': ['保存を中止しました。', 'Saving was cancelled.'],
   'save.modeLabel': ['保存方法', 'How to save'],
+  'save.more': ['保存方法を変える（通常は変更不要）', 'Change how files are saved (usually not needed)'],
+  'save.autoHint': ['「自動」では、ファイルの大きさとこのブラウザの機能に合わせて保存方法を選びます。うまく保存できないときだけ変更してください。', '"Automatic" chooses by file size and what this browser supports. Change it only if saving fails.'],
   'save.mode.auto': ['自動', 'Automatic'],
   'save.mode.picker': ['保存先を選ぶ（大きなファイル向け）', 'Choose a file (large files)'],
   'save.mode.stream': ['ダウンロード（大きなファイル向け）', 'Streamed download (large files)'],

@@ -49,7 +49,11 @@ export default async function openPage(root, args) {
     return h('tr', {}, h('td', {}, p.name), h('td', {}, labelsText(p.labels)), h('td', {}, fmtBytes(p.length)), h('td', {}, btn));
   }));
   root.append(h('section', { class: 'card' }, h('h2', {}, t('open.partsTitle')),
-    h('div', { class: 'toolbar' }, h('label', { for: 'save-mode' }, t('save.modeLabel')), mode),
+    // One way to save for clerks (automatic: chosen by size and browser); the others stay
+    // behind a toggle for the help desk.
+    h('details', { class: 'save-options', id: 'save-options' }, h('summary', {}, t('save.more')),
+      h('div', { class: 'toolbar' }, h('label', { for: 'save-mode' }, t('save.modeLabel')), mode),
+      h('p', { class: 'hint' }, t('save.autoHint'))),
     h('table', { class: 'list', id: 'open-parts' }, h('thead', {}, h('tr', {},
       [t('forward.col.name'), t('forward.col.labels'), t('open.size'), ''].map((c) => h('th', { scope: 'col' }, c)))), tbody),
     progress));
