@@ -10,6 +10,13 @@ import * as api from './api.js';
 
 function storageKey(kind, certId) { return `soshiki.state.${kind}.${certId}`; }
 
+// A copy as bytes for wasm: null stays null (missing); text that is not even base64 becomes
+// bytes that do not verify (invalid), so it is reported and replaced like any altered copy.
+function bytesOrInvalid(b64) {
+  if (b64 === null || b64 === undefined) return null;
+  try { return api.b64decode(b64); } catch (_) { return new Uint8Array(1); }
+}
+
 /** The server's copy (base64) or null; throws when the server cannot be asked. */
 async function fetchServerCopy(kind) {
   try {
@@ -37,7 +44,7 @@ export async function load(s, certId, kind, parse) {
     serverOk = false;
     console.warn(`soshiki: the server's copy of the ${kind} state could not be fetched`, e);
   }
-  const r = s.reconcileLocalState(kind, local, server);
+  const r = s.reconcileLocalState(kind, bytesOrInvalid(local), bytesOrInvalid(server));
   const notices = [];
   const note = (what) => notices.push({ kind, what });
   let value = null;
