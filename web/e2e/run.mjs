@@ -654,6 +654,45 @@ test('enrollment in the browser, approval with the organization key, audit trail
   await admin.page.waitForSelector('#members');
   await admin.page.waitForFunction(() => !document.querySelector('#enrollments .enrollment'));
 
+  // Someone with the browser profile swaps the organization record stored with the pending
+  // enrollment for another organization's: finishing is refused (the device's own signed
+  // enroll statement names the organization it asked to join).
+  const otherFp = await orgFingerprint(keyPath('wrong-recipient', 'city2-rep'));
+  const swapPendingOrg = (fp) => p.evaluate(async (orgFp) => {
+    let record = null;
+    if (orgFp) {
+      const info = await (await fetch(`/v1/orgs/${orgFp}`)).json();
+      record = Uint8Array.from(atob(info.record), (c) => c.charCodeAt(0));
+    }
+    return new Promise((resolve, reject) => {
+      const r = indexedDB.open('soshiki');
+      r.onsuccess = () => {
+        const tx = r.result.transaction('keys', 'readwrite');
+        const store = tx.objectStore('keys');
+        const all = store.getAll();
+        all.onsuccess = () => {
+          const k = all.result.find((e) => e.kind === 'pending');
+          if (!k.originalRecord) k.originalRecord = k.orgRecord;
+          k.orgRecord = record || k.originalRecord;
+          store.put(k);
+        };
+        tx.oncomplete = () => { r.result.close(); resolve(); };
+        tx.onerror = () => reject(tx.error);
+      };
+      r.onerror = () => reject(r.error);
+    });
+  }, fp);
+  await swapPendingOrg(otherFp);
+  await go(newcomer, '#/setup', '#pending');
+  await p.waitForSelector('#pending button.primary:not([hidden])');
+  await p.fill('#pending input[name=pending-passphrase]', newPass);
+  await p.click('#pending button.primary');
+  await p.waitForSelector('#pending .status.error');
+  assert.match(await p.textContent('#pending .status.error'), /申請した組織と一致しません/);
+  assert.equal((await storedKeyFiles(newcomer)).length, 1, 'nothing was saved: only the pending key file');
+  await screenshot(newcomer, 'enroll-org-swapped');
+  // With the record it was made for, it finishes.
+  await swapPendingOrg(null);
   await go(newcomer, '#/setup', '#pending');
   await p.waitForSelector('#pending button.primary:not([hidden])');
   await p.fill('#pending input[name=pending-passphrase]', newPass);
@@ -821,16 +860,17 @@ test('lock: the lock button and the idle lock forget the key', async () => {
   await screenshot(m, 'wrong-passphrase');
 });
 
-test('pins: a pin list changed in the browser profile is refused at unlock', async () => {
+test('pins: a pin list changed, rolled back or deleted in the browser profile is caught at unlock', async () => {
   const m = await newMember('pins-tamper');
   await importAndUnlock(m, keyPath('omachi', 'pref-sender'));
   const cityFp = await orgFingerprint(keyPath('omachi', 'omachi-rep'));
-  const forgedFp = await orgFingerprint(keyPath('wrong-recipient', 'city2-rep'));
-  assert.notEqual(cityFp, forgedFp);
+  const otherFp = await orgFingerprint(keyPath('wrong-recipient', 'city2-rep'));
+  assert.notEqual(cityFp, otherFp);
   await pinOrg(m, cityFp);
+  await pinOrg(m, otherFp);
   const sendOrgs = async () => {
     await go(m, '#/send', '#send-form');
-    return m.page.evaluate(() => [...document.querySelectorAll('#send-org option')].map((o) => o.value).filter(Boolean));
+    return m.page.evaluate(() => [...document.querySelectorAll('#send-org option')].map((o) => o.value).filter(Boolean).sort());
   };
   const reloadAndUnlock = async () => {
     await m.page.evaluate(() => { history.replaceState(null, '', '#/inbox'); });
@@ -841,33 +881,68 @@ test('pins: a pin list changed in the browser profile is refused at unlock', asy
     await m.page.click('#unlock-form button[type=submit]');
     await m.page.waitForSelector('.page-inbox #inbox-table');
   };
-  // Untouched, the signed list survives a reload.
+  const notices = () => m.page.evaluate(() => [...document.querySelectorAll('#state-notices li')].map((li) => `${li.dataset.kind}:${li.dataset.what}`));
+  // The profile writer's tools: the signed pin list as stored (base64 of the sealed state).
+  const storedPins = () => m.page.evaluate(() => {
+    const ks = Object.keys(localStorage).filter((k) => k.startsWith('soshiki.state.pins.'));
+    return ks.map((k) => [k, localStorage.getItem(k)]);
+  });
+  const writePins = (key, value) => m.page.evaluate(([k, v]) => {
+    if (v === null) localStorage.removeItem(k); else localStorage.setItem(k, v);
+  }, [key, value]);
+
+  // Untouched, the signed list survives a reload; nothing to report.
   await reloadAndUnlock();
   assert.equal(await m.page.isVisible('#pins-tampered'), false);
+  assert.deepEqual(await notices(), []);
+  assert.deepEqual(await sendOrgs(), [cityFp, otherFp].sort());
+  const before = await storedPins();
+  assert.equal(before.length, 1, 'one signed pin list, for this member');
+  const [key, withOther] = before[0];
+  // The member unpins the other organization: a newer signed list (serial + 1), also on the server.
+  await go(m, '#/orgs', '#pinned-orgs');
+  await m.page.click(`#pinned-orgs li:has(code.fp[title="${otherFp}"]) button.danger`);
+  await confirm(m);
+  await m.page.waitForFunction((fp) => !document.querySelector(`#pinned-orgs code.fp[title="${fp}"]`) && !!document.querySelector('#pinned-orgs'), otherFp);
   assert.deepEqual(await sendOrgs(), [cityFp]);
-  // Someone with the browser profile (no passphrase) adds their organization under a known name.
-  const keys = await m.page.evaluate((forged) => {
-    const ks = Object.keys(localStorage).filter((k) => k.startsWith('soshiki.pins'));
-    for (const k of ks) {
-      const stored = JSON.parse(localStorage.getItem(k));
-      const p = JSON.parse(stored.text);
-      p[forged] = '大町市';
-      stored.text = JSON.stringify(p);
-      localStorage.setItem(k, JSON.stringify(stored));
-    }
-    localStorage.setItem('soshiki.pins', JSON.stringify({ [forged]: '大町市' }));
-    return ks;
-  }, forgedFp);
-  assert.equal(keys.length, 1, 'one signed pin list, for this member');
+  const newer = (await storedPins())[0][1];
+  assert.notEqual(newer, withOther);
+
+  // Rollback: someone with the browser profile puts the older signed list back (it verifies:
+  // the member signed it). The server's newer copy wins; the member is told.
+  await writePins(key, withOther);
   await reloadAndUnlock();
-  await m.page.waitForSelector('#pins-tampered');
-  assert.match(await m.page.textContent('#pins-tampered'), /署名と一致しません/);
-  assert.deepEqual(await sendOrgs(), [], 'neither the forged pin nor the altered list is used');
-  await screenshot(m, 'pins-tampered');
-  // Pinning again (after comparing the fingerprint) makes a new signed list.
-  await pinOrg(m, cityFp);
-  assert.equal(await m.page.isVisible('#pins-tampered'), false);
+  assert.deepEqual(await notices(), ['pins:restoredOlder']);
+  assert.match(await m.page.textContent('#state-notices'), /古い写しに置き換えられていました/);
+  assert.deepEqual(await sendOrgs(), [cityFp], 'the unpinned organization stays unpinned');
+  assert.equal((await storedPins())[0][1], newer, 'the newer signed list is back in the profile');
+  await screenshot(m, 'pins-rolled-back');
+
+  // Deletion: the list is removed from the profile; it is restored, and said so (in English too).
+  await writePins(key, null);
+  await reloadAndUnlock();
+  assert.deepEqual(await notices(), ['pins:restoredMissing']);
   assert.deepEqual(await sendOrgs(), [cityFp]);
+  await m.page.click('#lang-switch');
+  await m.page.waitForFunction(() => document.documentElement.lang === 'en');
+  assert.match(await m.page.textContent('#state-notices'), /newest copy signed with your key/);
+  await m.page.click('#lang-switch');
+  await m.page.waitForFunction(() => document.documentElement.lang === 'ja');
+  await m.page.click('#state-notices button');
+  assert.equal(await m.page.isVisible('#state-notices'), false);
+
+  // Edit: the other organization's fingerprint written over the pinned one inside the signed
+  // list. It no longer verifies; the server's copy is used instead.
+  await m.page.evaluate(([k, from, to]) => {
+    const bin = atob(localStorage.getItem(k));
+    localStorage.setItem(k, btoa(bin.replace(from, to)));
+  }, [key, cityFp, otherFp]);
+  assert.notEqual((await storedPins())[0][1], newer, 'the edit changed the stored list');
+  await reloadAndUnlock();
+  assert.deepEqual(await notices(), ['pins:restoredInvalid']);
+  assert.equal(await m.page.isVisible('#pins-tampered'), false);
+  assert.deepEqual(await sendOrgs(), [cityFp], 'the edited list is not used');
+  await screenshot(m, 'pins-edited');
 });
 
 test('without the crypto module the pages load and show the bilingual banner', async () => {

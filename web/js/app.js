@@ -113,6 +113,18 @@ export async function route() {
   if (session.pinsTampered()) {
     container.append(h('p', { class: 'status error', role: 'alert', id: 'pins-tampered' }, t('orgs.pinsTampered')));
   }
+  // What unlock found about the protected state (a copy removed, rolled back or altered in the
+  // browser profile and restored from the newer signed copy; a server copy that does not
+  // verify): shown on every page until the member dismisses it.
+  const notices = session.stateNotices();
+  if (notices.length) {
+    const ok = h('button', { type: 'button', class: 'small' }, t('state.dismiss'));
+    ok.addEventListener('click', () => { session.dismissStateNotices(); box.remove(); });
+    const box = h('div', { class: 'status error', role: 'alert', id: 'state-notices' },
+      h('ul', { class: 'plain' }, notices.map((n) => h('li', { 'data-kind': n.kind, 'data-what': n.what },
+        t(`state.${n.what}`, { what: t(`state.kind.${n.kind}`) })))), ok);
+    container.append(box);
+  }
   try {
     await page.render(container, args, { go, seq: () => seq === renderSeq });
   } catch (e) {

@@ -2,6 +2,7 @@
 // unlocked organization key (administrators), and the idle lock.
 import * as api from './api.js';
 import { need } from './wasm.js';
+import * as localstate from './localstate.js';
 
 // Lock after 15 minutes without activity. (localStorage 'soshiki.idleSeconds' shortens it, for
 // the end-to-end test of the idle lock.) Whatever the profile says, never later than 60 minutes.
@@ -59,7 +60,7 @@ export async function unlock(entry, passphrase) {
     suite: s.suite,
     notAfter: s.notAfter,
   };
-  loadPins();
+  await loadStates();
   armIdle();
   changed();
   return info;
@@ -96,7 +97,8 @@ export function lock(notify = true) {
   if (session) { try { session.free(); } catch (_) { /* already freed */ } session = null; }
   info = null;
   keyEntryId = null;
-  pinState = { pins: {}, tampered: false };
+  states = emptyStates();
+  notices = [];
   api.setToken(null);
   if (idleTimer) { clearTimeout(idleTimer); idleTimer = null; }
   if (notify) changed();
@@ -131,54 +133,126 @@ export function loadList(kind) {
 }
 export function saveList(kind, list) { localStorage.setItem(lsKey(kind), JSON.stringify(list)); }
 
-// Pinned organizations (fingerprints the member compared out of band), per member. The list
-// is stored signed by the member's key (Session.signLocalState) and verified when the key is
-// unlocked: someone who can write the browser profile but has no passphrase cannot add, change
-// or remove a pin unnoticed. A list that does not verify is not used at all, and the pages say
-// so (pinsTampered) until the member pins again.
-let pinState = { pins: {}, tampered: false };
+// Per-member state that decides what this browser trusts, protected against whoever can write
+// the browser profile (localstate.js: signed by the member key with a serial number, copied to
+// the server, the newer verified copy wins at unlock):
+// - `pins`: the pinned organizations (fingerprints the member compared out of band);
+// - `trust`: per organization, the highest revocation-list serial and the newest audit
+//   checkpoint seen (trust.js). Rolled back, they would let a server replay an older list or
+//   a shortened trail unnoticed.
+// A copy that does not verify is not used; the pages say so (pinsTampered, stateNotices).
+// Not protected, on purpose: the idle-lock delay (capped at IDLE_MAX_SECONDS whatever the
+// profile says), the language, the save mode and the list of sent envelopes (a convenience
+// index of the receipts page; the receipts themselves come from the server).
 const HEX64 = /^[0-9a-f]{64}$/;
+const B64 = /^[A-Za-z0-9+/]+={0,2}$/;
 
-function pinsKey() { return `soshiki.pins.${info.certId}`; }
+function parsePins(text) {
+  const p = JSON.parse(text);
+  if (!p || typeof p !== 'object' || Array.isArray(p)) throw new Error('shape');
+  for (const [id, name] of Object.entries(p)) {
+    if (!HEX64.test(id) || typeof name !== 'string') throw new Error('shape');
+  }
+  return p;
+}
 
-function loadPins() {
-  pinState = { pins: {}, tampered: false };
-  const raw = localStorage.getItem(pinsKey());
-  if (raw === null) return;
-  try {
-    const stored = JSON.parse(raw);
-    if (!stored || typeof stored.text !== 'string' || typeof stored.sig !== 'string') throw new Error('shape');
-    const sig = api.b64decode(stored.sig);
-    if (!session.verifyLocalState('pins', stored.text, sig)) throw new Error('signature');
-    const p = JSON.parse(stored.text);
-    if (!p || typeof p !== 'object' || Array.isArray(p)) throw new Error('shape');
-    for (const [id, name] of Object.entries(p)) {
-      if (!HEX64.test(id) || typeof name !== 'string') throw new Error('shape');
+function parseTrust(text) {
+  const v = JSON.parse(text);
+  if (!v || typeof v !== 'object' || Array.isArray(v)) throw new Error('shape');
+  const serials = v.serials || {};
+  const checkpoints = v.checkpoints || {};
+  for (const [id, n] of Object.entries(serials)) {
+    if (!HEX64.test(id) || !Number.isSafeInteger(n) || n < 0) throw new Error('shape');
+  }
+  for (const [id, c] of Object.entries(checkpoints)) {
+    if (!HEX64.test(id) || typeof c !== 'string' || !B64.test(c)) throw new Error('shape');
+  }
+  return { serials, checkpoints };
+}
+
+const KINDS = {
+  pins: { empty: () => ({}), parse: parsePins },
+  trust: { empty: () => ({ serials: {}, checkpoints: {} }), parse: parseTrust },
+};
+
+function emptyStates() {
+  const out = {};
+  for (const [kind, k] of Object.entries(KINDS)) out[kind] = { value: k.empty(), serial: 0, tampered: false };
+  return out;
+}
+
+let states = emptyStates();
+let notices = [];
+const queues = {};
+
+async function loadState(kind) {
+  const r = await localstate.load(session, info.certId, kind, KINDS[kind].parse);
+  states[kind] = { value: r.value || KINDS[kind].empty(), serial: r.serial, tampered: r.tampered };
+  return r.notices;
+}
+
+async function loadStates() {
+  states = emptyStates();
+  notices = [];
+  for (const kind of Object.keys(KINDS)) {
+    try {
+      notices.push(...await loadState(kind));
+    } catch (e) {
+      console.warn(`soshiki: the ${kind} state could not be loaded`, e);
+      states[kind].tampered = true;
     }
-    pinState.pins = p;
-  } catch (_) {
-    pinState.tampered = true;
+    if (kind !== 'pins' && states[kind].tampered) notices.push({ kind, what: 'tampered' });
   }
 }
 
-function savePins(p) {
-  if (!session) throw new Error('invalid: unlock a key to pin organizations');
-  const text = JSON.stringify(p);
-  const sig = api.b64encode(session.signLocalState('pins', text));
-  localStorage.setItem(pinsKey(), JSON.stringify({ text, sig }));
-  pinState = { pins: { ...p }, tampered: false };
+/**
+ * Change state `kind` with `fn(copy) -> new value`, save it with the next serial (profile and
+ * server). If another tab or device saved a newer one meanwhile, take that one and apply `fn`
+ * to it instead. Changes of one kind run one after another.
+ */
+export function updateState(kind, fn) {
+  const run = async () => {
+    if (!session) throw new Error('invalid: unlock a key first');
+    for (let attempt = 0; ; attempt++) {
+      const cur = states[kind];
+      const next = fn(JSON.parse(JSON.stringify(cur.value)));
+      const serial = cur.serial + 1;
+      try {
+        await localstate.save(session, info.certId, kind, serial, JSON.stringify(next));
+        states[kind] = { value: next, serial, tampered: false };
+        return next;
+      } catch (e) {
+        if (!(e instanceof localstate.StateConflict) || attempt >= 2) throw e;
+        await loadState(kind);
+      }
+    }
+  };
+  const q = (queues[kind] || Promise.resolve()).then(run, run);
+  queues[kind] = q.catch(() => {});
+  return q;
 }
 
+/** A copy of state `kind` (the empty state when locked). */
+export function state(kind) {
+  return JSON.parse(JSON.stringify(info ? states[kind].value : KINDS[kind].empty()));
+}
+
+/**
+ * What the member must be told about the protected state since unlock: [{kind, what}] with
+ * what = restoredMissing | restoredOlder | restoredInvalid | serverInvalid | serverUnavailable
+ * | tampered.
+ */
+export function stateNotices() { return info ? notices.slice() : []; }
+export function dismissStateNotices() { notices = []; }
+
 /** Whether the stored pin list failed verification at unlock (it is then not used). */
-export function pinsTampered() { return !!info && pinState.tampered; }
-export function pins() { return info ? { ...pinState.pins } : {}; }
-export function pin(orgId, name) {
+export function pinsTampered() { return !!info && states.pins.tampered; }
+export function pins() { return info ? state('pins') : {}; }
+export async function pin(orgId, name) {
   if (!HEX64.test(orgId)) throw new Error('invalid: an organization id is 64 hex digits');
-  savePins({ ...pinState.pins, [orgId]: String(name) });
+  await updateState('pins', (p) => ({ ...p, [orgId]: String(name) }));
 }
-export function unpin(orgId) {
-  const p = { ...pinState.pins };
-  delete p[orgId];
-  savePins(p);
+export async function unpin(orgId) {
+  await updateState('pins', (p) => { delete p[orgId]; return p; });
 }
-export function isPinned(orgId) { return !!info && (orgId === info.orgId || orgId in pinState.pins); }
+export function isPinned(orgId) { return !!info && (orgId === info.orgId || orgId in states.pins.value); }

@@ -2,24 +2,23 @@
 // wasm against keys the server does not hold (soshiki_client::trust): the organization-signed
 // revocation list (SPEC.md §5.6) and audit checkpoints (§5.7). The newest revocation-list
 // serial and the newest checkpoint seen are remembered per organization, so a server that
-// replays an older list or withholds a checkpoint is caught.
+// replays an older list or withholds a checkpoint is caught. They are remembered in the
+// member's protected `trust` state (session.js, localstate.js: signed by the member key,
+// numbered, copied to the server), so that whoever can write the browser profile cannot roll
+// them back or delete them unnoticed either.
 import * as api from './api.js';
 import { need } from './wasm.js';
+import * as member from './session.js';
 
-const KEY = 'soshiki.trust';
 const now = () => Math.floor(Date.now() / 1000);
 
-function load() {
-  try { return JSON.parse(localStorage.getItem(KEY) || '{}') || {}; } catch (_) { return {}; }
-}
-function store(v) { localStorage.setItem(KEY, JSON.stringify(v)); }
-
-export function seenSerial(orgId) { return ((load().serials || {})[orgId]) || 0; }
-function rememberSerial(orgId, serial) {
-  const v = load();
-  v.serials = v.serials || {};
-  v.serials[orgId] = Math.max(v.serials[orgId] || 0, serial);
-  store(v);
+export function seenSerial(orgId) { return member.state('trust').serials[orgId] || 0; }
+async function rememberSerial(orgId, serial) {
+  if (serial <= seenSerial(orgId)) return;
+  await member.updateState('trust', (v) => {
+    v.serials[orgId] = Math.max(v.serials[orgId] || 0, serial);
+    return v;
+  });
 }
 
 async function getOrNull(path) {
@@ -40,7 +39,7 @@ export function fetchList(orgId) { return getOrNull(`/v1/orgs/${orgId}/revocatio
 export async function checkRevocations(orgId, orgRecord, certificate = null) {
   const l = await fetchList(orgId);
   const info = need().verifyRevocations(orgRecord, l ? l.list : null, seenSerial(orgId), now(), certificate);
-  rememberSerial(orgId, info.serial);
+  await rememberSerial(orgId, info.serial);
   return info;
 }
 
@@ -51,18 +50,15 @@ export async function publishRevocations(session, orgKey, orgId, revoke = []) {
   if (serial <= seenSerial(orgId)) throw new Error(`untrusted: the server serves an older revocation list than #${seenSerial(orgId)}`);
   await api.putJson(`/v1/orgs/${orgId}/revocations`, { list: api.b64encode(list) },
     { action: session.actionPublishRevocations(orgId, serial, list) });
-  rememberSerial(orgId, serial);
+  await rememberSerial(orgId, serial);
   return serial;
 }
 
 /** The newest checkpoint this browser saw (base64), or null. */
-export function rememberedCheckpoint(orgId) { return ((load().checkpoints || {})[orgId]) || null; }
-export function rememberCheckpoint(orgId, b64) {
-  if (!b64) return;
-  const v = load();
-  v.checkpoints = v.checkpoints || {};
-  v.checkpoints[orgId] = b64;
-  store(v);
+export function rememberedCheckpoint(orgId) { return member.state('trust').checkpoints[orgId] || null; }
+export async function rememberCheckpoint(orgId, b64) {
+  if (!b64 || rememberedCheckpoint(orgId) === b64) return;
+  await member.updateState('trust', (v) => { v.checkpoints[orgId] = b64; return v; });
 }
 
 /** The checkpoint the server serves (base64), or null. */
@@ -76,5 +72,5 @@ export async function publishCheckpoint(session, orgKey, orgId, seq, hash) {
   const cp = orgKey.signCheckpoint(seq, hash);
   await api.putJson(`/v1/orgs/${orgId}/checkpoint`, { checkpoint: api.b64encode(cp) },
     { action: session.actionCheckpoint(orgId, seq, cp) });
-  rememberCheckpoint(orgId, api.b64encode(cp));
+  await rememberCheckpoint(orgId, api.b64encode(cp));
 }

@@ -293,6 +293,9 @@ pub async fn finish_enrollment<S: Suite>(
     let certificate = Certificate::<S>::from_bytes(&cert_bytes.0)?;
     let (file, pass) = (pending_key_file.to_vec(), passphrase.to_vec());
     let pending = blocking(move || Ok(MemberKey::<S>::from_key_file(&file, &pass)?)).await?;
+    // The organization comes from local state another party may write: it must be the one
+    // this device's own enroll statement (signed by the pending key) names.
+    crate::steps::check_pending_organization(org, &info.request.0, &pending)?;
     let key = crate::steps::complete_enrollment(org, certificate, pending)?;
     Ok(EnrollmentOutcome::Approved(Box::new(key)))
 }

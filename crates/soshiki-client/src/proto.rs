@@ -1269,6 +1269,17 @@ pub mod json {
         pub checkpoint: B64,
     }
 
+    /// `PUT /v1/me/local-state/{kind}` and its answer, and `GET /v1/me/local-state/{kind}`:
+    /// a member's own browser state (pins, trust anchors), sealed and signed by the member key
+    /// on the member's device. The server stores it opaquely, newest serial only.
+    #[derive(Clone, Debug, Serialize, Deserialize)]
+    pub struct LocalStateBody {
+        /// The state's serial number (the server keeps only a greater one than it has).
+        pub serial: u64,
+        /// The sealed state (at most 64 KiB).
+        pub state: B64,
+    }
+
     /// `GET /v1/orgs/{org}/checkpoint`: the newest checkpoint of the organization's trail.
     #[derive(Clone, Debug, Serialize, Deserialize)]
     pub struct CheckpointInfo {

@@ -187,6 +187,33 @@ pub fn certify_enrollment<S: Suite>(
     Ok((request, cert))
 }
 
+/// Before finishing an enrollment whose pending state was kept somewhere another party could
+/// write (a browser profile): check that `org` is the organization this device asked to join.
+/// `statement` is the device's own `enroll` statement (the server keeps it, and the device may
+/// keep a copy): it names the organization and is signed by the pending signing key, so nobody
+/// without the passphrase can make one naming another organization. Refused unless it is an
+/// `enroll` request for `org`, with a valid proof of possession, for exactly `pending`'s keys.
+pub fn check_pending_organization<S: Suite>(
+    org: &Organization<S>,
+    statement: &[u8],
+    pending: &MemberKey<S>,
+) -> Result<(), StepError> {
+    let mismatch = || {
+        untrusted(
+            "the organization stored with this pending enrollment is not the one this device \
+             asked to join (the stored enrollment was changed); nothing was saved",
+        )
+    };
+    let (_, request) =
+        verify_enrollment::<S>(statement, &org.fingerprint().to_hex()).map_err(|_| mismatch())?;
+    if request.encryption_key != *pending.encryption.public_key()
+        || request.signing_key != pending.signing.verifying_key()
+    {
+        return Err(mismatch());
+    }
+    Ok(())
+}
+
 /// An approved enrollment: check that `certificate` is issued by the pinned `org` and
 /// certifies exactly the pending keys; return the complete member key.
 pub fn complete_enrollment<S: Suite>(

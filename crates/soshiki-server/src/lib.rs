@@ -51,6 +51,7 @@ mod enroll;
 mod envelopes;
 mod error;
 mod extract;
+mod local_state;
 pub mod maintenance;
 mod members;
 mod openapi;
@@ -329,6 +330,8 @@ fn route_table() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)> {
         ("GET", "/v1/orgs/{org}/audit", get(audit::list)),
         ("GET", "/v1/rules", get(rules::get)),
         ("PUT", "/v1/rules", put(rules::put)),
+        ("GET", "/v1/me/local-state/{kind}", get(local_state::get)),
+        ("PUT", "/v1/me/local-state/{kind}", put(local_state::put)),
     ]
 }
 

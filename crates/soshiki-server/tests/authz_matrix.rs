@@ -26,8 +26,8 @@ use common::*;
 use rand_core::OsRng;
 use soshiki_client::flows::{self, sign_action, OutgoingPart, PartData, SendOptions};
 use soshiki_client::proto::json::{
-    CertificateBody, ChallengeRequest, CheckpointBody, CreateEnrollment, ForwardBody, Policy,
-    RegisterOrg, RevocationListBody, Rules, TokenRequest,
+    CertificateBody, ChallengeRequest, CheckpointBody, CreateEnrollment, ForwardBody,
+    LocalStateBody, Policy, RegisterOrg, RevocationListBody, Rules, TokenRequest,
 };
 use soshiki_client::proto::{login_message, ActionSpec, ActionStatement, B64};
 use soshiki_client::{Client, ClientOptions};
@@ -209,6 +209,19 @@ const MATRIX: &[(&str, &str, &str)] = &[
         "PUT",
         "/v1/rules",
         "*=403 anon=401 revoked=401 expired=401 rep=200 holder=200 holder_no_reader=200",
+    ),
+    // A member's own browser state: the path names no member, so each caller reaches only its
+    // own (only the holder has stored one; everyone else finds none of their own).
+    (
+        "GET",
+        "/v1/me/local-state/{kind}",
+        "*=404 anon=401 revoked=401 expired=401 holder=200",
+    ),
+    // Any active member stores its own (serial 2 is above the holder's stored 1).
+    (
+        "PUT",
+        "/v1/me/local-state/{kind}",
+        "*=200 anon=401 revoked=401 expired=401",
     ),
 ];
 
@@ -837,6 +850,18 @@ async fn build_world(url: &str) -> World {
             token: Some(revoked_token),
         },
     );
+    // The holder has stored browser state (serial 1); nobody else has any.
+    let stored = reqwest::Client::new()
+        .put(format!("{url}/v1/me/local-state/pins"))
+        .bearer_auth(callers["holder"].token.as_deref().expect("token"))
+        .json(&LocalStateBody {
+            serial: 1,
+            state: B64(b"the holder's sealed pins".to_vec()),
+        })
+        .send()
+        .await
+        .expect("put local state");
+    assert_eq!(stored.status().as_u16(), 200, "the holder stores its state");
     World {
         callers,
         r_org_id: r_org.id(),
@@ -1182,6 +1207,16 @@ async fn call_for(
             call.body = json(&Rules {
                 rules,
                 statement: None,
+            });
+        }
+        ("GET", "/v1/me/local-state/{kind}") => {
+            call.path = route.replace("{kind}", "pins");
+        }
+        ("PUT", "/v1/me/local-state/{kind}") => {
+            call.path = route.replace("{kind}", "pins");
+            call.body = json(&LocalStateBody {
+                serial: 2,
+                state: B64(format!("sealed pins of {caller}").into_bytes()),
             });
         }
         other => panic!("the authorization matrix has no request for {other:?}"),

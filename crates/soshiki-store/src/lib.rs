@@ -490,6 +490,21 @@ pub struct CheckpointRow {
     pub created: Timestamp,
 }
 
+/// A member's newest sealed browser state of one kind (opaque to the store).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LocalStateRow {
+    /// The member's certificate id.
+    pub cert_id: String,
+    /// Kind of state (`pins`, `trust`).
+    pub kind: String,
+    /// Its serial number (from 1).
+    pub serial: u64,
+    /// The sealed state, signed by the member key on the member's device.
+    pub state: Vec<u8>,
+    /// When it was stored.
+    pub updated: Timestamp,
+}
+
 /// The metadata store.
 ///
 /// Every method is one transaction. Methods that change several rows change all or none, and
@@ -738,6 +753,13 @@ pub trait Store: Send + Sync {
         -> Result<()>;
     /// An organization's newest audit checkpoint; `NotFound` if there is none.
     async fn checkpoint(&self, org_id: &str) -> Result<CheckpointRow>;
+
+    // members' own browser state
+    /// Store a member's sealed browser state of one kind; `Conflict` unless its serial is
+    /// greater than the stored one's, `NotFound` for an unknown member.
+    async fn put_local_state(&self, state: &LocalStateRow) -> Result<()>;
+    /// A member's newest sealed browser state of `kind`; `NotFound` if there is none.
+    async fn local_state(&self, cert_id: &str, kind: &str) -> Result<LocalStateRow>;
 }
 
 /// A stream of body bytes.

@@ -46,6 +46,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "max validity",
         include_str!("../migrations/postgres/0006_max_validity.sql"),
     ),
+    (
+        8,
+        "local state",
+        include_str!("../migrations/postgres/0008_local_state.sql"),
+    ),
 ];
 
 /// The advisory-lock class of audit-trail heads (two-key advisory locks, first key).

@@ -237,8 +237,8 @@ macro_rules! sql_store {
         use $crate::{
             audit_hash, AuditRow, CheckpointRow, DeliveryRow, DeliveryStatus, EnrollmentRow,
             EnrollmentStatus, EnvelopeRow, MemberRow, MemberStatus, NewAuditEntry, OrgPolicy, OrgRow,
-            Page, PageRequest, Result, RevocationListRow, RuleRow, Store, StoreError, Timestamp,
-            UploadRow, UPLOAD_GRACE,
+            LocalStateRow, Page, PageRequest, Result, RevocationListRow, RuleRow, Store, StoreError,
+            Timestamp, UploadRow, UPLOAD_GRACE,
         };
 
         type Tx = $tx;
@@ -1697,6 +1697,53 @@ macro_rules! sql_store {
                         .map_err(|_| corrupt("position"))?,
                     checkpoint: get(&row, "checkpoint")?,
                     created: get(&row, "created")?,
+                })
+            }
+
+            async fn put_local_state(&self, ls: &LocalStateRow) -> Result<()> {
+                let mut tx = self.begin_write().await?;
+                let done = sqlx::query(
+                    "INSERT INTO local_states (cert_id, kind, serial, state, updated) \
+                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (cert_id, kind) DO UPDATE \
+                     SET serial = excluded.serial, state = excluded.state, \
+                     updated = excluded.updated \
+                     WHERE local_states.serial < excluded.serial",
+                )
+                .bind(&ls.cert_id)
+                .bind(&ls.kind)
+                .bind(to_i64(ls.serial, "serial")?)
+                .bind(&ls.state)
+                .bind(ls.updated)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err(&format!("local state of {}", ls.cert_id)))?;
+                if done.rows_affected() == 0 {
+                    return Err(StoreError::Conflict(format!(
+                        "the stored {} state of {} has a serial of at least {}",
+                        ls.kind, ls.cert_id, ls.serial
+                    )));
+                }
+                commit(tx).await
+            }
+
+            async fn local_state(&self, cert_id: &str, kind: &str) -> Result<LocalStateRow> {
+                let row = sqlx::query(
+                    "SELECT cert_id, kind, serial, state, updated FROM local_states \
+                     WHERE cert_id = $1 AND kind = $2",
+                )
+                .bind(cert_id)
+                .bind(kind)
+                .fetch_optional(self.reader())
+                .await
+                .map_err(db_err("local state"))?
+                .ok_or_else(|| StoreError::NotFound(format!("{kind} state of {cert_id}")))?;
+                Ok(LocalStateRow {
+                    cert_id: get(&row, "cert_id")?,
+                    kind: get(&row, "kind")?,
+                    serial: u64::try_from(get::<i64>(&row, "serial")?)
+                        .map_err(|_| corrupt("serial"))?,
+                    state: get(&row, "state")?,
+                    updated: get(&row, "updated")?,
                 })
             }
 

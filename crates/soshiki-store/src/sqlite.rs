@@ -58,6 +58,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "max validity",
         include_str!("../migrations/sqlite/0006_max_validity.sql"),
     ),
+    (
+        8,
+        "local state",
+        include_str!("../migrations/sqlite/0008_local_state.sql"),
+    ),
 ];
 
 /// How long a writer waits for another process's write lock before failing.

@@ -10,8 +10,9 @@ use std::sync::Arc;
 
 use soshiki_store::{
     audit_hash, open_store, AuditRow, CheckpointRow, DeliveryRow, DeliveryStatus, EnrollmentRow,
-    EnrollmentStatus, EnvelopeRow, MemberRow, MemberStatus, NewAuditEntry, OrgPolicy, OrgRow, Page,
-    PageRequest, RevocationListRow, RuleRow, Store, StoreError, UploadRow, MAX_PAGE, UPLOAD_GRACE,
+    EnrollmentStatus, EnvelopeRow, LocalStateRow, MemberRow, MemberStatus, NewAuditEntry,
+    OrgPolicy, OrgRow, Page, PageRequest, RevocationListRow, RuleRow, Store, StoreError, UploadRow,
+    MAX_PAGE, UPLOAD_GRACE,
 };
 
 /// The first page of the largest size (every row the fixtures make).
@@ -140,6 +141,7 @@ stories!(
     expiry_and_blob_keys,
     rules,
     signed_status,
+    local_state_keeps_the_newest_serial_per_member_and_kind,
     committed_data_survives_reopen,
 );
 
@@ -2175,6 +2177,62 @@ async fn signed_status(db: &Db) {
     let log = entries_of(&trail(s, "bbbb").await);
     assert!(log.contains(&"list 3".to_string()) && log.contains(&"checkpoint 5".to_string()));
     assert_chain(&trail(s, "bbbb").await);
+}
+
+/// Members' sealed browser state: one per member and kind, replaced only by a greater
+/// serial (a replayed older copy is refused), for known members only; nothing is logged.
+async fn local_state_keeps_the_newest_serial_per_member_and_kind(db: &Db) {
+    let s = &*db.store;
+    world(s).await;
+    let state = |cert: &str, kind: &str, serial: u64, bytes: &[u8]| LocalStateRow {
+        cert_id: cert.into(),
+        kind: kind.into(),
+        serial,
+        state: bytes.to_vec(),
+        updated: T0,
+    };
+    assert!(is_not_found(s.local_state("b-r1", "pins").await));
+    let trail_before = trail(s, "bbbb").await;
+    s.put_local_state(&state("b-r1", "pins", 1, b"pins-1"))
+        .await
+        .expect("first");
+    s.put_local_state(&state("b-r1", "pins", 4, b"pins-4"))
+        .await
+        .expect("greater serial");
+    for (serial, what) in [(4, "same serial"), (3, "older serial")] {
+        assert!(
+            is_conflict(
+                s.put_local_state(&state("b-r1", "pins", serial, b"replayed"))
+                    .await
+            ),
+            "{what}"
+        );
+    }
+    assert_eq!(
+        s.local_state("b-r1", "pins").await.expect("state"),
+        state("b-r1", "pins", 4, b"pins-4")
+    );
+    // Per kind and per member.
+    assert!(is_not_found(s.local_state("b-r1", "trust").await));
+    assert!(is_not_found(s.local_state("b-r2", "pins").await));
+    s.put_local_state(&state("b-r2", "pins", 1, b"other member"))
+        .await
+        .expect("another member's own serial");
+    s.put_local_state(&state("b-r1", "trust", 1, b"trust-1"))
+        .await
+        .expect("another kind");
+    assert_eq!(
+        s.local_state("b-r1", "pins").await.expect("state").state,
+        b"pins-4"
+    );
+    assert!(is_not_found(
+        s.put_local_state(&state("nobody", "pins", 1, b"x")).await
+    ));
+    assert_eq!(
+        trail(s, "bbbb").await,
+        trail_before,
+        "not an audited action"
+    );
 }
 
 async fn committed_data_survives_reopen(db: &Db) {

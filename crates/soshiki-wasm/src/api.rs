@@ -31,6 +31,7 @@ use soshiki_core::with_suite;
 use zeroize::Zeroizing;
 
 use crate::error::{Error, Result};
+use crate::local_state;
 use crate::open::{HeldPart, Opener};
 
 pub use soshiki_client::steps::PENDING_ORG_NAME;
@@ -286,18 +287,25 @@ fn create_enrollment_for<S: Suite>(
 
 /// Check an issued certificate against the pinned organization and the pending keys; return
 /// the complete member key file under the same passphrase.
-/// The checks are `steps::complete_enrollment`, as in `flows::finish_enrollment`.
+///
+/// The browser keeps `org_record` beside the pending key file in IndexedDB, where whoever can
+/// write the profile could swap it; so first `statement` (this device's `enroll` statement,
+/// signed by the pending key) must name exactly that organization
+/// (`steps::check_pending_organization`). Then the checks are `steps::complete_enrollment`, as
+/// in `flows::finish_enrollment`.
 pub fn finish_enrollment(
     org_record: &[u8],
     certificate: &[u8],
     pending_key_file: &[u8],
     passphrase: &[u8],
     kdf: KdfParams,
+    statement: &[u8],
 ) -> Result<Vec<u8>> {
     with_suite!(record_suite(org_record)?, S => {
         let org = Organization::<S>::from_bytes(org_record)?;
         let certificate = Certificate::<S>::from_bytes(certificate)?;
         let pending = MemberKey::<S>::from_key_file(pending_key_file, passphrase)?;
+        steps::check_pending_organization(&org, statement, &pending)?;
         let key = steps::complete_enrollment(&org, certificate, pending)?;
         Ok(key.to_key_file(passphrase, kdf, &mut OsRng)?)
     })
@@ -787,19 +795,69 @@ impl Session {
         member!(&self.key, k => Ok(k.to_key_file(passphrase, kdf, &mut OsRng)?))
     }
 
-    /// Sign browser state that must survive in the profile without being changeable by whoever
-    /// can write the profile (the pinned organizations): a signature by this member's signing
-    /// key over [`local_state_message`]. Verified at unlock with [`Session::verify_local_state`].
-    pub fn sign_local_state(&self, kind: &str, text: &str) -> Vec<u8> {
-        let msg = local_state_message(&self.cert_id(), kind, text);
-        member!(&self.key, k => k.signing.sign(&msg, &mut OsRng).to_vec())
+    /// Seal browser state that must survive in the profile without being changeable by
+    /// whoever can write the profile (the pinned organizations, the trust anchors): `text`
+    /// as state `kind` with `serial` (greater than every earlier one of this kind), signed by
+    /// this member's key (`crate::local_state`). Verified with [`Session::open_local_state`].
+    pub fn seal_local_state(&self, kind: &str, serial: u64, text: &str) -> Result<Vec<u8>> {
+        local_state::check_kind(kind)?;
+        if serial == 0 {
+            return Err(Error::invalid("a state serial starts at 1"));
+        }
+        if text.len() > local_state::MAX_TEXT {
+            return Err(Error::invalid(format!(
+                "the state is too large (at most {} bytes)",
+                local_state::MAX_TEXT
+            )));
+        }
+        let cert_id = self.cert_id();
+        let msg = local_state::signed_message(&cert_id, kind, serial, text);
+        let signature = member!(&self.key, k => k.signing.sign(&msg, &mut OsRng).to_vec());
+        Ok(local_state::Sealed {
+            cert_id,
+            kind: kind.into(),
+            serial,
+            text: text.into(),
+            signature,
+        }
+        .to_bytes())
     }
 
-    /// Whether `signature` is this member's signature of `text` as state `kind`
-    /// ([`Session::sign_local_state`]). False for any change of text, kind, member or signature.
-    pub fn verify_local_state(&self, kind: &str, text: &str, signature: &[u8]) -> bool {
-        let msg = local_state_message(&self.cert_id(), kind, text);
-        member!(&self.key, k => k.certificate.signing_key.verify(&msg, signature))
+    /// Open a sealed state: `untrusted` unless it is this member's signed state of `kind`
+    /// (any change of text, serial, kind, member or signature is refused).
+    pub fn open_local_state(&self, kind: &str, sealed: &[u8]) -> Result<local_state::LocalState> {
+        let s = local_state::Sealed::from_bytes(sealed)?;
+        let cert_id = self.cert_id();
+        let msg = local_state::signed_message(&cert_id, kind, s.serial, &s.text);
+        let ok = s.cert_id == cert_id
+            && s.kind == kind
+            && member!(&self.key, k => k.certificate.signing_key.verify(&msg, &s.signature));
+        if !ok {
+            return Err(Error::untrusted(format!(
+                "the saved {kind} state is not this member's signed state"
+            )));
+        }
+        Ok(local_state::LocalState {
+            serial: s.serial,
+            text: s.text,
+        })
+    }
+
+    /// Choose between the browser profile's and the server's sealed copies of state `kind`
+    /// (`local_state::reconcile`): the verified copy with the higher serial wins; the result
+    /// says which copy is missing, older or invalid (to be replaced, and to tell the member).
+    pub fn reconcile_local_state(
+        &self,
+        kind: &str,
+        local: Option<&[u8]>,
+        server: Option<&[u8]>,
+    ) -> Result<local_state::Reconciled> {
+        local_state::check_kind(kind)?;
+        let open = |b: &[u8]| self.open_local_state(kind, b);
+        Ok(local_state::reconcile(
+            local.map(|b| (b, open(b))),
+            server.map(|b| (b, open(b))),
+        ))
     }
 
     /// The signature for `POST /v1/auth/token` over `proto::login_message` (length-prefixed
@@ -916,20 +974,6 @@ impl Session {
     pub fn begin_open(&self, header: &[u8], now: u64) -> Result<Opener> {
         member!(&self.key, k => begin_open_as(k, header, now))
     }
-}
-
-/// The message signed over browser state:
-/// `"soshiki/v1/browser-state" ‖ u16(len) ‖ certificate id (hex) ‖ u16(len) ‖ kind
-/// ‖ u32(len) ‖ text`.
-pub fn local_state_message(cert_id: &str, kind: &str, text: &str) -> Vec<u8> {
-    let mut m = b"soshiki/v1/browser-state".to_vec();
-    for part in [cert_id, kind] {
-        m.extend_from_slice(&(part.len().min(usize::from(u16::MAX)) as u16).to_be_bytes());
-        m.extend_from_slice(&part.as_bytes()[..part.len().min(usize::from(u16::MAX))]);
-    }
-    m.extend_from_slice(&(text.len() as u32).to_be_bytes());
-    m.extend_from_slice(text.as_bytes());
-    m
 }
 
 fn suite_name<S: Suite>(_: &MemberKey<S>) -> String {

@@ -274,13 +274,16 @@ pub fn create_enrollment(
     .map_err(js_err)
 }
 
-/// Check the issued certificate and return the complete member key file.
+/// Check the issued certificate and return the complete member key file. `statement` is this
+/// device's `enroll` statement (the `request` of `GET /v1/enrollments/{id}`): `orgRecord` must
+/// be the organization it names (a swapped record is refused).
 #[wasm_bindgen(js_name = finishEnrollment)]
 pub fn finish_enrollment(
     org_record: &[u8],
     certificate: &[u8],
     pending_key_file: &[u8],
     passphrase_text: String,
+    statement: &[u8],
 ) -> JsResult<Vec<u8>> {
     let pass = passphrase(passphrase_text);
     api::finish_enrollment(
@@ -289,6 +292,7 @@ pub fn finish_enrollment(
         pending_key_file,
         &pass,
         KdfParams::DEFAULT,
+        statement,
     )
     .map_err(js_err)
 }
@@ -456,17 +460,49 @@ impl Session {
             .map_err(js_err)
     }
 
-    /// Sign browser state (e.g. the pinned organizations) with this member's key, so that
-    /// someone who can only write the browser profile cannot change it unnoticed.
-    #[wasm_bindgen(js_name = signLocalState)]
-    pub fn sign_local_state(&self, kind: &str, text: &str) -> Vec<u8> {
-        self.inner.sign_local_state(kind, text)
+    /// Seal browser state (the pinned organizations, trust anchors) as state `kind` with
+    /// `serial`, signed by this member's key: a `Uint8Array` to keep in the profile and on the
+    /// server (`PUT /v1/me/local-state/{kind}`).
+    #[wasm_bindgen(js_name = sealLocalState)]
+    pub fn seal_local_state(&self, kind: &str, serial: f64, text: &str) -> JsResult<Vec<u8>> {
+        time(serial, "serial")
+            .and_then(|n| self.inner.seal_local_state(kind, n, text))
+            .map_err(js_err)
     }
 
-    /// Whether `signature` is this member's signature of `text` as state `kind`.
-    #[wasm_bindgen(js_name = verifyLocalState)]
-    pub fn verify_local_state(&self, kind: &str, text: &str, signature: &[u8]) -> bool {
-        self.inner.verify_local_state(kind, text, signature)
+    /// Open a sealed state of `kind`: `{serial, text}`; throws `untrusted` unless it is this
+    /// member's.
+    #[wasm_bindgen(js_name = openLocalState)]
+    pub fn open_local_state(&self, kind: &str, sealed: &[u8]) -> JsResult<JsValue> {
+        self.inner
+            .open_local_state(kind, sealed)
+            .and_then(|s| to_js(&s))
+            .map_err(js_err)
+    }
+
+    /// Choose between the profile's and the server's sealed copies (each a `Uint8Array`,
+    /// base64 or null): `{serial, text, sealed, local, server}` where `local`/`server` is
+    /// `current`, `missing`, `older` or `invalid` and `sealed` (or null) is the chosen copy to
+    /// write wherever a copy is not `current`.
+    #[wasm_bindgen(js_name = reconcileLocalState)]
+    pub fn reconcile_local_state(
+        &self,
+        kind: &str,
+        local: JsValue,
+        server: JsValue,
+    ) -> JsResult<JsValue> {
+        (|| {
+            let l = opt_bytes(&local, "local")?;
+            let sv = opt_bytes(&server, "server")?;
+            let r = self
+                .inner
+                .reconcile_local_state(kind, l.as_deref(), sv.as_deref())?;
+            let obj = to_js(&r)?;
+            let sealed = r.sealed.as_deref().map_or(JsValue::NULL, u8a);
+            set(&obj, "sealed", &sealed)?;
+            Ok(obj)
+        })()
+        .map_err(js_err)
     }
 
     /// The login signature for `POST /v1/auth/token`.

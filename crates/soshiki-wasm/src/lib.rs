@@ -7,6 +7,7 @@
 //! or a plaintext. The JavaScript API is specified in `API.md` (next to this crate's Cargo.toml).
 //!
 //! - [`api`]: the API as plain Rust (tested natively);
+//! - [`local_state`]: browser state signed by the member key, numbered against rollback;
 //! - [`open`]: streaming decryption of a downloaded part in constant memory;
 //! - [`js`]: the wasm-bindgen conversions;
 //! - [`error`]: error codes (`"<code>: <text>"` in JavaScript).
@@ -14,4 +15,5 @@
 pub mod api;
 pub mod error;
 pub mod js;
+pub mod local_state;
 pub mod open;

@@ -12,6 +12,7 @@ use soshiki_wasm::api::{
     self, CertRef, EncryptRequest, ForwardTarget, OutgoingPart, RulePart, Session,
 };
 use soshiki_wasm::error::Code;
+use soshiki_wasm::local_state::{CopyStatus, LocalState, Sealed};
 use zeroize::Zeroizing;
 
 const NOW: u64 = 1_700_000_000;
@@ -386,6 +387,7 @@ fn enrollment_round_trip() {
         &e.pending_key_file,
         PASS,
         KdfParams::MINIMUM,
+        &e.statement,
     )
     .expect("finish");
     let s = Session::unlock(&full, PASS).expect("unlock");
@@ -414,6 +416,7 @@ fn enrollment_round_trip() {
         &e.pending_key_file,
         PASS,
         KdfParams::MINIMUM,
+        &e.statement,
     )
     .expect_err("must fail");
     assert_eq!(err.code, Code::Untrusted);
@@ -738,37 +741,243 @@ fn browser_encrypt_refuses_a_recipient_without_the_representative_role() {
 }
 
 /// Someone who can write the browser profile (but has no passphrase) edits the stored pin
-/// list: its signature by the member key no longer verifies, nor does another member's list
-/// or another kind of state, so the page refuses it at unlock.
+/// list: its signature by the member key no longer verifies, nor does another member's list,
+/// another kind of state or a changed serial, so the page refuses it at unlock.
 #[test]
 fn pin_list_edited_in_the_browser_profile_does_not_verify() {
     let city = Org::<P256>::new("大町市");
     let (alice, _) = city.session("alice", Roles::READER);
     let (bob, _) = city.session("bob", Roles::READER);
     let pins = r#"{"aa":"長野県"}"#;
-    let sig = alice.sign_local_state("pins", pins);
-    assert!(alice.verify_local_state("pins", pins, &sig));
-    let forged = r#"{"aa":"長野県","bb":"攻撃者"}"#;
-    assert!(
-        !alice.verify_local_state("pins", forged, &sig),
-        "edited list"
+    let sealed = alice.seal_local_state("pins", 3, pins).expect("seal");
+    let opened = alice.open_local_state("pins", &sealed).expect("opens");
+    assert_eq!((opened.serial, opened.text.as_str()), (3, pins));
+    let refused = |what: &str, r: Result<LocalState, soshiki_wasm::error::Error>| {
+        assert_eq!(r.expect_err(what).code, Code::Untrusted, "{what}");
+    };
+    let mut s = Sealed::from_bytes(&sealed).expect("decodes");
+    s.text = r#"{"aa":"長野県","bb":"攻撃者"}"#.into();
+    refused("edited list", alice.open_local_state("pins", &s.to_bytes()));
+    let mut s = Sealed::from_bytes(&sealed).expect("decodes");
+    s.serial = 99;
+    refused(
+        "raised serial",
+        alice.open_local_state("pins", &s.to_bytes()),
     );
-    assert!(
-        !alice.verify_local_state("settings", pins, &sig),
-        "other kind"
+    refused("other kind", alice.open_local_state("trust", &sealed));
+    refused(
+        "another member's list",
+        bob.open_local_state("pins", &sealed),
     );
-    assert!(
-        !bob.verify_local_state("pins", pins, &sig),
-        "another member's list"
+    let bobs = bob.seal_local_state("pins", 4, pins).expect("seal");
+    refused(
+        "signed by another member",
+        alice.open_local_state("pins", &bobs),
     );
-    assert!(
-        !alice.verify_local_state("pins", forged, &bob.sign_local_state("pins", forged)),
-        "signed by another member"
+    let mut s = Sealed::from_bytes(&bobs).expect("decodes");
+    s.cert_id = alice.cert_id();
+    refused(
+        "relabelled as alice's",
+        alice.open_local_state("pins", &s.to_bytes()),
     );
-    let mut bad = sig.clone();
-    bad[10] ^= 1;
-    assert!(!alice.verify_local_state("pins", pins, &bad));
-    assert!(!alice.verify_local_state("pins", pins, b"short"));
+    let mut bad = sealed.clone();
+    let n = bad.len();
+    bad[n - 5] ^= 1;
+    refused("bad signature", alice.open_local_state("pins", &bad));
+    assert_eq!(
+        alice
+            .open_local_state("pins", &sealed[..n - 1])
+            .expect_err("truncated")
+            .code,
+        Code::Malformed
+    );
+    assert_eq!(
+        alice
+            .seal_local_state("pins", 0, pins)
+            .expect_err("serial 0")
+            .code,
+        Code::Invalid
+    );
+    assert_eq!(
+        alice
+            .seal_local_state("Pins!", 1, pins)
+            .expect_err("bad kind")
+            .code,
+        Code::Invalid
+    );
+}
+
+/// Someone who can write the browser profile puts back an older signed pin list (re-adding an
+/// organization the member unpinned), or deletes the list: the server's copy, with the higher
+/// serial, wins at unlock and the profile's copy is reported older or missing. A server copy
+/// that is not this member's signed state (the server cannot sign one) is ignored.
+#[test]
+fn rolled_back_or_deleted_pin_list_is_replaced_by_the_newer_signed_copy() {
+    let city = Org::<P256>::new("大町市");
+    let (alice, _) = city.session("alice", Roles::READER);
+    let (mallory, _) = city.session("mallory", Roles::READER);
+    let old = alice
+        .seal_local_state("pins", 1, r#"{"aa":"攻撃者"}"#)
+        .expect("seal");
+    let new = alice.seal_local_state("pins", 2, "{}").expect("seal");
+
+    // Rolled back in the profile: the server's newer copy is chosen.
+    let r = alice
+        .reconcile_local_state("pins", Some(&old), Some(&new))
+        .expect("reconcile");
+    assert_eq!((r.serial, r.text.as_deref()), (2, Some("{}")));
+    assert_eq!(
+        (r.local, r.server),
+        (CopyStatus::Older, CopyStatus::Current)
+    );
+    assert_eq!(r.sealed.as_deref(), Some(&new[..]));
+    // Deleted from the profile.
+    let r = alice
+        .reconcile_local_state("pins", None, Some(&new))
+        .expect("reconcile");
+    assert_eq!(
+        (r.serial, r.local, r.server),
+        (2, CopyStatus::Missing, CopyStatus::Current)
+    );
+    // Edited in the profile (does not verify): the server's copy.
+    let r = alice
+        .reconcile_local_state("pins", Some(b"SKBS garbage"), Some(&new))
+        .expect("reconcile");
+    assert_eq!((r.serial, r.local), (2, CopyStatus::Invalid));
+    // The server is behind (an earlier upload failed): the profile's newer copy wins and goes
+    // back to the server.
+    let r = alice
+        .reconcile_local_state("pins", Some(&new), Some(&old))
+        .expect("reconcile");
+    assert_eq!(
+        (r.serial, r.local, r.server),
+        (2, CopyStatus::Current, CopyStatus::Older)
+    );
+    let r = alice
+        .reconcile_local_state("pins", Some(&new), None)
+        .expect("reconcile");
+    assert_eq!(
+        (r.serial, r.local, r.server),
+        (2, CopyStatus::Current, CopyStatus::Missing)
+    );
+    // A lying server serves a list of its own making (signed by another key, or another
+    // member's, or a higher serial on someone else's list): ignored, the profile's is used.
+    let forged = mallory
+        .seal_local_state("pins", 50, r#"{"aa":"攻撃者"}"#)
+        .expect("seal");
+    let r = alice
+        .reconcile_local_state("pins", Some(&new), Some(&forged))
+        .expect("reconcile");
+    assert_eq!((r.serial, r.text.as_deref()), (2, Some("{}")));
+    assert_eq!(
+        (r.local, r.server),
+        (CopyStatus::Current, CopyStatus::Invalid)
+    );
+    // Nothing anywhere: a first use; the next save is serial 1.
+    let r = alice
+        .reconcile_local_state("pins", None, None)
+        .expect("reconcile");
+    assert_eq!((r.serial, r.text, r.sealed), (0, None, None));
+    assert_eq!(
+        (r.local, r.server),
+        (CopyStatus::Missing, CopyStatus::Missing)
+    );
+    // Both present and identical: nothing to do.
+    let r = alice
+        .reconcile_local_state("pins", Some(&new), Some(&new))
+        .expect("reconcile");
+    assert_eq!(
+        (r.local, r.server),
+        (CopyStatus::Current, CopyStatus::Current)
+    );
+}
+
+/// Someone who can write the browser profile swaps the organization record stored with a
+/// pending enrollment for one of their own, whose key certified this device's public keys
+/// (they are in the enrollment request on the server): finishing is refused, because the
+/// device's own enroll statement, signed by the pending key, names the real organization.
+#[test]
+fn pending_enrollment_with_a_swapped_organization_record_is_not_finished() {
+    let city = Org::<P256>::new("大町市");
+    let attacker = Org::<P256>::new("大町市");
+    let e = api::create_enrollment(
+        &city.record(),
+        "田中",
+        "reader",
+        NOW,
+        NOW + 1000,
+        PASS,
+        KdfParams::MINIMUM,
+        NOW,
+    )
+    .expect("enroll");
+    // The attacker certifies the requested keys with its own organization key.
+    let st = ActionStatement::from_bytes(&e.statement).expect("statement");
+    let request = proto::EnrollmentRequest::<P256>::from_bytes(&st.detail).expect("request");
+    let forged_cert = attacker
+        .key
+        .certify(&request.to_certificate_request(), &mut OsRng)
+        .expect("certify")
+        .to_bytes();
+    let err = api::finish_enrollment(
+        &attacker.record(),
+        &forged_cert,
+        &e.pending_key_file,
+        PASS,
+        KdfParams::MINIMUM,
+        &e.statement,
+    )
+    .expect_err("a swapped organization record must be refused");
+    assert_eq!(err.code, Code::Untrusted);
+    assert!(
+        err.text.contains("not the one this device asked to join"),
+        "{}",
+        err.text
+    );
+    // Another device's statement for the attacker's organization does not help either: it is
+    // not signed by this device's pending key.
+    let other = api::create_enrollment(
+        &attacker.record(),
+        "田中",
+        "reader",
+        NOW,
+        NOW + 1000,
+        PASS,
+        KdfParams::MINIMUM,
+        NOW,
+    )
+    .expect("enroll");
+    let err = api::finish_enrollment(
+        &attacker.record(),
+        &forged_cert,
+        &e.pending_key_file,
+        PASS,
+        KdfParams::MINIMUM,
+        &other.statement,
+    )
+    .expect_err("another device's statement must be refused");
+    assert_eq!(err.code, Code::Untrusted);
+    // The real organization's certificate with the real record finishes.
+    let admin = api::OrgKey::unlock(
+        &city
+            .key
+            .to_key_file(PASS, KdfParams::MINIMUM, &mut OsRng)
+            .expect("org file"),
+        PASS,
+    )
+    .expect("org key");
+    let cert = admin
+        .certify(&e.statement, &e.code, Default::default())
+        .expect("certify");
+    api::finish_enrollment(
+        &city.record(),
+        &cert,
+        &e.pending_key_file,
+        PASS,
+        KdfParams::MINIMUM,
+        &e.statement,
+    )
+    .expect("the real organization finishes");
 }
 
 /// The browser's checks of organization-signed status: a revocation list that revokes the

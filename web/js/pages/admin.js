@@ -265,7 +265,7 @@ function auditSection(s, me) {
       // one this browser remembered (a rewrite before either, or a withheld one, fails).
       const served = await trust.servedCheckpoint(me.orgId);
       const report = need().verifyAudit(s.organizationRecord(), page, Object.keys(session.pins()), null, served, trust.rememberedCheckpoint(me.orgId));
-      if (report.ok) trust.rememberCheckpoint(me.orgId, report.checkpoint);
+      if (report.ok) await trust.rememberCheckpoint(me.orgId, report.checkpoint);
       st.clear();
       const orgKey = session.organizationKey();
       if (report.ok && orgKey && page.entries.length) {

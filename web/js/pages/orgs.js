@@ -18,7 +18,7 @@ export default async function orgsPage(root, _args, { go }) {
       const rm = h('button', { type: 'button', class: 'small danger' }, t('orgs.unpin'));
       rm.addEventListener('click', async () => {
         if (!await confirmDialog(t('orgs.unpin'), t('orgs.unpinConfirm', { name }), t('orgs.unpin'))) return;
-        session.unpin(id);
+        try { await session.unpin(id); } catch (e) { root.append(h('p', { class: 'status error', role: 'alert' }, errorText(e))); return; }
         go('orgs');
       });
       return h('li', {}, h('strong', {}, name), ' ', fingerprintEl(id), ' ', rm);
@@ -40,7 +40,10 @@ export default async function orgsPage(root, _args, { go }) {
       const same = h('input', { type: 'checkbox', id: 'pin-same' });
       const pinBtn = h('button', { type: 'button', class: 'primary', id: 'pin-button', disabled: true }, t('orgs.pin'));
       same.addEventListener('change', () => { pinBtn.disabled = !same.checked; });
-      pinBtn.addEventListener('click', () => { session.pin(org.id, org.name); go('orgs'); });
+      pinBtn.addEventListener('click', async () => {
+        pinBtn.disabled = true;
+        try { await session.pin(org.id, org.name); go('orgs'); } catch (e) { st.show(errorText(e), 'error'); pinBtn.disabled = false; }
+      });
       // The digits typed were checked against the record in this browser (fetchOrganization):
       // nothing is left to compare digit by digit; the person confirms the name.
       const typed = fp.value.replace(/[^0-9a-fA-F]/g, '').length;

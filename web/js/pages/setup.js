@@ -146,6 +146,7 @@ function pendingItem(k, go) {
   const finish = h('button', { type: 'button', class: 'primary', hidden: true }, t('setup.finish'));
   const drop = h('button', { type: 'button', class: 'danger' }, t('setup.dropPending'));
   let cert = null;
+  let statement = null;
   let timer = null;
   const poll = async () => {
     try {
@@ -153,6 +154,9 @@ function pendingItem(k, go) {
       if (info.status === 'approved' && info.certificate) {
         if (info.org_id !== k.orgId) throw userError('setup.otherOrg');
         cert = api.b64decode(info.certificate);
+        // This device's own enroll statement, signed by the pending key: it names the
+        // organization asked, so finishEnrollment refuses an orgRecord swapped in this profile.
+        statement = api.b64decode(info.request);
         st.show(t('setup.approved'), 'ok');
         finish.hidden = false;
         clearInterval(timer);
@@ -169,7 +173,13 @@ function pendingItem(k, go) {
   check.addEventListener('click', poll);
   finish.addEventListener('click', async () => {
     try {
-      const file = need().finishEnrollment(k.orgRecord, cert, k.file, pass.value);
+      let file;
+      try {
+        file = need().finishEnrollment(k.orgRecord, cert, k.file, pass.value, statement);
+      } catch (e) {
+        if (/not the one this device asked to join/.test(String(e && e.message))) throw userError('setup.orgSwapped', {}, String(e.message));
+        throw e;
+      }
       const s = need().Session.unlock(file, pass.value);
       const entry = { id: s.certId, kind: 'member', file, memberName: s.memberName, orgId: s.orgId,
         orgName: s.orgName, certId: s.certId, roles: Array.from(s.roles || []), notAfter: s.notAfter };
