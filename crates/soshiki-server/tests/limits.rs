@@ -170,7 +170,8 @@ async fn forward_wider_than_a_statement_is_refused_with_its_limit() {
         matches!(&e, ClientError::Invalid(m) if m.contains("62")),
         "{e}"
     );
-    // Straight to the server: 63 responses (their content is never looked at).
+    // Straight to the server: 63 responses (their content is never looked at), with a
+    // statement header that is present (every change needs one) but never reached.
     let token = {
         let mut c = ts.client();
         flows::login(&mut c, &rep.key).await.expect("login").token
@@ -181,6 +182,7 @@ async fn forward_wider_than_a_statement_is_refused_with_its_limit() {
     let r = reqwest::Client::new()
         .post(format!("{url}/v1/deliveries/{}/forward", sent.delivery_id))
         .bearer_auth(token)
+        .header(soshiki_client::proto::ACTION_HEADER, "AAAA")
         .json(&body)
         .send()
         .await
