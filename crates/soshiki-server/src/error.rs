@@ -77,6 +77,8 @@ pub mod codes {
     pub const BAD_PAGE_LIMIT: &str = "bad-page-limit";
     /// 400: a list's `after` cursor is not one this list returned (or its row is gone).
     pub const BAD_CURSOR: &str = "bad-cursor";
+    /// 413: the upload would take the sender's organization over its storage quota.
+    pub const QUOTA_EXCEEDED: &str = "quota-exceeded";
 
     /// Every specific code, for documentation checks.
     pub const ALL: &[&str] = &[
@@ -91,6 +93,7 @@ pub mod codes {
         ENROLLMENT_EXPIRED,
         BAD_PAGE_LIMIT,
         BAD_CURSOR,
+        QUOTA_EXCEEDED,
     ];
 }
 
@@ -200,6 +203,18 @@ impl From<StoreError> for ApiError {
             StoreError::Conflict(_) => {
                 ApiError::Conflict("conflicts with the current state".into())
             }
+            StoreError::QuotaExceeded {
+                used,
+                quota,
+                requested,
+            } => ApiError::coded(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                codes::QUOTA_EXCEEDED,
+                format!(
+                    "the organization's storage quota would be exceeded: {used} bytes used of \
+                     {quota}, this upload needs {requested} bytes (ask an administrator)"
+                ),
+            ),
             other => ApiError::Internal(other.to_string()),
         }
     }

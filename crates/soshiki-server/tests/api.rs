@@ -203,3 +203,22 @@ fn server_sources_never_name_secrets_or_decryption() {
         }
     }
 }
+
+/// Every specific error code is listed in docs/server-design.md and translated by the web UI
+/// (`err.api.CODE` in web/js/i18n.js), so a Japanese user never reads the server's English.
+#[test]
+fn every_specific_error_code_is_documented_and_translated() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let design = std::fs::read_to_string(root.join("docs/server-design.md")).expect("design");
+    let i18n = std::fs::read_to_string(root.join("web/js/i18n.js")).expect("i18n");
+    for code in soshiki_server::codes::ALL {
+        assert!(
+            design.contains(&format!("| `{code}` |")),
+            "{code} is not in the error table of docs/server-design.md"
+        );
+        assert!(
+            i18n.contains(&format!("'err.api.{code}'")),
+            "{code} has no err.api translation in web/js/i18n.js"
+        );
+    }
+}

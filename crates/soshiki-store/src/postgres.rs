@@ -46,6 +46,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "max validity",
         include_str!("../migrations/postgres/0006_max_validity.sql"),
     ),
+    (
+        7,
+        "quota",
+        include_str!("../migrations/postgres/0007_quota.sql"),
+    ),
 ];
 
 /// The advisory-lock class of audit-trail heads (two-key advisory locks, first key).

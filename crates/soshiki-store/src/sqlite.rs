@@ -58,6 +58,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "max validity",
         include_str!("../migrations/sqlite/0006_max_validity.sql"),
     ),
+    (
+        7,
+        "quota",
+        include_str!("../migrations/sqlite/0007_quota.sql"),
+    ),
 ];
 
 /// How long a writer waits for another process's write lock before failing.

@@ -538,6 +538,7 @@ fn audit_pages_verify_and_edits_are_found() {
                 expiry_days: Some(30),
                 retention_days: None,
                 max_validity_days: None,
+                quota_bytes: None,
             },
         ),
     ]
