@@ -704,6 +704,16 @@ test('enrollment in the browser, approval with the organization key, audit trail
   for (const k of await storedKeyFiles(newcomer)) addSecret('member key file made in the browser', k);
   await screenshot(newcomer, 'enroll-finished');
 
+  // The organization's policy: a storage quota of 20 GiB, saved with a signed set-policy
+  // statement (the audit trail below verifies it) and served back by the server.
+  await go(admin, '#/admin', '#policy form');
+  await admin.page.fill('#policy input[name=quota]', '20');
+  await admin.page.selectOption('#policy select[name=quota-unit]', 'GiB');
+  await admin.page.click('#policy button[type=submit]');
+  await admin.page.waitForSelector('#policy .status.ok');
+  const quotas = await admin.page.evaluate(async () => (await (await fetch('/v1/orgs?limit=1000')).json()).orgs.map((o) => o.quota_bytes));
+  assert.ok(quotas.includes(20 * 2 ** 30), JSON.stringify(quotas));
+
   // The audit trail verifies in the browser and shows the approval.
   await go(admin, '#/admin', '#audit-verify');
   await admin.page.click('#audit-verify');

@@ -89,6 +89,7 @@ const M = {
   'err.api.bad-page-limit': ['一覧の1ページの件数は1〜1000件です。', 'A list page holds 1 to 1000 rows.'],
   'err.api.bad-cursor': ['一覧の続きの指定が正しくありません。最初から読み込み直してください。', 'The position in this list is not valid. Reload it from the start.'],
   'err.api.stale-cursor': ['一覧が読み込み中に変わりました。最初から読み込み直してください。', 'The list changed while it was being read. Reload it from the start.'],
+  'err.api.quota-exceeded': ['組織の保存容量の上限を超えるため送信できません。管理者に連絡してください。', 'Sending would exceed your organization\'s storage quota. Contact your administrator.'],
   'err.api.other': ['サーバーがエラーを返しました（HTTP {status}）。', 'The server answered with an error (HTTP {status}).'],
 
   // ----- setup -----
@@ -419,6 +420,18 @@ const M = {
   'admin.checkpointSigned': ['記録 {n} までのチェックポイントに署名しました。', 'Signed a checkpoint at entry {n}.'],
   'admin.checkpointHeld': ['組織が署名したチェックポイント（記録 {n}）とも照合しました。', 'Also checked against the organization-signed checkpoint at entry {n}.'],
   'admin.revokeConfirm': ['{name} さんの証明書を失効させます。以後ログインも受信もできなくなります。', 'Revoke the certificate of {name}: no more login, no more deliveries.'],
+  'admin.policy': ['運用方針', 'Organization policy'],
+  'admin.policyExpiry': ['未開封の配達の有効期限（日数）', 'Unopened deliveries expire after (days)'],
+  'admin.policyRetention': ['本文の保存期間（日数）', 'Bodies are kept for (days)'],
+  'admin.policyValidity': ['証明書の最長有効期間（日数）', 'Longest certificate validity (days)'],
+  'admin.policyDaysHint': ['1〜36500日。空欄は制限なしです。', '1 to 36500 days. Empty means no limit.'],
+  'admin.policyQuota': ['保存容量の上限', 'Storage quota'],
+  'admin.policyQuotaUnit': ['保存容量の単位', 'Unit of the storage quota'],
+  'admin.policyQuotaHint': ['この組織の職員が送信してサーバーに保存されている文書と、送信途中のアップロードの合計です。上限を超える送信は断られます。空欄または0は制限なしです。', 'What this organization\'s members sent that the server still stores, plus unfinished uploads. A send beyond it is refused. Empty or 0 means no limit.'],
+  'admin.policyBadDays': ['日数は1〜36500の整数で入力してください。', 'Enter days as a whole number from 1 to 36500.'],
+  'admin.policyBadQuota': ['保存容量の上限は0以上、1 PiB（1048576 GiB）以下で入力してください。', 'Enter a storage quota from 0 to 1 PiB (1048576 GiB).'],
+  'admin.policySave': ['運用方針を保存', 'Save the policy'],
+  'admin.policySaved': ['運用方針を保存しました。', 'The policy was saved.'],
   'admin.audit': ['監査記録', 'Audit trail'],
   'admin.auditLead': ['すべての操作は署名付きで記録されています。このブラウザで連鎖と署名を検証します。', 'Every action is recorded with its signature. Verify the chain and every signature in this browser.'],
   'admin.auditVerify': ['監査記録を検証', 'Verify the audit trail'],
@@ -446,7 +459,7 @@ const M = {
   'action.forward': ['転送（再暗号化）', 'forward (re-encryption)'],
   'action.recall': ['取り消し', 'recall'],
   'action.open': ['開封', 'open'],
-  'action.set-policy': ['保存期間の設定', 'policy set'],
+  'action.set-policy': ['運用方針の設定', 'policy set'],
   'action.set-rules': ['振り分けルールの設定', 'rules set'],
 };
 

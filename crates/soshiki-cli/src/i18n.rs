@@ -291,6 +291,16 @@ messages! {
     PinFailed => "cannot pin the organization: {0}", "組織を固定(ピン留め)できません: {0}";
     OrgCreated => "Organization {0} registered.\n  fingerprint {1} (give it to the members and to senders out of band)\n  organization key {2}\n  administrator key {3} (certificate {4})", "組織 {0} を登録しました。\n  フィンガープリント {1}(メンバーと送信者に別経路で伝えてください)\n  組織鍵 {2}\n  管理者の鍵 {3}(証明書 {4})";
     OrgShow => "Organization {0}\n  fingerprint {1} (pinned)", "組織 {0}\n  フィンガープリント {1}(固定済み)";
+    PolicyShow => "  unopened deliveries expire after: {0}\n  bodies are kept for: {1}\n  longest certificate validity: {2}\n  storage quota: {3}", "  未開封の配達の有効期限: {0}\n  本文の保存期間: {1}\n  証明書の最長有効期間: {2}\n  保存容量の上限: {3}";
+    PolicyOf => "Policy of {0}:", "{0} の運用方針:";
+    PolicySet => "Policy of {0} set:", "{0} の運用方針を設定しました:";
+    NoLimit => "no limit", "制限なし";
+    Days => "{0} days", "{0} 日";
+    BadPolicyDays => "{0} {1}: expected a number of days from 1 to 36500, or none", "{0} {1}: 日数は1〜36500の整数か none で指定してください";
+    BadSize => "--quota {0}: expected a size such as 500MiB, 20GiB, 1TB or plain bytes, or none", "--quota {0}: 500MiB、20GiB、1TB、バイト数のような大きさか none で指定してください";
+    SizeTooLarge => "--quota {0}: a quota is at most 1PiB", "--quota {0}: 保存容量の上限は 1PiB までです";
+    StepPolicy => "setting the policy", "運用方針の設定";
+    CeQuota => "your organization's storage quota would be exceeded: ask an administrator to free space or raise the quota (server: {0})", "組織の保存容量の上限を超えるため送信できません。管理者に連絡して、容量を空けるか上限を引き上げてもらってください(サーバ: {0})";
     Verified => "verified", "検証済み";
     MemberLine => "  {0} [{1}] {2} ({3})", "  {0} [{1}] {2}({3})";
     EnrollSent => "Enrollment of {0} in {1} requested: id {2}. Keys in {3} (pending). After approval run `soshiki login --key {3}`.", "{1} への {0} の登録を申請しました: ID {2}。鍵は {3}(承認待ち)。承認後に `soshiki login --key {3}` を実行してください。";

@@ -10,6 +10,7 @@ mod ctx;
 mod files;
 mod i18n;
 mod progress;
+mod size;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -165,6 +166,29 @@ enum OrgCommand {
         /// Cipher suite.
         #[arg(long, default_value = "p256", value_parser = ["p256", "ristretto255"])]
         suite: String,
+        #[command(flatten)]
+        conn: ConnArgs,
+    },
+    /// Show the organization's policy, or set parts of it (administrator): expiry, retention,
+    /// longest certificate validity, storage quota. Options not given keep their value.
+    Policy {
+        /// The administrator's member key.
+        #[arg(long, value_name = "FILE")]
+        key: PathBuf,
+        /// Days after which an unopened delivery expires (1 to 36500, or `none`).
+        #[arg(long, value_name = "DAYS|none")]
+        expiry: Option<String>,
+        /// Days after which bodies are removed (1 to 36500, or `none`).
+        #[arg(long, value_name = "DAYS|none")]
+        retention: Option<String>,
+        /// The longest validity of a member certificate, in days (1 to 36500, or `none`).
+        #[arg(long, value_name = "DAYS|none")]
+        max_validity: Option<String>,
+        /// The storage quota: what the members' sent envelopes and unfinished uploads may
+        /// occupy on the server, e.g. `500MiB`, `20GiB`, `1TB`, plain bytes; `none` or 0 for
+        /// no quota (at most 1PiB).
+        #[arg(long, value_name = "SIZE|none")]
+        quota: Option<String>,
         #[command(flatten)]
         conn: ConnArgs,
     },
@@ -684,6 +708,24 @@ fn run(ctx: &Ctx, cmd: Command) -> anyhow::Result<()> {
             conn,
         }) => cmd::client::org_show(&conn.conn(), &fingerprint, &suite),
         Command::Org(OrgCommand::Fingerprint { key }) => cmd::client::org_fingerprint(ctx, &key),
+        Command::Org(OrgCommand::Policy {
+            key,
+            expiry,
+            retention,
+            max_validity,
+            quota,
+            conn,
+        }) => cmd::client::org_policy(
+            ctx,
+            &conn.conn(),
+            &key,
+            &cmd::client::PolicyChange {
+                expiry,
+                retention,
+                max_validity,
+                quota,
+            },
+        ),
         Command::Member(MemberCommand::Enroll {
             org,
             suite,

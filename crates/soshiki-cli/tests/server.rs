@@ -507,6 +507,76 @@ fn serve_and_the_interactive_commands() {
     assert!(cp.contains("Signed a checkpoint"), "{cp}");
     let audit = ok(&s, &["audit", "verify", "--key", "city-admin.key"]);
     assert!(audit.contains("organization-signed checkpoint"), "{audit}");
+
+    // The organization's policy: shown, changed part by part, the quota in human sizes.
+    let policy = ok(&s, &["org", "policy", "--key", "pref-admin.key"]);
+    assert!(policy.contains("storage quota: no limit"), "{policy}");
+    for (bad, why) in [("2PiB", "at most 1PiB"), ("lots", "expected a size")] {
+        let out = run(
+            &s,
+            &["org", "policy", "--key", "pref-admin.key", "--quota", bad],
+        );
+        assert!(!out.status.success(), "--quota {bad} accepted");
+        assert!(text(&out.stderr).contains(why), "{}", text(&out.stderr));
+    }
+    ok(
+        &s,
+        &["org", "policy", "--key", "pref-admin.key", "--expiry", "30"],
+    );
+    let set = ok(
+        &s,
+        &[
+            "org",
+            "policy",
+            "--key",
+            "pref-admin.key",
+            "--quota",
+            "1KiB",
+        ],
+    );
+    assert!(set.contains("storage quota: 1 KiB"), "{set}");
+    assert!(set.contains("expire after: 30 days"), "kept: {set}");
+    let show = ok(&s, &["org", "show", &pref]);
+    assert!(show.contains("storage quota: 1 KiB"), "{show}");
+    // Over the quota, a send is refused with a message people understand, in both languages.
+    let send = [
+        "send",
+        "--key",
+        "sender.key",
+        "--to-org",
+        &city,
+        "--part",
+        "a.csv",
+    ];
+    let out = run(&s, &send);
+    assert!(!out.status.success(), "sent over the quota");
+    let e = text(&out.stderr);
+    assert!(e.contains("storage quota would be exceeded"), "{e}");
+    let out = Command::new(env!("CARGO_BIN_EXE_soshiki"))
+        .args(["--lang", "ja", "--kdf-min"])
+        .args(send)
+        .env("SOSHIKI_PASSPHRASE", "test passphrase")
+        .env("SOSHIKI_SERVER", &s.url)
+        .env("SOSHIKI_STATE", s.dir.path().join("state"))
+        .current_dir(s.dir.path())
+        .output()
+        .expect("run soshiki");
+    assert!(!out.status.success());
+    let e = text(&out.stderr);
+    assert!(e.contains("組織の保存容量の上限を超える"), "{e}");
+    let set = ok(
+        &s,
+        &[
+            "org",
+            "policy",
+            "--key",
+            "pref-admin.key",
+            "--quota",
+            "none",
+        ],
+    );
+    assert!(set.contains("storage quota: no limit"), "{set}");
+    ok(&s, &send);
 }
 
 /// A database writer edits the forwarder's rule to send parts to someone else: `rules` says the

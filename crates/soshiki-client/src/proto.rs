@@ -37,7 +37,7 @@
 //! | `forward` | delivery id, envelope id, then `target:parts` per response | the responses ([`forward_digest`]) | – |
 //! | `recall` | delivery id (the whole delivery); or delivery id, `parts:I,J…` (those parts only, ascending) | nothing (SHA-256 of the empty string) | – |
 //! | `open` | delivery id, envelope id | nothing | – |
-//! | `set-policy` | org id, `expiry=N|none`, `retention=N|none`, `max-validity=N|none` | nothing | – |
+//! | `set-policy` | org id, `expiry=N|none`, `retention=N|none`, `max-validity=N|none`, `quota=BYTES|none` | nothing | – |
 //! | `set-rules` | owner certificate id | the rules ([`rules_digest`]) | – |
 //! | `publish-revocations` | org id, `serial=N` | the organization-signed revocation list | – |
 //! | `checkpoint` | org id, `position=N` | the organization-signed audit checkpoint | – |
@@ -423,9 +423,12 @@ impl ActionSpec {
         )
     }
 
-    /// `set-policy`.
+    /// `set-policy` (a quota of 0 is no quota: `quota=none`).
     pub fn set_policy(org_id: &str, policy: &json::Policy) -> Self {
         let opt = |o: Option<u32>| o.map_or_else(|| "none".to_string(), |d| d.to_string());
+        let quota = policy
+            .quota()
+            .map_or_else(|| "none".to_string(), |b| b.to_string());
         Self::new(
             Action::SetPolicy,
             vec![
@@ -433,6 +436,7 @@ impl ActionSpec {
                 format!("expiry={}", opt(policy.expiry_days)),
                 format!("retention={}", opt(policy.retention_days)),
                 format!("max-validity={}", opt(policy.max_validity_days)),
+                format!("quota={quota}"),
             ],
             sha256(b""),
         )
@@ -465,6 +469,11 @@ impl ActionSpec {
         )
     }
 }
+
+/// The largest organization storage quota, in bytes (1 PiB; [`json::Policy::quota_bytes`]).
+/// Larger values are refused rather than silently meaning "unlimited"; below 2^53, so the
+/// browser's numbers hold it exactly.
+pub const MAX_QUOTA_BYTES: u64 = 1 << 50;
 
 /// Most targets in one forward: a `forward` statement's subjects are the delivery, the
 /// envelope and one `target:parts` per target, and a statement holds at most 64 subjects.
@@ -890,6 +899,9 @@ pub mod json {
         /// The longest validity of a member certificate, in days (`null`: no limit).
         #[serde(default)]
         pub max_validity_days: Option<u32>,
+        /// The storage quota in bytes (`null`: unlimited).
+        #[serde(default)]
+        pub quota_bytes: Option<u64>,
     }
 
     /// `GET /v1/orgs`.
@@ -903,7 +915,7 @@ pub mod json {
     }
 
     /// `PUT /v1/orgs/{org}/policy`.
-    #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+    #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
     pub struct Policy {
         /// Days after which an unopened delivery expires (`null`: never).
         pub expiry_days: Option<u32>,
@@ -914,6 +926,19 @@ pub mod json {
         /// refuses a certificate that exceeds it.
         #[serde(default)]
         pub max_validity_days: Option<u32>,
+        /// The organization's storage quota in bytes (`null` or 0: unlimited; at most
+        /// [`super::MAX_QUOTA_BYTES`]): the bodies of envelopes its members sent that the server
+        /// still stores, the headers of deliveries they created and their unfinished uploads.
+        /// An upload that would exceed it is refused (413 `quota-exceeded`).
+        #[serde(default)]
+        pub quota_bytes: Option<u64>,
+    }
+
+    impl Policy {
+        /// The quota, `None` for no quota (absent or 0).
+        pub fn quota(&self) -> Option<u64> {
+            self.quota_bytes.filter(|&b| b > 0)
+        }
     }
 
     /// `POST /v1/orgs/{org}/members` (first administrator) and

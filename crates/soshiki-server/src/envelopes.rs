@@ -148,20 +148,6 @@ pub async fn create_upload(
     });
     let upload_id = random_id();
     let now = st.now();
-    // The record first: from now on it claims the pending record's blob (and, once a PUT
-    // starts, the body blob) against the orphan collector.
-    st.store
-        .create_upload(&UploadRow {
-            id: upload_id.clone(),
-            org_id: sum.sender_org.clone(),
-            actor_cert: sum.sender_cert.clone(),
-            record_key: upload::pending_key(&upload_id),
-            blob_key: body_key(&sum.envelope_id),
-            bytes: sum.bodies_len,
-            created: now,
-            expires: now + upload::START_TTL,
-        })
-        .await?;
     let pending = PendingUpload {
         suite: suite.to_u16(),
         actor_cert: sum.sender_cert,
@@ -178,7 +164,24 @@ pub async fn create_upload(
             .collect(),
         header_len: bytes.len() as u64,
     };
-    upload::save(&*st.blobs, &upload_id, &pending, &bytes).await?;
+    let record = upload::encode(&pending, &bytes)?;
+    // The record first: from now on it claims the pending record's blob (and, once a PUT
+    // starts, the body blob) against the orphan collector. It reserves the bodies and the
+    // pending record against the organization's quota; over the quota it is refused (413
+    // `quota-exceeded`) and nothing is stored.
+    st.store
+        .create_upload(&UploadRow {
+            id: upload_id.clone(),
+            org_id: pending.sender_org.clone(),
+            actor_cert: pending.actor_cert.clone(),
+            record_key: upload::pending_key(&upload_id),
+            blob_key: body_key(&pending.envelope_id),
+            bytes: sum.bodies_len.saturating_add(record.len() as u64),
+            created: now,
+            expires: now + upload::START_TTL,
+        })
+        .await?;
+    upload::save(&*st.blobs, &upload_id, record).await?;
     Ok((
         StatusCode::CREATED,
         Json(UploadCreated {

@@ -79,6 +79,8 @@ pub mod codes {
     pub const BAD_CURSOR: &str = "bad-cursor";
     /// 409: a list's `after` cursor is well-formed but its row is not in this list (gone).
     pub const STALE_CURSOR: &str = "stale-cursor";
+    /// 413: the upload would take the sender's organization over its storage quota.
+    pub const QUOTA_EXCEEDED: &str = "quota-exceeded";
 
     /// The generic codes, one per status (the body of an error without a specific code).
     pub const GENERIC: &[&str] = &[
@@ -94,6 +96,7 @@ pub mod codes {
         "internal",
     ];
 
+
     /// Every specific code, for documentation checks.
     pub const ALL: &[&str] = &[
         ALREADY_DOWNLOADED,
@@ -108,6 +111,7 @@ pub mod codes {
         BAD_PAGE_LIMIT,
         BAD_CURSOR,
         STALE_CURSOR,
+        QUOTA_EXCEEDED,
     ];
 }
 
@@ -217,6 +221,18 @@ impl From<StoreError> for ApiError {
             StoreError::Conflict(_) => {
                 ApiError::Conflict("conflicts with the current state".into())
             }
+            StoreError::QuotaExceeded {
+                used,
+                quota,
+                requested,
+            } => ApiError::coded(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                codes::QUOTA_EXCEEDED,
+                format!(
+                    "the organization's storage quota would be exceeded: {used} bytes used of \
+                     {quota}, this upload needs {requested} bytes (ask an administrator)"
+                ),
+            ),
             other => ApiError::Internal(other.to_string()),
         }
     }

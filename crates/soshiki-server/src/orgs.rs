@@ -1,10 +1,13 @@
-//! Organizations: register the self-signed record, show, list, set expiry and retention.
+//! Organizations: register the self-signed record, show, list, set the policy (expiry,
+//! retention, longest certificate validity, storage quota).
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use soshiki_client::proto::json::{OrgInfo, OrgList, Policy, RegisterOrg};
-use soshiki_client::proto::{peek_suite, sha256, ActionSpec, REGISTRATION_TOKEN_HEADER};
+use soshiki_client::proto::{
+    peek_suite, sha256, ActionSpec, MAX_QUOTA_BYTES, REGISTRATION_TOKEN_HEADER,
+};
 use soshiki_core::cert::Organization;
 use soshiki_core::with_suite;
 use soshiki_store::{OrgPolicy, OrgRow};
@@ -47,6 +50,7 @@ pub async fn register(
         expiry_days: None,
         retention_days: None,
         max_validity_days: None,
+        quota_bytes: None,
     };
     st.store.create_org(&row).await.map_err(ApiError::store(
         "",
@@ -125,6 +129,11 @@ pub async fn set_policy(
             "expiry, retention and max_validity_days must be 1 to {MAX_DAYS} days, or null"
         )));
     }
+    if p.quota_bytes.is_some_and(|b| b > MAX_QUOTA_BYTES) {
+        return Err(ApiError::BadRequest(format!(
+            "quota_bytes must be at most {MAX_QUOTA_BYTES} bytes (1 PiB), or 0 or null for no quota"
+        )));
+    }
     let spec = ActionSpec::set_policy(&id, &p);
     let entry = with_suite!(actor.suite, S => {
         let cert = util::member_cert::<S>(&actor.member)?;
@@ -137,6 +146,7 @@ pub async fn set_policy(
                 expiry_days: p.expiry_days,
                 retention_days: p.retention_days,
                 max_validity_days: p.max_validity_days,
+                quota_bytes: p.quota(),
             },
             &[action::entry(&st, &id, &entry)],
         )

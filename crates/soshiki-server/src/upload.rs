@@ -54,18 +54,18 @@ pub fn pending_key(upload_id: &str) -> String {
     format!("upload-{upload_id}")
 }
 
-/// Store a pending upload: `u32(json length) ‖ json ‖ header`.
-pub async fn save(
-    blobs: &dyn BlobStore,
-    upload_id: &str,
-    p: &PendingUpload,
-    header: &[u8],
-) -> ApiResult<()> {
+/// A pending upload's record: `u32(json length) ‖ json ‖ header`.
+pub fn encode(p: &PendingUpload, header: &[u8]) -> ApiResult<Vec<u8>> {
     let json = serde_json::to_vec(p).map_err(|e| ApiError::Internal(e.to_string()))?;
     let mut buf = Vec::with_capacity(4 + json.len() + header.len());
     buf.extend_from_slice(&(json.len() as u32).to_be_bytes());
     buf.extend_from_slice(&json);
     buf.extend_from_slice(header);
+    Ok(buf)
+}
+
+/// Store a pending upload's record ([`encode`]).
+pub async fn save(blobs: &dyn BlobStore, upload_id: &str, buf: Vec<u8>) -> ApiResult<()> {
     let len = buf.len() as u64;
     let stream: ByteStream = Box::pin(futures::stream::once(async move { Ok(Bytes::from(buf)) }));
     blobs.put(&pending_key(upload_id), len, stream).await?;

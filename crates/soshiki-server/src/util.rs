@@ -136,6 +136,7 @@ pub fn org_info(o: &OrgRow) -> OrgInfo {
         expiry_days: o.expiry_days,
         retention_days: o.retention_days,
         max_validity_days: o.max_validity_days,
+        quota_bytes: o.quota_bytes,
     }
 }
 

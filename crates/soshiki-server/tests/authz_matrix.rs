@@ -990,6 +990,7 @@ async fn call_for(
                 expiry_days: Some(30),
                 retention_days: None,
                 max_validity_days: None,
+                quota_bytes: None,
             };
             call.action = sign(&ActionSpec::set_policy(&w.r_org_id, &policy));
             call.body = json(&policy);

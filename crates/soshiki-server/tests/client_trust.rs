@@ -165,6 +165,7 @@ async fn certificate_validity_is_capped_by_the_organization_policy() {
         expiry_days: None,
         retention_days: None,
         max_validity_days: Some(30),
+        quota_bytes: None,
     };
     let org = flows::set_policy(&city.admin.client, &city.admin.key, &policy)
         .await

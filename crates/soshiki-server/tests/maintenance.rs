@@ -167,6 +167,7 @@ async fn expiry_retention_and_orphans() {
         expiry_days,
         retention_days,
         max_validity_days: None,
+        quota_bytes: None,
     };
     let org = flows::set_policy(
         &city.admin.client,

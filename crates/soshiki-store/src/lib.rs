@@ -38,7 +38,7 @@
 //! let org = OrgRow {
 //!     id: "00aa".into(), suite: 1, name: "Omachi City".into(), record: b"signed".to_vec(),
 //!     created: 1_700_000_000, expiry_days: Some(30), retention_days: None,
-//!     max_validity_days: None,
+//!     max_validity_days: None, quota_bytes: None,
 //! };
 //! store.create_org(&org).await?;
 //! let entry = |text: &str| NewAuditEntry {
@@ -154,6 +154,19 @@ pub enum StoreError {
     /// The URL names no supported backend.
     #[error("unsupported storage URL: {0}")]
     Url(String),
+    /// A new upload would take its organization over its storage quota (nothing was stored).
+    #[error(
+        "the organization's storage quota of {quota} bytes would be exceeded: {used} bytes are \
+         used and {requested} more were requested"
+    )]
+    QuotaExceeded {
+        /// Bytes the organization uses now ([`Store::org_usage`]).
+        used: u64,
+        /// Its quota.
+        quota: u64,
+        /// Bytes the refused upload needs ([`UploadRow::bytes`]).
+        requested: u64,
+    },
 }
 
 /// Result alias.
@@ -228,6 +241,9 @@ pub struct OrgPolicy {
     pub retention_days: Option<u32>,
     /// The longest validity of a member certificate, in days (`None`: no limit).
     pub max_validity_days: Option<u32>,
+    /// The storage quota in bytes (`None`: unlimited; never `Some(0)`): what
+    /// [`Store::org_usage`] counts may not exceed it through a new upload.
+    pub quota_bytes: Option<u64>,
 }
 
 /// An organization known to the directory.
@@ -249,6 +265,9 @@ pub struct OrgRow {
     pub retention_days: Option<u32>,
     /// The longest validity of a member certificate, in days (`None`: no limit).
     pub max_validity_days: Option<u32>,
+    /// The storage quota in bytes (`None`: unlimited; never `Some(0)`): what
+    /// [`Store::org_usage`] counts may not exceed it through a new upload.
+    pub quota_bytes: Option<u64>,
 }
 
 /// A member's status.
@@ -394,7 +413,9 @@ pub struct UploadRow {
     pub record_key: String,
     /// Key of the body blob the upload writes.
     pub blob_key: String,
-    /// The announced length of the bodies.
+    /// What the upload stores, in bytes: the announced length of the bodies plus the pending
+    /// record (statement, digests, header). It counts against the organization's quota while
+    /// the record is alive, and the envelope it commits may occupy at most this much.
     pub bytes: u64,
     /// Creation time.
     pub created: Timestamp,
@@ -523,8 +544,8 @@ pub trait Store: Send + Sync {
     async fn org(&self, id: &str) -> Result<OrgRow>;
     /// A page of organizations, by name (then id).
     async fn orgs(&self, page: PageRequest<'_>) -> Result<Page<OrgRow>>;
-    /// Set expiry, retention and the longest certificate validity, atomically with the audit
-    /// entries; `NotFound` if there is no such organization.
+    /// Set expiry, retention, the longest certificate validity and the storage quota,
+    /// atomically with the audit entries; `NotFound` if there is no such organization.
     async fn set_org_policy(
         &self,
         id: &str,
@@ -601,8 +622,19 @@ pub trait Store: Send + Sync {
         audit: &[NewAuditEntry],
     ) -> Result<()>;
     /// Record a pending upload; `Conflict` if its id or blob key exists, `NotFound` if its
-    /// organization or sender is unknown.
+    /// organization or sender is unknown, `QuotaExceeded` (and nothing recorded) if the
+    /// organization has a quota and its usage at `upload.created` ([`Store::org_usage`]) plus
+    /// `upload.bytes` exceeds it. The check and the insert are one transaction that holds the
+    /// organization's row, so concurrent uploads of one organization (across server processes
+    /// too) cannot together pass its quota.
     async fn create_upload(&self, upload: &UploadRow) -> Result<()>;
+    /// The bytes an organization occupies at `now`, read in one statement:
+    /// - the bodies (`bodies_len`) of envelopes its members sent whose body is not removed;
+    /// - the headers (`length(header)`, capsules included) of deliveries its members created:
+    ///   first deliveries of what they sent and forwards they made (a recalled or expired
+    ///   delivery's header is emptied, so it counts 0);
+    /// - the `bytes` of its members' upload records alive at `now` (`expires > now`).
+    async fn org_usage(&self, org_id: &str, now: Timestamp) -> Result<u64>;
     /// One upload record (expired ones included, until they are purged).
     async fn upload(&self, id: &str) -> Result<UploadRow>;
     /// A `PUT` starts: the live upload's record now claims `blob_key` (a fresh key per
@@ -616,8 +648,9 @@ pub trait Store: Send + Sync {
         blob_key: &str,
     ) -> Result<UploadRow>;
     /// [`Store::commit_envelope`] for an upload: in the same transaction, the upload's record
-    /// must still be alive at `now` and name `env.blob_key`, and is deleted. `Conflict` if it
-    /// expired or names another blob, `NotFound` if it is gone (then the caller deletes the
+    /// must still be alive at `now`, name `env.blob_key` and have reserved at least what the
+    /// envelope occupies (`env.bodies_len` plus the first delivery's header), and is deleted.
+    /// `Conflict` if it expired, names another blob or reserved less, `NotFound` if it is gone (then the caller deletes the
     /// blob: the collector may already consider it unclaimed).
     async fn commit_upload(
         &self,

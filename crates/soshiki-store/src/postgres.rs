@@ -47,6 +47,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/postgres/0006_max_validity.sql"),
     ),
     (
+        7,
+        "quota",
+        include_str!("../migrations/postgres/0007_quota.sql"),
+    ),
+    (
         8,
         "local state",
         include_str!("../migrations/postgres/0008_local_state.sql"),

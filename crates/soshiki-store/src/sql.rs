@@ -140,6 +140,27 @@ pub(crate) fn days_from_db(d: Option<i64>, what: &str) -> Result<Option<u32>> {
         .transpose()
 }
 
+/// A byte count (`u64`) as stored.
+pub(crate) fn bytes_to_db(b: Option<u64>, what: &str) -> Result<Option<i64>> {
+    b.map(|v| to_i64(v, what)).transpose()
+}
+
+/// A byte count as stored back to `u64`.
+pub(crate) fn bytes_from_db(b: Option<i64>, what: &str) -> Result<Option<u64>> {
+    b.map(|v| u64::try_from(v).map_err(|_| corrupt(what)))
+        .transpose()
+}
+
+/// The bytes an organization (`$1`) occupies at `$2` (see `Store::org_usage`), one statement.
+/// Each sum is cast to BIGINT (PostgreSQL sums BIGINT columns as NUMERIC).
+pub(crate) const ORG_USAGE_SQL: &str = "SELECT \
+     CAST((SELECT COALESCE(SUM(e.bodies_len), 0) FROM envelopes e \
+           WHERE e.sender_org = $1 AND e.body_removed = FALSE) AS BIGINT) AS bodies, \
+     CAST((SELECT COALESCE(SUM(LENGTH(d.header)), 0) FROM deliveries d \
+           JOIN members m ON m.cert_id = d.created_by WHERE m.org_id = $1) AS BIGINT) AS headers, \
+     CAST((SELECT COALESCE(SUM(u.bytes), 0) FROM uploads u \
+           WHERE u.org_id = $1 AND u.expires > $2) AS BIGINT) AS pending";
+
 /// A 32-byte hash as stored.
 pub(crate) fn hash32(v: &[u8], what: &str) -> Result<[u8; 32]> {
     v.try_into().map_err(|_| corrupt(what))
@@ -155,7 +176,8 @@ pub(crate) fn audit_orgs(entries: &[crate::NewAuditEntry]) -> Vec<&str> {
 
 macro_rules! org_cols {
     () => {
-        "id, suite, name, record, created, expiry_days, retention_days, max_validity_days"
+        "id, suite, name, record, created, expiry_days, retention_days, max_validity_days, \
+         quota_bytes"
     };
 }
 macro_rules! member_cols {
@@ -228,7 +250,8 @@ macro_rules! sql_store {
         use sqlx::Row as _;
 
         use $crate::sql::{
-            audit_cols, audit_orgs, db_err, decode_parts, days_from_db, days_to_db,
+            audit_cols, audit_orgs, bytes_from_db, bytes_to_db, db_err, decode_parts,
+            days_from_db, days_to_db, ORG_USAGE_SQL,
             delivery_cols, delivery_status_str, encode_parts, enrollment_cols,
             enrollment_status_str, envelope_cols, hash32, member_cols, member_status_str,
             org_cols, parse_delivery_status, parse_enrollment_status, parse_member_status,
@@ -264,6 +287,15 @@ macro_rules! sql_store {
                     get(row, "max_validity_days")?,
                     "max_validity_days",
                 )?,
+                quota_bytes: bytes_from_db(get(row, "quota_bytes")?, "quota_bytes")?,
+            })
+        }
+
+        /// The sum of the three parts of [`ORG_USAGE_SQL`].
+        fn usage_from(row: &$row) -> Result<u64> {
+            ["bodies", "headers", "pending"].iter().try_fold(0u64, |sum, col| {
+                let v = u64::try_from(get::<i64>(row, col)?).map_err(|_| corrupt(col))?;
+                Ok(sum.saturating_add(v))
             })
         }
 
@@ -508,7 +540,7 @@ macro_rules! sql_store {
                 sqlx::query(concat!(
                     "INSERT INTO orgs (",
                     org_cols!(),
-                    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+                    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
                 ))
                 .bind(&org.id)
                 .bind(i64::from(org.suite))
@@ -518,6 +550,7 @@ macro_rules! sql_store {
                 .bind(days_to_db(org.expiry_days))
                 .bind(days_to_db(org.retention_days))
                 .bind(days_to_db(org.max_validity_days))
+                .bind(bytes_to_db(org.quota_bytes, "quota_bytes")?)
                 .execute(&mut *tx)
                 .await
                 .map_err(db_err(&format!("organization {}", org.id)))?;
@@ -578,12 +611,13 @@ macro_rules! sql_store {
                 let mut tx = self.begin_audited(audit).await?;
                 let done = sqlx::query(
                     "UPDATE orgs SET expiry_days = $2, retention_days = $3, \
-                     max_validity_days = $4 WHERE id = $1",
+                     max_validity_days = $4, quota_bytes = $5 WHERE id = $1",
                 )
                 .bind(id)
                 .bind(days_to_db(policy.expiry_days))
                 .bind(days_to_db(policy.retention_days))
                 .bind(days_to_db(policy.max_validity_days))
+                .bind(bytes_to_db(policy.quota_bytes, "quota_bytes")?)
                 .execute(&mut *tx)
                 .await
                 .map_err(db_err("organization"))?;
@@ -979,6 +1013,34 @@ macro_rules! sql_store {
 
             async fn create_upload(&self, u: &UploadRow) -> Result<()> {
                 let mut tx = self.begin_write().await?;
+                // The organization's row is held until the transaction ends, so of concurrent
+                // uploads each sees the others that committed before it (SQLite: its write
+                // transaction excludes every other writer).
+                let org = sqlx::query(concat!(
+                    "SELECT quota_bytes FROM orgs WHERE id = $1",
+                    $for_update
+                ))
+                .bind(&u.org_id)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db_err("organization"))?
+                .ok_or_else(|| StoreError::NotFound(format!("organization {}", u.org_id)))?;
+                if let Some(quota) = bytes_from_db(get(&org, "quota_bytes")?, "quota_bytes")? {
+                    let row = sqlx::query(ORG_USAGE_SQL)
+                        .bind(&u.org_id)
+                        .bind(u.created)
+                        .fetch_one(&mut *tx)
+                        .await
+                        .map_err(db_err("organization usage"))?;
+                    let used = usage_from(&row)?;
+                    if used.checked_add(u.bytes).is_none_or(|total| total > quota) {
+                        return Err(StoreError::QuotaExceeded {
+                            used,
+                            quota,
+                            requested: u.bytes,
+                        });
+                    }
+                }
                 sqlx::query(concat!(
                     "INSERT INTO uploads (",
                     upload_cols!(),
@@ -996,6 +1058,16 @@ macro_rules! sql_store {
                 .await
                 .map_err(db_err(&format!("upload {}", u.id)))?;
                 commit(tx).await
+            }
+
+            async fn org_usage(&self, org_id: &str, now: Timestamp) -> Result<u64> {
+                let row = sqlx::query(ORG_USAGE_SQL)
+                    .bind(org_id)
+                    .bind(now)
+                    .fetch_one(self.reader())
+                    .await
+                    .map_err(db_err("organization usage"))?;
+                usage_from(&row)
             }
 
             async fn upload(&self, id: &str) -> Result<UploadRow> {
@@ -1060,7 +1132,7 @@ macro_rules! sql_store {
                 }
                 let mut tx = self.begin_audited(audit).await?;
                 let row = sqlx::query(
-                    "DELETE FROM uploads WHERE id = $1 RETURNING blob_key, expires",
+                    "DELETE FROM uploads WHERE id = $1 RETURNING blob_key, expires, bytes",
                 )
                 .bind(upload_id)
                 .fetch_optional(&mut *tx)
@@ -1073,6 +1145,17 @@ macro_rules! sql_store {
                 if get::<String>(&row, "blob_key")? != env.blob_key {
                     return Err(StoreError::Conflict(format!(
                         "upload {upload_id} writes another blob than envelope {}",
+                        env.id
+                    )));
+                }
+                // What the quota admitted is what may commit: never more than reserved.
+                let reserved = u64::try_from(get::<i64>(&row, "bytes")?)
+                    .map_err(|_| corrupt("bytes"))?;
+                let occupies = env.bodies_len.saturating_add(first.header.len() as u64);
+                if occupies > reserved {
+                    return Err(StoreError::Conflict(format!(
+                        "envelope {} occupies {occupies} bytes, more than the {reserved} bytes \
+                         upload {upload_id} reserved",
                         env.id
                     )));
                 }

@@ -59,6 +59,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/sqlite/0006_max_validity.sql"),
     ),
     (
+        7,
+        "quota",
+        include_str!("../migrations/sqlite/0007_quota.sql"),
+    ),
+    (
         8,
         "local state",
         include_str!("../migrations/sqlite/0008_local_state.sql"),

@@ -118,6 +118,9 @@ macro_rules! stories {
 
 stories!(
     organizations_and_policy,
+    usage_counts_what_an_organization_stores,
+    quota_refuses_uploads_beyond_it,
+    concurrent_uploads_cannot_pass_the_quota_together,
     first_member_and_enrollment,
     enrollment_race_has_one_winner,
     revocation,
@@ -161,6 +164,7 @@ fn org(id: &str, name: &str) -> OrgRow {
         expiry_days: None,
         retention_days: None,
         max_validity_days: None,
+        quota_bytes: None,
     }
 }
 
@@ -169,6 +173,14 @@ fn policy(expiry: Option<u32>, retention: Option<u32>, max_validity: Option<u32>
         expiry_days: expiry,
         retention_days: retention,
         max_validity_days: max_validity,
+        quota_bytes: None,
+    }
+}
+
+fn quota(bytes: u64) -> OrgPolicy {
+    OrgPolicy {
+        quota_bytes: Some(bytes),
+        ..OrgPolicy::default()
     }
 }
 
@@ -384,6 +396,15 @@ async fn organizations_and_policy(db: &Db) {
     assert_eq!(
         (a.expiry_days, a.retention_days, a.max_validity_days),
         (None, Some(u32::MAX), None)
+    );
+    assert_eq!(a.quota_bytes, None);
+    s.set_org_policy("aaaa", &quota(1 << 50), &[])
+        .await
+        .expect("quota");
+    let a = s.org("aaaa").await.expect("org");
+    assert_eq!(
+        (a.quota_bytes, a.expiry_days, a.max_validity_days),
+        (Some(1 << 50), None, None)
     );
     assert!(is_not_found(
         s.set_org_policy("cccc", &policy(Some(1), None, None), &[])
@@ -1194,7 +1215,7 @@ async fn upload_records_claim_their_blobs(db: &Db) {
         actor_cert: "a-clerk".into(),
         record_key: format!("upload-{id}"),
         blob_key: format!("body-{id}-0"),
-        bytes: 100,
+        bytes: 1 << 34,
         created: T0,
         expires,
     };
@@ -1263,6 +1284,177 @@ async fn upload_records_claim_their_blobs(db: &Db) {
     assert!(is_not_found(s.envelope("e-u2").await));
     s.expire(later).await.expect("expire");
     assert!(is_not_found(s.upload("u2").await));
+}
+
+fn upload(id: &str, org_id: &str, actor: &str, bytes: u64, expires: i64) -> UploadRow {
+    UploadRow {
+        id: id.into(),
+        org_id: org_id.into(),
+        actor_cert: actor.into(),
+        record_key: format!("upload-{id}"),
+        blob_key: format!("body-{id}-0"),
+        bytes,
+        created: T0 + 100,
+        expires,
+    }
+}
+
+async fn usage(s: &dyn Store, org_id: &str, now: i64) -> u64 {
+    s.org_usage(org_id, now).await.expect("usage")
+}
+
+/// `org_usage` counts the bodies of envelopes the organization's members sent (until removed),
+/// the headers of deliveries they created (first deliveries and forwards; emptied by recall
+/// and expiry) and their live upload records; nothing of other organizations.
+async fn usage_counts_what_an_organization_stores(db: &Db) {
+    let s = &*db.store;
+    world_with_envelope(s).await;
+    let header = "header for b-rep".len() as u64;
+    assert_eq!(usage(s, "aaaa", T0 + 100).await, (1 << 33) + header);
+    assert_eq!(
+        usage(s, "bbbb", T0 + 100).await,
+        0,
+        "receiving costs nothing"
+    );
+    assert_eq!(usage(s, "cccc", T0 + 100).await, 0, "unknown organization");
+
+    // A forward inside B: its header counts for B, whose member made it.
+    let mut child = delivery("d-r1", "e1", "b-r1", Some("d-rep"), &[0], T0 + 20);
+    child.created_by = "b-rep".into();
+    child.header = vec![7; 1000];
+    s.commit_forward("d-rep", DeliveryStatus::Delivered, &[child], &[])
+        .await
+        .expect("forward");
+    assert_eq!(usage(s, "bbbb", T0 + 100).await, 1000);
+    assert_eq!(usage(s, "aaaa", T0 + 100).await, (1 << 33) + header);
+
+    // A live upload record counts with its reserved bytes, until it expires.
+    s.create_upload(&upload("u1", "aaaa", "a-clerk", 5000, T0 + 3600))
+        .await
+        .expect("upload");
+    assert_eq!(usage(s, "aaaa", T0 + 100).await, (1 << 33) + header + 5000);
+    assert_eq!(usage(s, "aaaa", T0 + 3600).await, (1 << 33) + header);
+
+    // Recalls empty the headers; once no delivery holds a capsule, expiry removes the body.
+    s.recall("d-r1", T0 + 200, &entry("bbbb", "recall d-r1"))
+        .await
+        .expect("recall child");
+    assert_eq!(usage(s, "bbbb", T0 + 100).await, 0);
+    s.recall("d-rep", T0 + 201, &entry("aaaa", "recall d-rep"))
+        .await
+        .expect("recall first");
+    assert_eq!(usage(s, "aaaa", T0 + 3600).await, 1 << 33);
+    s.expire(T0 + 300).await.expect("expire");
+    assert!(s.envelope("e1").await.expect("e1").body_removed);
+    assert_eq!(usage(s, "aaaa", T0 + 3600).await, 0);
+}
+
+/// An upload that would take its organization over the quota is refused with the numbers,
+/// and nothing is recorded; exactly reaching the quota is allowed; an envelope may not
+/// commit more than its upload reserved.
+async fn quota_refuses_uploads_beyond_it(db: &Db) {
+    let s = &*db.store;
+    world_with_envelope(s).await;
+    let used = usage(s, "aaaa", T0 + 100).await;
+    s.set_org_policy("aaaa", &quota(used + 1500), &[])
+        .await
+        .expect("quota");
+    s.create_upload(&upload("u1", "aaaa", "a-clerk", 1000, T0 + 3600))
+        .await
+        .expect("within the quota");
+    match s
+        .create_upload(&upload("u2", "aaaa", "a-clerk", 1000, T0 + 3600))
+        .await
+    {
+        Err(StoreError::QuotaExceeded {
+            used: u,
+            quota: q,
+            requested: r,
+        }) => assert_eq!((u, q, r), (used + 1000, used + 1500, 1000)),
+        other => panic!("expected QuotaExceeded, got {other:?}"),
+    }
+    assert!(is_not_found(s.upload("u2").await), "nothing recorded");
+    assert!(matches!(
+        s.create_upload(&upload("u3", "aaaa", "a-clerk", u64::MAX >> 1, T0 + 3600))
+            .await,
+        Err(StoreError::QuotaExceeded { .. })
+    ));
+    s.create_upload(&upload("u4", "aaaa", "a-clerk", 500, T0 + 3600))
+        .await
+        .expect("exactly at the quota");
+    // Another organization's quota is its own.
+    s.create_upload(&upload("u5", "bbbb", "b-r1", 1 << 40, T0 + 3600))
+        .await
+        .expect("no quota in B");
+    // An expired record no longer counts (it can never commit).
+    s.create_upload(&UploadRow {
+        created: T0 + 3600,
+        ..upload("u6", "aaaa", "a-clerk", 1500, T0 + 7200)
+    })
+    .await
+    .expect("u1 and u4 expired");
+
+    // u4 reserved 500 bytes: an envelope of more is refused at commit, nothing visible.
+    let mut env = envelope("e-u4", "body-u4-0", T0 + 200);
+    env.bodies_len = 400;
+    let mut first = delivery("d-u4", "e-u4", "b-rep", None, &[0], T0 + 200);
+    first.header = vec![1; 200];
+    assert!(is_conflict(
+        s.commit_upload("u4", T0 + 200, &env, &first, &[]).await
+    ));
+    assert!(is_not_found(s.envelope("e-u4").await));
+    s.set_org_policy("aaaa", &OrgPolicy::default(), &[])
+        .await
+        .expect("unlimited");
+    s.create_upload(&upload("u7", "aaaa", "a-clerk", 1 << 40, T0 + 3600))
+        .await
+        .expect("unlimited again");
+}
+
+/// Two uploads that fit the quota one at a time but not together, created at once (on two
+/// connections, as two server processes would): exactly one is recorded.
+async fn concurrent_uploads_cannot_pass_the_quota_together(db: &Db) {
+    let s = db.store.clone();
+    world(&*s).await;
+    s.set_org_policy("aaaa", &quota(1500), &[])
+        .await
+        .expect("quota");
+    for round in 0..5 {
+        let other = db.reopen().await;
+        let ids = (format!("x{round}"), format!("y{round}"));
+        let a = {
+            let s = s.clone();
+            let id = ids.0.clone();
+            tokio::spawn(async move {
+                s.create_upload(&upload(&id, "aaaa", "a-clerk", 1000, T0 + 3600))
+                    .await
+            })
+        };
+        let b = {
+            let id = ids.1.clone();
+            tokio::spawn(async move {
+                other
+                    .create_upload(&upload(&id, "aaaa", "a-clerk", 1000, T0 + 3600))
+                    .await
+            })
+        };
+        let results = [a.await.expect("join"), b.await.expect("join")];
+        let won = results.iter().filter(|r| r.is_ok()).count();
+        assert_eq!(won, 1, "round {round}: {results:?}");
+        assert!(results
+            .iter()
+            .any(|r| matches!(r, Err(StoreError::QuotaExceeded { .. }))));
+        assert_eq!(usage(&*s, "aaaa", T0 + 100).await, 1000);
+        // Free the quota for the next round: the winner's record expires.
+        let winner = if results[0].is_ok() { &ids.0 } else { &ids.1 };
+        s.renew_upload(winner, T0 + 100, T0 + 101, "body-gone")
+            .await
+            .expect("shorten");
+        assert_eq!(usage(&*s, "aaaa", T0 + 101).await, 0);
+        // The next round's uploads are created at T0 + 100 again: purge the record.
+        s.expire(T0 + 101 + UPLOAD_GRACE + 1).await.expect("purge");
+        assert_eq!(usage(&*s, "aaaa", T0 + 100).await, 0);
+    }
 }
 
 async fn recall_race_has_one_winner(db: &Db) {

@@ -36,6 +36,26 @@ use crate::open::{HeldPart, Opener};
 
 pub use soshiki_client::steps::PENDING_ORG_NAME;
 
+/// A storage quota from JavaScript (a number of bytes; `null` or 0: no quota): a whole number
+/// from 0 to [`proto::MAX_QUOTA_BYTES`], else `invalid`.
+pub fn quota_from_js(bytes: Option<f64>) -> Result<Option<u64>> {
+    match bytes {
+        None => Ok(None),
+        Some(b) if b.is_finite() && b >= 0.0 && b.fract() == 0.0 => {
+            if b > proto::MAX_QUOTA_BYTES as f64 {
+                Err(Error::invalid(format!(
+                    "a quota is at most {} bytes",
+                    proto::MAX_QUOTA_BYTES
+                )))
+            } else {
+                // Exact: a whole number below 2^53.
+                Ok(Some(b as u64).filter(|&b| b > 0))
+            }
+        }
+        Some(_) => Err(Error::invalid("a quota is a whole number of bytes")),
+    }
+}
+
 /// The suite of a self-signed organization record.
 pub fn record_suite(record: &[u8]) -> Result<SuiteId> {
     Ok(proto::peek_suite(record, b"SKORG")?)

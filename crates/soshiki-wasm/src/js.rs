@@ -652,7 +652,8 @@ impl Session {
         self.action(Ok(ActionSpec::revoke(cert_id, certificate)))
     }
 
-    /// `set-policy` statement (`null` = none).
+    /// `set-policy` statement (`null` = none); `quotaBytes`: the storage quota in bytes, a
+    /// whole number from 0 (no quota) to 2^50 (`MAX_QUOTA_BYTES`).
     #[wasm_bindgen(js_name = actionSetPolicy)]
     pub fn action_set_policy(
         &self,
@@ -660,15 +661,19 @@ impl Session {
         expiry_days: Option<u32>,
         retention_days: Option<u32>,
         max_validity_days: Option<u32>,
+        quota_bytes: Option<f64>,
     ) -> JsResult<String> {
-        self.action(Ok(ActionSpec::set_policy(
-            org_id,
-            &soshiki_client::proto::json::Policy {
-                expiry_days,
-                retention_days,
-                max_validity_days,
-            },
-        )))
+        self.action(crate::api::quota_from_js(quota_bytes).map(|quota_bytes| {
+            ActionSpec::set_policy(
+                org_id,
+                &soshiki_client::proto::json::Policy {
+                    expiry_days,
+                    retention_days,
+                    max_validity_days,
+                    quota_bytes,
+                },
+            )
+        }))
     }
 
     /// Encrypt in memory: `{envelopeId, header, envelope, bodiesOffset, bodiesLength}`.

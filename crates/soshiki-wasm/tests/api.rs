@@ -541,6 +541,7 @@ fn audit_pages_verify_and_edits_are_found() {
                 expiry_days: Some(30),
                 retention_days: None,
                 max_validity_days: None,
+                quota_bytes: None,
             },
         ),
     ]
@@ -1052,4 +1053,31 @@ fn revocation_lists_checkpoints_and_signed_rules() {
     assert_eq!(c.state, "unsigned", "{c:?}");
     assert_eq!(rep.verify_rules(&rules, None).state, "unsigned");
     assert_eq!(rep.verify_rules(&[], None).state, "empty");
+}
+
+/// The browser's quota argument: whole bytes from 0 (no quota) to 2^50; anything else is
+/// `invalid` before a statement is signed.
+#[test]
+fn quota_from_the_browser_is_whole_bytes_within_the_bound() {
+    use soshiki_wasm::api::quota_from_js;
+    assert_eq!(quota_from_js(None), Ok(None));
+    assert_eq!(quota_from_js(Some(0.0)), Ok(None));
+    assert_eq!(
+        quota_from_js(Some(20.0 * 1024.0 * 1024.0 * 1024.0)),
+        Ok(Some(20 << 30))
+    );
+    assert_eq!(
+        quota_from_js(Some(proto::MAX_QUOTA_BYTES as f64)),
+        Ok(Some(proto::MAX_QUOTA_BYTES))
+    );
+    for bad in [
+        1.5,
+        -1.0,
+        f64::NAN,
+        f64::INFINITY,
+        proto::MAX_QUOTA_BYTES as f64 * 2.0,
+    ] {
+        let e = quota_from_js(Some(bad)).expect_err("refused");
+        assert_eq!(e.code, Code::Invalid, "{bad}: {e:?}");
+    }
 }

@@ -1,7 +1,8 @@
 // Administration (管理): the organization's fingerprint; enrollments to approve (承認) or
 // reject — approving certifies the requested keys with the ORGANIZATION key, unlocked here in
 // the browser from its key file and kept in memory only —; members and revocation (失効);
-// the audit trail (監査記録) with its verification result.
+// the organization's policy (運用方針: expiry, retention, certificate validity, storage
+// quota); the audit trail (監査記録) with its verification result.
 import { t } from '../i18n.js';
 import { h, field, statusBox, fingerprintEl, fmtTime, badge, confirmDialog, readFileBytes } from '../ui.js';
 import * as api from '../api.js';
@@ -18,7 +19,66 @@ export default async function adminPage(root, _args, { go }) {
   if (!session.hasRole('admin')) { root.append(h('p', { class: 'status error' }, t('admin.notAdmin'))); return; }
   root.append(h('section', { class: 'card' }, h('h2', {}, t('admin.fingerprint', { name: me.orgName })), fingerprintEl(me.orgId),
     h('p', { class: 'hint' }, t('admin.fingerprintHint'))));
-  root.append(orgKeySection(go), await enrollmentsSection(s, me, go), await membersSection(s, me, go), auditSection(s, me));
+  root.append(orgKeySection(go), await enrollmentsSection(s, me, go), await membersSection(s, me, go), await policySection(s, me), auditSection(s, me));
+}
+
+const MIB = 2 ** 20;
+const GIB = 2 ** 30;
+const MAX_QUOTA_BYTES = 2 ** 50; // soshiki_client::proto::MAX_QUOTA_BYTES
+
+// The policy as the server has it; every field is sent back on save (the PUT replaces all).
+// Days: empty = none. Quota: a number in MiB or GiB, empty or 0 = no quota.
+async function policySection(s, me) {
+  const st = statusBox();
+  const sec = h('section', { class: 'card', id: 'policy' }, h('h2', {}, t('admin.policy')), st);
+  let org;
+  try { org = await api.getJson(`/v1/orgs/${me.orgId}`, { auth: false }); } catch (e) { st.show(errorText(e), 'error'); return sec; }
+  const days = (name, value) => h('input', { type: 'number', name, min: '1', max: '36500', step: '1', inputmode: 'numeric', value: value ?? '' });
+  const expiry = days('expiry-days', org.expiry_days);
+  const retention = days('retention-days', org.retention_days);
+  const validity = days('max-validity-days', org.max_validity_days);
+  const q = org.quota_bytes || 0;
+  const inGib = q > 0 && q % GIB === 0;
+  const quota = h('input', { type: 'number', id: 'policy-quota', name: 'quota', min: '0', step: 'any', inputmode: 'decimal', 'aria-describedby': 'policy-quota-hint', value: q ? String(q / (inGib ? GIB : MIB)) : '' });
+  const unit = h('select', { name: 'quota-unit', 'aria-label': t('admin.policyQuotaUnit') }, h('option', { value: 'MiB' }, 'MiB'), h('option', { value: 'GiB' }, 'GiB'));
+  unit.value = inGib ? 'GiB' : 'MiB';
+  // A quota set in bytes elsewhere (CLI) is kept exactly unless this field is edited.
+  let quotaEdited = false;
+  quota.addEventListener('input', () => { quotaEdited = true; });
+  unit.addEventListener('change', () => { quotaEdited = true; });
+  const readDays = (input) => {
+    if (input.value.trim() === '') return null;
+    const n = Number(input.value);
+    if (!Number.isInteger(n) || n < 1 || n > 36500) throw userError('admin.policyBadDays');
+    return n;
+  };
+  const readQuota = () => {
+    if (!quotaEdited) return q || null;
+    if (quota.value.trim() === '') return null;
+    const n = Number(quota.value);
+    const bytes = Math.round(n * (unit.value === 'GiB' ? GIB : MIB));
+    if (!Number.isFinite(n) || n < 0 || bytes > MAX_QUOTA_BYTES) throw userError('admin.policyBadQuota');
+    return bytes || null;
+  };
+  const save = h('button', { type: 'submit', class: 'primary' }, t('admin.policySave'));
+  const form = h('form', {},
+    field(t('admin.policyExpiry'), expiry, t('admin.policyDaysHint')),
+    field(t('admin.policyRetention'), retention, t('admin.policyDaysHint')),
+    field(t('admin.policyValidity'), validity, t('admin.policyDaysHint')),
+    h('div', { class: 'field' }, h('label', { for: 'policy-quota' }, t('admin.policyQuota')), quota, ' ', unit,
+      h('p', { class: 'hint', id: 'policy-quota-hint' }, t('admin.policyQuotaHint'))),
+    h('div', { class: 'actions' }, save));
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    try {
+      const policy = { expiry_days: readDays(expiry), retention_days: readDays(retention), max_validity_days: readDays(validity), quota_bytes: readQuota() };
+      const action = s.actionSetPolicy(me.orgId, policy.expiry_days, policy.retention_days, policy.max_validity_days, policy.quota_bytes);
+      await api.putJson(`/v1/orgs/${me.orgId}/policy`, policy, { action });
+      st.show(t('admin.policySaved'), 'ok');
+    } catch (e) { st.show(errorText(e), 'error'); }
+  });
+  sec.append(form);
+  return sec;
 }
 
 function orgKeySection(go) {

@@ -12,6 +12,7 @@ use std::sync::Arc;
 use anyhow::{anyhow, Result};
 use rand_core::OsRng;
 use soshiki_client::flows::{self, EnrollmentOutcome, OutgoingPart, PartData, SendOptions};
+use soshiki_client::proto::json::Policy;
 use soshiki_client::{Client, ClientError, ClientOptions, ClientState};
 use soshiki_core::cert::{OrganizationKey, Roles};
 use soshiki_core::keyfile::{peek_key_file, MemberKey};
@@ -250,6 +251,8 @@ pub fn org_show(conn: &Conn, fingerprint: &str, suite: &str) -> Result<()> {
             .map_err(|e| anyhow!(tr(M::PinFailed, &[&e])))?;
         s.save()?;
         println!("{}", tr(M::OrgShow, &[&org.name, &fp]));
+        let info = client.org(&fp).await.map_err(|e| step_err(M::StepFetchOrg, e))?;
+        println!("{}", policy_text(&info));
         let dir = match flows::directory(&client, &org).await {
             Ok(d) => d,
             Err(ClientError::NotLoggedIn | ClientError::Api { status: 401, .. }) => {
@@ -262,6 +265,104 @@ pub fn org_show(conn: &Conn, fingerprint: &str, suite: &str) -> Result<()> {
             let ok = if e.usable().is_some() { tr(M::Verified, &[]) } else { e.info.status.clone() };
             println!("{}", tr(M::MemberLine, &[&e.info.name, &e.info.role_names.join(","), &e.info.cert_id, &ok]));
         }
+        Ok(())
+    }))
+}
+
+/// What `org policy` changes (`None`: keep the current value).
+#[derive(Clone, Debug, Default)]
+pub struct PolicyChange {
+    /// `--expiry DAYS|none`.
+    pub expiry: Option<String>,
+    /// `--retention DAYS|none`.
+    pub retention: Option<String>,
+    /// `--max-validity DAYS|none`.
+    pub max_validity: Option<String>,
+    /// `--quota SIZE|none`.
+    pub quota: Option<String>,
+}
+
+impl PolicyChange {
+    fn is_empty(&self) -> bool {
+        self.expiry.is_none()
+            && self.retention.is_none()
+            && self.max_validity.is_none()
+            && self.quota.is_none()
+    }
+
+    /// The current policy with these changes, every value checked.
+    fn apply(&self, current: &soshiki_client::proto::json::OrgInfo) -> Result<Policy> {
+        let days = |opt: &Option<String>, name: &str, now: Option<u32>| -> Result<Option<u32>> {
+            match opt.as_deref().map(str::trim) {
+                None => Ok(now),
+                Some(v) if v.eq_ignore_ascii_case("none") => Ok(None),
+                Some(v) => match v.parse::<u32>() {
+                    Ok(d) if (1..=36_500).contains(&d) => Ok(Some(d)),
+                    _ => Err(err(M::BadPolicyDays, &[&name, &v])),
+                },
+            }
+        };
+        let quota = match self.quota.as_deref() {
+            None => current.quota_bytes,
+            Some(v) => crate::size::parse_quota(v).map_err(|e| match e {
+                crate::size::SizeError::Malformed => err(M::BadSize, &[&v]),
+                crate::size::SizeError::TooLarge => err(M::SizeTooLarge, &[&v]),
+            })?,
+        };
+        Ok(Policy {
+            expiry_days: days(&self.expiry, "--expiry", current.expiry_days)?,
+            retention_days: days(&self.retention, "--retention", current.retention_days)?,
+            max_validity_days: days(
+                &self.max_validity,
+                "--max-validity",
+                current.max_validity_days,
+            )?,
+            quota_bytes: quota,
+        })
+    }
+}
+
+/// An organization's policy, for people.
+fn policy_text(o: &soshiki_client::proto::json::OrgInfo) -> String {
+    let days = |d: Option<u32>| d.map_or_else(|| tr(M::NoLimit, &[]), |d| tr(M::Days, &[&d]));
+    let quota = o
+        .quota_bytes
+        .map_or_else(|| tr(M::NoLimit, &[]), crate::size::format_size);
+    tr(
+        M::PolicyShow,
+        &[
+            &days(o.expiry_days),
+            &days(o.retention_days),
+            &days(o.max_validity_days),
+            &quota,
+        ],
+    )
+}
+
+/// `org policy --key ADMIN [--expiry …] [--retention …] [--max-validity …] [--quota …]`:
+/// print the policy, or change the given parts (signed `set-policy`) and print the result.
+pub fn org_policy(ctx: &Ctx, conn: &Conn, key: &Path, change: &PolicyChange) -> Result<()> {
+    let suite = suite_of(key, KIND_MEMBER)?;
+    let rt = runtime()?;
+    soshiki_core::with_suite!(suite, S => rt.block_on(async {
+        let mut s = Session::open(conn)?;
+        let (admin, _, _) = unlock::<S>(ctx, key)?;
+        let org_id = admin.organization.fingerprint().to_hex();
+        let client = s.client()?;
+        let current = client.org(&org_id).await.map_err(|e| step_err(M::StepFetchOrg, e))?;
+        if change.is_empty() {
+            println!("{}", tr(M::PolicyOf, &[&current.name]));
+            println!("{}", policy_text(&current));
+            return Ok(());
+        }
+        let policy = change.apply(&current)?;
+        let client = logged_in(&mut s, &admin).await?;
+        let info = flows::set_policy(&client, &admin, &policy)
+            .await
+            .map_err(|e| step_err(M::StepPolicy, e))?;
+        s.save()?;
+        println!("{}", tr(M::PolicySet, &[&info.name]));
+        println!("{}", policy_text(&info));
         Ok(())
     }))
 }

@@ -42,6 +42,9 @@ pub fn client_error_text(e: &ClientError) -> String {
             }
             tr(M::CeTransport, &[&causes])
         }
+        ClientError::Api { code, message, .. } if code == "quota-exceeded" => {
+            tr(M::CeQuota, &[message])
+        }
         ClientError::Api {
             status, message, ..
         } => tr(M::CeApi, &[status, message]),
