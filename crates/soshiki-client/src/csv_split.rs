@@ -95,7 +95,11 @@ impl CsvEncoding {
 /// Why a file cannot be split. Serialized (for the browser) as `{code, …fields}` with the code
 /// in kebab-case and the fields in camelCase; the English text is the `Display`.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, Serialize)]
-#[serde(tag = "code", rename_all = "kebab-case", rename_all_fields = "camelCase")]
+#[serde(
+    tag = "code",
+    rename_all = "kebab-case",
+    rename_all_fields = "camelCase"
+)]
 pub enum CsvError {
     /// UTF-16 or UTF-32 text (by its byte-order mark, or by NUL bytes between ASCII ones).
     #[error("the file is {found}, not UTF-8 or Shift_JIS (CP932)")]
@@ -269,9 +273,7 @@ pub fn inspect(bytes: &[u8]) -> Result<CsvHeader, CsvError> {
 /// A name shared by several columns is refused (give the number).
 pub fn resolve_column(columns: &[String], spec: &str) -> Result<usize, CsvError> {
     let want = spec.trim();
-    let named: Vec<usize> = (0..columns.len())
-        .filter(|&i| columns[i] == want)
-        .collect();
+    let named: Vec<usize> = (0..columns.len()).filter(|&i| columns[i] == want).collect();
     match named.as_slice() {
         [one] => return Ok(*one),
         [] => {}
@@ -505,7 +507,12 @@ fn detect(bytes: &[u8]) -> Result<CsvEncoding, CsvError> {
         // ASCII text in UTF-16 without a byte-order mark: every other byte is NUL.
         let sample = &bytes[..bytes.len().min(512)];
         let nul_even = sample.iter().step_by(2).filter(|&&b| b == 0).count();
-        let nul_odd = sample.iter().skip(1).step_by(2).filter(|&&b| b == 0).count();
+        let nul_odd = sample
+            .iter()
+            .skip(1)
+            .step_by(2)
+            .filter(|&&b| b == 0)
+            .count();
         let half = sample.len() / 2;
         if half >= 2 && nul_odd * 4 >= half * 3 && nul_even == 0 {
             return utf16("UTF-16 LE (no byte-order mark)");
@@ -550,10 +557,7 @@ fn detect(bytes: &[u8]) -> Result<CsvEncoding, CsvError> {
 fn decode(field: &[u8], encoding: CsvEncoding) -> String {
     match encoding {
         CsvEncoding::Utf8 | CsvEncoding::Utf8Bom => String::from_utf8_lossy(field).into_owned(),
-        CsvEncoding::Cp932 => SHIFT_JIS
-            .decode_without_bom_handling(field)
-            .0
-            .into_owned(),
+        CsvEncoding::Cp932 => SHIFT_JIS.decode_without_bom_handling(field).0.into_owned(),
     }
 }
 

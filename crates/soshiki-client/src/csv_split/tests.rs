@@ -50,8 +50,14 @@ fn the_test_data_really_has_backslash_second_bytes() {
     assert_eq!(cp932("表"), [0x95, 0x5C]);
     assert_eq!(cp932("ソ"), [0x83, 0x5C]);
     let file = cp932(EXCEL_EXPORT);
-    assert!(file.windows(3).any(|w| w == [0x95, 0x5C, b'\r']), "表 right before a line end");
-    assert!(file.windows(3).any(|w| w == [0x83, 0x5C, b'"']), "ソ right before a closing quote");
+    assert!(
+        file.windows(3).any(|w| w == [0x95, 0x5C, b'\r']),
+        "表 right before a line end"
+    );
+    assert!(
+        file.windows(3).any(|w| w == [0x83, 0x5C, b'"']),
+        "ソ right before a closing quote"
+    );
 }
 
 #[test]
@@ -63,9 +69,16 @@ fn cp932_excel_export_splits_into_three_districts_with_original_bytes() {
     assert_eq!(s.columns, ["番号", "氏名", "住所", "地区", "備考"]);
     assert_eq!(s.label_key(), "地区");
     let values: Vec<&str> = s.parts.iter().map(|p| p.value.as_str()).collect();
-    assert_eq!(values, ["大町", "八坂", "美麻"], "order of first appearance");
+    assert_eq!(
+        values,
+        ["大町", "八坂", "美麻"],
+        "order of first appearance"
+    );
     let names: Vec<&str> = s.parts.iter().map(|p| p.name.as_str()).collect();
-    assert_eq!(names, ["対象者_大町.csv", "対象者_八坂.csv", "対象者_美麻.csv"]);
+    assert_eq!(
+        names,
+        ["対象者_大町.csv", "対象者_八坂.csv", "対象者_美麻.csv"]
+    );
     assert_eq!(
         s.label(&s.parts[1]),
         Label {
@@ -116,10 +129,17 @@ fn utf8_with_bom_keeps_the_bom_at_the_start_of_every_part() {
     let file = bom("id,district\r\n1,Omachi\r\n2,Yasaka\r\n3,Omachi\r\n");
     let header = inspect(&file).expect("header");
     assert_eq!(header.encoding, CsvEncoding::Utf8Bom);
-    assert_eq!(header.columns, ["id", "district"], "no BOM in the first name");
+    assert_eq!(
+        header.columns,
+        ["id", "district"],
+        "no BOM in the first name"
+    );
     let s = split("list.csv", &file, 1).expect("split");
     assert_eq!(s.parts.len(), 2);
-    assert_eq!(s.parts[0].bytes, bom("id,district\r\n1,Omachi\r\n3,Omachi\r\n"));
+    assert_eq!(
+        s.parts[0].bytes,
+        bom("id,district\r\n1,Omachi\r\n3,Omachi\r\n")
+    );
     assert_eq!(s.parts[1].bytes, bom("id,district\r\n2,Yasaka\r\n"));
     assert_eq!(s.parts[0].name, "list_Omachi.csv");
 }
@@ -144,7 +164,8 @@ fn quoted_fields_with_commas_quotes_and_newlines_stay_in_their_row() {
     );
     assert_eq!(
         s.parts[1].bytes,
-        "id,note,district\r\n2,\"line1\r\nline2, \"\"quoted\"\"\",Y\r\n4,\"multi\nLF\",Y\r\n".as_bytes()
+        "id,note,district\r\n2,\"line1\r\nline2, \"\"quoted\"\"\",Y\r\n4,\"multi\nLF\",Y\r\n"
+            .as_bytes()
     );
     // The quoted column itself as the split column: quotes removed from the value.
     let s = split("q.csv", text.as_bytes(), 1).expect("split");
@@ -168,7 +189,12 @@ fn blank_lines_are_not_rows_and_are_counted() {
 
 #[test]
 fn an_empty_value_is_its_own_group_named_kuuran_with_an_empty_label() {
-    let s = split("名簿.csv", "id,地区\n1,大町\n2,\n3,  \n4,大町\n".as_bytes(), 1).expect("split");
+    let s = split(
+        "名簿.csv",
+        "id,地区\n1,大町\n2,\n3,  \n4,大町\n".as_bytes(),
+        1,
+    )
+    .expect("split");
     assert_eq!(s.parts.len(), 2);
     assert_eq!(s.parts[1].value, "");
     assert_eq!(s.parts[1].rows, 2, "whitespace only is empty too");
@@ -218,7 +244,11 @@ fn columns_are_chosen_by_name_or_by_number() {
     assert_eq!(resolve_column(&cols, "番号"), Ok(0));
     assert_eq!(resolve_column(&cols, " 番号 "), Ok(0));
     assert_eq!(resolve_column(&cols, "1"), Ok(0));
-    assert_eq!(resolve_column(&cols, "2"), Ok(2), "a name wins over a number");
+    assert_eq!(
+        resolve_column(&cols, "2"),
+        Ok(2),
+        "a name wins over a number"
+    );
     assert_eq!(resolve_column(&cols, "4"), Ok(3));
     assert!(matches!(
         resolve_column(&cols, "地区"),
@@ -227,8 +257,14 @@ fn columns_are_chosen_by_name_or_by_number() {
     let e = resolve_column(&cols, "district").unwrap_err();
     assert!(matches!(e, CsvError::NoSuchColumn { .. }));
     assert!(e.to_string().contains("1:番号, 2:地区"), "{e}");
-    assert!(matches!(resolve_column(&cols, "5"), Err(CsvError::NoSuchColumn { .. })));
-    assert!(matches!(resolve_column(&cols, "0"), Err(CsvError::NoSuchColumn { .. })));
+    assert!(matches!(
+        resolve_column(&cols, "5"),
+        Err(CsvError::NoSuchColumn { .. })
+    ));
+    assert!(matches!(
+        resolve_column(&cols, "0"),
+        Err(CsvError::NoSuchColumn { .. })
+    ));
 }
 
 #[test]
@@ -262,12 +298,23 @@ fn utf16_with_or_without_bom_is_refused_saying_so() {
         .flat_map(u16::to_le_bytes)
         .collect();
     for (bytes, found) in [
-        ([&[0xFF, 0xFE][..], &le].concat(), "UTF-16 LE (byte-order mark FF FE)"),
-        ([&[0xFE, 0xFF][..], &be].concat(), "UTF-16 BE (byte-order mark FE FF)"),
+        (
+            [&[0xFF, 0xFE][..], &le].concat(),
+            "UTF-16 LE (byte-order mark FF FE)",
+        ),
+        (
+            [&[0xFE, 0xFF][..], &be].concat(),
+            "UTF-16 BE (byte-order mark FE FF)",
+        ),
         (ascii_le, "UTF-16 LE (no byte-order mark)"),
     ] {
         let e = inspect(&bytes).unwrap_err();
-        assert_eq!(e, CsvError::Utf16 { found: found.into() });
+        assert_eq!(
+            e,
+            CsvError::Utf16 {
+                found: found.into()
+            }
+        );
         assert!(e.to_string().contains("not UTF-8 or Shift_JIS"), "{e}");
         assert_eq!(split("x.csv", &bytes, 0).unwrap_err(), e);
     }
@@ -300,7 +347,11 @@ fn bytes_valid_in_neither_encoding_are_refused_with_their_place() {
     let file = [UTF8_BOM, &cp932("番号\r\n")].concat();
     assert!(matches!(
         inspect(&file).unwrap_err(),
-        CsvError::BadUtf8AfterBom { line: 1, offset: 3, .. }
+        CsvError::BadUtf8AfterBom {
+            line: 1,
+            offset: 3,
+            ..
+        }
     ));
 }
 
@@ -308,7 +359,10 @@ fn bytes_valid_in_neither_encoding_are_refused_with_their_place() {
 fn empty_files_and_header_only_files_are_refused() {
     assert_eq!(inspect(b"").unwrap_err(), CsvError::Empty);
     assert_eq!(inspect(UTF8_BOM).unwrap_err(), CsvError::Empty);
-    assert_eq!(split("t.csv", b"a,b\r\n", 0).unwrap_err(), CsvError::NoDataRows);
+    assert_eq!(
+        split("t.csv", b"a,b\r\n", 0).unwrap_err(),
+        CsvError::NoDataRows
+    );
     assert_eq!(split("t.csv", b"a,b", 0).unwrap_err(), CsvError::NoDataRows);
 }
 
@@ -321,12 +375,18 @@ fn a_label_needs_a_column_name_and_values_within_the_label_limits() {
     let long = format!("{},b\n1,2\n", "k".repeat(65));
     assert_eq!(
         split("t.csv", long.as_bytes(), 0).unwrap_err(),
-        CsvError::ColumnNameTooLong { number: 1, limit: 64 }
+        CsvError::ColumnNameTooLong {
+            number: 1,
+            limit: 64
+        }
     );
     let long = format!("a,b\n1,2\n2,{}\n", "v".repeat(257));
     assert_eq!(
         split("t.csv", long.as_bytes(), 1).unwrap_err(),
-        CsvError::ValueTooLong { line: 3, limit: 256 }
+        CsvError::ValueTooLong {
+            line: 3,
+            limit: 256
+        }
     );
 }
 
@@ -341,7 +401,9 @@ fn more_values_than_an_envelope_has_parts_is_refused() {
     text.push_str("one more\n");
     assert_eq!(
         split("t.csv", text.as_bytes(), 0).unwrap_err(),
-        CsvError::TooManyParts { limit: MAX_SPLIT_PARTS }
+        CsvError::TooManyParts {
+            limit: MAX_SPLIT_PARTS
+        }
     );
 }
 
