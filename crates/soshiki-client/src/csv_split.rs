@@ -289,16 +289,29 @@ pub fn resolve_column(columns: &[String], spec: &str) -> Result<usize, CsvError>
         }
     }
     match want.parse::<usize>() {
-        Ok(n) if (1..=columns.len()).contains(&n) => Ok(n - 1),
-        _ => Err(CsvError::NoSuchColumn {
-            column: want.into(),
-            available: columns
-                .iter()
-                .enumerate()
-                .map(|(i, c)| format!("{}:{c}", i + 1))
-                .collect::<Vec<_>>()
-                .join(", "),
-        }),
+        Ok(n) => column_number(columns, n),
+        Err(_) => Err(no_such_column(columns, want)),
+    }
+}
+
+/// The 0-based index of the column numbered `number` (1-based, as shown to a user).
+pub fn column_number(columns: &[String], number: usize) -> Result<usize, CsvError> {
+    if (1..=columns.len()).contains(&number) {
+        Ok(number - 1)
+    } else {
+        Err(no_such_column(columns, &number.to_string()))
+    }
+}
+
+fn no_such_column(columns: &[String], column: &str) -> CsvError {
+    CsvError::NoSuchColumn {
+        column: column.into(),
+        available: columns
+            .iter()
+            .enumerate()
+            .map(|(i, c)| format!("{}:{c}", i + 1))
+            .collect::<Vec<_>>()
+            .join(", "),
     }
 }
 
@@ -308,15 +321,9 @@ pub fn split(file_name: &str, bytes: &[u8], column: usize) -> Result<CsvSplit, C
     let header = inspect(bytes)?;
     let encoding = header.encoding;
     let columns = header.columns;
-    let key = columns.get(column).ok_or_else(|| CsvError::NoSuchColumn {
-        column: (column + 1).to_string(),
-        available: columns
-            .iter()
-            .enumerate()
-            .map(|(i, c)| format!("{}:{c}", i + 1))
-            .collect::<Vec<_>>()
-            .join(", "),
-    })?;
+    let key = columns
+        .get(column)
+        .ok_or_else(|| no_such_column(&columns, &column.saturating_add(1).to_string()))?;
     if key.is_empty() {
         return Err(CsvError::UnnamedColumn { number: column + 1 });
     }
