@@ -149,7 +149,7 @@ async function csvSplitField(f) {
   const sel = h('select', { name: `split-${f.name}`, dataset: { file: f.name } },
     h('option', { value: '' }, t('send.noSplit')),
     info.columns.map((c, i) => h('option', { value: String(i + 1) }, c || t('send.csvUnnamed', { n: i + 1 }))));
-  const enc = h('p', { class: 'csv-encoding', dataset: { encoding: info.encoding } },
+  const enc = h('p', { class: 'hint csv-encoding', dataset: { encoding: info.encoding } },
     t('send.csvEncoding', { encoding: t(`csv.enc.${info.encoding}`) }));
   const preview = h('div', { class: 'csv-preview', 'aria-live': 'polite' });
   sel.addEventListener('change', () => {
