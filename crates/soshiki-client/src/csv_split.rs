@@ -318,7 +318,31 @@ fn no_such_column(columns: &[String], column: &str) -> CsvError {
 /// Split `bytes` (the file named `file_name`) by the 0-based `column`: see the module
 /// documentation.
 pub fn split(file_name: &str, bytes: &[u8], column: usize) -> Result<CsvSplit, CsvError> {
+    split_inspected(file_name, bytes, inspect(bytes)?, column)
+}
+
+/// [`split`] by the column named `spec`, else numbered `spec` ([`resolve_column`]): what
+/// `soshiki send --split-by COLUMN` does.
+pub fn split_by_name(file_name: &str, bytes: &[u8], spec: &str) -> Result<CsvSplit, CsvError> {
     let header = inspect(bytes)?;
+    let column = resolve_column(&header.columns, spec)?;
+    split_inspected(file_name, bytes, header, column)
+}
+
+/// [`split`] by the column numbered `number` (1-based, as a column picker shows it).
+pub fn split_by_number(file_name: &str, bytes: &[u8], number: usize) -> Result<CsvSplit, CsvError> {
+    let header = inspect(bytes)?;
+    let column = column_number(&header.columns, number)?;
+    split_inspected(file_name, bytes, header, column)
+}
+
+/// [`split`] of a file whose `header` was read by [`inspect`] (the encoding is detected once).
+fn split_inspected(
+    file_name: &str,
+    bytes: &[u8],
+    header: CsvHeader,
+    column: usize,
+) -> Result<CsvSplit, CsvError> {
     let encoding = header.encoding;
     let columns = header.columns;
     let key = columns

@@ -345,12 +345,10 @@ pub fn split_csv(
     file_name: &str,
     column: &CsvColumn,
 ) -> core::result::Result<CsvSplit, CsvError> {
-    let header = csv_split::inspect(bytes)?;
-    let index = match column {
-        CsvColumn::Number(n) => csv_split::column_number(&header.columns, *n as usize)?,
-        CsvColumn::Name(s) => csv_split::resolve_column(&header.columns, s)?,
-    };
-    csv_split::split(file_name, bytes, index)
+    match column {
+        CsvColumn::Number(n) => csv_split::split_by_number(file_name, bytes, *n as usize),
+        CsvColumn::Name(s) => csv_split::split_by_name(file_name, bytes, s),
+    }
 }
 
 /// Route parts by rules with `soshiki_client::rules`.

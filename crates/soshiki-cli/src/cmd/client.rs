@@ -623,9 +623,7 @@ fn split_csv(
     let file = spec.path.display();
     let refused =
         |e: csv_split::CsvError| err(M::CsvCannotSplit, &[&file, &column, &i18n::csv_error(&e)]);
-    let header = csv_split::inspect(&bytes).map_err(refused)?;
-    let index = csv_split::resolve_column(&header.columns, column).map_err(refused)?;
-    let split = csv_split::split(&spec.info.name, &bytes, index).map_err(refused)?;
+    let split = csv_split::split_by_name(&spec.info.name, &bytes, column).map_err(refused)?;
     let list = split
         .parts
         .iter()

@@ -533,3 +533,20 @@ proptest! {
         prop_assert_eq!(s.parts.iter().map(|p| p.rows).sum::<usize>(), rows.len());
     }
 }
+
+#[test]
+fn split_by_name_or_number_is_split_by_index() {
+    let file = cp932(EXCEL_EXPORT);
+    let by_index = split("a.csv", &file, 3).expect("index");
+    assert_eq!(split_by_name("a.csv", &file, "地区"), Ok(by_index.clone()));
+    assert_eq!(split_by_name("a.csv", &file, "4"), Ok(by_index.clone()));
+    assert_eq!(split_by_number("a.csv", &file, 4), Ok(by_index));
+    assert!(matches!(
+        split_by_number("a.csv", &file, 0),
+        Err(CsvError::NoSuchColumn { .. })
+    ));
+    assert!(matches!(
+        split_by_name("a.csv", &file, "district"),
+        Err(CsvError::NoSuchColumn { .. })
+    ));
+}
