@@ -496,6 +496,16 @@ test('cp932-split: an Excel Shift_JIS CSV split per district in the browser keep
   // Decoded as UTF-8 (what the old splitter did) the district column is garbage: the test data
   // is really not UTF-8.
   assert.ok(!new TextDecoder().decode(file).includes('八坂'));
+  // A UTF-16 file (Excel's "Unicode text") is refused at once, saying what it is.
+  await go(sender, '#/send', '#send-form');
+  const utf16 = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('番号,地区\r\n1,大町\r\n', 'utf16le')]);
+  await sender.page.setInputFiles('#send-files', [{ name: 'unicode.csv', mimeType: 'text/csv', buffer: utf16 }]);
+  const refused = await sender.page.waitForSelector('.csv-split[data-file="unicode.csv"] .csv-refused');
+  const why = await refused.innerText();
+  assert.ok(why.includes('unicode.csv') && why.includes('UTF-16 LE（BOM FF FE）') && !why.includes('byte-order'), why);
+  assert.equal(await sender.page.locator('select[data-file="unicode.csv"]').count(), 0, 'no column picker');
+  await screenshot(sender, 'send-utf16-refused');
+
   const title = '令和7年度 敬老会 対象者名簿 Shift_JIS (e2e)';
   const envelopeId = await send(sender, {
     orgId: cityFp, title, category: 'keirokai',

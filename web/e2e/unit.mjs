@@ -47,6 +47,7 @@ test('every refusal of the splitter has a sentence in both languages with its de
   const utf16 = Uint8Array.from([0xff, 0xfe, 0x31, 0, 0x0d, 0, 0x0a, 0]);
   const cases = [
     [utf16, 1, 'utf16'],
+    [Uint8Array.from([0x61, 0, 0x2c, 0, 0x62, 0, 0x0a, 0]), 1, 'utf16-no-bom'],
     [Uint8Array.from([0x41, 0, 0x42, 0x43, 0x44, 0x45]), 1, 'binary'],
     [Uint8Array.from([0xef, 0xbb, 0xbf, 0x82, 0xa0]), 1, 'bad-utf8-after-bom'],
     [Uint8Array.from([0x61, 0x0a, 0xff, 0xff]), 1, 'unknown-encoding'],

@@ -68,7 +68,8 @@ pub fn csv_encoding(e: soshiki_client::csv_split::CsvEncoding) -> String {
 pub fn csv_error(e: &soshiki_client::csv_split::CsvError) -> String {
     use soshiki_client::csv_split::CsvError as E;
     match e {
-        E::Utf16 { found } => tr(M::CsvUtf16, &[found]),
+        E::Utf16 { encoding, bom } => tr(M::CsvUtf16, &[encoding, bom]),
+        E::Utf16NoBom { encoding } => tr(M::CsvUtf16NoBom, &[encoding]),
         E::Binary { offset } => tr(M::CsvBinary, &[offset]),
         E::BadUtf8AfterBom {
             line,
@@ -365,7 +366,8 @@ messages! {
     CsvEncCp932 => "Shift_JIS (CP932)", "Shift_JIS (CP932)";
     CsvEncUtf8Bom => "UTF-8 (with BOM)", "UTF-8 (BOM付き)";
     CsvEncUtf8 => "UTF-8", "UTF-8";
-    CsvUtf16 => "the file is {0}, not UTF-8 or Shift_JIS (CP932); save it from Excel as \"CSV UTF-8\" or \"CSV\"", "ファイルは {0} で、UTF-8 でも Shift_JIS (CP932) でもありません。Excel で「CSV UTF-8」または「CSV」として保存し直してください";
+    CsvUtf16 => "the file is {0} (byte-order mark {1}), not UTF-8 or Shift_JIS (CP932); save it from Excel as \"CSV UTF-8\" or \"CSV\"", "ファイルは {0}(BOM {1})で、UTF-8 でも Shift_JIS (CP932) でもありません。Excel で「CSV UTF-8」または「CSV」として保存し直してください";
+    CsvUtf16NoBom => "the file is {0} without a byte-order mark, not UTF-8 or Shift_JIS (CP932); save it from Excel as \"CSV UTF-8\" or \"CSV\"", "ファイルは BOM のない {0} で、UTF-8 でも Shift_JIS (CP932) でもありません。Excel で「CSV UTF-8」または「CSV」として保存し直してください";
     CsvBinary => "not a text file: a NUL byte at byte offset {0}", "テキストファイルではありません(バイト位置 {0} に NUL バイト)";
     CsvBadUtf8AfterBom => "the file starts with a UTF-8 byte-order mark but line {0} is not UTF-8 (bytes {1} at byte offset {2})", "UTF-8 の BOM で始まりますが、{0} 行目が UTF-8 ではありません(バイト位置 {2} のバイト {1})";
     CsvUnknownEncoding => "the file is neither UTF-8 nor Shift_JIS (CP932): line {0} has bytes {1} (byte offset {2}) that are valid in neither", "UTF-8 でも Shift_JIS (CP932) でもありません: {0} 行目のバイト {1}(バイト位置 {2})はどちらの文字コードとしても読めません";

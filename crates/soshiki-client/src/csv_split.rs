@@ -101,11 +101,19 @@ impl CsvEncoding {
     rename_all_fields = "camelCase"
 )]
 pub enum CsvError {
-    /// UTF-16 or UTF-32 text (by its byte-order mark, or by NUL bytes between ASCII ones).
-    #[error("the file is {found}, not UTF-8 or Shift_JIS (CP932)")]
+    /// UTF-16 or UTF-32 text with a byte-order mark.
+    #[error("the file is {encoding} (byte-order mark {bom}), not UTF-8 or Shift_JIS (CP932)")]
     Utf16 {
-        /// What was found, e.g. `UTF-16 LE (byte-order mark FF FE)`.
-        found: String,
+        /// `UTF-16 LE`, `UTF-16 BE`, `UTF-32 LE` or `UTF-32 BE`.
+        encoding: String,
+        /// The byte-order mark in hex, e.g. `FF FE`.
+        bom: String,
+    },
+    /// UTF-16 text without a byte-order mark (NUL bytes between ASCII ones).
+    #[error("the file is {encoding} without a byte-order mark, not UTF-8 or Shift_JIS (CP932)")]
+    Utf16NoBom {
+        /// `UTF-16 LE` or `UTF-16 BE`.
+        encoding: String,
     },
     /// A NUL byte: not a text file.
     #[error("the file is not text: a NUL byte at byte offset {offset}")]
@@ -517,22 +525,19 @@ fn cp932_error_at(bytes: &[u8]) -> Option<usize> {
 }
 
 fn detect(bytes: &[u8]) -> Result<CsvEncoding, CsvError> {
-    let utf16 = |found: &str| {
-        Err(CsvError::Utf16 {
-            found: found.into(),
-        })
-    };
-    if bytes.starts_with(b"\xFF\xFE\0\0") {
-        return utf16("UTF-32 LE (byte-order mark FF FE 00 00)");
-    }
-    if bytes.starts_with(b"\0\0\xFE\xFF") {
-        return utf16("UTF-32 BE (byte-order mark 00 00 FE FF)");
-    }
-    if bytes.starts_with(b"\xFF\xFE") {
-        return utf16("UTF-16 LE (byte-order mark FF FE)");
-    }
-    if bytes.starts_with(b"\xFE\xFF") {
-        return utf16("UTF-16 BE (byte-order mark FE FF)");
+    let boms: [(&[u8], &str); 4] = [
+        (b"\xFF\xFE\0\0", "UTF-32 LE"),
+        (b"\0\0\xFE\xFF", "UTF-32 BE"),
+        (b"\xFF\xFE", "UTF-16 LE"),
+        (b"\xFE\xFF", "UTF-16 BE"),
+    ];
+    for (bom, encoding) in boms {
+        if bytes.starts_with(bom) {
+            return Err(CsvError::Utf16 {
+                encoding: encoding.into(),
+                bom: hex_at(bom, 0),
+            });
+        }
     }
     if let Some(offset) = bytes.iter().position(|&b| b == 0) {
         // ASCII text in UTF-16 without a byte-order mark: every other byte is NUL.
@@ -545,11 +550,16 @@ fn detect(bytes: &[u8]) -> Result<CsvEncoding, CsvError> {
             .filter(|&&b| b == 0)
             .count();
         let half = sample.len() / 2;
+        let no_bom = |encoding: &str| {
+            Err(CsvError::Utf16NoBom {
+                encoding: encoding.into(),
+            })
+        };
         if half >= 2 && nul_odd * 4 >= half * 3 && nul_even == 0 {
-            return utf16("UTF-16 LE (no byte-order mark)");
+            return no_bom("UTF-16 LE");
         }
         if half >= 2 && nul_even * 4 >= half * 3 && nul_odd == 0 {
-            return utf16("UTF-16 BE (no byte-order mark)");
+            return no_bom("UTF-16 BE");
         }
         return Err(CsvError::Binary { offset });
     }

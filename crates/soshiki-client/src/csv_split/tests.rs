@@ -297,24 +297,32 @@ fn utf16_with_or_without_bom_is_refused_saying_so() {
         .encode_utf16()
         .flat_map(u16::to_le_bytes)
         .collect();
-    for (bytes, found) in [
+    let with_bom = |encoding: &str, bom: &str| CsvError::Utf16 {
+        encoding: encoding.into(),
+        bom: bom.into(),
+    };
+    for (bytes, want) in [
         (
             [&[0xFF, 0xFE][..], &le].concat(),
-            "UTF-16 LE (byte-order mark FF FE)",
+            with_bom("UTF-16 LE", "FF FE"),
         ),
         (
             [&[0xFE, 0xFF][..], &be].concat(),
-            "UTF-16 BE (byte-order mark FE FF)",
+            with_bom("UTF-16 BE", "FE FF"),
         ),
-        (ascii_le, "UTF-16 LE (no byte-order mark)"),
+        (
+            [&[0xFF, 0xFE, 0, 0][..], b"1\0\0\0"].concat(),
+            with_bom("UTF-32 LE", "FF FE 00 00"),
+        ),
+        (
+            ascii_le,
+            CsvError::Utf16NoBom {
+                encoding: "UTF-16 LE".into(),
+            },
+        ),
     ] {
         let e = inspect(&bytes).unwrap_err();
-        assert_eq!(
-            e,
-            CsvError::Utf16 {
-                found: found.into()
-            }
-        );
+        assert_eq!(e, want);
         assert!(e.to_string().contains("not UTF-8 or Shift_JIS"), "{e}");
         assert_eq!(split("x.csv", &bytes, 0).unwrap_err(), e);
     }
