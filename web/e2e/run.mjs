@@ -241,7 +241,7 @@ async function confirm(m) {
   await m.page.click('dialog[open] button.primary');
 }
 
-async function send(m, { orgId, title, category, files, split, labels, text }) {
+async function send(m, { orgId, title, category, files, split, labels, text, beforeSend }) {
   await go(m, '#/send', '#send-form');
   await m.page.selectOption('#send-org', orgId);
   await m.page.waitForSelector('input[name=rep]');
@@ -255,6 +255,7 @@ async function send(m, { orgId, title, category, files, split, labels, text }) {
     await m.page.waitForSelector(sel);
     await m.page.selectOption(sel, { label: split.column });
   }
+  if (beforeSend) await beforeSend();
   await m.page.click('#send-button');
   await confirm(m);
   await m.page.waitForFunction(() => document.querySelector('#send-form')?.dataset.sent
@@ -388,6 +389,39 @@ function splitExpected(text, column) {
     groups.get(v).push(r);
   }
   return new Map([...groups].map(([v, lines]) => [v, Buffer.from(`${lines.join('\r\n')}\r\n`, 'utf8')]));
+}
+
+/**
+ * An Excel export from Japanese Windows ("CSV (コンマ区切り)" = Shift_JIS / CP932, CRLF), as
+ * hex so that no encoder library is needed: [district, readable text, CP932 bytes] per record.
+ * It has characters whose second byte is ASCII (表 95 5C, ソ 83 5C, 十 8F 5C, ポ 83 7C,
+ * ① 87 40), half-width katakana, a quoted address with a comma, a quoted note with a line
+ * break and doubled quotes.
+ */
+const CP932_EXPORT = [
+  [null, '番号,氏名,フリガナ,住所,地区,備考', '94d48d862c8e8196bc2c8374838a834b83692c8f5a8f8a2c926e8be62c94f58d6c0d0a'],
+  ['大町', '1001,架空 太郎,カクウ タロウ,大町市大町1-1,大町,', '313030312c89cb8bf32091be98592c834a834e834520835e838d83452c91e592ac8e7391e592ac312d312c91e592ac2c0d0a'],
+  ['八坂', '1002,架空 花子,カクウ ハナコ,"大町市八坂2-2, 表町",八坂,表示確認', '313030322c89cb8bf32089d48e712c834a834e834520836e836983522c2291e592ac8e7394aa8de2322d322c20955c92ac222c94aa8de22c955c8ea68a6d94460d0a'],
+  ['美麻', '1003,架空 相馬,カクウ ソウマ,大町市美麻3-3,美麻,"一行目\r\n二行目"', '313030332c89cb8bf320918a946e2c834a834e834520835c8345837d2c91e592ac8e7394fc9683332d332c94fc96832c2288ea8d7396da0d0a93f18d7396da220d0a'],
+  ['大町', '1004,架空 次郎,カクウ ジロウ,大町市大町4-4,大町,ソ', '313030342c89cb8bf3208e9f98592c834a834e8345208357838d83452c91e592ac8e7391e592ac342d342c91e592ac2c835c0d0a'],
+  ['八坂', '1005,架空 三郎,カクウ サブロウ,大町市八坂5-5,八坂,"""要確認"" 表"', '313030352c89cb8bf3208e4f98592c834a834e83452083548375838d83452c91e592ac8e7394aa8de2352d352c94aa8de22c22222297768a6d9446222220955c220d0a'],
+  ['美麻', '1006,架空 四郎,カクウ シロウ,大町市美麻6-6,美麻,①', '313030362c89cb8bf3208e6c98592c834a834e8345208356838d83452c91e592ac8e7394fc9683362d362c94fc96832c87400d0a'],
+  ['大町', '1007,架空 五郎,カクウ ゴロウ,大町市大町7-7,大町,ﾊﾝｶｸ', '313030372c89cb8bf3208cdc98592c834a834e8345208353838d83452c91e592ac8e7391e592ac372d372c91e592ac2ccaddb6b80d0a'],
+  ['八坂', '1008,架空 六郎,カクウ ロクロウ,大町市八坂8-8,八坂,十', '313030382c89cb8bf320985a98592c834a834e834520838d834e838d83452c91e592ac8e7394aa8de2382d382c94aa8de22c8f5c0d0a'],
+  ['美麻', '1009,架空 七郎,カクウ シチロウ,大町市美麻9-9,美麻,ポ', '313030392c89cb8bf3208eb598592c834a834e83452083568360838d83452c91e592ac8e7394fc9683392d392c94fc96832c837c0d0a'],
+];
+
+/** The whole CP932 file, and per district the bytes its part must have (header + its rows). */
+function cp932Export() {
+  const bytes = (hex) => Buffer.from(hex, 'hex');
+  const [header, ...rows] = CP932_EXPORT;
+  const file = Buffer.concat(CP932_EXPORT.map((r) => bytes(r[2])));
+  const parts = new Map();
+  for (const [district, , hex] of rows) {
+    if (!parts.has(district)) parts.set(district, [bytes(header[2])]);
+    parts.get(district).push(bytes(hex));
+  }
+  return { file, rows: rows.map((r) => bytes(r[2])), parts: new Map([...parts].map(([d, b]) => [d, Buffer.concat(b)])) };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -525,6 +559,66 @@ test('accessibility: every page has no serious or critical WCAG 2.1 A/AA violati
   await go(m, `#/open/${mine}`, '#open-parts');
   await checkA11y(m, '#/open (reader)');
   fs.writeFileSync(path.join(ART, 'accessibility.json'), JSON.stringify(a11yReport, null, 1));
+});
+
+test('cp932-split: an Excel Shift_JIS CSV split per district in the browser keeps its bytes', async () => {
+  const sender = await newMember('cp932-sender');
+  const rep = await newMember('cp932-rep');
+  const reader = await newMember('cp932-reader');
+  await importAndUnlock(sender, keyPath('omachi', 'pref-sender'));
+  await importAndUnlock(rep, keyPath('omachi', 'omachi-rep'));
+  const cityFp = await orgFingerprint(keyPath('omachi', 'omachi-rep'));
+  await pinOrg(sender, cityFp);
+
+  const { file, rows, parts } = cp932Export();
+  // The rows, in the file's own bytes, never reach the network or the server unencrypted.
+  rows.forEach((r, i) => addSecret(`cp932 row ${i + 1}`, r));
+  // Decoded as UTF-8 (what the old splitter did) the district column is garbage: the test data
+  // is really not UTF-8.
+  assert.ok(!new TextDecoder().decode(file).includes('八坂'));
+  // A UTF-16 file (Excel's "Unicode text") is refused at once, saying what it is.
+  await go(sender, '#/send', '#send-form');
+  const utf16 = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('番号,地区\r\n1,大町\r\n', 'utf16le')]);
+  await sender.page.setInputFiles('#send-files', [{ name: 'unicode.csv', mimeType: 'text/csv', buffer: utf16 }]);
+  const refused = await sender.page.waitForSelector('.csv-split[data-file="unicode.csv"] .csv-refused');
+  const why = await refused.innerText();
+  assert.ok(why.includes('unicode.csv') && why.includes('UTF-16 LE（BOM FF FE）') && !why.includes('byte-order'), why);
+  assert.equal(await sender.page.locator('select[data-file="unicode.csv"]').count(), 0, 'no column picker');
+  await screenshot(sender, 'send-utf16-refused');
+
+  const title = '令和7年度 敬老会 対象者名簿 Shift_JIS (e2e)';
+  const envelopeId = await send(sender, {
+    orgId: cityFp, title, category: 'keirokai',
+    files: [{ name: '対象者名簿.csv', mimeType: 'text/csv', buffer: file }],
+    split: { file: '対象者名簿.csv', column: '地区' },
+    beforeSend: async () => {
+      // The detected encoding next to the column picker, and the parts the split will make.
+      const enc = sender.page.locator('.csv-split[data-file="対象者名簿.csv"] .csv-encoding');
+      assert.equal(await enc.getAttribute('data-encoding'), 'cp932');
+      assert.match(await enc.innerText(), /Shift_JIS \(CP932\)/);
+      await sender.page.waitForSelector('.csv-preview li');
+      const items = await sender.page.$$eval('.csv-preview li', (lis) => lis.map((li) => li.dataset.part));
+      assert.deepEqual(items, ['対象者名簿_大町.csv', '対象者名簿_八坂.csv', '対象者名簿_美麻.csv']);
+      const text = await sender.page.innerText('.csv-preview');
+      for (const w of ['地区=大町', '地区=八坂', '地区=美麻', '3 行']) assert.ok(text.includes(w), `${w} in ${text}`);
+      await screenshot(sender, 'send-cp932-split');
+    },
+  });
+  assert.match(envelopeId, /^[0-9a-f]{32}$/);
+
+  const repDelivery = await findDelivery(rep, title, { status: 'delivered' });
+  await forward(rep, repDelivery, {
+    '対象者名簿_大町.csv': '大町地区 担当',
+    '対象者名簿_八坂.csv': '八坂地区 担当',
+    '対象者名簿_美麻.csv': '美麻地区 担当',
+  });
+  // Each district officer opens its part and gets exactly the original CP932 bytes.
+  for (const [tag, district] of [['omachi-omachi', '大町'], ['omachi-yasaka', '八坂'], ['omachi-miasa', '美麻']]) {
+    await importAndUnlock(reader, keyPath('omachi', tag));
+    const id = await findDelivery(reader, title, { status: 'delivered' });
+    const got = await openAndSave(reader, id, `対象者名簿_${district}.csv`, 'blob');
+    assert.ok(got.equals(parts.get(district)), `${district}: the part is the header and its rows, byte for byte`);
+  }
 });
 
 test('wrong-recipient: forward to the wrong member, recall, re-forward to the right one', async () => {

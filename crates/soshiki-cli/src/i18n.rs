@@ -51,6 +51,53 @@ pub fn trust_error(e: &soshiki_client::trust::TrustError) -> String {
     }
 }
 
+/// The name of a CSV file's encoding.
+pub fn csv_encoding(e: soshiki_client::csv_split::CsvEncoding) -> String {
+    use soshiki_client::csv_split::CsvEncoding as E;
+    tr(
+        match e {
+            E::Cp932 => M::CsvEncCp932,
+            E::Utf8Bom => M::CsvEncUtf8Bom,
+            E::Utf8 => M::CsvEncUtf8,
+        },
+        &[],
+    )
+}
+
+/// Why a CSV file cannot be split, translated.
+pub fn csv_error(e: &soshiki_client::csv_split::CsvError) -> String {
+    use soshiki_client::csv_split::CsvError as E;
+    match e {
+        E::Utf16 { encoding, bom } => tr(M::CsvUtf16, &[encoding, bom]),
+        E::Utf16NoBom { encoding } => tr(M::CsvUtf16NoBom, &[encoding]),
+        E::Binary { offset } => tr(M::CsvBinary, &[offset]),
+        E::BadUtf8AfterBom {
+            line,
+            offset,
+            bytes,
+        } => tr(M::CsvBadUtf8AfterBom, &[line, bytes, offset]),
+        E::UnknownEncoding {
+            line,
+            offset,
+            bytes,
+        } => tr(M::CsvUnknownEncoding, &[line, bytes, offset]),
+        E::Empty => tr(M::CsvEmpty, &[]),
+        E::NoDataRows => tr(M::CsvNoDataRows, &[]),
+        E::UnterminatedQuote { line } => tr(M::CsvUnterminatedQuote, &[line]),
+        E::MissingField {
+            line,
+            column,
+            fields,
+        } => tr(M::CsvMissingField, &[line, column, fields]),
+        E::NoSuchColumn { column, available } => tr(M::CsvNoSuchColumn, &[column, available]),
+        E::AmbiguousColumn { column, numbers } => tr(M::CsvAmbiguousColumn, &[column, numbers]),
+        E::UnnamedColumn { number } => tr(M::CsvUnnamedColumn, &[number]),
+        E::ColumnNameTooLong { number, limit } => tr(M::CsvColumnNameTooLong, &[number, limit]),
+        E::ValueTooLong { line, limit } => tr(M::CsvValueTooLong, &[line, limit]),
+        E::TooManyParts { limit } => tr(M::CsvTooManyParts, &[limit]),
+    }
+}
+
 /// The language from the environment: `LC_ALL`, `LC_MESSAGES`, `LANG`, then the system locale.
 pub fn detect() -> Lang {
     for var in ["LC_ALL", "LC_MESSAGES", "LANG"] {
@@ -321,6 +368,29 @@ messages! {
     Uploading => "Uploading", "アップロード中";
     Downloading => "Downloading", "ダウンロード中";
     Sent => "Sent to {0} ({1}): envelope {2}, delivery {3}", "{0}({1})へ送信しました: 封筒 {2}、配達 {3}";
+    // send --split-by (the shared splitter: soshiki_client::csv_split)
+    CsvSplitDone => "{0} ({1}): split by column {2:?} into {3} part(s): {4}", "{0}({1}): 列 {2:?} で {3} 個のパートに分割しました: {4}";
+    CsvSplitPart => "{0} ({1} row(s))", "{0}({1} 行)";
+    CsvNoCsvPart => "--split-by {0:?} needs a --part whose file name ends in .csv", "--split-by {0:?} には、ファイル名が .csv で終わる --part が必要です";
+    CsvCannotSplit => "cannot split {0} by column {1:?}: {2}", "{0} を列 {1:?} で分割できません: {2}";
+    CsvEncCp932 => "Shift_JIS (CP932)", "Shift_JIS (CP932)";
+    CsvEncUtf8Bom => "UTF-8 (with BOM)", "UTF-8 (BOM付き)";
+    CsvEncUtf8 => "UTF-8", "UTF-8";
+    CsvUtf16 => "the file is {0} (byte-order mark {1}), not UTF-8 or Shift_JIS (CP932); save it from Excel as \"CSV UTF-8\" or \"CSV\"", "ファイルは {0}(BOM {1})で、UTF-8 でも Shift_JIS (CP932) でもありません。Excel で「CSV UTF-8」または「CSV」として保存し直してください";
+    CsvUtf16NoBom => "the file is {0} without a byte-order mark, not UTF-8 or Shift_JIS (CP932); save it from Excel as \"CSV UTF-8\" or \"CSV\"", "ファイルは BOM のない {0} で、UTF-8 でも Shift_JIS (CP932) でもありません。Excel で「CSV UTF-8」または「CSV」として保存し直してください";
+    CsvBinary => "not a text file: a NUL byte at byte offset {0}", "テキストファイルではありません(バイト位置 {0} に NUL バイト)";
+    CsvBadUtf8AfterBom => "the file starts with a UTF-8 byte-order mark but line {0} is not UTF-8 (bytes {1} at byte offset {2})", "UTF-8 の BOM で始まりますが、{0} 行目が UTF-8 ではありません(バイト位置 {2} のバイト {1})";
+    CsvUnknownEncoding => "the file is neither UTF-8 nor Shift_JIS (CP932): line {0} has bytes {1} (byte offset {2}) that are valid in neither", "UTF-8 でも Shift_JIS (CP932) でもありません: {0} 行目のバイト {1}(バイト位置 {2})はどちらの文字コードとしても読めません";
+    CsvEmpty => "the file is empty: no header line", "ファイルが空です(見出し行がありません)";
+    CsvNoDataRows => "the file has a header line but no data rows", "見出し行だけで、データ行がありません";
+    CsvUnterminatedQuote => "the quoted field that begins on line {0} is never closed", "{0} 行目で始まる「\"」で囲まれた項目が閉じられていません";
+    CsvMissingField => "line {0} has {2} field(s): column {1} is missing", "{0} 行目には項目が {2} 個しかなく、{1} 列目がありません";
+    CsvNoSuchColumn => "no column {0:?}; the columns are: {1}", "列 {0:?} はありません。列は次のとおりです: {1}";
+    CsvAmbiguousColumn => "several columns are named {0:?} (numbers {1}); give the column's number", "{0:?} という列が複数あります(列番号 {1})。列番号で指定してください";
+    CsvUnnamedColumn => "column {0} has no name in the header line; a label needs one", "{0} 列目には見出しがありません。ラベルには列名が必要です";
+    CsvColumnNameTooLong => "the name of column {0} is longer than {1} bytes, the limit of a label key", "{0} 列目の列名が、ラベル名の上限 {1} バイトを超えています";
+    CsvValueTooLong => "line {0}: the value is longer than {1} bytes, the limit of a label value", "{0} 行目: 値が、ラベル値の上限 {1} バイトを超えています";
+    CsvTooManyParts => "the column has more than {0} different values; an envelope holds at most {0} parts", "列の値が {0} 種類を超えています。1つの封筒に入るパートは {0} 個までです";
     InboxEmpty => "The inbox is empty.", "受信箱は空です。";
     InboxLine => "{0}  {1}  from {2} ({3})  parts {4}  forwardable {5}", "{0}  {1}  送信者 {2}({3})  パート {4}  転送可能 {5}";
     BadRoute => "invalid route {0:?}: expected CERTIFICATE-ID:PART,PART", "経路 {0:?} が不正です: 証明書ID:パート,パート の形式です";

@@ -291,6 +291,11 @@ struct SendArgs {
     /// Category (sealed).
     #[arg(long, default_value = "")]
     category: String,
+    /// Split every `.csv` part into one part per value of this column (its header name, or its
+    /// 1-based number), labelled `COLUMN=value`, as the browser does. UTF-8 (with or without
+    /// BOM) and Shift_JIS (CP932) files; each part keeps the original bytes.
+    #[arg(long, value_name = "COLUMN")]
+    split_by: Option<String>,
     #[command(flatten)]
     key: KeyArgs,
 }
@@ -784,6 +789,7 @@ fn run(ctx: &Ctx, cmd: Command) -> anyhow::Result<()> {
             &a.parts,
             &a.title,
             &a.category,
+            a.split_by.as_deref(),
         ),
         Command::Inbox(a) => {
             cmd::client::inbox(ctx, &a.key.conn.conn(), &a.key.key, a.status.as_deref())

@@ -782,3 +782,200 @@ fn japanese_scenario_output() {
     assert!(stdout.contains("件の確認がすべて成功しました"), "{stdout}");
     assert!(stdout.contains("を開封できない"), "{stdout}");
 }
+
+/// An Excel export from Japanese Windows (CP932, CRLF; 表 and ソ have 0x5C as second byte; a
+/// quoted address with a comma and a quoted note with a line break).
+const CP932_LIST: &str = "番号,氏名,住所,地区,備考\r\n\
+1,架空 太郎,大町市大町1-1,大町,\r\n\
+2,架空 花子,\"大町市八坂2-2, 表町\",八坂,ソフト表示\r\n\
+3,架空 次郎,大町市美麻3-3,美麻,\"一行目\r\n二行目 表\"\r\n\
+4,架空 三郎,大町市大町4-4,大町,ソ\r\n\
+5,架空 四郎,大町市八坂5-5,八坂,表\r\n";
+
+fn cp932(s: &str) -> Vec<u8> {
+    let (b, _, unmappable) = encoding_rs::SHIFT_JIS.encode(s);
+    assert!(!unmappable);
+    b.into_owned()
+}
+
+/// `send --split-by 地区` on a CP932 file: three parts labelled 地区=…, routed by the
+/// representative's rules on those labels, opened by the officers: each gets exactly the
+/// original CP932 bytes of the header and its district's rows.
+#[test]
+fn send_split_by_column_keeps_cp932_bytes_per_district() {
+    let s = serve();
+    let city = create_org(&s, "city", "Fictional City");
+    let pref = create_org(&s, "pref", "Fictional Prefecture");
+    enroll(
+        &s,
+        "city",
+        &city,
+        "rep",
+        "Reception",
+        "representative,forwarder",
+    );
+    let a = enroll(&s, "city", &city, "a", "Omachi and Miasa", "reader");
+    let b = enroll(&s, "city", &city, "b", "Yasaka", "reader");
+    enroll(&s, "pref", &pref, "sender", "Sender", "reader");
+    let file = cp932(CP932_LIST);
+    std::fs::write(s.dir.path().join("対象者.csv"), &file).expect("w");
+    std::fs::write(s.dir.path().join("cover.txt"), "送付状").expect("w");
+
+    // A wrong column is refused before anything is sent, naming the columns.
+    let out = run(
+        &s,
+        &[
+            "send",
+            "--key",
+            "sender.key",
+            "--to-org",
+            &city,
+            "--part",
+            "対象者.csv",
+            "--split-by",
+            "district",
+        ],
+    );
+    assert!(!out.status.success());
+    let e = text(&out.stderr);
+    assert!(
+        e.contains("no column \"district\"") && e.contains("4:地区"),
+        "{e}"
+    );
+
+    let sent = ok(
+        &s,
+        &[
+            "send",
+            "--key",
+            "sender.key",
+            "--to-org",
+            &city,
+            "--title",
+            "名簿",
+            "--part",
+            "cover.txt",
+            "--part",
+            "対象者.csv::year=2026",
+            "--split-by",
+            "地区",
+        ],
+    );
+    assert!(
+        sent.contains("Shift_JIS (CP932)") && sent.contains("into 3 part(s)"),
+        "{sent}"
+    );
+    assert!(sent.contains("対象者_八坂.csv (2 row(s))"), "{sent}");
+
+    ok(
+        &s,
+        &[
+            "rules",
+            "--key",
+            "rep.key",
+            "--set",
+            &format!("地区=大町 -> {a}"),
+            "--set",
+            &format!("地区=美麻 & year=2026 -> {a}"),
+            "--set",
+            &format!("地区=八坂 -> {b}"),
+        ],
+    );
+    let agent = ok(&s, &["agent", "--once", "--key", "rep.key"]);
+    assert!(agent.contains(&format!("part(s) 1, 3 -> {a}")), "{agent}");
+    assert!(agent.contains(&format!("part(s) 2 -> {b}")), "{agent}");
+    let delivery = |key: &str| {
+        let inbox = ok(&s, &["inbox", "--key", key]);
+        inbox
+            .split_whitespace()
+            .next()
+            .expect("a delivery")
+            .to_string()
+    };
+    let da = delivery("a.key");
+    let db = delivery("b.key");
+    ok(&s, &["open", &da, "--key", "a.key", "--out", "a-out"]);
+    ok(&s, &["open", &db, "--key", "b.key", "--out", "b-out"]);
+
+    let rows: Vec<&str> = CP932_LIST.split_inclusive("\r\n").collect();
+    let part = |lines: &[&str]| cp932(&lines.concat());
+    let read = |p: &str| std::fs::read(s.dir.path().join(p)).expect(p);
+    let header = rows[0];
+    assert_eq!(
+        read("a-out/対象者_大町.csv"),
+        part(&[header, rows[1], rows[5]])
+    );
+    assert_eq!(
+        read("a-out/対象者_美麻.csv"),
+        part(&[header, rows[3], rows[4]])
+    );
+    assert_eq!(
+        read("b-out/対象者_八坂.csv"),
+        part(&[header, rows[2], rows[6]])
+    );
+    assert!(!s.dir.path().join("b-out/対象者_大町.csv").exists());
+}
+
+/// Files the splitter cannot read are refused with what was found, in the user's language.
+#[test]
+fn send_split_by_refuses_utf16_and_names_the_file() {
+    let s = serve();
+    let city = create_org(&s, "city", "Fictional City");
+    enroll(&s, "city", &city, "sender", "Sender", "reader");
+    let utf16: Vec<u8> = [0xFF, 0xFE]
+        .into_iter()
+        .chain("地区\r\n大町\r\n".encode_utf16().flat_map(u16::to_le_bytes))
+        .collect();
+    std::fs::write(s.dir.path().join("list.csv"), utf16).expect("w");
+    let args = [
+        "send",
+        "--key",
+        "sender.key",
+        "--to-org",
+        &city,
+        "--part",
+        "list.csv",
+        "--split-by",
+        "1",
+    ];
+    let out = run(&s, &args);
+    assert!(!out.status.success());
+    let e = text(&out.stderr);
+    assert!(
+        e.contains("cannot split list.csv") && e.contains("UTF-16 LE (byte-order mark FF FE)"),
+        "{e}"
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_soshiki"))
+        .args(["--lang", "ja", "--kdf-min"])
+        .args(args)
+        .env("SOSHIKI_PASSPHRASE", "test passphrase")
+        .env("SOSHIKI_SERVER", &s.url)
+        .env("SOSHIKI_STATE", s.dir.path().join("state"))
+        .current_dir(s.dir.path())
+        .output()
+        .expect("run");
+    let e = text(&out.stderr);
+    assert!(e.contains("list.csv を列 \"1\" で分割できません"), "{e}");
+    assert!(
+        e.contains("UTF-8 でも Shift_JIS (CP932) でもありません"),
+        "{e}"
+    );
+    // --split-by without any CSV part.
+    std::fs::write(s.dir.path().join("a.txt"), "x").expect("w");
+    let out = run(
+        &s,
+        &[
+            "send",
+            "--key",
+            "sender.key",
+            "--to-org",
+            &city,
+            "--part",
+            "a.txt",
+            "--split-by",
+            "1",
+        ],
+    );
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("needs a --part whose file name ends in .csv"));
+}

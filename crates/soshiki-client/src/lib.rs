@@ -35,6 +35,7 @@
 //! save the state.
 
 pub mod audit;
+pub mod csv_split;
 pub mod names;
 pub mod proto;
 pub mod rules;

@@ -11,6 +11,7 @@
 use rand_core::OsRng;
 use serde::Serialize;
 use soshiki_client::audit::{verify_audit as client_verify_audit, AuditAnchor};
+use soshiki_client::csv_split::{self, CsvError, CsvHeader, CsvSplit};
 use soshiki_client::proto::{
     self, json::AuditPage, verify_enrollment, ActionSpec, ActionStatement, EnrollmentRequest,
 };
@@ -349,6 +350,33 @@ pub struct RuleMatch {
     pub target: Option<String>,
     /// Index of the first matching rule.
     pub rule: Option<usize>,
+}
+
+/// Which column to split by: `splitCsv`'s third argument.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CsvColumn {
+    /// The column's number, 1-based (what a column picker holds).
+    Number(u32),
+    /// A header name, else a number in text (as `soshiki send --split-by`).
+    Name(String),
+}
+
+/// `csvColumns`: the encoding and column names of a CSV file (for the column picker).
+pub fn csv_columns(bytes: &[u8]) -> core::result::Result<CsvHeader, CsvError> {
+    csv_split::inspect(bytes)
+}
+
+/// `splitCsv`: the parts of a CSV file, one per value of `column`, by the splitter the CLI
+/// uses (`soshiki_client::csv_split`).
+pub fn split_csv(
+    bytes: &[u8],
+    file_name: &str,
+    column: &CsvColumn,
+) -> core::result::Result<CsvSplit, CsvError> {
+    match column {
+        CsvColumn::Number(n) => csv_split::split_by_number(file_name, bytes, *n as usize),
+        CsvColumn::Name(s) => csv_split::split_by_name(file_name, bytes, s),
+    }
 }
 
 /// Route parts by rules with `soshiki_client::rules`.

@@ -192,6 +192,70 @@ pub fn safe_part_name(name: &str, index: u32) -> String {
     soshiki_client::names::safe_part_name(name, index)
 }
 
+/// A CSV refusal as a JS `Error`: message `"invalid: <English text>"` (as every error of this
+/// API) and a `csv` property `{code, …}` (`soshiki_client::csv_split::CsvError`, serialized)
+/// from which the UI writes its own sentence.
+fn csv_err(e: soshiki_client::csv_split::CsvError) -> JsValue {
+    let err = js_sys::Error::new(&Error::invalid(e.to_string()).to_string());
+    if let Ok(detail) = to_js(&e) {
+        let _ = Reflect::set(&err, &JsValue::from_str("csv"), &detail);
+    }
+    err.into()
+}
+
+/// `{encoding, columns}` of a CSV file: `encoding` is `utf-8-bom`, `utf-8` or `cp932`. A file
+/// in another encoding, or not text, throws (see [`csv_err`]).
+#[wasm_bindgen(js_name = csvColumns)]
+pub fn csv_columns(bytes: &[u8]) -> core::result::Result<JsValue, JsValue> {
+    let header = api::csv_columns(bytes).map_err(csv_err)?;
+    to_js(&header).map_err(|e| js_err(e).into())
+}
+
+/// Split a CSV file into one part per value of a column, by the splitter the CLI uses:
+/// `column` is the column's 1-based number, or a string (a header name, else a number).
+/// Result `{encoding, columns, column (the label key), blankLines, parts: [{value, name, rows,
+/// bytes: Uint8Array}]}`; each part's bytes are the header line and its rows, original bytes.
+#[wasm_bindgen(js_name = splitCsv)]
+pub fn split_csv(
+    bytes: &[u8],
+    file_name: &str,
+    column: JsValue,
+) -> core::result::Result<JsValue, JsValue> {
+    let column = match (column.as_f64(), column.as_string()) {
+        (Some(_), _) => {
+            api::CsvColumn::Number(u32_of(&column, "column").map_err(|e| JsValue::from(js_err(e)))?)
+        }
+        (None, Some(s)) => api::CsvColumn::Name(s),
+        _ => {
+            return Err(js_err(Error::invalid("column must be a number or a string")).into());
+        }
+    };
+    let split = api::split_csv(bytes, file_name, &column).map_err(csv_err)?;
+    (|| {
+        let out: JsValue = Object::new().into();
+        set(&out, "encoding", &JsValue::from_str(split.encoding.code()))?;
+        set(&out, "columns", &to_js(&split.columns)?)?;
+        set(&out, "column", &JsValue::from_str(split.label_key()))?;
+        set(
+            &out,
+            "blankLines",
+            &JsValue::from_f64(split.blank_lines as f64),
+        )?;
+        let parts = Array::new();
+        for p in &split.parts {
+            let o: JsValue = Object::new().into();
+            set(&o, "value", &JsValue::from_str(&p.value))?;
+            set(&o, "name", &JsValue::from_str(&p.name))?;
+            set(&o, "rows", &JsValue::from_f64(p.rows as f64))?;
+            set(&o, "bytes", &u8a(&p.bytes))?;
+            parts.push(&o);
+        }
+        set(&out, "parts", &parts.into())?;
+        Ok(out)
+    })()
+    .map_err(|e| js_err(e).into())
+}
+
 /// `{id, name, suite, created, fingerprintShort}` of a self-signed organization record.
 #[wasm_bindgen(js_name = organizationInfo)]
 pub fn organization_info(record: &[u8]) -> JsResult<JsValue> {

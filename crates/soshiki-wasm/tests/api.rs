@@ -1081,3 +1081,42 @@ fn quota_from_the_browser_is_whole_bytes_within_the_bound() {
         assert_eq!(e.code, Code::Invalid, "{bad}: {e:?}");
     }
 }
+
+/// The browser's splitter is the CLI's: a CP932 file split by number or by name gives the same
+/// parts, with the original bytes; a refusal keeps its structured code.
+#[test]
+fn split_csv_by_number_or_name_is_the_shared_splitter() {
+    use soshiki_client::csv_split::{self, CsvEncoding, CsvError};
+    // 番号,地区 / 1,大町 / 2,八坂 / 3,大町 in CP932 (CRLF), 表 = 95 5C in the header.
+    let file: &[u8] = b"\x94\xd4\x8d\x86,\x92\x6e\x8b\xe6\x95\x5c\r\n1,\x91\xe5\x92\xac\r\n2,\x94\xaa\x8d\xe2\r\n3,\x91\xe5\x92\xac\r\n";
+    let header = api::csv_columns(file).expect("columns");
+    assert_eq!(header.encoding, CsvEncoding::Cp932);
+    assert_eq!(header.columns, ["番号", "地区表"]);
+    let by_number = api::split_csv(file, "list.csv", &api::CsvColumn::Number(2)).expect("split");
+    let by_name =
+        api::split_csv(file, "list.csv", &api::CsvColumn::Name("地区表".into())).expect("split");
+    assert_eq!(by_number, by_name);
+    assert_eq!(
+        by_number,
+        csv_split::split("list.csv", file, 1).expect("shared")
+    );
+    let head: &[u8] = b"\x94\xd4\x8d\x86,\x92\x6e\x8b\xe6\x95\x5c\r\n";
+    assert_eq!(
+        by_number.parts[0].bytes,
+        [head, b"1,\x91\xe5\x92\xac\r\n3,\x91\xe5\x92\xac\r\n"].concat()
+    );
+    assert_eq!(by_number.parts[0].name, "list_大町.csv");
+    assert_eq!(by_number.parts[1].value, "八坂");
+    assert!(matches!(
+        api::split_csv(file, "list.csv", &api::CsvColumn::Number(0)),
+        Err(CsvError::NoSuchColumn { .. })
+    ));
+    assert!(matches!(
+        api::split_csv(file, "list.csv", &api::CsvColumn::Number(3)),
+        Err(CsvError::NoSuchColumn { .. })
+    ));
+    assert!(matches!(
+        api::csv_columns(b"\xff\xfe1\x002\x00"),
+        Err(CsvError::Utf16 { .. })
+    ));
+}

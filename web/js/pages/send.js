@@ -1,13 +1,15 @@
 // Send (送信): to another organization's representative, pinned by fingerprint; text and/or
 // files as parts with labels; a CSV can be split into one part per value of a column (label
-// column=value). Encrypted in the browser, then the header and the bodies are uploaded.
+// column=value) by the wasm splitter the CLI's `send --split-by` also uses (UTF-8 with or
+// without BOM, or Shift_JIS (CP932); files are read as bytes and every part keeps the original
+// bytes). Encrypted in the browser, then the header and the bodies are uploaded.
 import { t } from '../i18n.js';
 import { h, field, statusBox, fmtBytes, fingerprintEl, labelsText, confirmDialog, readFileBytes, now } from '../ui.js';
 import * as api from '../api.js';
 import * as session from '../session.js';
 import { errorText, userError } from '../errors.js';
 import { pinnedRecord, directory } from '../orgs.js';
-import { columns, splitByColumn } from '../csv.js';
+import { need } from '../wasm.js';
 
 const SEND_LIMIT = 256 * 1024 * 1024;
 
@@ -52,10 +54,7 @@ export default async function sendPage(root) {
     fileOpts.replaceChildren();
     for (const f of files.files) {
       if (!/\.csv$/i.test(f.name) || f.size > SEND_LIMIT) continue;
-      const cols = columns(new TextDecoder().decode(await readFileBytes(f)));
-      const sel = h('select', { name: `split-${f.name}`, dataset: { file: f.name } },
-        h('option', { value: '' }, t('send.noSplit')), cols.map((c, i) => h('option', { value: String(i) }, c)));
-      fileOpts.append(field(t('send.splitBy', { file: f.name }), sel, t('send.splitHint')));
+      fileOpts.append(await csvSplitField(f));
     }
   });
 
@@ -82,16 +81,11 @@ export default async function sendPage(root) {
         const bytes = await readFileBytes(f);
         const sel = fileOpts.querySelector(`select[data-file="${CSS.escape(f.name)}"]`);
         if (sel && sel.value !== '') {
-          const col = Number(sel.value);
-          const csvText = new TextDecoder().decode(bytes);
-          const colName = columns(csvText)[col];
-          let groups;
-          try { groups = splitByColumn(csvText, col); } catch (e) { throw userError('send.csvBad', { file: f.name, line: e.line || '?' }); }
-          if (!groups.length) throw userError('send.csvEmpty', { file: f.name });
-          const base = f.name.replace(/\.csv$/i, '');
-          for (const g of groups) {
-            parts.push({ name: `${base}_${g.value || 'blank'}.csv`, labels: { ...extra, [colName]: g.value }, data: new TextEncoder().encode(g.text) });
+          const split = splitCsv(bytes, f.name, Number(sel.value));
+          for (const g of split.parts) {
+            parts.push({ name: g.name, labels: { ...extra, [split.column]: g.value }, data: g.bytes });
           }
+          bytes.fill(0);
         } else {
           parts.push({ name: f.name, labels: extra, data: bytes });
         }
@@ -126,6 +120,58 @@ export default async function sendPage(root) {
       btn.disabled = false;
     }
   });
+}
+
+/** The wasm splitter; a refusal becomes a sentence in the UI language naming the file. */
+function splitCsv(bytes, fileName, column) {
+  try {
+    return column === undefined ? need().csvColumns(bytes) : need().splitCsv(bytes, fileName, column);
+  } catch (e) {
+    if (!e || !e.csv) throw e;
+    throw userError('send.csvRefused', { file: fileName, reason: t(`csv.err.${e.csv.code}`, e.csv) });
+  }
+}
+
+/**
+ * The column picker of one CSV file: its detected encoding next to it, and a preview of the
+ * parts (name, label, rows) once a column is chosen. Reads the file as bytes, never as text.
+ */
+async function csvSplitField(f) {
+  const box = h('div', { class: 'csv-split', dataset: { file: f.name } });
+  const bytes = await readFileBytes(f);
+  let info;
+  try {
+    info = splitCsv(bytes, f.name);
+  } catch (e) {
+    box.append(h('p', { class: 'status error csv-refused', role: 'alert' }, errorText(e)));
+    return box;
+  }
+  const sel = h('select', { name: `split-${f.name}`, dataset: { file: f.name } },
+    h('option', { value: '' }, t('send.noSplit')),
+    info.columns.map((c, i) => h('option', { value: String(i + 1) }, c || t('send.csvUnnamed', { n: i + 1 }))));
+  const enc = h('p', { class: 'hint csv-encoding', dataset: { encoding: info.encoding } },
+    t('send.csvEncoding', { encoding: t(`csv.enc.${info.encoding}`) }));
+  const preview = h('div', { class: 'csv-preview', 'aria-live': 'polite' });
+  sel.addEventListener('change', () => {
+    preview.replaceChildren();
+    if (sel.value === '') return;
+    try {
+      const split = splitCsv(bytes, f.name, Number(sel.value));
+      preview.append(h('p', {}, t('send.csvPreview', { count: split.parts.length, column: split.column })),
+        h('ul', { class: 'csv-parts' }, split.parts.map((p) => h('li', { dataset: { part: p.name } },
+          h('strong', {}, p.name), ' ', h('span', { class: 'tag' }, `${split.column}=${p.value || t('send.csvBlankValue')}`),
+          ' ', t('send.csvRows', { rows: p.rows })))),
+        split.blankLines ? h('p', { class: 'hint' }, t('send.csvBlankLines', { n: split.blankLines })) : '');
+    } catch (e) {
+      preview.append(h('p', { class: 'status error', role: 'alert' }, errorText(e)));
+    }
+  });
+  const fieldEl = field(t('send.splitBy', { file: f.name }), sel, t('send.splitHint'));
+  enc.id = `${sel.id}-encoding`;
+  sel.setAttribute('aria-describedby', `${sel.getAttribute('aria-describedby') || ''} ${enc.id}`.trim());
+  fieldEl.append(enc);
+  box.append(fieldEl, preview);
+  return box;
 }
 
 function parseLabels(text) {

@@ -641,12 +641,22 @@ pub fn send(
     parts: &[String],
     title: &str,
     category: &str,
+    split_by: Option<&str>,
 ) -> Result<()> {
     let suite = suite_of(key, KIND_MEMBER)?;
     let mut outgoing = Vec::new();
     let mut total = 0u64;
+    let mut split_any = false;
     for p in parts {
         let spec = crate::cmd::encrypt::parse_part(p)?;
+        if let Some(column) = split_by.filter(|_| is_csv(&spec.path)) {
+            split_any = true;
+            for part in split_csv(&spec, column)? {
+                total += part.1;
+                outgoing.push(part.0);
+            }
+            continue;
+        }
         let len = std::fs::metadata(&spec.path)
             .map_err(|e| {
                 err(
@@ -660,6 +670,15 @@ pub fn send(
             info: spec.info,
             data: PartData::File(spec.path),
         });
+    }
+    if let (Some(column), false) = (split_by, split_any) {
+        return Err(err(M::CsvNoCsvPart, &[&column]));
+    }
+    if outgoing.len() > soshiki_core::wire::limits::MAX_PARTS as usize {
+        return Err(err(
+            M::TooManyParts,
+            &[&soshiki_core::wire::limits::MAX_PARTS],
+        ));
     }
     let rt = runtime()?;
     soshiki_core::with_suite!(suite, S => rt.block_on(async {
@@ -685,6 +704,86 @@ pub fn send(
         println!("{}", tr(M::Sent, &[&rep.certificate().member_name, &org.name, &c.envelope_id, &c.delivery_id]));
         Ok(())
     }))
+}
+
+fn is_csv(path: &Path) -> bool {
+    path.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("csv"))
+}
+
+/// `send --split-by`: the parts of one CSV file, made by the shared splitter (the browser's
+/// too), each with the file's own labels and `COLUMN=value` (replacing a file label of that key).
+fn split_csv(
+    spec: &crate::cmd::encrypt::PartSpec,
+    column: &str,
+) -> Result<Vec<(OutgoingPart, u64)>> {
+    use soshiki_client::csv_split;
+    let what = tr(M::WhatPart, &[]);
+    let bytes = std::fs::read(&spec.path)
+        .map_err(|e| err(M::FileUnreadable, &[&spec.path.display(), &what, &e]))?;
+    let file = spec.path.display();
+    let refused =
+        |e: csv_split::CsvError| err(M::CsvCannotSplit, &[&file, &column, &i18n::csv_error(&e)]);
+    let split = csv_split::split_by_name(&spec.info.name, &bytes, column).map_err(refused)?;
+    let list = split
+        .parts
+        .iter()
+        .map(|p| tr(M::CsvSplitPart, &[&p.name, &p.rows]))
+        .collect::<Vec<_>>()
+        .join(", ");
+    println!(
+        "{}",
+        tr(
+            M::CsvSplitDone,
+            &[
+                &file,
+                &i18n::csv_encoding(split.encoding),
+                &split.label_key(),
+                &split.parts.len(),
+                &list
+            ]
+        )
+    );
+    let key = split.label_key().to_string();
+    let labels: Vec<_> = spec
+        .info
+        .labels
+        .iter()
+        .filter(|l| l.key != key)
+        .cloned()
+        .collect();
+    let max = soshiki_core::wire::limits::MAX_LABELS;
+    if labels.len() >= max as usize {
+        return Err(err(M::TooManyLabels, &[&file, &max]));
+    }
+    let parts = split
+        .parts
+        .iter()
+        .map(|p| {
+            let mut l = labels.clone();
+            l.push(split.label(p));
+            l
+        })
+        .collect::<Vec<_>>();
+    Ok(split
+        .parts
+        .into_iter()
+        .zip(parts)
+        .map(|(p, labels)| {
+            let len = p.bytes.len() as u64;
+            let info = soshiki_core::envelope::PartInfo {
+                name: p.name,
+                labels,
+            };
+            (
+                OutgoingPart {
+                    info,
+                    data: PartData::Bytes(p.bytes),
+                },
+                len,
+            )
+        })
+        .collect())
 }
 
 /// `inbox`.
