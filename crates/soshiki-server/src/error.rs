@@ -96,7 +96,6 @@ pub mod codes {
         "internal",
     ];
 
-
     /// Every specific code, for documentation checks.
     pub const ALL: &[&str] = &[
         ALREADY_DOWNLOADED,
