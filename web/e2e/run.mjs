@@ -1029,7 +1029,7 @@ test('pins: a pin list changed, rolled back or deleted in the browser profile is
   assert.deepEqual(await sendOrgs(), [cityFp]);
   await m.page.click('#lang-switch');
   await m.page.waitForFunction(() => document.documentElement.lang === 'en');
-  assert.match(await m.page.textContent('#state-notices'), /newest copy signed with your key/);
+  assert.match(await m.page.textContent('#state-notices'), /copy signed with your key kept on the server is used/);
   await m.page.click('#lang-switch');
   await m.page.waitForFunction(() => document.documentElement.lang === 'ja');
   await m.page.click('#state-notices button');

@@ -120,7 +120,11 @@ export async function route() {
   if (notices.length) {
     const ok = h('button', { type: 'button', class: 'small' }, t('state.dismiss'));
     ok.addEventListener('click', () => { session.dismissStateNotices(); box.remove(); });
-    const box = h('div', { class: 'status error', role: 'alert', id: 'state-notices' },
+    // A copy missing from this browser is what a first unlock in a new browser looks like too:
+    // said plainly, not as an alarm; a copy rolled back or altered, or a server copy that does
+    // not verify, is an alarm.
+    const alarming = notices.some((n) => n.what !== 'restoredMissing');
+    const box = h('div', { class: `status ${alarming ? 'error' : 'info'}`, role: alarming ? 'alert' : 'status', id: 'state-notices' },
       h('ul', { class: 'plain' }, notices.map((n) => h('li', { 'data-kind': n.kind, 'data-what': n.what },
         t(`state.${n.what}`, { what: t(`state.kind.${n.kind}`) })))), ok);
     container.append(box);
