@@ -1300,9 +1300,28 @@ pub mod json {
     #[derive(Clone, Debug, Serialize, Deserialize)]
     pub struct LocalStateBody {
         /// The state's serial number (the server keeps only a greater one than it has).
+        #[serde(deserialize_with = "json_integer")]
         pub serial: u64,
         /// The sealed state (at most 64 KiB).
         pub state: B64,
+    }
+
+    /// A JSON integer as JSON Schema defines it: `12` and `12.0` alike (any number without a
+    /// fractional part), within `u64`.
+    fn json_integer<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum N {
+            U(u64),
+            F(f64),
+        }
+        match N::deserialize(d)? {
+            N::U(n) => Ok(n),
+            N::F(f) if f.fract() == 0.0 && (0.0..=u64::MAX as f64).contains(&f) => Ok(f as u64),
+            N::F(f) => Err(serde::de::Error::custom(format!(
+                "{f} is not a non-negative integer"
+            ))),
+        }
     }
 
     /// `GET /v1/orgs/{org}/checkpoint`: the newest checkpoint of the organization's trail.
