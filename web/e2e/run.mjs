@@ -621,6 +621,48 @@ test('cp932-split: an Excel Shift_JIS CSV split per district in the browser keep
   }
 });
 
+test('send form: kept across a language switch, lengths checked in characters before confirming, empty files warned, emptied after sending', async () => {
+  const sender = await newMember('form-sender');
+  await importAndUnlock(sender, keyPath('omachi', 'pref-sender'));
+  const cityFp = await orgFingerprint(keyPath('omachi', 'omachi-rep'));
+  await pinOrg(sender, cityFp);
+  const p = sender.page;
+  await go(sender, '#/send', '#send-form');
+  await p.selectOption('#send-org', cityFp);
+  await p.waitForSelector('input[name=rep]');
+  await p.fill('#send-title', '言語切替の確認 (e2e)');
+  await p.setInputFiles('#send-files', [{ name: 'empty.txt', mimeType: 'text/plain', buffer: Buffer.alloc(0) }]);
+  // Switching the language re-renders the page; what was typed and chosen stays.
+  await p.click('#lang-switch');
+  await p.waitForFunction(() => document.documentElement.lang === 'en');
+  await p.waitForSelector('#send-form');
+  assert.equal(await p.inputValue('#send-title'), '言語切替の確認 (e2e)');
+  assert.equal(await p.evaluate(() => document.querySelector('#send-files').files.length), 1);
+  assert.equal(await p.inputValue('#send-org'), cityFp);
+  await p.click('#lang-switch');
+  await p.waitForFunction(() => document.documentElement.lang === 'ja');
+  await p.waitForSelector('input[name=rep]');
+  // A title of 400 kanji is refused before the confirmation, saying the limit in characters.
+  await p.fill('#send-title', '漢'.repeat(400));
+  await p.click('#send-button');
+  await p.waitForSelector('#send-form .status.error');
+  assert.match(await p.textContent('#send-form .status.error'), /400 文字.*341 文字/);
+  assert.equal(await p.locator('dialog[open]').count(), 0, 'no confirmation for a title too long');
+  // An empty file is said so in the confirmation.
+  await p.fill('#send-title', '空ファイルの確認 (e2e)');
+  await p.click('#send-button');
+  await p.waitForSelector('dialog[open] #send-empty-warning');
+  await screenshot(sender, 'send-empty-file-warned');
+  await confirm(sender);
+  await p.waitForFunction(() => document.querySelector('#send-form')?.dataset.sent || document.querySelector('#send-form .status.error'));
+  await expectOk(sender, '#send-form');
+  // Sent: the form is empty, so a second click cannot send it again.
+  assert.equal(await p.inputValue('#send-title'), '');
+  assert.equal(await p.evaluate(() => document.querySelector('#send-files').files.length), 0);
+  await p.click('#send-button');
+  await p.waitForSelector('#send-form .status.error');
+});
+
 test('wrong-recipient: forward to the wrong member, recall, re-forward to the right one', async () => {
   const sender = await newMember('pref2-sender');
   const rep = await newMember('city2-rep');

@@ -12,6 +12,12 @@ import { pinnedRecord, directory } from '../orgs.js';
 import { need } from '../wasm.js';
 
 const SEND_LIMIT = 256 * 1024 * 1024;
+// The core's limit for a title, a category and a part name, in UTF-8 bytes (limits::MAX_TEXT).
+const MAX_TEXT_BYTES = 1024;
+
+// What the member has typed and chosen, kept while the page is re-rendered (a language switch
+// must not wipe a half-filled form); cleared once the envelope is sent.
+let draft = null;
 
 export default async function sendPage(root) {
   const s = session.current();
@@ -32,6 +38,10 @@ export default async function sendPage(root) {
   const progress = h('progress', { id: 'send-progress', max: 1, value: 0, hidden: true });
   let org = null;
   let reps = [];
+  const remember = () => {
+    draft = { member: session.me()?.certId, org: orgSel.value, title: title.value, category: category.value, text: text.value,
+      textName: textName.value, labels: labels.value, files: [...files.files] };
+  };
 
   orgSel.addEventListener('change', async () => {
     repBox.replaceChildren();
@@ -65,6 +75,24 @@ export default async function sendPage(root) {
     field(t('send.files'), files), fileOpts, field(t('send.labels'), labels, t('send.labelsHint')),
     h('div', { class: 'actions' }, btn), progress, st);
   root.append(form);
+  form.addEventListener('input', remember);
+  form.addEventListener('change', remember);
+  if (draft && draft.member !== session.me()?.certId) draft = null;
+  if (draft) {
+    const d = draft;
+    title.value = d.title; category.value = d.category; text.value = d.text; textName.value = d.textName; labels.value = d.labels;
+    if (d.files.length) {
+      const dt = new DataTransfer();
+      for (const f of d.files) dt.items.add(f);
+      files.files = dt.files;
+      files.dispatchEvent(new Event('change'));
+    }
+    if (d.org && [...orgSel.options].some((o) => o.value === d.org)) {
+      orgSel.value = d.org;
+      orgSel.dispatchEvent(new Event('change'));
+    }
+    draft = d;
+  }
 
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
@@ -91,10 +119,21 @@ export default async function sendPage(root) {
         }
       }
       if (!parts.length) throw userError('send.nothing');
+      // Lengths are checked before anything is confirmed, and said in characters.
+      const tooLong = (label, v) => {
+        if (new TextEncoder().encode(v).length > MAX_TEXT_BYTES) {
+          throw userError('send.textTooLong', { field: label, chars: [...v].length });
+        }
+      };
+      tooLong(t('send.titleLabel'), title.value);
+      tooLong(t('send.category'), category.value);
+      for (const p of parts) tooLong(t('send.partName'), p.name);
+      const empty = parts.filter((p) => p.data.length === 0);
       const total = parts.reduce((a, p) => a + p.data.length, 0);
       if (total > SEND_LIMIT) throw userError('send.tooLarge', { size: fmtBytes(total) });
       const summary = h('div', {}, h('p', {}, t('send.confirmTo', { org: org.name, rep: rep.verified.name })), fingerprintEl(rep.verified.fingerprint),
-        h('ul', {}, parts.map((p) => h('li', {}, `${p.name} (${fmtBytes(p.data.length)})`, labelsText(p.labels) ? h('span', { class: 'tag' }, labelsText(p.labels)) : ''))));
+        h('ul', {}, parts.map((p) => h('li', {}, `${p.name} (${fmtBytes(p.data.length)})`, labelsText(p.labels) ? h('span', { class: 'tag' }, labelsText(p.labels)) : ''))),
+        empty.length ? h('p', { class: 'warn-text', id: 'send-empty-warning' }, t('send.emptyFiles', { names: empty.map((p) => p.name).join('、') })) : '');
       if (!await confirmDialog(t('send.confirmTitle'), summary, t('send.button'))) return;
       btn.disabled = true;
       st.show(t('send.encrypting'));
@@ -114,6 +153,13 @@ export default async function sendPage(root) {
       session.saveList('sent', list);
       st.show(t('send.done', { id: enc.envelopeId }), 'ok');
       form.dataset.sent = enc.envelopeId;
+      // Sent: the form is emptied (the organization stays chosen), so a second click cannot
+      // send the same document twice by mistake.
+      title.value = ''; category.value = ''; text.value = ''; labels.value = '';
+      textName.value = t('send.textDefaultName');
+      files.value = '';
+      fileOpts.replaceChildren();
+      draft = null;
     } catch (e) {
       st.show(errorText(e), 'error');
     } finally {
