@@ -185,11 +185,8 @@ async function importAndUnlock(m, file) {
   if (await m.page.isVisible('#lock-button')) await m.page.click('#lock-button');
   await go(m, '#/setup', '#import-form');
   await m.page.setInputFiles('#import-form input[type=file]', file);
-  await m.page.fill('#import-form input[name=import-passphrase]', PASS);
-  await m.page.click('#import-form button[type=submit]');
-  await m.page.waitForSelector('#unlock-form');
-  // Keyboard only: the passphrase field has the focus; Enter submits.
-  await m.page.waitForFunction(() => document.activeElement && document.activeElement.name === 'passphrase');
+  // Keyboard: the passphrase typed once; Enter imports and unlocks (no second passphrase).
+  await m.page.focus('#import-form input[name=import-passphrase]');
   await m.page.keyboard.type(PASS);
   await m.page.keyboard.press('Enter');
   await m.page.waitForSelector('.page-inbox #inbox-table');

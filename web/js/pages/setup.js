@@ -5,6 +5,7 @@ import { t } from '../i18n.js';
 import { h, field, statusBox, fingerprintEl, readFileBytes, now, fmtTime, confirmDialog } from '../ui.js';
 import { need } from '../wasm.js';
 import * as api from '../api.js';
+import * as session from '../session.js';
 import * as keystore from '../keystore.js';
 import { errorText, userError } from '../errors.js';
 import { fetchOrganization } from '../orgs.js';
@@ -41,9 +42,12 @@ function importSection(go) {
         orgId: s.orgId, orgName: s.orgName, certId: s.certId, roles: Array.from(s.roles || []), notAfter: s.notAfter };
       s.free();
       await keystore.putKey(entry);
-      pass.value = '';
+      // The passphrase was just typed and checked: the key is unlocked at once, not asked for
+      // a second time on the unlock page.
       st.show(t('setup.imported', { name: entry.memberName, org: entry.orgName }), 'ok');
-      go(`unlock/${entry.id}`);
+      await session.unlock(entry, pass.value);
+      pass.value = '';
+      go('inbox');
     } catch (e) {
       st.show(errorText(e), 'error');
     } finally {
