@@ -487,6 +487,20 @@ macro_rules! sql_store {
             Ok(())
         }
 
+        /// A recall gives its parts back: the parent, if `forwarded`, is `delivered` again.
+        async fn reopen_parent(tx: &mut Tx, parent: &str, at: Timestamp) -> Result<()> {
+            sqlx::query(
+                "UPDATE deliveries SET status = 'delivered', updated = $2 \
+                 WHERE id = $1 AND status = 'forwarded'",
+            )
+            .bind(parent)
+            .bind(at)
+            .execute(&mut **tx)
+            .await
+            .map_err(db_err("parent delivery"))?;
+            Ok(())
+        }
+
         /// The status of a delivery inside `tx` (to explain a failed conditional update).
         async fn delivery_status_in(tx: &mut Tx, id: &str) -> Result<DeliveryStatus> {
             let row = sqlx::query("SELECT status FROM deliveries WHERE id = $1")
@@ -1392,15 +1406,7 @@ macro_rules! sql_store {
                 };
                 let recalled = delivery_from(&row)?;
                 if let Some(parent) = &recalled.parent {
-                    sqlx::query(
-                        "UPDATE deliveries SET status = 'delivered', updated = $2 \
-                         WHERE id = $1 AND status = 'forwarded'",
-                    )
-                    .bind(parent)
-                    .bind(at)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db_err("parent delivery"))?;
+                    reopen_parent(&mut tx, parent, at).await?;
                 }
                 append_in(&mut tx, audit).await?;
                 commit(tx).await?;
@@ -1468,15 +1474,7 @@ macro_rules! sql_store {
                 })?;
                 insert_delivery(&mut tx, recalled).await?;
                 if let Some(parent) = &current.parent {
-                    sqlx::query(
-                        "UPDATE deliveries SET status = 'delivered', updated = $2 \
-                         WHERE id = $1 AND status = 'forwarded'",
-                    )
-                    .bind(parent)
-                    .bind(at)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db_err("parent delivery"))?;
+                    reopen_parent(&mut tx, parent, at).await?;
                 }
                 append_in(&mut tx, audit).await?;
                 commit(tx).await?;

@@ -22,7 +22,7 @@ use soshiki_core::cert::{
 };
 use soshiki_core::envelope::{
     self, describe_hop, EncryptOptions, EnvelopeHeader, Forwarder, Label, Metadata, PartInfo,
-    PartSource, Sender, METADATA_SLOT, PREFIX_LEN,
+    PartSource, Sender, VerifiedEnvelope, METADATA_SLOT, PREFIX_LEN,
 };
 use soshiki_core::keyfile::{peek_key_file, KdfParams, MemberKey};
 use soshiki_core::split::ForwardingRequest;
@@ -1162,8 +1162,12 @@ fn forward_as<S: Suite>(
     Ok(out)
 }
 
-fn read_metadata_as<S: Suite>(k: &MemberKey<S>, header: &[u8], now: u64) -> Result<EnvelopeView> {
-    let header = EnvelopeHeader::<S>::from_bytes(header)?;
+/// A delivery's header, verified at `now` and addressed to this member's organization.
+fn addressed_to_member<'h, S: Suite>(
+    k: &MemberKey<S>,
+    header: &'h EnvelopeHeader<S>,
+    now: u64,
+) -> Result<VerifiedEnvelope<'h, S>> {
     let verified = header
         .verify_at(now)
         .map_err(|e| Error::untrusted(format!("the envelope does not verify: {e}")))?;
@@ -1172,6 +1176,12 @@ fn read_metadata_as<S: Suite>(k: &MemberKey<S>, header: &[u8], now: u64) -> Resu
             "the envelope is addressed to another organization than this member's",
         ));
     }
+    Ok(verified)
+}
+
+fn read_metadata_as<S: Suite>(k: &MemberKey<S>, header: &[u8], now: u64) -> Result<EnvelopeView> {
+    let header = EnvelopeHeader::<S>::from_bytes(header)?;
+    let verified = addressed_to_member(k, &header, now)?;
     let metadata = verified.open_metadata(&k.encryption)?;
     let parts = (0..header.core.parts.len() as u32)
         .map(|i| part_view(&metadata, i))
@@ -1181,14 +1191,7 @@ fn read_metadata_as<S: Suite>(k: &MemberKey<S>, header: &[u8], now: u64) -> Resu
 
 fn begin_open_as<S: Suite>(k: &MemberKey<S>, header: &[u8], now: u64) -> Result<Opener> {
     let header = EnvelopeHeader::<S>::from_bytes(header)?;
-    let verified = header
-        .verify_at(now)
-        .map_err(|e| Error::untrusted(format!("the envelope does not verify: {e}")))?;
-    if header.core.recipient_org.fingerprint() != k.organization.fingerprint() {
-        return Err(Error::untrusted(
-            "the envelope is addressed to another organization than this member's",
-        ));
-    }
+    let verified = addressed_to_member(k, &header, now)?;
     let held: Vec<u32> = verified
         .slots_held_by(k.encryption.public_key())
         .into_iter()
