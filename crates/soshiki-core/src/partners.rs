@@ -218,11 +218,11 @@ impl<S: Suite> OrganizationKey<S> {
                     "an organization cannot be its own partner",
                 ));
             }
-            if !entries.iter().any(|e| e.organization == p.organization) {
-                entries.push(p.clone());
+            // Sorted insertion (no general sort: it keeps the browser module small).
+            if let Err(at) = entries.binary_search_by(|e| e.organization.cmp(&p.organization)) {
+                entries.insert(at, p.clone());
             }
         }
-        entries.sort();
         if entries.len() > limits::MAX_PARTNERS as usize {
             return Err(PartnerListError::Invalid("too many partner organizations"));
         }

@@ -209,8 +209,10 @@ pub fn verify_revocations(
 pub struct PartnersInfo {
     /// Serial number (remember it: the highest seen).
     pub serial: u64,
-    /// Partner organizations: `[fingerprint, confirmed name]`.
-    pub partners: Vec<(String, String)>,
+    /// Partner organization fingerprints.
+    pub ids: Vec<String>,
+    /// Their names as the administrator confirmed them (same order).
+    pub names: Vec<String>,
 }
 
 /// Verify the member's own organization's partner list (`None`: the server has none) against
@@ -225,14 +227,13 @@ pub fn verify_partners(
     with_suite!(record_suite(org_record)?, S => {
         let org = Organization::<S>::from_bytes(org_record)?;
         let v = soshiki_client::trust::accept_partner_list(&org, list, seen_serial, now)?;
-        Ok(v.map(|v| PartnersInfo {
-            serial: v.serial(),
-            partners: v
-                .list()
-                .partners
-                .iter()
-                .map(|p| (p.organization.to_hex(), p.name.clone()))
-                .collect(),
+        Ok(v.map(|v| {
+            let ps = &v.list().partners;
+            PartnersInfo {
+                serial: v.serial(),
+                ids: ps.iter().map(|p| p.organization.to_hex()).collect(),
+                names: ps.iter().map(|p| p.name.clone()).collect(),
+            }
         }))
     })
 }

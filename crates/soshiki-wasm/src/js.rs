@@ -218,6 +218,7 @@ pub fn verify_member(org_record: &[u8], certificate: &[u8], now: f64) -> JsResul
 /// browser has seen. Result `null` (none published, none seen) or `{serial, partners:
 /// [[orgId, name]]}`: remember `serial`; throws `untrusted` for a changed, replayed or withheld
 /// list.
+#[cfg(feature = "partners")]
 #[wasm_bindgen(js_name = verifyPartners)]
 pub fn verify_partners(
     org_record: &[u8],
@@ -632,6 +633,7 @@ impl Session {
     }
 
     /// `publish-partners` statement for a list from `OrgKey.signPartners`.
+    #[cfg(feature = "partners")]
     #[wasm_bindgen(js_name = actionPublishPartners)]
     pub fn action_publish_partners(
         &self,
@@ -929,6 +931,7 @@ impl OrgKey {
     /// with the organization `addId` (named `addName`, as the administrator confirmed it)
     /// added and the organization ids `remove` removed. Result `{serial, list: Uint8Array}`;
     /// publish it with `PUT /v1/orgs/{org}/partners` and `session.actionPublishPartners`.
+    #[cfg(feature = "partners")]
     #[wasm_bindgen(js_name = signPartners)]
     pub fn sign_partners(
         &self,
