@@ -1008,11 +1008,12 @@ fn partner_lists_signed_by_the_organization_and_refused_when_changed() {
     let info = api::verify_partners(&org.record(), Some(&l1), 0, NOW + 10)
         .expect("ok")
         .expect("a list");
-    assert_eq!(info.partners, vec![(pref_id.clone(), "長野県".to_string())]);
+    assert_eq!(info.ids, vec![pref_id.clone()]);
+    assert_eq!(info.names, vec!["長野県".to_string()]);
     let info = api::verify_partners(&org.record(), Some(&l2), 1, NOW + 10)
         .expect("ok")
         .expect("a list");
-    assert!(info.partners.is_empty());
+    assert!(info.ids.is_empty() && info.names.is_empty());
     let e = api::verify_partners(&org.record(), Some(&l1), 2, NOW + 10)
         .expect_err("replayed older list");
     assert!(e.to_string().contains("older than serial 2"), "{e}");
