@@ -735,15 +735,9 @@ fn run(ctx: &Ctx, cmd: Command) -> anyhow::Result<()> {
             suite,
             yes,
             conn,
-        })) => cmd::client::partners_add(
-            ctx,
-            &conn.conn(),
-            &key,
-            &org_key,
-            &fingerprint,
-            &suite,
-            yes,
-        ),
+        })) => {
+            cmd::client::partners_add(ctx, &conn.conn(), &key, &org_key, &fingerprint, &suite, yes)
+        }
         Command::Org(OrgCommand::Partners(PartnersCommand::Remove {
             fingerprint,
             key,

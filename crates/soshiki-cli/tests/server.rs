@@ -523,7 +523,14 @@ fn org_partners_add_list_remove() {
     assert!(none.contains("has published no partner list"), "{none}");
     let add = |key: &str, yes: bool| {
         let mut args = vec![
-            "org", "partners", "add", &pref, "--key", key, "--org-key", "city.orgkey",
+            "org",
+            "partners",
+            "add",
+            &pref,
+            "--key",
+            key,
+            "--org-key",
+            "city.orgkey",
         ];
         if yes {
             args.push("--yes");
@@ -540,7 +547,10 @@ fn org_partners_add_list_remove() {
     let none = ok(&s, &["org", "partners", "list", "--key", "clerk.key"]);
     assert!(none.contains("has published no partner list"), "{none}");
     let refused = add("clerk.key", true);
-    assert!(!refused.status.success(), "a reader published a partner list");
+    assert!(
+        !refused.status.success(),
+        "a reader published a partner list"
+    );
     let added = add("city-admin.key", true);
     assert!(added.status.success(), "{}", text(&added.stderr));
     assert!(
@@ -558,7 +568,13 @@ fn org_partners_add_list_remove() {
     let removed = ok(
         &s,
         &[
-            "org", "partners", "remove", &pref, "--key", "city-admin.key", "--org-key",
+            "org",
+            "partners",
+            "remove",
+            &pref,
+            "--key",
+            "city-admin.key",
+            "--org-key",
             "city.orgkey",
         ],
     );

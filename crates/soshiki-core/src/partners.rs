@@ -127,9 +127,10 @@ impl<S: Suite> PartnerList<S> {
     /// Whether the organization's signature is valid (issuer and signature only).
     pub fn is_signed_by(&self, org: &Organization<S>) -> bool {
         self.issuer == org.fingerprint()
-            && org
-                .signing_key
-                .verify(&signed_message(SIGNATURE_KIND, &self.body()), &self.signature)
+            && org.signing_key.verify(
+                &signed_message(SIGNATURE_KIND, &self.body()),
+                &self.signature,
+            )
     }
 
     /// Verify against the member's own (pinned) organization at time `now`, given the highest
@@ -289,11 +290,20 @@ mod tests {
         story::<Ristretto255>();
     }
 
-    fn fixture() -> (OrganizationKey<P256>, PartnerList<P256>, rand_chacha::ChaCha20Rng) {
+    fn fixture() -> (
+        OrganizationKey<P256>,
+        PartnerList<P256>,
+        rand_chacha::ChaCha20Rng,
+    ) {
         let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(8);
         let org = OrganizationKey::<P256>::generate("大町市", 1, &mut rng).expect("org");
         let list = org
-            .issue_partner_list(3, 1000, &[partner(1, "長野県"), partner(5, "松本市")], &mut rng)
+            .issue_partner_list(
+                3,
+                1000,
+                &[partner(1, "長野県"), partner(5, "松本市")],
+                &mut rng,
+            )
             .expect("issue");
         (org, list, rng)
     }

@@ -125,9 +125,15 @@ async fn an_older_partner_list_replayed_after_a_newer_one_was_seen_is_refused() 
     let pref = create_org::<P256>(&url, "長野県").await;
     let clerk = enroll(&url, &city, "担当", Roles::READER).await;
     let admin = &city.admin;
-    flows::publish_partners(&admin.client, &admin.key, &city.key, &[partner_of(&pref)], &[])
-        .await
-        .expect("publish #1");
+    flows::publish_partners(
+        &admin.client,
+        &admin.key,
+        &city.key,
+        &[partner_of(&pref)],
+        &[],
+    )
+    .await
+    .expect("publish #1");
     let pool = db(&ts).await;
     let first = stored_list(&pool, &city.id()).await;
     let pref_fp = pref.key.organization().fingerprint();
@@ -224,7 +230,12 @@ async fn only_the_administrator_publishes_a_newer_organization_signed_partner_li
         .expect_err("same serial");
     assert_eq!(e.status(), Some(409));
     // Members read it; another organization's members do not.
-    assert!(clerk.client.partner_list(&city.id()).await.expect("read").is_some());
+    assert!(clerk
+        .client
+        .partner_list(&city.id())
+        .await
+        .expect("read")
+        .is_some());
     let e = outsider
         .client
         .partner_list(&city.id())

@@ -11,8 +11,8 @@ use std::sync::Arc;
 use soshiki_store::{
     audit_hash, open_store, AuditRow, CheckpointRow, DeliveryRow, DeliveryStatus, EnrollmentRow,
     EnrollmentStatus, EnvelopeRow, LocalStateRow, MemberRow, MemberStatus, NewAuditEntry,
-    OrgPolicy, OrgRow, Page, PageRequest, PartnerListRow, RevocationListRow, RuleRow, Store, StoreError, UploadRow,
-    MAX_PAGE, UPLOAD_GRACE,
+    OrgPolicy, OrgRow, Page, PageRequest, PartnerListRow, RevocationListRow, RuleRow, Store,
+    StoreError, UploadRow, MAX_PAGE, UPLOAD_GRACE,
 };
 
 /// The first page of the largest size (every row the fixtures make).
@@ -2169,7 +2169,11 @@ async fn signed_status(db: &Db) {
             "{what}"
         );
     }
-    assert_eq!(trail(s, "bbbb").await, before, "a refused list logs nothing");
+    assert_eq!(
+        trail(s, "bbbb").await,
+        before,
+        "a refused list logs nothing"
+    );
     s.put_partner_list(&partners(4, b"partners-4"), &entry("bbbb", "partners 4"))
         .await
         .expect("greater serial");

@@ -474,7 +474,10 @@ fn confirm_partner(name: &str, fp: &str, own: &str, yes: bool) -> Result<()> {
     eprint!("{}", tr(M::PartnerConfirm, &[&name, &fp, &own]));
     std::io::stderr().flush().ok();
     let mut line = String::new();
-    std::io::stdin().lock().read_line(&mut line).map_err(|_| err(M::PartnerNotConfirmed, &[]))?;
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(|_| err(M::PartnerNotConfirmed, &[]))?;
     match line.trim().to_lowercase().as_str() {
         "y" | "yes" | "はい" => Ok(()),
         _ => Err(err(M::PartnerNotConfirmed, &[])),
@@ -518,7 +521,13 @@ pub fn partners_add(
 }
 
 /// `org partners remove FINGERPRINT --org-key FILE`.
-pub fn partners_remove(ctx: &Ctx, conn: &Conn, key: &Path, org_key: &Path, fingerprint: &str) -> Result<()> {
+pub fn partners_remove(
+    ctx: &Ctx,
+    conn: &Conn,
+    key: &Path,
+    org_key: &Path,
+    fingerprint: &str,
+) -> Result<()> {
     let suite = suite_of(key, KIND_MEMBER)?;
     let rt = runtime()?;
     soshiki_core::with_suite!(suite, S => rt.block_on(async {

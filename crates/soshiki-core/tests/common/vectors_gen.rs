@@ -2489,16 +2489,15 @@ fn partners<S: Suite>() -> GenResult<PartnersFile> {
         partner_list_vector("organization", &second),
         partner_list_vector("other_organization", &forged),
     ];
-    let check = |name: &str, list: usize, o: &str, now: u64, seen: u64, expected: &str| {
-        PartnerCheck {
+    let check =
+        |name: &str, list: usize, o: &str, now: u64, seen: u64, expected: &str| PartnerCheck {
             name: name.into(),
             list,
             organization: o.into(),
             now,
             seen_serial: seen,
             expected: expected.into(),
-        }
-    };
+        };
     let list_checks = vec![
         check("first list", 0, "organization", NOW + 10, 0, "ok"),
         check("second list, first seen before", 1, "organization", NOW + 2 * day, 1, "ok"),
@@ -2535,22 +2534,41 @@ fn partners<S: Suite>() -> GenResult<PartnersFile> {
     let lb = second.to_bytes();
     let mut t = lb.clone();
     t[..5].copy_from_slice(b"SKREV");
-    negative.push(neg("partner list: bad magic", "partner_list", &t, "not a Soshiki partner list (wrong magic bytes)"));
+    negative.push(neg(
+        "partner list: bad magic",
+        "partner_list",
+        &t,
+        "not a Soshiki partner list (wrong magic bytes)",
+    ));
     let mut t = lb.clone();
     t[5] = 2;
-    negative.push(neg("partner list: unsupported version", "partner_list", &t, "unsupported partner list version 2"));
+    negative.push(neg(
+        "partner list: unsupported version",
+        "partner_list",
+        &t,
+        "unsupported partner list version 2",
+    ));
     let mut t = lb.clone();
     t[6..8].copy_from_slice(&other_suite(S::ID).to_u16().to_be_bytes());
     negative.push(neg(
         "partner list: wrong suite id",
         "partner_list",
         &t,
-        format!("cipher suite mismatch: expected {}, found {}", S::ID, other_suite(S::ID)),
+        format!(
+            "cipher suite mismatch: expected {}, found {}",
+            S::ID,
+            other_suite(S::ID)
+        ),
     ));
     let serial_at = 8 + 32;
     let mut t = lb.clone();
     t[serial_at..serial_at + 8].copy_from_slice(&0u64.to_be_bytes());
-    negative.push(neg("partner list: serial zero", "partner_list", &t, "invalid value in partner list serial"));
+    negative.push(neg(
+        "partner list: serial zero",
+        "partner_list",
+        &t,
+        "invalid value in partner list serial",
+    ));
     let count_at = serial_at + 16;
     let mut t = lb.clone();
     t[count_at..count_at + 4].copy_from_slice(&(limits::MAX_PARTNERS + 1).to_be_bytes());
@@ -2558,7 +2576,10 @@ fn partners<S: Suite>() -> GenResult<PartnersFile> {
         "partner list: partner count over the limit",
         "partner_list",
         &t,
-        format!("partner organizations exceeds the limit of {}", limits::MAX_PARTNERS),
+        format!(
+            "partner organizations exceeds the limit of {}",
+            limits::MAX_PARTNERS
+        ),
     ));
     // The entries of `second`: fingerprint ‖ u16 length ‖ name.
     let e0 = count_at + 4;
@@ -2570,26 +2591,49 @@ fn partners<S: Suite>() -> GenResult<PartnersFile> {
     t.extend_from_slice(&lb[e1..end]);
     t.extend_from_slice(&lb[e0..e1]);
     t.extend_from_slice(&lb[end..]);
-    negative.push(neg("partner list: entries out of order", "partner_list", &t, "invalid value in partner organization order"));
+    negative.push(neg(
+        "partner list: entries out of order",
+        "partner_list",
+        &t,
+        "invalid value in partner organization order",
+    ));
     let mut t = lb[..e1].to_vec();
     t.extend_from_slice(&lb[e0..e1]);
     t.extend_from_slice(&lb[end..]);
-    negative.push(neg("partner list: repeated organization", "partner_list", &t, "invalid value in partner organization order"));
+    negative.push(neg(
+        "partner list: repeated organization",
+        "partner_list",
+        &t,
+        "invalid value in partner organization order",
+    ));
     let mut t = lb.clone();
     t[e0 + 32..e0 + 34].copy_from_slice(&(limits::MAX_TEXT as u16 + 1).to_be_bytes());
     negative.push(neg(
         "partner list: name longer than the limit",
         "partner_list",
         &t,
-        format!("partner organization name exceeds the limit of {}", limits::MAX_TEXT),
+        format!(
+            "partner organization name exceeds the limit of {}",
+            limits::MAX_TEXT
+        ),
     ));
     let mut t = lb[..e0 + 32].to_vec();
     t.extend_from_slice(&0u16.to_be_bytes());
     t.extend_from_slice(&lb[e0 + 34 + len0..]);
-    negative.push(neg("partner list: empty name", "partner_list", &t, "invalid value in partner organization name"));
+    negative.push(neg(
+        "partner list: empty name",
+        "partner_list",
+        &t,
+        "invalid value in partner organization name",
+    ));
     let mut t = lb.clone();
     t[e0 + 34] = 0xff;
-    negative.push(neg("partner list: name not UTF-8", "partner_list", &t, "partner organization name is not valid UTF-8"));
+    negative.push(neg(
+        "partner list: name not UTF-8",
+        "partner_list",
+        &t,
+        "partner organization name is not valid UTF-8",
+    ));
     negative.push(neg(
         "partner list: truncated signature",
         "partner_list",
@@ -2598,7 +2642,12 @@ fn partners<S: Suite>() -> GenResult<PartnersFile> {
     ));
     let mut t = lb.clone();
     t.push(0);
-    negative.push(neg("partner list: trailing bytes", "partner_list", &t, "1 trailing bytes after the object"));
+    negative.push(neg(
+        "partner list: trailing bytes",
+        "partner_list",
+        &t,
+        "1 trailing bytes after the object",
+    ));
     let mut t = lb.clone();
     t[e1 + 31] ^= 1;
     negative.push(neg(
