@@ -20,7 +20,7 @@ use rand_core::CryptoRngCore;
 
 use crate::cert::{signed_message, Fingerprint, Organization, OrganizationKey};
 use crate::error::{DecodeError, PartnerListError};
-use crate::suite::Suite;
+use crate::suite::{Suite, SuiteId};
 use crate::wire::{limits, Reader, Writer};
 
 const MAGIC: &[u8] = b"SKPAR";
@@ -53,20 +53,95 @@ pub struct PartnerList<S: Suite> {
     _suite: core::marker::PhantomData<S>,
 }
 
+/// The suite-independent content of a list.
+struct Content {
+    issuer: Fingerprint,
+    serial: u64,
+    issued: u64,
+    partners: Vec<Partner>,
+    signature: [u8; 64],
+}
+
+// The codec is not generic (one copy for both suites) and `#[inline]` (compiled with its
+// callers' size optimization in the browser module).
+#[inline]
+fn encode_body(
+    suite: SuiteId,
+    issuer: &Fingerprint,
+    serial: u64,
+    issued: u64,
+    partners: &[Partner],
+) -> Vec<u8> {
+    let mut w = Writer::new();
+    w.raw(MAGIC)
+        .u8(VERSION)
+        .suite(suite)
+        .raw(&issuer.0)
+        .u64(serial)
+        .u64(issued)
+        .u32(partners.len() as u32);
+    for p in partners {
+        w.raw(&p.organization.0).bytes16(p.name.as_bytes());
+    }
+    w.into_bytes()
+}
+
+#[inline]
+fn decode(bytes: &[u8], suite: SuiteId) -> Result<Content, DecodeError> {
+    let mut r = Reader::new(bytes);
+    if r.take(MAGIC.len(), "partner list magic")? != MAGIC {
+        return Err(DecodeError::BadMagic("partner list"));
+    }
+    let v = r.u8("partner list version")?;
+    if v != VERSION {
+        return Err(DecodeError::UnsupportedVersion {
+            what: "partner list",
+            version: v,
+        });
+    }
+    let found = SuiteId::from_u16(r.u16("suite")?)?;
+    if found != suite {
+        return Err(DecodeError::SuiteMismatch {
+            expected: suite,
+            found,
+        });
+    }
+    let issuer = Fingerprint(r.array("partner list issuer")?);
+    let serial = r.u64("partner list serial")?;
+    if serial == 0 {
+        return Err(DecodeError::InvalidValue("partner list serial"));
+    }
+    let issued = r.u64("partner list issue time")?;
+    let n = r.count("partner organizations", limits::MAX_PARTNERS)?;
+    let mut partners: Vec<Partner> = Vec::with_capacity(n.min(1024) as usize);
+    for _ in 0..n {
+        let organization = Fingerprint(r.array("partner organization")?);
+        let name = r.text16("partner organization name", limits::MAX_TEXT)?;
+        if name.is_empty() {
+            return Err(DecodeError::InvalidValue("partner organization name"));
+        }
+        if partners
+            .last()
+            .is_some_and(|p| p.organization >= organization)
+        {
+            return Err(DecodeError::InvalidValue("partner organization order"));
+        }
+        partners.push(Partner { organization, name });
+    }
+    let signature = r.array("partner list signature")?;
+    r.finish()?;
+    Ok(Content {
+        issuer,
+        serial,
+        issued,
+        partners,
+        signature,
+    })
+}
+
 impl<S: Suite> PartnerList<S> {
     fn body(&self) -> Vec<u8> {
-        let mut w = Writer::new();
-        w.raw(MAGIC)
-            .u8(VERSION)
-            .suite(S::ID)
-            .raw(&self.issuer.0)
-            .u64(self.serial)
-            .u64(self.issued)
-            .u32(self.partners.len() as u32);
-        for p in &self.partners {
-            w.raw(&p.organization.0).bytes16(p.name.as_bytes());
-        }
-        w.into_bytes()
+        encode_body(S::ID, &self.issuer, self.serial, self.issued, &self.partners)
     }
 
     /// Encode.
@@ -78,48 +153,13 @@ impl<S: Suite> PartnerList<S> {
 
     /// Decode a whole buffer (strict; the signature is not checked: see [`Self::verify`]).
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, DecodeError> {
-        let mut r = Reader::new(bytes);
-        if r.take(MAGIC.len(), "partner list magic")? != MAGIC {
-            return Err(DecodeError::BadMagic("partner list"));
-        }
-        let v = r.u8("partner list version")?;
-        if v != VERSION {
-            return Err(DecodeError::UnsupportedVersion {
-                what: "partner list",
-                version: v,
-            });
-        }
-        r.expect_suite::<S>()?;
-        let issuer = Fingerprint(r.array("partner list issuer")?);
-        let serial = r.u64("partner list serial")?;
-        if serial == 0 {
-            return Err(DecodeError::InvalidValue("partner list serial"));
-        }
-        let issued = r.u64("partner list issue time")?;
-        let n = r.count("partner organizations", limits::MAX_PARTNERS)?;
-        let mut partners: Vec<Partner> = Vec::with_capacity(n.min(1024) as usize);
-        for _ in 0..n {
-            let organization = Fingerprint(r.array("partner organization")?);
-            let name = r.text16("partner organization name", limits::MAX_TEXT)?;
-            if name.is_empty() {
-                return Err(DecodeError::InvalidValue("partner organization name"));
-            }
-            if partners
-                .last()
-                .is_some_and(|p| p.organization >= organization)
-            {
-                return Err(DecodeError::InvalidValue("partner organization order"));
-            }
-            partners.push(Partner { organization, name });
-        }
-        let signature = r.array("partner list signature")?;
-        r.finish()?;
+        let c = decode(bytes, S::ID)?;
         Ok(Self {
-            issuer,
-            serial,
-            issued,
-            partners,
-            signature,
+            issuer: c.issuer,
+            serial: c.serial,
+            issued: c.issued,
+            partners: c.partners,
+            signature: c.signature,
             _suite: core::marker::PhantomData,
         })
     }
