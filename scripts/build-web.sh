@@ -3,6 +3,7 @@
 # checks its size budget. Run scripts/install-web-tools.sh first.
 #   SOSHIKI_WASM_NODE=1   also write a Node.js build to target/wasm/node-pkg (interop tests)
 #   SOSHIKI_WASM_BUDGET=N override the budget (bytes) for soshiki_wasm_bg.wasm
+#   SOSHIKI_WASM_FEATURES=F  build with crate features F (e.g. partners: the partner list, over budget)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -38,8 +39,9 @@ else
     export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="${CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS:-} $simd"
 fi
 # A separate target directory: the wasm build does not wait for the native build's lock.
+# SOSHIKI_WASM_FEATURES: extra crate features (e.g. `partners`, see crates/soshiki-wasm/Cargo.toml).
 cargo build -p soshiki-wasm --target wasm32-unknown-unknown --profile wasm-release \
-    --target-dir target/wasm
+    --target-dir target/wasm ${SOSHIKI_WASM_FEATURES:+--features "$SOSHIKI_WASM_FEATURES"}
 raw=target/wasm/wasm32-unknown-unknown/wasm-release/soshiki_wasm.wasm
 
 wasm-bindgen --target web --remove-name-section --remove-producers-section --out-dir web/pkg "$raw"

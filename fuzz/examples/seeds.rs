@@ -93,6 +93,17 @@ fn suite_seeds<S: Suite>(out: &Seeds, rng: &mut ChaCha20Rng) -> Result<()> {
             .issue_revocation_list(2, NOW, NOW + 86_400, &revoked, rng)?
             .to_bytes(),
     )?;
+    let partners = [soshiki_core::partners::Partner {
+        organization: soshiki_core::cert::Fingerprint([0x42; 32]),
+        name: "長野県".into(),
+    }];
+    out.put(
+        "partner_list",
+        &format!("{tag}-partners"),
+        &city
+            .issue_partner_list(3, NOW, &partners, rng)?
+            .to_bytes(),
+    )?;
     out.put(
         "audit_checkpoint",
         &format!("{tag}-checkpoint"),

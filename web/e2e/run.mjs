@@ -1088,6 +1088,50 @@ test('pins: a pin list changed, rolled back or deleted in the browser profile is
   await screenshot(m, 'pins-edited');
 });
 
+test('partner list: the administrator adds the prefecture; a second officer who pinned nothing trusts it', async () => {
+  const admin = await newMember('omachi-admin-partners');
+  const prefFp = await orgFingerprint(keyPath('omachi', 'pref-sender'));
+  await importAndUnlock(admin, keyPath('omachi', 'omachi-admin'));
+  await go(admin, '#/admin', '#partners');
+  if (await admin.page.isVisible('#partners p.hint >> text=/without the partner list|相手先組織の一覧に対応していません/')) {
+    // The module was built without the `partners` feature (it is over the size budget): the
+    // section says so and nothing else is offered.
+    assert.equal(await admin.page.$('#partner-form'), null);
+    console.log('     (web/pkg built without the partner list: SOSHIKI_WASM_FEATURES=partners scripts/build-web.sh for the full step)');
+    return;
+  }
+  await admin.page.setInputFiles('#orgkey input[type=file]', path.join(DATA, 'demo', 'omachi', 'omachi.orgkey'));
+  await admin.page.fill('#orgkey input[name=orgkey-passphrase]', PASS);
+  await admin.page.click('#orgkey button[type=submit]');
+  await admin.page.waitForSelector('#partner-form');
+  // The 32-digit short form is enough: the digits are checked against the record in the browser.
+  await admin.page.fill('#partner-fp', prefFp.slice(0, 32));
+  await admin.page.click('#partner-form button[type=submit]');
+  await admin.page.waitForSelector('#partner-same');
+  assert.ok(await admin.page.isDisabled('#partner-add'), 'adding needs the name confirmed');
+  await admin.page.check('#partner-same');
+  await admin.page.click('#partner-add');
+  await admin.page.waitForSelector('#partner-list');
+  const listed = await admin.page.textContent('#partner-list');
+  assert.ok(listed.replace(/\s/g, '').includes(prefFp.slice(0, 8)), listed);
+  await screenshot(admin, 'partners-list-admin');
+
+  // Another officer of the city, in a fresh browser, who never pinned the prefecture.
+  const officer = await newMember('omachi-yasaka-partners');
+  await importAndUnlock(officer, keyPath('omachi', 'omachi-yasaka'));
+  await go(officer, '#/orgs', '#org-partners');
+  const own = await officer.page.evaluate(() => [...document.querySelectorAll('#pinned-orgs li')].map((li) => li.textContent.replace(/\s/g, '')));
+  assert.ok(!own.some((t) => t.includes(prefFp.slice(0, 8))), `the officer pinned nothing of the prefecture: ${own}`);
+  const shared = await officer.page.textContent('#org-partner-list');
+  assert.ok(shared.includes('組織の管理者が確認済み'), shared);
+  assert.ok(shared.replace(/\s/g, '').includes(prefFp.slice(0, 8)), shared);
+  await screenshot(officer, 'partners-second-officer');
+  // The send page offers the prefecture as a recipient organization.
+  await go(officer, '#/send', '#send-form');
+  const offered = await officer.page.evaluate(() => [...document.querySelectorAll('#send-org option')].map((o) => o.value));
+  assert.ok(offered.includes(prefFp), `send page offers ${offered}`);
+});
+
 test('without the crypto module the pages load and show the bilingual banner', async () => {
   const context = await browser.newContext({ viewport: { width: 1366, height: 768 } });
   const rec = new Recorder('no-module');

@@ -61,6 +61,7 @@ export async function unlock(entry, passphrase) {
     notAfter: s.notAfter,
   };
   await loadStates();
+  await refreshPartners(false);
   armIdle();
   changed();
   return info;
@@ -99,6 +100,8 @@ export function lock(notify = true) {
   keyEntryId = null;
   states = emptyStates();
   notices = [];
+  orgPartners = {};
+  partnersProblem = null;
   api.setToken(null);
   if (idleTimer) { clearTimeout(idleTimer); idleTimer = null; }
   if (notify) changed();
@@ -138,8 +141,9 @@ export function saveList(kind, list) { localStorage.setItem(lsKey(kind), JSON.st
 // the server, the newer verified copy wins at unlock):
 // - `pins`: the pinned organizations (fingerprints the member compared out of band);
 // - `trust`: per organization, the highest revocation-list serial and the newest audit
-//   checkpoint seen (trust.js). Rolled back, they would let a server replay an older list or
-//   a shortened trail unnoticed.
+//   checkpoint seen (trust.js), and `partners`, the highest serial of the member's own
+//   organization's partner list (SPEC.md §5.8). Rolled back, they would let a server replay an
+//   older list or a shortened trail unnoticed.
 // A copy that does not verify is not used; the pages say so (pinsTampered, stateNotices).
 // Not protected, on purpose: the idle-lock delay (capped at IDLE_MAX_SECONDS whatever the
 // profile says), the language, the save mode and the list of sent envelopes (a convenience
@@ -167,12 +171,14 @@ function parseTrust(text) {
   for (const [id, c] of Object.entries(checkpoints)) {
     if (!HEX64.test(id) || typeof c !== 'string' || !B64.test(c)) throw new Error('shape');
   }
-  return { serials, checkpoints };
+  const partners = v.partners || 0;
+  if (!Number.isSafeInteger(partners) || partners < 0) throw new Error('shape');
+  return { serials, checkpoints, partners };
 }
 
 const KINDS = {
   pins: { empty: () => ({}), parse: parsePins },
-  trust: { empty: () => ({ serials: {}, checkpoints: {} }), parse: parseTrust },
+  trust: { empty: () => ({ serials: {}, checkpoints: {}, partners: 0 }), parse: parseTrust },
 };
 
 function emptyStates() {
@@ -255,4 +261,46 @@ export async function pin(orgId, name) {
 export async function unpin(orgId) {
   await updateState('pins', (p) => { delete p[orgId]; return p; });
 }
-export function isPinned(orgId) { return !!info && (orgId === info.orgId || orgId in states.pins.value); }
+
+// The member's own organization's partner list (SPEC.md §5.8): signed by the organization key,
+// maintained by its administrator, verified here against the member's own organization record
+// and the highest serial this member has seen (kept in the protected `trust` state, so a
+// replayed older list is refused even after the profile was rolled back). An organization it
+// lists counts as pinned. A list that does not verify trusts nobody (partnersProblem says why).
+let orgPartners = {};
+let partnersProblem = null;
+
+/** Fetch and verify the organization's partner list again (after unlock, after publishing). */
+export async function refreshPartners(notify = true) {
+  orgPartners = {};
+  partnersProblem = null;
+  const sk = need();
+  if (!info || typeof sk.verifyPartners !== 'function') return;
+  try {
+    let l = null;
+    try { l = await api.getJson(`/v1/orgs/${info.orgId}/partners`); } catch (e) {
+      if (!(e && e.status === 404 && e.code === 'not-found')) throw e;
+    }
+    const seen = states.trust.value.partners || 0;
+    const v = sk.verifyPartners(session.organizationRecord(), l ? l.list : null, seen, Math.floor(Date.now() / 1000));
+    if (v) {
+      const out = {};
+      v.ids.forEach((id, i) => { out[id] = v.names[i]; });
+      orgPartners = out;
+      if (v.serial > seen) await updateState('trust', (t) => { t.partners = Math.max(t.partners || 0, v.serial); return t; });
+    }
+  } catch (e) {
+    partnersProblem = (e && e.message) || String(e);
+    console.warn('soshiki: the partner list of the organization is refused', e);
+  }
+  if (notify) changed();
+}
+/** The verified partner organizations of the member's own organization: {id: confirmed name}. */
+export function partners() { return info ? { ...orgPartners } : {}; }
+/** Why the partner list was refused (null if it verified or there is none). */
+export function partnersRefused() { return info ? partnersProblem : null; }
+/** Organizations this member may address: its own pins and the organization's partners. */
+export function trustedOrgs() { return { ...partners(), ...pins() }; }
+export function isPinned(orgId) {
+  return !!info && (orgId === info.orgId || orgId in states.pins.value || orgId in orgPartners);
+}

@@ -74,3 +74,24 @@ export async function publishCheckpoint(session, orgKey, orgId, seq, hash) {
     { action: session.actionCheckpoint(orgId, seq, cp) });
   await rememberCheckpoint(orgId, api.b64encode(cp));
 }
+
+/**
+ * Publish the next partner list of the organization (administrator, organization key
+ * unlocked): the current one, verified like every member does, with the organization `add`
+ * ({id, name}: the name the administrator confirmed) added and the ids `remove` removed. Then
+ * this tab's view of the list is refreshed. Returns the new serial.
+ */
+export async function publishPartners(session, orgKey, orgId, { add = null, remove = [] } = {}) {
+  let cur = null;
+  try { cur = await api.getJson(`/v1/orgs/${orgId}/partners`); } catch (e) {
+    if (!(e && e.status === 404 && e.code === 'not-found')) throw e;
+  }
+  const seen = member.state('trust').partners || 0;
+  // The current list must verify (not changed, replayed or withheld) before it is extended.
+  need().verifyPartners(session.organizationRecord(), cur ? cur.list : null, seen, now());
+  const { serial, list } = orgKey.signPartners(cur ? cur.list : null, add ? add.id : null, add ? add.name : null, remove);
+  await api.putJson(`/v1/orgs/${orgId}/partners`, { list: api.b64encode(list) },
+    { action: session.actionPublishPartners(orgId, serial, list) });
+  await member.refreshPartners();
+  return serial;
+}

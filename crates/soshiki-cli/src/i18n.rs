@@ -36,6 +36,7 @@ pub fn lang() -> Lang {
 /// A revocation-list error, translated.
 pub fn trust_error(e: &soshiki_client::trust::TrustError) -> String {
     use soshiki_client::trust::TrustError as T;
+    use soshiki_core::error::PartnerListError as P;
     use soshiki_core::error::RevocationError as R;
     match e {
         T::NoRevocationList { org } => tr(M::TrNoList, &[org]),
@@ -47,6 +48,10 @@ pub fn trust_error(e: &soshiki_client::trust::TrustError) -> String {
         T::Revocation(R::Future { issued, now }) => tr(M::TrFuture, &[issued, now]),
         T::Revocation(R::OtherOrganization) => tr(M::TrOtherOrg, &[]),
         T::Revocation(R::Revoked { member, at }) => tr(M::TrRevoked, &[member, at]),
+        T::PartnerListWithheld { org, seen } => tr(M::TrPartnersWithheld, &[org, seen]),
+        T::Partners(P::Signature) => tr(M::TrPartnersSignature, &[]),
+        T::Partners(P::Rollback { found, seen }) => tr(M::TrPartnersRollback, &[found, seen]),
+        T::Partners(P::Future { issued, now }) => tr(M::TrPartnersFuture, &[issued, now]),
         other => other.to_string(),
     }
 }
@@ -415,6 +420,19 @@ messages! {
     TrRollback => "the server replays an old revocation list (#{0}; #{1} was seen before)", "サーバーが古い失効リストを返しています(#{0}、以前に #{1} を確認済み)";
     TrStale => "the revocation list is stale: a newer one was due at {0} (now {1}); the organization's administrator must publish a new one", "失効リストの期限切れです: {0} までに新しいリストが必要でした(現在 {1})。組織の管理者が新しいリストを公開する必要があります";
     TrFuture => "the revocation list is issued in the future ({0}, now {1})", "失効リストの発行時刻が未来です({0}、現在 {1})";
+    TrPartnersWithheld => "the server withholds the partner list of {0} (list #{1} was seen before)", "サーバーが {0} の相手先組織の一覧を隠しています(以前に一覧 #{1} を確認済み)";
+    TrPartnersSignature => "the partner list is not signed by your organization", "相手先組織の一覧があなたの組織の署名ではありません";
+    TrPartnersRollback => "the server replays an old partner list (#{0}; #{1} was seen before)", "サーバーが古い相手先組織の一覧を返しています(#{0}、以前に #{1} を確認済み)";
+    TrPartnersFuture => "the partner list is issued in the future ({0}, now {1})", "相手先組織の一覧の発行時刻が未来です({0}、現在 {1})";
+    PartnerConfirm => "Add {0} (fingerprint {1}) to the partner organizations every member of {2} trusts? [y/N] ", "{0}(フィンガープリント {1})を、{2} の全メンバーが信頼する相手先組織に追加しますか? [y/N] ";
+    PartnerNotConfirmed => "not added: confirm on a terminal, or pass --yes after checking the name and fingerprint", "追加しませんでした: 端末で確認するか、名前とフィンガープリントを確認したうえで --yes を指定してください";
+    PartnersPublished => "Published partner list #{0} ({1} partner organization(s))", "相手先組織の一覧 #{0} を公開しました({1} 組織)";
+    PartnersNone => "Your organization has published no partner list.", "あなたの組織は相手先組織の一覧を公開していません。";
+    PartnersHeader => "Partner organizations of {0} (list #{1}, signed by the organization):", "{0} の相手先組織(一覧 #{1}、組織の署名を確認済み):";
+    PartnerLine => "  {0}  {1}", "  {0}  {1}";
+    PartnerNotListed => "{0} is not in the partner list", "{0} は相手先組織の一覧にありません";
+    PartnerTrusted => "{0} is a partner organization confirmed by your administrator", "{0} は組織の管理者が確認済みの相手先組織です";
+    StepPartners => "partner list", "相手先組織の一覧";
     TrOtherOrg => "the certificate is not issued by the revocation list's organization", "証明書が失効リストの組織の発行ではありません";
     TrRevoked => "{0} was revoked by the organization (at {1}): not addressed", "{0} は組織により失効されています({1}): 宛先にしません";
     AgentStarted => "Agent running as {0} on {1} (Ctrl-C to stop)", "エージェントを {0} として {1} で実行中(Ctrl-C で停止)";

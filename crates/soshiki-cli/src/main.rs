@@ -197,6 +197,50 @@ enum OrgCommand {
         /// The key file.
         key: PathBuf,
     },
+    /// The organization's list of trusted partner organizations, signed by the organization
+    /// key and honoured by every member's client (SPEC.md §5.8).
+    #[command(subcommand)]
+    Partners(PartnersCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum PartnersCommand {
+    /// Add a partner organization (administrator, with the organization key): looks it up,
+    /// shows its name and asks for confirmation.
+    Add {
+        /// The partner organization's fingerprint (at least 32 hex digits), from its
+        /// administrator on paper or by telephone.
+        fingerprint: String,
+        /// The administrator's member key.
+        #[arg(long, value_name = "FILE")]
+        key: PathBuf,
+        /// The organization key (signs the list).
+        #[arg(long, value_name = "FILE")]
+        org_key: PathBuf,
+        /// Cipher suite of the partner organization.
+        #[arg(long, default_value = "p256", value_parser = ["p256", "ristretto255"])]
+        suite: String,
+        /// Do not ask: the name and fingerprint were checked.
+        #[arg(long)]
+        yes: bool,
+        #[command(flatten)]
+        conn: ConnArgs,
+    },
+    /// Remove a partner organization (administrator, with the organization key).
+    Remove {
+        /// The partner organization's fingerprint (full, or at least 32 hex digits).
+        fingerprint: String,
+        /// The administrator's member key.
+        #[arg(long, value_name = "FILE")]
+        key: PathBuf,
+        /// The organization key (signs the list).
+        #[arg(long, value_name = "FILE")]
+        org_key: PathBuf,
+        #[command(flatten)]
+        conn: ConnArgs,
+    },
+    /// List the partner organizations of this member's organization (verified).
+    List(KeyArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -731,6 +775,25 @@ fn run(ctx: &Ctx, cmd: Command) -> anyhow::Result<()> {
                 quota,
             },
         ),
+        Command::Org(OrgCommand::Partners(PartnersCommand::Add {
+            fingerprint,
+            key,
+            org_key,
+            suite,
+            yes,
+            conn,
+        })) => {
+            cmd::client::partners_add(ctx, &conn.conn(), &key, &org_key, &fingerprint, &suite, yes)
+        }
+        Command::Org(OrgCommand::Partners(PartnersCommand::Remove {
+            fingerprint,
+            key,
+            org_key,
+            conn,
+        })) => cmd::client::partners_remove(ctx, &conn.conn(), &key, &org_key, &fingerprint),
+        Command::Org(OrgCommand::Partners(PartnersCommand::List(a))) => {
+            cmd::client::partners_list(ctx, &a.conn.conn(), &a.key)
+        }
         Command::Member(MemberCommand::Enroll {
             org,
             suite,

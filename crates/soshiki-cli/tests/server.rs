@@ -579,6 +579,80 @@ fn serve_and_the_interactive_commands() {
     ok(&s, &send);
 }
 
+/// `org partners`: the administrator adds the prefecture after seeing its name (without a
+/// terminal and without --yes nothing is added), a member lists the verified list, a member
+/// who is not the administrator cannot publish, and removing takes it off.
+#[test]
+fn org_partners_add_list_remove() {
+    let s = serve();
+    let city = create_org(&s, "city", "Fictional City");
+    let pref = create_org(&s, "pref", "Fictional Prefecture");
+    let clerk = enroll(&s, "city", &city, "clerk", "City clerk", "reader");
+    assert!(!clerk.is_empty());
+    let none = ok(&s, &["org", "partners", "list", "--key", "clerk.key"]);
+    assert!(none.contains("has published no partner list"), "{none}");
+    let add = |key: &str, yes: bool| {
+        let mut args = vec![
+            "org",
+            "partners",
+            "add",
+            &pref,
+            "--key",
+            key,
+            "--org-key",
+            "city.orgkey",
+        ];
+        if yes {
+            args.push("--yes");
+        }
+        run(&s, &args)
+    };
+    let unconfirmed = add("city-admin.key", false);
+    assert!(!unconfirmed.status.success());
+    assert!(
+        text(&unconfirmed.stderr).contains("not added"),
+        "{}",
+        text(&unconfirmed.stderr)
+    );
+    let none = ok(&s, &["org", "partners", "list", "--key", "clerk.key"]);
+    assert!(none.contains("has published no partner list"), "{none}");
+    let refused = add("clerk.key", true);
+    assert!(
+        !refused.status.success(),
+        "a reader published a partner list"
+    );
+    let added = add("city-admin.key", true);
+    assert!(added.status.success(), "{}", text(&added.stderr));
+    assert!(
+        text(&added.stdout).contains("partner list #1 (1 partner organization(s))"),
+        "{}",
+        text(&added.stdout)
+    );
+    let list = ok(&s, &["org", "partners", "list", "--key", "clerk.key"]);
+    assert!(list.contains("list #1"), "{list}");
+    assert!(
+        list.lines()
+            .any(|l| l.contains(&pref) && l.contains("Fictional Prefecture")),
+        "{list}"
+    );
+    let removed = ok(
+        &s,
+        &[
+            "org",
+            "partners",
+            "remove",
+            &pref,
+            "--key",
+            "city-admin.key",
+            "--org-key",
+            "city.orgkey",
+        ],
+    );
+    assert!(removed.contains("partner list #2 (0 partner"), "{removed}");
+    let list = ok(&s, &["org", "partners", "list", "--key", "clerk.key"]);
+    assert!(list.contains("list #2") && !list.contains(&pref), "{list}");
+}
+
 /// A database writer edits the forwarder's rule to send parts to someone else: `rules` says the
 /// rules are not signed and the agent refuses, loudly, and forwards nothing.
 #[test]

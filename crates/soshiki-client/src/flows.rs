@@ -41,6 +41,7 @@ use crate::proto::{
     login_message, verify_enrollment, ActionSpec, ActionStatement, EnrollmentRequest, B64,
 };
 use crate::trust::{self, CheckpointSeen, RulesSignature};
+use soshiki_core::partners::{Partner, PartnerList, VerifiedPartnerList};
 use soshiki_core::revocation::{RevocationList, VerifiedRevocationList};
 
 /// The current Unix time in seconds.
@@ -440,6 +441,76 @@ pub async fn publish_revocations<S: Suite>(
         .publish_revocation_list(&org_id, &bytes, &sign_action(admin, &spec))
         .await?;
     client.remember_revocation_serial(&org_id, list.serial);
+    Ok(list)
+}
+
+/// The member's own organization's partner list (SPEC.md §5.8), verified against the member's
+/// organization and the highest serial this client has seen (which it then remembers).
+/// `Ok(None)`: the organization has published none (and none was seen). An organization it
+/// lists counts as pinned ([`org_is_trusted`]).
+pub async fn partners<S: Suite>(
+    client: &Client,
+    me: &MemberKey<S>,
+) -> Result<Option<VerifiedPartnerList<S>>> {
+    let org = &me.organization;
+    let org_id = org.fingerprint().to_hex();
+    let key = trust::partner_serial_key(&org_id);
+    let info = client.partner_list(&org_id).await?;
+    let list = trust::accept_partner_list(
+        org,
+        info.as_ref().map(|i| i.list.0.as_slice()),
+        client.revocation_serial(&key),
+        unix_now(),
+    )?;
+    if let Some(l) = &list {
+        client.remember_revocation_serial(&key, l.serial());
+    }
+    Ok(list)
+}
+
+/// Whether an organization may be addressed without asking: pinned by this member, or listed
+/// in its own organization's verified partner list.
+pub fn org_is_trusted<S: Suite>(
+    pinned: bool,
+    partners: Option<&VerifiedPartnerList<S>>,
+    org: &Fingerprint,
+) -> bool {
+    pinned || partners.is_some_and(|p| p.contains(org))
+}
+
+/// Publish the next partner list (administrator, with the organization key): the current one
+/// with `add` added and `remove` removed, serial + 1. The current list must verify (a server
+/// that withholds or replays it is caught as for [`partners`]).
+pub async fn publish_partners<S: Suite>(
+    client: &Client,
+    admin: &MemberKey<S>,
+    org_key: &OrganizationKey<S>,
+    add: &[Partner],
+    remove: &[Fingerprint],
+) -> Result<PartnerList<S>> {
+    let org_id = org_key.organization().fingerprint().to_hex();
+    if admin.organization.fingerprint() != org_key.organization().fingerprint() {
+        return Err(ClientError::Invalid(
+            "the administrator's key and the organization key belong to different organizations"
+                .into(),
+        ));
+    }
+    let current = partners(client, admin).await?;
+    let current_bytes = current.as_ref().map(|c| c.list().to_bytes());
+    let list = trust::next_partner_list(
+        org_key,
+        current_bytes.as_deref(),
+        add,
+        remove,
+        unix_now(),
+        &mut OsRng,
+    )?;
+    let bytes = list.to_bytes();
+    let spec = ActionSpec::publish_partners(&org_id, list.serial, &bytes);
+    client
+        .publish_partner_list(&org_id, &bytes, &sign_action(admin, &spec))
+        .await?;
+    client.remember_revocation_serial(&trust::partner_serial_key(&org_id), list.serial);
     Ok(list)
 }
 

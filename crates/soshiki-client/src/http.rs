@@ -426,6 +426,34 @@ impl Client {
         Self::json(Self::with_action(rb, action)).await
     }
 
+    /// `GET /v1/orgs/{org}/partners` (members of the organization): the newest
+    /// organization-signed partner list, or `None` if the organization has published none. Not
+    /// verified here.
+    pub async fn partner_list(&self, org_id: &str) -> Result<Option<PartnerListInfo>> {
+        let rb = self.authed(Method::GET, &format!("/v1/orgs/{org_id}/partners"))?;
+        match Self::json(rb).await {
+            Ok(l) => Ok(Some(l)),
+            Err(e) if is_not_found(&e) && e.code() == Some("not-found") => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// `PUT /v1/orgs/{org}/partners` (administrator).
+    pub async fn publish_partner_list(
+        &self,
+        org_id: &str,
+        list: &[u8],
+        action: &ActionStatement,
+    ) -> Result<PartnerListInfo> {
+        let body = PartnerListBody {
+            list: B64(list.to_vec()),
+        };
+        let rb = self
+            .authed(Method::PUT, &format!("/v1/orgs/{org_id}/partners"))?
+            .json(&body);
+        Self::json(Self::with_action(rb, action)).await
+    }
+
     /// `GET /v1/orgs/{org}/checkpoint`: the newest organization-signed audit checkpoint, or
     /// `None` if there is none. Not verified here.
     pub async fn checkpoint(&self, org_id: &str) -> Result<Option<CheckpointInfo>> {

@@ -41,6 +41,7 @@
 //! | `set-rules` | owner certificate id | the rules ([`rules_digest`]) | – |
 //! | `publish-revocations` | org id, `serial=N` | the organization-signed revocation list | – |
 //! | `checkpoint` | org id, `position=N` | the organization-signed audit checkpoint | – |
+//! | `publish-partners` | org id, `serial=N` | the organization-signed partner list | – |
 //!
 //! The server accepts a statement only if its time is within [`MAX_CLOCK_SKEW`] of its own
 //! clock. The audit trail chains entries per organization:
@@ -256,10 +257,12 @@ pub enum Action {
     PublishRevocations,
     /// An administrator stores an organization-signed audit checkpoint.
     Checkpoint,
+    /// An administrator publishes the organization-signed partner list.
+    PublishPartners,
 }
 
 impl Action {
-    const ALL: [Action; 13] = [
+    const ALL: [Action; 14] = [
         Action::RegisterAdmin,
         Action::Enroll,
         Action::Approve,
@@ -273,6 +276,7 @@ impl Action {
         Action::SetRules,
         Action::PublishRevocations,
         Action::Checkpoint,
+        Action::PublishPartners,
     ];
 
     /// The wire name.
@@ -291,6 +295,7 @@ impl Action {
             Action::SetRules => "set-rules",
             Action::PublishRevocations => "publish-revocations",
             Action::Checkpoint => "checkpoint",
+            Action::PublishPartners => "publish-partners",
         }
     }
 
@@ -446,6 +451,15 @@ impl ActionSpec {
     pub fn publish_revocations(org_id: &str, serial: u64, list: &[u8]) -> Self {
         Self::new(
             Action::PublishRevocations,
+            vec![org_id.into(), format!("serial={serial}")],
+            sha256(list),
+        )
+    }
+
+    /// `publish-partners`: the organization-signed partner list with serial `serial`.
+    pub fn publish_partners(org_id: &str, serial: u64, list: &[u8]) -> Self {
+        Self::new(
+            Action::PublishPartners,
             vec![org_id.into(), format!("serial={serial}")],
             sha256(list),
         )
@@ -1282,6 +1296,26 @@ pub mod json {
         /// The list's serial number (verify the list itself).
         pub serial: u64,
         /// The organization-signed revocation list.
+        pub list: B64,
+        /// When the server stored it.
+        pub created: i64,
+    }
+
+    /// `PUT /v1/orgs/{org}/partners`.
+    #[derive(Clone, Debug, Serialize, Deserialize)]
+    pub struct PartnerListBody {
+        /// The organization-signed partner list (SPEC.md §5.8).
+        pub list: B64,
+    }
+
+    /// `GET /v1/orgs/{org}/partners`: the newest partner list the organization published.
+    #[derive(Clone, Debug, Serialize, Deserialize)]
+    pub struct PartnerListInfo {
+        /// Organization.
+        pub org_id: String,
+        /// The list's serial number (verify the list itself).
+        pub serial: u64,
+        /// The organization-signed partner list.
         pub list: B64,
         /// When the server stored it.
         pub created: i64,

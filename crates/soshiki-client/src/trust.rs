@@ -9,6 +9,11 @@
 //!   reports. An organization that has published no list cannot be addressed at all (its
 //!   administrator publishes the first one when registering), so a server cannot withhold the
 //!   list to hide a revocation from a new client.
+//! - **Partners** ([`accept_partner_list`], [`next_partner_list`]): the member's own
+//!   organization's partner list (SPEC.md §5.8) must verify against the member's organization
+//!   and be at least as new as the newest serial seen ([`partner_serial_key`]); an organization
+//!   it lists counts as pinned. A missing list trusts nobody through it; once a list was seen,
+//!   a missing one is refused as withheld.
 //! - **Audit checkpoints** ([`verify_checkpoints`]): every organization-signed checkpoint the
 //!   client holds (remembered, or served) must be extended by the trail it reads.
 //! - **Rules** ([`verify_rules`]): a forwarder's rules count only with the `set-rules`
@@ -16,7 +21,8 @@
 
 use soshiki_core::cert::{Certificate, Fingerprint, Organization, OrganizationKey};
 use soshiki_core::checkpoint::AuditCheckpoint;
-use soshiki_core::error::{DecodeError, RevocationError};
+use soshiki_core::error::{DecodeError, PartnerListError, RevocationError};
+use soshiki_core::partners::{Partner, PartnerList, VerifiedPartnerList};
 use soshiki_core::revocation::{RevocationList, Revoked, VerifiedRevocationList};
 use soshiki_core::suite::Suite;
 
@@ -51,6 +57,75 @@ pub enum TrustError {
     /// The list is not acceptable, or it revokes the member.
     #[error(transparent)]
     Revocation(#[from] RevocationError),
+    /// The server has no partner list although this client has seen one: it withholds it.
+    #[error("the server withholds the partner list of {org} (serial {seen} was seen before)")]
+    PartnerListWithheld {
+        /// Organization name.
+        org: String,
+        /// Highest serial seen.
+        seen: u64,
+    },
+    /// The partner list is not acceptable.
+    #[error(transparent)]
+    Partners(#[from] PartnerListError),
+}
+
+/// The key under which the highest partner-list serial of `org_id` is remembered, in the same
+/// per-key map of highest serials as revocation lists (kept apart from the revocation serial
+/// of the organization, whose key is its bare id).
+pub fn partner_serial_key(org_id: &str) -> String {
+    format!("partners/{org_id}")
+}
+
+/// Accept the partner list the server gave for the member's own organization `org` (`None`:
+/// the server has none). `Ok(None)`: the organization has published none and this client has
+/// seen none (nobody is trusted through it). Otherwise it must be signed by `org`, have a
+/// serial of at least `seen_serial` (remember [`VerifiedPartnerList::serial`] afterwards) and
+/// not be issued in the future.
+pub fn accept_partner_list<S: Suite>(
+    org: &Organization<S>,
+    list: Option<&[u8]>,
+    seen_serial: u64,
+    now: u64,
+) -> Result<Option<VerifiedPartnerList<S>>, TrustError> {
+    let Some(bytes) = list else {
+        return if seen_serial > 0 {
+            Err(TrustError::PartnerListWithheld {
+                org: org.name.clone(),
+                seen: seen_serial,
+            })
+        } else {
+            Ok(None)
+        };
+    };
+    let list = PartnerList::<S>::from_bytes(bytes)?;
+    Ok(Some(list.verify(org, seen_serial, now)?))
+}
+
+/// The next partner list an administrator publishes: the current one (`current`, checked to be
+/// signed by this organization; `None` for the first list) with `add` added (an organization
+/// already listed keeps its confirmed name) and `remove` removed, serial + 1, issued `now`.
+pub fn next_partner_list<S: Suite>(
+    org_key: &OrganizationKey<S>,
+    current: Option<&[u8]>,
+    add: &[Partner],
+    remove: &[Fingerprint],
+    now: u64,
+    rng: &mut impl rand_core::CryptoRngCore,
+) -> Result<PartnerList<S>, TrustError> {
+    let (serial, mut entries) = match current {
+        None => (0, Vec::new()),
+        Some(b) => {
+            let cur = PartnerList::<S>::from_bytes(b)?;
+            if !cur.is_signed_by(org_key.organization()) {
+                return Err(PartnerListError::Signature.into());
+            }
+            (cur.serial, cur.partners)
+        }
+    };
+    entries.extend(add.iter().cloned());
+    entries.retain(|p| !remove.contains(&p.organization));
+    Ok(org_key.issue_partner_list(serial + 1, now, &entries, rng)?)
 }
 
 /// Accept the newest revocation list the server gave for `org` (`None`: the server has none):

@@ -180,6 +180,34 @@ pub enum RevocationError {
     Invalid(&'static str),
 }
 
+/// Why a partner list (SPEC.md §5.8) is refused or cannot be issued.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PartnerListError {
+    /// Not issued by the member's own organization (issuer or signature).
+    #[error("the partner list is not signed by the organization")]
+    Signature,
+    /// Older than a list the verifier has already seen: a replay.
+    #[error("the partner list has serial {found}, older than serial {seen} seen before: the server replays an old list")]
+    Rollback {
+        /// Serial of the list offered.
+        found: u64,
+        /// Highest serial seen before.
+        seen: u64,
+    },
+    /// Issued in the future beyond the allowed clock skew.
+    #[error("the partner list is issued in the future ({issued}, now {now})")]
+    Future {
+        /// Issue time.
+        issued: u64,
+        /// The verifier's time.
+        now: u64,
+    },
+    /// Bad arguments when issuing a list.
+    #[error("invalid partner list: {0}")]
+    Invalid(&'static str),
+}
+
 /// Decryption failed. Deliberately opaque.
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
 #[non_exhaustive]

@@ -93,6 +93,7 @@ pub mod hash;
 pub mod kdf;
 pub mod keyfile;
 pub mod keys;
+pub mod partners;
 pub mod revocation;
 pub mod scheme;
 pub mod split;

@@ -40,6 +40,8 @@ pub mod limits {
     pub const MAX_CHUNKS: u64 = 1 << 32;
     /// Maximum certificates in one revocation list.
     pub const MAX_REVOKED: u32 = 100_000;
+    /// Maximum partner organizations in one partner list.
+    pub const MAX_PARTNERS: u32 = 10_000;
     /// Name of the header-length limit in [`crate::error::DecodeError::LimitExceeded`].
     pub const HEADER_LENGTH: &str = "header length";
 

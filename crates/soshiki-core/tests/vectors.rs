@@ -110,7 +110,7 @@ fn checked_in_vectors_match_the_generator() {
          If the change is intended, run `{REGENERATE}` and review the diff.",
         problems.join("\n  ")
     );
-    assert_eq!(names.len(), 16);
+    assert_eq!(names.len(), 18);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1268,4 +1268,93 @@ fn check_status<S: Suite>(name: &str) {
 fn status_vectors_verify() {
     check_status::<P256>("status-p256.json");
     check_status::<Ristretto255>("status-ristretto255.json");
+}
+
+// ---------------------------------------------------------------------------------------------
+// partners-<suite>.json: partner lists (SPEC.md §5.8)
+
+fn check_partners<S: Suite>(name: &str) {
+    use soshiki_core::partners::PartnerList;
+    let f: PartnersFile = load(name);
+    assert_eq!(f.suite, S::ID.name());
+    let org = Organization::<S>::from_bytes(&unhex(&f.organization.record)).expect("record");
+    let other =
+        Organization::<S>::from_bytes(&unhex(&f.other_organization.record)).expect("record");
+    assert_eq!(org.fingerprint().to_hex(), f.organization.fingerprint);
+    let signer = |s: &str| if s == "organization" { &org } else { &other };
+    let mut lists = Vec::new();
+    for l in &f.partner_lists {
+        // The layout of SPEC.md §5.8, field by field.
+        let mut w = Vec::new();
+        w.extend_from_slice(b"SKPAR\x01");
+        w.extend_from_slice(&S::ID.to_u16().to_be_bytes());
+        w.extend_from_slice(&unhex(&signer(&l.signer).fingerprint().to_hex()));
+        w.extend_from_slice(&l.serial.to_be_bytes());
+        w.extend_from_slice(&l.issued.to_be_bytes());
+        w.extend_from_slice(&(l.partners.len() as u32).to_be_bytes());
+        for p in &l.partners {
+            w.extend_from_slice(&unhex(&p.organization_fingerprint));
+            w.extend_from_slice(&(p.name.len() as u16).to_be_bytes());
+            w.extend_from_slice(p.name.as_bytes());
+        }
+        assert_eq!(
+            unhex(&l.signed_message),
+            [&b"soshiki/v1/partner-list-signature"[..], &w].concat()
+        );
+        w.extend_from_slice(&unhex(&l.signature));
+        assert_eq!(hex::encode(&w), l.encoding);
+        assert!(signer(&l.signer)
+            .signing_key
+            .verify(&unhex(&l.signed_message), &unhex(&l.signature)));
+        let list = PartnerList::<S>::from_bytes(&w).expect("decodes");
+        assert_eq!(list.to_bytes(), w);
+        lists.push(list);
+    }
+    for c in &f.list_checks {
+        match lists[c.list].verify(signer(&c.organization), c.seen_serial, c.now) {
+            Ok(v) => {
+                assert_eq!(c.expected, "ok", "{}", c.name);
+                for p in &f.partner_lists[c.list].partners {
+                    let fp = soshiki_core::cert::Fingerprint(
+                        unhex(&p.organization_fingerprint).try_into().expect("32"),
+                    );
+                    assert!(v.contains(&fp), "{}", c.name);
+                }
+                assert!(!v.contains(&org.fingerprint()), "{}", c.name);
+            }
+            Err(e) => assert_eq!(e.to_string(), c.expected, "{}", c.name),
+        }
+    }
+    let mut failures = Vec::new();
+    for c in &f.negative {
+        let input = unhex(&c.input);
+        let got = match c.operation.as_str() {
+            "partner_list" => PartnerList::<S>::from_bytes(&input)
+                .map(drop)
+                .map_err(|e| e.to_string()),
+            "partner_list_verify" => PartnerList::<S>::from_bytes(&input)
+                .map_err(|e| format!("(decoding) {e}"))
+                .and_then(|l| {
+                    l.verify(&org, 0, l.issued)
+                        .map(drop)
+                        .map_err(|e| e.to_string())
+                }),
+            other => panic!("unknown operation {other}"),
+        };
+        match got {
+            Ok(()) => failures.push(format!("{:?} was accepted", c.name)),
+            Err(e) if e == c.expected_error => {}
+            Err(e) => failures.push(format!(
+                "{:?}: expected {:?}, got {:?}",
+                c.name, c.expected_error, e
+            )),
+        }
+    }
+    assert!(failures.is_empty(), "{name}:\n  {}", failures.join("\n  "));
+}
+
+#[test]
+fn partner_vectors_verify() {
+    check_partners::<P256>("partners-p256.json");
+    check_partners::<Ristretto255>("partners-ristretto255.json");
 }

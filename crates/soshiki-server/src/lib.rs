@@ -261,6 +261,12 @@ fn route_table() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)> {
             "/v1/orgs/{org}/revocations",
             put(status::publish_revocations),
         ),
+        ("GET", "/v1/orgs/{org}/partners", get(status::partners)),
+        (
+            "PUT",
+            "/v1/orgs/{org}/partners",
+            put(status::publish_partners),
+        ),
         ("GET", "/v1/orgs/{org}/checkpoint", get(status::checkpoint)),
         (
             "PUT",
@@ -345,6 +351,7 @@ pub const SIGNED_ROUTES: &[(&str, &str)] = &[
     ("POST", "/v1/members/{cert}/revoke"),
     ("PUT", "/v1/orgs/{org}/revocations"),
     ("PUT", "/v1/orgs/{org}/checkpoint"),
+    ("PUT", "/v1/orgs/{org}/partners"),
     ("POST", "/v1/enrollments/{id}/approve"),
     ("POST", "/v1/enrollments/{id}/reject"),
     ("POST", "/v1/envelopes"),

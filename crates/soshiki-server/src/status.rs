@@ -1,6 +1,6 @@
 //! Organization-signed status the server stores and serves but cannot forge: the newest
-//! revocation list (SPEC.md §5.6) and the newest audit checkpoint (SPEC.md §5.7) of each
-//! organization. Both are signed with the organization key on the administrator's device;
+//! revocation list (SPEC.md §5.6), the newest audit checkpoint (SPEC.md §5.7) and the newest
+//! partner list (SPEC.md §5.8) of each organization. Both are signed with the organization key on the administrator's device;
 //! clients verify them against the organization they pinned. The server checks them too
 //! (signature against the registered record, a greater serial or position than the stored one,
 //! a checkpoint that matches its own trail) so that it never serves a useless object.
@@ -9,13 +9,15 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::Json;
 use soshiki_client::proto::json::{
-    CheckpointBody, CheckpointInfo, RevocationListBody, RevocationListInfo,
+    CheckpointBody, CheckpointInfo, PartnerListBody, PartnerListInfo, RevocationListBody,
+    RevocationListInfo,
 };
 use soshiki_client::proto::{ActionSpec, B64};
 use soshiki_core::checkpoint::AuditCheckpoint;
+use soshiki_core::partners::PartnerList;
 use soshiki_core::revocation::RevocationList;
 use soshiki_core::with_suite;
-use soshiki_store::{CheckpointRow, RevocationListRow};
+use soshiki_store::{CheckpointRow, PartnerListRow, RevocationListRow};
 
 use crate::auth::Actor;
 use crate::error::{ApiError, ApiResult};
@@ -110,6 +112,80 @@ pub async fn publish_revocations(
             "the stored revocation list has the same or a greater serial number",
         ))?;
     Ok(Json(list_info(row)))
+}
+
+fn partner_info(r: PartnerListRow) -> PartnerListInfo {
+    PartnerListInfo {
+        org_id: r.org_id,
+        serial: r.serial,
+        list: B64(r.list),
+        created: r.created,
+    }
+}
+
+/// `GET /v1/orgs/{org}/partners` (members of the organization): the newest organization-signed
+/// partner list. Unlike a revocation list, which senders of every organization must check, a
+/// partner list is used only by the organization's own members (SPEC.md §5.8), and it reveals
+/// with whom the organization works: other organizations and anonymous callers get 403/401.
+pub async fn partners(
+    State(st): State<AppState>,
+    actor: Actor,
+    FpPath(org_id): FpPath,
+) -> ApiResult<Json<PartnerListInfo>> {
+    if actor.member.org_id != org_id {
+        return Err(ApiError::Forbidden(
+            "only members of the organization may read its partner list".into(),
+        ));
+    }
+    let row = st
+        .store
+        .partner_list(&org_id)
+        .await
+        .map_err(ApiError::store(
+            "the organization has published no partner list",
+            "",
+        ))?;
+    Ok(Json(partner_info(row)))
+}
+
+/// `PUT /v1/orgs/{org}/partners` (administrator): store a new organization-signed partner
+/// list; refused unless it is signed by this organization and its serial is greater than the
+/// stored list's (409).
+pub async fn publish_partners(
+    State(st): State<AppState>,
+    actor: Actor,
+    FpPath(org_id): FpPath,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody<PartnerListBody>,
+) -> ApiResult<Json<PartnerListInfo>> {
+    let (org, suite) = administered_org(&st, &actor, &org_id).await?;
+    let (serial, entry) = with_suite!(suite, S => {
+        let list = PartnerList::<S>::from_bytes(&body.list.0)
+            .map_err(|e| ApiError::BadRequest(format!("invalid partner list: {e}")))?;
+        let rec = util::org_record::<S>(&org.record)?;
+        if !list.is_signed_by(&rec) {
+            return Err(ApiError::BadRequest(
+                "the partner list is not signed by this organization".into(),
+            ));
+        }
+        let spec = ActionSpec::publish_partners(&org_id, list.serial, &body.list.0);
+        let cert = util::member_cert::<S>(&actor.member)?;
+        (list.serial, action::check::<S>(&st, &headers, &cert, &spec)?)
+    });
+    let row = PartnerListRow {
+        org_id: org_id.clone(),
+        serial,
+        list: body.list.0,
+        created: st.now(),
+    };
+    st.store
+        .put_partner_list(&row, &action::entry(&st, &org_id, &entry))
+        .await
+        .map_err(ApiError::store(
+            "unknown organization",
+            "the stored partner list has the same or a greater serial number",
+        ))?;
+    Ok(Json(partner_info(row)))
 }
 
 /// `GET /v1/orgs/{org}/checkpoint` (anyone): the newest organization-signed audit checkpoint.

@@ -27,7 +27,7 @@ use rand_core::OsRng;
 use soshiki_client::flows::{self, sign_action, OutgoingPart, PartData, SendOptions};
 use soshiki_client::proto::json::{
     CertificateBody, ChallengeRequest, CheckpointBody, CreateEnrollment, ForwardBody,
-    LocalStateBody, Policy, RegisterOrg, RevocationListBody, Rules, TokenRequest,
+    LocalStateBody, PartnerListBody, Policy, RegisterOrg, RevocationListBody, Rules, TokenRequest,
 };
 use soshiki_client::proto::{login_message, ActionSpec, ActionStatement, B64};
 use soshiki_client::{Client, ClientOptions};
@@ -197,6 +197,19 @@ const MATRIX: &[(&str, &str, &str)] = &[
         "/v1/orgs/{org}/revocations",
         "*=403 anon=401 revoked=401 expired=401 r_admin=200",
     ),
+    // The partner list (SPEC.md §5.8) is read only by the organization's own members (it is
+    // theirs to honour, and it tells with whom the organization works); only the administrator
+    // publishes it.
+    (
+        "GET",
+        "/v1/orgs/{org}/partners",
+        "*=403 anon=401 revoked=401 expired=401 r_admin=200 rep=200 holder=200 holder_no_reader=200 holder_no_forwarder=200 peer=200",
+    ),
+    (
+        "PUT",
+        "/v1/orgs/{org}/partners",
+        "*=403 anon=401 revoked=401 expired=401 r_admin=200",
+    ),
     ("GET", "/v1/orgs/{org}/checkpoint", "*=200"),
     (
         "PUT",
@@ -277,6 +290,8 @@ struct World {
     /// audit trail at its head, both signed with R's organization key.
     next_revocations: Vec<u8>,
     checkpoint: Vec<u8>,
+    /// R's next partner list (serial 2, above the published one), signed with R's key.
+    next_partners: Vec<u8>,
 }
 
 /// Where a world lives: a directory (SQLite file and blobs) or a PostgreSQL database plus a
@@ -759,6 +774,30 @@ async fn build_world(url: &str) -> World {
     )
     .expect("next list")
     .to_bytes();
+    // A published partner list (so there is one to read) and the next one.
+    let partner = soshiki_core::partners::Partner {
+        organization: s_org.key.organization().fingerprint(),
+        name: "送付元".into(),
+    };
+    let first_partners = flows::publish_partners(
+        &r_org.admin.client,
+        &r_org.admin.key,
+        &r_org.key,
+        std::slice::from_ref(&partner),
+        &[],
+    )
+    .await
+    .expect("publish partners");
+    let next_partners = soshiki_client::trust::next_partner_list(
+        &r_org.key,
+        Some(&first_partners.to_bytes()),
+        &[],
+        &[partner.organization],
+        now(),
+        &mut OsRng,
+    )
+    .expect("next partner list")
+    .to_bytes();
     // A checkpoint published now (so there is one to read), and the next one, over the trail
     // that then includes the first one's entry (for the publishing cells).
     let checkpoint_at_head = |trail: soshiki_client::proto::json::AuditPage| {
@@ -881,6 +920,7 @@ async fn build_world(url: &str) -> World {
         expired_at,
         next_revocations,
         checkpoint,
+        next_partners,
     }
 }
 
@@ -1167,6 +1207,23 @@ async fn call_for(
             }
             call.path = route.replace("{id}", &d);
             call.action = sign(&ActionSpec::open(&d, &w.envelope_id));
+        }
+        ("GET", "/v1/orgs/{org}/partners") => {
+            call.path = route.replace("{org}", &w.r_org_id);
+        }
+        ("PUT", "/v1/orgs/{org}/partners") => {
+            call.path = route.replace("{org}", &w.r_org_id);
+            let serial = soshiki_core::partners::PartnerList::<S>::from_bytes(&w.next_partners)
+                .expect("list")
+                .serial;
+            call.action = sign(&ActionSpec::publish_partners(
+                &w.r_org_id,
+                serial,
+                &w.next_partners,
+            ));
+            call.body = json(&PartnerListBody {
+                list: B64(w.next_partners.clone()),
+            });
         }
         ("GET", "/v1/orgs/{org}/revocations" | "/v1/orgs/{org}/checkpoint") => {
             call.path = route.replace("{org}", &w.r_org_id);

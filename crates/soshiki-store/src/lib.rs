@@ -498,6 +498,19 @@ pub struct RevocationListRow {
     pub created: Timestamp,
 }
 
+/// An organization's newest organization-signed partner list (opaque to the store).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PartnerListRow {
+    /// Organization.
+    pub org_id: String,
+    /// The list's serial number (from 1).
+    pub serial: u64,
+    /// The encoded list.
+    pub list: Vec<u8>,
+    /// When it was stored.
+    pub created: Timestamp,
+}
+
 /// An organization's newest organization-signed audit checkpoint (opaque to the store).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CheckpointRow {
@@ -779,6 +792,12 @@ pub trait Store: Send + Sync {
     ) -> Result<()>;
     /// An organization's newest revocation list; `NotFound` if it has published none.
     async fn revocation_list(&self, org_id: &str) -> Result<RevocationListRow>;
+    /// Store an organization's partner list, atomically with its audit entry; `Conflict`
+    /// unless its serial is greater than the stored list's, `NotFound` for an unknown
+    /// organization.
+    async fn put_partner_list(&self, list: &PartnerListRow, audit: &NewAuditEntry) -> Result<()>;
+    /// An organization's newest partner list; `NotFound` if it has published none.
+    async fn partner_list(&self, org_id: &str) -> Result<PartnerListRow>;
     /// Store an organization's audit checkpoint, atomically with its audit entry; `Conflict`
     /// unless its position is greater than the stored checkpoint's, `NotFound` for an unknown
     /// organization.

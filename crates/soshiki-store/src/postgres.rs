@@ -56,6 +56,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "local state",
         include_str!("../migrations/postgres/0008_local_state.sql"),
     ),
+    (
+        9,
+        "partner lists",
+        include_str!("../migrations/postgres/0009_partner_lists.sql"),
+    ),
 ];
 
 /// The advisory-lock class of audit-trail heads (two-key advisory locks, first key).

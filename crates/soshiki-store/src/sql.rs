@@ -260,7 +260,7 @@ macro_rules! sql_store {
         use $crate::{
             audit_hash, AuditRow, CheckpointRow, DeliveryRow, DeliveryStatus, EnrollmentRow,
             EnrollmentStatus, EnvelopeRow, MemberRow, MemberStatus, NewAuditEntry, OrgPolicy, OrgRow,
-            LocalStateRow, Page, PageRequest, Result, RevocationListRow, RuleRow, Store, StoreError,
+            LocalStateRow, Page, PageRequest, PartnerListRow, Result, RevocationListRow, RuleRow, Store, StoreError,
             Timestamp, UploadRow, UPLOAD_GRACE,
         };
 
@@ -1733,6 +1733,44 @@ macro_rules! sql_store {
                 .map_err(db_err("revocation list"))?
                 .ok_or_else(|| StoreError::NotFound(format!("revocation list of {org_id}")))?;
                 Ok(RevocationListRow {
+                    org_id: get(&row, "org_id")?,
+                    serial: u64::try_from(get::<i64>(&row, "serial")?)
+                        .map_err(|_| corrupt("serial"))?,
+                    list: get(&row, "list")?,
+                    created: get(&row, "created")?,
+                })
+            }
+
+            async fn put_partner_list(
+                &self,
+                list: &PartnerListRow,
+                audit: &NewAuditEntry,
+            ) -> Result<()> {
+                self.put_newer_status(
+                    "INSERT INTO partner_lists (org_id, serial, list, created) \
+                     VALUES ($1, $2, $3, $4) ON CONFLICT (org_id) DO UPDATE \
+                     SET serial = excluded.serial, list = excluded.list, created = excluded.created \
+                     WHERE partner_lists.serial < excluded.serial",
+                    (&list.org_id, list.serial, &list.list, list.created),
+                    audit,
+                    || format!(
+                        "the stored partner list of {} has a serial of at least {}",
+                        list.org_id, list.serial
+                    ),
+                )
+                .await
+            }
+
+            async fn partner_list(&self, org_id: &str) -> Result<PartnerListRow> {
+                let row = sqlx::query(
+                    "SELECT org_id, serial, list, created FROM partner_lists WHERE org_id = $1",
+                )
+                .bind(org_id)
+                .fetch_optional(self.reader())
+                .await
+                .map_err(db_err("partner list"))?
+                .ok_or_else(|| StoreError::NotFound(format!("partner list of {org_id}")))?;
+                Ok(PartnerListRow {
                     org_id: get(&row, "org_id")?,
                     serial: u64::try_from(get::<i64>(&row, "serial")?)
                         .map_err(|_| corrupt("serial"))?,

@@ -68,6 +68,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "local state",
         include_str!("../migrations/sqlite/0008_local_state.sql"),
     ),
+    (
+        9,
+        "partner lists",
+        include_str!("../migrations/sqlite/0009_partner_lists.sql"),
+    ),
 ];
 
 /// How long a writer waits for another process's write lock before failing.

@@ -11,8 +11,8 @@ use std::sync::Arc;
 use soshiki_store::{
     audit_hash, open_store, AuditRow, CheckpointRow, DeliveryRow, DeliveryStatus, EnrollmentRow,
     EnrollmentStatus, EnvelopeRow, LocalStateRow, MemberRow, MemberStatus, NewAuditEntry,
-    OrgPolicy, OrgRow, Page, PageRequest, RevocationListRow, RuleRow, Store, StoreError, UploadRow,
-    MAX_PAGE, UPLOAD_GRACE,
+    OrgPolicy, OrgRow, Page, PageRequest, PartnerListRow, RevocationListRow, RuleRow, Store,
+    StoreError, UploadRow, MAX_PAGE, UPLOAD_GRACE,
 };
 
 /// The first page of the largest size (every row the fixtures make).
@@ -2334,6 +2334,56 @@ async fn signed_status(db: &Db) {
             &RevocationListRow {
                 org_id: "zzzz".into(),
                 ..list(1, b"x")
+            },
+            &entry("bbbb", "unknown org")
+        )
+        .await
+    ));
+
+    // Partner lists (SPEC.md §5.8): the same rules, in their own table.
+    assert!(is_not_found(s.partner_list("bbbb").await));
+    let partners = |serial: u64, bytes: &[u8]| PartnerListRow {
+        org_id: "bbbb".into(),
+        serial,
+        list: bytes.to_vec(),
+        created: T0,
+    };
+    s.put_partner_list(&partners(2, b"partners-2"), &entry("bbbb", "partners 2"))
+        .await
+        .expect("first partner list");
+    let before = trail(s, "bbbb").await;
+    for (serial, what) in [(2, "same partner serial"), (1, "older partner serial")] {
+        assert!(
+            is_conflict(
+                s.put_partner_list(&partners(serial, b"replayed"), &entry("bbbb", what))
+                    .await
+            ),
+            "{what}"
+        );
+    }
+    assert_eq!(
+        trail(s, "bbbb").await,
+        before,
+        "a refused list logs nothing"
+    );
+    s.put_partner_list(&partners(4, b"partners-4"), &entry("bbbb", "partners 4"))
+        .await
+        .expect("greater serial");
+    assert_eq!(
+        s.partner_list("bbbb").await.expect("partners"),
+        partners(4, b"partners-4")
+    );
+    assert_eq!(
+        s.revocation_list("bbbb").await.expect("list"),
+        list(3, b"list-3"),
+        "partner lists and revocation lists are separate"
+    );
+    assert!(is_not_found(s.partner_list("aaaa").await));
+    assert!(is_not_found(
+        s.put_partner_list(
+            &PartnerListRow {
+                org_id: "zzzz".into(),
+                ..partners(1, b"x")
             },
             &entry("bbbb", "unknown org")
         )

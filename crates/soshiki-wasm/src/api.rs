@@ -225,6 +225,40 @@ pub fn verify_revocations(
     })
 }
 
+/// What `verifyPartners` returns.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct PartnersInfo {
+    /// Serial number (remember it: the highest seen).
+    pub serial: u64,
+    /// Partner organization fingerprints.
+    pub ids: Vec<String>,
+    /// Their names as the administrator confirmed them (same order).
+    pub names: Vec<String>,
+}
+
+/// Verify the member's own organization's partner list (`None`: the server has none) against
+/// its record and the highest serial seen (`soshiki_client::trust::accept_partner_list`).
+/// `Ok(None)`: none published and none seen. Mirrors `flows::partners`.
+pub fn verify_partners(
+    org_record: &[u8],
+    list: Option<&[u8]>,
+    seen_serial: u64,
+    now: u64,
+) -> Result<Option<PartnersInfo>> {
+    with_suite!(record_suite(org_record)?, S => {
+        let org = Organization::<S>::from_bytes(org_record)?;
+        let v = soshiki_client::trust::accept_partner_list(&org, list, seen_serial, now)?;
+        Ok(v.map(|v| {
+            let ps = &v.list().partners;
+            PartnersInfo {
+                serial: v.serial(),
+                ids: ps.iter().map(|p| p.organization.to_hex()).collect(),
+                names: ps.iter().map(|p| p.name.clone()).collect(),
+            }
+        }))
+    })
+}
+
 /// What `Session.verifyRules` returns.
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
 pub struct RulesCheck {
@@ -1378,6 +1412,36 @@ impl OrgKey {
             .collect::<Result<Vec<Fingerprint>>>()?;
         org_key!(self, o => {
             let l = soshiki_client::trust::next_revocation_list(o, current, &fps, now, validity, &mut OsRng)?;
+            Ok((l.serial, l.to_bytes()))
+        })
+    }
+    /// The next partner list: `current` (checked to be this organization's; `None` for the
+    /// first) with `add` (fingerprint, confirmed name) added and `remove` (fingerprints)
+    /// removed, the next serial. Mirrors `flows::publish_partners`. Returns
+    /// `(serial, encoded list)`.
+    pub fn partner_list(
+        &self,
+        current: Option<&[u8]>,
+        add: Option<(&str, &str)>,
+        remove: &[String],
+        now: u64,
+    ) -> Result<(u64, Vec<u8>)> {
+        let fp = |c: &str| {
+            proto::parse_fingerprint(c)
+                .filter(|_| c.len() == 64)
+                .ok_or_else(|| Error::invalid("an organization fingerprint must be 64 hex digits"))
+        };
+        let add = add
+            .map(|(id, name)| {
+                Ok::<_, Error>(soshiki_core::partners::Partner {
+                    organization: fp(id)?,
+                    name: name.into(),
+                })
+            })
+            .transpose()?;
+        let remove = remove.iter().map(|c| fp(c)).collect::<Result<Vec<_>>>()?;
+        org_key!(self, o => {
+            let l = soshiki_client::trust::next_partner_list(o, current, add.as_slice(), &remove, now, &mut OsRng)?;
             Ok((l.serial, l.to_bytes()))
         })
     }

@@ -277,6 +277,31 @@ pub fn verify_member(org_record: &[u8], certificate: &[u8], now: f64) -> JsResul
     .map_err(js_err)
 }
 
+/// Verify the member's own organization's partner list (`GET /v1/orgs/{org}/partners` →
+/// `list`; `null` if the server has none) against its record and the highest serial this
+/// browser has seen. Result `null` (none published, none seen) or `{serial, partners:
+/// [[orgId, name]]}`: remember `serial`; throws `untrusted` for a changed, replayed or withheld
+/// list.
+#[cfg(feature = "partners")]
+#[wasm_bindgen(js_name = verifyPartners)]
+pub fn verify_partners(
+    org_record: &[u8],
+    list: JsValue,
+    seen_serial: f64,
+    now: f64,
+) -> JsResult<JsValue> {
+    (|| {
+        let list = opt_bytes(&list, "list")?;
+        to_js(&api::verify_partners(
+            org_record,
+            list.as_deref(),
+            time(seen_serial, "seenSerial")?,
+            time(now, "now")?,
+        )?)
+    })()
+    .map_err(js_err)
+}
+
 /// Verify an organization's revocation list (`GET /v1/orgs/{org}/revocations` → `list`;
 /// `null` if the server has none) against the pinned record, the highest serial this browser
 /// has seen and `now`; with `certificate`, throw `untrusted` if the list revokes it.
@@ -671,6 +696,18 @@ impl Session {
         )
     }
 
+    /// `publish-partners` statement for a list from `OrgKey.signPartners`.
+    #[cfg(feature = "partners")]
+    #[wasm_bindgen(js_name = actionPublishPartners)]
+    pub fn action_publish_partners(
+        &self,
+        org_id: &str,
+        serial: f64,
+        list: &[u8],
+    ) -> JsResult<String> {
+        self.action(time(serial, "serial").map(|n| ActionSpec::publish_partners(org_id, n, list)))
+    }
+
     /// `checkpoint` statement for a checkpoint from `OrgKey.signCheckpoint`.
     #[wasm_bindgen(js_name = actionCheckpoint)]
     pub fn action_checkpoint(
@@ -952,6 +989,37 @@ impl OrgKey {
                 now_secs(),
                 days.max(1) * 86_400,
             )?;
+            let obj = js_sys::Object::new();
+            set(&obj, "serial", &JsValue::from_f64(serial as f64))?;
+            set(&obj, "list", &u8a(&list))?;
+            Ok(obj.into())
+        })()
+        .map_err(js_err)
+    }
+    /// The next partner list: `current` (the `list` the server serves, or null for the first)
+    /// with the organization `addId` (named `addName`, as the administrator confirmed it)
+    /// added and the organization ids `remove` removed. Result `{serial, list: Uint8Array}`;
+    /// publish it with `PUT /v1/orgs/{org}/partners` and `session.actionPublishPartners`.
+    #[cfg(feature = "partners")]
+    #[wasm_bindgen(js_name = signPartners)]
+    pub fn sign_partners(
+        &self,
+        current: JsValue,
+        add_id: Option<String>,
+        add_name: Option<String>,
+        remove: JsValue,
+    ) -> JsResult<JsValue> {
+        (|| {
+            let current = opt_bytes(&current, "current list")?;
+            let remove = if remove.is_undefined() || remove.is_null() {
+                vec![]
+            } else {
+                strings_of(&remove, "remove")?
+            };
+            let add = add_id.as_deref().zip(add_name.as_deref());
+            let (serial, list) =
+                self.inner
+                    .partner_list(current.as_deref(), add, &remove, now_secs())?;
             let obj = js_sys::Object::new();
             set(&obj, "serial", &JsValue::from_f64(serial as f64))?;
             set(&obj, "list", &u8a(&list))?;

@@ -981,6 +981,59 @@ fn pending_enrollment_with_a_swapped_organization_record_is_not_finished() {
     .expect("the real organization finishes");
 }
 
+/// The browser's partner list: the administrator adds and removes a partner with the
+/// organization key; members verify it; a list with a swapped fingerprint, an older list after
+/// a newer one was seen, a withheld list and another organization's list are refused.
+#[test]
+fn partner_lists_signed_by_the_organization_and_refused_when_changed() {
+    let org = Org::<P256>::new("大町市");
+    let other = Org::<P256>::new("大町市");
+    let pref = Org::<P256>::new("長野県");
+    let pref_id = pref.key.organization().fingerprint().to_hex();
+    let org_file = org
+        .key
+        .to_key_file(PASS, KdfParams::MINIMUM, &mut OsRng)
+        .expect("org file");
+    let admin = api::OrgKey::unlock(&org_file, PASS).expect("org key");
+    assert_eq!(
+        api::verify_partners(&org.record(), None, 0, NOW).expect("none"),
+        None
+    );
+    let (s1, l1) = admin
+        .partner_list(None, Some((&pref_id, "長野県")), &[], NOW)
+        .expect("first");
+    let (s2, l2) = admin
+        .partner_list(Some(&l1), None, std::slice::from_ref(&pref_id), NOW)
+        .expect("second");
+    assert_eq!((s1, s2), (1, 2));
+    let info = api::verify_partners(&org.record(), Some(&l1), 0, NOW + 10)
+        .expect("ok")
+        .expect("a list");
+    assert_eq!(info.ids, vec![pref_id.clone()]);
+    assert_eq!(info.names, vec!["長野県".to_string()]);
+    let info = api::verify_partners(&org.record(), Some(&l2), 1, NOW + 10)
+        .expect("ok")
+        .expect("a list");
+    assert!(info.ids.is_empty() && info.names.is_empty());
+    let e = api::verify_partners(&org.record(), Some(&l1), 2, NOW + 10)
+        .expect_err("replayed older list");
+    assert!(e.to_string().contains("older than serial 2"), "{e}");
+    let e = api::verify_partners(&org.record(), None, 2, NOW + 10).expect_err("withheld");
+    assert!(e.to_string().contains("withholds"), "{e}");
+    let mut swapped = l1.clone();
+    let entry = 5 + 1 + 2 + 32 + 8 + 8 + 4;
+    swapped[entry..entry + 32].copy_from_slice(&other.key.organization().fingerprint().0);
+    let e = api::verify_partners(&org.record(), Some(&swapped), 0, NOW + 10)
+        .expect_err("swapped fingerprint");
+    assert_eq!(e.code, Code::Untrusted);
+    let e = api::verify_partners(&other.record(), Some(&l1), 0, NOW + 10)
+        .expect_err("another organization");
+    assert_eq!(e.code, Code::Untrusted);
+    assert!(admin
+        .partner_list(None, Some(("abc", "x")), &[], NOW)
+        .is_err());
+}
+
 /// The browser's checks of organization-signed status: a revocation list that revokes the
 /// addressed certificate, a replayed (older) list, a list of another organization; a signed
 /// checkpoint; rules with and without their owner's signed statement.

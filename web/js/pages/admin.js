@@ -9,7 +9,7 @@ import * as api from '../api.js';
 import * as session from '../session.js';
 import { need } from '../wasm.js';
 import { errorText, userError } from '../errors.js';
-import { directory } from '../orgs.js';
+import { directory, fetchOrganization } from '../orgs.js';
 import * as trust from '../trust.js';
 
 export default async function adminPage(root, _args, { go }) {
@@ -19,7 +19,61 @@ export default async function adminPage(root, _args, { go }) {
   if (!session.hasRole('admin')) { root.append(h('p', { class: 'status error' }, t('admin.notAdmin'))); return; }
   root.append(h('section', { class: 'card' }, h('h2', {}, t('admin.fingerprint', { name: me.orgName })), fingerprintEl(me.orgId),
     h('p', { class: 'hint' }, t('admin.fingerprintHint'))));
-  root.append(orgKeySection(go), await enrollmentsSection(s, me, go), await membersSection(s, me, go), await policySection(s, me), auditSection(s, me));
+  root.append(orgKeySection(go), await enrollmentsSection(s, me, go), await membersSection(s, me, go), await policySection(s, me), partnersSection(s, me, go), auditSection(s, me));
+}
+
+// The organization's partner list (相手先組織の一覧, SPEC.md §5.8): partner organizations every
+// member's browser treats as checked, signed with the organization key. An organization is
+// added after looking it up by the fingerprint its administrator gave on paper or by phone (the
+// typed digits are checked against the record in this browser) and confirming its name.
+function partnersSection(s, me, go) {
+  const st = statusBox();
+  const sec = h('section', { class: 'card', id: 'partners' }, h('h2', {}, t('admin.partners')), h('p', {}, t('admin.partnersLead')), st);
+  if (typeof need().verifyPartners !== 'function') { sec.append(h('p', { class: 'hint' }, t('admin.partnersUnavailable'))); return sec; }
+  const orgKey = session.organizationKey();
+  const refused = session.partnersRefused();
+  if (refused) st.show(t('orgs.partnersRefused', { why: refused }), 'error');
+  const list = session.partners();
+  sec.append(Object.keys(list).length ? h('ul', { class: 'plain', id: 'partner-list' }, Object.entries(list).map(([id, name]) => {
+    const rm = h('button', { type: 'button', class: 'small danger', disabled: !orgKey }, t('admin.partnerRemove'));
+    rm.addEventListener('click', async () => {
+      if (!await confirmDialog(t('admin.partnerRemove'), t('admin.partnerRemoveConfirm', { name }), t('admin.partnerRemove'))) return;
+      try { await trust.publishPartners(s, orgKey, me.orgId, { remove: [id] }); go('admin'); } catch (e) { st.show(errorText(e), 'error'); }
+    });
+    return h('li', {}, h('strong', {}, name), ' ', fingerprintEl(id), ' ', rm);
+  })) : h('p', { class: 'muted' }, t('orgs.none')));
+  if (!orgKey) { sec.append(h('p', { class: 'hint' }, t('admin.partnersNeedOrgKey'))); return sec; }
+  const fp = h('input', { type: 'text', id: 'partner-fp', name: 'partner-fingerprint', class: 'mono', autocomplete: 'off', spellcheck: false });
+  const look = h('button', { type: 'submit' }, t('setup.lookUp'));
+  const result = h('div', { 'aria-live': 'polite' });
+  const form = h('form', { id: 'partner-form' }, field(t('orgs.partnerFp'), fp, t('orgs.partnerFpHint')), h('div', { class: 'actions' }, look), result);
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    st.clear();
+    result.replaceChildren();
+    try {
+      const org = await fetchOrganization(fp.value);
+      if (org.id === me.orgId) throw userError('admin.partnerSelf');
+      const same = h('input', { type: 'checkbox', id: 'partner-same' });
+      const add = h('button', { type: 'button', class: 'primary', id: 'partner-add', disabled: true }, t('admin.partnerAdd'));
+      same.addEventListener('change', () => { add.disabled = !same.checked; });
+      add.addEventListener('click', async () => {
+        add.disabled = true;
+        try {
+          const n = await trust.publishPartners(s, orgKey, me.orgId, { add: { id: org.id, name: org.name } });
+          st.show(t('admin.partnersPublished', { n }), 'ok');
+          go('admin');
+        } catch (e) { st.show(errorText(e), 'error'); add.disabled = false; }
+      });
+      const typed = fp.value.replace(/[^0-9a-fA-F]/g, '').length;
+      result.append(h('p', {}, badge('verified', t('orgs.fpMatched', { n: typed }))),
+        h('p', {}, t('setup.orgFound', { name: org.name })), fingerprintEl(org.id),
+        h('label', { class: 'inline confirm', for: 'partner-same' }, same, ' ', t('orgs.nameRight', { name: org.name })), h('div', { class: 'actions' }, add));
+      same.focus();
+    } catch (e) { st.show(errorText(e), 'error'); }
+  });
+  sec.append(form);
+  return sec;
 }
 
 const MIB = 2 ** 20;

@@ -24,6 +24,14 @@ export default async function orgsPage(root, _args, { go }) {
       return h('li', {}, h('strong', {}, name), ' ', fingerprintEl(id), ' ', rm);
     })) : h('p', { class: 'muted' }, t('orgs.none'))));
 
+  // The organization-wide list, signed by the organization key (read-only here).
+  const shared = session.partners();
+  const refused = session.partnersRefused();
+  root.append(h('section', { class: 'card', id: 'org-partners' }, h('h2', {}, t('orgs.orgPartners')), h('p', { class: 'hint' }, t('orgs.orgPartnersLead')),
+    refused ? h('p', { class: 'status error', role: 'alert' }, t('orgs.partnersRefused', { why: refused })) : null,
+    Object.keys(shared).length ? h('ul', { class: 'plain', id: 'org-partner-list' }, Object.entries(shared).map(([id, name]) =>
+      h('li', {}, h('strong', {}, name), ' ', badge('verified', t('orgs.adminChecked')), ' ', fingerprintEl(id)))) : h('p', { class: 'muted' }, t('orgs.none'))));
+
   const fp = h('input', { type: 'text', id: 'pin-fp', name: 'fingerprint', class: 'mono', autocomplete: 'off', spellcheck: false });
   const look = h('button', { type: 'submit' }, t('setup.lookUp'));
   const result = h('div', { 'aria-live': 'polite' });

@@ -23,7 +23,8 @@ export default async function sendPage(root) {
   const s = session.current();
   const st = statusBox();
   root.append(h('h1', {}, t('send.title')));
-  const pins = session.pins();
+  // Pinned by this member, or in the organization's verified partner list.
+  const pins = session.trustedOrgs();
   const orgSel = h('select', { id: 'send-org', name: 'org' }, h('option', { value: '' }, t('send.chooseOrg')),
     Object.entries(pins).map(([id, name]) => h('option', { value: id }, `${name} (${id.slice(0, 16)}…)`)));
   const repBox = h('div', { id: 'send-reps', 'aria-live': 'polite' });

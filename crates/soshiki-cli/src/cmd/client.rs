@@ -563,6 +563,121 @@ pub fn member_revocations(
     }))
 }
 
+/// Ask the administrator to confirm a partner organization's name (or take `--yes`).
+fn confirm_partner(name: &str, fp: &str, own: &str, yes: bool) -> Result<()> {
+    use std::io::{BufRead, IsTerminal, Write};
+    if yes {
+        return Ok(());
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(err(M::PartnerNotConfirmed, &[]));
+    }
+    eprint!("{}", tr(M::PartnerConfirm, &[&name, &fp, &own]));
+    std::io::stderr().flush().ok();
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(|_| err(M::PartnerNotConfirmed, &[]))?;
+    match line.trim().to_lowercase().as_str() {
+        "y" | "yes" | "はい" => Ok(()),
+        _ => Err(err(M::PartnerNotConfirmed, &[])),
+    }
+}
+
+/// `org partners add FINGERPRINT --org-key FILE [--yes]`: look the organization up (its record
+/// must have the typed fingerprint), show its name, confirm, publish the next partner list.
+pub fn partners_add(
+    ctx: &Ctx,
+    conn: &Conn,
+    key: &Path,
+    org_key: &Path,
+    fingerprint: &str,
+    suite: &str,
+    yes: bool,
+) -> Result<()> {
+    let suite = SuiteId::from_name(suite).ok_or_else(|| err(M::BadSuite, &[&suite]))?;
+    let own_suite = suite_of(key, KIND_MEMBER)?;
+    let rt = runtime()?;
+    soshiki_core::with_suite!(own_suite, S => rt.block_on(async {
+        let mut s = Session::open(conn)?;
+        let (admin, _, _) = unlock::<S>(ctx, key)?;
+        let ok = unlock_org::<S>(ctx, &read_key_file(org_key, KIND_ORGANIZATION)?)?;
+        let client = logged_in(&mut s, &admin).await?;
+        let (name, fp) = soshiki_core::with_suite!(suite, P => {
+            let org = flows::fetch_organization::<P>(&client, fingerprint)
+                .await
+                .map_err(|e| step_err(M::StepFetchOrg, e))?;
+            (org.name.clone(), org.fingerprint())
+        });
+        confirm_partner(&name, &fp.to_hex(), &admin.organization.name, yes)?;
+        let partner = soshiki_core::partners::Partner { organization: fp, name };
+        let l = flows::publish_partners(&client, &admin, &ok, &[partner], &[])
+            .await
+            .map_err(|e| step_err(M::StepPartners, e))?;
+        s.save()?;
+        println!("{}", tr(M::PartnersPublished, &[&l.serial, &l.partners.len()]));
+        Ok(())
+    }))
+}
+
+/// `org partners remove FINGERPRINT --org-key FILE`.
+pub fn partners_remove(
+    ctx: &Ctx,
+    conn: &Conn,
+    key: &Path,
+    org_key: &Path,
+    fingerprint: &str,
+) -> Result<()> {
+    let suite = suite_of(key, KIND_MEMBER)?;
+    let rt = runtime()?;
+    soshiki_core::with_suite!(suite, S => rt.block_on(async {
+        let mut s = Session::open(conn)?;
+        let (admin, _, _) = unlock::<S>(ctx, key)?;
+        let ok = unlock_org::<S>(ctx, &read_key_file(org_key, KIND_ORGANIZATION)?)?;
+        let client = logged_in(&mut s, &admin).await?;
+        let current = flows::partners(&client, &admin)
+            .await
+            .map_err(|e| step_err(M::StepPartners, e))?;
+        let fp = current
+            .as_ref()
+            .and_then(|l| l.list().partners.iter().find(|p| p.organization.matches(fingerprint)))
+            .map(|p| p.organization)
+            .ok_or_else(|| err(M::PartnerNotListed, &[&fingerprint]))?;
+        let l = flows::publish_partners(&client, &admin, &ok, &[], &[fp])
+            .await
+            .map_err(|e| step_err(M::StepPartners, e))?;
+        s.save()?;
+        println!("{}", tr(M::PartnersPublished, &[&l.serial, &l.partners.len()]));
+        Ok(())
+    }))
+}
+
+/// `org partners list`: the member's own organization's partner list, verified.
+pub fn partners_list(ctx: &Ctx, conn: &Conn, key: &Path) -> Result<()> {
+    let suite = suite_of(key, KIND_MEMBER)?;
+    let rt = runtime()?;
+    soshiki_core::with_suite!(suite, S => rt.block_on(async {
+        let mut s = Session::open(conn)?;
+        let (me, _, _) = unlock::<S>(ctx, key)?;
+        let client = logged_in(&mut s, &me).await?;
+        let list = flows::partners(&client, &me)
+            .await
+            .map_err(|e| step_err(M::StepPartners, e))?;
+        s.save()?;
+        match list {
+            None => println!("{}", tr(M::PartnersNone, &[])),
+            Some(l) => {
+                println!("{}", tr(M::PartnersHeader, &[&me.organization.name, &l.serial()]));
+                for p in &l.list().partners {
+                    println!("{}", tr(M::PartnerLine, &[&p.organization.to_hex(), &p.name]));
+                }
+            }
+        }
+        Ok(())
+    }))
+}
+
 /// `member list`: the member's own organization, certificates verified against its key file.
 pub fn member_list(ctx: &Ctx, conn: &Conn, key: &Path) -> Result<()> {
     let suite = suite_of(key, KIND_MEMBER)?;
@@ -688,7 +803,15 @@ pub fn send(
         let org = flows::fetch_organization::<S>(&client, to_org)
             .await
             .map_err(|e| step_err(M::StepFetchOrg, e))?;
-        s.state.pin(&org.to_bytes(), to_org).map_err(|e| anyhow!(tr(M::PinFailed, &[&e])))?;
+        // An organization in the verified partner list of the member's own organization counts
+        // as pinned; otherwise the typed fingerprint pins it personally.
+        let partners = flows::partners(&client, &me).await.map_err(|e| step_err(M::StepPartners, e))?;
+        let fp = org.fingerprint();
+        if flows::org_is_trusted(s.state.is_pinned(&fp), partners.as_ref(), &fp) && !s.state.is_pinned(&fp) {
+            println!("{}", tr(M::PartnerTrusted, &[&org.name]));
+        } else {
+            s.state.pin(&org.to_bytes(), to_org).map_err(|e| anyhow!(tr(M::PinFailed, &[&e])))?;
+        }
         s.save()?;
         let rep = flows::representative(&client, &org)
             .await

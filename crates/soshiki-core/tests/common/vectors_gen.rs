@@ -58,6 +58,7 @@ pub fn generate_all() -> GenResult<Vec<(String, String)>> {
             out.push((format!("keyfile-{name}.json"), to_json(&keyfile_vector::<S>()?)?));
             out.push((format!("negative-{name}.json"), to_json(&negative::<S>()?)?));
             out.push((format!("status-{name}.json"), to_json(&status::<S>()?)?));
+            out.push((format!("partners-{name}.json"), to_json(&partners::<S>()?)?));
         });
     }
     out.push(("stream.json".into(), to_json(&stream_vector()?)?));
@@ -2383,4 +2384,300 @@ fn status<S: Suite>() -> GenResult<StatusFile> {
 
 fn random_bytes_n(rng: &mut ChaCha20Rng) -> [u8; 32] {
     random_bytes(rng)
+}
+
+// ---------------------------------------------------------------------------------------------
+// partners-<suite>.json: partner lists (SPEC.md §5.8)
+
+/// `partners-<suite>.json`
+#[derive(Debug, Serialize, Deserialize)]
+pub struct PartnersFile {
+    pub suite: String,
+    pub description: String,
+    pub organization: OrgInfo,
+    /// Another organization of the same name (its signatures must not verify).
+    pub other_organization: OrgInfo,
+    pub partner_lists: Vec<PartnerListVector>,
+    /// `PartnerList::verify` cases: every list of `partner_lists` by index.
+    pub list_checks: Vec<PartnerCheck>,
+    /// Inputs that must be rejected, with the reference implementation's exact error text.
+    pub negative: Vec<NegativeCase>,
+}
+
+/// One signed partner list and its fields.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct PartnerListVector {
+    pub signer: String,
+    pub serial: u64,
+    pub issued: u64,
+    pub partners: Vec<PartnerVector>,
+    /// `"soshiki/v1/partner-list-signature" ‖` every field before the signature.
+    pub signed_message: String,
+    pub signature: String,
+    pub encoding: String,
+}
+
+/// One partner organization.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct PartnerVector {
+    pub organization_fingerprint: String,
+    pub name: String,
+}
+
+/// Verifying list `list` against `organization` at `now`, the verifier having seen `seen_serial`.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct PartnerCheck {
+    pub name: String,
+    pub list: usize,
+    /// `organization` or `other_organization`.
+    pub organization: String,
+    pub now: u64,
+    pub seen_serial: u64,
+    /// `ok` or the exact error text.
+    pub expected: String,
+}
+
+const PARTNER_OPERATIONS: &[(&str, &str)] = &[
+    ("partner_list", "decode a partner list (PartnerList::from_bytes)"),
+    (
+        "partner_list_verify",
+        "decode a partner list, then verify it against `organization` with seen serial 0 at its own issue time (PartnerList::verify)",
+    ),
+];
+
+fn partner_list_vector<S: Suite>(
+    signer: &str,
+    l: &soshiki_core::partners::PartnerList<S>,
+) -> PartnerListVector {
+    let enc = l.to_bytes();
+    let body = &enc[..enc.len() - 64];
+    PartnerListVector {
+        signer: signer.into(),
+        serial: l.serial,
+        issued: l.issued,
+        partners: l
+            .partners
+            .iter()
+            .map(|p| PartnerVector {
+                organization_fingerprint: p.organization.to_hex(),
+                name: p.name.clone(),
+            })
+            .collect(),
+        signed_message: hx([&b"soshiki/v1/partner-list-signature"[..], body].concat()),
+        signature: hx(&enc[enc.len() - 64..]),
+        encoding: hx(&enc),
+    }
+}
+
+fn partners<S: Suite>() -> GenResult<PartnersFile> {
+    use soshiki_core::partners::Partner;
+    let mut rng = rng_for(&format!("soshiki partner vectors {}", S::ID.name()));
+    let org = OrganizationKey::<S>::generate("大町市 市民課", NOW, &mut rng)?;
+    let other = OrganizationKey::<S>::generate("大町市 市民課", NOW, &mut rng)?;
+    let pref = OrganizationKey::<S>::generate("長野県 危機管理部", NOW, &mut rng)?;
+    let matsumoto = OrganizationKey::<S>::generate("松本市", NOW, &mut rng)?;
+    let p = |o: &OrganizationKey<S>| Partner {
+        organization: o.organization().fingerprint(),
+        name: o.organization().name.clone(),
+    };
+    let day = 86_400;
+    let first = org.issue_partner_list(1, NOW, &[p(&pref)], &mut rng)?;
+    let second = org.issue_partner_list(2, NOW + day, &[p(&matsumoto), p(&pref)], &mut rng)?;
+    let forged = other.issue_partner_list(3, NOW + day, &[p(&pref)], &mut rng)?;
+    let lists = vec![
+        partner_list_vector("organization", &first),
+        partner_list_vector("organization", &second),
+        partner_list_vector("other_organization", &forged),
+    ];
+    let check =
+        |name: &str, list: usize, o: &str, now: u64, seen: u64, expected: &str| PartnerCheck {
+            name: name.into(),
+            list,
+            organization: o.into(),
+            now,
+            seen_serial: seen,
+            expected: expected.into(),
+        };
+    let list_checks = vec![
+        check("first list", 0, "organization", NOW + 10, 0, "ok"),
+        check("second list, first seen before", 1, "organization", NOW + 2 * day, 1, "ok"),
+        check("second list, same serial seen before", 1, "organization", NOW + 2 * day, 2, "ok"),
+        check("partner lists do not go stale", 0, "organization", NOW + 3650 * day, 0, "ok"),
+        check(
+            "first list replayed after the second was seen",
+            0,
+            "organization",
+            NOW + 2 * day,
+            2,
+            "the partner list has serial 1, older than serial 2 seen before: the server replays an old list",
+        ),
+        check(
+            "second list issued in the future",
+            1,
+            "organization",
+            NOW + day - 301,
+            0,
+            &format!("the partner list is issued in the future ({}, now {})", NOW + day, NOW + day - 301),
+        ),
+        check("second list against another organization", 1, "other_organization", NOW + 2 * day, 0, "the partner list is not signed by the organization"),
+        check(
+            "a list of another organization with the same name",
+            2,
+            "organization",
+            NOW + 2 * day,
+            0,
+            "the partner list is not signed by the organization",
+        ),
+    ];
+
+    let mut negative = Vec::new();
+    let lb = second.to_bytes();
+    let mut t = lb.clone();
+    t[..5].copy_from_slice(b"SKREV");
+    negative.push(neg(
+        "partner list: bad magic",
+        "partner_list",
+        &t,
+        "not a Soshiki partner list (wrong magic bytes)",
+    ));
+    let mut t = lb.clone();
+    t[5] = 2;
+    negative.push(neg(
+        "partner list: unsupported version",
+        "partner_list",
+        &t,
+        "unsupported partner list version 2",
+    ));
+    let mut t = lb.clone();
+    t[6..8].copy_from_slice(&other_suite(S::ID).to_u16().to_be_bytes());
+    negative.push(neg(
+        "partner list: wrong suite id",
+        "partner_list",
+        &t,
+        format!(
+            "cipher suite mismatch: expected {}, found {}",
+            S::ID,
+            other_suite(S::ID)
+        ),
+    ));
+    let serial_at = 8 + 32;
+    let mut t = lb.clone();
+    t[serial_at..serial_at + 8].copy_from_slice(&0u64.to_be_bytes());
+    negative.push(neg(
+        "partner list: serial zero",
+        "partner_list",
+        &t,
+        "invalid value in partner list serial",
+    ));
+    let count_at = serial_at + 16;
+    let mut t = lb.clone();
+    t[count_at..count_at + 4].copy_from_slice(&(limits::MAX_PARTNERS + 1).to_be_bytes());
+    negative.push(neg(
+        "partner list: partner count over the limit",
+        "partner_list",
+        &t,
+        format!(
+            "partner organizations exceeds the limit of {}",
+            limits::MAX_PARTNERS
+        ),
+    ));
+    // The entries of `second`: fingerprint ‖ u16 length ‖ name.
+    let e0 = count_at + 4;
+    let len0 = u16::from_be_bytes([lb[e0 + 32], lb[e0 + 33]]) as usize;
+    let e1 = e0 + 34 + len0;
+    let len1 = u16::from_be_bytes([lb[e1 + 32], lb[e1 + 33]]) as usize;
+    let end = e1 + 34 + len1;
+    let mut t = lb[..e0].to_vec();
+    t.extend_from_slice(&lb[e1..end]);
+    t.extend_from_slice(&lb[e0..e1]);
+    t.extend_from_slice(&lb[end..]);
+    negative.push(neg(
+        "partner list: entries out of order",
+        "partner_list",
+        &t,
+        "invalid value in partner organization order",
+    ));
+    let mut t = lb[..e1].to_vec();
+    t.extend_from_slice(&lb[e0..e1]);
+    t.extend_from_slice(&lb[end..]);
+    negative.push(neg(
+        "partner list: repeated organization",
+        "partner_list",
+        &t,
+        "invalid value in partner organization order",
+    ));
+    let mut t = lb.clone();
+    t[e0 + 32..e0 + 34].copy_from_slice(&(limits::MAX_TEXT as u16 + 1).to_be_bytes());
+    negative.push(neg(
+        "partner list: name longer than the limit",
+        "partner_list",
+        &t,
+        format!(
+            "partner organization name exceeds the limit of {}",
+            limits::MAX_TEXT
+        ),
+    ));
+    let mut t = lb[..e0 + 32].to_vec();
+    t.extend_from_slice(&0u16.to_be_bytes());
+    t.extend_from_slice(&lb[e0 + 34 + len0..]);
+    negative.push(neg(
+        "partner list: empty name",
+        "partner_list",
+        &t,
+        "invalid value in partner organization name",
+    ));
+    let mut t = lb.clone();
+    t[e0 + 34] = 0xff;
+    negative.push(neg(
+        "partner list: name not UTF-8",
+        "partner_list",
+        &t,
+        "partner organization name is not valid UTF-8",
+    ));
+    negative.push(neg(
+        "partner list: truncated signature",
+        "partner_list",
+        &lb[..lb.len() - 1],
+        "truncated input: partner list signature is incomplete",
+    ));
+    let mut t = lb.clone();
+    t.push(0);
+    negative.push(neg(
+        "partner list: trailing bytes",
+        "partner_list",
+        &t,
+        "1 trailing bytes after the object",
+    ));
+    let mut t = lb.clone();
+    t[e1 + 31] ^= 1;
+    negative.push(neg(
+        "partner list: a partner fingerprint swapped after signing",
+        "partner_list_verify",
+        &t,
+        "the partner list is not signed by the organization",
+    ));
+    negative.push(neg(
+        "partner list: signed by another organization's key",
+        "partner_list_verify",
+        forged.to_bytes(),
+        "the partner list is not signed by the organization",
+    ));
+
+    Ok(PartnersFile {
+        suite: S::ID.name().into(),
+        description: format!(
+            "Organization-signed partner lists (SPEC.md §5.8), {}. Negative operations: {}.",
+            encodings(S::ID),
+            PARTNER_OPERATIONS
+                .iter()
+                .map(|(o, d)| format!("`{o}`: {d}"))
+                .collect::<Vec<_>>()
+                .join("; ")
+        ),
+        organization: org_info(&org),
+        other_organization: org_info(&other),
+        partner_lists: lists,
+        list_checks,
+        negative,
+    })
 }
