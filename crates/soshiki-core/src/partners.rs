@@ -141,7 +141,13 @@ fn decode(bytes: &[u8], suite: SuiteId) -> Result<Content, DecodeError> {
 
 impl<S: Suite> PartnerList<S> {
     fn body(&self) -> Vec<u8> {
-        encode_body(S::ID, &self.issuer, self.serial, self.issued, &self.partners)
+        encode_body(
+            S::ID,
+            &self.issuer,
+            self.serial,
+            self.issued,
+            &self.partners,
+        )
     }
 
     /// Encode.
