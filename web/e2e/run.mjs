@@ -646,7 +646,9 @@ test('send form: kept across a language switch, lengths checked in characters be
   assert.match(await p.textContent('#send-form .status.error'), /400 文字.*341 文字/);
   assert.equal(await p.locator('dialog[open]').count(), 0, 'no confirmation for a title too long');
   // An empty file is said so in the confirmation.
-  await p.fill('#send-title', '空ファイルの確認 (e2e)');
+  // The title carries a right-to-left override, as a hostile name would ("gnp.exe" shown
+  // reversed as "exe.png"): every page shows the control as a visible marker instead.
+  await p.fill('#send-title', '空ファイルの確認 (e2e) \u202Egnp.exe');
   await p.click('#send-button');
   await p.waitForSelector('dialog[open] #send-empty-warning');
   await screenshot(sender, 'send-empty-file-warned');
@@ -658,6 +660,10 @@ test('send form: kept across a language switch, lengths checked in characters be
   assert.equal(await p.evaluate(() => document.querySelector('#send-files').files.length), 0);
   await p.click('#send-button');
   await p.waitForSelector('#send-form .status.error');
+  await go(sender, '#/receipts', 'h1');
+  const heading = await p.locator('section[data-envelope] h2', { hasText: '空ファイルの確認' }).first().innerText();
+  assert.ok(heading.includes('[U+202E]gnp.exe') && !heading.includes('\u202E'), heading);
+  await screenshot(sender, 'bidi-title-shown-as-marker');
 });
 
 test('wrong-recipient: forward to the wrong member, recall, re-forward to the right one', async () => {

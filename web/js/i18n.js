@@ -373,6 +373,8 @@ const M = {
   'orgs.lead': ['送信先の組織は、紙や電話で受け取った指紋と照合してから登録します。登録した組織だけに送信でき、その組織からの受信物には「確認済みの組織」と表示されます。',
     'Register an organization after comparing its fingerprint with one received on paper or by phone. You can send only to registered organizations, and their deliveries show as verified.'],
   'orgs.mine': ['自分の組織: {name}', 'Your organization: {name}'],
+  'fp.code': ['確認コード（相手に伝える32桁）', 'Comparison code (the 32 digits to give partners)'],
+  'fp.full': ['指紋の全体（64桁）を表示', 'Show the whole fingerprint (64 digits)'],
   'orgs.pinned': ['登録済みの組織', 'Registered organizations'],
   'orgs.none': ['まだありません。', 'None yet.'],
   'orgs.add': ['組織を追加', 'Add an organization'],

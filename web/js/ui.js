@@ -74,6 +74,19 @@ export function fmtFingerprint(hex) {
   return String(hex || '').toLowerCase().replace(/[^0-9a-f]/g, '').replace(/(.{4})(?=.)/g, '$1 ');
 }
 
+/**
+ * The short comparison code of an organization: the first 32 hex digits of its fingerprint,
+ * in eight groups of four — what a clerk reads out on the phone and what the lookup accepts
+ * (the browser checks the typed digits against the organization's record). The full
+ * fingerprint stays behind a toggle.
+ */
+export function comparisonCodeEl(hex) {
+  const code = String(hex || '').toLowerCase().slice(0, 32);
+  return h('div', { class: 'comparison-code' },
+    h('p', {}, h('span', { class: 'label' }, t('fp.code')), ' ', fingerprintEl(code)),
+    h('details', {}, h('summary', {}, t('fp.full')), fingerprintEl(hex)));
+}
+
 /** A fingerprint in groups of four that wrap only between groups, never inside one. */
 export function fingerprintEl(hex) {
   const groups = fmtFingerprint(hex).split(' ');

@@ -4,7 +4,7 @@
 // the organization's policy (運用方針: expiry, retention, certificate validity, storage
 // quota); the audit trail (監査記録) with its verification result.
 import { t } from '../i18n.js';
-import { h, field, statusBox, fingerprintEl, fmtTime, badge, confirmDialog, readFileBytes } from '../ui.js';
+import { h, field, statusBox, fingerprintEl, comparisonCodeEl, fmtTime, badge, confirmDialog, readFileBytes } from '../ui.js';
 import * as api from '../api.js';
 import * as session from '../session.js';
 import { need } from '../wasm.js';
@@ -17,7 +17,7 @@ export default async function adminPage(root, _args, { go }) {
   const me = session.me();
   root.append(h('h1', {}, t('admin.title')));
   if (!session.hasRole('admin')) { root.append(h('p', { class: 'status error' }, t('admin.notAdmin'))); return; }
-  root.append(h('section', { class: 'card' }, h('h2', {}, t('admin.fingerprint', { name: me.orgName })), fingerprintEl(me.orgId),
+  root.append(h('section', { class: 'card' }, h('h2', {}, t('admin.fingerprint', { name: me.orgName })), comparisonCodeEl(me.orgId),
     h('p', { class: 'hint' }, t('admin.fingerprintHint'))));
   root.append(orgKeySection(go), await enrollmentsSection(s, me, go), await membersSection(s, me, go), await policySection(s, me), partnersSection(s, me, go), auditSection(s, me));
 }

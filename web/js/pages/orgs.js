@@ -2,7 +2,7 @@
 // (telephone, paper), after comparing it with the record the server returns. Senders address
 // only pinned organizations; the inbox marks senders from pinned organizations.
 import { t } from '../i18n.js';
-import { h, field, statusBox, fingerprintEl, confirmDialog, badge } from '../ui.js';
+import { h, field, statusBox, fingerprintEl, comparisonCodeEl, confirmDialog, badge } from '../ui.js';
 import * as session from '../session.js';
 import { need } from '../wasm.js';
 import { errorText } from '../errors.js';
@@ -11,7 +11,7 @@ import { fetchOrganization } from '../orgs.js';
 export default async function orgsPage(root, _args, { go }) {
   root.append(h('h1', {}, t('orgs.title')), h('p', { class: 'lead' }, t('orgs.lead')));
   const me = session.me();
-  if (me) root.append(h('section', { class: 'card' }, h('h2', {}, t('orgs.mine', { name: me.orgName })), fingerprintEl(me.orgId)));
+  if (me) root.append(h('section', { class: 'card' }, h('h2', {}, t('orgs.mine', { name: me.orgName })), comparisonCodeEl(me.orgId)));
   const pins = session.pins();
   root.append(h('section', { class: 'card' }, h('h2', {}, t('orgs.pinned')),
     Object.keys(pins).length ? h('ul', { class: 'plain', id: 'pinned-orgs' }, Object.entries(pins).map(([id, name]) => {
