@@ -4,8 +4,29 @@
 import * as api from './api.js';
 import { checkRevocations } from './trust.js';
 import { need } from './wasm.js';
-import { onlyHex, now } from './ui.js';
-import { userError } from './errors.js';
+import { onlyHex, now, h, badge, fingerprintEl } from './ui.js';
+import { userError, errorText } from './errors.js';
+import { t } from './i18n.js';
+
+/**
+ * What a looked-up organization shows before it is trusted: the typed digits were checked
+ * against its record in this browser (`fetchOrganization`), so nothing is left to compare digit
+ * by digit; the person confirms the name, then `onConfirm` runs (errors go to `st`).
+ */
+export function confirmFoundOrganization(org, typedText, { checkboxId, buttonId, buttonLabel, st, onConfirm }) {
+  const same = h('input', { type: 'checkbox', id: checkboxId });
+  const btn = h('button', { type: 'button', class: 'primary', id: buttonId, disabled: true }, buttonLabel);
+  same.addEventListener('change', () => { btn.disabled = !same.checked; });
+  btn.addEventListener('click', async () => {
+    btn.disabled = true;
+    try { await onConfirm(); } catch (e) { st.show(errorText(e), 'error'); btn.disabled = false; }
+  });
+  setTimeout(() => same.focus(), 0);
+  return [h('p', {}, badge('verified', t('orgs.fpMatched', { n: onlyHex(typedText).length }))),
+    h('p', {}, t('setup.orgFound', { name: org.name })), fingerprintEl(org.id),
+    h('label', { class: 'inline confirm', for: checkboxId }, same, ' ', t('orgs.nameRight', { name: org.name })),
+    h('div', { class: 'actions' }, btn)];
+}
 
 /** Fetch and check an organization by fingerprint text (64 hex digits, or ≥ 32 as a prefix). */
 export async function fetchOrganization(fingerprintText) {

@@ -1281,45 +1281,35 @@ pub mod json {
         pub statement: Option<B64>,
     }
 
+    /// `PUT /v1/orgs/{org}/revocations` and `PUT /v1/orgs/{org}/partners`: an
+    /// organization-signed list (revocation list, SPEC.md §5.6; partner list, §5.8).
+    #[derive(Clone, Debug, Serialize, Deserialize)]
+    pub struct SignedListBody {
+        /// The organization-signed list.
+        pub list: B64,
+    }
     /// `PUT /v1/orgs/{org}/revocations`.
-    #[derive(Clone, Debug, Serialize, Deserialize)]
-    pub struct RevocationListBody {
-        /// The organization-signed revocation list (SPEC.md §5.6).
-        pub list: B64,
-    }
-
-    /// `GET /v1/orgs/{org}/revocations`: the newest list the organization published.
-    #[derive(Clone, Debug, Serialize, Deserialize)]
-    pub struct RevocationListInfo {
-        /// Organization.
-        pub org_id: String,
-        /// The list's serial number (verify the list itself).
-        pub serial: u64,
-        /// The organization-signed revocation list.
-        pub list: B64,
-        /// When the server stored it.
-        pub created: i64,
-    }
-
+    pub type RevocationListBody = SignedListBody;
     /// `PUT /v1/orgs/{org}/partners`.
-    #[derive(Clone, Debug, Serialize, Deserialize)]
-    pub struct PartnerListBody {
-        /// The organization-signed partner list (SPEC.md §5.8).
-        pub list: B64,
-    }
+    pub type PartnerListBody = SignedListBody;
 
-    /// `GET /v1/orgs/{org}/partners`: the newest partner list the organization published.
+    /// `GET /v1/orgs/{org}/revocations` and `GET /v1/orgs/{org}/partners`: the newest list
+    /// the organization published.
     #[derive(Clone, Debug, Serialize, Deserialize)]
-    pub struct PartnerListInfo {
+    pub struct SignedListInfo {
         /// Organization.
         pub org_id: String,
         /// The list's serial number (verify the list itself).
         pub serial: u64,
-        /// The organization-signed partner list.
+        /// The organization-signed list.
         pub list: B64,
         /// When the server stored it.
         pub created: i64,
     }
+    /// `GET /v1/orgs/{org}/revocations`.
+    pub type RevocationListInfo = SignedListInfo;
+    /// `GET /v1/orgs/{org}/partners`.
+    pub type PartnerListInfo = SignedListInfo;
 
     /// `PUT /v1/orgs/{org}/checkpoint`.
     #[derive(Clone, Debug, Serialize, Deserialize)]

@@ -162,12 +162,7 @@ pub async fn metadata(
         }
     }
     let env = st.store.envelope(&d.envelope_id).await?;
-    let suite = SuiteId::from_u16(env.suite)
-        .map_err(|e| ApiError::Internal(format!("stored suite: {e}")))?;
-    let header = d.header.clone();
-    let only_metadata =
-        blocking(move || with_suite!(suite, S => restrict_header::<S>(&header, &[]))).await?;
-    Ok(octets(only_metadata))
+    Ok(octets(restricted_header(&d, env.suite, Vec::new()).await?))
 }
 
 /// Record, before any capsule or body leaves, that the holder downloads the delivery (the
@@ -204,8 +199,18 @@ async fn readable_header(st: &AppState, d: &DeliveryRow, suite: u16) -> ApiResul
     if keep == d.parts {
         return Ok(d.header.clone());
     }
-    let suite =
-        SuiteId::from_u16(suite).map_err(|e| ApiError::Internal(format!("stored suite: {e}")))?;
+    restricted_header(d, suite, keep).await
+}
+
+/// The suite of a stored envelope.
+fn stored_suite(suite: u16) -> ApiResult<SuiteId> {
+    SuiteId::from_u16(suite).map_err(|e| ApiError::Internal(format!("stored suite: {e}")))
+}
+
+/// The delivery's header restricted to the parts in `keep` ([`restrict_header`]), off the
+/// async runtime.
+async fn restricted_header(d: &DeliveryRow, suite: u16, keep: Vec<u32>) -> ApiResult<Vec<u8>> {
+    let suite = stored_suite(suite)?;
     let header = d.header.clone();
     blocking(move || with_suite!(suite, S => restrict_header::<S>(&header, &keep))).await
 }
@@ -253,12 +258,7 @@ async fn recall_some(
         .filter(|p| !parts.contains(p))
         .collect();
     let env = st.store.envelope(&d.envelope_id).await?;
-    let suite = SuiteId::from_u16(env.suite)
-        .map_err(|e| ApiError::Internal(format!("stored suite: {e}")))?;
-    let header = d.header.clone();
-    let keep = kept.clone();
-    let kept_header =
-        blocking(move || with_suite!(suite, S => restrict_header::<S>(&header, &keep))).await?;
+    let kept_header = restricted_header(d, env.suite, kept).await?;
     let now = st.now();
     let recalled = DeliveryRow {
         id: random_id(),
@@ -724,9 +724,7 @@ pub async fn envelope(
     }
     let header = readable_header(&st, &d, env.suite).await?;
     record_download(&st, &d).await?;
-    let suite = SuiteId::from_u16(env.suite)
-        .map_err(|e| ApiError::Internal(format!("stored suite: {e}")))?;
-    let lay = with_suite!(suite, S => layout::<S>(&header)?);
+    let lay = with_suite!(stored_suite(env.suite)?, S => layout::<S>(&header)?);
     let total = lay.prefix.len() as u64
         + lay.ranges.iter().map(|r| r.1).sum::<u64>()
         + lay.trailer.len() as u64;

@@ -10,14 +10,14 @@ use axum::http::HeaderMap;
 use axum::Json;
 use soshiki_client::proto::json::{
     CheckpointBody, CheckpointInfo, PartnerListBody, PartnerListInfo, RevocationListBody,
-    RevocationListInfo,
+    RevocationListInfo, SignedListInfo,
 };
 use soshiki_client::proto::{ActionSpec, B64};
 use soshiki_core::checkpoint::AuditCheckpoint;
 use soshiki_core::partners::PartnerList;
 use soshiki_core::revocation::RevocationList;
 use soshiki_core::with_suite;
-use soshiki_store::{CheckpointRow, PartnerListRow, RevocationListRow};
+use soshiki_store::{CheckpointRow, PartnerListRow, RevocationListRow, SignedListRow};
 
 use crate::auth::Actor;
 use crate::error::{ApiError, ApiResult};
@@ -41,8 +41,9 @@ async fn administered_org(
     Ok((org, suite))
 }
 
-fn list_info(r: RevocationListRow) -> RevocationListInfo {
-    RevocationListInfo {
+/// The answer of both list routes.
+fn list_info(r: SignedListRow) -> SignedListInfo {
+    SignedListInfo {
         org_id: r.org_id,
         serial: r.serial,
         list: B64(r.list),
@@ -114,15 +115,6 @@ pub async fn publish_revocations(
     Ok(Json(list_info(row)))
 }
 
-fn partner_info(r: PartnerListRow) -> PartnerListInfo {
-    PartnerListInfo {
-        org_id: r.org_id,
-        serial: r.serial,
-        list: B64(r.list),
-        created: r.created,
-    }
-}
-
 /// `GET /v1/orgs/{org}/partners` (members of the organization): the newest organization-signed
 /// partner list. Unlike a revocation list, which senders of every organization must check, a
 /// partner list is used only by the organization's own members (SPEC.md §5.8), and it reveals
@@ -145,7 +137,7 @@ pub async fn partners(
             "the organization has published no partner list",
             "",
         ))?;
-    Ok(Json(partner_info(row)))
+    Ok(Json(list_info(row)))
 }
 
 /// `PUT /v1/orgs/{org}/partners` (administrator): store a new organization-signed partner
@@ -185,7 +177,7 @@ pub async fn publish_partners(
             "unknown organization",
             "the stored partner list has the same or a greater serial number",
         ))?;
-    Ok(Json(partner_info(row)))
+    Ok(Json(list_info(row)))
 }
 
 /// `GET /v1/orgs/{org}/checkpoint` (anyone): the newest organization-signed audit checkpoint.

@@ -485,9 +485,10 @@ pub struct RuleRow {
     pub created: Timestamp,
 }
 
-/// An organization's newest organization-signed revocation list (opaque to the store).
+/// An organization's newest organization-signed list (opaque to the store): its revocation
+/// list or its partner list, each kept newest serial only.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RevocationListRow {
+pub struct SignedListRow {
     /// Organization.
     pub org_id: String,
     /// The list's serial number (from 1).
@@ -498,18 +499,10 @@ pub struct RevocationListRow {
     pub created: Timestamp,
 }
 
-/// An organization's newest organization-signed partner list (opaque to the store).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PartnerListRow {
-    /// Organization.
-    pub org_id: String,
-    /// The list's serial number (from 1).
-    pub serial: u64,
-    /// The encoded list.
-    pub list: Vec<u8>,
-    /// When it was stored.
-    pub created: Timestamp,
-}
+/// An organization's newest organization-signed revocation list.
+pub type RevocationListRow = SignedListRow;
+/// An organization's newest organization-signed partner list.
+pub type PartnerListRow = SignedListRow;
 
 /// An organization's newest organization-signed audit checkpoint (opaque to the store).
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -260,7 +260,7 @@ macro_rules! sql_store {
         use $crate::{
             audit_hash, AuditRow, CheckpointRow, DeliveryRow, DeliveryStatus, EnrollmentRow,
             EnrollmentStatus, EnvelopeRow, MemberRow, MemberStatus, NewAuditEntry, OrgPolicy, OrgRow,
-            LocalStateRow, Page, PageRequest, PartnerListRow, Result, RevocationListRow, RuleRow, Store, StoreError,
+            LocalStateRow, Page, PageRequest, PartnerListRow, Result, RevocationListRow, RuleRow, SignedListRow, Store, StoreError,
             Timestamp, UploadRow, UPLOAD_GRACE,
         };
 
@@ -513,6 +513,29 @@ macro_rules! sql_store {
         }
 
         impl $store {
+            /// An organization's newest signed list, read by `sql` (a `SELECT org_id, serial,
+            /// list, created` of `revocation_lists` or `partner_lists` by `org_id`).
+            async fn signed_list(
+                &self,
+                sql: &'static str,
+                what: &str,
+                org_id: &str,
+            ) -> Result<SignedListRow> {
+                let row = sqlx::query(sql)
+                .bind(org_id)
+                .fetch_optional(self.reader())
+                .await
+                .map_err(db_err("signed list"))?
+                .ok_or_else(|| StoreError::NotFound(format!("{what} of {org_id}")))?;
+                Ok(SignedListRow {
+                    org_id: get(&row, "org_id")?,
+                    serial: u64::try_from(get::<i64>(&row, "serial")?)
+                        .map_err(|_| corrupt("serial"))?,
+                    list: get(&row, "list")?,
+                    created: get(&row, "created")?,
+                })
+            }
+
             /// Store an organization-signed status object (`sql` upserts `(org_id, number,
             /// bytes, created)` only when `number` is greater than the stored one's) with its
             /// audit entry, in one transaction; `Conflict(stale())` when it is not newer.
@@ -1724,21 +1747,12 @@ macro_rules! sql_store {
             }
 
             async fn revocation_list(&self, org_id: &str) -> Result<RevocationListRow> {
-                let row = sqlx::query(
+                self.signed_list(
                     "SELECT org_id, serial, list, created FROM revocation_lists WHERE org_id = $1",
+                    "revocation list",
+                    org_id,
                 )
-                .bind(org_id)
-                .fetch_optional(self.reader())
                 .await
-                .map_err(db_err("revocation list"))?
-                .ok_or_else(|| StoreError::NotFound(format!("revocation list of {org_id}")))?;
-                Ok(RevocationListRow {
-                    org_id: get(&row, "org_id")?,
-                    serial: u64::try_from(get::<i64>(&row, "serial")?)
-                        .map_err(|_| corrupt("serial"))?,
-                    list: get(&row, "list")?,
-                    created: get(&row, "created")?,
-                })
             }
 
             async fn put_partner_list(
@@ -1762,21 +1776,12 @@ macro_rules! sql_store {
             }
 
             async fn partner_list(&self, org_id: &str) -> Result<PartnerListRow> {
-                let row = sqlx::query(
+                self.signed_list(
                     "SELECT org_id, serial, list, created FROM partner_lists WHERE org_id = $1",
+                    "partner list",
+                    org_id,
                 )
-                .bind(org_id)
-                .fetch_optional(self.reader())
                 .await
-                .map_err(db_err("partner list"))?
-                .ok_or_else(|| StoreError::NotFound(format!("partner list of {org_id}")))?;
-                Ok(PartnerListRow {
-                    org_id: get(&row, "org_id")?,
-                    serial: u64::try_from(get::<i64>(&row, "serial")?)
-                        .map_err(|_| corrupt("serial"))?,
-                    list: get(&row, "list")?,
-                    created: get(&row, "created")?,
-                })
             }
 
             async fn put_checkpoint(

@@ -9,7 +9,7 @@ import * as api from '../api.js';
 import * as session from '../session.js';
 import { need } from '../wasm.js';
 import { errorText, userError } from '../errors.js';
-import { directory, fetchOrganization } from '../orgs.js';
+import { directory, fetchOrganization, confirmFoundOrganization } from '../orgs.js';
 import * as trust from '../trust.js';
 
 export default async function adminPage(root, _args, { go }) {
@@ -54,22 +54,14 @@ function partnersSection(s, me, go) {
     try {
       const org = await fetchOrganization(fp.value);
       if (org.id === me.orgId) throw userError('admin.partnerSelf');
-      const same = h('input', { type: 'checkbox', id: 'partner-same' });
-      const add = h('button', { type: 'button', class: 'primary', id: 'partner-add', disabled: true }, t('admin.partnerAdd'));
-      same.addEventListener('change', () => { add.disabled = !same.checked; });
-      add.addEventListener('click', async () => {
-        add.disabled = true;
-        try {
+      result.append(...confirmFoundOrganization(org, fp.value, {
+        checkboxId: 'partner-same', buttonId: 'partner-add', buttonLabel: t('admin.partnerAdd'), st,
+        onConfirm: async () => {
           const n = await trust.publishPartners(s, orgKey, me.orgId, { add: { id: org.id, name: org.name } });
           st.show(t('admin.partnersPublished', { n }), 'ok');
           go('admin');
-        } catch (e) { st.show(errorText(e), 'error'); add.disabled = false; }
-      });
-      const typed = fp.value.replace(/[^0-9a-fA-F]/g, '').length;
-      result.append(h('p', {}, badge('verified', t('orgs.fpMatched', { n: typed }))),
-        h('p', {}, t('setup.orgFound', { name: org.name })), fingerprintEl(org.id),
-        h('label', { class: 'inline confirm', for: 'partner-same' }, same, ' ', t('orgs.nameRight', { name: org.name })), h('div', { class: 'actions' }, add));
-      same.focus();
+        },
+      }));
     } catch (e) { st.show(errorText(e), 'error'); }
   });
   sec.append(form);

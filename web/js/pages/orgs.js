@@ -6,7 +6,7 @@ import { h, field, statusBox, fingerprintEl, comparisonCodeEl, confirmDialog, ba
 import * as session from '../session.js';
 import { need } from '../wasm.js';
 import { errorText } from '../errors.js';
-import { fetchOrganization } from '../orgs.js';
+import { fetchOrganization, confirmFoundOrganization } from '../orgs.js';
 
 export default async function orgsPage(root, _args, { go }) {
   root.append(h('h1', {}, t('orgs.title')), h('p', { class: 'lead' }, t('orgs.lead')));
@@ -45,20 +45,10 @@ export default async function orgsPage(root, _args, { go }) {
     try {
       need();
       const org = await fetchOrganization(fp.value);
-      const same = h('input', { type: 'checkbox', id: 'pin-same' });
-      const pinBtn = h('button', { type: 'button', class: 'primary', id: 'pin-button', disabled: true }, t('orgs.pin'));
-      same.addEventListener('change', () => { pinBtn.disabled = !same.checked; });
-      pinBtn.addEventListener('click', async () => {
-        pinBtn.disabled = true;
-        try { await session.pin(org.id, org.name); go('orgs'); } catch (e) { st.show(errorText(e), 'error'); pinBtn.disabled = false; }
-      });
-      // The digits typed were checked against the record in this browser (fetchOrganization):
-      // nothing is left to compare digit by digit; the person confirms the name.
-      const typed = fp.value.replace(/[^0-9a-fA-F]/g, '').length;
-      result.append(h('p', {}, badge('verified', t('orgs.fpMatched', { n: typed }))),
-        h('p', {}, t('setup.orgFound', { name: org.name })), fingerprintEl(org.id),
-        h('label', { class: 'inline confirm', for: 'pin-same' }, same, ' ', t('orgs.nameRight', { name: org.name })), h('div', { class: 'actions' }, pinBtn));
-      same.focus();
+      result.append(...confirmFoundOrganization(org, fp.value, {
+        checkboxId: 'pin-same', buttonId: 'pin-button', buttonLabel: t('orgs.pin'), st,
+        onConfirm: async () => { await session.pin(org.id, org.name); go('orgs'); },
+      }));
     } catch (e) { st.show(errorText(e), 'error'); }
   });
   root.append(form);
