@@ -230,7 +230,10 @@ async function pinOrg(m, fp) {
   await m.page.click('#pin-form button[type=submit]');
   await m.page.check('#pin-same');
   await m.page.click('#pin-button');
-  await m.page.waitForSelector('#pinned-orgs');
+  // The confirmation, not the list: a member whose pins were restored from the server at unlock
+  // already has a list before this pin is saved.
+  await m.page.waitForSelector('#pin-done');
+  assert.ok(await m.page.$(`#pinned-orgs`), `${m.name}: the pinned list is shown`);
 }
 
 async function confirm(m) {
@@ -1007,6 +1010,41 @@ test('lock: the lock button and the idle lock forget the key', async () => {
   await m.page.waitForSelector('#unlock-form .status.error');
   assert.match(await m.page.textContent('#unlock-form .status.error'), /パスフレーズが違います/);
   await screenshot(m, 'wrong-passphrase');
+});
+
+test('navigation: a pin saved after the member went elsewhere does not pull them back', async () => {
+  const m = await newMember('slow-pin');
+  await importAndUnlock(m, keyPath('omachi', 'pref-sender'));
+  const otherFp = await orgFingerprint(keyPath('wrong-recipient', 'city2-rep'));
+  // The server copy of the pin list is held until the member has moved to the send page.
+  let release;
+  const held = new Promise((r) => { release = r; });
+  let saving = false;
+  await m.page.route('**/v1/me/local-state/pins', async (r) => {
+    if (r.request().method() === 'PUT') { saving = true; await held; }
+    await r.continue();
+  });
+  const stored = () => m.page.evaluate(() => Object.entries(localStorage).filter(([k]) => k.startsWith('soshiki.state.pins.')).map(([, v]) => v).join());
+  const before = await stored();
+  await go(m, '#/orgs', '#pin-form');
+  await m.page.fill('#pin-fp', otherFp);
+  await m.page.click('#pin-form button[type=submit]');
+  await m.page.check('#pin-same');
+  await m.page.click('#pin-button');
+  while (!saving) await new Promise((r) => setTimeout(r, 20));
+  await go(m, '#/send', '#send-form');
+  const form = await m.page.$('#send-form');
+  release();
+  // The profile copy is written last, after the server answered; the page's own navigation
+  // would follow at once.
+  await m.page.waitForFunction(([b]) => Object.entries(localStorage).filter(([k]) => k.startsWith('soshiki.state.pins.')).map(([, v]) => v).join() !== b, [before]);
+  await m.page.evaluate(() => new Promise((r) => setTimeout(r, 50)));
+  assert.equal(await m.page.evaluate(() => location.hash), '#/send');
+  assert.ok(await form.evaluate((f) => f.isConnected), 'the send form the member opened is still there');
+  await m.page.unroute('**/v1/me/local-state/pins');
+  // The pin itself was kept: the organizations page lists it.
+  await go(m, '#/orgs', '#pinned-orgs');
+  assert.ok(await m.page.$(`#pinned-orgs code.fp[title="${otherFp}"]`), 'the pin was saved');
 });
 
 test('pins: a pin list changed, rolled back or deleted in the browser profile is caught at unlock', async () => {

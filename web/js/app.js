@@ -130,7 +130,10 @@ export async function route() {
     container.append(box);
   }
   try {
-    await page.render(container, args, { go, seq: () => seq === renderSeq });
+    // A page navigates only while it is still the page shown: an action that finishes after the
+    // member went elsewhere (a slow save, then "back to the list") must not pull them away.
+    const pageGo = (path) => { if (seq === renderSeq) go(path); };
+    await page.render(container, args, { go: pageGo, seq: () => seq === renderSeq });
   } catch (e) {
     const { errorText } = await import('./errors.js');
     container.append(h('p', { class: 'status error', role: 'alert' }, errorText(e)));

@@ -384,6 +384,7 @@ const M = {
   'orgs.fpMatched': ['入力した指紋（{n}桁）と、サーバーが返した組織の記録から計算した指紋が一致しました。', 'The {n} digits typed match the fingerprint computed from the record the server returned.'],
   'orgs.nameRight': ['相手先は「{name}」で間違いありません', 'The partner is “{name}”'],
   'orgs.pin': ['この組織を登録', 'Register this organization'],
+  'orgs.pinDone': ['「{name}」を登録しました。この組織へ送信できます。', 'Registered {name}. You can now send to this organization.'],
   'orgs.unpin': ['登録を外す', 'Unregister'],
   'orgs.pinsTampered': ['このブラウザに保存された「確認済みの相手先組織」の一覧が、あなたの鍵の署名と一致しません。誰かが書き換えた可能性があるため、一覧は使いません。相手先組織を指紋で確認し直してください。',
     'The list of verified organizations stored in this browser does not match your key\'s signature. It may have been altered, so it is not used. Verify the organizations again by their fingerprints.'],

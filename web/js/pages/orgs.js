@@ -8,8 +8,15 @@ import { need } from '../wasm.js';
 import { errorText } from '../errors.js';
 import { fetchOrganization, confirmFoundOrganization } from '../orgs.js';
 
+// The organization pinned by the action that re-rendered this page, said once.
+let justPinned = null;
+
 export default async function orgsPage(root, _args, { go }) {
   root.append(h('h1', {}, t('orgs.title')), h('p', { class: 'lead' }, t('orgs.lead')));
+  if (justPinned !== null) {
+    root.append(h('p', { class: 'status ok', role: 'status', id: 'pin-done' }, t('orgs.pinDone', { name: justPinned })));
+    justPinned = null;
+  }
   const me = session.me();
   if (me) root.append(h('section', { class: 'card' }, h('h2', {}, t('orgs.mine', { name: me.orgName })), comparisonCodeEl(me.orgId)));
   const pins = session.pins();
@@ -47,7 +54,7 @@ export default async function orgsPage(root, _args, { go }) {
       const org = await fetchOrganization(fp.value);
       result.append(...confirmFoundOrganization(org, fp.value, {
         checkboxId: 'pin-same', buttonId: 'pin-button', buttonLabel: t('orgs.pin'), st,
-        onConfirm: async () => { await session.pin(org.id, org.name); go('orgs'); },
+        onConfirm: async () => { await session.pin(org.id, org.name); justPinned = org.name; go('orgs'); },
       }));
     } catch (e) { st.show(errorText(e), 'error'); }
   });
