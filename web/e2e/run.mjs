@@ -530,7 +530,8 @@ test('accessibility: every page has no serious or critical WCAG 2.1 A/AA violati
   await importAndUnlock(m, keyPath('omachi', 'omachi-admin'));
   await go(m, '#/admin', '#orgkey');
   await m.page.waitForSelector('#audit');
-  for (const [hash, sel] of [['#/inbox', '#inbox-table'], ['#/send', '#send-form'], ['#/receipts', 'h1'],
+  // The city requires the sender role for sending outside: its administrator is told so.
+  for (const [hash, sel] of [['#/inbox', '#inbox-table'], ['#/send', '#page-refused'], ['#/receipts', 'h1'],
     ['#/orgs', '#pin-form'], ['#/admin', '#orgkey']]) {
     await go(m, hash, sel);
     await m.page.waitForTimeout(300);
@@ -542,6 +543,8 @@ test('accessibility: every page has no serious or critical WCAG 2.1 A/AA violati
   await importAndUnlock(sender, keyPath('omachi', 'pref-sender'));
   const cityFp = await orgFingerprint(keyPath('omachi', 'omachi-rep'));
   await pinOrg(sender, cityFp);
+  await go(sender, '#/send', '#send-form');
+  await checkA11y(sender, '#/send (sender)');
   const rows = csvFor([['Omachi', '大町']], 2);
   addPlaintextRows('a11y csv', rows);
   const title = 'アクセシビリティ確認 (e2e)';
@@ -1170,10 +1173,52 @@ test('partner list: the administrator adds the prefecture; a second officer who 
   assert.ok(shared.includes('組織の管理者が確認済み'), shared);
   assert.ok(shared.replace(/\s/g, '').includes(prefFp.slice(0, 8)), shared);
   await screenshot(officer, 'partners-second-officer');
-  // The send page offers the prefecture as a recipient organization.
-  await go(officer, '#/send', '#send-form');
-  const offered = await officer.page.evaluate(() => [...document.querySelectorAll('#send-org option')].map((o) => o.value));
+  // A member of the city with the sender role, in a fresh browser, pinned nothing either: the
+  // send page offers the prefecture as a recipient organization.
+  const citySender = await newMember('omachi-sender-partners');
+  await importAndUnlock(citySender, keyPath('omachi', 'omachi-sender'));
+  await go(citySender, '#/send', '#send-form');
+  const offered = await citySender.page.evaluate(() => [...document.querySelectorAll('#send-org option')].map((o) => o.value));
   assert.ok(offered.includes(prefFp), `send page offers ${offered}`);
+});
+
+test('sending outside: reader-only staff are not offered 送信 where the policy requires the sender role', async () => {
+  // Every demo organization requires the sender role. A district officer (reader only) has no
+  // 送信 in the menu, and a typed #/send says why instead of showing the form.
+  const officer = await newMember('no-send-officer');
+  await importAndUnlock(officer, keyPath('omachi', 'omachi-yasaka'));
+  const nav = await officer.page.$$eval('#nav a', (as) => as.map((a) => a.getAttribute('href')));
+  assert.ok(!nav.includes('#/send') && !nav.includes('#/rules'), `reader-only menu: ${nav}`);
+  assert.ok(nav.includes('#/inbox') && nav.includes('#/receipts'), `reader-only menu: ${nav}`);
+  await go(officer, '#/send', '#page-refused');
+  assert.match(await officer.page.textContent('#page-refused'), /送信者の役割/);
+  assert.equal(await officer.page.$('#send-form'), null);
+  await screenshot(officer, 'send-refused-reader');
+  // The prefecture's clerk has the role: 送信 is in the menu.
+  const clerk = await newMember('send-clerk');
+  await importAndUnlock(clerk, keyPath('omachi', 'pref-sender'));
+  const clerkNav = await clerk.page.$$eval('#nav a', (as) => as.map((a) => a.getAttribute('href')));
+  assert.ok(clerkNav.includes('#/send'), `sender menu: ${clerkNav}`);
+  // The city's administrator sees the policy and can lift it; the officer is then offered 送信.
+  const admin = await newMember('send-policy-admin');
+  await importAndUnlock(admin, keyPath('omachi', 'omachi-admin'));
+  await go(admin, '#/admin', '#policy-sender-role');
+  assert.ok(await admin.page.isChecked('#policy-sender-role'), 'the demo city requires the sender role');
+  const savePolicy = async (required) => {
+    await go(admin, '#/admin', '#policy-sender-role');
+    await admin.page.setChecked('#policy-sender-role', required);
+    await admin.page.click('#policy button[type=submit]');
+    await expectOk(admin, '#policy');
+  };
+  await savePolicy(false);
+  await importAndUnlock(officer, keyPath('omachi', 'omachi-yasaka'));
+  const lifted = await officer.page.$$eval('#nav a', (as) => as.map((a) => a.getAttribute('href')));
+  assert.ok(lifted.includes('#/send'), `policy lifted, reader-only menu: ${lifted}`);
+  await go(officer, '#/send', '#send-form');
+  // Restored for the tests that follow, as the demo seeds it.
+  await savePolicy(true);
+  await importAndUnlock(officer, keyPath('omachi', 'omachi-yasaka'));
+  assert.ok(!(await officer.page.$$eval('#nav a', (as) => as.map((a) => a.getAttribute('href')))).includes('#/send'));
 });
 
 test('without the crypto module the pages load and show the bilingual banner', async () => {

@@ -23,12 +23,13 @@ const PAGES = {
   inbox: { render: inboxPage, needsSession: true, nav: true },
   forward: { render: forwardPage, needsSession: true },
   open: { render: openPage, needsSession: true },
-  send: { render: sendPage, needsSession: true, nav: true },
+  // Sending outside: every member, unless the organization's policy requires the sender role.
+  send: { render: sendPage, needsSession: true, nav: true, allowed: () => session.maySend(), refused: 'shell.sendRefused' },
   // Routing rules route what a member forwards: only forwarders and representatives see them.
-  rules: { render: rulesPage, needsSession: true, nav: true, role: ['forwarder', 'representative'] },
+  rules: { render: rulesPage, needsSession: true, nav: true, allowed: () => session.hasRole('forwarder') || session.hasRole('representative'), refused: 'shell.rulesRefused' },
   receipts: { render: receiptsPage, needsSession: true, nav: true },
   orgs: { render: orgsPage, needsSession: true, nav: true },
-  admin: { render: adminPage, needsSession: true, nav: true, role: 'admin' },
+  admin: { render: adminPage, needsSession: true, nav: true, allowed: () => session.hasRole('admin'), refused: 'shell.adminRefused' },
 };
 
 const view = document.getElementById('view');
@@ -52,7 +53,7 @@ function renderNav() {
   if (me) {
     for (const [name, p] of Object.entries(PAGES)) {
       if (!p.nav) continue;
-      if (p.role && ![].concat(p.role).some((r) => session.hasRole(r))) continue;
+      if (p.allowed && !p.allowed()) continue;
       items.push([name, t(`nav.${name}`)]);
     }
   } else {
@@ -128,6 +129,11 @@ export async function route() {
       h('ul', { class: 'plain' }, notices.map((n) => h('li', { 'data-kind': n.kind, 'data-what': n.what },
         t(`state.${n.what}`, { what: t(`state.kind.${n.kind}`) })))), ok);
     container.append(box);
+  }
+  // A page this member is not offered (typed or bookmarked): said plainly, not rendered.
+  if (page.allowed && session.me() && !page.allowed()) {
+    container.append(h('h1', {}, t(`nav.${name}`)), h('p', { class: 'status info', role: 'status', id: 'page-refused' }, t(page.refused)));
+    return;
   }
   try {
     // A page navigates only while it is still the page shown: an action that finishes after the

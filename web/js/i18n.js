@@ -3,6 +3,9 @@
 
 const M = {
   // ----- shell -----
+  'shell.sendRefused': ['あなたの組織では、送信者の役割を持つ職員だけが他の組織へ送信できます。送信が必要な場合は管理者に連絡してください。', 'In your organization only staff with the sender role may send to other organizations. Ask your administrator if you need to send.'],
+  'shell.rulesRefused': ['振り分けルールは、転送担当と受信代表者が使う機能です。', 'Routing rules are for forwarders and representatives.'],
+  'shell.adminRefused': ['この画面は管理者だけが使えます。', 'This page is for administrators only.'],
   'shell.title': ['Soshiki 組織暗号', 'Soshiki organizational encryption'],
   'shell.lock': ['ロック', 'Lock'],
   'shell.locked': ['ロック中（鍵は開いていません）', 'Locked (no key unlocked)'],
@@ -37,6 +40,7 @@ const M = {
   'role.forwarder': ['転送担当', 'forwarder'],
   'role.representative': ['受信代表者', 'representative'],
   'role.admin': ['管理者', 'administrator'],
+  'role.sender': ['送信者', 'sender'],
   'memberStatus.active': ['有効', 'active'],
   'memberStatus.revoked': ['失効', 'revoked'],
 
@@ -89,6 +93,7 @@ const M = {
   'err.api.bad-page-limit': ['一覧の1ページの件数は1〜1000件です。', 'A list page holds 1 to 1000 rows.'],
   'err.api.bad-cursor': ['一覧の続きの指定が正しくありません。最初から読み込み直してください。', 'The position in this list is not valid. Reload it from the start.'],
   'err.api.stale-cursor': ['一覧が読み込み中に変わりました。最初から読み込み直してください。', 'The list changed while it was being read. Reload it from the start.'],
+  'err.api.no-sending-role': ['あなたの組織では、送信者の役割を持つ職員だけが他の組織へ送信できます。管理者に連絡してください。', 'In your organization only staff with the sender role may send to other organizations. Contact your administrator.'],
   'err.api.quota-exceeded': ['組織の保存容量の上限を超えるため送信できません。管理者に連絡してください。', 'Sending would exceed your organization\'s storage quota. Contact your administrator.'],
   'err.api.other': ['サーバーがエラーを返しました（HTTP {status}）。', 'The server answered with an error (HTTP {status}).'],
 
@@ -472,6 +477,9 @@ const M = {
   'admin.policyQuotaHint': ['この組織の職員が送信してサーバーに保存されている文書と、送信途中のアップロードの合計です。上限を超える送信は断られます。空欄または0は制限なしです。', 'What this organization\'s members sent that the server still stores, plus unfinished uploads. A send beyond it is refused. Empty or 0 means no limit.'],
   'admin.policyBadDays': ['日数は1〜36500の整数で入力してください。', 'Enter days as a whole number from 1 to 36500.'],
   'admin.policyBadQuota': ['保存容量の上限は0以上、1 PiB（1048576 GiB）以下で入力してください。', 'Enter a storage quota from 0 to 1 PiB (1048576 GiB).'],
+  'admin.policySenderRole': ['他の組織への送信は「送信者」の役割を持つ職員だけに許可する', 'Only staff with the sender role may send to other organizations'],
+  'admin.policySenderRoleHint': ['オンにすると、送信者の役割がない職員には「送信」メニューが表示されず、サーバーもその送信を拒否します。役割は登録の承認時に付けます。',
+    'When on, staff without the sender role do not see the Send menu and the server refuses their sends. The role is given when an enrollment is approved.'],
   'admin.policySave': ['運用方針を保存', 'Save the policy'],
   'admin.policySaved': ['運用方針を保存しました。', 'The policy was saved.'],
   'admin.audit': ['監査記録', 'Audit trail'],

@@ -33,6 +33,23 @@ function changed() { for (const fn of listeners) fn(info); }
 
 export function hasRole(role) { return !!info && info.roles.includes(role); }
 
+// The organization's policy as the server reports it, for what the pages offer (the server
+// enforces it; nothing here is a security decision): whether sending outside needs the sender
+// role.
+let senderRoleRequired = false;
+async function refreshPolicy() {
+  senderRoleRequired = false;
+  try {
+    const o = await api.getJson(`/v1/orgs/${info.orgId}`);
+    senderRoleRequired = !!o.sender_role_required;
+  } catch (e) {
+    // Unknown: sending is offered, and the server refuses it if the policy says so.
+    console.warn('soshiki: the organization policy could not be read', e);
+  }
+}
+/** Whether this member may send to other organizations (the organization's policy, its roles). */
+export function maySend() { return !!info && (!senderRoleRequired || info.roles.includes('sender')); }
+
 /** Unlock a stored key file with its passphrase, then log in (challenge, signed origin+nonce). */
 export async function unlock(entry, passphrase) {
   const sk = need();
@@ -62,6 +79,7 @@ export async function unlock(entry, passphrase) {
   };
   await loadStates();
   await refreshPartners(false);
+  await refreshPolicy();
   armIdle();
   changed();
   return info;

@@ -203,7 +203,7 @@ messages! {
     RecipientOrgNotPinned => "{0}: the recipient's organization is {1} ({2}), not the expected {3}", "{0}: 受信者の組織は {1} ({2}) で、指定された {3} ではありません";
     // keygen
     BadName => "invalid name {0:?}: it must be 1 to 1024 bytes", "名前 {0:?} は使えません(1〜1024バイト)";
-    BadRoles => "invalid roles {0:?}: use a comma-separated list of representative, forwarder, reader, admin", "役割 {0:?} は使えません: representative, forwarder, reader, admin をカンマ区切りで指定してください";
+    BadRoles => "invalid roles {0:?}: use a comma-separated list of representative, forwarder, reader, sender, admin", "役割 {0:?} は使えません: representative, forwarder, reader, sender, admin をカンマ区切りで指定してください";
     BadDays => "invalid validity of {0} days (1 to 36500)", "有効期間 {0} 日は使えません(1〜36500)";
     KeygenOrgDone => "Organization {0} ({1}): key {2}, public record {3}", "組織 {0} ({1}): 鍵 {2}、公開レコード {3}";
     KeygenMemberDone => "Member {0} of {1}: key {2}, identity {3}", "{1} のメンバー {0}: 鍵 {2}、識別ファイル {3}";
@@ -343,7 +343,9 @@ messages! {
     PinFailed => "cannot pin the organization: {0}", "組織を固定(ピン留め)できません: {0}";
     OrgCreated => "Organization {0} registered.\n  fingerprint {1} (give it to the members and to senders out of band)\n  organization key {2}\n  administrator key {3} (certificate {4})", "組織 {0} を登録しました。\n  フィンガープリント {1}(メンバーと送信者に別経路で伝えてください)\n  組織鍵 {2}\n  管理者の鍵 {3}(証明書 {4})";
     OrgShow => "Organization {0}\n  fingerprint {1} (pinned)", "組織 {0}\n  フィンガープリント {1}(固定済み)";
-    PolicyShow => "  unopened deliveries expire after: {0}\n  bodies are kept for: {1}\n  longest certificate validity: {2}\n  storage quota: {3}", "  未開封の配達の有効期限: {0}\n  本文の保存期間: {1}\n  証明書の最長有効期間: {2}\n  保存容量の上限: {3}";
+    PolicyShow => "  unopened deliveries expire after: {0}\n  bodies are kept for: {1}\n  longest certificate validity: {2}\n  storage quota: {3}\n  sending to other organizations: {4}", "  未開封の配達の有効期限: {0}\n  本文の保存期間: {1}\n  証明書の最長有効期間: {2}\n  保存容量の上限: {3}\n  他の組織への送信: {4}";
+    SenderRoleRequired => "members with the sender role only", "送信者の役割を持つ職員のみ";
+    SenderRoleNotRequired => "every member", "すべての職員";
     PolicyOf => "Policy of {0}:", "{0} の運用方針:";
     PolicySet => "Policy of {0} set:", "{0} の運用方針を設定しました:";
     NoLimit => "no limit", "制限なし";
@@ -352,6 +354,7 @@ messages! {
     BadSize => "--quota {0}: expected a size such as 500MiB, 20GiB, 1TB or plain bytes, or none", "--quota {0}: 500MiB、20GiB、1TB、バイト数のような大きさか none で指定してください";
     SizeTooLarge => "--quota {0}: a quota is at most 1PiB", "--quota {0}: 保存容量の上限は 1PiB までです";
     StepPolicy => "setting the policy", "運用方針の設定";
+    CeNoSendingRole => "your organization lets only members with the sender role send to other organizations, and your certificate does not carry it: ask an administrator", "あなたの組織では、送信者の役割を持つ職員だけが他の組織へ送信できます。あなたの証明書にはこの役割がありません。管理者に連絡してください";
     CeQuota => "your organization's storage quota would be exceeded: ask an administrator to free space or raise the quota (server: {0})", "組織の保存容量の上限を超えるため送信できません。管理者に連絡して、容量を空けるか上限を引き上げてもらってください(サーバ: {0})";
     Verified => "verified", "検証済み";
     MemberLine => "  {0} [{1}] {2} ({3})", "  {0} [{1}] {2}({3})";

@@ -47,6 +47,15 @@ enum LangArg {
     En,
 }
 
+/// `org policy --sender-role`: whether sending outside needs the sender role.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum SenderRoleArg {
+    /// Only members whose certificate carries the sender role may send outside.
+    Required,
+    /// Every member may send outside.
+    NotRequired,
+}
+
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Create an organization key or a certified member key.
@@ -170,7 +179,8 @@ enum OrgCommand {
         conn: ConnArgs,
     },
     /// Show the organization's policy, or set parts of it (administrator): expiry, retention,
-    /// longest certificate validity, storage quota. Options not given keep their value.
+    /// longest certificate validity, storage quota, who may send outside. Options not given
+    /// keep their value.
     Policy {
         /// The administrator's member key.
         #[arg(long, value_name = "FILE")]
@@ -189,6 +199,10 @@ enum OrgCommand {
         /// no quota (at most 1PiB).
         #[arg(long, value_name = "SIZE|none")]
         quota: Option<String>,
+        /// Whether only members with the sender role may send to other organizations (the
+        /// server refuses anyone else's send; the browser hides 送信 from them).
+        #[arg(long, value_enum)]
+        sender_role: Option<SenderRoleArg>,
         #[command(flatten)]
         conn: ConnArgs,
     },
@@ -256,7 +270,8 @@ enum MemberCommand {
         /// Member name.
         #[arg(long)]
         name: String,
-        /// Roles: comma-separated from representative, forwarder, reader, admin.
+        /// Roles: comma-separated from representative, forwarder, reader, sender (may send to
+        /// other organizations where the policy requires it), admin.
         #[arg(long, default_value = "reader")]
         roles: String,
         /// Certificate validity in days.
@@ -501,7 +516,8 @@ struct KeygenMemberArgs {
     /// Member name, e.g. "受信代表 高橋".
     #[arg(long)]
     name: String,
-    /// Roles: comma-separated from representative, forwarder, reader, admin.
+    /// Roles: comma-separated from representative, forwarder, reader, sender (may send to other
+    /// organizations where the policy requires it), admin.
     #[arg(long, default_value = "reader")]
     roles: String,
     /// The organization key that certifies the member.
@@ -763,6 +779,7 @@ fn run(ctx: &Ctx, cmd: Command) -> anyhow::Result<()> {
             retention,
             max_validity,
             quota,
+            sender_role,
             conn,
         }) => cmd::client::org_policy(
             ctx,
@@ -773,6 +790,7 @@ fn run(ctx: &Ctx, cmd: Command) -> anyhow::Result<()> {
                 retention,
                 max_validity,
                 quota,
+                sender_role_required: sender_role.map(|r| matches!(r, SenderRoleArg::Required)),
             },
         ),
         Command::Org(OrgCommand::Partners(PartnersCommand::Add {

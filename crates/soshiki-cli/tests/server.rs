@@ -771,7 +771,9 @@ fn serve_demo_seeds_usable_keys() {
         &s,
         &["--passphrase-file", pass, "member", "list", "--key", key],
     );
-    assert_eq!(list.matches("(verified)").count(), 5, "{list}");
+    // Administrator, representative, the city's sender and three district officers.
+    assert_eq!(list.matches("(verified)").count(), 6, "{list}");
+    assert!(list.contains("送付担当 柏木 [reader,sender]"), "{list}");
 }
 
 /// HTTPS with a self-signed certificate made by `openssl` (skipped, with a note, on a machine

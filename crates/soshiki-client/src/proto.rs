@@ -442,6 +442,14 @@ impl ActionSpec {
                 format!("retention={}", opt(policy.retention_days)),
                 format!("max-validity={}", opt(policy.max_validity_days)),
                 format!("quota={quota}"),
+                format!(
+                    "sender-role={}",
+                    if policy.sender_role_required {
+                        "required"
+                    } else {
+                        "not-required"
+                    }
+                ),
             ],
             sha256(b""),
         )
@@ -916,6 +924,9 @@ pub mod json {
         /// The storage quota in bytes (`null`: unlimited).
         #[serde(default)]
         pub quota_bytes: Option<u64>,
+        /// Whether only members with the sender role may send to other organizations.
+        #[serde(default)]
+        pub sender_role_required: bool,
     }
 
     /// `GET /v1/orgs`.
@@ -946,6 +957,11 @@ pub mod json {
         /// An upload that would exceed it is refused (413 `quota-exceeded`).
         #[serde(default)]
         pub quota_bytes: Option<u64>,
+        /// Whether only members with the sender role (`Roles::SENDER`) may send to other
+        /// organizations (`false`, the default: every member may). The server refuses a `send`
+        /// by a member without it (403 `no-sending-role`); clients do not offer sending.
+        #[serde(default)]
+        pub sender_role_required: bool,
     }
 
     impl Policy {

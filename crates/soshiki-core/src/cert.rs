@@ -35,7 +35,11 @@ impl Roles {
     pub const FORWARDER: Roles = Roles(4);
     /// Reader: the staff member in charge, who opens documents.
     pub const READER: Roles = Roles(8);
-    const ALL: u8 = 0x0f;
+    /// Sender: may send documents to other organizations, where the organization's policy
+    /// requires this role for sending (enforced by the sending organization's server and
+    /// clients; a reader does not check it, SPEC.md §5.3).
+    pub const SENDER: Roles = Roles(16);
+    const ALL: u8 = 0x1f;
 
     /// No role.
     pub const fn empty() -> Self {
@@ -60,13 +64,14 @@ impl Roles {
     pub const fn union(self, other: Roles) -> Roles {
         Roles(self.0 | other.0)
     }
-    /// Names, for display and the CLI: `admin,representative,forwarder,reader`.
+    /// Names, for display and the CLI: `admin,representative,forwarder,reader,sender`.
     pub fn names(self) -> Vec<&'static str> {
         [
             (Self::ADMIN, "admin"),
             (Self::REPRESENTATIVE, "representative"),
             (Self::FORWARDER, "forwarder"),
             (Self::READER, "reader"),
+            (Self::SENDER, "sender"),
         ]
         .into_iter()
         .filter(|(r, _)| self.contains(*r))
@@ -82,6 +87,7 @@ impl Roles {
                 "representative" | "rep" => Self::REPRESENTATIVE,
                 "forwarder" => Self::FORWARDER,
                 "reader" => Self::READER,
+                "sender" => Self::SENDER,
                 _ => return None,
             });
         }
@@ -553,6 +559,9 @@ mod tests {
         let r = Roles::parse("forwarder, reader").expect("parse");
         assert_eq!(r.names(), vec!["forwarder", "reader"]);
         assert!(Roles::parse("king").is_none());
-        assert!(Roles::from_bits(0x10).is_err());
+        let s = Roles::parse("reader,sender").expect("parse");
+        assert_eq!(s.names(), vec!["reader", "sender"]);
+        assert_eq!(Roles::from_bits(0x18).expect("reader and sender"), s);
+        assert!(Roles::from_bits(0x20).is_err());
     }
 }

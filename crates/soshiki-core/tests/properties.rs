@@ -623,7 +623,7 @@ fn certificate_roundtrip<S: Suite>(name: &str, org_name: &str, roles: u8, seed: 
     let m = member(
         &org,
         name,
-        Roles::from_bits(roles & 0x0f).expect("roles"),
+        Roles::from_bits(roles & 0x1f).expect("roles"),
         &mut rng,
     );
     let bytes = m.cert.to_bytes();

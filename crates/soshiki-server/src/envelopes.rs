@@ -98,6 +98,21 @@ async fn check_recipient(st: &AppState, org_id: &str, cert_id: &str) -> ApiResul
     Ok(())
 }
 
+/// Where the sender's organization requires the sender role for sending outside (its policy),
+/// the logged-in member's certificate must carry it (403 `no-sending-role`).
+async fn check_sending_role(st: &AppState, actor: &Actor) -> ApiResult<()> {
+    let org = st.store.org(&actor.member.org_id).await?;
+    if org.sender_role_required && !has_role(actor.member.roles, Roles::SENDER) {
+        return Err(ApiError::coded(
+            StatusCode::FORBIDDEN,
+            codes::NO_SENDING_ROLE,
+            "the organization's policy lets only members with the sender role send to other \
+             organizations, and this member's certificate does not carry it",
+        ));
+    }
+    Ok(())
+}
+
 /// `POST /v1/envelopes`: the header of an envelope the logged-in member encrypted; answers
 /// where to upload exactly `bodies_len` bytes.
 pub async fn create_upload(
@@ -130,6 +145,7 @@ pub async fn create_upload(
             "the envelope names another sender organization".into(),
         ));
     }
+    check_sending_role(&st, &actor).await?;
     check_recipient(&st, &sum.recipient_org, &sum.recipient_cert).await?;
     match st.store.envelope(&sum.envelope_id).await {
         Ok(_) => {

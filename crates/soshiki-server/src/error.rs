@@ -81,6 +81,9 @@ pub mod codes {
     pub const STALE_CURSOR: &str = "stale-cursor";
     /// 413: the upload would take the sender's organization over its storage quota.
     pub const QUOTA_EXCEEDED: &str = "quota-exceeded";
+    /// 403: the organization's policy requires the sender role to send outside, and the
+    /// logged-in member's certificate does not carry it.
+    pub const NO_SENDING_ROLE: &str = "no-sending-role";
 
     /// The generic codes, one per status (the body of an error without a specific code).
     pub const GENERIC: &[&str] = &[
@@ -111,6 +114,7 @@ pub mod codes {
         BAD_CURSOR,
         STALE_CURSOR,
         QUOTA_EXCEEDED,
+        NO_SENDING_ROLE,
     ];
 }
 

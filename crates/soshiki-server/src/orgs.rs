@@ -51,6 +51,7 @@ pub async fn register(
         retention_days: None,
         max_validity_days: None,
         quota_bytes: None,
+        sender_role_required: false,
     };
     st.store.create_org(&row).await.map_err(ApiError::store(
         "",
@@ -147,6 +148,7 @@ pub async fn set_policy(
                 retention_days: p.retention_days,
                 max_validity_days: p.max_validity_days,
                 quota_bytes: p.quota(),
+                sender_role_required: p.sender_role_required,
             },
             &[action::entry(&st, &id, &entry)],
         )

@@ -137,6 +137,7 @@ pub fn org_info(o: &OrgRow) -> OrgInfo {
         retention_days: o.retention_days,
         max_validity_days: o.max_validity_days,
         quota_bytes: o.quota_bytes,
+        sender_role_required: o.sender_role_required,
     }
 }
 

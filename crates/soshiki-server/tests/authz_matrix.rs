@@ -1031,6 +1031,7 @@ async fn call_for(
                 retention_days: None,
                 max_validity_days: None,
                 quota_bytes: None,
+                sender_role_required: false,
             };
             call.action = sign(&ActionSpec::set_policy(&w.r_org_id, &policy));
             call.body = json(&policy);

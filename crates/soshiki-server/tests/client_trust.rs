@@ -166,6 +166,7 @@ async fn certificate_validity_is_capped_by_the_organization_policy() {
         retention_days: None,
         max_validity_days: Some(30),
         quota_bytes: None,
+        sender_role_required: false,
     };
     let org = flows::set_policy(&city.admin.client, &city.admin.key, &policy)
         .await

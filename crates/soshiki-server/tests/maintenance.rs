@@ -168,6 +168,7 @@ async fn expiry_retention_and_orphans() {
         retention_days,
         max_validity_days: None,
         quota_bytes: None,
+        sender_role_required: false,
     };
     let org = flows::set_policy(
         &city.admin.client,

@@ -38,7 +38,7 @@
 //! let org = OrgRow {
 //!     id: "00aa".into(), suite: 1, name: "Omachi City".into(), record: b"signed".to_vec(),
 //!     created: 1_700_000_000, expiry_days: Some(30), retention_days: None,
-//!     max_validity_days: None, quota_bytes: None,
+//!     max_validity_days: None, quota_bytes: None, sender_role_required: false,
 //! };
 //! store.create_org(&org).await?;
 //! let entry = |text: &str| NewAuditEntry {
@@ -244,6 +244,8 @@ pub struct OrgPolicy {
     /// The storage quota in bytes (`None`: unlimited; never `Some(0)`): what
     /// [`Store::org_usage`] counts may not exceed it through a new upload.
     pub quota_bytes: Option<u64>,
+    /// Whether only members with the sender role may send to other organizations.
+    pub sender_role_required: bool,
 }
 
 /// An organization known to the directory.
@@ -268,6 +270,8 @@ pub struct OrgRow {
     /// The storage quota in bytes (`None`: unlimited; never `Some(0)`): what
     /// [`Store::org_usage`] counts may not exceed it through a new upload.
     pub quota_bytes: Option<u64>,
+    /// Whether only members with the sender role may send to other organizations.
+    pub sender_role_required: bool,
 }
 
 /// A member's status.

@@ -61,6 +61,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "partner lists",
         include_str!("../migrations/postgres/0009_partner_lists.sql"),
     ),
+    (
+        10,
+        "sender role policy",
+        include_str!("../migrations/postgres/0010_sender_role.sql"),
+    ),
 ];
 
 /// The advisory-lock class of audit-trail heads (two-key advisory locks, first key).

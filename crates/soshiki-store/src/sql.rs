@@ -177,7 +177,7 @@ pub(crate) fn audit_orgs(entries: &[crate::NewAuditEntry]) -> Vec<&str> {
 macro_rules! org_cols {
     () => {
         "id, suite, name, record, created, expiry_days, retention_days, max_validity_days, \
-         quota_bytes"
+         quota_bytes, sender_role_required"
     };
 }
 macro_rules! member_cols {
@@ -288,6 +288,7 @@ macro_rules! sql_store {
                     "max_validity_days",
                 )?,
                 quota_bytes: bytes_from_db(get(row, "quota_bytes")?, "quota_bytes")?,
+                sender_role_required: get(row, "sender_role_required")?,
             })
         }
 
@@ -577,7 +578,7 @@ macro_rules! sql_store {
                 sqlx::query(concat!(
                     "INSERT INTO orgs (",
                     org_cols!(),
-                    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+                    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
                 ))
                 .bind(&org.id)
                 .bind(i64::from(org.suite))
@@ -588,6 +589,7 @@ macro_rules! sql_store {
                 .bind(days_to_db(org.retention_days))
                 .bind(days_to_db(org.max_validity_days))
                 .bind(bytes_to_db(org.quota_bytes, "quota_bytes")?)
+                .bind(org.sender_role_required)
                 .execute(&mut *tx)
                 .await
                 .map_err(db_err(&format!("organization {}", org.id)))?;
@@ -648,13 +650,15 @@ macro_rules! sql_store {
                 let mut tx = self.begin_audited(audit).await?;
                 let done = sqlx::query(
                     "UPDATE orgs SET expiry_days = $2, retention_days = $3, \
-                     max_validity_days = $4, quota_bytes = $5 WHERE id = $1",
+                     max_validity_days = $4, quota_bytes = $5, sender_role_required = $6 \
+                     WHERE id = $1",
                 )
                 .bind(id)
                 .bind(days_to_db(policy.expiry_days))
                 .bind(days_to_db(policy.retention_days))
                 .bind(days_to_db(policy.max_validity_days))
                 .bind(bytes_to_db(policy.quota_bytes, "quota_bytes")?)
+                .bind(policy.sender_role_required)
                 .execute(&mut *tx)
                 .await
                 .map_err(db_err("organization"))?;

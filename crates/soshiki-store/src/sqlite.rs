@@ -73,6 +73,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "partner lists",
         include_str!("../migrations/sqlite/0009_partner_lists.sql"),
     ),
+    (
+        10,
+        "sender role policy",
+        include_str!("../migrations/sqlite/0010_sender_role.sql"),
+    ),
 ];
 
 /// How long a writer waits for another process's write lock before failing.

@@ -165,6 +165,7 @@ fn org(id: &str, name: &str) -> OrgRow {
         retention_days: None,
         max_validity_days: None,
         quota_bytes: None,
+        sender_role_required: false,
     }
 }
 
@@ -174,6 +175,7 @@ fn policy(expiry: Option<u32>, retention: Option<u32>, max_validity: Option<u32>
         retention_days: retention,
         max_validity_days: max_validity,
         quota_bytes: None,
+        sender_role_required: false,
     }
 }
 
@@ -406,6 +408,19 @@ async fn organizations_and_policy(db: &Db) {
         (a.quota_bytes, a.expiry_days, a.max_validity_days),
         (Some(1 << 50), None, None)
     );
+    assert!(!a.sender_role_required, "every member sends unless the policy says otherwise");
+    s.set_org_policy(
+        "aaaa",
+        &OrgPolicy {
+            sender_role_required: true,
+            ..OrgPolicy::default()
+        },
+        &[],
+    )
+    .await
+    .expect("sender role policy");
+    assert!(s.org("aaaa").await.expect("org").sender_role_required);
+    assert!(!s.org("bbbb").await.expect("org").sender_role_required);
     assert!(is_not_found(
         s.set_org_policy("cccc", &policy(Some(1), None, None), &[])
             .await

@@ -754,7 +754,8 @@ impl Session {
     }
 
     /// `set-policy` statement (`null` = none); `quotaBytes`: the storage quota in bytes, a
-    /// whole number from 0 (no quota) to 2^50 (`MAX_QUOTA_BYTES`).
+    /// whole number from 0 (no quota) to 2^50 (`MAX_QUOTA_BYTES`); `senderRoleRequired`:
+    /// whether only members with the sender role may send outside.
     #[wasm_bindgen(js_name = actionSetPolicy)]
     pub fn action_set_policy(
         &self,
@@ -763,6 +764,7 @@ impl Session {
         retention_days: Option<u32>,
         max_validity_days: Option<u32>,
         quota_bytes: Option<f64>,
+        sender_role_required: bool,
     ) -> JsResult<String> {
         self.action(crate::api::quota_from_js(quota_bytes).map(|quota_bytes| {
             ActionSpec::set_policy(
@@ -772,6 +774,7 @@ impl Session {
                     retention_days,
                     max_validity_days,
                     quota_bytes,
+                    sender_role_required,
                 },
             )
         }))

@@ -542,6 +542,7 @@ fn audit_pages_verify_and_edits_are_found() {
                 retention_days: None,
                 max_validity_days: None,
                 quota_bytes: None,
+                sender_role_required: false,
             },
         ),
     ]

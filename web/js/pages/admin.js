@@ -2,7 +2,7 @@
 // reject — approving certifies the requested keys with the ORGANIZATION key, unlocked here in
 // the browser from its key file and kept in memory only —; members and revocation (失効);
 // the organization's policy (運用方針: expiry, retention, certificate validity, storage
-// quota); the audit trail (監査記録) with its verification result.
+// quota, who may send outside); the audit trail (監査記録) with its verification result.
 import { t } from '../i18n.js';
 import { h, field, statusBox, fingerprintEl, comparisonCodeEl, fmtTime, badge, confirmDialog, readFileBytes } from '../ui.js';
 import * as api from '../api.js';
@@ -106,6 +106,7 @@ async function policySection(s, me) {
     if (!Number.isFinite(n) || n < 0 || bytes > MAX_QUOTA_BYTES) throw userError('admin.policyBadQuota');
     return bytes || null;
   };
+  const senderRole = h('input', { type: 'checkbox', id: 'policy-sender-role', name: 'sender-role-required', checked: !!org.sender_role_required, 'aria-describedby': 'policy-sender-role-hint' });
   const save = h('button', { type: 'submit', class: 'primary' }, t('admin.policySave'));
   const form = h('form', {},
     field(t('admin.policyExpiry'), expiry, t('admin.policyDaysHint')),
@@ -113,12 +114,15 @@ async function policySection(s, me) {
     field(t('admin.policyValidity'), validity, t('admin.policyDaysHint')),
     h('div', { class: 'field' }, h('label', { for: 'policy-quota' }, t('admin.policyQuota')), quota, ' ', unit,
       h('p', { class: 'hint', id: 'policy-quota-hint' }, t('admin.policyQuotaHint'))),
+    h('div', { class: 'field' }, h('label', { class: 'inline' }, senderRole, ' ', t('admin.policySenderRole')),
+      h('p', { class: 'hint', id: 'policy-sender-role-hint' }, t('admin.policySenderRoleHint'))),
     h('div', { class: 'actions' }, save));
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     try {
-      const policy = { expiry_days: readDays(expiry), retention_days: readDays(retention), max_validity_days: readDays(validity), quota_bytes: readQuota() };
-      const action = s.actionSetPolicy(me.orgId, policy.expiry_days, policy.retention_days, policy.max_validity_days, policy.quota_bytes);
+      const policy = { expiry_days: readDays(expiry), retention_days: readDays(retention), max_validity_days: readDays(validity), quota_bytes: readQuota(),
+        sender_role_required: senderRole.checked };
+      const action = s.actionSetPolicy(me.orgId, policy.expiry_days, policy.retention_days, policy.max_validity_days, policy.quota_bytes, policy.sender_role_required);
       await api.putJson(`/v1/orgs/${me.orgId}/policy`, policy, { action });
       st.show(t('admin.policySaved'), 'ok');
     } catch (e) { st.show(errorText(e), 'error'); }

@@ -63,7 +63,7 @@ function enrollSection(go) {
   const orgBox = h('div', { class: 'org-check', 'aria-live': 'polite' });
   const same = h('input', { type: 'checkbox', name: 'fp-same' });
   const name = h('input', { type: 'text', name: 'member-name', autocomplete: 'name' });
-  const roleBoxes = ['reader', 'forwarder', 'representative', 'admin'].map((r) => {
+  const roleBoxes = ['reader', 'sender', 'forwarder', 'representative', 'admin'].map((r) => {
     const cb = h('input', { type: 'checkbox', name: 'role', value: r, checked: r === 'reader' });
     return h('label', { class: 'inline' }, cb, ' ', t(`role.${r}`));
   });

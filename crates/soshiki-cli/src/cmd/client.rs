@@ -280,6 +280,8 @@ pub struct PolicyChange {
     pub max_validity: Option<String>,
     /// `--quota SIZE|none`.
     pub quota: Option<String>,
+    /// `--sender-role required|not-required`.
+    pub sender_role_required: Option<bool>,
 }
 
 impl PolicyChange {
@@ -288,6 +290,7 @@ impl PolicyChange {
             && self.retention.is_none()
             && self.max_validity.is_none()
             && self.quota.is_none()
+            && self.sender_role_required.is_none()
     }
 
     /// The current policy with these changes, every value checked.
@@ -318,6 +321,9 @@ impl PolicyChange {
                 current.max_validity_days,
             )?,
             quota_bytes: quota,
+            sender_role_required: self
+                .sender_role_required
+                .unwrap_or(current.sender_role_required),
         })
     }
 }
@@ -335,6 +341,14 @@ fn policy_text(o: &soshiki_client::proto::json::OrgInfo) -> String {
             &days(o.retention_days),
             &days(o.max_validity_days),
             &quota,
+            &tr(
+                if o.sender_role_required {
+                    M::SenderRoleRequired
+                } else {
+                    M::SenderRoleNotRequired
+                },
+                &[],
+            ),
         ],
     )
 }

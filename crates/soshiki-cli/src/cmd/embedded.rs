@@ -45,6 +45,7 @@ pub fn client_error_text(e: &ClientError) -> String {
         ClientError::Api { code, message, .. } if code == "quota-exceeded" => {
             tr(M::CeQuota, &[message])
         }
+        ClientError::Api { code, .. } if code == "no-sending-role" => tr(M::CeNoSendingRole, &[]),
         ClientError::Api {
             status, message, ..
         } => tr(M::CeApi, &[status, message]),
@@ -264,6 +265,17 @@ impl Demo {
         )
         .await
         .map_err(|e| step_err(M::StepRevoke, e))?;
+        // As an office would run it: only staff given the sender role send outside.
+        flows::set_policy(
+            &client,
+            &admin,
+            &soshiki_client::proto::json::Policy {
+                sender_role_required: true,
+                ..Default::default()
+            },
+        )
+        .await
+        .map_err(|e| step_err(M::StepRegister, e))?;
         let o = self.orgs.len();
         println!(
             "{}",

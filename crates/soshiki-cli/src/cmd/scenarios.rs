@@ -23,6 +23,9 @@ pub const SCENARIOS: &[(&str, M)] = &[
 
 const REP: Roles = Roles::REPRESENTATIVE.union(Roles::FORWARDER);
 const READ: Roles = Roles::READER;
+/// Staff who send to other organizations: every demo organization requires the sender role
+/// for that (`Demo::org` sets the policy), so the other readers are not offered sending.
+const SEND: Roles = Roles::READER.union(Roles::SENDER);
 
 const SURNAMES: &[&str] = &[
     "青葉", "朝霧", "石森", "内海", "大滝", "柏木", "北川", "桐原", "小松", "桜井", "白石", "杉浦",
@@ -144,10 +147,13 @@ async fn omachi(d: &mut Demo) -> Result<()> {
     let pref = d.org("pref", "長野県 健康福祉部 (架空)").await?;
     let city = d.org("omachi", "大町市 福祉課 (架空)").await?;
     let sender = d
-        .member(pref, "pref-sender", "県 送付担当 青葉", READ)
+        .member(pref, "pref-sender", "県 送付担当 青葉", SEND)
         .await?;
     let rep = d
         .member(city, "omachi-rep", "大町市 受付窓口 朝霧", REP)
+        .await?;
+    // The city's one member who sends outside (the district officers only read).
+    d.member(city, "omachi-sender", "大町市 福祉課 送付担当 柏木", SEND)
         .await?;
     let districts = [("Omachi", "大町"), ("Yasaka", "八坂"), ("Miasa", "美麻")];
     let mut officers = Vec::new();
@@ -205,7 +211,7 @@ async fn minowa(d: &mut Demo) -> Result<()> {
     let town = d.org("minowa", "箕輪町 介護保険係 (架空)").await?;
     let provider = d.org("care", "みどり介護サービス (架空)").await?;
     let sender = d
-        .member(town, "minowa-sender", "介護保険係 石森", READ)
+        .member(town, "minowa-sender", "介護保険係 石森", SEND)
         .await?;
     let rep = d
         .member(provider, "care-rep", "事業所 受付 内海", REP)
@@ -261,7 +267,7 @@ async fn tsubame(d: &mut Demo) -> Result<()> {
     let from = d.org("sanjo", "転出元 架空市 市民課").await?;
     let city = d.org("tsubame", "燕市 市民課 (架空)").await?;
     let sender = d
-        .member(from, "sanjo-sender", "転出元 市民課 北川", READ)
+        .member(from, "sanjo-sender", "転出元 市民課 北川", SEND)
         .await?;
     let rep = d
         .member(city, "tsubame-rep", "燕市 窓口 (エージェント) 桐原", REP)
@@ -338,7 +344,7 @@ async fn kakogawa(d: &mut Demo) -> Result<()> {
     for (tag, name, _) in divs {
         let o = d.org(tag, name).await?;
         senders.push(
-            d.member(o, &format!("{tag}-sender"), &format!("{name} 担当"), READ)
+            d.member(o, &format!("{tag}-sender"), &format!("{name} 担当"), SEND)
                 .await?,
         );
     }
@@ -427,7 +433,7 @@ async fn kyoto(d: &mut Demo) -> Result<()> {
     let clinic = d.org("clinic", "みやこ診療所 (架空)").await?;
     let hospital = d.org("hospital", "架空総合病院 地域医療連携室").await?;
     let gp = d
-        .member(clinic, "clinic-doctor", "診療所 医師 杉浦", READ)
+        .member(clinic, "clinic-doctor", "診療所 医師 杉浦", SEND)
         .await?;
     let clerk = d
         .member(hospital, "liaison-clerk", "連携室 事務 高畑", REP)
@@ -469,7 +475,7 @@ async fn outsourcing(d: &mut Demo) -> Result<()> {
     let city = d.org("city", "架空市 健康推進課").await?;
     let contractor = d.org("contractor", "架空データ入力株式会社").await?;
     let officer = d
-        .member(city, "city-officer", "健康推進課 月岡", READ)
+        .member(city, "city-officer", "健康推進課 月岡", SEND)
         .await?;
     let rep = d
         .member(contractor, "contractor-rep", "受託窓口 土屋", REP)
@@ -521,7 +527,7 @@ async fn outsourcing(d: &mut Demo) -> Result<()> {
 async fn wrong_recipient(d: &mut Demo) -> Result<()> {
     let pref = d.org("pref2", "架空県 子ども家庭課").await?;
     let city = d.org("city2", "架空町 子育て支援課").await?;
-    let sender = d.member(pref, "pref2-sender", "県 担当 橋爪", READ).await?;
+    let sender = d.member(pref, "pref2-sender", "県 担当 橋爪", SEND).await?;
     let rep = d.member(city, "city2-rep", "町 窓口 日向", REP).await?;
     let wrong = d
         .member(city, "city2-wrong", "母子保健 担当 藤波 (誤送付先)", READ)

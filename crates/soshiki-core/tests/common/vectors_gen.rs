@@ -1431,7 +1431,7 @@ fn negative<S: Suite>() -> GenResult<NegativeFile> {
     let cert = f.staff.cert.to_bytes();
     let roles_at = 5 + 1 + 2 + 16 + 32 + 2 + f.staff.cert.member_name.len();
     let mut bad_roles = cert.clone();
-    bad_roles[roles_at] = 0x10;
+    bad_roles[roles_at] = 0x20;
     cases.push(neg(
         "certificate: unknown role bit",
         "certificate",
