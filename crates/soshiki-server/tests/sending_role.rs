@@ -65,7 +65,11 @@ async fn only_members_with_the_sender_role_send_where_the_policy_requires_it() {
 
     // The reader sends anyway, with its own valid signature: refused, nothing stored.
     // What the organization has stored (bodies, headers, pending uploads), before.
-    let stored_before = st.store.org_usage(&pref.id(), st.now()).await.expect("usage");
+    let stored_before = st
+        .store
+        .org_usage(&pref.id(), st.now())
+        .await
+        .expect("usage");
     match send(&reader, &to).await {
         Err(ClientError::Api { status, code, .. }) => {
             assert_eq!((status, code.as_str()), (403, "no-sending-role"));
@@ -73,7 +77,10 @@ async fn only_members_with_the_sender_role_send_where_the_policy_requires_it() {
         other => panic!("a reader without the sender role sent: {other:?}"),
     }
     assert_eq!(
-        st.store.org_usage(&pref.id(), st.now()).await.expect("usage"),
+        st.store
+            .org_usage(&pref.id(), st.now())
+            .await
+            .expect("usage"),
         stored_before,
         "no envelope, delivery or upload slot"
     );
@@ -84,7 +91,15 @@ async fn only_members_with_the_sender_role_send_where_the_policy_requires_it() {
     assert!(!sent.delivery_id.is_empty());
 
     // The city has not set the policy: its representative could send outside.
-    assert!(!city.admin.client.org(&city.id()).await.expect("org").sender_role_required);
+    assert!(
+        !city
+            .admin
+            .client
+            .org(&city.id())
+            .await
+            .expect("org")
+            .sender_role_required
+    );
 
     // A `set-policy` statement signed for "required" does not turn it off: the flag is one of
     // the statement's subjects.
@@ -104,10 +119,23 @@ async fn only_members_with_the_sender_role_send_where_the_policy_requires_it() {
         .set_policy(&pref.id(), &Policy::default(), &signed_required)
         .await;
     assert!(
-        matches!(lifted, Err(ClientError::Api { status: 400 | 403, .. })),
+        matches!(
+            lifted,
+            Err(ClientError::Api {
+                status: 400 | 403,
+                ..
+            })
+        ),
         "a statement for another setting is refused: {lifted:?}"
     );
-    assert!(pref.admin.client.org(&pref.id()).await.expect("org").sender_role_required);
+    assert!(
+        pref.admin
+            .client
+            .org(&pref.id())
+            .await
+            .expect("org")
+            .sender_role_required
+    );
     match send(&reader, &to).await {
         Err(ClientError::Api { code, .. }) => assert_eq!(code, "no-sending-role"),
         other => panic!("the policy was lifted by a mismatched statement: {other:?}"),
@@ -117,7 +145,9 @@ async fn only_members_with_the_sender_role_send_where_the_policy_requires_it() {
     flows::set_policy(&pref.admin.client, &pref.admin.key, &Policy::default())
         .await
         .expect("lift");
-    send(&reader, &to).await.expect("policy lifted: a reader sends");
+    send(&reader, &to)
+        .await
+        .expect("policy lifted: a reader sends");
 }
 
 async fn send(

@@ -408,7 +408,10 @@ async fn organizations_and_policy(db: &Db) {
         (a.quota_bytes, a.expiry_days, a.max_validity_days),
         (Some(1 << 50), None, None)
     );
-    assert!(!a.sender_role_required, "every member sends unless the policy says otherwise");
+    assert!(
+        !a.sender_role_required,
+        "every member sends unless the policy says otherwise"
+    );
     s.set_org_policy(
         "aaaa",
         &OrgPolicy {
