@@ -229,6 +229,39 @@ impl<T> Page<T> {
     }
 }
 
+/// Backend failures, counted where they are made: the server's `/metrics` reports them
+/// (`soshiki_backend_errors_total{backend="database"|"blobs"}`).
+pub mod failures {
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    use crate::StoreError;
+
+    static DATABASE: AtomicU64 = AtomicU64::new(0);
+    static BLOBS: AtomicU64 = AtomicU64::new(0);
+
+    /// Database failures (connection, SQL, corrupt values) since the process started.
+    pub fn database() -> u64 {
+        DATABASE.load(Ordering::Relaxed)
+    }
+
+    /// Blob-store failures (I/O, S3) since the process started.
+    pub fn blobs() -> u64 {
+        BLOBS.load(Ordering::Relaxed)
+    }
+
+    /// A database failure, counted.
+    pub(crate) fn database_error(detail: String) -> StoreError {
+        DATABASE.fetch_add(1, Ordering::Relaxed);
+        StoreError::Backend(detail)
+    }
+
+    /// A blob-store failure, counted.
+    pub(crate) fn blob_error(detail: String) -> StoreError {
+        BLOBS.fetch_add(1, Ordering::Relaxed);
+        StoreError::Backend(detail)
+    }
+}
+
 /// Seconds since the Unix epoch.
 pub type Timestamp = i64;
 
@@ -647,6 +680,9 @@ pub trait Store: Send + Sync {
     async fn org_usage(&self, org_id: &str, now: Timestamp) -> Result<u64>;
     /// One upload record (expired ones included, until they are purged).
     async fn upload(&self, id: &str) -> Result<UploadRow>;
+    /// How many upload records are alive at `now` (uploads started and not yet committed or
+    /// expired). One indexed read; also the readiness probe of the database.
+    async fn pending_uploads(&self, now: Timestamp) -> Result<u64>;
     /// A `PUT` starts: the live upload's record now claims `blob_key` (a fresh key per
     /// attempt, so an abandoned earlier attempt can never commit) until `expires`. `Conflict`
     /// if it expired at `now` (`expires <= now`), `NotFound` if it is gone.
@@ -831,4 +867,6 @@ pub trait BlobStore: Send + Sync {
     async fn delete(&self, key: &str) -> Result<()>;
     /// Every key with its last-modified time (for orphan collection), sorted by key.
     async fn list(&self) -> Result<Vec<(String, Timestamp)>>;
+    /// Whether the store is reachable (readiness): one cheap request, no blob read or written.
+    async fn ping(&self) -> Result<()>;
 }

@@ -37,7 +37,7 @@ pub struct S3Blobs {
 fn s3_err(what: String) -> impl Fn(object_store::Error) -> StoreError {
     move |e| match e {
         object_store::Error::NotFound { .. } => StoreError::NotFound(what.clone()),
-        e => StoreError::Backend(format!("{what}: {e}")),
+        e => crate::failures::blob_error(format!("{what}: {e}")),
     }
 }
 
@@ -116,10 +116,10 @@ impl S3Blobs {
             w.put(chunk);
         }
         while let Some(chunk) = data.next().await {
-            let chunk = chunk.map_err(|e| StoreError::Backend(format!("blob source: {e}")))?;
+            let chunk = chunk.map_err(|e| crate::failures::blob_error(format!("blob source: {e}")))?;
             written += chunk.len() as u64;
             if written > len {
-                return Err(StoreError::Backend(format!(
+                return Err(crate::failures::blob_error(format!(
                     "blob {key}: more than the announced {len} bytes"
                 )));
             }
@@ -129,7 +129,7 @@ impl S3Blobs {
             w.put(chunk);
         }
         if written != len {
-            return Err(StoreError::Backend(format!(
+            return Err(crate::failures::blob_error(format!(
                 "blob {key}: {written} bytes, expected {len}"
             )));
         }
@@ -183,10 +183,10 @@ impl BlobStore for S3Blobs {
                 }
                 Some(chunk) => {
                     let chunk =
-                        chunk.map_err(|e| StoreError::Backend(format!("blob source: {e}")))?;
+                        chunk.map_err(|e| crate::failures::blob_error(format!("blob source: {e}")))?;
                     buffered += chunk.len() as u64;
                     if buffered > len {
-                        return Err(StoreError::Backend(format!(
+                        return Err(crate::failures::blob_error(format!(
                             "blob {key}: more than the announced {len} bytes"
                         )));
                     }
@@ -196,7 +196,7 @@ impl BlobStore for S3Blobs {
         }
         if ended {
             if buffered != len {
-                return Err(StoreError::Backend(format!(
+                return Err(crate::failures::blob_error(format!(
                     "blob {key}: {buffered} bytes, expected {len}"
                 )));
             }
@@ -256,7 +256,7 @@ impl BlobStore for S3Blobs {
                 // Tell a range past the end from a failure.
                 return match self.store.head(&path).await {
                     Ok(meta) if end > meta.size => Err(beyond(meta.size)),
-                    _ => Err(StoreError::Backend(format!("get blob {key}: {e}"))),
+                    _ => Err(crate::failures::blob_error(format!("get blob {key}: {e}"))),
                 };
             }
         };
@@ -273,7 +273,7 @@ impl BlobStore for S3Blobs {
         let path = self.path(key)?;
         match self.store.delete(&path).await {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
-            Err(e) => Err(StoreError::Backend(format!("delete blob {key}: {e}"))),
+            Err(e) => Err(crate::failures::blob_error(format!("delete blob {key}: {e}"))),
         }
     }
 
@@ -298,5 +298,14 @@ impl BlobStore for S3Blobs {
         }
         out.sort();
         Ok(out)
+    }
+
+    async fn ping(&self) -> Result<()> {
+        // A HEAD of a key that is never written: "not found" proves the bucket answers.
+        let probe = self.path("readiness-probe")?;
+        match self.store.head(&probe).await {
+            Ok(_) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(crate::failures::blob_error(format!("S3 readiness: {e}"))),
+        }
     }
 }
