@@ -81,6 +81,9 @@ kyoto-referral, outsourcing, wrong-recipient"
     Demo(DemoArgs),
     /// Run the management server (SQLite and body files in a data directory by default).
     Serve(ServeArgs),
+    /// Server settings files.
+    #[command(subcommand)]
+    Config(ConfigCommand),
     /// Organizations on the server: create (with its first administrator), show, fingerprint.
     #[command(subcommand)]
     Org(OrgCommand),
@@ -441,15 +444,23 @@ struct DemoArgs {
     name: Option<String>,
 }
 
+/// `serve`'s flags. Each overrides the same setting of `SOSHIKI_*` environment variables and of
+/// the `--config` file (docs/operations.md, "Configuration").
 #[derive(Debug, Args)]
 struct ServeArgs {
-    /// Data directory (SQLite database and body files unless --database/--blobs say otherwise).
-    #[arg(long, value_name = "DIR", default_value = "soshiki-data")]
-    data: PathBuf,
-    /// Address to bind.
-    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:7780")]
-    bind: std::net::SocketAddr,
+    /// Settings file (TOML); see `soshiki config check`.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Data directory (SQLite database and body files unless a database or blob store URL says
+    /// otherwise) [default: soshiki-data].
+    #[arg(long, value_name = "DIR")]
+    data: Option<PathBuf>,
+    /// Address to bind [default: 127.0.0.1:7780].
+    #[arg(long, value_name = "ADDR")]
+    bind: Option<String>,
     /// Database URL, e.g. postgres://user@host/db (default: SQLite in the data directory).
+    /// A URL with a password belongs in the settings file, SOSHIKI_DATABASE_URL or
+    /// database_url_file, not on the command line.
     #[arg(long, value_name = "URL")]
     database: Option<String>,
     /// Blob store, e.g. s3://bucket?endpoint=http://127.0.0.1:9000 (default: DIR/blobs).
@@ -458,29 +469,74 @@ struct ServeArgs {
     /// The origin clients dial, e.g. https://soshiki.example (default: from the bound address).
     #[arg(long, value_name = "URL")]
     origin: Option<String>,
-    /// HTTPS certificate chain (PEM); requires --tls-key.
-    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    /// HTTPS certificate chain (PEM); requires a TLS key.
+    #[arg(long, value_name = "FILE")]
     tls_cert: Option<PathBuf>,
-    /// HTTPS private key (PEM); requires --tls-cert.
-    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    /// HTTPS private key (PEM); requires a TLS certificate.
+    #[arg(long, value_name = "FILE")]
     tls_key: Option<PathBuf>,
+    /// Serve /metrics on this address instead of the main one (e.g. 127.0.0.1:9780).
+    #[arg(long, value_name = "ADDR")]
+    metrics_bind: Option<String>,
     /// Seed the scenarios' organizations and members, and write their key files under DIR/demo.
     #[arg(long)]
     demo: bool,
     /// Requests per minute and client address on the unauthenticated endpoints (registration,
-    /// enrollment, login); 0 turns the limit off (e.g. behind a rate-limiting proxy).
-    #[arg(long, value_name = "N", default_value_t = 600)]
-    rate_limit: u32,
-    /// Requests a client address may make at once before the rate limit applies.
-    #[arg(long, value_name = "N", default_value_t = 300)]
-    rate_burst: u32,
+    /// enrollment, login); 0 turns the limit off (e.g. behind a rate-limiting proxy)
+    /// [default: 600].
+    #[arg(long, value_name = "N")]
+    rate_limit: Option<u32>,
+    /// Requests a client address may make at once before the rate limit applies [default: 300].
+    #[arg(long, value_name = "N")]
+    rate_burst: Option<u32>,
     /// Who may register organizations: open (anyone) or closed (only with the token of
-    /// --registration-token-file, for the operator of a shared server).
-    #[arg(long, value_name = "MODE", default_value = "open", value_parser = ["open", "closed"])]
-    registration: String,
-    /// File holding the registration token (required with --registration closed).
-    #[arg(long, value_name = "FILE", required_if_eq("registration", "closed"))]
+    /// --registration-token-file, for the operator of a shared server) [default: open].
+    #[arg(long, value_name = "MODE", value_parser = ["open", "closed"])]
+    registration: Option<String>,
+    /// File holding the registration token (needed with closed registration).
+    #[arg(long, value_name = "FILE")]
     registration_token_file: Option<PathBuf>,
+    /// Log lines as text (readable) or json (one object per line) [default: text].
+    #[arg(long, value_name = "FORMAT", value_parser = ["text", "json"])]
+    log_format: Option<String>,
+    /// Which events to log, RUST_LOG-style (e.g. info, or info,soshiki_server=debug)
+    /// [default: info,sqlx=warn].
+    #[arg(long, value_name = "FILTER")]
+    log_filter: Option<String>,
+}
+
+impl ServeArgs {
+    /// The flags as a settings layer (only what was given).
+    fn layer(&self) -> cmd::settings::Layer {
+        cmd::settings::Layer {
+            data: self.data.clone(),
+            bind: self.bind.clone(),
+            origin: self.origin.clone(),
+            database_url: self.database.clone(),
+            blobs_url: self.blobs.clone(),
+            tls_cert: self.tls_cert.clone(),
+            tls_key: self.tls_key.clone(),
+            metrics_bind: self.metrics_bind.clone(),
+            rate_limit: self.rate_limit,
+            rate_burst: self.rate_burst,
+            registration: self.registration.clone(),
+            registration_token_file: self.registration_token_file.clone(),
+            demo: self.demo.then_some(true),
+            log_format: self.log_format.clone(),
+            log_filter: self.log_filter.clone(),
+            ..Default::default()
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+enum ConfigCommand {
+    /// Check a settings file and print the effective settings (with the SOSHIKI_* environment
+    /// applied), secrets masked, each with where it came from.
+    Check {
+        /// The settings file (TOML).
+        file: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -902,23 +958,37 @@ fn run(ctx: &Ctx, cmd: Command) -> anyhow::Result<()> {
         Command::Agent(a) => {
             cmd::client::agent(ctx, &a.key.conn.conn(), &a.key.key, a.once, a.interval)
         }
-        Command::Serve(a) => cmd::serve::command(cmd::serve::Request {
-            data: a.data,
-            bind: a.bind,
-            database: a.database,
-            blobs: a.blobs,
-            origin: a.origin,
-            tls_cert: a.tls_cert,
-            tls_key: a.tls_key,
-            demo: a.demo,
-            rate_limit: soshiki_server::RateLimit {
-                per_minute: a.rate_limit,
-                burst: a.rate_burst,
-            },
-            registration_token_file: (a.registration == "closed")
-                .then_some(a.registration_token_file)
-                .flatten(),
-        }),
+        Command::Serve(a) => {
+            let mut layers = Vec::new();
+            if let Some(f) = &a.config {
+                layers.push((
+                    cmd::settings::Source::File,
+                    cmd::settings::Layer::from_file(f)?,
+                ));
+            }
+            layers.push((
+                cmd::settings::Source::Env,
+                cmd::settings::Layer::from_env(&|k| std::env::var(k).ok())?,
+            ));
+            layers.push((cmd::settings::Source::Flag, a.layer()));
+            cmd::serve::command(cmd::settings::resolve(&layers)?)
+        }
+        Command::Config(ConfigCommand::Check { file }) => {
+            let layers = [
+                (
+                    cmd::settings::Source::File,
+                    cmd::settings::Layer::from_file(&file)?,
+                ),
+                (
+                    cmd::settings::Source::Env,
+                    cmd::settings::Layer::from_env(&|k| std::env::var(k).ok())?,
+                ),
+            ];
+            let s = cmd::settings::resolve(&layers)?;
+            println!("{}", i18n::tr(i18n::M::ConfigValid, &[&file.display()]));
+            print!("{}", cmd::settings::describe(&s));
+            Ok(())
+        }
     }
 }
 

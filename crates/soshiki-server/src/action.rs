@@ -53,6 +53,27 @@ pub fn check<S: Suite>(
     actor: &Certificate<S>,
     spec: &ActionSpec,
 ) -> ApiResult<Vec<u8>> {
+    let r = check_statement(st, headers, actor, spec);
+    if let Err(e) = &r {
+        // A security event: a statement that does not state this request, is not the actor's,
+        // or is not timely.
+        st.metrics.statement_refused();
+        tracing::warn!(
+            event = "statement-refused",
+            actor = %actor.fingerprint().to_hex(),
+            reason = %e.message(),
+            "action statement refused"
+        );
+    }
+    r
+}
+
+fn check_statement<S: Suite>(
+    st: &AppState,
+    headers: &HeaderMap,
+    actor: &Certificate<S>,
+    spec: &ActionSpec,
+) -> ApiResult<Vec<u8>> {
     let (bytes, stmt) = statement(headers)?;
     if stmt.suite != S::ID {
         return Err(ApiError::BadRequest(

@@ -55,11 +55,28 @@ pub async fn challenge(
     }))
 }
 
-/// `POST /v1/auth/token`.
+/// `POST /v1/auth/token`. A refusal is a security event (logged at warn with the member's
+/// certificate id and the reason, counted in `/metrics`).
 pub async fn token(
-    _: crate::throttle::Admitted,
+    admitted: crate::throttle::Admitted,
     State(st): State<AppState>,
     JsonBody(req): JsonBody<TokenRequest>,
+) -> ApiResult<Json<Token>> {
+    let cert_id = req.cert_id.clone();
+    let r = issue_token(admitted, &st, req).await;
+    if let Err(e) = &r {
+        if e.status().is_client_error() {
+            st.metrics.login_refused();
+            tracing::warn!(event = "login-refused", cert_id = %cert_id, reason = %e.message(), "login refused");
+        }
+    }
+    r
+}
+
+async fn issue_token(
+    _: crate::throttle::Admitted,
+    st: &AppState,
+    req: TokenRequest,
 ) -> ApiResult<Json<Token>> {
     util::check_fp(&req.cert_id)?;
     if req.nonce.0.len() != LOGIN_NONCE_LEN {
@@ -93,7 +110,7 @@ pub async fn token(
             "this member's certificate is revoked".into(),
         ));
     }
-    let suite = util::org_suite(&st, &m.org_id).await?;
+    let suite = util::org_suite(st, &m.org_id).await?;
     let record = st.store.org(&m.org_id).await?.record;
     let msg =
         login_message(&st.origin, &req.nonce.0).map_err(|e| ApiError::BadRequest(e.to_string()))?;

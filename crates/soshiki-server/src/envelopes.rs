@@ -197,7 +197,14 @@ pub async fn create_upload(
             expires: now + upload::START_TTL,
         })
         .await?;
-    upload::save(&*st.blobs, &upload_id, record).await?;
+    if let Err(e) = upload::save(&*st.blobs, &upload_id, record).await {
+        // Nothing half-written: the record of an upload that cannot start is removed, so it
+        // does not reserve the organization's quota until it expires.
+        if let Err(e2) = st.store.abandon_upload(&upload_id).await {
+            tracing::error!(error = %e2, "an upload whose record could not be stored is left to expire");
+        }
+        return Err(e);
+    }
     Ok((
         StatusCode::CREATED,
         Json(UploadCreated {
@@ -319,6 +326,7 @@ pub async fn upload(
             other => other.into(),
         });
     }
+    st.metrics.uploaded(p.bodies_len);
     let _ = st.blobs.delete(&upload::pending_key(&upload_id)).await;
     Ok((
         StatusCode::CREATED,

@@ -157,6 +157,24 @@ impl ApiError {
         self.parts().0
     }
 
+    /// What the client is told (an internal error's detail is not: it goes to the log).
+    pub fn message(&self) -> std::borrow::Cow<'_, str> {
+        match self {
+            ApiError::Internal(_) => "internal server error".into(),
+            ApiError::BadRequest(m)
+            | ApiError::Unauthorized(m)
+            | ApiError::Forbidden(m)
+            | ApiError::NotFound(m)
+            | ApiError::Conflict(m)
+            | ApiError::Gone(m)
+            | ApiError::TooLarge(m) => m.as_str().into(),
+            ApiError::Coded { message, .. } => message.as_str().into(),
+            ApiError::RateLimited(s) => {
+                format!("too many requests from this address: retry after {s} s").into()
+            }
+        }
+    }
+
     /// Map a store error with a message for `NotFound` ("unknown delivery") and `Conflict`.
     pub(crate) fn store(not_found: &str, conflict: &str) -> impl Fn(StoreError) -> ApiError {
         let (nf, cf) = (not_found.to_string(), conflict.to_string());
@@ -189,23 +207,10 @@ impl IntoResponse for ApiError {
             ApiError::RateLimited(s) => Some(*s),
             _ => None,
         };
-        let message = match self {
-            ApiError::Internal(detail) => {
-                tracing::error!(%detail, "internal error");
-                "internal server error".to_string()
-            }
-            ApiError::BadRequest(m)
-            | ApiError::Unauthorized(m)
-            | ApiError::Forbidden(m)
-            | ApiError::NotFound(m)
-            | ApiError::Conflict(m)
-            | ApiError::Gone(m)
-            | ApiError::TooLarge(m) => m,
-            ApiError::Coded { message, .. } => message,
-            ApiError::RateLimited(s) => {
-                format!("too many requests from this address: retry after {s} s")
-            }
-        };
+        if let ApiError::Internal(detail) = &self {
+            tracing::error!(%detail, "internal error");
+        }
+        let message = self.message().into_owned();
         let mut resp = error_response(status, code, message);
         if let Some(s) = retry_after {
             resp.headers_mut().insert(

@@ -54,6 +54,7 @@ mod extract;
 mod local_state;
 pub mod maintenance;
 mod members;
+pub mod observe;
 mod openapi;
 mod orgs;
 mod page;
@@ -101,6 +102,8 @@ pub struct AppState {
     /// Certificate id -> validity (`not_before`, `not_after`), read on every authenticated
     /// request; fixed by the certificate (its id is its fingerprint).
     validities: Arc<FingerprintCache<(u64, u64)>>,
+    /// Counters and histograms of this process (`/metrics`).
+    pub metrics: Arc<observe::Metrics>,
 }
 
 /// Facts read from an immutable object, keyed by the object's fingerprint: they can never go
@@ -153,6 +156,7 @@ impl AppState {
             throttle: throttle::Throttle::new(RateLimit::default()),
             suites: Arc::default(),
             validities: Arc::default(),
+            metrics: Arc::default(),
         }
     }
 
@@ -366,8 +370,14 @@ pub fn routes() -> Vec<(&'static str, &'static str)> {
     route_table().into_iter().map(|(m, p, _)| (m, p)).collect()
 }
 
-/// The HTTP API.
+/// The HTTP API, with `/healthz`, `/readyz` and `/metrics`.
 pub fn router(state: AppState) -> Router {
+    router_with(state, true)
+}
+
+/// The HTTP API, with `/healthz` and `/readyz`, and `/metrics` unless `metrics_here` is false
+/// (metrics served on their own address, [`metrics_router`]).
+pub fn router_with(state: AppState, metrics_here: bool) -> Router {
     let mut r: Router<AppState> = Router::new();
     for (method, path, handler) in route_table() {
         let handler = if SIGNED_ROUTES.contains(&(method, path)) {
@@ -377,11 +387,31 @@ pub fn router(state: AppState) -> Router {
         };
         r = r.route(path, handler);
     }
+    r = r
+        .route("/healthz", get(observe::healthz))
+        .route("/readyz", get(observe::readyz));
+    if metrics_here {
+        r = r.route("/metrics", get(observe::metrics));
+    }
     r = r.merge(web::router());
-    r.fallback(util::no_route)
+    r.route_layer(axum::middleware::from_fn(observe::tag_route))
+        .fallback(util::no_route)
         .method_not_allowed_fallback(util::method_not_allowed)
         .layer(DefaultBodyLimit::max(JSON_LIMIT))
-        .layer(axum::middleware::from_fn(util::log_requests))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            observe::access,
+        ))
+        .with_state(state)
+}
+
+/// The operator's listener when metrics have their own address: `/metrics`, `/healthz` and
+/// `/readyz` only.
+pub fn metrics_router(state: AppState) -> Router {
+    Router::new()
+        .route("/metrics", get(observe::metrics))
+        .route("/healthz", get(observe::healthz))
+        .route("/readyz", get(observe::readyz))
         .with_state(state)
 }
 
@@ -412,6 +442,9 @@ pub struct ServeConfig {
     pub maintenance_interval: Duration,
     /// Rate limits, registration, enrollment lifetime.
     pub limits: Limits,
+    /// Where `/metrics` is served: `None` on the main address, or its own address (plain
+    /// HTTP, for the monitoring network; the main address then has no `/metrics`).
+    pub metrics_bind: Option<SocketAddr>,
 }
 
 /// The default port.
@@ -432,6 +465,7 @@ impl ServeConfig {
             tls: None,
             maintenance_interval: Duration::from_secs(60),
             limits: Limits::default(),
+            metrics_bind: None,
         })
     }
 }
@@ -457,8 +491,11 @@ pub struct RunningServer {
     pub origin: String,
     /// The state (store, blobs).
     pub state: AppState,
+    /// The metrics address, when metrics have their own ([`ServeConfig::metrics_bind`]).
+    pub metrics_addr: Option<SocketAddr>,
     shutdown: tokio::sync::watch::Sender<bool>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
+    metrics_task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
     maintenance: tokio::task::JoinHandle<()>,
 }
 
@@ -472,6 +509,10 @@ impl RunningServer {
     pub async fn shutdown(self) -> std::io::Result<()> {
         let _ = self.shutdown.send(true);
         self.maintenance.abort();
+        if let Some(t) = self.metrics_task {
+            t.await
+                .map_err(|e| std::io::Error::other(e.to_string()))??;
+        }
         self.task
             .await
             .map_err(|e| std::io::Error::other(e.to_string()))?
@@ -496,8 +537,28 @@ pub async fn start(config: ServeConfig) -> Result<RunningServer, ServeError> {
         .unwrap_or_else(|| format!("{scheme}://{addr}"));
     let state = AppState::new(store, blobs, origin.trim_end_matches('/'))
         .with_limits(config.limits.clone());
-    let app = router(state.clone());
     let (tx, mut rx) = tokio::sync::watch::channel(false);
+    let app = router_with(state.clone(), config.metrics_bind.is_none());
+    let metrics_task = match config.metrics_bind {
+        Some(bind) => {
+            let listener = tokio::net::TcpListener::bind(bind).await?;
+            let metrics_addr = listener.local_addr()?;
+            tracing::info!(%metrics_addr, "metrics listening");
+            let mut stop = tx.subscribe();
+            let app = metrics_router(state.clone());
+            Some((
+                metrics_addr,
+                tokio::spawn(async move {
+                    axum::serve(listener, app)
+                        .with_graceful_shutdown(async move {
+                            let _ = stop.wait_for(|s| *s).await;
+                        })
+                        .await
+                }),
+            ))
+        }
+        None => None,
+    };
     let task = match &config.tls {
         Some(tls) => {
             let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
@@ -539,8 +600,10 @@ pub async fn start(config: ServeConfig) -> Result<RunningServer, ServeError> {
         addr,
         origin: state.origin.clone(),
         state,
+        metrics_addr: metrics_task.as_ref().map(|(a, _)| *a),
         shutdown: tx,
         task,
+        metrics_task: metrics_task.map(|(_, t)| t),
         maintenance,
     })
 }

@@ -172,5 +172,12 @@ pub async fn revoke(
             "unknown member",
             "the member is already revoked",
         ))?;
+    tracing::warn!(
+        event = "member-revoked",
+        cert_id = %cert_id,
+        org = %m.org_id,
+        by = %actor.cert_id(),
+        "member revoked"
+    );
     Ok(Json(member_info(&st.store.member(&cert_id).await?)))
 }

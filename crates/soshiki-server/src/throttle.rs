@@ -139,7 +139,11 @@ impl FromRequestParts<AppState> for Admitted {
         st.throttle
             .take(addr.ip(), now_ms)
             .map(|()| Admitted)
-            .map_err(ApiError::RateLimited)
+            .map_err(|retry| {
+                st.metrics.rate_limited();
+                tracing::warn!(event = "rate-limited", ip = %addr.ip(), path = parts.uri.path(), retry_after = retry, "rate limit");
+                ApiError::RateLimited(retry)
+            })
     }
 }
 

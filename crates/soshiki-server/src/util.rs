@@ -1,8 +1,7 @@
 //! Small helpers shared by the handlers.
 
-use axum::extract::{Request, State};
+use axum::extract::State;
 use axum::http::StatusCode;
-use axum::middleware::Next;
 use axum::response::Response;
 use axum::Json;
 use rand_core::{OsRng, RngCore};
@@ -36,22 +35,6 @@ pub async fn method_not_allowed() -> Response {
         "method-not-allowed",
         "this endpoint does not accept this method".into(),
     )
-}
-
-/// Log each request's method, path, status and duration.
-pub async fn log_requests(req: Request, next: Next) -> Response {
-    let method = req.method().clone();
-    let path = req.uri().path().to_string();
-    let start = std::time::Instant::now();
-    let resp = next.run(req).await;
-    tracing::info!(
-        %method,
-        %path,
-        status = resp.status().as_u16(),
-        ms = start.elapsed().as_millis() as u64,
-        "request"
-    );
-    resp
 }
 
 /// `N` random bytes.

@@ -229,24 +229,32 @@ impl<T> Page<T> {
     }
 }
 
-/// Backend failures, counted where they are made: the server's `/metrics` reports them
-/// (`soshiki_backend_errors_total{backend="database"|"blobs"}`).
-pub mod failures {
+/// Process-wide counters, kept where the events happen; the server's `/metrics` reports them
+/// (`soshiki_backend_errors_total{backend="database"|"blobs"}`,
+/// `soshiki_audit_entries_total`).
+pub mod counters {
     use std::sync::atomic::{AtomicU64, Ordering};
 
     use crate::StoreError;
 
     static DATABASE: AtomicU64 = AtomicU64::new(0);
     static BLOBS: AtomicU64 = AtomicU64::new(0);
+    static AUDIT: AtomicU64 = AtomicU64::new(0);
 
     /// Database failures (connection, SQL, corrupt values) since the process started.
-    pub fn database() -> u64 {
+    pub fn database_errors() -> u64 {
         DATABASE.load(Ordering::Relaxed)
     }
 
     /// Blob-store failures (I/O, S3) since the process started.
-    pub fn blobs() -> u64 {
+    pub fn blob_errors() -> u64 {
         BLOBS.load(Ordering::Relaxed)
+    }
+
+    /// Audit-trail entries written since the process started (counted when written in their
+    /// transaction; one whose transaction then fails to commit is also a database error).
+    pub fn audit_entries() -> u64 {
+        AUDIT.load(Ordering::Relaxed)
     }
 
     /// A database failure, counted.
@@ -259,6 +267,11 @@ pub mod failures {
     pub(crate) fn blob_error(detail: String) -> StoreError {
         BLOBS.fetch_add(1, Ordering::Relaxed);
         StoreError::Backend(detail)
+    }
+
+    /// `n` audit entries written.
+    pub(crate) fn audit_written(n: usize) {
+        AUDIT.fetch_add(n as u64, Ordering::Relaxed);
     }
 }
 
@@ -680,6 +693,9 @@ pub trait Store: Send + Sync {
     async fn org_usage(&self, org_id: &str, now: Timestamp) -> Result<u64>;
     /// One upload record (expired ones included, until they are purged).
     async fn upload(&self, id: &str) -> Result<UploadRow>;
+    /// Remove an upload record that never started (its pending record could not be stored):
+    /// it no longer reserves quota. Idempotent.
+    async fn abandon_upload(&self, id: &str) -> Result<()>;
     /// How many upload records are alive at `now` (uploads started and not yet committed or
     /// expired). One indexed read; also the readiness probe of the database.
     async fn pending_uploads(&self, now: Timestamp) -> Result<u64>;

@@ -36,7 +36,7 @@ pub struct LocalBlobs {
 }
 
 fn io_err(what: &str) -> impl Fn(std::io::Error) -> StoreError + '_ {
-    move |e| crate::failures::blob_error(format!("{what}: {e}"))
+    move |e| crate::counters::blob_error(format!("{what}: {e}"))
 }
 
 impl LocalBlobs {
@@ -115,7 +115,7 @@ impl LocalBlobs {
         let dir = self.dir.clone();
         tokio::task::spawn_blocking(move || std::fs::File::open(&dir)?.sync_all())
             .await
-            .map_err(|e| crate::failures::blob_error(format!("sync blob directory: {e}")))?
+            .map_err(|e| crate::counters::blob_error(format!("sync blob directory: {e}")))?
             .map_err(io_err("sync blob directory"))
     }
 }
@@ -156,14 +156,14 @@ impl BlobStore for LocalBlobs {
             let chunk = chunk.map_err(io_err("blob source"))?;
             written += chunk.len() as u64;
             if written > len {
-                return Err(crate::failures::blob_error(format!(
+                return Err(crate::counters::blob_error(format!(
                     "blob {key}: more than the announced {len} bytes"
                 )));
             }
             file.write_all(&chunk).await.map_err(io_err("write blob"))?;
         }
         if written != len {
-            return Err(crate::failures::blob_error(format!(
+            return Err(crate::counters::blob_error(format!(
                 "blob {key}: {written} bytes, expected {len}"
             )));
         }
@@ -242,7 +242,7 @@ impl BlobStore for LocalBlobs {
         if meta.is_dir() {
             Ok(())
         } else {
-            Err(crate::failures::blob_error(format!(
+            Err(crate::counters::blob_error(format!(
                 "blob directory {} is not a directory",
                 self.dir.display()
             )))

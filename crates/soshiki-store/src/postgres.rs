@@ -95,7 +95,7 @@ impl PgStore {
         sql::migrator(MIGRATIONS)
             .run(&pool)
             .await
-            .map_err(|e| crate::failures::database_error(format!("PostgreSQL migrations: {e}")))?;
+            .map_err(|e| crate::counters::database_error(format!("PostgreSQL migrations: {e}")))?;
         Ok(PgStore { pool })
     }
 

@@ -37,7 +37,7 @@ pub struct S3Blobs {
 fn s3_err(what: String) -> impl Fn(object_store::Error) -> StoreError {
     move |e| match e {
         object_store::Error::NotFound { .. } => StoreError::NotFound(what.clone()),
-        e => crate::failures::blob_error(format!("{what}: {e}")),
+        e => crate::counters::blob_error(format!("{what}: {e}")),
     }
 }
 
@@ -116,10 +116,11 @@ impl S3Blobs {
             w.put(chunk);
         }
         while let Some(chunk) = data.next().await {
-            let chunk = chunk.map_err(|e| crate::failures::blob_error(format!("blob source: {e}")))?;
+            let chunk =
+                chunk.map_err(|e| crate::counters::blob_error(format!("blob source: {e}")))?;
             written += chunk.len() as u64;
             if written > len {
-                return Err(crate::failures::blob_error(format!(
+                return Err(crate::counters::blob_error(format!(
                     "blob {key}: more than the announced {len} bytes"
                 )));
             }
@@ -129,7 +130,7 @@ impl S3Blobs {
             w.put(chunk);
         }
         if written != len {
-            return Err(crate::failures::blob_error(format!(
+            return Err(crate::counters::blob_error(format!(
                 "blob {key}: {written} bytes, expected {len}"
             )));
         }
@@ -182,11 +183,11 @@ impl BlobStore for S3Blobs {
                     break;
                 }
                 Some(chunk) => {
-                    let chunk =
-                        chunk.map_err(|e| crate::failures::blob_error(format!("blob source: {e}")))?;
+                    let chunk = chunk
+                        .map_err(|e| crate::counters::blob_error(format!("blob source: {e}")))?;
                     buffered += chunk.len() as u64;
                     if buffered > len {
-                        return Err(crate::failures::blob_error(format!(
+                        return Err(crate::counters::blob_error(format!(
                             "blob {key}: more than the announced {len} bytes"
                         )));
                     }
@@ -196,7 +197,7 @@ impl BlobStore for S3Blobs {
         }
         if ended {
             if buffered != len {
-                return Err(crate::failures::blob_error(format!(
+                return Err(crate::counters::blob_error(format!(
                     "blob {key}: {buffered} bytes, expected {len}"
                 )));
             }
@@ -256,7 +257,7 @@ impl BlobStore for S3Blobs {
                 // Tell a range past the end from a failure.
                 return match self.store.head(&path).await {
                     Ok(meta) if end > meta.size => Err(beyond(meta.size)),
-                    _ => Err(crate::failures::blob_error(format!("get blob {key}: {e}"))),
+                    _ => Err(crate::counters::blob_error(format!("get blob {key}: {e}"))),
                 };
             }
         };
@@ -273,7 +274,9 @@ impl BlobStore for S3Blobs {
         let path = self.path(key)?;
         match self.store.delete(&path).await {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
-            Err(e) => Err(crate::failures::blob_error(format!("delete blob {key}: {e}"))),
+            Err(e) => Err(crate::counters::blob_error(format!(
+                "delete blob {key}: {e}"
+            ))),
         }
     }
 
@@ -305,7 +308,7 @@ impl BlobStore for S3Blobs {
         let probe = self.path("readiness-probe")?;
         match self.store.head(&probe).await {
             Ok(_) | Err(object_store::Error::NotFound { .. }) => Ok(()),
-            Err(e) => Err(crate::failures::blob_error(format!("S3 readiness: {e}"))),
+            Err(e) => Err(crate::counters::blob_error(format!("S3 readiness: {e}"))),
         }
     }
 }

@@ -44,20 +44,20 @@ pub(crate) fn db_err(what: &str) -> impl Fn(sqlx::Error) -> StoreError + '_ {
             ErrorKind::ForeignKeyViolation => {
                 StoreError::NotFound(format!("{what}: a referenced row does not exist"))
             }
-            _ => crate::failures::database_error(format!("{what}: {e}")),
+            _ => crate::counters::database_error(format!("{what}: {e}")),
         },
-        _ => crate::failures::database_error(format!("{what}: {e}")),
+        _ => crate::counters::database_error(format!("{what}: {e}")),
     }
 }
 
 /// A corrupt or out-of-range stored value.
 pub(crate) fn corrupt(what: &str) -> StoreError {
-    crate::failures::database_error(format!("stored value out of range: {what}"))
+    crate::counters::database_error(format!("stored value out of range: {what}"))
 }
 
 /// `u64` to the databases' signed 64-bit integers.
 pub(crate) fn to_i64(v: u64, what: &str) -> Result<i64> {
-    i64::try_from(v).map_err(|_| crate::failures::database_error(format!("{what} too large: {v}")))
+    i64::try_from(v).map_err(|_| crate::counters::database_error(format!("{what} too large: {v}")))
 }
 
 /// Encode part indices compactly: 4 bytes big-endian each.
@@ -271,7 +271,7 @@ macro_rules! sql_store {
             T: sqlx::Decode<'r, $db> + sqlx::Type<$db>,
         {
             row.try_get(col)
-                .map_err(|e| crate::failures::database_error(format!("column {col}: {e}")))
+                .map_err(|e| crate::counters::database_error(format!("column {col}: {e}")))
         }
 
         fn org_from(row: &$row) -> Result<OrgRow> {
@@ -438,6 +438,7 @@ macro_rules! sql_store {
                 .map_err(db_err("audit entry"))?;
                 heads.insert(e.org_id.as_str(), (seq, hash));
             }
+            crate::counters::audit_written(entries.len());
             Ok(())
         }
 
@@ -1109,6 +1110,16 @@ macro_rules! sql_store {
                     .await
                     .map_err(db_err("organization usage"))?;
                 usage_from(&row)
+            }
+
+            async fn abandon_upload(&self, id: &str) -> Result<()> {
+                let mut tx = self.begin_write().await?;
+                sqlx::query("DELETE FROM uploads WHERE id = $1")
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err("abandoned upload"))?;
+                commit(tx).await
             }
 
             async fn pending_uploads(&self, now: Timestamp) -> Result<u64> {

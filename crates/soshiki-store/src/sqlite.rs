@@ -245,7 +245,7 @@ impl SqliteStore {
         sql::migrator(MIGRATIONS)
             .run(&mut conn)
             .await
-            .map_err(|e| crate::failures::database_error(format!("SQLite migrations: {e}")))?;
+            .map_err(|e| crate::counters::database_error(format!("SQLite migrations: {e}")))?;
         let read = SqlitePoolOptions::new()
             .max_connections(READERS)
             .connect_with(opts)
@@ -290,7 +290,7 @@ impl SqliteStore {
         }
         if let Err(e) = sqlx::raw_sql("SAVEPOINT op").execute(&mut g.conn).await {
             g.abort_batch(&format!("savepoint: {e}")).await;
-            return Err(crate::failures::database_error(format!(
+            return Err(crate::counters::database_error(format!(
                 "begin transaction: {e}"
             )));
         }
@@ -314,7 +314,7 @@ impl SqliteStore {
             .await
         {
             g.pending_rollback = true;
-            return Err(crate::failures::database_error(format!("commit: {e}")));
+            return Err(crate::counters::database_error(format!("commit: {e}")));
         }
         let (done, committed) = oneshot::channel();
         g.waiters.push(done);
@@ -322,8 +322,8 @@ impl SqliteStore {
         let _ = tx.wake.send(());
         match committed.await {
             Ok(Ok(())) => Ok(()),
-            Ok(Err(why)) => Err(crate::failures::database_error(why)),
-            Err(_) => Err(crate::failures::database_error(
+            Ok(Err(why)) => Err(crate::counters::database_error(why)),
+            Err(_) => Err(crate::counters::database_error(
                 "the SQLite writer stopped before committing".to_owned(),
             )),
         }

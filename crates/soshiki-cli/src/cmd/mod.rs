@@ -12,3 +12,4 @@ pub mod inspect;
 pub mod keygen;
 pub mod scenarios;
 pub mod serve;
+pub mod settings;

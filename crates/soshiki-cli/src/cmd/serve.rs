@@ -2,8 +2,7 @@
 //! directory, bound to 127.0.0.1) or at scale (`--database postgres://…`, `--blobs s3://…`).
 //! `--demo` seeds the scenarios' organizations and members and writes their key files.
 
-use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::{anyhow, Result};
 use rand_core::{OsRng, RngCore};
@@ -13,51 +12,50 @@ use soshiki_server::{ServeConfig, TlsFiles};
 
 use crate::cmd::embedded::Demo;
 use crate::cmd::scenarios::{self, SCENARIOS};
+use crate::cmd::settings::Settings;
 use crate::i18n::{tr, M};
-
-/// What `serve` was asked.
-#[derive(Debug)]
-pub struct Request {
-    /// Data directory.
-    pub data: PathBuf,
-    /// Address to bind.
-    pub bind: SocketAddr,
-    /// Database URL (default: SQLite in the data directory).
-    pub database: Option<String>,
-    /// Blob store URL (default: `blobs/` in the data directory).
-    pub blobs: Option<String>,
-    /// Origin clients dial.
-    pub origin: Option<String>,
-    /// TLS certificate (PEM).
-    pub tls_cert: Option<PathBuf>,
-    /// TLS key (PEM).
-    pub tls_key: Option<PathBuf>,
-    /// Seed the demo organizations.
-    pub demo: bool,
-    /// Rate limit of the unauthenticated endpoints.
-    pub rate_limit: soshiki_server::RateLimit,
-    /// Closed registration: the file holding the operator's token.
-    pub registration_token_file: Option<PathBuf>,
-}
 
 fn io_err(e: impl std::fmt::Display) -> anyhow::Error {
     anyhow!(tr(M::ServeFailed, &[&e]))
 }
 
-/// Run the server until Ctrl-C.
-pub fn command(req: Request) -> Result<()> {
-    let mut config = ServeConfig::with_data_dir(&req.data)
-        .map_err(|e| anyhow!(tr(M::DataDirFailed, &[&req.data.display(), &e])))?;
-    config.bind = req.bind;
-    if let Some(db) = req.database {
+/// Print the server's events on standard error: readable lines, or one JSON object per line;
+/// `filter` is a `RUST_LOG`-style filter. Once per process (a second call keeps the first).
+pub fn init_logging(json: bool, filter: &str) -> Result<()> {
+    let filter = tracing_subscriber::EnvFilter::try_new(filter)
+        .map_err(|e| anyhow!(tr(M::ConfigBadValue, &[&"log_filter", &e])))?;
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(true);
+    let _ = if json {
+        builder.json().flatten_event(true).try_init()
+    } else {
+        builder.with_ansi(false).try_init()
+    };
+    Ok(())
+}
+
+/// Run the server with `settings` until Ctrl-C (or SIGTERM from systemd).
+pub fn command(settings: Settings) -> Result<()> {
+    init_logging(settings.log_json, &settings.log_filter)?;
+    let data = settings.data.clone();
+    let mut config = ServeConfig::with_data_dir(&data)
+        .map_err(|e| anyhow!(tr(M::DataDirFailed, &[&data.display(), &e])))?;
+    config.bind = settings.bind;
+    if let Some(db) = settings.database_url.clone() {
         config.database_url = db;
     }
-    if let Some(b) = req.blobs {
+    if let Some(b) = settings.blobs_url.clone() {
         config.blobs_url = b;
     }
-    config.origin = req.origin;
-    config.limits.rate_limit = req.rate_limit;
-    if let Some(f) = &req.registration_token_file {
+    config.origin = settings.origin.clone();
+    config.metrics_bind = settings.metrics_bind;
+    config.limits.rate_limit = soshiki_server::RateLimit {
+        per_minute: settings.rate_limit,
+        burst: settings.rate_burst,
+    };
+    if let Some(f) = &settings.registration_token_file {
         let token = std::fs::read_to_string(f)
             .map_err(|e| anyhow!(tr(M::FileUnreadable, &[&f.display(), &"token", &e])))?;
         let token = token.trim().to_string();
@@ -66,11 +64,10 @@ pub fn command(req: Request) -> Result<()> {
         }
         config.limits.registration = soshiki_server::Registration::Closed { token };
     }
-    config.tls = match (req.tls_cert, req.tls_key) {
-        (Some(cert), Some(key)) => Some(TlsFiles { cert, key }),
-        (None, None) => None,
-        _ => return Err(anyhow!(tr(M::TlsPair, &[]))),
-    };
+    config.tls = settings
+        .tls
+        .clone()
+        .map(|(cert, key)| TlsFiles { cert, key });
     let ca = match &config.tls {
         Some(t) => Some(
             std::fs::read(&t.cert)
@@ -86,17 +83,18 @@ pub fn command(req: Request) -> Result<()> {
         let server = soshiki_server::start(config).await.map_err(io_err)?;
         println!(
             "{}",
-            tr(M::ServeListening, &[&server.url(), &req.data.display()])
+            tr(M::ServeListening, &[&server.url(), &data.display()])
         );
-        if req.demo {
-            let seeded = seed(&req.data, server.url(), ca).await;
+        if settings.demo {
+            let seeded = seed(&data, server.url(), ca).await;
             if let Err(e) = seeded {
                 let _ = server.shutdown().await;
                 return Err(e);
             }
         }
         println!("{}", tr(M::ServeStopHint, &[]));
-        tokio::signal::ctrl_c().await.map_err(io_err)?;
+        stopped().await.map_err(io_err)?;
+        tracing::info!("shutting down");
         server.shutdown().await.map_err(io_err)?;
         Ok(())
     })
@@ -191,4 +189,20 @@ async fn seed(data: &Path, url: &str, ca: Option<Vec<u8>>) -> Result<()> {
         )
     );
     Ok(())
+}
+
+/// Ctrl-C, or SIGTERM (what `systemctl stop` sends).
+async fn stopped() -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        tokio::select! {
+            r = tokio::signal::ctrl_c() => r,
+            _ = term.recv() => Ok(()),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::signal::ctrl_c().await
+    }
 }
