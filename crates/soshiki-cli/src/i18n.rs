@@ -354,6 +354,13 @@ messages! {
     BadSize => "--quota {0}: expected a size such as 500MiB, 20GiB, 1TB or plain bytes, or none", "--quota {0}: 500MiB、20GiB、1TB、バイト数のような大きさか none で指定してください";
     SizeTooLarge => "--quota {0}: a quota is at most 1PiB", "--quota {0}: 保存容量の上限は 1PiB までです";
     StepPolicy => "setting the policy", "運用方針の設定";
+    BackupFailed => "backup failed: {0}", "バックアップに失敗しました: {0}";
+    BackupDone => "backup written to {0} (manifest.json last: the backup is complete)", "バックアップを {0} に書き出しました（最後に manifest.json を書いたので完全です）";
+    BackupInvalid => "{0}", "バックアップを確認できません: {0}";
+    BackupVerified => "{0}: the backup verifies (digests, database integrity, counts, bodies, audit chains)", "{0}: バックアップを確認しました（ダイジェスト、データベースの整合性、件数、本文、監査記録の連鎖）";
+    BackupSummary => "  {0} organizations, {1} members, {2} envelopes, {3} deliveries, {4} audit entries; {5} bodies; {6} in all; schema version {7}", "  組織 {0}、職員 {1}、封筒 {2}、配達 {3}、監査記録 {4} 件、本文 {5} 件、合計 {6}、スキーマ版 {7}";
+    RestoreFailed => "restore failed: {0}", "復元に失敗しました: {0}";
+    RestoreDone => "restored {0} into {1}; start the server on it", "{0} を {1} に復元しました。サーバーを起動してください";
     ConfigInvalid => "the settings file {0} is not valid: {1}", "設定ファイル {0} が正しくありません: {1}";
     ConfigBadValue => "setting {0}: the value {1:?} is not valid", "設定 {0}: 値 {1:?} は使えません";
     ConfigBothGiven => "setting {0} is given both directly and as {0}_file: give one", "設定 {0} が直接の値と {0}_file の両方で指定されています。どちらか一方にしてください";

@@ -84,6 +84,12 @@ kyoto-referral, outsourcing, wrong-recipient"
     /// Server settings files.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Back up the embedded store (SQLite and body files) while the server runs, or verify a
+    /// backup (`backup verify DIR`).
+    #[command(args_conflicts_with_subcommands = true)]
+    Backup(BackupArgs),
+    /// Restore a verified backup into an empty data directory.
+    Restore(RestoreArgs),
     /// Organizations on the server: create (with its first administrator), show, fingerprint.
     #[command(subcommand)]
     Org(OrgCommand),
@@ -529,6 +535,77 @@ impl ServeArgs {
     }
 }
 
+/// Which store: as for `serve` (the settings file, `SOSHIKI_*`, these flags).
+#[derive(Debug, Args)]
+struct StoreArgs {
+    /// Settings file (TOML), as for `serve`.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Data directory [default: soshiki-data].
+    #[arg(long, value_name = "DIR")]
+    data: Option<PathBuf>,
+    /// Database URL (default: SQLite in the data directory).
+    #[arg(long, value_name = "URL")]
+    database: Option<String>,
+    /// Blob store (default: DIR/blobs).
+    #[arg(long, value_name = "URL")]
+    blobs: Option<String>,
+}
+
+impl StoreArgs {
+    fn settings(&self) -> anyhow::Result<cmd::settings::Settings> {
+        let mut layers = Vec::new();
+        if let Some(f) = &self.config {
+            layers.push((
+                cmd::settings::Source::File,
+                cmd::settings::Layer::from_file(f)?,
+            ));
+        }
+        layers.push((
+            cmd::settings::Source::Env,
+            cmd::settings::Layer::from_env(&|k| std::env::var(k).ok())?,
+        ));
+        layers.push((
+            cmd::settings::Source::Flag,
+            cmd::settings::Layer {
+                data: self.data.clone(),
+                database_url: self.database.clone(),
+                blobs_url: self.blobs.clone(),
+                ..Default::default()
+            },
+        ));
+        cmd::settings::resolve(&layers)
+    }
+}
+
+#[derive(Debug, Args)]
+struct BackupArgs {
+    #[command(subcommand)]
+    cmd: Option<BackupCommand>,
+    /// The backup directory to create (new or empty).
+    #[arg(long, value_name = "DIR", required = true)]
+    to: Option<PathBuf>,
+    #[command(flatten)]
+    store: StoreArgs,
+}
+
+#[derive(Debug, Subcommand)]
+enum BackupCommand {
+    /// Check a backup on its own: digests, database integrity, counts, bodies, audit chains.
+    Verify {
+        /// The backup directory.
+        dir: PathBuf,
+    },
+}
+
+#[derive(Debug, Args)]
+struct RestoreArgs {
+    /// The backup directory (verified before anything is written).
+    dir: PathBuf,
+    #[command(flatten)]
+    store: StoreArgs,
+}
+
 #[derive(Debug, Subcommand)]
 enum ConfigCommand {
     /// Check a settings file and print the effective settings (with the SOSHIKI_* environment
@@ -972,6 +1049,21 @@ fn run(ctx: &Ctx, cmd: Command) -> anyhow::Result<()> {
             ));
             layers.push((cmd::settings::Source::Flag, a.layer()));
             cmd::serve::command(cmd::settings::resolve(&layers)?)
+        }
+        Command::Backup(BackupArgs {
+            cmd: Some(BackupCommand::Verify { dir }),
+            ..
+        }) => cmd::backup::verify(&dir),
+        Command::Backup(BackupArgs {
+            cmd: None,
+            to,
+            store,
+        }) => {
+            let to = to.ok_or_else(|| anyhow::anyhow!("--to DIR"))?;
+            cmd::backup::backup(&store.settings()?, &to)
+        }
+        Command::Restore(RestoreArgs { dir, store }) => {
+            cmd::backup::restore(&store.settings()?, &dir)
         }
         Command::Config(ConfigCommand::Check { file }) => {
             let layers = [

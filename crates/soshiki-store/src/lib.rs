@@ -67,6 +67,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use futures::Stream;
 
+pub mod backup;
 mod local;
 mod postgres;
 mod s3;

@@ -1,6 +1,7 @@
 //! The subcommands.
 
 pub mod agent;
+pub mod backup;
 pub mod client;
 pub mod common;
 pub mod decrypt;

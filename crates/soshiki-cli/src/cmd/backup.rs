@@ -1,0 +1,103 @@
+//! `soshiki backup --to DIR`, `soshiki backup verify DIR`, `soshiki restore DIR`: the embedded
+//! store (SQLite and its blob store) while the server runs (`soshiki_store::backup`). The
+//! database and blob store are named as for `serve` (`--config`, `SOSHIKI_*`, flags).
+
+use std::path::Path;
+
+use anyhow::{anyhow, Result};
+
+use crate::cmd::settings::Settings;
+use crate::i18n::{tr, M};
+
+fn urls(s: &Settings) -> (String, String) {
+    let data = &s.data;
+    let db = s
+        .database_url
+        .clone()
+        .unwrap_or_else(|| format!("sqlite://{}", data.join("soshiki.sqlite").display()));
+    let blobs = s
+        .blobs_url
+        .clone()
+        .unwrap_or_else(|| data.join("blobs").display().to_string());
+    (db, blobs)
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| anyhow!("{e}"))
+}
+
+fn summary(m: &soshiki_store::backup::Manifest) -> String {
+    let bytes: u64 = m.blobs.values().map(|b| b.bytes).sum::<u64>() + m.database.bytes;
+    tr(
+        M::BackupSummary,
+        &[
+            &m.counts.orgs,
+            &m.counts.members,
+            &m.counts.envelopes,
+            &m.counts.deliveries,
+            &m.counts.audit_entries,
+            &m.blobs.len(),
+            &crate::size::format_size(bytes),
+            &m.schema_version,
+        ],
+    )
+}
+
+/// `backup --to DIR`.
+pub fn backup(settings: &Settings, to: &Path) -> Result<()> {
+    let (db, blobs_url) = urls(settings);
+    runtime()?.block_on(async {
+        let blobs = soshiki_store::open_blobs(&blobs_url)
+            .await
+            .map_err(|e| anyhow!(tr(M::BackupFailed, &[&e])))?;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        let m = soshiki_store::backup::backup(&db, &*blobs, to, now)
+            .await
+            .map_err(|e| anyhow!(tr(M::BackupFailed, &[&e])))?;
+        println!("{}", tr(M::BackupDone, &[&to.display()]));
+        println!("{}", summary(&m));
+        Ok(())
+    })
+}
+
+/// `backup verify DIR`.
+pub fn verify(dir: &Path) -> Result<()> {
+    runtime()?.block_on(async {
+        let m = soshiki_store::backup::verify(dir)
+            .await
+            .map_err(|e| anyhow!(tr(M::BackupInvalid, &[&e])))?;
+        println!("{}", tr(M::BackupVerified, &[&dir.display()]));
+        println!("{}", summary(&m));
+        Ok(())
+    })
+}
+
+/// `restore DIR`.
+pub fn restore(settings: &Settings, dir: &Path) -> Result<()> {
+    let (db, blobs_url) = urls(settings);
+    runtime()?.block_on(async {
+        std::fs::create_dir_all(&settings.data)
+            .map_err(|e| anyhow!(tr(M::DataDirFailed, &[&settings.data.display(), &e])))?;
+        let blobs = soshiki_store::open_blobs(&blobs_url)
+            .await
+            .map_err(|e| anyhow!(tr(M::RestoreFailed, &[&e])))?;
+        let m = soshiki_store::backup::restore(dir, &db, &*blobs)
+            .await
+            .map_err(|e| anyhow!(tr(M::RestoreFailed, &[&e])))?;
+        // Open it once: the migrations of this release bring an older backup up to date.
+        soshiki_store::open_store(&db)
+            .await
+            .map_err(|e| anyhow!(tr(M::RestoreFailed, &[&e])))?;
+        println!(
+            "{}",
+            tr(M::RestoreDone, &[&dir.display(), &settings.data.display()])
+        );
+        println!("{}", summary(&m));
+        Ok(())
+    })
+}

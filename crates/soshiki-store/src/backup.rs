@@ -1,0 +1,402 @@
+//! Backup and restore of the embedded store (SQLite and a blob store), taken while the server
+//! runs.
+//!
+//! A backup directory holds:
+//! - `soshiki.sqlite`: a consistent snapshot of the database (SQLite `VACUUM INTO`, one read
+//!   transaction: every row as of one instant, whatever the server writes meanwhile);
+//! - `blobs/KEY`: the body blob of every envelope in that snapshot whose body is kept;
+//! - `manifest.json`, written last: the format, the schema version, row counts and the
+//!   SHA-256 and size of the database file and of every blob. A directory without it is an
+//!   unfinished backup and is refused.
+//!
+//! [`verify`] checks a backup on its own (digests, SQLite integrity, the counts, every kept body
+//! present, every organization's audit chain linked); [`restore`] verifies first, then writes
+//! into an empty target only. The server's history is never half-restored: the database file is
+//! written under a temporary name and renamed into place after every blob is stored.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use futures::StreamExt;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use sqlx::sqlite::SqliteConnectOptions;
+use sqlx::{ConnectOptions, Connection, Row, SqliteConnection};
+use tokio::io::AsyncWriteExt;
+
+use crate::{audit_hash, BlobStore, StoreError};
+
+/// The manifest's file name.
+pub const MANIFEST: &str = "manifest.json";
+/// The manifest's format tag.
+pub const FORMAT: &str = "soshiki-backup/1";
+/// The database snapshot's file name.
+pub const DATABASE: &str = "soshiki.sqlite";
+
+/// What can go wrong.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BackupError {
+    /// Reading or writing a file.
+    #[error("{0}: {1}")]
+    Io(String, std::io::Error),
+    /// The store.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Only the embedded SQLite store is backed up by this command.
+    #[error("{0}: only an SQLite database is backed up by this command (PostgreSQL: see docs/operations.md, \"Backup\")")]
+    NotSqlite(String),
+    /// The destination is not empty.
+    #[error("{0} is not empty: a backup or restore goes into a new or empty directory")]
+    NotEmpty(PathBuf),
+    /// The target already has a database.
+    #[error("{0} exists: restore into an empty data directory")]
+    TargetExists(PathBuf),
+    /// The backup does not check out.
+    #[error("the backup in {0} does not verify: {1}")]
+    Invalid(PathBuf, String),
+}
+
+type Result<T> = std::result::Result<T, BackupError>;
+
+fn io(what: impl std::fmt::Display) -> impl FnOnce(std::io::Error) -> BackupError {
+    let what = what.to_string();
+    move |e| BackupError::Io(what, e)
+}
+
+fn db(what: &str) -> impl FnOnce(sqlx::Error) -> BackupError + '_ {
+    move |e| BackupError::Store(crate::counters::database_error(format!("{what}: {e}")))
+}
+
+/// A file and its digest.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct FileDigest {
+    /// Size in bytes.
+    pub bytes: u64,
+    /// SHA-256, hex.
+    pub sha256: String,
+}
+
+/// Row counts of the snapshot.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Counts {
+    /// Organizations.
+    pub orgs: u64,
+    /// Members.
+    pub members: u64,
+    /// Envelopes.
+    pub envelopes: u64,
+    /// Deliveries.
+    pub deliveries: u64,
+    /// Audit-trail entries.
+    pub audit_entries: u64,
+}
+
+/// What a backup holds.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Manifest {
+    /// [`FORMAT`].
+    pub format: String,
+    /// When the snapshot was taken (Unix seconds).
+    pub created: i64,
+    /// The highest schema migration applied in the snapshot.
+    pub schema_version: i64,
+    /// The database snapshot.
+    pub database: FileDigest,
+    /// Every kept body, by blob key.
+    pub blobs: BTreeMap<String, FileDigest>,
+    /// Row counts.
+    pub counts: Counts,
+}
+
+/// The file of an SQLite URL (`sqlite:///abs/path`, `sqlite://rel?mode=rwc`).
+fn sqlite_file(url: &str) -> Result<PathBuf> {
+    if !url.starts_with("sqlite:") {
+        return Err(BackupError::NotSqlite(
+            url.split('?').next().unwrap_or_default().to_owned(),
+        ));
+    }
+    let opts = SqliteConnectOptions::from_str(url)
+        .map_err(|e| BackupError::Store(StoreError::Url(format!("{url}: {e}"))))?;
+    Ok(opts.get_filename().to_path_buf())
+}
+
+async fn open_read_only(file: &Path) -> Result<SqliteConnection> {
+    SqliteConnectOptions::new()
+        .filename(file)
+        .read_only(true)
+        .connect()
+        .await
+        .map_err(db("open the SQLite database"))
+}
+
+fn empty_dir(dir: &Path) -> Result<()> {
+    match std::fs::read_dir(dir) {
+        Ok(mut it) => {
+            if it.next().is_some() {
+                return Err(BackupError::NotEmpty(dir.to_path_buf()));
+            }
+            Ok(())
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            std::fs::create_dir_all(dir).map_err(io(dir.display()))
+        }
+        Err(e) => Err(io(dir.display())(e)),
+    }
+}
+
+fn digest_file(path: &Path) -> Result<FileDigest> {
+    use std::io::Read;
+    let mut f = std::fs::File::open(path).map_err(io(path.display()))?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut bytes = 0u64;
+    loop {
+        let n = f.read(&mut buf).map_err(io(path.display()))?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+        bytes += n as u64;
+    }
+    Ok(FileDigest {
+        bytes,
+        sha256: hex_of(&h.finalize()),
+    })
+}
+
+fn hex_of(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// The snapshot's counts, schema version and kept bodies (`blob_key -> bodies_len`).
+async fn read_snapshot(
+    conn: &mut SqliteConnection,
+) -> Result<(Counts, i64, BTreeMap<String, u64>)> {
+    let mut counts = Counts::default();
+    let n = |v: i64| u64::try_from(v).unwrap_or(0);
+    counts.orgs = n(scalar(conn, "SELECT COUNT(*) FROM orgs").await?);
+    counts.members = n(scalar(conn, "SELECT COUNT(*) FROM members").await?);
+    counts.envelopes = n(scalar(conn, "SELECT COUNT(*) FROM envelopes").await?);
+    counts.deliveries = n(scalar(conn, "SELECT COUNT(*) FROM deliveries").await?);
+    counts.audit_entries = n(scalar(conn, "SELECT COUNT(*) FROM audit").await?);
+    let schema = scalar(
+        conn,
+        "SELECT COALESCE(MAX(version), 0) FROM _sqlx_migrations",
+    )
+    .await?;
+    let rows = sqlx::query("SELECT blob_key, bodies_len FROM envelopes WHERE body_removed = FALSE")
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db("kept bodies"))?;
+    let mut kept = BTreeMap::new();
+    for r in rows {
+        let key: String = r.try_get("blob_key").map_err(db("blob key"))?;
+        let len: i64 = r.try_get("bodies_len").map_err(db("bodies length"))?;
+        kept.insert(key, n(len));
+    }
+    Ok((counts, schema, kept))
+}
+
+async fn scalar(conn: &mut SqliteConnection, sql: &'static str) -> Result<i64> {
+    sqlx::query_scalar(sql)
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(db(sql))
+}
+
+/// Back up the SQLite database at `database_url` and the bodies it references from `blobs`
+/// into `dest` (new or empty). Safe while the server runs.
+pub async fn backup(
+    database_url: &str,
+    blobs: &dyn BlobStore,
+    dest: &Path,
+    now: i64,
+) -> Result<Manifest> {
+    let source = sqlite_file(database_url)?;
+    empty_dir(dest)?;
+    let snapshot = dest.join(DATABASE);
+    {
+        let mut conn = open_read_only(&source).await?;
+        sqlx::query("VACUUM INTO ?")
+            .bind(snapshot.display().to_string())
+            .execute(&mut conn)
+            .await
+            .map_err(db("snapshot the database"))?;
+        conn.close().await.map_err(db("close"))?;
+    }
+    let mut conn = open_read_only(&snapshot).await?;
+    let (counts, schema_version, kept) = read_snapshot(&mut conn).await?;
+    conn.close().await.map_err(db("close"))?;
+    let dir = dest.join("blobs");
+    std::fs::create_dir_all(&dir).map_err(io(dir.display()))?;
+    let mut digests = BTreeMap::new();
+    for (key, len) in &kept {
+        let path = dir.join(key);
+        let mut out = tokio::fs::File::create(&path)
+            .await
+            .map_err(io(path.display()))?;
+        let mut h = Sha256::new();
+        let mut written = 0u64;
+        let mut stream = blobs.get_range(key, 0, *len).await?;
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(io(format!("blob {key}")))?;
+            h.update(&chunk);
+            written += chunk.len() as u64;
+            out.write_all(&chunk).await.map_err(io(path.display()))?;
+        }
+        out.sync_all().await.map_err(io(path.display()))?;
+        digests.insert(
+            key.clone(),
+            FileDigest {
+                bytes: written,
+                sha256: hex_of(&h.finalize()),
+            },
+        );
+    }
+    let manifest = Manifest {
+        format: FORMAT.into(),
+        created: now,
+        schema_version,
+        database: digest_file(&snapshot)?,
+        blobs: digests,
+        counts,
+    };
+    let text = serde_json::to_vec_pretty(&manifest)
+        .map_err(|e| BackupError::Invalid(dest.to_path_buf(), format!("manifest: {e}")))?;
+    let tmp = dest.join(format!("{MANIFEST}.partial"));
+    std::fs::write(&tmp, text).map_err(io(tmp.display()))?;
+    std::fs::File::open(&tmp)
+        .and_then(|f| f.sync_all())
+        .map_err(io(tmp.display()))?;
+    std::fs::rename(&tmp, dest.join(MANIFEST)).map_err(io(dest.display()))?;
+    Ok(manifest)
+}
+
+/// Check a backup on its own: the manifest, every digest, SQLite's integrity check, the counts,
+/// every kept body present, and every organization's audit chain linked.
+pub async fn verify(dir: &Path) -> Result<Manifest> {
+    let bad = |why: String| BackupError::Invalid(dir.to_path_buf(), why);
+    let text = std::fs::read(dir.join(MANIFEST)).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            bad(format!("no {MANIFEST} (an unfinished backup?)"))
+        } else {
+            io(dir.join(MANIFEST).display())(e)
+        }
+    })?;
+    let m: Manifest = serde_json::from_slice(&text).map_err(|e| bad(format!("{MANIFEST}: {e}")))?;
+    if m.format != FORMAT {
+        return Err(bad(format!("unknown format {:?}", m.format)));
+    }
+    let db_file = dir.join(DATABASE);
+    if digest_file(&db_file)? != m.database {
+        return Err(bad(format!("{DATABASE} differs from its digest")));
+    }
+    for (key, want) in &m.blobs {
+        crate::validate_key(key).map_err(|_| bad(format!("invalid blob key {key:?}")))?;
+        let got = digest_file(&dir.join("blobs").join(key))?;
+        if &got != want {
+            return Err(bad(format!("blob {key} differs from its digest")));
+        }
+    }
+    let mut conn = open_read_only(&db_file).await?;
+    let check: String = sqlx::query_scalar("PRAGMA integrity_check")
+        .fetch_one(&mut conn)
+        .await
+        .map_err(db("integrity check"))?;
+    if check != "ok" {
+        return Err(bad(format!("SQLite integrity check: {check}")));
+    }
+    let (counts, schema, kept) = read_snapshot(&mut conn).await?;
+    if counts != m.counts || schema != m.schema_version {
+        return Err(bad(
+            "the database's counts or schema differ from the manifest".into(),
+        ));
+    }
+    for (key, len) in &kept {
+        match m.blobs.get(key) {
+            Some(d) if d.bytes == *len => {}
+            Some(_) => return Err(bad(format!("blob {key} has the wrong length"))),
+            None => return Err(bad(format!("blob {key} of a kept body is missing"))),
+        }
+    }
+    // Every organization's trail: seq 1, 2, … each linked to the one before.
+    let rows =
+        sqlx::query("SELECT org_id, seq, entry, prev_hash, hash FROM audit ORDER BY org_id, seq")
+            .fetch_all(&mut conn)
+            .await
+            .map_err(db("audit trail"))?;
+    let mut head: Option<(String, u64, [u8; 32])> = None;
+    for r in rows {
+        let org: String = r.try_get("org_id").map_err(db("audit org"))?;
+        let seq: i64 = r.try_get("seq").map_err(db("audit seq"))?;
+        let entry: Vec<u8> = r.try_get("entry").map_err(db("audit entry"))?;
+        let prev: Vec<u8> = r.try_get("prev_hash").map_err(db("audit prev"))?;
+        let hash: Vec<u8> = r.try_get("hash").map_err(db("audit hash"))?;
+        let seq = u64::try_from(seq).map_err(|_| bad(format!("audit of {org}: negative seq")))?;
+        let (want_seq, want_prev) = match &head {
+            Some((o, s, h)) if *o == org => (s + 1, *h),
+            _ => (1, [0u8; 32]),
+        };
+        let computed = audit_hash(&want_prev, seq, &entry);
+        if seq != want_seq || prev != want_prev || hash != computed {
+            return Err(bad(format!(
+                "the audit trail of {org} breaks at entry {seq}"
+            )));
+        }
+        head = Some((org, seq, computed));
+    }
+    conn.close().await.map_err(db("close"))?;
+    Ok(m)
+}
+
+/// Restore a verified backup: the database to the SQLite file of `database_url` (which must
+/// not exist) and the bodies into `blobs`. The database file appears last, under its name,
+/// once every body is stored.
+pub async fn restore(dir: &Path, database_url: &str, blobs: &dyn BlobStore) -> Result<Manifest> {
+    let m = verify(dir).await?;
+    let target = sqlite_file(database_url)?;
+    for suffix in ["", "-wal", "-shm"] {
+        let p = PathBuf::from(format!("{}{suffix}", target.display()));
+        if p.exists() {
+            return Err(BackupError::TargetExists(p));
+        }
+    }
+    for (key, d) in &m.blobs {
+        let path = dir.join("blobs").join(key);
+        let file = tokio::fs::File::open(&path)
+            .await
+            .map_err(io(path.display()))?;
+        let stream = tokio_util_stream(file);
+        blobs.put(key, d.bytes, stream).await?;
+    }
+    if let Some(parent) = target.parent() {
+        std::fs::create_dir_all(parent).map_err(io(parent.display()))?;
+    }
+    let tmp = PathBuf::from(format!("{}.restoring", target.display()));
+    std::fs::copy(dir.join(DATABASE), &tmp).map_err(io(tmp.display()))?;
+    std::fs::File::open(&tmp)
+        .and_then(|f| f.sync_all())
+        .map_err(io(tmp.display()))?;
+    std::fs::rename(&tmp, &target).map_err(io(target.display()))?;
+    Ok(m)
+}
+
+/// A file as the blob store's byte stream.
+fn tokio_util_stream(file: tokio::fs::File) -> crate::ByteStream {
+    use tokio::io::AsyncReadExt;
+    let stream = futures::stream::unfold(Some(file), |state| async move {
+        let mut f = state?;
+        let mut buf = vec![0u8; 1 << 20];
+        match f.read(&mut buf).await {
+            Ok(0) => None,
+            Ok(n) => {
+                buf.truncate(n);
+                Some((Ok(bytes::Bytes::from(buf)), Some(f)))
+            }
+            Err(e) => Some((Err(e), None)),
+        }
+    });
+    Box::pin(stream)
+}
