@@ -1221,6 +1221,20 @@ test('sending outside: reader-only staff are not offered 送信 where the policy
   assert.ok(!(await officer.page.$$eval('#nav a', (as) => as.map((a) => a.getAttribute('href')))).includes('#/send'));
 });
 
+test('demo: "try as" imports a demo member in one click; its inbox has a sample to open', async () => {
+  const m = await newMember('try-as');
+  await go(m, '#/setup', '#demo-try');
+  await screenshot(m, 'demo-try-as');
+  await m.page.click('#demo-try button[data-demo-tag="omachi/omachi-omachi"]');
+  await m.page.waitForSelector('.page-inbox #inbox-table tbody tr');
+  const rows = await m.page.$$eval('#inbox-table tbody tr', (trs) => trs.map((tr) => tr.textContent));
+  assert.ok(rows.some((r) => r.includes('サンプル名簿')), rows.join(' | '));
+  // The scenario's other organization is registered: the prefecture is listed.
+  await go(m, '#/orgs', '#pinned-orgs');
+  assert.match(await m.page.textContent('#pinned-orgs'), /長野県/);
+  await screenshot(m, 'demo-try-as-inbox');
+});
+
 test('without the crypto module the pages load and show the bilingual banner', async () => {
   const context = await browser.newContext({ viewport: { width: 1366, height: 768 } });
   const rec = new Recorder('no-module');
@@ -1255,7 +1269,7 @@ test('English switch, banner-free shell, keyboard focus visible at 1366x768', as
     const st = getComputedStyle(el);
     return { tag: el.tagName, inMain: !!el.closest('main'), outline: st.outlineStyle, width: parseFloat(st.outlineWidth) };
   });
-  assert.ok(focus.inMain && ['INPUT', 'BUTTON', 'SELECT', 'A', 'TEXTAREA'].includes(focus.tag), `focus: ${JSON.stringify(focus)}`);
+  assert.ok(focus.inMain && ['INPUT', 'BUTTON', 'SELECT', 'A', 'TEXTAREA', 'SUMMARY'].includes(focus.tag), `focus: ${JSON.stringify(focus)}`);
   assert.ok(focus.outline !== 'none' && focus.width >= 2, `visible focus: ${JSON.stringify(focus)}`);
   await screenshot(m, 'english-shell');
   // Every page, in both languages, as an administrator: no untranslated message key shows.

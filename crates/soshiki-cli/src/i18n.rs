@@ -483,7 +483,6 @@ messages! {
     StepOpen => "opening", "開封";
     StepReceipts => "fetching the receipts", "受領通知の取得";
     EnrollNotApproved => "the enrollment of {0} was not approved", "{0} の登録申請は承認されませんでした";
-    AdminWord => "administrator", "管理者";
     ScenarioUnknown => "unknown scenario {0}; choose one of: offline, {1}", "不明なシナリオ {0} です。次から選んでください: offline, {1}";
     ScenarioStart => "=== Scenario {0}: {1} ===", "=== シナリオ {0}: {1} ===";
     ScenarioServer => "Embedded server at {0} (temporary data directory {1})", "組み込みサーバ {0}(一時データディレクトリ {1})";

@@ -765,8 +765,22 @@ fn serve_demo_seeds_usable_keys() {
         login.contains("Logged in as 大町市 受付窓口 朝霧"),
         "{login}"
     );
+    // A sample delivery waits: the prefecture's sample list, its first part already forwarded
+    // to the first district officer, the rest to forward.
     let inbox = ok(&s, &["--passphrase-file", pass, "inbox", "--key", key]);
-    assert!(inbox.contains("The inbox is empty."), "{inbox}");
+    assert!(
+        inbox.contains("delivered  from 県 送付担当 青葉") && inbox.contains("forwardable 1, 2, 3"),
+        "{inbox}"
+    );
+    let officer = demo.join("omachi/omachi-omachi.key");
+    let officer_inbox = ok(
+        &s,
+        &["--passphrase-file", pass, "inbox", "--key", officer.to_str().expect("utf-8")],
+    );
+    assert!(
+        officer_inbox.contains("delivered  from 県 送付担当 青葉"),
+        "{officer_inbox}"
+    );
     let list = ok(
         &s,
         &["--passphrase-file", pass, "member", "list", "--key", key],

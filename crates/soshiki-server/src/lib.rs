@@ -47,6 +47,7 @@ mod action;
 mod audit;
 mod auth;
 mod deliveries;
+mod demo;
 mod enroll;
 mod envelopes;
 mod error;
@@ -104,6 +105,8 @@ pub struct AppState {
     validities: Arc<FingerprintCache<(u64, u64)>>,
     /// Counters and histograms of this process (`/metrics`).
     pub metrics: Arc<observe::Metrics>,
+    /// Demo mode: the directory of the demo's key files (`GET /v1/demo/members`).
+    pub demo_dir: Option<Arc<PathBuf>>,
 }
 
 /// Facts read from an immutable object, keyed by the object's fingerprint: they can never go
@@ -157,6 +160,7 @@ impl AppState {
             suites: Arc::default(),
             validities: Arc::default(),
             metrics: Arc::default(),
+            demo_dir: None,
         }
     }
 
@@ -390,6 +394,9 @@ pub fn router_with(state: AppState, metrics_here: bool) -> Router {
     r = r
         .route("/healthz", get(observe::healthz))
         .route("/readyz", get(observe::readyz));
+    if state.demo_dir.is_some() {
+        r = r.route("/v1/demo/members", get(demo::members));
+    }
     if metrics_here {
         r = r.route("/metrics", get(observe::metrics));
     }
@@ -442,10 +449,16 @@ pub struct ServeConfig {
     pub maintenance_interval: Duration,
     /// Rate limits, registration, enrollment lifetime.
     pub limits: Limits,
+    /// Demo mode: the directory `serve --demo` writes the demo's key files and index to
+    /// (`GET /v1/demo/members` serves the index; `None`: no such route).
+    pub demo_dir: Option<PathBuf>,
     /// Where `/metrics` is served: `None` on the main address, or its own address (plain
     /// HTTP, for the monitoring network; the main address then has no `/metrics`).
     pub metrics_bind: Option<SocketAddr>,
 }
+
+/// The demo index file `serve --demo` writes in the demo directory.
+pub const DEMO_INDEX: &str = demo::INDEX;
 
 /// The default port.
 pub const DEFAULT_PORT: u16 = 7780;
@@ -466,6 +479,7 @@ impl ServeConfig {
             maintenance_interval: Duration::from_secs(60),
             limits: Limits::default(),
             metrics_bind: None,
+            demo_dir: None,
         })
     }
 }
@@ -535,8 +549,9 @@ pub async fn start(config: ServeConfig) -> Result<RunningServer, ServeError> {
         .origin
         .clone()
         .unwrap_or_else(|| format!("{scheme}://{addr}"));
-    let state = AppState::new(store, blobs, origin.trim_end_matches('/'))
+    let mut state = AppState::new(store, blobs, origin.trim_end_matches('/'))
         .with_limits(config.limits.clone());
+    state.demo_dir = config.demo_dir.clone().map(Arc::new);
     let (tx, mut rx) = tokio::sync::watch::channel(false);
     let app = router_with(state.clone(), config.metrics_bind.is_none());
     let metrics_task = match config.metrics_bind {

@@ -448,6 +448,13 @@ async fn metrics_can_have_their_own_address() {
     assert!(text.ends_with("# EOF\n"), "{text}");
     assert!(text.contains("soshiki_audit_entries_total "), "{text}");
     assert!(text.contains("soshiki_pending_uploads 0"), "{text}");
+    // A production server has no demo "try as" list (it hands out key files in demo mode).
+    let demo = http
+        .get(format!("{main}/v1/demo/members"))
+        .send()
+        .await
+        .expect("demo");
+    assert_eq!(demo.status(), 404, "no demo list without serve --demo");
     for path in ["/healthz", "/readyz"] {
         for base in [main.clone(), format!("http://{ops}")] {
             let r = http.get(format!("{base}{path}")).send().await.expect(path);

@@ -12,7 +12,76 @@ import { fetchOrganization } from '../orgs.js';
 
 export default async function setupPage(root, _args, { go }) {
   root.append(h('h1', {}, t('setup.title')), h('p', { class: 'lead' }, t('setup.lead')));
+  const demo = await demoSection(go);
+  if (demo) root.append(demo);
   root.append(await pendingSection(go), importSection(go), enrollSection(go));
+}
+
+/**
+ * Import a member key file (checked with its passphrase), store it in this browser and unlock
+ * it: the key page's import and the demo's "try as" list.
+ */
+async function importKey(bytes, passphrase) {
+  const sk = need();
+  const kind = sk.keyFileInfo(bytes);
+  if (kind.kind !== 'member') throw userError('setup.notMemberKey');
+  // Unlock once to check the passphrase and read the identity; the session is freed at once.
+  const s = sk.Session.unlock(bytes, passphrase);
+  if (s.pending) { s.free(); throw userError('setup.pendingKeyFile'); }
+  const entry = { id: s.certId, kind: 'member', file: bytes, memberName: s.memberName,
+    orgId: s.orgId, orgName: s.orgName, certId: s.certId, roles: Array.from(s.roles || []), notAfter: s.notAfter };
+  s.free();
+  await keystore.putKey(entry);
+  await session.unlock(entry, passphrase);
+  return entry;
+}
+
+/**
+ * Demo mode only (the server was started with --demo and answers GET /v1/demo/members): a
+ * list of the demo members; one click imports that member's key file, unlocks it and
+ * registers the organizations of its scenario. A production server has no such list.
+ */
+async function demoSection(go) {
+  let demo;
+  try {
+    demo = await api.getJson('/v1/demo/members', { auth: false });
+  } catch (_) {
+    return null;
+  }
+  if (!demo || !Array.isArray(demo.members) || !demo.members.length) return null;
+  const st = statusBox();
+  const byScenario = new Map();
+  for (const m of demo.members) {
+    if (!byScenario.has(m.scenario)) byScenario.set(m.scenario, []);
+    byScenario.get(m.scenario).push(m);
+  }
+  const sec = h('section', { class: 'card', id: 'demo-try' }, h('h2', {}, t('setup.demoTitle')),
+    h('p', { class: 'status info' }, t('setup.demoLead')), st);
+  for (const [scenario, members] of byScenario) {
+    const details = h('details', { open: scenario === 'omachi' }, h('summary', {}, t('setup.demoScenario', { name: scenario })),
+      h('ul', { class: 'plain' }, members.map((m) => {
+        const btn = h('button', { type: 'button', class: 'small', dataset: { demoTag: `${scenario}/${m.tag}` } }, t('setup.demoTry'));
+        btn.addEventListener('click', async () => {
+          st.clear();
+          btn.disabled = true;
+          try {
+            need();
+            const bytes = Uint8Array.from(atob(m.key_file), (c) => c.charCodeAt(0));
+            await importKey(bytes, demo.passphrase);
+            for (const p of m.partners || []) await session.pin(p.id, p.name);
+            go('inbox');
+          } catch (e) {
+            st.show(errorText(e), 'error');
+          } finally {
+            btn.disabled = false;
+          }
+        });
+        return h('li', {}, btn, ' ', h('strong', {}, m.name), ' ／ ', m.org_name, ' ',
+          h('span', { class: 'muted' }, `(${(m.roles || []).map((r) => t(`role.${r}`)).join('・')})`));
+      })));
+    sec.append(details);
+  }
+  return sec;
 }
 
 function importSection(go) {
@@ -32,20 +101,10 @@ function importSection(go) {
     st.show(t('setup.checking'));
     try {
       const bytes = await readFileBytes(file.files[0]);
-      const sk = need();
-      const kind = sk.keyFileInfo(bytes);
-      if (kind.kind !== 'member') throw userError('setup.notMemberKey');
-      // Unlock once to check the passphrase and read the identity; the session is freed at once.
-      const s = sk.Session.unlock(bytes, pass.value);
-      if (s.pending) { s.free(); throw userError('setup.pendingKeyFile'); }
-      const entry = { id: s.certId, kind: 'member', file: bytes, memberName: s.memberName,
-        orgId: s.orgId, orgName: s.orgName, certId: s.certId, roles: Array.from(s.roles || []), notAfter: s.notAfter };
-      s.free();
-      await keystore.putKey(entry);
+      const entry = await importKey(bytes, pass.value);
       // The passphrase was just typed and checked: the key is unlocked at once, not asked for
       // a second time on the unlock page.
       st.show(t('setup.imported', { name: entry.memberName, org: entry.orgName }), 'ok');
-      await session.unlock(entry, pass.value);
       pass.value = '';
       go('inbox');
     } catch (e) {

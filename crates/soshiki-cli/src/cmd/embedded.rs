@@ -241,7 +241,8 @@ impl Demo {
         flows::register_organization(&client, key.organization())
             .await
             .map_err(|e| step_err(M::StepRegister, e))?;
-        let admin_name = format!("{name} {}", tr(M::AdminWord, &[]));
+        // A member's name is data (in its certificate), Japanese like the organizations' names.
+        let admin_name = format!("{name} 管理者");
         let admin = flows::certify_new_member(
             &key,
             &admin_name,

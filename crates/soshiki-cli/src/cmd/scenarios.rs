@@ -129,6 +129,62 @@ pub async fn play(d: &mut Demo, name: &str) -> Result<()> {
     }
 }
 
+/// `serve --demo`: sample deliveries, so every demo member's inbox has something to do. Each
+/// member with the sender role sends a sample list to the representative of the scenario's
+/// other organization, one part per officer there and one more; the representative forwards
+/// the first part to the first officer (who can open it, and which the representative can
+/// recall) and keeps the rest to forward. Synthetic data only.
+pub async fn seed_deliveries(d: &mut Demo) -> Result<()> {
+    let senders: Vec<usize> = (0..d.members.len())
+        .filter(|&m| d.members[m].roles.contains(Roles::SENDER))
+        .collect();
+    for s in senders {
+        let from = d.members[s].org;
+        let Some(rep) = (0..d.members.len()).find(|&m| {
+            d.members[m].org != from && d.members[m].roles.contains(Roles::REPRESENTATIVE)
+        }) else {
+            continue;
+        };
+        let to = d.members[rep].org;
+        let officers: Vec<usize> = (0..d.members.len())
+            .filter(|&m| {
+                d.members[m].org == to
+                    && m != rep
+                    && d.members[m].roles.contains(Roles::READER)
+                    && !d.members[m].roles.contains(Roles::REPRESENTATIVE)
+                    && !d.members[m].roles.contains(Roles::SENDER)
+            })
+            .take(3)
+            .collect();
+        let seed = s as u64 * 7 + 3;
+        let mut parts: Vec<DemoPart> = officers
+            .iter()
+            .enumerate()
+            .map(|(i, &o)| {
+                let body = csv("番号,氏名,住所", seed + i as u64, 5, |n, name, r| {
+                    format!("S{i}-{n:03},{name},{}", address("架空県架空町", r))
+                });
+                let label = format!("for={}", d.members[o].tag);
+                DemoPart::new(&format!("sample-{}.csv", i + 1), &[&label], body)
+            })
+            .collect();
+        parts.push(DemoPart::new(
+            "sample-rest.csv",
+            &["for=unassigned"],
+            csv("番号,氏名,住所", seed + 99, 3, |n, name, r| {
+                format!("R-{n:03},{name},{}", address("架空県架空町", r))
+            }),
+        ));
+        // Document data, like the scenarios' titles: Japanese whatever the interface language.
+        let title = format!("【デモ】サンプル名簿（架空）{}より", d.members[s].name);
+        let sent = d.send(s, to, &title, "demo", parts).await?;
+        if let Some(&first) = officers.first() {
+            d.forward(rep, &sent.delivery, &[(first, vec![0])]).await?;
+        }
+    }
+    Ok(())
+}
+
 /// Every reader opens its delivery and gets exactly its parts.
 async fn open_all(d: &mut Demo, sent: &Sent, got: &[(usize, Vec<u32>, String)]) -> Result<()> {
     for (m, parts, id) in got {

@@ -64,6 +64,9 @@ pub fn command(settings: Settings) -> Result<()> {
         }
         config.limits.registration = soshiki_server::Registration::Closed { token };
     }
+    if settings.demo {
+        config.demo_dir = Some(data.join("demo"));
+    }
     config.tls = settings
         .tls
         .clone()
@@ -130,6 +133,8 @@ async fn seed(data: &Path, url: &str, ca: Option<Vec<u8>>) -> Result<()> {
     let pass = hex::encode(raw);
     let pass_file = root.join("passphrase.txt");
     write_private(&pass_file, format!("{pass}\n").as_bytes())?;
+    // The "try as" index of the browser (GET /v1/demo/members, demo mode only).
+    let mut index = Vec::new();
     for (name, _) in SCENARIOS {
         let dir = root.join(name);
         std::fs::create_dir_all(&dir)
@@ -141,6 +146,7 @@ async fn seed(data: &Path, url: &str, ca: Option<Vec<u8>>) -> Result<()> {
         };
         println!("{}", tr(M::DemoSeedScenario, &[name]));
         scenarios::play(&mut d, name).await?;
+        scenarios::seed_deliveries(&mut d).await?;
         for o in &d.orgs {
             let path = dir.join(format!("{}.orgkey", o.tag));
             let bytes = o
@@ -167,6 +173,20 @@ async fn seed(data: &Path, url: &str, ca: Option<Vec<u8>>) -> Result<()> {
                 .to_key_file(pass.as_bytes(), KdfParams::MINIMUM, &mut OsRng)
                 .map_err(|e| anyhow!(crate::i18n::key_file_error(&e)))?;
             write_private(&path, &bytes)?;
+            let own = &d.orgs[m.org];
+            index.push(serde_json::json!({
+                "scenario": name,
+                "tag": m.tag,
+                "name": m.name,
+                "roles": m.roles.names(),
+                "org_id": own.key.organization().fingerprint().to_hex(),
+                "org_name": own.key.organization().name,
+                "key_file": base64_encode(&bytes),
+                "partners": d.orgs.iter().filter(|o| o.tag != own.tag).map(|o| serde_json::json!({
+                    "id": o.key.organization().fingerprint().to_hex(),
+                    "name": o.key.organization().name,
+                })).collect::<Vec<_>>(),
+            }));
             println!(
                 "{}",
                 tr(
@@ -181,6 +201,13 @@ async fn seed(data: &Path, url: &str, ca: Option<Vec<u8>>) -> Result<()> {
             );
         }
     }
+    let body = serde_json::json!({ "passphrase": pass, "members": index });
+    write_private(
+        &root.join(soshiki_server::DEMO_INDEX),
+        serde_json::to_string(&body)
+            .map_err(|e| anyhow!("{e}"))?
+            .as_bytes(),
+    )?;
     println!(
         "{}",
         tr(
@@ -205,4 +232,9 @@ async fn stopped() -> std::io::Result<()> {
     {
         tokio::signal::ctrl_c().await
     }
+}
+
+fn base64_encode(b: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(b)
 }
