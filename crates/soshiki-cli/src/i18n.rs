@@ -361,6 +361,10 @@ messages! {
     BackupSummary => "  {0} organizations, {1} members, {2} envelopes, {3} deliveries, {4} audit entries; {5} bodies; {6} in all; schema version {7}", "  組織 {0}、職員 {1}、封筒 {2}、配達 {3}、監査記録 {4} 件、本文 {5} 件、合計 {6}、スキーマ版 {7}";
     RestoreFailed => "restore failed: {0}", "復元に失敗しました: {0}";
     RestoreDone => "restored {0} into {1}; start the server on it", "{0} を {1} に復元しました。サーバーを起動してください";
+    MigrateNeedsTarget => "name the target: a PostgreSQL database_url (postgres://…) and a blobs_url (s3://…), with --to-config FILE or --to-database/--to-blobs", "移行先を指定してください: PostgreSQL の database_url（postgres://…）と blobs_url（s3://…）を --to-config FILE または --to-database/--to-blobs で";
+    MigrateFailed => "migration failed: {0}", "移行に失敗しました: {0}";
+    MigrateDone => "copied and verified into {0} and {1}: rows per table (equal in source and target), audit chains linked:", "{0} と {1} に複製し、確認しました（表ごとの行数は移行元と一致、監査記録の連鎖も確認済み）:";
+    MigrateBlobs => "  bodies: {0} ({1}), every digest equal", "  本文: {0} 件（{1}）、すべてのダイジェストが一致";
     ConfigInvalid => "the settings file {0} is not valid: {1}", "設定ファイル {0} が正しくありません: {1}";
     ConfigBadValue => "setting {0}: the value {1:?} is not valid", "設定 {0}: 値 {1:?} は使えません";
     ConfigBothGiven => "setting {0} is given both directly and as {0}_file: give one", "設定 {0} が直接の値と {0}_file の両方で指定されています。どちらか一方にしてください";

@@ -90,6 +90,9 @@ kyoto-referral, outsourcing, wrong-recipient"
     Backup(BackupArgs),
     /// Restore a verified backup into an empty data directory.
     Restore(RestoreArgs),
+    /// Copy an embedded store (SQLite and body files) into an empty PostgreSQL database and an
+    /// S3 bucket, then verify the copy (row counts, body digests, audit chains).
+    MigrateStore(MigrateStoreArgs),
     /// Organizations on the server: create (with its first administrator), show, fingerprint.
     #[command(subcommand)]
     Org(OrgCommand),
@@ -606,6 +609,23 @@ struct RestoreArgs {
     store: StoreArgs,
 }
 
+#[derive(Debug, Args)]
+struct MigrateStoreArgs {
+    /// The source: the embedded store, named as for `serve`.
+    #[command(flatten)]
+    store: StoreArgs,
+    /// The target's settings file (its database_url / blobs_url, or their _file forms): keeps
+    /// passwords and S3 keys off the command line.
+    #[arg(long, value_name = "FILE")]
+    to_config: Option<PathBuf>,
+    /// The target database, postgres://… (instead of --to-config).
+    #[arg(long, value_name = "URL")]
+    to_database: Option<String>,
+    /// The target blob store, s3://bucket… (instead of --to-config).
+    #[arg(long, value_name = "URL")]
+    to_blobs: Option<String>,
+}
+
 #[derive(Debug, Subcommand)]
 enum ConfigCommand {
     /// Check a settings file and print the effective settings (with the SOSHIKI_* environment
@@ -1064,6 +1084,25 @@ fn run(ctx: &Ctx, cmd: Command) -> anyhow::Result<()> {
         }
         Command::Restore(RestoreArgs { dir, store }) => {
             cmd::backup::restore(&store.settings()?, &dir)
+        }
+        Command::MigrateStore(a) => {
+            let mut layers = Vec::new();
+            if let Some(f) = &a.to_config {
+                layers.push((
+                    cmd::settings::Source::File,
+                    cmd::settings::Layer::from_file(f)?,
+                ));
+            }
+            layers.push((
+                cmd::settings::Source::Flag,
+                cmd::settings::Layer {
+                    database_url: a.to_database.clone(),
+                    blobs_url: a.to_blobs.clone(),
+                    ..Default::default()
+                },
+            ));
+            let target = cmd::settings::resolve(&layers)?;
+            cmd::backup::migrate_store(&a.store.settings()?, &target)
         }
         Command::Config(ConfigCommand::Check { file }) => {
             let layers = [

@@ -526,3 +526,170 @@ async fn racing_forwards_through_two_processes_one_wins() {
     assert_eq!(held, RACES);
     d.finish().await;
 }
+
+/// `migrate-store` (issue 10): a demo grown on the embedded store (SQLite and files, sample
+/// deliveries and audit trails included) moves to PostgreSQL and S3; a server on the new store
+/// serves the same history: the demo officer opens its sample byte for byte as before, and
+/// the audit trail verifies. A second move into the now non-empty database is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migrate_store_moves_an_embedded_store_to_postgres_and_s3() {
+    let test = "migrate_store_moves_an_embedded_store_to_postgres_and_s3";
+    let (Some(pg), Some(s3)) = (
+        service_url("SOSHIKI_TEST_POSTGRES_URL", test),
+        service_url("SOSHIKI_TEST_S3_URL", test),
+    ) else {
+        return;
+    };
+    let schema = unique_name("migrate");
+    let pool = sqlx::PgPool::connect(&pg).await.expect("connect");
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
+        .execute(&pool)
+        .await
+        .expect("schema");
+    let sep = if pg.contains('?') { '&' } else { '?' };
+    let database = format!("{pg}{sep}options[search_path]={schema}");
+    let (bucket, query) = s3.split_once('?').unwrap_or((s3.as_str(), ""));
+    let blobs = format!(
+        "{}/{}?{query}",
+        bucket.trim_end_matches('/'),
+        schema.replace('_', "-")
+    );
+    let tmp = tempfile::tempdir().expect("tmp");
+    let data = tmp.path().join("small");
+
+    // The embedded store with the demo's sample deliveries; the officer opens its sample.
+    let mut small = Server::spawn(&data, free_port(), &["--demo".to_string()]);
+    small.wait_ready().await;
+    let index = data.join("demo/members.json");
+    for _ in 0..600 {
+        if index.exists() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(index.exists(), "the demo is seeded");
+    let pass = std::fs::read_to_string(data.join("demo/passphrase.txt")).expect("passphrase");
+    let officer = data.join("demo/omachi/omachi-omachi.key");
+    let open_sample = |url: String, out: std::path::PathBuf| {
+        let officer = officer.clone();
+        let pass_file = data.join("demo/passphrase.txt");
+        let state = tmp
+            .path()
+            .join(format!("state-{}", out.display().to_string().len()));
+        move || {
+            let inbox = std::process::Command::new(env!("CARGO_BIN_EXE_soshiki"))
+                .args(["--lang", "en", "--passphrase-file"])
+                .arg(&pass_file)
+                .args(["inbox", "--key"])
+                .arg(&officer)
+                .env("SOSHIKI_SERVER", &url)
+                .env("SOSHIKI_STATE", &state)
+                .output()
+                .expect("inbox");
+            let text = String::from_utf8_lossy(&inbox.stdout).to_string();
+            let id = text
+                .lines()
+                .find(|l| l.contains("from 県 送付担当 青葉"))
+                .and_then(|l| l.split_whitespace().next())
+                .unwrap_or_else(|| panic!("a sample in the inbox: {text}"))
+                .to_string();
+            let open = std::process::Command::new(env!("CARGO_BIN_EXE_soshiki"))
+                .args(["--lang", "en", "--passphrase-file"])
+                .arg(&pass_file)
+                .args(["open", &id, "--key"])
+                .arg(&officer)
+                .arg("--out")
+                .arg(&out)
+                .env("SOSHIKI_SERVER", &url)
+                .env("SOSHIKI_STATE", &state)
+                .output()
+                .expect("open");
+            assert!(
+                open.status.success(),
+                "{}",
+                String::from_utf8_lossy(&open.stderr)
+            );
+            std::fs::read(out.join("sample-1.csv")).expect("opened part")
+        }
+    };
+    let before = open_sample(small.url(), tmp.path().join("before"))();
+    assert!(!before.is_empty() && !pass.is_empty());
+    small.kill();
+
+    let migrate = std::process::Command::new(env!("CARGO_BIN_EXE_soshiki"))
+        .args(["--lang", "en", "migrate-store", "--data"])
+        .arg(&data)
+        .args(["--to-database", &database, "--to-blobs", &blobs])
+        .output()
+        .expect("migrate-store");
+    let said = String::from_utf8_lossy(&migrate.stdout).to_string();
+    assert!(
+        migrate.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&migrate.stderr)
+    );
+    assert!(
+        said.contains("copied and verified") && said.contains("every digest equal"),
+        "{said}"
+    );
+    if let Some(secret) = blobs
+        .split(['?', '&'])
+        .find_map(|kv| kv.strip_prefix("secret_key="))
+    {
+        assert!(
+            !said.contains(secret),
+            "the S3 secret key is masked: {said}"
+        );
+    }
+
+    // A server on PostgreSQL and S3 serves the same history.
+    let mut big = Server::spawn(
+        &tmp.path().join("big"),
+        free_port(),
+        &[
+            "--database".into(),
+            database.clone(),
+            "--blobs".into(),
+            blobs.clone(),
+        ],
+    );
+    big.wait_ready().await;
+    let after = open_sample(big.url(), tmp.path().join("after"))();
+    assert_eq!(
+        after, before,
+        "the sample opens byte for byte from the new store"
+    );
+    let audit = std::process::Command::new(env!("CARGO_BIN_EXE_soshiki"))
+        .args(["--lang", "en", "--passphrase-file"])
+        .arg(data.join("demo/passphrase.txt"))
+        .args(["audit", "verify", "--key"])
+        .arg(data.join("demo/omachi/omachi-admin.key"))
+        .env("SOSHIKI_SERVER", big.url())
+        .env("SOSHIKI_STATE", tmp.path().join("state-audit"))
+        .output()
+        .expect("audit");
+    assert!(
+        audit.status.success(),
+        "{}",
+        String::from_utf8_lossy(&audit.stderr)
+    );
+    big.kill();
+
+    // The target is no longer empty: a second move is refused.
+    let again = std::process::Command::new(env!("CARGO_BIN_EXE_soshiki"))
+        .args(["--lang", "en", "migrate-store", "--data"])
+        .arg(&data)
+        .args(["--to-database", &database, "--to-blobs", &blobs])
+        .output()
+        .expect("migrate again");
+    assert!(!again.status.success());
+    assert!(
+        String::from_utf8_lossy(&again.stderr).contains("empty"),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE")))
+        .execute(&pool)
+        .await;
+    pool.close().await;
+}

@@ -775,7 +775,13 @@ fn serve_demo_seeds_usable_keys() {
     let officer = demo.join("omachi/omachi-omachi.key");
     let officer_inbox = ok(
         &s,
-        &["--passphrase-file", pass, "inbox", "--key", officer.to_str().expect("utf-8")],
+        &[
+            "--passphrase-file",
+            pass,
+            "inbox",
+            "--key",
+            officer.to_str().expect("utf-8"),
+        ],
     );
     assert!(
         officer_inbox.contains("delivered  from 県 送付担当 青葉"),

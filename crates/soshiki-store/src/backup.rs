@@ -111,7 +111,7 @@ pub struct Manifest {
 }
 
 /// The file of an SQLite URL (`sqlite:///abs/path`, `sqlite://rel?mode=rwc`).
-fn sqlite_file(url: &str) -> Result<PathBuf> {
+pub(crate) fn sqlite_path(url: &str) -> Result<PathBuf> {
     if !url.starts_with("sqlite:") {
         return Err(BackupError::NotSqlite(
             url.split('?').next().unwrap_or_default().to_owned(),
@@ -214,7 +214,7 @@ pub async fn backup(
     dest: &Path,
     now: i64,
 ) -> Result<Manifest> {
-    let source = sqlite_file(database_url)?;
+    let source = sqlite_path(database_url)?;
     empty_dir(dest)?;
     let snapshot = dest.join(DATABASE);
     {
@@ -327,26 +327,18 @@ pub async fn verify(dir: &Path) -> Result<Manifest> {
             .fetch_all(&mut conn)
             .await
             .map_err(db("audit trail"))?;
-    let mut head: Option<(String, u64, [u8; 32])> = None;
+    let mut trail = Vec::with_capacity(rows.len());
     for r in rows {
-        let org: String = r.try_get("org_id").map_err(db("audit org"))?;
         let seq: i64 = r.try_get("seq").map_err(db("audit seq"))?;
-        let entry: Vec<u8> = r.try_get("entry").map_err(db("audit entry"))?;
-        let prev: Vec<u8> = r.try_get("prev_hash").map_err(db("audit prev"))?;
-        let hash: Vec<u8> = r.try_get("hash").map_err(db("audit hash"))?;
-        let seq = u64::try_from(seq).map_err(|_| bad(format!("audit of {org}: negative seq")))?;
-        let (want_seq, want_prev) = match &head {
-            Some((o, s, h)) if *o == org => (s + 1, *h),
-            _ => (1, [0u8; 32]),
-        };
-        let computed = audit_hash(&want_prev, seq, &entry);
-        if seq != want_seq || prev != want_prev || hash != computed {
-            return Err(bad(format!(
-                "the audit trail of {org} breaks at entry {seq}"
-            )));
-        }
-        head = Some((org, seq, computed));
+        trail.push(TrailRow {
+            org: r.try_get("org_id").map_err(db("audit org"))?,
+            seq: u64::try_from(seq).unwrap_or(0),
+            entry: r.try_get("entry").map_err(db("audit entry"))?,
+            prev: r.try_get("prev_hash").map_err(db("audit prev"))?,
+            hash: r.try_get("hash").map_err(db("audit hash"))?,
+        });
     }
+    check_chains(&trail).map_err(bad)?;
     conn.close().await.map_err(db("close"))?;
     Ok(m)
 }
@@ -356,7 +348,7 @@ pub async fn verify(dir: &Path) -> Result<Manifest> {
 /// once every body is stored.
 pub async fn restore(dir: &Path, database_url: &str, blobs: &dyn BlobStore) -> Result<Manifest> {
     let m = verify(dir).await?;
-    let target = sqlite_file(database_url)?;
+    let target = sqlite_path(database_url)?;
     for suffix in ["", "-wal", "-shm"] {
         let p = PathBuf::from(format!("{}{suffix}", target.display()));
         if p.exists() {
@@ -399,4 +391,35 @@ fn tokio_util_stream(file: tokio::fs::File) -> crate::ByteStream {
         }
     });
     Box::pin(stream)
+}
+
+/// One audit row, as stored.
+#[derive(Debug)]
+pub(crate) struct TrailRow {
+    pub org: String,
+    pub seq: u64,
+    pub entry: Vec<u8>,
+    pub prev: Vec<u8>,
+    pub hash: Vec<u8>,
+}
+
+/// Every organization's trail (rows ordered by organization, then seq) is seq 1, 2, … with
+/// each entry's hash computed from the one before.
+pub(crate) fn check_chains(rows: &[TrailRow]) -> std::result::Result<(), String> {
+    let mut head: Option<(&str, u64, [u8; 32])> = None;
+    for r in rows {
+        let (want_seq, want_prev) = match &head {
+            Some((o, s, h)) if *o == r.org => (s + 1, *h),
+            _ => (1, [0u8; 32]),
+        };
+        let computed = audit_hash(&want_prev, r.seq, &r.entry);
+        if r.seq != want_seq || r.prev != want_prev || r.hash != computed {
+            return Err(format!(
+                "the audit trail of {} breaks at entry {}",
+                r.org, r.seq
+            ));
+        }
+        head = Some((r.org.as_str(), r.seq, computed));
+    }
+    Ok(())
 }

@@ -69,6 +69,7 @@ use futures::Stream;
 
 pub mod backup;
 mod local;
+pub mod migrate;
 mod postgres;
 mod s3;
 mod sql;

@@ -101,3 +101,48 @@ pub fn restore(settings: &Settings, dir: &Path) -> Result<()> {
         Ok(())
     })
 }
+
+/// `migrate-store`: the embedded store of `from` into the PostgreSQL database and blob store of
+/// `to` (both must be named), verified.
+pub fn migrate_store(from: &Settings, to: &Settings) -> Result<()> {
+    let (db, blobs_url) = urls(from);
+    let (Some(to_db), Some(to_blobs_url)) = (to.database_url.clone(), to.blobs_url.clone()) else {
+        return Err(anyhow!(tr(M::MigrateNeedsTarget, &[])));
+    };
+    if !to_db.starts_with("postgres://") && !to_db.starts_with("postgresql://") {
+        return Err(anyhow!(tr(M::MigrateNeedsTarget, &[])));
+    }
+    runtime()?.block_on(async {
+        let fail = |e: &dyn std::fmt::Display| anyhow!(tr(M::MigrateFailed, &[&e]));
+        let from_blobs = soshiki_store::open_blobs(&blobs_url)
+            .await
+            .map_err(|e| fail(&e))?;
+        let to_blobs = soshiki_store::open_blobs(&to_blobs_url)
+            .await
+            .map_err(|e| fail(&e))?;
+        let r = soshiki_store::migrate::sqlite_to_postgres(&db, &*from_blobs, &to_db, &*to_blobs)
+            .await
+            .map_err(|e| fail(&e))?;
+        println!(
+            "{}",
+            tr(
+                M::MigrateDone,
+                &[
+                    &crate::cmd::settings::mask_url(&to_db),
+                    &crate::cmd::settings::mask_url(&to_blobs_url),
+                ]
+            )
+        );
+        for (table, n) in &r.rows {
+            println!("  {table}: {n}");
+        }
+        println!(
+            "{}",
+            tr(
+                M::MigrateBlobs,
+                &[&r.blobs, &crate::size::format_size(r.blob_bytes)]
+            )
+        );
+        Ok(())
+    })
+}
