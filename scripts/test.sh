@@ -41,6 +41,9 @@ SOSHIKI_E2E_SKIP_BUILD=1 ./scripts/e2e.sh
 echo "== API contract (schemathesis: every check and phase against serve --demo, two members)"
 SOSHIKI_CONTRACT_SKIP_BUILD=1 ./scripts/api-contract.sh
 
+echo "== soak (30 s per backend: 50 members send, forward, open, recall; SQLite, then PostgreSQL + S3 with two processes)"
+SOSHIKI_SOAK_SKIP_BUILD=1 ./scripts/soak.sh
+
 echo "== comparison crate builds (benchmarks are run by hand, not in tests)"
 cargo check -p soshiki-compare
 
