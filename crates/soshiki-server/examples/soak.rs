@@ -488,8 +488,8 @@ async fn main() -> R<()> {
     stop.store(true, Ordering::Relaxed);
     let rss_end: Vec<u64> = servers.iter().map(Proc::rss_kib).collect();
 
-    let lat = tally.latency.lock().expect("tally");
-    let errors = tally.errors.lock().expect("tally");
+    let lat = tally.latency.lock().expect("tally").clone();
+    let errors = tally.errors.lock().expect("tally").clone();
     let mut report = serde_json::Map::new();
     println!(
         "soak {backend}: {} operations, {} unexpected errors, {} expected races",
@@ -530,8 +530,6 @@ async fn main() -> R<()> {
     });
     println!("{summary}");
     let failed = !errors.is_empty();
-    drop(lat);
-    drop(errors);
     drop(servers);
     if let (Some(pg), Some(name)) = (&a.postgres, schema) {
         if let Ok(pool) = sqlx::PgPool::connect(pg).await {
