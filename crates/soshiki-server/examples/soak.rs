@@ -24,16 +24,16 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use rand_core::{OsRng, RngCore};
-use soshiki_client::flows::{self, EnrollmentOutcome, OutgoingPart, PartData, SendOptions};
-use soshiki_client::{Client, ClientError, ClientOptions};
-use soshiki_core::cert::{OrganizationKey, Roles, VerifiedCertificate};
-use soshiki_core::envelope::PartInfo;
-use soshiki_core::keyfile::{KdfParams, MemberKey};
-use soshiki_core::suite::P256;
 
-type S = P256;
-type R<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
-const PASS: &[u8] = b"soak passphrase";
+#[path = "support/mod.rs"]
+mod support;
+use support::{id, member, org};
+use soshiki_client::flows::{self, OutgoingPart, PartData, SendOptions};
+use soshiki_client::ClientError;
+use soshiki_core::cert::{Roles, VerifiedCertificate};
+use soshiki_core::envelope::PartInfo;
+use support::S;
+type R<T> = support::R<T>;
 
 struct Args {
     bin: PathBuf,
@@ -130,85 +130,6 @@ async fn spawn(bin: &PathBuf, data: &std::path::Path, extra: &[String]) -> R<Pro
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     Err("the server did not become ready".into())
-}
-
-struct Member {
-    key: Arc<MemberKey<S>>,
-    client: Client,
-}
-
-fn id(k: &MemberKey<S>) -> String {
-    k.certificate.fingerprint().to_hex()
-}
-
-async fn org(url: &str, name: &str) -> R<(OrganizationKey<S>, Member)> {
-    let t = flows::unix_now();
-    let key = OrganizationKey::<S>::generate(name, t - 3600, &mut OsRng)?;
-    let mut client = Client::new(url, &ClientOptions::default())?;
-    flows::register_organization(&client, key.organization()).await?;
-    let admin = flows::certify_new_member(
-        &key,
-        &format!("{name} 管理者"),
-        Roles::ADMIN,
-        t - 3600,
-        t + 86_400,
-    )?;
-    flows::register_first_admin(&client, &admin).await?;
-    flows::login(&mut client, &admin).await?;
-    flows::publish_revocations(
-        &client,
-        &admin,
-        &key,
-        &[],
-        soshiki_client::trust::DEFAULT_REVOCATION_VALIDITY,
-    )
-    .await?;
-    Ok((
-        key,
-        Member {
-            key: Arc::new(admin),
-            client,
-        },
-    ))
-}
-
-async fn member(
-    url: &str,
-    org: &(OrganizationKey<S>, Member),
-    name: &str,
-    roles: Roles,
-) -> R<Member> {
-    let t = flows::unix_now();
-    let mut client = Client::new(url, &ClientOptions::default())?;
-    let ticket = flows::enroll(
-        &client,
-        org.0.organization(),
-        name,
-        roles,
-        t - 3600,
-        t + 86_400,
-        PASS,
-        KdfParams::MINIMUM,
-    )
-    .await?;
-    flows::approve_enrollment(&org.1.client, &org.1.key, &org.0, &ticket.id, &ticket.code).await?;
-    let key = match flows::finish_enrollment(
-        &client,
-        &ticket.id,
-        org.0.organization(),
-        &ticket.pending_key_file,
-        PASS,
-    )
-    .await?
-    {
-        EnrollmentOutcome::Approved(k) => *k,
-        other => return Err(format!("not approved: {other:?}").into()),
-    };
-    flows::login(&mut client, &key).await?;
-    Ok(Member {
-        key: Arc::new(key),
-        client,
-    })
 }
 
 /// Latencies per operation, unexpected errors, expected refusals.
