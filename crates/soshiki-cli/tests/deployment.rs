@@ -60,6 +60,20 @@ fn unique_name(prefix: &str) -> String {
     )
 }
 
+/// The database URL of `schema` and the blob-store URL of its bucket prefix
+/// (`s3://bucket?…` -> `s3://bucket/PREFIX?…`).
+fn deployment_urls(pg: &str, s3: &str, schema: &str) -> (String, String) {
+    let sep = if pg.contains('?') { '&' } else { '?' };
+    let database = format!("{pg}{sep}options[search_path]={schema}");
+    let (bucket, query) = s3.split_once('?').unwrap_or((s3, ""));
+    let blobs = format!(
+        "{}/{}?{query}",
+        bucket.trim_end_matches('/'),
+        schema.replace('_', "-")
+    );
+    (database, blobs)
+}
+
 /// Two server processes on one fresh schema and one fresh bucket prefix.
 struct Deployment {
     p1: Server,
@@ -82,15 +96,7 @@ impl Deployment {
             .await
             .expect("create schema");
         pool.close().await;
-        let sep = if pg.contains('?') { '&' } else { '?' };
-        let database = format!("{pg}{sep}options[search_path]={schema}");
-        // s3://bucket?… -> s3://bucket/PREFIX?…
-        let (bucket, query) = s3.split_once('?').unwrap_or((s3.as_str(), ""));
-        let blobs = format!(
-            "{}/{}?{query}",
-            bucket.trim_end_matches('/'),
-            schema.replace('_', "-")
-        );
+        let (database, blobs) = deployment_urls(&pg, &s3, &schema);
         let tmp = tempfile::tempdir().expect("tmp");
         let extra = vec![
             "--database".to_string(),
@@ -692,4 +698,140 @@ async fn migrate_store_moves_an_embedded_store_to_postgres_and_s3() {
         .execute(&pool)
         .await;
     pool.close().await;
+}
+
+/// A PostgreSQL + S3 deployment's backup (issue 10): `soshiki backup` of the running servers'
+/// store (one REPEATABLE READ snapshot, the bodies from S3), `backup verify`, `restore` into an
+/// embedded store, `migrate-store` into a fresh PostgreSQL schema and bucket prefix: the
+/// restored deployment serves the same delivery, byte for byte, to its reader, and the
+/// organizations' audit trails verify there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_and_s3_backup_restores_through_migrate_store() {
+    let test = "postgres_and_s3_backup_restores_through_migrate_store";
+    let Some(d) = Deployment::start(test).await else {
+        return;
+    };
+    let (u1, u2) = (d.p1.url(), d.p2.url());
+    let story = cast(&u1, &u2).await;
+    let sent = flows::send(
+        &story.sender.client_for(&u1),
+        &story.sender.key,
+        &story.rep_cert,
+        &SendOptions::default(),
+        parts(&[(71, 300_000), (72, 5_000)]),
+        None,
+    )
+    .await
+    .expect("send");
+    let f = flows::forward(
+        &story.rep.client_for(&u2),
+        &story.rep.key,
+        &sent.delivery_id,
+        &[(story.officers[1].id(), vec![0, 1])],
+    )
+    .await
+    .expect("forward");
+    let fwd = f.deliveries[0].id.clone();
+
+    let pg = std::env::var("SOSHIKI_TEST_POSTGRES_URL").expect("pg");
+    let s3 = std::env::var("SOSHIKI_TEST_S3_URL").expect("s3");
+    let (db, blobs) = deployment_urls(&pg, &s3, &d.schema);
+    let tmp = tempfile::tempdir().expect("tmp");
+    let soshiki = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_soshiki"))
+            .args(["--lang", "en"])
+            .args(args)
+            .output()
+            .expect("soshiki");
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(out.status.success(), "soshiki {:?}: {text}", &args[..1]);
+        text
+    };
+    let bk = tmp.path().join("bk").display().to_string();
+    let said = soshiki(&["backup", "--to", &bk, "--database", &db, "--blobs", &blobs]);
+    assert!(
+        said.contains("1 envelopes") && said.contains("1 bodies"),
+        "{said}"
+    );
+    soshiki(&["backup", "verify", &bk]);
+    let restored = tmp.path().join("restored").display().to_string();
+    soshiki(&["restore", &bk, "--data", &restored]);
+    let schema2 = unique_name("restored");
+    let admin = sqlx::PgPool::connect(&pg).await.expect("connect");
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema2}")))
+        .execute(&admin)
+        .await
+        .expect("schema");
+    let (db2, blobs2) = deployment_urls(&pg, &s3, &schema2);
+    soshiki(&[
+        "migrate-store",
+        "--data",
+        &restored,
+        "--to-database",
+        &db2,
+        "--to-blobs",
+        &blobs2,
+    ]);
+    d.finish().await;
+
+    // The restored deployment, on the new schema and prefix.
+    let mut p3 = Server::spawn(
+        &tmp.path().join("p3"),
+        free_port(),
+        &["--database".into(), db2, "--blobs".into(), blobs2],
+    );
+    p3.wait_ready().await;
+    let officer = &story.officers[1];
+    let mut c = soshiki_client::Client::new(&p3.url(), &soshiki_client::ClientOptions::default())
+        .expect("client");
+    let token = flows::login(&mut c, &officer.key)
+        .await
+        .expect("login on the restored deployment")
+        .token;
+    let reader = Member {
+        name: officer.name.clone(),
+        key: soshiki_core::keyfile::MemberKey::from_key_file(
+            &officer
+                .key
+                .to_key_file(
+                    b"copy",
+                    soshiki_core::keyfile::KdfParams::MINIMUM,
+                    &mut OsRng,
+                )
+                .expect("copy"),
+            b"copy",
+        )
+        .expect("copy"),
+        token,
+        client: c,
+    };
+    open_expect(
+        &reader,
+        &p3.url(),
+        &fwd,
+        &[(0, 71, 300_000), (1, 72, 5_000)],
+    )
+    .await;
+    for org in [&story.pref, &story.city] {
+        let mut ac =
+            soshiki_client::Client::new(&p3.url(), &soshiki_client::ClientOptions::default())
+                .expect("client");
+        flows::login(&mut ac, &org.admin.key)
+            .await
+            .expect("admin login");
+        flows::audit(&ac, org.record(), None, None, &|_| true)
+            .await
+            .expect("the audit trail verifies on the restored deployment");
+    }
+    p3.kill();
+    let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "DROP SCHEMA {schema2} CASCADE"
+    )))
+    .execute(&admin)
+    .await;
+    admin.close().await;
 }

@@ -52,10 +52,18 @@ async fn world(url: &str, readers: usize) -> R<World> {
     let pref = org(url, "架空県").await?;
     let city = org(url, "架空市").await?;
     let sender = member(url, &pref, "送付担当", Roles::READER.union(Roles::SENDER)).await?;
-    let rep = member(url, &city, "受付", Roles::REPRESENTATIVE.union(Roles::FORWARDER)).await?;
+    let rep = member(
+        url,
+        &city,
+        "受付",
+        Roles::REPRESENTATIVE.union(Roles::FORWARDER),
+    )
+    .await?;
     let mut ids = Vec::new();
     for i in 0..readers {
-        ids.push(id(&member(url, &city, &format!("担当{i}"), Roles::READER).await?.key));
+        ids.push(id(&member(url, &city, &format!("担当{i}"), Roles::READER)
+            .await?
+            .key));
     }
     let to = flows::certified_member(&sender.client, city.0.organization(), &id(&rep.key)).await?;
     Ok(World {
@@ -80,9 +88,16 @@ async fn send(w: &World, len: usize, parts: usize) -> R<String> {
             }
         })
         .collect();
-    Ok(flows::send(&w.sender.client, &w.sender.key, &w.to, &SendOptions::default(), parts, None)
-        .await?
-        .delivery_id)
+    Ok(flows::send(
+        &w.sender.client,
+        &w.sender.key,
+        &w.to,
+        &SendOptions::default(),
+        parts,
+        None,
+    )
+    .await?
+    .delivery_id)
 }
 
 async fn seed_bodies(w: &World, mib: usize) -> R<()> {
@@ -112,7 +127,12 @@ async fn main() -> R<()> {
             let t = Instant::now();
             seed_bodies(&w, arg("--mib", 1024)).await?;
             server.shutdown().await?;
-            println!("seeded {} MiB of bodies in {} in {:.1} s", arg("--mib", 1024), dir.display(), t.elapsed().as_secs_f64());
+            println!(
+                "seeded {} MiB of bodies in {} in {:.1} s",
+                arg("--mib", 1024),
+                dir.display(),
+                t.elapsed().as_secs_f64()
+            );
         }
         Some("seed-deliveries") => {
             let dir = PathBuf::from(a.get(2).ok_or("DIR")?);
@@ -125,8 +145,15 @@ async fn main() -> R<()> {
             repeat_rows(&dir.join("soshiki.sqlite"), &env, &first, count - 1).await?;
             println!("{count} deliveries in {}", dir.display());
         }
-        Some("forwards-during-backup") => forwards_during_backup(arg("--mib", 1024), arg("--runs", 3)).await?,
-        _ => return Err("usage: ops_bench seed-bodies DIR | seed-deliveries DIR | forwards-during-backup".into()),
+        Some("forwards-during-backup") => {
+            forwards_during_backup(arg("--mib", 1024), arg("--runs", 3)).await?
+        }
+        _ => {
+            return Err(
+                "usage: ops_bench seed-bodies DIR | seed-deliveries DIR | forwards-during-backup"
+                    .into(),
+            )
+        }
     }
     Ok(())
 }
@@ -135,7 +162,10 @@ async fn main() -> R<()> {
 /// transaction (the server is stopped).
 async fn repeat_rows(db: &Path, envelope: &str, delivery: &str, n: usize) -> R<()> {
     use sqlx::{ConnectOptions, Connection};
-    let mut c = sqlx::sqlite::SqliteConnectOptions::new().filename(db).connect().await?;
+    let mut c = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(db)
+        .connect()
+        .await?;
     let mut tx = c.begin().await?;
     sqlx::query(
         "WITH RECURSIVE k(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM k WHERE i < ?1) \
@@ -163,7 +193,12 @@ async fn repeat_rows(db: &Path, envelope: &str, delivery: &str, n: usize) -> R<(
 }
 
 /// Forwards per second by 4 forwarder tasks until `stop` (or `count` forwards).
-async fn forward_rate(w: &Arc<World>, pending: &Arc<std::sync::Mutex<Vec<String>>>, stop: &Arc<AtomicBool>, count: u64) -> R<f64> {
+async fn forward_rate(
+    w: &Arc<World>,
+    pending: &Arc<std::sync::Mutex<Vec<String>>>,
+    stop: &Arc<AtomicBool>,
+    count: u64,
+) -> R<f64> {
     let done = Arc::new(AtomicU64::new(0));
     let t = Instant::now();
     let mut tasks = Vec::new();
@@ -171,7 +206,9 @@ async fn forward_rate(w: &Arc<World>, pending: &Arc<std::sync::Mutex<Vec<String>
         let (w, pending, stop, done) = (w.clone(), pending.clone(), stop.clone(), done.clone());
         tasks.push(tokio::spawn(async move {
             while !stop.load(Ordering::Relaxed) && done.load(Ordering::Relaxed) < count {
-                let Some(d) = pending.lock().expect("pending").pop() else { break };
+                let Some(d) = pending.lock().expect("pending").pop() else {
+                    break;
+                };
                 let to = w.readers[(OsRng.next_u32() as usize) % w.readers.len()].clone();
                 flows::forward(&w.rep.client, &w.rep.key, &d, &[(to, vec![0])])
                     .await

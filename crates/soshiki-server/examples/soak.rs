@@ -27,12 +27,12 @@ use rand_core::{OsRng, RngCore};
 
 #[path = "support/mod.rs"]
 mod support;
-use support::{id, member, org};
 use soshiki_client::flows::{self, OutgoingPart, PartData, SendOptions};
 use soshiki_client::ClientError;
 use soshiki_core::cert::{Roles, VerifiedCertificate};
 use soshiki_core::envelope::PartInfo;
 use support::S;
+use support::{id, member, org};
 type R<T> = support::R<T>;
 
 struct Args {

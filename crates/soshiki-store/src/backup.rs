@@ -44,8 +44,8 @@ pub enum BackupError {
     /// The store.
     #[error(transparent)]
     Store(#[from] StoreError),
-    /// Only the embedded SQLite store is backed up by this command.
-    #[error("{0}: only an SQLite database is backed up by this command (PostgreSQL: see docs/operations.md, \"Backup\")")]
+    /// The database URL names neither SQLite nor PostgreSQL (or SQLite was needed).
+    #[error("{0}: expected an SQLite database here")]
     NotSqlite(String),
     /// The destination is not empty.
     #[error("{0} is not empty: a backup or restore goes into a new or empty directory")]
@@ -226,7 +226,115 @@ pub async fn backup(
             .map_err(db("snapshot the database"))?;
         conn.close().await.map_err(db("close"))?;
     }
-    let mut conn = open_read_only(&snapshot).await?;
+    finish(dest, &snapshot, blobs, now).await
+}
+
+/// Back up a PostgreSQL store and its blob store (S3) into the same format: the snapshot is one
+/// `REPEATABLE READ` read-only transaction copied, table by table, into a fresh SQLite database
+/// (this release's schema), so `verify` checks it like any backup and `restore` brings it back
+/// as an embedded store; `migrate-store` then moves it to PostgreSQL and S3 again.
+pub async fn backup_postgres(
+    pg_url: &str,
+    blobs: &dyn BlobStore,
+    dest: &Path,
+    now: i64,
+) -> Result<Manifest> {
+    use sqlx::postgres::PgConnection;
+    empty_dir(dest)?;
+    let snapshot = dest.join(DATABASE);
+    let mut out = SqliteConnectOptions::new()
+        .filename(&snapshot)
+        .create_if_missing(true)
+        .connect()
+        .await
+        .map_err(db("create the snapshot"))?;
+    crate::sql::migrator(crate::sqlite::MIGRATIONS)
+        .run(&mut out)
+        .await
+        .map_err(|e| {
+            BackupError::Store(crate::counters::database_error(format!(
+                "snapshot schema: {e}"
+            )))
+        })?;
+    let mut pg = PgConnection::connect(pg_url)
+        .await
+        .map_err(db("connect to PostgreSQL"))?;
+    sqlx::query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        .execute(&mut pg)
+        .await
+        .map_err(db("begin the snapshot"))?;
+    let mut tx = out.begin().await.map_err(db("begin"))?;
+    for table in crate::migrate::TABLES {
+        let cols = crate::migrate::pg_columns(&mut pg, table).await?;
+        let names: Vec<&str> = cols.iter().map(|c| c.name.as_str()).collect();
+        let order = if names.contains(&"n") {
+            " ORDER BY n"
+        } else if *table == "audit" {
+            " ORDER BY org_id, seq"
+        } else {
+            ""
+        };
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {} FROM {table}{order}",
+            names.join(", ")
+        )))
+        .fetch_all(&mut pg)
+        .await
+        .map_err(db("read the snapshot"))?;
+        let insert = format!(
+            "INSERT INTO {table} ({}) VALUES ({})",
+            names.join(", "),
+            vec!["?"; names.len()].join(", ")
+        );
+        for row in &rows {
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(insert.clone()));
+            for (i, c) in cols.iter().enumerate() {
+                let bad = |e: sqlx::Error| db("a snapshot value")(e);
+                q = match c.data_type.as_str() {
+                    "text" => q.bind(row.try_get::<Option<String>, _>(i).map_err(bad)?),
+                    "bigint" => q.bind(row.try_get::<Option<i64>, _>(i).map_err(bad)?),
+                    "integer" => q.bind(
+                        row.try_get::<Option<i32>, _>(i)
+                            .map_err(bad)?
+                            .map(i64::from),
+                    ),
+                    "smallint" => q.bind(
+                        row.try_get::<Option<i16>, _>(i)
+                            .map_err(bad)?
+                            .map(i64::from),
+                    ),
+                    "bytea" => q.bind(row.try_get::<Option<Vec<u8>>, _>(i).map_err(bad)?),
+                    "boolean" => q.bind(row.try_get::<Option<bool>, _>(i).map_err(bad)?),
+                    other => {
+                        return Err(BackupError::Invalid(
+                            dest.to_path_buf(),
+                            format!("{table}.{}: no copy rule for the type {other}", c.name),
+                        ))
+                    }
+                };
+            }
+            q.execute(&mut *tx)
+                .await
+                .map_err(db("write the snapshot"))?;
+        }
+    }
+    tx.commit().await.map_err(db("commit the snapshot"))?;
+    sqlx::query("COMMIT")
+        .execute(&mut pg)
+        .await
+        .map_err(db("end the snapshot"))?;
+    pg.close().await.map_err(db("close"))?;
+    sqlx::query("PRAGMA journal_mode = DELETE")
+        .execute(&mut out)
+        .await
+        .map_err(db("snapshot journal"))?;
+    out.close().await.map_err(db("close"))?;
+    finish(dest, &snapshot, blobs, now).await
+}
+
+/// The bodies the snapshot references and the manifest, written last.
+async fn finish(dest: &Path, snapshot: &Path, blobs: &dyn BlobStore, now: i64) -> Result<Manifest> {
+    let mut conn = open_read_only(snapshot).await?;
     let (counts, schema_version, kept) = read_snapshot(&mut conn).await?;
     conn.close().await.map_err(db("close"))?;
     let dir = dest.join("blobs");
@@ -259,7 +367,7 @@ pub async fn backup(
         format: FORMAT.into(),
         created: now,
         schema_version,
-        database: digest_file(&snapshot)?,
+        database: digest_file(snapshot)?,
         blobs: digests,
         counts,
     };

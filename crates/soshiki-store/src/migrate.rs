@@ -63,11 +63,11 @@ fn invalid(why: String) -> BackupError {
     BackupError::Invalid(std::path::PathBuf::from("migrate-store"), why)
 }
 
-/// A column of the target table.
-struct Column {
-    name: String,
-    data_type: String,
-    identity: bool,
+/// A column of a PostgreSQL table.
+pub(crate) struct Column {
+    pub name: String,
+    pub data_type: String,
+    pub identity: bool,
 }
 
 /// Copy the SQLite store at `sqlite_url` and the bodies in `from_blobs` to the empty PostgreSQL
@@ -298,18 +298,23 @@ async fn columns(
     tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
     table: &str,
 ) -> Result<Vec<Column>> {
+    pg_columns(&mut **tx, table).await
+}
+
+/// A PostgreSQL table's columns in the current schema, in order.
+pub(crate) async fn pg_columns(conn: &mut sqlx::PgConnection, table: &str) -> Result<Vec<Column>> {
     let rows = sqlx::query(
         "SELECT column_name::text AS name, data_type::text AS data_type, \
          (is_identity = 'YES') AS identity FROM information_schema.columns \
          WHERE table_schema = current_schema() AND table_name = $1 ORDER BY ordinal_position",
     )
     .bind(table)
-    .fetch_all(&mut **tx)
+    .fetch_all(&mut *conn)
     .await
     .map_err(db(format!("columns of {table}")))?;
     if rows.is_empty() {
         return Err(BackupError::Store(StoreError::Backend(format!(
-            "the target has no table {table}"
+            "the PostgreSQL database has no table {table}"
         ))));
     }
     rows.iter()

@@ -27,7 +27,7 @@ use tokio::sync::{mpsc, oneshot, Mutex, OwnedMutexGuard};
 use crate::sql::{self, sql_store};
 
 /// Embedded migrations, in order.
-const MIGRATIONS: &[(i64, &str, &str)] = &[
+pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
     (
         1,
         "initial",

@@ -1,6 +1,9 @@
-//! `soshiki backup --to DIR`, `soshiki backup verify DIR`, `soshiki restore DIR`: the embedded
-//! store (SQLite and its blob store) while the server runs (`soshiki_store::backup`). The
-//! database and blob store are named as for `serve` (`--config`, `SOSHIKI_*`, flags).
+//! `soshiki backup --to DIR`, `soshiki backup verify DIR`, `soshiki restore DIR`, `soshiki
+//! migrate-store`: a store and its bodies while the server runs (`soshiki_store::backup`,
+//! `soshiki_store::migrate`). A backup of SQLite or of PostgreSQL has one format (an SQLite
+//! snapshot, the bodies, a manifest of digests); `restore` writes an embedded store, which
+//! `migrate-store` moves to PostgreSQL + S3. The stores are named as for `serve` (`--config`,
+//! `SOSHIKI_*`, flags).
 
 use std::path::Path;
 
@@ -56,9 +59,12 @@ pub fn backup(settings: &Settings, to: &Path) -> Result<()> {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs() as i64);
-        let m = soshiki_store::backup::backup(&db, &*blobs, to, now)
-            .await
-            .map_err(|e| anyhow!(tr(M::BackupFailed, &[&e])))?;
+        let m = if db.starts_with("postgres://") || db.starts_with("postgresql://") {
+            soshiki_store::backup::backup_postgres(&db, &*blobs, to, now).await
+        } else {
+            soshiki_store::backup::backup(&db, &*blobs, to, now).await
+        }
+        .map_err(|e| anyhow!(tr(M::BackupFailed, &[&e])))?;
         println!("{}", tr(M::BackupDone, &[&to.display()]));
         println!("{}", summary(&m));
         Ok(())
