@@ -298,7 +298,7 @@ async fn columns(
     tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
     table: &str,
 ) -> Result<Vec<Column>> {
-    pg_columns(&mut **tx, table).await
+    pg_columns(tx, table).await
 }
 
 /// A PostgreSQL table's columns in the current schema, in order.
