@@ -25,9 +25,11 @@
 # to install for the .deb's dependencies.
 #
 # Usage: scripts/deb-test.sh [PATH.deb]
-set -euo pipefail
+set -Eeuo pipefail
 cd "$(dirname "$0")/.."
 log() { echo "deb-test: $*" >&2; }
+# No silent exit: a command that fails unexpectedly names itself.
+trap 'log "unexpected failure (status $?) at line $LINENO: $BASH_COMMAND"' ERR
 fail() {
     log "FAIL: $*"
     exit 1
@@ -52,6 +54,7 @@ done
 work=$(mktemp -d /tmp/soshiki-deb-test.XXXXXX)
 chmod 0711 "$work" # the user soshiki reaches its data directory inside
 server_pid=
+target_pid=
 installed=0
 added_deps=()
 
@@ -78,10 +81,11 @@ snapshot >"$work/before.txt"
 cleanup() {
     local rc=$?
     set +e
-    if [[ -n $server_pid ]] && kill -0 "$server_pid" 2>/dev/null; then
-        kill -TERM "$server_pid"
-        wait "$server_pid" 2>/dev/null
-    fi
+    trap - ERR
+    for p in $target_pid $server_pid; do
+        kill -0 "$p" 2>/dev/null && kill -TERM "$p"
+    done
+    [[ -n $server_pid ]] && wait "$server_pid" 2>/dev/null
     if [[ $installed == 1 ]] && [[ $(status_of soshiki) != *not-installed* && -n $(status_of soshiki) ]]; then
         log "cleanup: purging the soshiki package"
         dpkg -P soshiki >/dev/null 2>&1
@@ -206,7 +210,7 @@ keys=$(sed -n 's/^\([a-z_]*\) = .*/\1/p' "$work/check.txt")
 for k in $keys database_url_file blobs_url_file; do
     grep -Eq "^#? ?$k = " /etc/soshiki/soshiki.toml || fail "the settings file does not document $k"
 done
-ok "config check as soshiki; every setting documented ($(echo $keys | wc -w) + 2 keys)"
+ok "config check as soshiki; every setting documented ($(echo "$keys" | wc -w) + 2 keys)"
 
 # --- 3. The unit -------------------------------------------------------------------------------
 if command -v systemd-analyze >/dev/null 2>&1; then
@@ -214,7 +218,7 @@ if command -v systemd-analyze >/dev/null 2>&1; then
     command -v man >/dev/null 2>&1 && [[ -f /usr/share/man/man1/soshiki-serve.1.gz ]] || man_opt=(--man=no)
     systemd-analyze verify "${man_opt[@]}" "$unit" >"$work/verify.txt" 2>&1 \
         || { cat "$work/verify.txt" >&2; fail "systemd-analyze verify $unit"; }
-    ok "systemd-analyze verify ${man_opt[*]} $unit"
+    ok "systemd-analyze verify${man_opt:+ ${man_opt[*]}} $unit"
     if systemd-analyze security --offline=true "$unit" >"$work/security.txt" 2>&1; then
         score=$(sed -n 's/.*Overall exposure level for soshiki.service: \([0-9.]*\).*/\1/p' "$work/security.txt")
         log "systemd-analyze security: exposure $score (0 = most restricted, 10 = unrestricted)"
@@ -230,6 +234,64 @@ else
     log "note: systemd-analyze is not installed: the unit was not verified"
 fi
 
+# check_trace TRACE DATA WHAT: what the server did under strace, against the unit's sandbox
+# (from the exec of /usr/bin/soshiki on; before it, setpriv drops to the user soshiki, which
+# systemd does itself):
+#   - every system call is one SystemCallFilter= allows (else EPERM under systemd);
+#   - every file it created, wrote, removed, renamed or chmod-ed is in DATA, /tmp, /var/tmp
+#     (PrivateTmp= gives it private writable ones) or /dev (ProtectSystem=strict makes the rest
+#     read-only);
+#   - it touched nothing in /home or /root (ProtectHome=yes hides them).
+check_trace() {
+    local trace=$1 dir=$2 what=$3
+    [[ -f $trace ]] || return 0
+    awk 'found { print } /execve\("\/usr\/bin\/soshiki"/ { found = 1 }' "$trace" | sed -E 's/^[0-9]+ +//' >"$trace.server"
+    [[ -s $trace.server ]] || fail "$trace: no exec of /usr/bin/soshiki"
+    if [[ ! -f $work/allowed.txt ]]; then
+        expand_set() { # a system call or @set -> system call names
+            case $1 in
+            @*) systemd-analyze syscall-filter "$1" | tail -n +2 | sed 's/^ *//' | grep -v -e '^#' -e '^$' |
+                while read -r x; do expand_set "$x"; done ;;
+            *) echo "$1" ;;
+            esac
+        }
+        : >"$work/allowed.txt"
+        : >"$work/denied.txt"
+        local value out item
+        while read -r value; do
+            if [[ $value == "~"* ]]; then out=$work/denied.txt; value=${value#\~}; else out=$work/allowed.txt; fi
+            for item in $value; do expand_set "$item" >>"$out"; done
+        done < <(sed -n 's/^SystemCallFilter=//p' "$unit")
+        sort -u -o "$work/allowed.txt" "$work/allowed.txt"
+        sort -u -o "$work/denied.txt" "$work/denied.txt"
+        [[ -s $work/allowed.txt ]] || fail "no system call allowed by the unit's SystemCallFilter="
+    fi
+    sed -nE 's/^([a-z_0-9]+)\(.*/\1/p' "$trace.server" | sort -u >"$trace.used"
+    [[ $(wc -l <"$trace.used") -gt 20 ]] || fail "$trace: too few system calls recorded"
+    local refused
+    refused=$( { comm -23 "$trace.used" "$work/allowed.txt"; comm -12 "$trace.used" "$work/denied.txt"; } | sort -u | tr '\n' ' ')
+    [[ -z $refused ]] || fail "the unit's SystemCallFilter= would refuse system calls the server made ($what): $refused"
+    # Paths written; "?CALL PATH" for one relative to a directory other than /.
+    perl -ne '
+        if (/^(open|openat|creat)\((?:(AT_FDCWD|\d+), )?"([^"]*)"(.*)$/) {
+            my ($call, $path, $rest) = ($1, $3, $4);
+            next unless $call eq "creat" || $rest =~ /O_(WRONLY|RDWR|CREAT|TRUNC)/;
+            print $path =~ m{^/} ? "$path\n" : "?$call $path\n";
+        } elsif (/^(mkdir|mkdirat|unlink|unlinkat|rmdir|rename|renameat|renameat2|link|linkat|symlink|symlinkat|truncate|chmod|fchmodat|chown|fchownat|lchown|mknod|mknodat)\((.*)$/) {
+            my ($call, $args) = ($1, $2);
+            for my $p ($args =~ /"([^"]*)"/g) { print $p =~ m{^/} ? "$p\n" : "?$call $p\n"; }
+        }' "$trace.server" | sort -u >"$trace.written"
+    local bad p
+    bad=$(while read -r p; do
+        case $p in "$dir" | "$dir"/* | /tmp/* | /var/tmp/* | /dev/*) ;; *) echo "$p" ;; esac
+    done <"$trace.written")
+    [[ -z $bad ]] || fail "the server wrote outside $dir, /tmp, /var/tmp ($what; ProtectSystem=strict would refuse): $bad"
+    if grep -qE '"/(home|root)(/[^"]*)?"' "$trace.server"; then
+        fail "the server touched /home or /root ($what; ProtectHome=yes hides them): $(grep -oE '"/(home|root)(/[^"]*)?"' "$trace.server" | sort -u | head -n 5 | tr '\n' ' ')"
+    fi
+    ok "sandbox ($what): the server's $(wc -l <"$trace.used") distinct system calls are allowed by SystemCallFilter=; it wrote $(wc -l <"$trace.written") paths, all in $dir, /tmp, /var/tmp or /dev; nothing in /home or /root"
+}
+
 # --- 4. The installed server, as the unit runs it, and a scenario against it --------------------
 unit_user=$(sed -n 's/^User=//p' "$unit")
 unit_umask=$(sed -n 's/^UMask=//p' "$unit")
@@ -237,19 +299,47 @@ exec_start=$(sed -n 's/^ExecStart=//p' "$unit")
 [[ $unit_user == soshiki && -n $exec_start ]] || fail "the unit's User=/ExecStart= ($unit_user / $exec_start)"
 read -ra exec_argv <<<"$exec_start"
 
-# start_server LOG VAR=VALUE...: the unit's command as its user, with these environment overrides.
+# child_of PID: its child process (the server, when strace runs it).
+child_of() {
+    local f stat ppid
+    for f in /proc/[0-9]*/stat; do
+        stat=$(cat "$f" 2>/dev/null) || continue # a process that ended meanwhile
+        # "PID (COMMAND) STATE PPID ...": COMMAND may hold spaces and parentheses.
+        read -r _ ppid _ <<<"${stat##*) }"
+        if [[ $ppid == "$1" ]]; then
+            f=${f#/proc/}
+            echo "${f%/stat}"
+            return 0
+        fi
+    done
+    return 0
+}
+# start_server LOG VAR=VALUE...: the unit's command as its user, with these environment overrides;
+# under strace when $trace_to names a file.
 start_server() {
     local logf=$1
     shift
+    local wrap=()
+    [[ -n ${trace_to:-} ]] && wrap=(strace -f -qq -o "$trace_to" --)
     (
         umask "${unit_umask:-0022}"
-        exec setpriv --reuid=soshiki --regid=soshiki --init-groups \
+        exec "${wrap[@]}" setpriv --reuid=soshiki --regid=soshiki --init-groups \
             env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 HOME=/var/lib/soshiki "$@" "${exec_argv[@]}"
     ) >"$logf" 2>&1 &
     server_pid=$!
+    target_pid=$server_pid
     local i
+    if [[ ${#wrap[@]} -gt 0 ]]; then
+        target_pid=
+        for i in $(seq 1 100); do
+            target_pid=$(child_of "$server_pid")
+            [[ -n $target_pid ]] && break
+            sleep 0.1
+        done
+        [[ -n $target_pid ]] || fail "no server process under strace"
+    fi
     url=
-    for i in $(seq 1 240); do
+    for i in $(seq 1 480); do
         url=$(sed -n 's/.*listening on \(http:\/\/[0-9.]*:[0-9]*\).*/\1/p' "$logf" | head -n 1)
         [[ -n $url ]] && break
         kill -0 "$server_pid" 2>/dev/null || { cat "$logf" >&2; fail "the server exited at start"; }
@@ -257,7 +347,7 @@ start_server() {
     done
     [[ -n $url ]] || { cat "$logf" >&2; fail "the server did not say where it listens"; }
     port=${url##*:}
-    for i in $(seq 1 240); do
+    for i in $(seq 1 480); do
         [[ $(http GET /readyz | head -n 1) == *" 200 "* ]] && return 0
         sleep 0.25
     done
@@ -266,27 +356,38 @@ start_server() {
 }
 # http METHOD PATH: the raw response (status line, headers, body), over bash's /dev/tcp.
 http() {
+    # shellcheck disable=SC2016 # expanded by the inner bash
     timeout 20 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$0" || exit 1
         printf "%s %s HTTP/1.1\r\nHost: 127.0.0.1:%s\r\nConnection: close\r\n\r\n" "$1" "$2" "$0" >&3
         cat <&3' "$port" "$1" "$2" 2>/dev/null | tr -d '\r'
 }
 stop_server() {
-    kill -TERM "$server_pid"
+    kill -TERM "$target_pid"
     local rc=0
+    # strace exits with the status of the command it runs.
     wait "$server_pid" || rc=$?
     server_pid=
+    target_pid=
     [[ $rc == 0 ]] || { cat "$1" >&2; fail "the server exited with $rc after SIGTERM"; }
 }
 
+# With strace (when installed), the first run also records every system call the server makes,
+# to check them against the unit's SystemCallFilter= below.
+trace_to=
+if command -v strace >/dev/null 2>&1 && command -v systemd-analyze >/dev/null 2>&1; then
+    trace_to=$work/strace.txt
+else
+    log "note: strace or systemd-analyze is missing: the server's system calls are not checked against the unit's filter"
+fi
 data=$work/data
 install -d -o soshiki -g soshiki -m 0750 "$data"
 start_server "$work/server.log" SOSHIKI_BIND=127.0.0.1:0 SOSHIKI_DATA="$data" SOSHIKI_DEMO=1
-for i in $(seq 1 240); do
+for i in $(seq 1 480); do
     grep -q 'Demo data seeded' "$work/server.log" && break
     sleep 0.25
 done
 grep -q 'Demo data seeded' "$work/server.log" || { cat "$work/server.log" >&2; fail "the demo was not seeded"; }
-[[ $(stat -c %U "/proc/$server_pid") == soshiki ]] || fail "the server does not run as soshiki"
+[[ $(stat -c %U "/proc/$target_pid") == soshiki ]] || fail "the server does not run as soshiki"
 ok "installed server ready at $url as the user soshiki (data $data)"
 
 for p in /healthz /readyz / /pkg/soshiki_wasm_bg.wasm; do
@@ -329,7 +430,7 @@ cli pref-sender send --key "$(key pref-sender)" --to-org "$omachi_fpr" --title "
     >"$work/send.txt" || fail "send"
 envelope=$(sed -n 's/.*envelope \([^,]*\), delivery.*/\1/p' "$work/send.txt")
 [[ -n $envelope ]] || { cat "$work/send.txt" >&2; fail "send reported no envelope"; }
-inbox_id() { cli "$1" inbox --key "$(key "$1")" --status delivered | awk 'NF > 2 {print $1; exit}'; }
+inbox_id() { { cli "$1" inbox --key "$(key "$1")" --status delivered || true; } | awk 'NF > 2 {print $1; exit}'; }
 delivery=$(inbox_id omachi-rep)
 [[ -n $delivery ]] || fail "the representative's inbox is empty"
 cli omachi-rep forward --delivery "$delivery" --key "$(key omachi-rep)" \
@@ -344,14 +445,16 @@ for who in omachi:omachi.csv:yasaka.csv yasaka:yasaka.csv:omachi.csv; do
     cmp -s "$out/$mine" "$work/parts/$mine" || fail "$district: $mine differs from what was sent"
     [[ ! -e $out/$other ]] || fail "$district: the officer got $other too"
 done
-if cli omachi-rep open "$delivery" --out "$work/out-rep" --key "$(key omachi-rep)" >/dev/null 2>&1 \
-    && [[ -n $(ls -A "$work/out-rep" 2>/dev/null) ]]; then
+# The representative forwards without decrypting: its own key cannot open the delivery.
+if refusal=$(cli omachi-rep open "$delivery" --out "$work/out-rep" --key "$(key omachi-rep)" 2>&1); then
     fail "the representative (a forwarder, not a reader) opened the delivery"
 fi
+[[ -z $(ls -A "$work/out-rep" 2>/dev/null) ]] || fail "the representative's refused open left files"
+log "the representative's open is refused: $(echo "$refusal" | tail -n 1)"
 cli omachi-admin audit verify --key "$(key omachi-admin)" >"$work/audit.txt" || fail "audit verify"
 grep -q 'verifies' "$work/audit.txt" || fail "audit verify: $(cat "$work/audit.txt")"
 cli pref-sender receipts "$envelope" --key "$(key pref-sender)" >/dev/null || fail "receipts"
-metrics=$(http GET /metrics)
+metrics=$(http GET /metrics || true)
 for ev in delivery forward open; do
     echo "$metrics" | grep -Eq "^soshiki_events_total\{event=\"$ev\"\} [1-9]" \
         || fail "/metrics does not count the $ev"
@@ -362,11 +465,15 @@ stop_server "$work/server.log"
 grep -q 'shutting down' "$work/server.log" || fail "the server did not log its shutdown"
 ok "SIGTERM: clean exit"
 
+check_trace "$work/strace.txt" "$data" "start, demo seeding, the scenario, shutdown"
+
 # --- 5. The installed data directory -----------------------------------------------------------
+[[ -n $trace_to ]] && trace_to=$work/strace2.txt
 start_server "$work/server2.log" SOSHIKI_BIND=127.0.0.1:0
 expect /var/lib/soshiki/soshiki.sqlite soshiki:soshiki 640 f
 stop_server "$work/server2.log"
 ok "the installed settings as they are (port apart): ready, /var/lib/soshiki/soshiki.sqlite owned by soshiki"
+check_trace "$work/strace2.txt" /var/lib/soshiki "the installed data directory"
 
 # --- 6. The demo, with the installed binary ----------------------------------------------------
 as_soshiki TMPDIR=/tmp /usr/bin/soshiki --lang en demo omachi >"$work/demo.txt" 2>&1 \

@@ -51,6 +51,9 @@ fi
 man=$target/release/man
 rm -rf "$man"
 "$bin" --lang en manpage --out "$man" >&2
+# Compressed here (cargo-deb compresses man pages only when they are not build products);
+# -n: no name or time stamp in the header, so the same pages give the same bytes.
+gzip -9n "$man"/*.1
 
 # cargo-deb prints the path of the package on standard output, its progress on standard error.
 deb=$(cargo deb -p soshiki-cli --no-build --locked | tail -n 1)

@@ -1035,11 +1035,10 @@ mod tests {
         let dir = tempfile::tempdir().expect("dir");
         let n = write_manpages(dir.path()).expect("manpages");
         let page = |name: &str| {
-            std::fs::read_to_string(dir.path().join(name))
-                .unwrap_or_else(|e| panic!("{name}: {e}"))
+            std::fs::read_to_string(dir.path().join(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
         };
         let main = page("soshiki.1");
-        assert!(main.starts_with(".ie") || main.contains(".TH soshiki 1"), "{main}");
+        assert!(main.contains(".TH soshiki 1"), "{main}");
         assert!(main.contains("serve") && main.contains("config"), "{main}");
         // The hidden commands are not documented.
         assert!(!main.contains("manpage"), "{main}");
@@ -1047,11 +1046,11 @@ mod tests {
         // Each subcommand's options are on its own page.
         let serve = page("soshiki-serve.1");
         for flag in ["config", "bind", "database", "registration", "log\\-format"] {
-            assert!(serve.contains(flag), "soshiki-serve.1 lacks {flag}");
+            let flag = format!("\\fB\\-\\-{flag}\\fR");
+            assert!(serve.contains(&flag), "soshiki-serve.1 lacks {flag}");
         }
         assert!(page("soshiki-config-check.1").contains("secrets masked"));
         assert!(page("soshiki-org-partners-add.1").contains("fingerprint"));
-        let visible = |c: &clap::Command| c.get_subcommands().filter(|s| !s.is_hide_set()).count();
         // One page per command that is not hidden, at every level.
         fn pages(c: &clap::Command) -> usize {
             1 + c
@@ -1061,7 +1060,7 @@ mod tests {
                 .sum::<usize>()
         }
         let cmd = Cli::command();
-        assert!(visible(&cmd) > 10);
+        assert!(pages(&cmd) > 30);
         assert_eq!(n, pages(&cmd));
     }
 }
