@@ -16,6 +16,10 @@
 #      stays out of reach, the audit trail verifies, /metrics counts it all); SIGTERM (clean exit);
 #   5. runs it once more on the installed data directory /var/lib/soshiki (readiness, database
 #      created there, owned by soshiki);
+#      Where strace is installed, both runs are traced and checked against the unit's sandbox
+#      (SystemCallFilter=, ProtectSystem=strict, ProtectHome=) without systemd;
+#   5b. dpkg -i over itself (the upgrade path): an edited settings file, the data, owners, modes
+#      and the user are kept;
 #   6. `soshiki demo omachi` with the installed binary, as the user soshiki;
 #   7. dpkg -r (program, unit and man pages gone; data, settings and user kept), then dpkg -P
 #      (data, settings, user, statoverrides and systemd helper state gone); the files under
@@ -474,6 +478,19 @@ expect /var/lib/soshiki/soshiki.sqlite soshiki:soshiki 640 f
 stop_server "$work/server2.log"
 ok "the installed settings as they are (port apart): ready, /var/lib/soshiki/soshiki.sqlite owned by soshiki"
 check_trace "$work/strace2.txt" /var/lib/soshiki "the installed data directory"
+
+# --- 5b. Reinstall over itself (the upgrade path of the maintainer scripts) --------------------
+echo "# changed by deb-test" >>/etc/soshiki/soshiki.toml
+sum_before=$(md5sum </etc/soshiki/soshiki.toml)
+dpkg -i --force-confold "$deb" >"$work/dpkg-u.txt" 2>&1 </dev/null || { cat "$work/dpkg-u.txt" >&2; fail "dpkg -i over the installed package"; }
+[[ $(md5sum </etc/soshiki/soshiki.toml) == "$sum_before" ]] || fail "the reinstall replaced the edited settings file"
+grep -q 'installed, not started' "$work/dpkg-u.txt" && fail "the reinstall printed the fresh-install message"
+expect /etc/soshiki/soshiki.toml root:soshiki 640 f
+expect /etc/soshiki root:soshiki 750 d
+expect /var/lib/soshiki soshiki:soshiki 750 d
+expect /var/lib/soshiki/soshiki.sqlite soshiki:soshiki 640 f
+[[ $(getent passwd soshiki | cut -d: -f3) == "$uid" ]] || fail "the reinstall changed the user soshiki"
+ok "reinstall (upgrade path): edited settings kept, data, owners, modes and user unchanged"
 
 # --- 6. The demo, with the installed binary ----------------------------------------------------
 as_soshiki TMPDIR=/tmp /usr/bin/soshiki --lang en demo omachi >"$work/demo.txt" 2>&1 \
