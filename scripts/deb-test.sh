@@ -245,7 +245,8 @@ fi
 #   - every file it created, wrote, removed, renamed or chmod-ed is in DATA, /tmp, /var/tmp
 #     (PrivateTmp= gives it private writable ones) or /dev (ProtectSystem=strict makes the rest
 #     read-only);
-#   - it touched nothing in /home or /root (ProtectHome=yes hides them).
+#   - it touched nothing in /home or /root (ProtectHome=yes hides them), nor /proc files other
+#     than the processes' own (ProcSubset=pid hides them).
 check_trace() {
     local trace=$1 dir=$2 what=$3
     [[ -f $trace ]] || return 0
@@ -290,10 +291,17 @@ check_trace() {
         case $p in "$dir" | "$dir"/* | /tmp/* | /var/tmp/* | /dev/*) ;; *) echo "$p" ;; esac
     done <"$trace.written")
     [[ -z $bad ]] || fail "the server wrote outside $dir, /tmp, /var/tmp ($what; ProtectSystem=strict would refuse): $bad"
+    # ProcSubset=pid leaves only the process directories in /proc (/proc/self, /proc/PID).
+    # Known and harmless: glibc's malloc reads /proc/sys/vm/overcommit_memory when it shrinks
+    # a thread's heap; unreadable, it releases the memory with madvise, its usual way.
+    local hidden
+    hidden=$(grep -oE '"/proc/[^"0-9][^"]*"' "$trace.server" |
+        grep -vE '^"/proc/((self|thread-self)(/[^"]*)?|sys/vm/overcommit_memory)"$' | sort -u | head -n 5 | tr '\n' ' ' || true)
+    [[ -z $hidden ]] || fail "the server read /proc files that ProcSubset=pid hides ($what): $hidden"
     if grep -qE '"/(home|root)(/[^"]*)?"' "$trace.server"; then
         fail "the server touched /home or /root ($what; ProtectHome=yes hides them): $(grep -oE '"/(home|root)(/[^"]*)?"' "$trace.server" | sort -u | head -n 5 | tr '\n' ' ')"
     fi
-    ok "sandbox ($what): the server's $(wc -l <"$trace.used") distinct system calls are allowed by SystemCallFilter=; it wrote $(wc -l <"$trace.written") paths, all in $dir, /tmp, /var/tmp or /dev; nothing in /home or /root"
+    ok "sandbox ($what): the server's $(wc -l <"$trace.used") distinct system calls are allowed by SystemCallFilter=; it wrote $(wc -l <"$trace.written") paths, all in $dir, /tmp, /var/tmp or /dev; nothing in /home, /root or /proc beyond its own"
 }
 
 # --- 4. The installed server, as the unit runs it, and a scenario against it --------------------
