@@ -4,8 +4,9 @@
 # S3-compatible server, both started here on loopback), test-vector regeneration check, the
 # CLI and scenario tests, the browser crypto module (size budget, interoperability with the CLI),
 # the web UI end to end in headless Chromium, the API contract (schemathesis against the OpenAPI
-# document), and a short fuzz smoke run.
-# Set SOSHIKI_SKIP_FUZZ=1 to skip the fuzz run.
+# document), the Debian package (built, installed, run against a scenario, removed and purged;
+# it needs root: SOSHIKI_SKIP_DEB=1 skips it), a 30-second soak per storage backend, and a short
+# fuzz smoke run. Set SOSHIKI_SKIP_FUZZ=1 to skip the fuzz run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR=never
@@ -40,6 +41,11 @@ SOSHIKI_E2E_SKIP_BUILD=1 ./scripts/e2e.sh
 
 echo "== API contract (schemathesis: every check and phase against serve --demo, two members)"
 SOSHIKI_CONTRACT_SKIP_BUILD=1 ./scripts/api-contract.sh
+
+if [ "${SOSHIKI_SKIP_DEB:-0}" != "1" ]; then
+  echo "== Debian package (cargo-deb: build, dpkg -i, the installed server and a scenario, upgrade path, dpkg -r/-P; needs root)"
+  ./scripts/deb-test.sh
+fi
 
 echo "== soak (30 s per backend: 50 members send, forward, open, recall; SQLite, then PostgreSQL + S3 with two processes)"
 SOSHIKI_SOAK_SKIP_BUILD=1 ./scripts/soak.sh

@@ -369,6 +369,7 @@ messages! {
     ConfigBadValue => "setting {0}: the value {1:?} is not valid", "設定 {0}: 値 {1:?} は使えません";
     ConfigBothGiven => "setting {0} is given both directly and as {0}_file: give one", "設定 {0} が直接の値と {0}_file の両方で指定されています。どちらか一方にしてください";
     ConfigClosedNeedsToken => "registration = \"closed\" needs registration_token_file (the file holding the operator's token)", "registration = \"closed\" には registration_token_file（運用者のトークンを書いたファイル）が必要です";
+    ManpagesWritten => "{0} manual pages written in {1}", "{1} に man ページを {0} 件書き出しました";
     ConfigValid => "{0}: valid. Effective settings (secrets masked; after each value, where it came from):", "{0}: 正しい設定です。有効な設定値（秘密の値は伏せ字、各値の後ろは指定元）:";
     CeNoSendingRole => "your organization lets only members with the sender role send to other organizations, and your certificate does not carry it: ask an administrator", "あなたの組織では、送信者の役割を持つ職員だけが他の組織へ送信できます。あなたの証明書にはこの役割がありません。管理者に連絡してください";
     CeQuota => "your organization's storage quota would be exceeded: ask an administrator to free space or raise the quota (server: {0})", "組織の保存容量の上限を超えるため送信できません。管理者に連絡して、容量を空けるか上限を引き上げてもらってください(サーバ: {0})";
