@@ -390,7 +390,12 @@ async fn finish(dest: &Path, snapshot: &Path, blobs: &dyn BlobStore, now: i64) -
 
 /// Copy one blob to `path` and digest it: the blob store's stream is read here while a
 /// blocking thread hashes and writes what was read (two cores overlap), through a short queue.
-async fn copy_blob(blobs: &dyn BlobStore, key: &str, len: u64, path: PathBuf) -> Result<FileDigest> {
+async fn copy_blob(
+    blobs: &dyn BlobStore,
+    key: &str,
+    len: u64,
+    path: PathBuf,
+) -> Result<FileDigest> {
     let (tx, mut rx) = tokio::sync::mpsc::channel::<bytes::Bytes>(8);
     let p2 = path.clone();
     let writer = tokio::task::spawn_blocking(move || -> Result<FileDigest> {
