@@ -33,6 +33,8 @@ use soshiki_server::ServeConfig;
 use support::{id, member, org, Member, R};
 
 const MIB: usize = 1 << 20;
+/// At most this many forwards while a backup runs (the pending envelopes are sent beforehand).
+const DURING_MAX: u64 = 4000;
 
 async fn start(dir: &Path) -> R<soshiki_server::RunningServer> {
     let mut cfg = ServeConfig::with_data_dir(dir)?;
@@ -230,7 +232,8 @@ async fn forwards_during_backup(mib: usize, runs: usize) -> R<()> {
     let w = Arc::new(world(server.url(), 8).await?);
     seed_bodies(&w, mib).await?;
     let mut pending = Vec::new();
-    for _ in 0..(runs * 2 * 600) {
+    // Each run: 300 forwards without a backup, then as many as the backup lasts (bounded).
+    for _ in 0..(runs * (300 + DURING_MAX as usize)) {
         pending.push(send(&w, 512, 1).await?);
     }
     let pending = Arc::new(std::sync::Mutex::new(pending));
@@ -251,7 +254,7 @@ async fn forwards_during_backup(mib: usize, runs: usize) -> R<()> {
             let _ = std::fs::remove_dir_all(&dest);
             m.map(|m| (m, t.elapsed()))
         });
-        let busy = forward_rate(&w, &pending, &stop, u64::MAX).await?;
+        let busy = forward_rate(&w, &pending, &stop, DURING_MAX).await?;
         let (m, took) = backup.await??;
         let bytes = m.database.bytes + m.blobs.values().map(|b| b.bytes).sum::<u64>();
         let mibs = bytes as f64 / MIB as f64 / took.as_secs_f64();

@@ -342,10 +342,14 @@ async fn finish(dest: &Path, snapshot: &Path, blobs: &dyn BlobStore, now: i64) -
     let dir = dest.join("blobs");
     std::fs::create_dir_all(&dir).map_err(io(dir.display()))?;
     // Two bodies at a time: digesting is the work, and it spreads over two cores.
-    let copies: Vec<Result<(String, FileDigest)>> = futures::stream::iter(kept.iter())
-        .map(|(key, len)| {
-            let path = dir.join(key);
-            async move { Ok((key.clone(), copy_blob(blobs, key, *len, path).await?)) }
+    let jobs: Vec<(String, u64, PathBuf)> = kept
+        .iter()
+        .map(|(k, l)| (k.clone(), *l, dir.join(k)))
+        .collect();
+    let copies: Vec<Result<(String, FileDigest)>> = futures::stream::iter(jobs)
+        .map(|(key, len, path)| async move {
+            let d = copy_blob(blobs, &key, len, path).await?;
+            Ok((key, d))
         })
         .buffer_unordered(COPIES_AT_ONCE)
         .collect()
