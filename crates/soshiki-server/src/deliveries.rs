@@ -349,8 +349,9 @@ pub async fn forwarding_request(
             "no part of this delivery is left to forward".into(),
         ));
     }
+    // A well-formed index of a part this delivery does not have names nothing here: 404.
     if let Some(p) = parts.iter().find(|p| !d.parts.contains(p)) {
-        return Err(ApiError::BadRequest(format!(
+        return Err(ApiError::NotFound(format!(
             "part {p} is not in this delivery"
         )));
     }

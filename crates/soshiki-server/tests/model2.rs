@@ -96,6 +96,11 @@ async fn no_c1_in_forwarding_requests<S: Suite>() {
             parts.unwrap_or(&[0, 1, 2]),
         );
     }
+    // A part the delivery does not have is not found (a well-formed request, nothing there).
+    match rep.client.forwarding_request(&d, Some(&[7u32][..])).await {
+        Err(ClientError::Api { status, .. }) => assert_eq!(status, 404),
+        other => panic!("part 7 of a three-part delivery: {other:?}"),
+    }
     // One hop further: the chief's request holds no C1 of its delivery either.
     let f = flows::forward(&rep.client, &rep.key, &d, &[(chief.id(), vec![0, 1, 2])])
         .await
