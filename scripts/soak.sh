@@ -17,6 +17,11 @@ if [ "${SOSHIKI_SOAK_SKIP_BUILD:-0}" != 1 ]; then
   cargo build -q -p soshiki-server --example soak
 fi
 soak="$target/debug/examples/soak"
+if [ ! -x "$soak" ] || [ ! -x "$target/debug/soshiki" ]; then
+  # Not built by the caller: build them (same profile and features as `cargo test`).
+  cargo build -q --bin soshiki
+  cargo build -q -p soshiki-server --example soak
+fi
 "$soak" --bin "$target/debug/soshiki" --seconds "$seconds" --members "$members"
 if [ -n "${SOSHIKI_TEST_POSTGRES_URL:-}" ] && [ -n "${SOSHIKI_TEST_S3_URL:-}" ]; then
   "$soak" --bin "$target/debug/soshiki" --seconds "$seconds" --members "$members" \
