@@ -219,16 +219,20 @@ pub async fn backup(
     let source = sqlite_path(database_url)?;
     empty_dir(dest)?;
     let snapshot = dest.join(DATABASE);
-    {
-        let mut conn = open_read_only(&source).await?;
-        sqlx::query("VACUUM INTO ?")
-            .bind(snapshot.display().to_string())
-            .execute(&mut conn)
-            .await
-            .map_err(db("snapshot the database"))?;
-        conn.close().await.map_err(db("close"))?;
-    }
+    snapshot_sqlite(&source, &snapshot).await?;
     finish(dest, &snapshot, blobs, now).await
+}
+
+/// A consistent copy of the SQLite database `source` at `dest` (`VACUUM INTO` from a
+/// read-only connection: one read transaction, whatever the server writes meanwhile).
+pub(crate) async fn snapshot_sqlite(source: &Path, dest: &Path) -> Result<()> {
+    let mut conn = open_read_only(source).await?;
+    sqlx::query("VACUUM INTO ?")
+        .bind(dest.display().to_string())
+        .execute(&mut conn)
+        .await
+        .map_err(db("snapshot the database"))?;
+    conn.close().await.map_err(db("close"))
 }
 
 /// Back up a PostgreSQL store and its blob store (S3) into the same format: the snapshot is one
@@ -269,16 +273,8 @@ pub async fn backup_postgres(
     for table in crate::migrate::TABLES {
         let cols = crate::migrate::pg_columns(&mut pg, table).await?;
         let names: Vec<&str> = cols.iter().map(|c| c.name.as_str()).collect();
-        let order = if names.contains(&"n") {
-            " ORDER BY n"
-        } else if *table == "audit" {
-            " ORDER BY org_id, seq"
-        } else {
-            ""
-        };
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {} FROM {table}{order}",
-            names.join(", ")
+        let rows = sqlx::query(sqlx::AssertSqlSafe(crate::migrate::select_in_copy_order(
+            table, &names,
         )))
         .fetch_all(&mut pg)
         .await

@@ -41,6 +41,19 @@ pub const TABLES: &[&str] = &[
     "partner_lists",
 ];
 
+/// `SELECT` of `columns` of `table` in the order a copy inserts them: by identity number where
+/// the table has one (parents before children, cursors kept), audit entries by trail and seq.
+pub(crate) fn select_in_copy_order(table: &str, columns: &[&str]) -> String {
+    let order = if columns.contains(&"n") {
+        " ORDER BY n"
+    } else if table == "audit" {
+        " ORDER BY org_id, seq"
+    } else {
+        ""
+    };
+    format!("SELECT {} FROM {table}{order}", columns.join(", "))
+}
+
 /// What was copied and checked.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct MigrationReport {
@@ -81,20 +94,11 @@ pub async fn sqlite_to_postgres(
     // The snapshot.
     let tmp = tempfile_dir()?;
     let snapshot = tmp.join("snapshot.sqlite");
-    {
-        let src = crate::backup::sqlite_path(sqlite_url)?;
-        let mut conn = SqliteConnectOptions::new()
-            .filename(&src)
-            .read_only(true)
-            .connect()
-            .await
-            .map_err(db("open the SQLite database"))?;
-        sqlx::query("VACUUM INTO ?")
-            .bind(snapshot.display().to_string())
-            .execute(&mut conn)
-            .await
-            .map_err(db("snapshot the SQLite database"))?;
-        conn.close().await.map_err(db("close"))?;
+    let copied =
+        crate::backup::snapshot_sqlite(&crate::backup::sqlite_path(sqlite_url)?, &snapshot).await;
+    if let Err(e) = copied {
+        let _ = std::fs::remove_dir_all(&tmp);
+        return Err(e);
     }
     let result = copy_and_verify(&snapshot, from_blobs, pg_url, to_blobs).await;
     let _ = std::fs::remove_dir_all(&tmp);
@@ -151,15 +155,7 @@ async fn copy_and_verify(
     for table in TABLES {
         let cols = columns(&mut tx, table).await?;
         let names: Vec<&str> = cols.iter().map(|c| c.name.as_str()).collect();
-        let order = if names.contains(&"n") {
-            " ORDER BY n"
-        } else if *table == "audit" {
-            " ORDER BY org_id, seq"
-        } else {
-            ""
-        };
-        let select = format!("SELECT {} FROM {table}{order}", names.join(", "));
-        let rows = sqlx::query(sqlx::AssertSqlSafe(select.clone()))
+        let rows = sqlx::query(sqlx::AssertSqlSafe(select_in_copy_order(table, &names)))
             .fetch_all(&mut src)
             .await
             .map_err(db(format!("read {table}")))?;
