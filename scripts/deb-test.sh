@@ -466,10 +466,21 @@ log "the representative's open is refused: $(echo "$refusal" | tail -n 1)"
 cli omachi-admin audit verify --key "$(key omachi-admin)" >"$work/audit.txt" || fail "audit verify"
 grep -q 'verifies' "$work/audit.txt" || fail "audit verify: $(cat "$work/audit.txt")"
 cli pref-sender receipts "$envelope" --key "$(key pref-sender)" >/dev/null || fail "receipts"
-metrics=$(http GET /metrics || true)
+# The counters, fetched again a few times if a fetch comes back incomplete; on a miss, what the
+# server answered and logged is printed so the cause can be read from the CI log.
+counted() { echo "$metrics" | grep -Eq "^soshiki_events_total\{event=\"$1\"\} [1-9]"; }
+for attempt in 1 2 3; do
+    metrics=$(http GET /metrics || true)
+    counted delivery && counted forward && counted open && break
+    log "/metrics, attempt $attempt: $(echo "$metrics" | head -n 1) ($(echo "$metrics" | wc -c) bytes)"
+    sleep 1
+done
 for ev in delivery forward open; do
-    echo "$metrics" | grep -Eq "^soshiki_events_total\{event=\"$ev\"\} [1-9]" \
-        || fail "/metrics does not count the $ev"
+    if ! counted "$ev"; then
+        echo "$metrics" | grep -E '^(HTTP/|soshiki_events_total|soshiki_http_requests_total.*(uploads|forward|opened))' >&2 || true
+        grep -E 'uploads|forward|opened' "$work/server.log" | tail -n 20 >&2 || true
+        fail "/metrics does not count the $ev"
+    fi
 done
 ok "scenario: send -> forward (2 parts, 2 officers) -> each opens exactly its part, byte for byte; the representative cannot; audit verifies; /metrics counts it"
 
