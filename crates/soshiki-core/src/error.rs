@@ -7,7 +7,7 @@
 
 use thiserror::Error;
 
-use crate::suite::SuiteId;
+use crate::suite::id::SuiteId;
 
 /// A wire object could not be decoded.
 #[derive(Debug, Error, Clone, PartialEq, Eq)]

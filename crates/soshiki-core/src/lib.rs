@@ -96,7 +96,7 @@ pub mod keys;
 pub mod partners;
 pub mod revocation;
 pub mod scheme;
-pub mod split;
+pub use envelope::model2 as split;
 pub mod stream;
 pub mod suite;
 pub mod verified;

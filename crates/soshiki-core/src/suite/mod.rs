@@ -22,50 +22,18 @@ use crate::error::DecodeError;
 pub mod p256;
 pub mod ristretto;
 
+pub mod id;
+pub use self::id::SuiteId;
 pub use self::p256::P256;
 pub use self::ristretto::Ristretto255;
 
-/// The numeric identifier of a suite, written in every serialized object.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum SuiteId {
-    /// NIST P-256 with ECDSA P-256/SHA-256 signatures. The default.
-    P256,
-    /// Ristretto255 with Ed25519 signatures.
-    Ristretto255,
-}
-
 impl SuiteId {
-    /// Wire value.
-    pub const fn to_u16(self) -> u16 {
-        match self {
-            SuiteId::P256 => 0x0001,
-            SuiteId::Ristretto255 => 0x0002,
-        }
-    }
-
     /// Parse a wire value.
     pub fn from_u16(v: u16) -> Result<Self, DecodeError> {
         match v {
             0x0001 => Ok(SuiteId::P256),
             0x0002 => Ok(SuiteId::Ristretto255),
             other => Err(DecodeError::UnknownSuite(other)),
-        }
-    }
-
-    /// Human-readable name, also accepted by [`SuiteId::from_name`].
-    pub const fn name(self) -> &'static str {
-        match self {
-            SuiteId::P256 => "p256",
-            SuiteId::Ristretto255 => "ristretto255",
-        }
-    }
-
-    /// Parse a name as printed by [`SuiteId::name`].
-    pub fn from_name(s: &str) -> Option<Self> {
-        match s.to_ascii_lowercase().as_str() {
-            "p256" | "p-256" | "secp256r1" | "prime256v1" => Some(SuiteId::P256),
-            "ristretto255" | "ristretto" => Some(SuiteId::Ristretto255),
-            _ => None,
         }
     }
 }

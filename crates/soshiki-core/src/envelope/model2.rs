@@ -16,18 +16,20 @@
 
 use rand_core::CryptoRngCore;
 
+use super::header::{slot_name, METADATA_SLOT};
+use super::header::{EnvelopeHeader, Hop, SignedCore, Slot};
+use super::hops::{make_hops, select_parts, Forwarder, SlotState};
+use super::metadata::Metadata;
+use super::verify::{check_future, check_hop_times, verify_slot, CertCache};
 use crate::cert::{Certificate, VerifiedCertificate};
-use crate::envelope::{
-    make_hops, select_parts, slot_name, verify_slot, CertCache, EnvelopeHeader, Forwarder, Hop,
-    Metadata, SignedCore, Slot, SlotState, METADATA_SLOT,
-};
 use crate::error::{DecodeError, DecryptError, ForwardError, VerifyError};
 use crate::keys::KeyHolder;
 use crate::suite::Suite;
 use crate::wire::{limits, Reader, Writer};
 
+pub use super::hops::ForwardResponse;
+
 const REQUEST_MAGIC: &[u8] = b"SKFRQ";
-const RESPONSE_MAGIC: &[u8] = b"SKFRS";
 const VERSION: u8 = 1;
 
 /// A part as a model-2 forwarder sees it: `C2` and the hops, never `C1`.
@@ -185,10 +187,10 @@ impl<S: Suite> ForwardingRequest<S> {
     /// [`MAX_FUTURE_SKEW`](crate::envelope::MAX_FUTURE_SKEW) seconds after `now`.
     pub fn verify_at(&self, now: u64) -> Result<VerifiedRequest<'_, S>, VerifyError> {
         let verified = self.verify()?;
-        crate::envelope::check_future("the envelope's creation time", self.core.created, now)?;
-        crate::envelope::check_hop_times(self.metadata.slot, &self.metadata.hops, now)?;
+        check_future("the envelope's creation time", self.core.created, now)?;
+        check_hop_times(self.metadata.slot, &self.metadata.hops, now)?;
         for p in &self.parts {
-            crate::envelope::check_hop_times(p.slot, &p.hops, now)?;
+            check_hop_times(p.slot, &p.hops, now)?;
         }
         Ok(verified)
     }
@@ -376,65 +378,5 @@ impl<'a, S: Suite> VerifiedRequest<'a, S> {
             time,
             rng,
         )
-    }
-}
-
-/// What a forwarder returns: its certificate, the target's, and one hop per slot. Unverified
-/// until [`EnvelopeHeader::apply_forward`].
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ForwardResponse<S: Suite> {
-    /// The forwarder's certificate.
-    pub forwarder: Certificate<S>,
-    /// The target's certificate.
-    pub target: Certificate<S>,
-    /// `(slot, hop)`, the metadata slot included.
-    pub hops: Vec<(u32, Hop<S>)>,
-}
-
-impl<S: Suite> ForwardResponse<S> {
-    /// Encode.
-    pub fn to_bytes(&self) -> Vec<u8> {
-        let mut w = Writer::new();
-        w.raw(RESPONSE_MAGIC)
-            .u8(VERSION)
-            .suite(S::ID)
-            .raw(&self.forwarder.to_bytes())
-            .raw(&self.target.to_bytes());
-        w.u32(self.hops.len() as u32);
-        for (s, h) in &self.hops {
-            w.u32(*s);
-            h.write(&mut w);
-        }
-        w.into_bytes()
-    }
-
-    /// Decode.
-    pub fn from_bytes(bytes: &[u8]) -> Result<Self, DecodeError> {
-        let mut r = Reader::new(bytes);
-        if r.take(RESPONSE_MAGIC.len(), "response magic")? != RESPONSE_MAGIC {
-            return Err(DecodeError::BadMagic("forward response"));
-        }
-        let v = r.u8("response version")?;
-        if v != VERSION {
-            return Err(DecodeError::UnsupportedVersion {
-                what: "forward response",
-                version: v,
-            });
-        }
-        r.expect_suite::<S>()?;
-        let forwarder = Certificate::read(&mut r)?;
-        let target = Certificate::read(&mut r)?;
-        let n = r.count("response hop count", limits::MAX_PARTS + 1)?;
-        let mut hops = Vec::with_capacity(n.min(4096) as usize);
-        for _ in 0..n {
-            let s = r.u32("slot")?;
-            hops.push((s, Hop::read(&mut r)?));
-        }
-        r.finish()?;
-        Ok(Self {
-            forwarder,
-            target,
-            hops,
-        })
     }
 }
