@@ -10,6 +10,11 @@ cd "$(dirname "$0")/.."
 seconds=${SOSHIKI_SOAK_SECONDS:-30}
 members=${SOSHIKI_SOAK_MEMBERS:-50}
 target=${CARGO_TARGET_DIR:-target}
+# The servers run with the allocator setting of the packaged unit (packaging/debian/soshiki.service,
+# docs/operations.md "Memory"), read from the unit so that the two cannot drift apart.
+arena=$(sed -n 's/^Environment=MALLOC_ARENA_MAX=//p' packaging/debian/soshiki.service)
+[ -n "$arena" ] || { echo "soak: the unit sets no MALLOC_ARENA_MAX" >&2; exit 1; }
+export MALLOC_ARENA_MAX=$arena
 # SOSHIKI_SOAK_SKIP_BUILD=1: use what `cargo test --workspace` built (the binary and the
 # example), as scripts/test.sh does.
 if [ "${SOSHIKI_SOAK_SKIP_BUILD:-0}" != 1 ]; then

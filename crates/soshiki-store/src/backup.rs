@@ -35,6 +35,8 @@ pub const DATABASE: &str = "soshiki.sqlite";
 
 /// Bodies copied at once.
 const COPIES_AT_ONCE: usize = 2;
+/// Read size of the copy of a body kept as a local file.
+const LOCAL_COPY_BUFFER: usize = 4 << 20;
 
 /// What can go wrong.
 #[derive(Debug, thiserror::Error)]
@@ -337,38 +339,47 @@ async fn finish(dest: &Path, snapshot: &Path, blobs: &dyn BlobStore, now: i64) -
     conn.close().await.map_err(db("close"))?;
     let dir = dest.join("blobs");
     std::fs::create_dir_all(&dir).map_err(io(dir.display()))?;
+    // Every body is made durable before the manifest says the backup is complete. A syncer
+    // thread fsyncs each body as soon as it is copied, so the disk writes it back while later
+    // bodies are copied; the directory last.
+    let (synced_tx, synced_rx) = std::sync::mpsc::channel::<PathBuf>();
+    let dir2 = dir.clone();
+    let syncer = tokio::task::spawn_blocking(move || -> Result<()> {
+        let mut first_error = None;
+        for p in synced_rx.iter().chain(std::iter::once(dir2)) {
+            if let Err(e) = std::fs::File::open(&p).and_then(|f| f.sync_all()) {
+                first_error.get_or_insert_with(|| io(p.display())(e));
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    });
     // Two bodies at a time: digesting is the work, and it spreads over two cores.
     let jobs: Vec<(String, u64, PathBuf)> = kept
         .iter()
         .map(|(k, l)| (k.clone(), *l, dir.join(k)))
         .collect();
     let copies: Vec<Result<(String, FileDigest)>> = futures::stream::iter(jobs)
-        .map(|(key, len, path)| async move {
-            let d = copy_blob(blobs, &key, len, path).await?;
-            Ok((key, d))
+        .map(|(key, len, path)| {
+            let synced = synced_tx.clone();
+            async move {
+                let d = copy_blob(blobs, &key, len, path.clone()).await?;
+                let _ = synced.send(path);
+                Ok((key, d))
+            }
         })
         .buffer_unordered(COPIES_AT_ONCE)
         .collect()
         .await;
+    drop(synced_tx);
+    let synced = syncer
+        .await
+        .map_err(|e| BackupError::Invalid(dest.to_path_buf(), format!("sync: {e}")));
     let mut digests = BTreeMap::new();
     for c in copies {
         let (key, d) = c?;
         digests.insert(key, d);
     }
-    // Durable before the manifest says the backup is complete: every body, then the directory.
-    // (One pass at the end lets the kernel write the bodies back while later ones are copied.)
-    let paths: Vec<PathBuf> = kept.keys().map(|k| dir.join(k)).collect();
-    let dir2 = dir.clone();
-    tokio::task::spawn_blocking(move || -> Result<()> {
-        for p in paths.iter().chain(std::iter::once(&dir2)) {
-            std::fs::File::open(p)
-                .and_then(|f| f.sync_all())
-                .map_err(io(p.display()))?;
-        }
-        Ok(())
-    })
-    .await
-    .map_err(|e| BackupError::Invalid(dest.to_path_buf(), format!("sync: {e}")))??;
+    synced??;
     let manifest = Manifest {
         format: FORMAT.into(),
         created: now,
@@ -396,6 +407,12 @@ async fn copy_blob(
     len: u64,
     path: PathBuf,
 ) -> Result<FileDigest> {
+    if let Some(source) = blobs.local_file(key) {
+        let p2 = path.clone();
+        return tokio::task::spawn_blocking(move || copy_local(&source, &p2, len))
+            .await
+            .map_err(|e| BackupError::Invalid(path, format!("copy: {e}")))?;
+    }
     let (tx, mut rx) = tokio::sync::mpsc::channel::<bytes::Bytes>(8);
     let p2 = path.clone();
     let writer = tokio::task::spawn_blocking(move || -> Result<FileDigest> {
@@ -440,6 +457,38 @@ async fn copy_blob(
         return Err(e);
     }
     Ok(written)
+}
+
+/// Copy the `len` bytes (as the database records) of a body kept as a local file to `dest`
+/// and digest them, in large blocking reads: the bytes are read once, hashed and written.
+fn copy_local(source: &Path, dest: &Path, len: u64) -> Result<FileDigest> {
+    use std::io::{Read, Write};
+    let mut from = std::fs::File::open(source)
+        .map_err(io(source.display()))?
+        .take(len);
+    let mut to = std::fs::File::create(dest).map_err(io(dest.display()))?;
+    let mut buf = vec![0u8; LOCAL_COPY_BUFFER];
+    let mut h = Sha256::new();
+    let mut bytes = 0u64;
+    loop {
+        let n = from.read(&mut buf).map_err(io(source.display()))?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+        to.write_all(&buf[..n]).map_err(io(dest.display()))?;
+        bytes += n as u64;
+    }
+    if bytes != len {
+        return Err(BackupError::Invalid(
+            source.to_path_buf(),
+            format!("the body is shorter ({bytes} bytes) than the database records ({len})"),
+        ));
+    }
+    Ok(FileDigest {
+        bytes,
+        sha256: hex_of(&h.finalize()),
+    })
 }
 
 /// Check a backup on its own: the manifest, every digest, SQLite's integrity check, the counts,
@@ -590,4 +639,34 @@ pub(crate) fn check_chains(rows: &[TrailRow]) -> std::result::Result<(), String>
         head = Some((r.org.as_str(), r.seq, computed));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_local_body_is_copied_and_digested_as_recorded() {
+        let dir = tempfile::tempdir().unwrap();
+        let (src, dst) = (dir.path().join("body"), dir.path().join("copy"));
+        // Longer than one read, not a multiple of it.
+        let data: Vec<u8> = (0..(LOCAL_COPY_BUFFER + 12_345))
+            .map(|i| (i % 251) as u8)
+            .collect();
+        std::fs::write(&src, &data).unwrap();
+        let d = copy_local(&src, &dst, data.len() as u64).unwrap();
+        assert_eq!(d.bytes, data.len() as u64);
+        assert_eq!(d.sha256, hex_of(&Sha256::digest(&data)));
+        assert_eq!(std::fs::read(&dst).unwrap(), data);
+        assert_eq!(digest_file(&dst).unwrap().sha256, d.sha256);
+    }
+
+    #[test]
+    fn a_local_body_shorter_than_recorded_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let (src, dst) = (dir.path().join("body"), dir.path().join("copy"));
+        std::fs::write(&src, b"twelve bytes").unwrap();
+        let e = copy_local(&src, &dst, 13).unwrap_err().to_string();
+        assert!(e.contains("shorter (12 bytes)") && e.contains("(13)"), "{e}");
+    }
 }

@@ -887,4 +887,10 @@ pub trait BlobStore: Send + Sync {
     async fn list(&self) -> Result<Vec<(String, Timestamp)>>;
     /// Whether the store is reachable (readiness): one cheap request, no blob read or written.
     async fn ping(&self) -> Result<()>;
+    /// The file holding a committed blob, when the store keeps blobs as plain files on this
+    /// machine (a backup then copies it with blocking reads of its own instead of the stream).
+    /// `None` for a remote store or an invalid key.
+    fn local_file(&self, _key: &str) -> Option<std::path::PathBuf> {
+        None
+    }
 }

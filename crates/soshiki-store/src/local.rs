@@ -235,6 +235,10 @@ impl BlobStore for LocalBlobs {
         self.scan().await
     }
 
+    fn local_file(&self, key: &str) -> Option<PathBuf> {
+        self.path(key).ok()
+    }
+
     async fn ping(&self) -> Result<()> {
         let meta = tokio::fs::metadata(&self.dir)
             .await
