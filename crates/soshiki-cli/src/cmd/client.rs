@@ -739,7 +739,7 @@ pub fn login(ctx: &Ctx, args: KeyArgs) -> Result<()> {
                 .ok_or_else(|| err(M::NoEnrollment, &[&key.display()]))?;
             let org = s.state.pinned::<S>(&enr.org_id)
                 .ok_or_else(|| err(M::NoEnrollment, &[&key.display()]))?;
-            match flows::finish_enrollment(&client, &id, &org, &bytes, pass.as_bytes())
+            match flows::finish_enrollment(&client, &id, &org, bytes, pass.as_bytes())
                 .await
                 .map_err(|e| step_err(M::StepEnroll, e))?
             {
