@@ -183,7 +183,6 @@ messages! {
     OrganizationInvalid => "{0}: not a valid organization record: {1}", "{0}: 有効な組織レコードではありません: {1}";
     OwnCertificateInvalid => "{0}: your certificate ({1}) is not valid now; ask your organization for a new one", "{0}: あなたの証明書({1})は現在有効ではありません。組織に再発行を依頼してください";
     SuiteMismatch => "{0} uses suite {1}, but {2} uses {3}: they cannot be used together", "{0} の暗号スイートは {1}、{2} は {3} です。組み合わせて使えません";
-    BadSuite => "unknown suite {0} (use p256 or ristretto255)", "不明な暗号スイート {0} です(p256 か ristretto255)";
     KindMember => "member", "メンバー";
     KindOrganization => "organization", "組織";
     // Passphrases

@@ -9,7 +9,8 @@ use std::path::Path;
 
 use anyhow::{anyhow, Result};
 
-use crate::cmd::settings::Settings;
+use crate::cli::{BackupArgs, BackupCommand, MigrateStoreArgs, RestoreArgs};
+use crate::cmd::settings::{self, Layer, Settings, Source};
 use crate::i18n::{tr, M};
 
 fn urls(s: &Settings) -> (String, String) {
@@ -47,6 +48,48 @@ fn summary(m: &soshiki_store::backup::Manifest) -> String {
             &m.schema_version,
         ],
     )
+}
+
+/// `backup --to DIR` with the store named as for `serve`, or `backup verify DIR`.
+pub fn backup_command(args: BackupArgs) -> Result<()> {
+    match args {
+        BackupArgs {
+            cmd: Some(BackupCommand::Verify(v)),
+            ..
+        } => verify(&v.dir),
+        BackupArgs {
+            cmd: None,
+            to,
+            store,
+        } => {
+            let to = to.ok_or_else(|| anyhow!("--to DIR"))?;
+            backup(&store.settings()?, &to)
+        }
+    }
+}
+
+/// `restore DIR` into the store named as for `serve`.
+pub fn restore_command(args: RestoreArgs) -> Result<()> {
+    restore(&args.store.settings()?, &args.dir)
+}
+
+/// `migrate-store`: the source named as for `serve`; the target by `--to-config` and the
+/// `--to-*` flags only (not `SOSHIKI_*`, which name the source).
+pub fn migrate_store_command(args: MigrateStoreArgs) -> Result<()> {
+    let mut layers = Vec::new();
+    if let Some(f) = &args.to_config {
+        layers.push((Source::File, Layer::from_file(f)?));
+    }
+    layers.push((
+        Source::Flag,
+        Layer {
+            database_url: args.to_database.clone(),
+            blobs_url: args.to_blobs.clone(),
+            ..Default::default()
+        },
+    ));
+    let target = settings::resolve(&layers)?;
+    migrate_store(&args.store.settings()?, &target)
 }
 
 /// `backup --to DIR`.

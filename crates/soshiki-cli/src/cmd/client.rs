@@ -1,10 +1,11 @@
 //! The interactive management-server commands: `org`, `member`, `login`, `send`, `inbox`,
 //! `deliver` (model-2 forward), `recall`, `open`, `receipts`, `audit`, `rules`, `agent`.
 //!
-//! Each loads the member's key file, the client state (pins, tokens, pending enrollments,
-//! audit anchors; `--state`, default `~/.soshiki`), connects to `--server` and runs one step of
-//! the client library. A command that needs a login logs in with the key when no saved token
-//! is valid.
+//! Each receives its argument struct (crates/soshiki-cli/src/cli/client.rs) whole. A command run
+//! as a member starts the same way, in [`MemberSession::open`]: it loads the client state (pins,
+//! tokens, pending enrollments, audit anchors; `--state`, default `~/.soshiki`), unlocks the
+//! member's key file, and logs in to `--server` (with a saved token while it is valid); then it
+//! runs one step of the client library.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -18,8 +19,17 @@ use soshiki_core::cert::{OrganizationKey, Roles};
 use soshiki_core::keyfile::{peek_key_file, MemberKey};
 use soshiki_core::suite::{Suite, SuiteId};
 
+use crate::cli::{
+    AgentArgs, ApproveArgs, CheckpointArgs, ConnArgs, DeliveryArgs, EnrollArgs, ForwardArgs,
+    InboxArgs, KeyArgs, OpenArgs, OrgCreateArgs, OrgFingerprintArgs, OrgPolicyArgs, OrgShowArgs,
+    PartnerAddArgs, PartnerRemoveArgs, ReceiptsArgs, RevocationsArgs, RevokeArgs, RulesArgs,
+    SendArgs, SenderRoleArg,
+};
 use crate::cmd::agent;
-use crate::cmd::common::{read_key_file, unlock_org, KIND_MEMBER, KIND_ORGANIZATION};
+use crate::cmd::common::{
+    read_key_file, unlock_member, unlock_member_keeping_passphrase, unlock_org, KeyInput,
+    KIND_MEMBER, KIND_ORGANIZATION,
+};
 use crate::cmd::embedded::{client_error_text, parts_text, step_err};
 use crate::ctx::Ctx;
 use crate::files::{self, ARMOR_KEY};
@@ -27,17 +37,8 @@ use crate::i18n::{self, err, tr, M};
 use crate::progress::Progress;
 use soshiki_client::trust::RulesSignature;
 
-/// Where the server and the local state are.
-#[derive(Clone, Debug)]
-pub struct Conn {
-    /// Server URL (`--server`, else the state's default, else `http://127.0.0.1:7780`).
-    pub server: Option<String>,
-    /// State directory.
-    pub state_dir: Option<PathBuf>,
-    /// CA certificate (PEM) to trust for HTTPS.
-    pub ca: Option<PathBuf>,
-}
-
+/// The client state and the server it talks to: `--server` (else the state's default, else
+/// `http://127.0.0.1:7780`), `--state`, `--ca`.
 struct Session {
     dir: PathBuf,
     state: ClientState,
@@ -47,8 +48,8 @@ struct Session {
     clients: Vec<Client>,
 }
 
-fn state_dir(c: &Conn) -> PathBuf {
-    c.state_dir.clone().unwrap_or_else(|| {
+fn state_dir(c: &ConnArgs) -> PathBuf {
+    c.state.clone().unwrap_or_else(|| {
         std::env::var_os("HOME").map_or_else(
             || PathBuf::from(".soshiki"),
             |h| PathBuf::from(h).join(".soshiki"),
@@ -57,7 +58,7 @@ fn state_dir(c: &Conn) -> PathBuf {
 }
 
 impl Session {
-    fn open(c: &Conn) -> Result<Self> {
+    fn open(c: &ConnArgs) -> Result<Self> {
         let dir = state_dir(c);
         let state = ClientState::load(&dir)
             .map_err(|e| anyhow!(tr(M::StateUnreadable, &[&dir.display(), &e])))?;
@@ -116,27 +117,6 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
         .map_err(|e| anyhow!(tr(M::ServeFailed, &[&e])))
 }
 
-fn suite_of(path: &Path, kind: &'static str) -> Result<SuiteId> {
-    Ok(read_key_file(path, kind)?.suite)
-}
-
-/// Read and unlock a member key; returns it with the passphrase (to rewrite it).
-fn unlock<S: Suite>(
-    ctx: &Ctx,
-    path: &Path,
-) -> Result<(MemberKey<S>, Vec<u8>, zeroize::Zeroizing<String>)> {
-    let bytes = files::read_small(path, M::WhatKeyFile, ARMOR_KEY)?;
-    let pass = ctx.existing_passphrase(path)?;
-    let key = MemberKey::<S>::from_key_file(&bytes, pass.as_bytes()).map_err(|e| match e {
-        soshiki_core::error::KeyFileError::Unlock => err(M::WrongPassphrase, &[&path.display()]),
-        other => err(
-            M::KeyFileInvalid,
-            &[&path.display(), &i18n::key_file_error(&other)],
-        ),
-    })?;
-    Ok((key, bytes, pass))
-}
-
 fn write_key(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = files::parent_dir(path);
     let tmp = tempfile::NamedTempFile::new_in(&dir)
@@ -168,6 +148,54 @@ async fn logged_in<S: Suite>(s: &mut Session, key: &MemberKey<S>) -> Result<Clie
     Ok(client)
 }
 
+/// A member's session: the client state, the member's unlocked key, and a client logged in as
+/// the member. Every command run as a member (`--key FILE` and [`ConnArgs`]) opens one first;
+/// the key file is read before (`read_key_file`) because its suite picks `S`.
+struct MemberSession<S: Suite> {
+    /// The client state and the server.
+    session: Session,
+    /// The member's key, unlocked.
+    me: MemberKey<S>,
+    /// A client logged in as the member.
+    client: Client,
+}
+
+impl<S: Suite> MemberSession<S> {
+    /// Load the client state, unlock the member key (asking for its passphrase), log in.
+    async fn open(ctx: &Ctx, key: &KeyInput, conn: &ConnArgs) -> Result<Self> {
+        let (session, me) = Self::unlock(ctx, key, conn)?;
+        Self::log_in(session, me).await
+    }
+
+    /// As [`MemberSession::open`] for an administrator who also signs with the organization
+    /// key: that key is unlocked after the member key and before anything is sent.
+    async fn open_with_org_key(
+        ctx: &Ctx,
+        key: &KeyInput,
+        conn: &ConnArgs,
+        org_key: &Path,
+    ) -> Result<(Self, OrganizationKey<S>)> {
+        let (session, me) = Self::unlock(ctx, key, conn)?;
+        let org = unlock_org::<S>(ctx, &read_key_file(org_key, KIND_ORGANIZATION)?)?;
+        Ok((Self::log_in(session, me).await?, org))
+    }
+
+    fn unlock(ctx: &Ctx, key: &KeyInput, conn: &ConnArgs) -> Result<(Session, MemberKey<S>)> {
+        let session = Session::open(conn)?;
+        let me = unlock_member::<S>(ctx, key)?;
+        Ok((session, me))
+    }
+
+    async fn log_in(mut session: Session, me: MemberKey<S>) -> Result<Self> {
+        let client = logged_in(&mut session, &me).await?;
+        Ok(Self {
+            session,
+            me,
+            client,
+        })
+    }
+}
+
 fn is_pending<S: Suite>(key: &MemberKey<S>) -> bool {
     key.organization.name == flows::PENDING_ORG_NAME
 }
@@ -177,19 +205,18 @@ fn is_pending<S: Suite>(key: &MemberKey<S>) -> bool {
 
 /// `org create`: create the organization key and its first administrator's key locally,
 /// register both, pin the organization.
-#[allow(clippy::too_many_arguments)]
-pub fn org_create(
-    ctx: &Ctx,
-    conn: &Conn,
-    name: &str,
-    suite: &str,
-    out: &Path,
-    admin_name: &str,
-    admin_out: &Path,
-    force: bool,
-    registration_token_file: Option<&Path>,
-) -> Result<()> {
-    let suite = SuiteId::from_name(suite).ok_or_else(|| err(M::BadSuite, &[&suite]))?;
+pub fn org_create(ctx: &Ctx, args: OrgCreateArgs) -> Result<()> {
+    let OrgCreateArgs {
+        name,
+        suite,
+        out,
+        admin_name,
+        admin_out,
+        force,
+        registration_token_file,
+        conn,
+    } = &args;
+    let (suite, force) = (SuiteId::from(*suite), *force);
     let token = match registration_token_file {
         Some(f) => Some(
             std::fs::read_to_string(f)
@@ -238,8 +265,13 @@ pub fn org_create(
 }
 
 /// `org show FINGERPRINT`: fetch, check the fingerprint, pin it, list the verified members.
-pub fn org_show(conn: &Conn, fingerprint: &str, suite: &str) -> Result<()> {
-    let suite = SuiteId::from_name(suite).ok_or_else(|| err(M::BadSuite, &[&suite]))?;
+pub fn org_show(args: OrgShowArgs) -> Result<()> {
+    let OrgShowArgs {
+        fingerprint,
+        suite,
+        conn,
+    } = &args;
+    let suite = SuiteId::from(*suite);
     let rt = runtime()?;
     soshiki_core::with_suite!(suite, S => rt.block_on(async {
         let mut s = Session::open(conn)?;
@@ -271,7 +303,7 @@ pub fn org_show(conn: &Conn, fingerprint: &str, suite: &str) -> Result<()> {
 
 /// What `org policy` changes (`None`: keep the current value).
 #[derive(Clone, Debug, Default)]
-pub struct PolicyChange {
+struct PolicyChange {
     /// `--expiry DAYS|none`.
     pub expiry: Option<String>,
     /// `--retention DAYS|none`.
@@ -355,12 +387,23 @@ fn policy_text(o: &soshiki_client::proto::json::OrgInfo) -> String {
 
 /// `org policy --key ADMIN [--expiry …] [--retention …] [--max-validity …] [--quota …]`:
 /// print the policy, or change the given parts (signed `set-policy`) and print the result.
-pub fn org_policy(ctx: &Ctx, conn: &Conn, key: &Path, change: &PolicyChange) -> Result<()> {
-    let suite = suite_of(key, KIND_MEMBER)?;
+///
+/// Not [`MemberSession::open`]: showing the policy needs no login, so it logs in only to change.
+pub fn org_policy(ctx: &Ctx, args: OrgPolicyArgs) -> Result<()> {
+    let change = &PolicyChange {
+        expiry: args.expiry,
+        retention: args.retention,
+        max_validity: args.max_validity,
+        quota: args.quota,
+        sender_role_required: args
+            .sender_role
+            .map(|r| matches!(r, SenderRoleArg::Required)),
+    };
+    let key = read_key_file(&args.key, KIND_MEMBER)?;
     let rt = runtime()?;
-    soshiki_core::with_suite!(suite, S => rt.block_on(async {
-        let mut s = Session::open(conn)?;
-        let (admin, _, _) = unlock::<S>(ctx, key)?;
+    soshiki_core::with_suite!(key.suite, S => rt.block_on(async {
+        let mut s = Session::open(&args.conn)?;
+        let admin = unlock_member::<S>(ctx, &key)?;
         let org_id = admin.organization.fingerprint().to_hex();
         let client = s.client()?;
         let current = client.org(&org_id).await.map_err(|e| step_err(M::StepFetchOrg, e))?;
@@ -382,7 +425,8 @@ pub fn org_policy(ctx: &Ctx, conn: &Conn, key: &Path, change: &PolicyChange) -> 
 }
 
 /// `org fingerprint KEYFILE`: the organization fingerprint of an organization or member key.
-pub fn org_fingerprint(ctx: &Ctx, path: &Path) -> Result<()> {
+pub fn org_fingerprint(ctx: &Ctx, args: OrgFingerprintArgs) -> Result<()> {
+    let path = args.key.as_path();
     let bytes = files::read_small(path, M::WhatKeyFile, ARMOR_KEY)?;
     let (suite, kind) = peek_key_file(&bytes).map_err(|e| {
         err(
@@ -395,7 +439,7 @@ pub fn org_fingerprint(ctx: &Ctx, path: &Path) -> Result<()> {
             let k = read_key_file(path, KIND_ORGANIZATION)?;
             unlock_org::<S>(ctx, &k)?.organization().clone()
         } else {
-            unlock::<S>(ctx, path)?.0.organization
+            unlock_member::<S>(ctx, &read_key_file(path, KIND_MEMBER)?)?.organization
         };
         println!("{}", tr(M::OrgFingerprint, &[&org.fingerprint().display_short(), &org.fingerprint().to_hex()]));
         Ok(())
@@ -406,19 +450,18 @@ pub fn org_fingerprint(ctx: &Ctx, path: &Path) -> Result<()> {
 // member
 
 /// `member enroll`: generate keys here, send the request, write the pending key file.
-#[allow(clippy::too_many_arguments)]
-pub fn member_enroll(
-    ctx: &Ctx,
-    conn: &Conn,
-    org_fp: &str,
-    suite: &str,
-    name: &str,
-    roles: &str,
-    days: u32,
-    out: &Path,
-    force: bool,
-) -> Result<()> {
-    let suite = SuiteId::from_name(suite).ok_or_else(|| err(M::BadSuite, &[&suite]))?;
+pub fn member_enroll(ctx: &Ctx, args: EnrollArgs) -> Result<()> {
+    let EnrollArgs {
+        org: org_fp,
+        suite,
+        name,
+        roles,
+        days,
+        out,
+        force,
+        conn,
+    } = &args;
+    let (suite, days, force) = (SuiteId::from(*suite), *days, *force);
     let roles = Roles::parse(roles).ok_or_else(|| err(M::BadRoles, &[&roles]))?;
     if days == 0 || days > 36500 {
         return Err(err(M::BadDays, &[&days]));
@@ -476,21 +519,13 @@ fn enrollment_code(given: Option<&str>, name: &str, days: u64) -> Result<String>
 
 /// `member approve [ID]`: without ID, list pending enrollments; with ID, certify and approve
 /// the request whose enrollment code the administrator gives (`--code` or typed).
-pub fn member_approve(
-    ctx: &Ctx,
-    conn: &Conn,
-    key: &Path,
-    org_key: Option<&Path>,
-    id: Option<&str>,
-    code: Option<&str>,
-) -> Result<()> {
-    let suite = suite_of(key, KIND_MEMBER)?;
+pub fn member_approve(ctx: &Ctx, args: ApproveArgs) -> Result<()> {
+    let (org_key, code) = (args.org_key.as_deref(), args.code.as_deref());
+    let key = read_key_file(&args.key, KIND_MEMBER)?;
     let rt = runtime()?;
-    soshiki_core::with_suite!(suite, S => rt.block_on(async {
-        let mut s = Session::open(conn)?;
-        let (admin, _, _) = unlock::<S>(ctx, key)?;
-        let client = logged_in(&mut s, &admin).await?;
-        match id {
+    soshiki_core::with_suite!(key.suite, S => rt.block_on(async {
+        let MemberSession { me: admin, client, .. } = MemberSession::<S>::open(ctx, &key, &args.conn).await?;
+        match args.id.as_deref() {
             None => {
                 let list = flows::pending_enrollments(&client, &admin)
                     .await
@@ -535,15 +570,13 @@ pub fn member_approve(
 
 /// `member revoke CERT --org-key FILE`: a new revocation list signed with the organization
 /// key, then the revocation on the server.
-pub fn member_revoke(ctx: &Ctx, conn: &Conn, key: &Path, org_key: &Path, cert: &str) -> Result<()> {
-    let suite = suite_of(key, KIND_MEMBER)?;
+pub fn member_revoke(ctx: &Ctx, args: RevokeArgs) -> Result<()> {
+    let key = read_key_file(&args.key, KIND_MEMBER)?;
     let rt = runtime()?;
-    soshiki_core::with_suite!(suite, S => rt.block_on(async {
-        let mut s = Session::open(conn)?;
-        let (admin, _, _) = unlock::<S>(ctx, key)?;
-        let ok = unlock_org::<S>(ctx, &read_key_file(org_key, KIND_ORGANIZATION)?)?;
-        let client = logged_in(&mut s, &admin).await?;
-        let m = flows::revoke_member(&client, &admin, &ok, cert)
+    soshiki_core::with_suite!(key.suite, S => rt.block_on(async {
+        let (MemberSession { session: mut s, me: admin, client }, ok) =
+            MemberSession::<S>::open_with_org_key(ctx, &key, &args.conn, &args.org_key).await?;
+        let m = flows::revoke_member(&client, &admin, &ok, &args.cert)
             .await
             .map_err(|e| step_err(M::StepRevoke, e))?;
         s.save()?;
@@ -554,21 +587,13 @@ pub fn member_revoke(ctx: &Ctx, conn: &Conn, key: &Path, org_key: &Path, cert: &
 
 /// `member revocations --org-key FILE [--days N]`: publish a fresh revocation list (the same
 /// revocations, the next serial), before the current one goes stale.
-pub fn member_revocations(
-    ctx: &Ctx,
-    conn: &Conn,
-    key: &Path,
-    org_key: &Path,
-    days: u32,
-) -> Result<()> {
-    let suite = suite_of(key, KIND_MEMBER)?;
+pub fn member_revocations(ctx: &Ctx, args: RevocationsArgs) -> Result<()> {
+    let key = read_key_file(&args.key, KIND_MEMBER)?;
     let rt = runtime()?;
-    soshiki_core::with_suite!(suite, S => rt.block_on(async {
-        let mut s = Session::open(conn)?;
-        let (admin, _, _) = unlock::<S>(ctx, key)?;
-        let ok = unlock_org::<S>(ctx, &read_key_file(org_key, KIND_ORGANIZATION)?)?;
-        let client = logged_in(&mut s, &admin).await?;
-        let l = flows::publish_revocations(&client, &admin, &ok, &[], u64::from(days.max(1)) * 86_400)
+    soshiki_core::with_suite!(key.suite, S => rt.block_on(async {
+        let (MemberSession { session: mut s, me: admin, client }, ok) =
+            MemberSession::<S>::open_with_org_key(ctx, &key, &args.conn, &args.org_key).await?;
+        let l = flows::publish_revocations(&client, &admin, &ok, &[], u64::from(args.days.max(1)) * 86_400)
             .await
             .map_err(|e| step_err(M::StepRevoke, e))?;
         s.save()?;
@@ -601,30 +626,20 @@ fn confirm_partner(name: &str, fp: &str, own: &str, yes: bool) -> Result<()> {
 
 /// `org partners add FINGERPRINT --org-key FILE [--yes]`: look the organization up (its record
 /// must have the typed fingerprint), show its name, confirm, publish the next partner list.
-pub fn partners_add(
-    ctx: &Ctx,
-    conn: &Conn,
-    key: &Path,
-    org_key: &Path,
-    fingerprint: &str,
-    suite: &str,
-    yes: bool,
-) -> Result<()> {
-    let suite = SuiteId::from_name(suite).ok_or_else(|| err(M::BadSuite, &[&suite]))?;
-    let own_suite = suite_of(key, KIND_MEMBER)?;
+pub fn partners_add(ctx: &Ctx, args: PartnerAddArgs) -> Result<()> {
+    let (fingerprint, suite) = (args.fingerprint.as_str(), SuiteId::from(args.suite));
+    let key = read_key_file(&args.key, KIND_MEMBER)?;
     let rt = runtime()?;
-    soshiki_core::with_suite!(own_suite, S => rt.block_on(async {
-        let mut s = Session::open(conn)?;
-        let (admin, _, _) = unlock::<S>(ctx, key)?;
-        let ok = unlock_org::<S>(ctx, &read_key_file(org_key, KIND_ORGANIZATION)?)?;
-        let client = logged_in(&mut s, &admin).await?;
+    soshiki_core::with_suite!(key.suite, S => rt.block_on(async {
+        let (MemberSession { session: mut s, me: admin, client }, ok) =
+            MemberSession::<S>::open_with_org_key(ctx, &key, &args.conn, &args.org_key).await?;
         let (name, fp) = soshiki_core::with_suite!(suite, P => {
             let org = flows::fetch_organization::<P>(&client, fingerprint)
                 .await
                 .map_err(|e| step_err(M::StepFetchOrg, e))?;
             (org.name.clone(), org.fingerprint())
         });
-        confirm_partner(&name, &fp.to_hex(), &admin.organization.name, yes)?;
+        confirm_partner(&name, &fp.to_hex(), &admin.organization.name, args.yes)?;
         let partner = soshiki_core::partners::Partner { organization: fp, name };
         let l = flows::publish_partners(&client, &admin, &ok, &[partner], &[])
             .await
@@ -636,20 +651,13 @@ pub fn partners_add(
 }
 
 /// `org partners remove FINGERPRINT --org-key FILE`.
-pub fn partners_remove(
-    ctx: &Ctx,
-    conn: &Conn,
-    key: &Path,
-    org_key: &Path,
-    fingerprint: &str,
-) -> Result<()> {
-    let suite = suite_of(key, KIND_MEMBER)?;
+pub fn partners_remove(ctx: &Ctx, args: PartnerRemoveArgs) -> Result<()> {
+    let fingerprint = args.fingerprint.as_str();
+    let key = read_key_file(&args.key, KIND_MEMBER)?;
     let rt = runtime()?;
-    soshiki_core::with_suite!(suite, S => rt.block_on(async {
-        let mut s = Session::open(conn)?;
-        let (admin, _, _) = unlock::<S>(ctx, key)?;
-        let ok = unlock_org::<S>(ctx, &read_key_file(org_key, KIND_ORGANIZATION)?)?;
-        let client = logged_in(&mut s, &admin).await?;
+    soshiki_core::with_suite!(key.suite, S => rt.block_on(async {
+        let (MemberSession { session: mut s, me: admin, client }, ok) =
+            MemberSession::<S>::open_with_org_key(ctx, &key, &args.conn, &args.org_key).await?;
         let current = flows::partners(&client, &admin)
             .await
             .map_err(|e| step_err(M::StepPartners, e))?;
@@ -668,13 +676,11 @@ pub fn partners_remove(
 }
 
 /// `org partners list`: the member's own organization's partner list, verified.
-pub fn partners_list(ctx: &Ctx, conn: &Conn, key: &Path) -> Result<()> {
-    let suite = suite_of(key, KIND_MEMBER)?;
+pub fn partners_list(ctx: &Ctx, args: KeyArgs) -> Result<()> {
+    let key = read_key_file(&args.key, KIND_MEMBER)?;
     let rt = runtime()?;
-    soshiki_core::with_suite!(suite, S => rt.block_on(async {
-        let mut s = Session::open(conn)?;
-        let (me, _, _) = unlock::<S>(ctx, key)?;
-        let client = logged_in(&mut s, &me).await?;
+    soshiki_core::with_suite!(key.suite, S => rt.block_on(async {
+        let MemberSession { session: mut s, me, client } = MemberSession::<S>::open(ctx, &key, &args.conn).await?;
         let list = flows::partners(&client, &me)
             .await
             .map_err(|e| step_err(M::StepPartners, e))?;
@@ -693,13 +699,11 @@ pub fn partners_list(ctx: &Ctx, conn: &Conn, key: &Path) -> Result<()> {
 }
 
 /// `member list`: the member's own organization, certificates verified against its key file.
-pub fn member_list(ctx: &Ctx, conn: &Conn, key: &Path) -> Result<()> {
-    let suite = suite_of(key, KIND_MEMBER)?;
+pub fn member_list(ctx: &Ctx, args: KeyArgs) -> Result<()> {
+    let key = read_key_file(&args.key, KIND_MEMBER)?;
     let rt = runtime()?;
-    soshiki_core::with_suite!(suite, S => rt.block_on(async {
-        let mut s = Session::open(conn)?;
-        let (me, _, _) = unlock::<S>(ctx, key)?;
-        let client = logged_in(&mut s, &me).await?;
+    soshiki_core::with_suite!(key.suite, S => rt.block_on(async {
+        let MemberSession { me, client, .. } = MemberSession::<S>::open(ctx, &key, &args.conn).await?;
         let dir = flows::directory(&client, &me.organization)
             .await
             .map_err(|e| step_err(M::StepFetchOrg, e))?;
@@ -716,12 +720,16 @@ pub fn member_list(ctx: &Ctx, conn: &Conn, key: &Path) -> Result<()> {
 
 /// `login`: finish a pending enrollment if needed (rewriting the key file with the
 /// certificate), then log in and save the token.
-pub fn login(ctx: &Ctx, conn: &Conn, key: &Path) -> Result<()> {
-    let suite = suite_of(key, KIND_MEMBER)?;
+///
+/// Not [`MemberSession::open`]: a pending key cannot log in yet, and a fresh login is the point.
+pub fn login(ctx: &Ctx, args: KeyArgs) -> Result<()> {
+    let key_file = read_key_file(&args.key, KIND_MEMBER)?;
+    let key = args.key.as_path();
     let rt = runtime()?;
-    soshiki_core::with_suite!(suite, S => rt.block_on(async {
-        let mut s = Session::open(conn)?;
-        let (mut me, bytes, pass) = unlock::<S>(ctx, key)?;
+    soshiki_core::with_suite!(key_file.suite, S => rt.block_on(async {
+        let mut s = Session::open(&args.conn)?;
+        let (mut me, pass) = unlock_member_keeping_passphrase::<S>(ctx, &key_file)?;
+        let bytes = key_file.bytes();
         let mut client = s.client()?;
         if is_pending(&me) {
             let canon = key.canonicalize().unwrap_or_else(|_| key.to_path_buf());
@@ -731,7 +739,7 @@ pub fn login(ctx: &Ctx, conn: &Conn, key: &Path) -> Result<()> {
                 .ok_or_else(|| err(M::NoEnrollment, &[&key.display()]))?;
             let org = s.state.pinned::<S>(&enr.org_id)
                 .ok_or_else(|| err(M::NoEnrollment, &[&key.display()]))?;
-            match flows::finish_enrollment(&client, &id, &org, &bytes, pass.as_bytes())
+            match flows::finish_enrollment(&client, &id, &org, bytes, pass.as_bytes())
                 .await
                 .map_err(|e| step_err(M::StepEnroll, e))?
             {
@@ -761,18 +769,17 @@ pub fn login(ctx: &Ctx, conn: &Conn, key: &Path) -> Result<()> {
 // send, inbox, deliver, recall, open, receipts
 
 /// `send`: encrypt locally to the representative of the organization with this fingerprint.
-#[allow(clippy::too_many_arguments)]
-pub fn send(
-    ctx: &Ctx,
-    conn: &Conn,
-    key: &Path,
-    to_org: &str,
-    parts: &[String],
-    title: &str,
-    category: &str,
-    split_by: Option<&str>,
-) -> Result<()> {
-    let suite = suite_of(key, KIND_MEMBER)?;
+pub fn send(ctx: &Ctx, args: SendArgs) -> Result<()> {
+    let SendArgs {
+        to_org,
+        parts,
+        title,
+        category,
+        split_by,
+        key: KeyArgs { key, conn },
+    } = &args;
+    let split_by = split_by.as_deref();
+    let key = read_key_file(key, KIND_MEMBER)?;
     let mut outgoing = Vec::new();
     let mut total = 0u64;
     let mut split_any = false;
@@ -810,10 +817,8 @@ pub fn send(
         ));
     }
     let rt = runtime()?;
-    soshiki_core::with_suite!(suite, S => rt.block_on(async {
-        let mut s = Session::open(conn)?;
-        let (me, _, _) = unlock::<S>(ctx, key)?;
-        let client = logged_in(&mut s, &me).await?;
+    soshiki_core::with_suite!(key.suite, S => rt.block_on(async {
+        let MemberSession { session: mut s, me, client } = MemberSession::<S>::open(ctx, &key, conn).await?;
         let org = flows::fetch_organization::<S>(&client, to_org)
             .await
             .map_err(|e| step_err(M::StepFetchOrg, e))?;
@@ -832,7 +837,7 @@ pub fn send(
             .map_err(|e| step_err(M::StepSend, e))?;
         let bar = Arc::new(Progress::new(ctx.progress, total, tr(M::Uploading, &[])));
         let b2 = bar.clone();
-        let opts = SendOptions { title: title.into(), category: category.into(), ..SendOptions::default() };
+        let opts = SendOptions { title: title.clone(), category: category.clone(), ..SendOptions::default() };
         let c = flows::send(&client, &me, &rep, &opts, outgoing, Some(Arc::new(move |n| b2.set(n))))
             .await
             .map_err(|e| step_err(M::StepSend, e))?;
@@ -924,14 +929,12 @@ fn split_csv(
 }
 
 /// `inbox`.
-pub fn inbox(ctx: &Ctx, conn: &Conn, key: &Path, status: Option<&str>) -> Result<()> {
-    let suite = suite_of(key, KIND_MEMBER)?;
+pub fn inbox(ctx: &Ctx, args: InboxArgs) -> Result<()> {
+    let key = read_key_file(&args.key.key, KIND_MEMBER)?;
     let rt = runtime()?;
-    soshiki_core::with_suite!(suite, S => rt.block_on(async {
-        let mut s = Session::open(conn)?;
-        let (me, _, _) = unlock::<S>(ctx, key)?;
-        let client = logged_in(&mut s, &me).await?;
-        let list = client.inbox(status).await.map_err(|e| step_err(M::StepInbox, e))?;
+    soshiki_core::with_suite!(key.suite, S => rt.block_on(async {
+        let MemberSession { client, .. } = MemberSession::<S>::open(ctx, &key, &args.key.conn).await?;
+        let list = client.inbox(args.status.as_deref()).await.map_err(|e| step_err(M::StepInbox, e))?;
         if list.is_empty() {
             println!("{}", tr(M::InboxEmpty, &[]));
         }
@@ -958,21 +961,18 @@ fn parse_routes(routes: &[String]) -> Result<Vec<(String, Vec<u32>)>> {
         .collect()
 }
 
-/// `deliver ID --route CERT:PARTS…`: model-2 forward of a delivery's parts, in one action.
-pub fn deliver(
-    ctx: &Ctx,
-    conn: &Conn,
-    key: &Path,
-    delivery: &str,
-    routes: &[String],
-) -> Result<()> {
-    let suite = suite_of(key, KIND_MEMBER)?;
-    let plan = parse_routes(routes)?;
+/// `forward --delivery ID --route CERT:PARTS…`: model-2 forward of a delivery's parts, in one
+/// action.
+pub fn deliver(ctx: &Ctx, args: ForwardArgs) -> Result<()> {
+    let delivery = args.delivery.as_deref().unwrap_or_default();
+    if args.routes.is_empty() {
+        return Err(err(M::NeedRoute, &[]));
+    }
+    let key = read_key_file(&args.key, KIND_MEMBER)?;
+    let plan = parse_routes(&args.routes)?;
     let rt = runtime()?;
-    soshiki_core::with_suite!(suite, S => rt.block_on(async {
-        let mut s = Session::open(conn)?;
-        let (me, _, _) = unlock::<S>(ctx, key)?;
-        let client = logged_in(&mut s, &me).await?;
+    soshiki_core::with_suite!(key.suite, S => rt.block_on(async {
+        let MemberSession { session: mut s, me, client } = MemberSession::<S>::open(ctx, &key, &args.conn).await?;
         let r = flows::forward(&client, &me, delivery, &plan)
             .await
             .map_err(|e| step_err(M::StepForward, e))?;
@@ -985,14 +985,12 @@ pub fn deliver(
 }
 
 /// `recall ID`.
-pub fn recall(ctx: &Ctx, conn: &Conn, key: &Path, delivery: &str) -> Result<()> {
-    let suite = suite_of(key, KIND_MEMBER)?;
+pub fn recall(ctx: &Ctx, args: DeliveryArgs) -> Result<()> {
+    let key = read_key_file(&args.key.key, KIND_MEMBER)?;
     let rt = runtime()?;
-    soshiki_core::with_suite!(suite, S => rt.block_on(async {
-        let mut s = Session::open(conn)?;
-        let (me, _, _) = unlock::<S>(ctx, key)?;
-        let client = logged_in(&mut s, &me).await?;
-        let d = flows::recall(&client, &me, delivery)
+    soshiki_core::with_suite!(key.suite, S => rt.block_on(async {
+        let MemberSession { me, client, .. } = MemberSession::<S>::open(ctx, &key, &args.key.conn).await?;
+        let d = flows::recall(&client, &me, &args.delivery)
             .await
             .map_err(|e| step_err(M::StepRecall, e))?;
         println!("{}", tr(M::RecallDone, &[&d.id, &d.status]));
@@ -1001,14 +999,13 @@ pub fn recall(ctx: &Ctx, conn: &Conn, key: &Path, delivery: &str) -> Result<()> 
 }
 
 /// `open ID --out DIR`.
-pub fn open(ctx: &Ctx, conn: &Conn, key: &Path, delivery: &str, out: &Path) -> Result<()> {
-    let suite = suite_of(key, KIND_MEMBER)?;
+pub fn open(ctx: &Ctx, args: OpenArgs) -> Result<()> {
+    let (delivery, out) = (args.delivery.as_str(), args.out.as_path());
+    let key = read_key_file(&args.key.key, KIND_MEMBER)?;
     std::fs::create_dir_all(out).map_err(|e| err(M::CannotWriteIn, &[&out.display(), &e]))?;
     let rt = runtime()?;
-    soshiki_core::with_suite!(suite, S => rt.block_on(async {
-        let mut s = Session::open(conn)?;
-        let (me, _, _) = unlock::<S>(ctx, key)?;
-        let client = logged_in(&mut s, &me).await?;
+    soshiki_core::with_suite!(key.suite, S => rt.block_on(async {
+        let MemberSession { me, client, .. } = MemberSession::<S>::open(ctx, &key, &args.key.conn).await?;
         let bar = Arc::new(Progress::unknown(ctx.progress, tr(M::Downloading, &[])));
         let b2 = bar.clone();
         let o = flows::open(&client, &me, delivery, out, Some(Arc::new(move |n| b2.set(n))))
@@ -1025,14 +1022,12 @@ pub fn open(ctx: &Ctx, conn: &Conn, key: &Path, delivery: &str, out: &Path) -> R
 }
 
 /// `receipts ENVELOPE`.
-pub fn receipts(ctx: &Ctx, conn: &Conn, key: &Path, envelope: &str) -> Result<()> {
-    let suite = suite_of(key, KIND_MEMBER)?;
+pub fn receipts(ctx: &Ctx, args: ReceiptsArgs) -> Result<()> {
+    let key = read_key_file(&args.key.key, KIND_MEMBER)?;
     let rt = runtime()?;
-    soshiki_core::with_suite!(suite, S => rt.block_on(async {
-        let mut s = Session::open(conn)?;
-        let (me, _, _) = unlock::<S>(ctx, key)?;
-        let client = logged_in(&mut s, &me).await?;
-        let r = client.receipts(envelope).await.map_err(|e| step_err(M::StepReceipts, e))?;
+    soshiki_core::with_suite!(key.suite, S => rt.block_on(async {
+        let MemberSession { client, .. } = MemberSession::<S>::open(ctx, &key, &args.key.conn).await?;
+        let r = client.receipts(&args.envelope).await.map_err(|e| step_err(M::StepReceipts, e))?;
         for x in r.receipts {
             println!("{}", tr(M::ReceiptFull, &[&x.time, &x.kind, &parts_text(&x.parts), &x.holder_roles.join(","), &x.delivery_id]));
         }
@@ -1047,13 +1042,11 @@ pub fn receipts(ctx: &Ctx, conn: &Conn, key: &Path, envelope: &str) -> Result<()
 /// extends every organization-signed checkpoint held (the server's and the one remembered),
 /// and print the entries (`show`). The anchor of the last verification and the newest
 /// checkpoint are kept in the state.
-pub fn audit(ctx: &Ctx, conn: &Conn, key: &Path, show: bool) -> Result<()> {
-    let suite = suite_of(key, KIND_MEMBER)?;
+pub fn audit(ctx: &Ctx, args: KeyArgs, show: bool) -> Result<()> {
+    let key = read_key_file(&args.key, KIND_MEMBER)?;
     let rt = runtime()?;
-    soshiki_core::with_suite!(suite, S => rt.block_on(async {
-        let mut s = Session::open(conn)?;
-        let (me, _, _) = unlock::<S>(ctx, key)?;
-        let client = logged_in(&mut s, &me).await?;
+    soshiki_core::with_suite!(key.suite, S => rt.block_on(async {
+        let MemberSession { session: mut s, me, client } = MemberSession::<S>::open(ctx, &key, &args.conn).await?;
         let org_id = me.organization.fingerprint().to_hex();
         let anchor = s.state.audit_anchors.get(&org_id).cloned();
         let remembered = s.state.audit_checkpoints.get(&org_id).map(|c| c.0.clone());
@@ -1089,14 +1082,12 @@ fn remember_audit(s: &mut Session, org_id: &str, report: &soshiki_client::audit:
 
 /// `audit checkpoint --org-key FILE`: verify the trail, then sign a checkpoint of its last
 /// entry with the organization key and store it on the server (and in the state).
-pub fn audit_checkpoint(ctx: &Ctx, conn: &Conn, key: &Path, org_key: &Path) -> Result<()> {
-    let suite = suite_of(key, KIND_MEMBER)?;
+pub fn audit_checkpoint(ctx: &Ctx, args: CheckpointArgs) -> Result<()> {
+    let key = read_key_file(&args.key.key, KIND_MEMBER)?;
     let rt = runtime()?;
-    soshiki_core::with_suite!(suite, S => rt.block_on(async {
-        let mut s = Session::open(conn)?;
-        let (me, _, _) = unlock::<S>(ctx, key)?;
-        let ok = unlock_org::<S>(ctx, &read_key_file(org_key, KIND_ORGANIZATION)?)?;
-        let client = logged_in(&mut s, &me).await?;
+    soshiki_core::with_suite!(key.suite, S => rt.block_on(async {
+        let (MemberSession { session: mut s, me, client }, ok) =
+            MemberSession::<S>::open_with_org_key(ctx, &key, &args.key.conn, &args.org_key).await?;
         let org_id = me.organization.fingerprint().to_hex();
         let anchor = s.state.audit_anchors.get(&org_id).cloned();
         let remembered = s.state.audit_checkpoints.get(&org_id).map(|c| c.0.clone());
@@ -1114,13 +1105,16 @@ pub fn audit_checkpoint(ctx: &Ctx, conn: &Conn, key: &Path, org_key: &Path) -> R
 
 /// `rules [--set RULE…]`: show, or replace, the forwarder's rules, and whether the rule set on
 /// the server is the one this member signed.
-pub fn rules(ctx: &Ctx, conn: &Conn, key: &Path, set: Option<&[String]>) -> Result<()> {
-    let suite = suite_of(key, KIND_MEMBER)?;
+pub fn rules(ctx: &Ctx, args: RulesArgs) -> Result<()> {
+    let set = if args.clear || !args.set.is_empty() {
+        Some(args.set.as_slice())
+    } else {
+        None
+    };
+    let key = read_key_file(&args.key.key, KIND_MEMBER)?;
     let rt = runtime()?;
-    soshiki_core::with_suite!(suite, S => rt.block_on(async {
-        let mut s = Session::open(conn)?;
-        let (me, _, _) = unlock::<S>(ctx, key)?;
-        let client = logged_in(&mut s, &me).await?;
+    soshiki_core::with_suite!(key.suite, S => rt.block_on(async {
+        let MemberSession { me, client, .. } = MemberSession::<S>::open(ctx, &key, &args.key.conn).await?;
         if let Some(r) = set {
             agent::parse_rules(r).map_err(|e| step_err(M::StepRules, e))?;
             flows::set_rules(&client, &me, r).await.map_err(|e| step_err(M::StepRules, e))?;
@@ -1146,13 +1140,12 @@ pub fn rules(ctx: &Ctx, conn: &Conn, key: &Path, set: Option<&[String]>) -> Resu
 }
 
 /// `agent [--once]`: poll the inbox and apply the rules (model 2), until Ctrl-C.
-pub fn agent(ctx: &Ctx, conn: &Conn, key: &Path, once: bool, interval: u64) -> Result<()> {
-    let suite = suite_of(key, KIND_MEMBER)?;
+pub fn agent(ctx: &Ctx, args: AgentArgs) -> Result<()> {
+    let (once, interval) = (args.once, args.interval);
+    let key = read_key_file(&args.key.key, KIND_MEMBER)?;
     let rt = runtime()?;
-    soshiki_core::with_suite!(suite, S => rt.block_on(async {
-        let mut s = Session::open(conn)?;
-        let (me, _, _) = unlock::<S>(ctx, key)?;
-        let mut client = logged_in(&mut s, &me).await?;
+    soshiki_core::with_suite!(key.suite, S => rt.block_on(async {
+        let MemberSession { session: mut s, me, mut client } = MemberSession::<S>::open(ctx, &key, &args.key.conn).await?;
         println!("{}", tr(M::AgentStarted, &[&me.certificate.member_name, &s.server]));
         let mut relogged = false;
         let cert_id = me.certificate.fingerprint().to_hex();

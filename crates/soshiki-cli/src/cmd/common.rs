@@ -7,6 +7,7 @@ use soshiki_core::cert::{OrganizationKey, VerifiedCertificate};
 use soshiki_core::error::KeyFileError;
 use soshiki_core::keyfile::{peek_identity, peek_key_file, MemberIdentity, MemberKey};
 use soshiki_core::suite::{Suite, SuiteId};
+use zeroize::Zeroizing;
 
 use crate::ctx::Ctx;
 use crate::files::{self, ARMOR_IDENTITY, ARMOR_KEY};
@@ -24,6 +25,13 @@ pub struct KeyInput {
     bytes: Vec<u8>,
     /// Its suite.
     pub suite: SuiteId,
+}
+
+impl KeyInput {
+    /// The file's bytes, as read.
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
 }
 
 /// Read a key file and check that it holds a key of `kind`.
@@ -64,9 +72,18 @@ fn key_file_error(path: &Path, e: &KeyFileError) -> anyhow::Error {
 
 /// Unlock a member key (asks for its passphrase).
 pub fn unlock_member<S: Suite>(ctx: &Ctx, k: &KeyInput) -> Result<MemberKey<S>> {
+    Ok(unlock_member_keeping_passphrase(ctx, k)?.0)
+}
+
+/// Unlock a member key and keep its passphrase (`login` rewrites the key file with it).
+pub fn unlock_member_keeping_passphrase<S: Suite>(
+    ctx: &Ctx,
+    k: &KeyInput,
+) -> Result<(MemberKey<S>, Zeroizing<String>)> {
     let pass = ctx.existing_passphrase(&k.path)?;
-    MemberKey::<S>::from_key_file(&k.bytes, pass.as_bytes())
-        .map_err(|e| key_file_error(&k.path, &e))
+    let key = MemberKey::<S>::from_key_file(&k.bytes, pass.as_bytes())
+        .map_err(|e| key_file_error(&k.path, &e))?;
+    Ok((key, pass))
 }
 
 /// Unlock an organization key (asks for its passphrase).

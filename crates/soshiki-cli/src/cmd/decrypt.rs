@@ -12,6 +12,7 @@ use soshiki_core::suite::Suite;
 use soshiki_core::with_suite;
 
 use super::common::{self, KeyInput, KIND_MEMBER};
+use crate::cli::DecryptArgs;
 use crate::ctx::Ctx;
 use crate::files::{self, EnvelopeInput, OrgPin, Staged};
 use crate::i18n::{self, err, tr, M};
@@ -200,9 +201,22 @@ fn decrypt_generic<S: Suite>(
     Ok(written)
 }
 
+impl From<DecryptArgs> for Request {
+    fn from(a: DecryptArgs) -> Self {
+        Request {
+            input: a.input,
+            key: a.key,
+            out_dir: a.out,
+            part: a.part,
+            sender_org: a.sender_org,
+            force: a.force,
+        }
+    }
+}
+
 /// `soshiki decrypt`.
-pub fn command(ctx: &Ctx, req: &Request) -> Result<()> {
-    for w in decrypt(ctx, req)? {
+pub fn command(ctx: &Ctx, args: DecryptArgs) -> Result<()> {
+    for w in decrypt(ctx, &Request::from(args))? {
         println!(
             "{}",
             tr(M::DecryptDone, &[&w.index, &w.len, &w.path.display()])

@@ -17,6 +17,7 @@ use zeroize::Zeroizing;
 
 use super::common::{self, KIND_MEMBER};
 use super::{decrypt, encrypt, forward, inspect, keygen};
+use crate::cli::DemoArgs;
 use crate::ctx::{Ctx, PassSource};
 use crate::files;
 use crate::i18n::{err, tr, M};
@@ -117,8 +118,17 @@ impl Checks {
     }
 }
 
-/// `soshiki demo`.
-pub fn command() -> Result<()> {
+/// `soshiki demo [NAME]`: the file-mode demo here, or a scenario against an embedded server
+/// (crates/soshiki-cli/src/cmd/scenarios.rs).
+pub fn command(args: DemoArgs) -> Result<()> {
+    match args.name.as_deref() {
+        None | Some("offline") => offline(),
+        Some(name) => super::scenarios::command(name),
+    }
+}
+
+/// The file-mode Omachi demo, no server.
+fn offline() -> Result<()> {
     let ctx = Ctx {
         pass: PassSource::Fixed(Zeroizing::new("omachi-demo".into())),
         kdf: KdfParams::MINIMUM,

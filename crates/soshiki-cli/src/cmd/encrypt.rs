@@ -13,6 +13,7 @@ use soshiki_core::wire::limits;
 use soshiki_core::with_suite;
 
 use super::common::{self, IdentityInput, KeyInput, KIND_MEMBER};
+use crate::cli::EncryptArgs;
 use crate::ctx::Ctx;
 use crate::files::{self, OrgPin, Staged, ARMOR_ENVELOPE};
 use crate::i18n::{self, err, tr, M};
@@ -318,8 +319,26 @@ fn output_paths<S: Suite>(
     Ok(out)
 }
 
+impl From<EncryptArgs> for Request {
+    fn from(a: EncryptArgs) -> Self {
+        Request {
+            key: a.key,
+            to: a.to,
+            parts: a.parts,
+            title: a.title,
+            category: a.category,
+            chunk_size: a.chunk_size,
+            recipient_org: a.recipient_org,
+            armor: a.armor,
+            out: a.out,
+            force: a.force,
+        }
+    }
+}
+
 /// `soshiki encrypt`.
-pub fn command(ctx: &Ctx, req: &Request) -> Result<()> {
+pub fn command(ctx: &Ctx, args: EncryptArgs) -> Result<()> {
+    let req = &Request::from(args);
     let written = encrypt(ctx, req)?;
     for w in &written {
         println!(

@@ -15,6 +15,7 @@ use soshiki_core::suite::Suite;
 use soshiki_core::with_suite;
 
 use super::common::{self, IdentityInput, KeyInput, KIND_MEMBER};
+use crate::cli::ForwardArgs;
 use crate::ctx::Ctx;
 use crate::files::{self, EnvelopeInput, Staged, ARMOR_ENVELOPE};
 use crate::i18n::{self, err, tr, M};
@@ -294,9 +295,29 @@ fn append_in_place<S: Suite>(
     Ok(())
 }
 
-/// `soshiki forward`.
-pub fn command(ctx: &Ctx, req: &Request) -> Result<()> {
-    let r = forward(ctx, req)?;
+impl From<ForwardArgs> for Request {
+    /// File mode's options (clap requires `INPUT` and `--to` without `--delivery`).
+    fn from(a: ForwardArgs) -> Self {
+        Request {
+            input: a.input.unwrap_or_default(),
+            key: a.key,
+            to: a.to.unwrap_or_default(),
+            parts: a.parts,
+            out: a.out,
+            in_place: a.in_place,
+            armor: a.armor,
+            force: a.force,
+        }
+    }
+}
+
+/// `soshiki forward`: an envelope file, or with `--delivery` a delivery on the server (model 2,
+/// crates/soshiki-cli/src/cmd/client.rs).
+pub fn command(ctx: &Ctx, args: ForwardArgs) -> Result<()> {
+    if args.delivery.is_some() {
+        return crate::cmd::client::deliver(ctx, args);
+    }
+    let r = forward(ctx, &Request::from(args))?;
     let parts = r
         .parts
         .iter()

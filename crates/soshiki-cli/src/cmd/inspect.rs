@@ -12,6 +12,7 @@ use soshiki_core::suite::Suite;
 use soshiki_core::with_suite;
 
 use super::common::{self, KeyInput, KIND_MEMBER};
+use crate::cli::{InspectArgs, VerifyArgs};
 use crate::ctx::Ctx;
 use crate::files::{self, OrgPin};
 use crate::i18n::{self, err, tr, M};
@@ -60,7 +61,8 @@ pub fn hop_chain<S: Suite>(h: &EnvelopeHeader<S>, indent: &str) -> String {
 }
 
 /// `soshiki inspect`: print the report; exit non-zero if verification failed.
-pub fn inspect_command(ctx: &Ctx, path: &Path, key: Option<&Path>) -> Result<()> {
+pub fn inspect_command(ctx: &Ctx, args: InspectArgs) -> Result<()> {
+    let (path, key) = (args.input.as_path(), args.key.as_deref());
     let mut input = files::open_envelope_input(path)?;
     let key = match key {
         Some(k) => {
@@ -256,11 +258,12 @@ pub fn verify(
 }
 
 /// `soshiki verify`.
-pub fn verify_command(
-    path: &Path,
-    sender_org: Option<&str>,
-    recipient_org: Option<&str>,
-) -> Result<()> {
-    println!("{}", verify(path, sender_org, recipient_org)?);
+pub fn verify_command(args: VerifyArgs) -> Result<()> {
+    let report = verify(
+        &args.input,
+        args.sender_org.as_deref(),
+        args.recipient_org.as_deref(),
+    )?;
+    println!("{report}");
     Ok(())
 }

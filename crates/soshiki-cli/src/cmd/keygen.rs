@@ -11,6 +11,7 @@ use soshiki_core::suite::{Suite, SuiteId};
 use soshiki_core::with_suite;
 
 use super::common::{self, KIND_ORGANIZATION};
+use crate::cli::{KeygenMemberArgs, KeygenOrgArgs};
 use crate::ctx::Ctx;
 use crate::files::{self, ARMOR_IDENTITY, ARMOR_ORGANIZATION};
 use crate::i18n::{err, tr, M};
@@ -200,16 +201,16 @@ fn member_generic<S: Suite>(
 }
 
 /// `soshiki keygen org`.
-pub fn org_command(
-    ctx: &Ctx,
-    name: &str,
-    suite: &str,
-    out: &Path,
-    armored: bool,
-    force: bool,
-) -> Result<()> {
-    let suite = SuiteId::from_name(suite).ok_or_else(|| err(M::BadSuite, &[&suite]))?;
-    let r = keygen_org(ctx, name, suite, out, armored, force)?;
+pub fn org_command(ctx: &Ctx, args: KeygenOrgArgs) -> Result<()> {
+    let KeygenOrgArgs {
+        name,
+        suite,
+        out,
+        armor,
+        force,
+    } = args;
+    let suite = SuiteId::from(suite);
+    let r = keygen_org(ctx, &name, suite, &out, armor, force)?;
     println!(
         "{}",
         tr(
@@ -228,18 +229,17 @@ pub fn org_command(
 }
 
 /// `soshiki keygen member`.
-#[allow(clippy::too_many_arguments)]
-pub fn member_command(
-    ctx: &Ctx,
-    name: &str,
-    roles: &str,
-    org_key: &Path,
-    out: &Path,
-    days: u32,
-    armored: bool,
-    force: bool,
-) -> Result<()> {
-    let r = keygen_member(ctx, name, roles, org_key, out, days, armored, force)?;
+pub fn member_command(ctx: &Ctx, args: KeygenMemberArgs) -> Result<()> {
+    let KeygenMemberArgs {
+        name,
+        roles,
+        org_key,
+        out,
+        days,
+        armor,
+        force,
+    } = args;
+    let r = keygen_member(ctx, &name, &roles, &org_key, &out, days, armor, force)?;
     println!(
         "{}",
         tr(

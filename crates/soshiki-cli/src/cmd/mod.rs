@@ -11,6 +11,7 @@ pub mod encrypt;
 pub mod forward;
 pub mod inspect;
 pub mod keygen;
+pub mod manpage;
 pub mod scenarios;
 pub mod serve;
 pub mod settings;

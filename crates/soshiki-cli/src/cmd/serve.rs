@@ -10,6 +10,7 @@ use soshiki_client::ClientOptions;
 use soshiki_core::keyfile::KdfParams;
 use soshiki_server::{ServeConfig, TlsFiles};
 
+use crate::cli::ServeArgs;
 use crate::cmd::embedded::Demo;
 use crate::cmd::scenarios::{self, SCENARIOS};
 use crate::cmd::settings::Settings;
@@ -36,8 +37,13 @@ pub fn init_logging(json: bool, filter: &str) -> Result<()> {
     Ok(())
 }
 
+/// `serve`: run the server with the settings of its flags, `SOSHIKI_*` and `--config`.
+pub fn command(args: ServeArgs) -> Result<()> {
+    run(args.settings()?)
+}
+
 /// Run the server with `settings` until Ctrl-C (or SIGTERM from systemd).
-pub fn command(settings: Settings) -> Result<()> {
+fn run(settings: Settings) -> Result<()> {
     init_logging(settings.log_json, &settings.log_filter)?;
     let data = settings.data.clone();
     let mut config = ServeConfig::with_data_dir(&data)

@@ -19,6 +19,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{anyhow, Result};
 use serde::Deserialize;
 
+use crate::cli::{ConfigCheckArgs, ServeArgs, StoreArgs};
 use crate::i18n::{tr, M};
 
 /// One layer: every setting, `None` where this layer says nothing.
@@ -194,6 +195,81 @@ pub struct Settings {
     pub log_filter: String,
     /// Where each key's value came from.
     pub sources: BTreeMap<&'static str, Source>,
+}
+
+/// The `SOSHIKI_*` environment as a layer.
+fn env_layer() -> Result<Layer> {
+    Layer::from_env(&|k| std::env::var(k).ok())
+}
+
+impl ServeArgs {
+    /// The settings of `serve`: the `--config` file, the environment, then these flags.
+    pub fn settings(&self) -> Result<Settings> {
+        let mut layers = Vec::new();
+        if let Some(f) = &self.config {
+            layers.push((Source::File, Layer::from_file(f)?));
+        }
+        layers.push((Source::Env, env_layer()?));
+        layers.push((Source::Flag, self.layer()));
+        resolve(&layers)
+    }
+
+    /// The flags as a settings layer (only what was given).
+    fn layer(&self) -> Layer {
+        Layer {
+            data: self.data.clone(),
+            bind: self.bind.clone(),
+            origin: self.origin.clone(),
+            database_url: self.database.clone(),
+            blobs_url: self.blobs.clone(),
+            tls_cert: self.tls_cert.clone(),
+            tls_key: self.tls_key.clone(),
+            metrics_bind: self.metrics_bind.clone(),
+            rate_limit: self.rate_limit,
+            rate_burst: self.rate_burst,
+            registration: self.registration.clone(),
+            registration_token_file: self.registration_token_file.clone(),
+            demo: self.demo.then_some(true),
+            log_format: self.log_format.clone(),
+            log_filter: self.log_filter.clone(),
+            ..Default::default()
+        }
+    }
+}
+
+impl StoreArgs {
+    /// The store of `backup`, `restore`, `migrate-store` (source): as for `serve`.
+    pub fn settings(&self) -> Result<Settings> {
+        let mut layers = Vec::new();
+        if let Some(f) = &self.config {
+            layers.push((Source::File, Layer::from_file(f)?));
+        }
+        layers.push((Source::Env, env_layer()?));
+        layers.push((
+            Source::Flag,
+            Layer {
+                data: self.data.clone(),
+                database_url: self.database.clone(),
+                blobs_url: self.blobs.clone(),
+                ..Default::default()
+            },
+        ));
+        resolve(&layers)
+    }
+}
+
+/// `config check FILE`: the file with the environment applied, every value checked, printed
+/// with secrets masked and each value's source.
+pub fn check_command(args: ConfigCheckArgs) -> Result<()> {
+    let file = args.file;
+    let layers = [
+        (Source::File, Layer::from_file(&file)?),
+        (Source::Env, env_layer()?),
+    ];
+    let s = resolve(&layers)?;
+    println!("{}", tr(M::ConfigValid, &[&file.display()]));
+    print!("{}", describe(&s));
+    Ok(())
 }
 
 /// The default log filter: the server's events at info, the SQL driver's only when they warn.
