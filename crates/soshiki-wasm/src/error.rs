@@ -3,7 +3,7 @@
 //! (the core's own errors are already safe to show: see `soshiki_core::error`).
 
 use soshiki_client::audit::AuditFailure;
-use soshiki_client::proto::EnrollmentError;
+use soshiki_proto::EnrollmentError;
 use soshiki_core::error::{
     DecodeError, DecryptError, EncryptError, ForwardError, KeyFileError, VerifyError,
 };
