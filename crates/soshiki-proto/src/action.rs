@@ -26,11 +26,11 @@
 //! | `reject` | enrollment id | the member's enroll statement | – |
 //! | `revoke` | certificate id | the certificate | – |
 //! | `send` | envelope id, recipient certificate id | the envelope header | – |
-//! | `forward` | delivery id, envelope id, then `target:parts` per response | the responses ([`forward_digest`](crate::forward_digest)) | – |
+//! | `forward` | delivery id, envelope id, then `target:parts` per response | the responses ([`forward_digest`]) | – |
 //! | `recall` | delivery id (the whole delivery); or delivery id, `parts:I,J…` (those parts only, ascending) | nothing (SHA-256 of the empty string) | – |
 //! | `open` | delivery id, envelope id | nothing | – |
 //! | `set-policy` | org id, `expiry=N|none`, `retention=N|none`, `max-validity=N|none`, `quota=BYTES|none` | nothing | – |
-//! | `set-rules` | owner certificate id | the rules ([`rules_digest`](crate::rules_digest)) | – |
+//! | `set-rules` | owner certificate id | the rules ([`rules_digest`]) | – |
 //! | `publish-revocations` | org id, `serial=N` | the organization-signed revocation list | – |
 //! | `checkpoint` | org id, `position=N` | the organization-signed audit checkpoint | – |
 //!
@@ -477,7 +477,7 @@ impl ActionStatement {
             && self.detail == spec.detail
     }
 
-    /// Base64 for the [`ACTION_HEADER`].
+    /// Base64 for the [`ACTION_HEADER`](crate::ACTION_HEADER).
     pub fn to_header_value(&self) -> String {
         B64::encode(&self.to_bytes())
     }

@@ -520,7 +520,6 @@ pub struct CheckpointInfo {
 mod tests {
     use super::*;
 
-
     #[test]
     fn b64_json() {
         let v = RegisterOrg {

@@ -12,9 +12,6 @@ use rand_core::OsRng;
 use serde::Serialize;
 use soshiki_client::audit::{verify_audit as client_verify_audit, AuditAnchor};
 use soshiki_client::csv_split::{self, CsvError, CsvHeader, CsvSplit};
-use soshiki_proto::{
-    self as proto, json::AuditPage, verify_enrollment, ActionSpec, ActionStatement, EnrollmentRequest,
-};
 use soshiki_client::rules::{plan, Rule};
 use soshiki_client::steps;
 use soshiki_core::cert::{
@@ -29,6 +26,10 @@ use soshiki_core::split::ForwardingRequest;
 use soshiki_core::suite::{Ristretto255, Suite, SuiteId, P256};
 use soshiki_core::wire::limits;
 use soshiki_core::with_suite;
+use soshiki_proto::{
+    self as proto, json::AuditPage, verify_enrollment, ActionSpec, ActionStatement,
+    EnrollmentRequest,
+};
 use zeroize::Zeroizing;
 
 use crate::error::{Error, Result};

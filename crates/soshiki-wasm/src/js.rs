@@ -8,10 +8,10 @@
 use js_sys::{Array, Object, Reflect, Uint8Array, JSON};
 use serde::Serialize;
 use soshiki_client::audit::AuditAnchor;
-use soshiki_proto::ActionSpec;
 use soshiki_core::envelope::Label;
 use soshiki_core::envelope::PartInfo;
 use soshiki_core::keyfile::KdfParams;
+use soshiki_proto::ActionSpec;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use zeroize::Zeroizing;
