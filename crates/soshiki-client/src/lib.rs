@@ -25,10 +25,12 @@
 //!
 //! [`Client`] has one typed method per endpoint; [`ClientState`] keeps pins, tokens, pending
 //! enrollments and audit anchors in a small JSON file. The wire protocol shared with the
-//! server (action statements, enrollment requests, JSON bodies) is [`proto`].
+//! server and the browser (action statements, enrollment requests, JSON bodies) is the
+//! `soshiki-proto` crate, re-exported as [`proto`].
 //!
 //! Without the default `http` feature the crate is only [`proto`], [`audit`], [`rules`],
-//! [`steps`], [`trust`] and [`state`] (what the server and other non-HTTP users need).
+//! [`steps`], [`trust`], [`state`], [`names`] and [`csv_split`] (what the browser,
+//! `soshiki-wasm`, needs).
 //!
 //! A CLI is a thin layer over this crate: load the member key file (core `keyfile`), load the
 //! [`ClientState`], make a [`Client`] with the saved token, call one function of [`flows`],
@@ -37,11 +39,13 @@
 pub mod audit;
 pub mod csv_split;
 pub mod names;
-pub mod proto;
 pub mod rules;
 pub mod state;
 pub mod steps;
 pub mod trust;
+
+/// The wire protocol shared with the server and the browser: the `soshiki-proto` crate.
+pub use soshiki_proto as proto;
 
 #[cfg(feature = "http")]
 pub mod error;

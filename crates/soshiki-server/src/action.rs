@@ -5,9 +5,9 @@ use axum::extract::Request;
 use axum::http::HeaderMap;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use soshiki_client::proto::{ActionSpec, ActionStatement, ACTION_HEADER, B64, MAX_CLOCK_SKEW};
 use soshiki_core::cert::Certificate;
 use soshiki_core::suite::Suite;
+use soshiki_proto::{ActionSpec, ActionStatement, ACTION_HEADER, B64, MAX_CLOCK_SKEW};
 use soshiki_store::NewAuditEntry;
 
 use crate::error::{ApiError, ApiResult};

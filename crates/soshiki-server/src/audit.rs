@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use axum::extract::State;
 use axum::Json;
 use serde::Deserialize;
-use soshiki_client::proto::json::{ActorCertificate, AuditPage, AuditRecord};
-use soshiki_client::proto::{ActionStatement, B64};
+use soshiki_proto::json::{ActorCertificate, AuditPage, AuditRecord};
+use soshiki_proto::{ActionStatement, B64};
 
 use crate::auth::Actor;
 use crate::error::{ApiError, ApiResult};

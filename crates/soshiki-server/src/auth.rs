@@ -5,11 +5,11 @@ use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::Json;
 use base64::Engine;
-use soshiki_client::proto::json::{Challenge, ChallengeRequest, Token, TokenRequest};
-use soshiki_client::proto::{login_message, sha256, B64, LOGIN_NONCE_LEN};
 use soshiki_core::cert::Roles;
 use soshiki_core::suite::{Suite, SuiteId};
 use soshiki_core::with_suite;
+use soshiki_proto::json::{Challenge, ChallengeRequest, Token, TokenRequest};
+use soshiki_proto::{login_message, sha256, B64, LOGIN_NONCE_LEN};
 use soshiki_store::{MemberRow, MemberStatus, StoreError};
 
 use crate::error::{ApiError, ApiResult};

@@ -9,15 +9,15 @@ use axum::Json;
 use bytes::Bytes;
 use futures::{StreamExt, TryStreamExt};
 use serde::Deserialize;
-use soshiki_client::proto::json::{
-    DeliveryInfo, ForwardBody, ForwardResult, Inbox, NewDelivery, RecallBody,
-};
-use soshiki_client::proto::{check_forward_plan, ActionSpec, MAX_FORWARD_TARGETS};
 use soshiki_core::cert::Roles;
 use soshiki_core::envelope::{self, EnvelopeHeader, METADATA_SLOT};
 use soshiki_core::split::ForwardResponse;
 use soshiki_core::suite::{Suite, SuiteId};
 use soshiki_core::with_suite;
+use soshiki_proto::json::{
+    DeliveryInfo, ForwardBody, ForwardResult, Inbox, NewDelivery, RecallBody,
+};
+use soshiki_proto::{check_forward_plan, ActionSpec, MAX_FORWARD_TARGETS};
 use soshiki_store::{DeliveryRow, DeliveryStatus, MemberStatus};
 
 use crate::auth::Actor;

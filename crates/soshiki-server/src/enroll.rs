@@ -5,12 +5,12 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use serde::Deserialize;
-use soshiki_client::proto::json::{
+use soshiki_core::with_suite;
+use soshiki_proto::json::{
     CertificateBody, CreateEnrollment, EnrollmentCreated, EnrollmentInfo, EnrollmentList,
     MemberInfo,
 };
-use soshiki_client::proto::{verify_enrollment, ActionSpec, B64, MAX_CLOCK_SKEW};
-use soshiki_core::with_suite;
+use soshiki_proto::{verify_enrollment, ActionSpec, B64, MAX_CLOCK_SKEW};
 use soshiki_store::{EnrollmentRow, EnrollmentStatus};
 
 use crate::auth::Actor;

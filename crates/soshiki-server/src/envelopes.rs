@@ -9,12 +9,12 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::Json;
-use soshiki_client::proto::json::{EnvelopeCommitted, Receipt, Receipts, UploadCreated};
-use soshiki_client::proto::{peek_suite, ActionSpec, B64};
 use soshiki_core::cert::Roles;
 use soshiki_core::envelope::{EnvelopeHeader, METADATA_SLOT};
 use soshiki_core::suite::Suite;
 use soshiki_core::with_suite;
+use soshiki_proto::json::{EnvelopeCommitted, Receipt, Receipts, UploadCreated};
+use soshiki_proto::{peek_suite, ActionSpec, B64};
 use soshiki_store::{
     DeliveryRow, DeliveryStatus, EnvelopeRow, MemberStatus, StoreError, UploadRow,
 };

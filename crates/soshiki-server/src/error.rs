@@ -4,7 +4,7 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use soshiki_client::proto::json::{ErrorBody, ErrorDetail};
+use soshiki_proto::json::{ErrorBody, ErrorDetail};
 use soshiki_store::StoreError;
 
 /// A handler error.

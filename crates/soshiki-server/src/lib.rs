@@ -26,7 +26,7 @@
 //! ```
 //!
 //! Every mutating request carries an action statement signed by the actor
-//! (`soshiki_client::proto::ActionStatement`); the server checks it against the actor's
+//! (`soshiki_proto::ActionStatement`); the server checks it against the actor's
 //! certificate and stores it as the actor's audit entry in the same transaction as the change,
 //! where the store offers one (see docs/server-design.md).
 //!

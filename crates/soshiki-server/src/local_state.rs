@@ -11,8 +11,8 @@
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::Json;
-use soshiki_client::proto::json::LocalStateBody;
-use soshiki_client::proto::B64;
+use soshiki_proto::json::LocalStateBody;
+use soshiki_proto::B64;
 use soshiki_store::LocalStateRow;
 
 use crate::auth::Actor;

@@ -3,11 +3,11 @@
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
-use soshiki_client::proto::json::{CertificateBody, MemberInfo, MemberList};
-use soshiki_client::proto::ActionSpec;
 use soshiki_core::cert::{Certificate, Roles};
 use soshiki_core::suite::Suite;
 use soshiki_core::with_suite;
+use soshiki_proto::json::{CertificateBody, MemberInfo, MemberList};
+use soshiki_proto::ActionSpec;
 use soshiki_store::{MemberRow, MemberStatus, OrgRow, PageRequest};
 
 use crate::auth::Actor;

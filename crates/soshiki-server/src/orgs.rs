@@ -4,12 +4,10 @@
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
-use soshiki_client::proto::json::{OrgInfo, OrgList, Policy, RegisterOrg};
-use soshiki_client::proto::{
-    peek_suite, sha256, ActionSpec, MAX_QUOTA_BYTES, REGISTRATION_TOKEN_HEADER,
-};
 use soshiki_core::cert::Organization;
 use soshiki_core::with_suite;
+use soshiki_proto::json::{OrgInfo, OrgList, Policy, RegisterOrg};
+use soshiki_proto::{peek_suite, sha256, ActionSpec, MAX_QUOTA_BYTES, REGISTRATION_TOKEN_HEADER};
 use soshiki_store::{OrgPolicy, OrgRow};
 
 use crate::auth::Actor;

@@ -5,9 +5,9 @@
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::Json;
-use soshiki_client::proto::json::Rules;
-use soshiki_client::proto::{ActionSpec, B64};
 use soshiki_core::with_suite;
+use soshiki_proto::json::Rules;
+use soshiki_proto::{ActionSpec, B64};
 use soshiki_store::RuleRow;
 
 use crate::auth::Actor;

@@ -8,15 +8,15 @@
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::Json;
-use soshiki_client::proto::json::{
-    CheckpointBody, CheckpointInfo, PartnerListBody, PartnerListInfo, RevocationListBody,
-    RevocationListInfo, SignedListInfo,
-};
-use soshiki_client::proto::{ActionSpec, B64};
 use soshiki_core::checkpoint::AuditCheckpoint;
 use soshiki_core::partners::PartnerList;
 use soshiki_core::revocation::RevocationList;
 use soshiki_core::with_suite;
+use soshiki_proto::json::{
+    CheckpointBody, CheckpointInfo, PartnerListBody, PartnerListInfo, RevocationListBody,
+    RevocationListInfo, SignedListInfo,
+};
+use soshiki_proto::{ActionSpec, B64};
 use soshiki_store::{CheckpointRow, PartnerListRow, RevocationListRow, SignedListRow};
 
 use crate::auth::Actor;

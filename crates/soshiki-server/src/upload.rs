@@ -13,7 +13,7 @@ use bytes::Bytes;
 use futures::{Stream, StreamExt};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use soshiki_client::proto::B64;
+use soshiki_proto::B64;
 use soshiki_store::{BlobStore, ByteStream, StoreError};
 
 use crate::error::{ApiError, ApiResult};

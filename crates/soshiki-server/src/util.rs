@@ -5,10 +5,10 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Json;
 use rand_core::{OsRng, RngCore};
-use soshiki_client::proto::json::{DeliveryInfo, ForwardedInfo, MemberInfo, OrgInfo, ServerInfo};
-use soshiki_client::proto::B64;
 use soshiki_core::cert::{Certificate, Organization, Roles};
 use soshiki_core::suite::{Suite, SuiteId};
+use soshiki_proto::json::{DeliveryInfo, ForwardedInfo, MemberInfo, OrgInfo, ServerInfo};
+use soshiki_proto::B64;
 use soshiki_store::{DeliveryRow, DeliveryStatus, MemberRow, MemberStatus, OrgRow};
 
 use crate::error::{error_response, ApiError, ApiResult};

@@ -1,6 +1,6 @@
 //! The router without a socket (`oneshot`): the OpenAPI document describes exactly the routes,
-//! errors are JSON with safe messages, and the server's sources never name a secret key or a
-//! decryption function.
+//! errors are JSON with safe messages, the server's sources never name a secret key or a
+//! decryption function, and the server does not depend on the client crate.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -292,5 +292,96 @@ fn server_sources_never_name_secrets_or_decryption() {
         for word in FORBIDDEN {
             assert!(!text.contains(word), "{} names {word}", f.display());
         }
+    }
+}
+
+/// The names of the crates a manifest's normal dependencies (`[dependencies]`,
+/// `[build-dependencies]` and their `[target.….…]` forms) resolve to, each with its directory
+/// when it is a path dependency (directly or through `[workspace.dependencies]`).
+fn normal_dependencies(crate_dir: &std::path::Path) -> Vec<(String, Option<std::path::PathBuf>)> {
+    let read = |p: &std::path::Path| -> toml::Table {
+        toml::from_str(&std::fs::read_to_string(p).expect("read manifest")).expect("parse manifest")
+    };
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let workspace = read(&root.join("Cargo.toml"));
+    let shared = workspace["workspace"]["dependencies"]
+        .as_table()
+        .expect("[workspace.dependencies]");
+    let manifest = read(&crate_dir.join("Cargo.toml"));
+    let mut tables: Vec<&toml::Table> = Vec::new();
+    for section in ["dependencies", "build-dependencies"] {
+        tables.extend(manifest.get(section).and_then(toml::Value::as_table));
+        for (_, t) in manifest
+            .get("target")
+            .and_then(toml::Value::as_table)
+            .into_iter()
+            .flatten()
+        {
+            tables.extend(t.get(section).and_then(toml::Value::as_table));
+        }
+    }
+    let mut out = Vec::new();
+    for (key, spec) in tables.into_iter().flatten() {
+        let inherited = spec.get("workspace").and_then(toml::Value::as_bool) == Some(true);
+        let (spec, base) = if inherited {
+            (&shared[key], root.clone())
+        } else {
+            (spec, crate_dir.to_path_buf())
+        };
+        let name = spec
+            .get("package")
+            .and_then(toml::Value::as_str)
+            .unwrap_or(key);
+        let dir = spec
+            .get("path")
+            .and_then(toml::Value::as_str)
+            .map(|p| base.join(p));
+        out.push((name.to_string(), dir));
+    }
+    out
+}
+
+/// Every crate `crate_dir` depends on for its build (not its tests), following path
+/// dependencies through the workspace.
+fn normal_dependency_closure(crate_dir: &std::path::Path) -> BTreeSet<String> {
+    let mut seen = BTreeSet::new();
+    let mut todo = vec![crate_dir.to_path_buf()];
+    while let Some(dir) = todo.pop() {
+        for (name, path) in normal_dependencies(&dir) {
+            if seen.insert(name) {
+                todo.extend(path);
+            }
+        }
+    }
+    seen
+}
+
+/// The server shares the wire protocol with the client through `soshiki-proto`, never by
+/// depending on the client crate (which may stay a dev-dependency of the server's tests), and
+/// the protocol crate depends on neither side.
+#[test]
+fn server_builds_without_the_client_crate() {
+    let crates = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    // The check sees the client where it is a dependency (the CLI, through the workspace).
+    let cli = normal_dependency_closure(&crates.join("soshiki-cli"));
+    assert!(cli.contains("soshiki-client"), "CLI dependencies: {cli:?}");
+    let server = normal_dependency_closure(&crates.join("soshiki-server"));
+    for expected in ["soshiki-proto", "soshiki-core", "soshiki-store", "axum"] {
+        assert!(server.contains(expected), "server dependencies: {server:?}");
+    }
+    assert!(
+        !server.contains("soshiki-client"),
+        "soshiki-server depends on soshiki-client for its build: {server:?}"
+    );
+    let proto = normal_dependency_closure(&crates.join("soshiki-proto"));
+    assert!(
+        proto.contains("soshiki-core"),
+        "proto dependencies: {proto:?}"
+    );
+    for side in ["soshiki-client", "soshiki-server", "soshiki-store"] {
+        assert!(
+            !proto.contains(side),
+            "soshiki-proto depends on {side}: {proto:?}"
+        );
     }
 }

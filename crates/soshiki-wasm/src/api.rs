@@ -1,8 +1,8 @@
 //! The API as plain Rust (no JavaScript types), so that it can be tested natively. The
 //! wasm-bindgen layer ([`crate::js`]) only converts arguments and results.
 //!
-//! Every step is a call into `soshiki-core` or `soshiki-client` (`steps`, `proto`, `rules`,
-//! `audit`). The checks the CLI and the browser must both make (enrollment, the forwarder's
+//! Every step is a call into `soshiki-core`, `soshiki-proto` or `soshiki-client` (`steps`,
+//! `rules`, `audit`). The checks the CLI and the browser must both make (enrollment, the forwarder's
 //! checks of a request) are `soshiki_client::steps`, shared with `soshiki_client::flows`. The
 //! remaining places marked `Mirrors flows::NAME` make the same short sequence of core calls as
 //! that HTTP flow (sign a message, encrypt, make hops, verify a header, certify), each a few
@@ -12,9 +12,6 @@ use rand_core::OsRng;
 use serde::Serialize;
 use soshiki_client::audit::{verify_audit as client_verify_audit, AuditAnchor};
 use soshiki_client::csv_split::{self, CsvError, CsvHeader, CsvSplit};
-use soshiki_client::proto::{
-    self, json::AuditPage, verify_enrollment, ActionSpec, ActionStatement, EnrollmentRequest,
-};
 use soshiki_client::rules::{plan, Rule};
 use soshiki_client::steps;
 use soshiki_core::cert::{
@@ -29,6 +26,10 @@ use soshiki_core::split::ForwardingRequest;
 use soshiki_core::suite::{Ristretto255, Suite, SuiteId, P256};
 use soshiki_core::wire::limits;
 use soshiki_core::with_suite;
+use soshiki_proto::{
+    self as proto, json::AuditPage, verify_enrollment, ActionSpec, ActionStatement,
+    EnrollmentRequest,
+};
 use zeroize::Zeroizing;
 
 use crate::error::{Error, Result};
@@ -1157,7 +1158,7 @@ fn forward_as<S: Suite>(
             ("0".repeat(64), p)
         })
         .collect();
-    soshiki_client::proto::check_forward_plan(&plan).map_err(Error::invalid)?;
+    soshiki_proto::check_forward_plan(&plan).map_err(Error::invalid)?;
     let mut all: Vec<u32> = targets
         .iter()
         .flat_map(|t| t.parts.iter().copied())

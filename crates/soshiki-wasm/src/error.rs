@@ -3,10 +3,10 @@
 //! (the core's own errors are already safe to show: see `soshiki_core::error`).
 
 use soshiki_client::audit::AuditFailure;
-use soshiki_client::proto::EnrollmentError;
 use soshiki_core::error::{
     DecodeError, DecryptError, EncryptError, ForwardError, KeyFileError, VerifyError,
 };
+use soshiki_proto::EnrollmentError;
 
 /// What kind of failure (the prefix of the JS `Error` message).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

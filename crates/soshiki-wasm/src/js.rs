@@ -8,10 +8,10 @@
 use js_sys::{Array, Object, Reflect, Uint8Array, JSON};
 use serde::Serialize;
 use soshiki_client::audit::AuditAnchor;
-use soshiki_client::proto::ActionSpec;
 use soshiki_core::envelope::Label;
 use soshiki_core::envelope::PartInfo;
 use soshiki_core::keyfile::KdfParams;
+use soshiki_proto::ActionSpec;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use zeroize::Zeroizing;
@@ -64,7 +64,7 @@ fn opt_bytes(v: &JsValue, what: &str) -> Result<Option<Vec<u8>>> {
         return Ok(None);
     }
     if let Some(s) = v.as_string() {
-        return soshiki_client::proto::B64::decode(&s)
+        return soshiki_proto::B64::decode(&s)
             .map(Some)
             .ok_or_else(|| Error::invalid(format!("{what} is not base64")));
     }
@@ -769,7 +769,7 @@ impl Session {
         self.action(crate::api::quota_from_js(quota_bytes).map(|quota_bytes| {
             ActionSpec::set_policy(
                 org_id,
-                &soshiki_client::proto::json::Policy {
+                &soshiki_proto::json::Policy {
                     expiry_days,
                     retention_days,
                     max_validity_days,

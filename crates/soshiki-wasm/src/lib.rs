@@ -1,8 +1,8 @@
 #![warn(missing_docs)]
 //! # Soshiki in the browser
 //!
-//! A thin WebAssembly layer over `soshiki-core` and `soshiki-client` (protocol, rules and audit
-//! only: no HTTP). The web UI does the HTTP calls itself; everything that needs a key or
+//! A thin WebAssembly layer over `soshiki-core`, `soshiki-proto` (the wire protocol) and
+//! `soshiki-client` (rules, trust and audit only: no HTTP). The web UI does the HTTP calls itself; everything that needs a key or
 //! verifies a signature runs here, on the member's device, so that the server never sees a key
 //! or a plaintext. The JavaScript API is specified in `API.md` (next to this crate's Cargo.toml).
 //!
