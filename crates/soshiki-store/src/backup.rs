@@ -667,6 +667,9 @@ mod tests {
         let (src, dst) = (dir.path().join("body"), dir.path().join("copy"));
         std::fs::write(&src, b"twelve bytes").unwrap();
         let e = copy_local(&src, &dst, 13).unwrap_err().to_string();
-        assert!(e.contains("shorter (12 bytes)") && e.contains("(13)"), "{e}");
+        assert!(
+            e.contains("shorter (12 bytes)") && e.contains("(13)"),
+            "{e}"
+        );
     }
 }
