@@ -95,6 +95,7 @@ const M = {
   'err.api.stale-cursor': ['一覧が読み込み中に変わりました。最初から読み込み直してください。', 'The list changed while it was being read. Reload it from the start.'],
   'err.api.no-sending-role': ['あなたの組織では、送信者の役割を持つ職員だけが他の組織へ送信できます。管理者に連絡してください。', 'In your organization only staff with the sender role may send to other organizations. Contact your administrator.'],
   'err.api.quota-exceeded': ['組織の保存容量の上限を超えるため送信できません。管理者に連絡してください。', 'Sending would exceed your organization\'s storage quota. Contact your administrator.'],
+  'err.api.too-many-pending-uploads': ['完了していない送信が多すぎます。送信中のものが終わるのを待つか、しばらく（最長で1日）たってからもう一度送信してください。', 'You have too many unfinished uploads. Wait until one finishes, or send again later (at most a day).'],
   'err.api.other': ['サーバーがエラーを返しました（HTTP {status}）。', 'The server answered with an error (HTTP {status}).'],
 
   // ----- setup -----

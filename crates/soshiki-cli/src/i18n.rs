@@ -371,6 +371,7 @@ messages! {
     ManpagesWritten => "{0} manual pages written in {1}", "{1} に man ページを {0} 件書き出しました";
     ConfigValid => "{0}: valid. Effective settings (secrets masked; after each value, where it came from):", "{0}: 正しい設定です。有効な設定値（秘密の値は伏せ字、各値の後ろは指定元）:";
     CeNoSendingRole => "your organization lets only members with the sender role send to other organizations, and your certificate does not carry it: ask an administrator", "あなたの組織では、送信者の役割を持つ職員だけが他の組織へ送信できます。あなたの証明書にはこの役割がありません。管理者に連絡してください";
+    CeTooManyPending => "you have too many unfinished uploads: wait until one finishes, or send again later (an unfinished upload expires within a day) (server: {0})", "完了していない送信が多すぎます。送信中のものが終わるのを待つか、しばらく(最長で1日)たってからもう一度送信してください(サーバ: {0})";
     CeQuota => "your organization's storage quota would be exceeded: ask an administrator to free space or raise the quota (server: {0})", "組織の保存容量の上限を超えるため送信できません。管理者に連絡して、容量を空けるか上限を引き上げてもらってください(サーバ: {0})";
     Verified => "verified", "検証済み";
     MemberLine => "  {0} [{1}] {2} ({3})", "  {0} [{1}] {2}({3})";

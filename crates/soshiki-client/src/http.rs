@@ -626,13 +626,37 @@ impl Client {
             .await
     }
 
-    /// `GET /v1/envelopes/{id}/receipts` (the sender).
+    /// `GET /v1/envelopes/{id}/receipts` (the sender), every page: all receipts of the
+    /// envelope in time order (`next` is `None`).
     pub async fn receipts(&self, envelope_id: &str) -> Result<Receipts> {
-        Self::json(self.authed(
+        let mut receipts = all_pages(|after| async move {
+            let r = self
+                .receipts_page(envelope_id, self.page_limit, after.as_deref())
+                .await?;
+            Ok((r.receipts, r.next))
+        })
+        .await?;
+        receipts.sort_by_key(|r| r.time);
+        Ok(Receipts {
+            envelope_id: envelope_id.to_owned(),
+            receipts,
+            next: None,
+        })
+    }
+
+    /// `GET /v1/envelopes/{id}/receipts?limit=…&after=…`: the receipts of one page of the
+    /// envelope's deliveries (`limit` deliveries, each giving one to three receipts).
+    pub async fn receipts_page(
+        &self,
+        envelope_id: &str,
+        limit: u32,
+        after: Option<&str>,
+    ) -> Result<Receipts> {
+        let rb = self.authed(
             Method::GET,
             &format!("/v1/envelopes/{envelope_id}/receipts"),
-        )?)
-        .await
+        )?;
+        Self::json(page_query(rb, limit, after)).await
     }
 
     // ----- deliveries -----

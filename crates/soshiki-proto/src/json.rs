@@ -293,8 +293,8 @@ pub struct DeliveryInfo {
     /// observed it (`None`: never). A downloaded delivery cannot be recalled.
     #[serde(default)]
     pub downloaded: Option<i64>,
-    /// The deliveries forwarded from this one (recalled ones included), oldest first: what
-    /// its holder may recall from any device. Empty for a viewer outside the holder's
+    /// The deliveries forwarded from this one, oldest first: every one not recalled (what
+    /// its holder may recall from any device) and the 20 most recently recalled. Empty for a viewer outside the holder's
     /// organization (the sender never learns who holds what inside it).
     #[serde(default)]
     pub forwards: Vec<ForwardedInfo>,
@@ -383,8 +383,11 @@ pub struct Receipt {
 pub struct Receipts {
     /// Envelope id.
     pub envelope_id: String,
-    /// In time order.
+    /// The receipts of this page's deliveries, in time order.
     pub receipts: Vec<Receipt>,
+    /// The cursor of the next page (`after`), `null` on the last page.
+    #[serde(default)]
+    pub next: Option<String>,
 }
 
 /// One stored audit entry.

@@ -187,7 +187,7 @@ async fn record_download(st: &AppState, d: &DeliveryRow) -> ApiResult<()> {
 /// keep reading what it forwarded away; a recall gives the part back. `410 parts-forwarded`
 /// when nothing is left.
 async fn readable_header(st: &AppState, d: &DeliveryRow, suite: u16) -> ApiResult<Vec<u8>> {
-    let all = st.store.deliveries_of(&d.envelope_id).await?;
+    let all = st.store.children(&d.id, 0).await?;
     let keep = util::retained_parts(d, &all);
     if keep.is_empty() {
         return Err(ApiError::coded(
@@ -338,7 +338,7 @@ pub async fn forwarding_request(
 ) -> ApiResult<Response> {
     let d = load(&st, &id).await?;
     require_forwarder(&actor, &d)?;
-    let all = st.store.deliveries_of(&d.envelope_id).await?;
+    let all = st.store.children(&d.id, 0).await?;
     let available = forwardable_parts(&d, &all);
     let parts = match q.parts.as_deref() {
         None => available.clone(),
@@ -435,7 +435,7 @@ pub async fn forward(
             ),
         ));
     }
-    let all = st.store.deliveries_of(&d.envelope_id).await?;
+    let all = st.store.children(&d.id, 0).await?;
     let available = forwardable_parts(&d, &all);
     let responses: Vec<Vec<u8>> = body.responses.into_iter().map(|b| b.0).collect();
     let suite = actor.suite;
@@ -589,7 +589,7 @@ pub async fn recall(
             )))
         }
     }
-    let all = st.store.deliveries_of(&d.envelope_id).await?;
+    let all = st.store.children(&d.id, 0).await?;
     if has_live_children(&d, &all) {
         return Err(ApiError::Conflict(
             "the delivery was forwarded onward: recall those deliveries first".into(),

@@ -2,7 +2,6 @@
 //! while every part is hashed; the envelope becomes visible only after the blob is durable and
 //! the transaction commits. And the sender's receipts.
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use axum::body::Body;
@@ -21,7 +20,8 @@ use soshiki_store::{
 
 use crate::auth::Actor;
 use crate::error::{codes, ApiError, ApiResult};
-use crate::extract::{BinaryBody, IdPath};
+use crate::extract::{BinaryBody, IdPath, QueryParams};
+use crate::page::{List, PageParams, PageQuery};
 use crate::upload::{self, checked_stream, PendingUpload};
 use crate::util::{self, blocking, has_role, random_bytes, random_id, role_names};
 use crate::{action, AppState};
@@ -184,18 +184,23 @@ pub async fn create_upload(
     // The record first: from now on it claims the pending record's blob (and, once a PUT
     // starts, the body blob) against the orphan collector. It reserves the bodies and the
     // pending record against the organization's quota; over the quota it is refused (413
-    // `quota-exceeded`) and nothing is stored.
+    // `quota-exceeded`) and nothing is stored. So is one more than the member's allowance of
+    // unfinished uploads (429 `too-many-pending-uploads`): a member cannot pile up records
+    // that each reserve quota and blobs until they expire.
     st.store
-        .create_upload(&UploadRow {
-            id: upload_id.clone(),
-            org_id: pending.sender_org.clone(),
-            actor_cert: pending.actor_cert.clone(),
-            record_key: upload::pending_key(&upload_id),
-            blob_key: body_key(&pending.envelope_id),
-            bytes: sum.bodies_len.saturating_add(record.len() as u64),
-            created: now,
-            expires: now + upload::START_TTL,
-        })
+        .create_upload(
+            &UploadRow {
+                id: upload_id.clone(),
+                org_id: pending.sender_org.clone(),
+                actor_cert: pending.actor_cert.clone(),
+                record_key: upload::pending_key(&upload_id),
+                blob_key: body_key(&pending.envelope_id),
+                bytes: sum.bodies_len.saturating_add(record.len() as u64),
+                created: now,
+                expires: now + upload::START_TTL,
+            },
+            st.limits.max_pending_uploads,
+        )
         .await?;
     if let Err(e) = upload::save(&*st.blobs, &upload_id, record).await {
         // Nothing half-written: the record of an upload that cannot start is removed, so it
@@ -361,13 +366,17 @@ fn unknown_upload(e: StoreError) -> ApiError {
     }
 }
 
-/// `GET /v1/envelopes/{id}/receipts`: the sender (or an administrator of the sender's
-/// organization) sees what happened to its envelope, by role, not by name.
+/// `GET /v1/envelopes/{id}/receipts[?limit=…&after=…]`: the sender (or an administrator of the
+/// sender's organization) sees what happened to its envelope, by role, not by name. Paged by
+/// delivery (`limit` deliveries, oldest first, each giving one to three receipts); the
+/// receipts of a page are in time order, and `next` continues after its last delivery.
 pub async fn receipts(
     State(st): State<AppState>,
     actor: Actor,
     IdPath(id): IdPath,
+    QueryParams(q): QueryParams<PageParams>,
 ) -> ApiResult<Json<Receipts>> {
+    let page = PageQuery::parse(List::Receipts, q.limit, q.after.as_deref())?;
     let env = st
         .store
         .envelope(&id)
@@ -378,20 +387,17 @@ pub async fn receipts(
             "only the sender sees an envelope's receipts".into(),
         ));
     }
-    let ds = st.store.deliveries_of(&id).await?;
-    let mut roles: HashMap<String, Vec<String>> = HashMap::new();
-    for c in ds.iter().flat_map(|d| [&d.holder_cert, &d.created_by]) {
-        if !roles.contains_key(c) {
-            let r = match st.store.member(c).await {
-                Ok(m) => role_names(m.roles),
-                Err(_) => vec![],
-            };
-            roles.insert(c.clone(), r);
-        }
-    }
-    let role_of = |c: &str| roles.get(c).cloned().unwrap_or_default();
+    // One statement gives the page's deliveries with their holders' and creators' roles.
+    let rows = st
+        .store
+        .receipt_rows(&id, page.request())
+        .await
+        .map_err(page.store_err())?;
+    let names = |r: Option<u8>| r.map(role_names).unwrap_or_default();
     let mut out = Vec::new();
-    for d in &ds {
+    for row in &rows.items {
+        let d = &row.delivery;
+        let holder = names(row.holder_roles);
         let kind = if d.parent.is_none() {
             "delivered"
         } else {
@@ -402,8 +408,8 @@ pub async fn receipts(
             time: d.created,
             delivery_id: d.id.clone(),
             parts: d.parts.clone(),
-            by_roles: role_of(&d.created_by),
-            holder_roles: role_of(&d.holder_cert),
+            by_roles: names(row.creator_roles),
+            holder_roles: holder.clone(),
         });
         if let Some(t) = d.downloaded {
             // Observed by the server: the holder took the capsules or bodies of these parts.
@@ -412,12 +418,12 @@ pub async fn receipts(
                 time: t,
                 delivery_id: d.id.clone(),
                 parts: d.parts.clone(),
-                by_roles: role_of(&d.holder_cert),
-                holder_roles: role_of(&d.holder_cert),
+                by_roles: holder.clone(),
+                holder_roles: holder.clone(),
             });
         }
         let after = match d.status {
-            DeliveryStatus::Opened => Some(("opened", role_of(&d.holder_cert))),
+            DeliveryStatus::Opened => Some(("opened", holder.clone())),
             DeliveryStatus::Recalled => Some(("recalled", vec![])),
             DeliveryStatus::Expired => Some(("expired", vec![])),
             DeliveryStatus::Delivered | DeliveryStatus::Forwarded => None,
@@ -429,7 +435,7 @@ pub async fn receipts(
                 delivery_id: d.id.clone(),
                 parts: d.parts.clone(),
                 by_roles: by,
-                holder_roles: role_of(&d.holder_cert),
+                holder_roles: holder,
             });
         }
     }
@@ -437,5 +443,6 @@ pub async fn receipts(
     Ok(Json(Receipts {
         envelope_id: id,
         receipts: out,
+        next: page.next(rows.next),
     }))
 }

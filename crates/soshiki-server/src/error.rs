@@ -84,6 +84,8 @@ pub mod codes {
     /// 403: the organization's policy requires the sender role to send outside, and the
     /// logged-in member's certificate does not carry it.
     pub const NO_SENDING_ROLE: &str = "no-sending-role";
+    /// 429: the member already has as many unfinished uploads as the server allows.
+    pub const TOO_MANY_PENDING_UPLOADS: &str = "too-many-pending-uploads";
 
     /// The generic codes, one per status (the body of an error without a specific code).
     pub const GENERIC: &[&str] = &[
@@ -115,6 +117,7 @@ pub mod codes {
         STALE_CURSOR,
         QUOTA_EXCEEDED,
         NO_SENDING_ROLE,
+        TOO_MANY_PENDING_UPLOADS,
     ];
 }
 
@@ -239,6 +242,15 @@ impl From<StoreError> for ApiError {
                 format!(
                     "the organization's storage quota would be exceeded: {used} bytes used of \
                      {quota}, this upload needs {requested} bytes (ask an administrator)"
+                ),
+            ),
+            StoreError::TooManyPendingUploads { pending, limit } => ApiError::coded(
+                StatusCode::TOO_MANY_REQUESTS,
+                codes::TOO_MANY_PENDING_UPLOADS,
+                format!(
+                    "{pending} of your uploads are unfinished and at most {limit} may be at \
+                     once: finish one (PUT /v1/uploads/{{id}}) or wait until it expires (an \
+                     hour after it was created, a day after its upload started)"
                 ),
             ),
             other => ApiError::Internal(other.to_string()),

@@ -69,6 +69,7 @@ mod web;
 pub use error::{codes, ApiError};
 pub use openapi::OPENAPI_JSON;
 pub use throttle::RateLimit;
+pub use util::SHOWN_RECALLED_FORWARDS;
 
 /// A source of the current time (Unix seconds); replaceable in tests.
 pub type Clock = Arc<dyn Fn() -> Timestamp + Send + Sync>;
@@ -221,7 +222,13 @@ pub struct Limits {
     pub registration: Registration,
     /// Pending enrollment requests expire after this many seconds.
     pub enrollment_ttl: i64,
+    /// Unfinished uploads (created with `POST /v1/envelopes`, not yet committed, not expired)
+    /// one member may have at once; one more is refused with 429 `too-many-pending-uploads`.
+    pub max_pending_uploads: u32,
 }
+
+/// The default of [`Limits::max_pending_uploads`].
+pub const DEFAULT_MAX_PENDING_UPLOADS: u32 = 8;
 
 impl Default for Limits {
     fn default() -> Self {
@@ -229,6 +236,7 @@ impl Default for Limits {
             rate_limit: RateLimit::default(),
             registration: Registration::Open,
             enrollment_ttl: 7 * 86_400,
+            max_pending_uploads: DEFAULT_MAX_PENDING_UPLOADS,
         }
     }
 }

@@ -21,6 +21,7 @@ pub(crate) enum List {
     Members,
     Enrollments,
     Inbox,
+    Receipts,
 }
 
 impl List {
@@ -30,13 +31,14 @@ impl List {
             List::Members => "m.",
             List::Enrollments => "e.",
             List::Inbox => "d.",
+            List::Receipts => "r.",
         }
     }
 
     fn id_hex_len(self) -> usize {
         match self {
             List::Orgs | List::Members => 64,
-            List::Enrollments | List::Inbox => 32,
+            List::Enrollments | List::Inbox | List::Receipts => 32,
         }
     }
 }

@@ -166,9 +166,14 @@ pub fn parse_status(s: &str) -> Option<DeliveryStatus> {
     .find(|d| status_name(*d) == s)
 }
 
+/// How many recalled forwards of a delivery its view lists (the newest ones), next to every
+/// live one: forward and recall cycles never make the view, or what a request reads, grow
+/// without bound. The audit trail keeps the whole history.
+pub const SHOWN_RECALLED_FORWARDS: u32 = 20;
+
 /// The parts of `d` not currently forwarded onward: its parts minus those of its children
 /// that still hold them (every child except recalled ones; an expired child consumed its
-/// parts).
+/// parts). `all_of_envelope` holds at least `d`'s live children ([`soshiki_store::Store::children`]).
 pub fn forwardable_parts(d: &DeliveryRow, all_of_envelope: &[DeliveryRow]) -> Vec<u32> {
     if !matches!(
         d.status,
@@ -214,7 +219,8 @@ pub async fn delivery_info(
 ) -> ApiResult<DeliveryInfo> {
     let insider = viewer.member.org_id == d.holder_org;
     let env = st.store.envelope(&d.envelope_id).await?;
-    let all = st.store.deliveries_of(&d.envelope_id).await?;
+    // Only this delivery's children, never the whole envelope's deliveries.
+    let all = st.store.children(&d.id, SHOWN_RECALLED_FORWARDS).await?;
     let sender_name = match st.store.member(&env.sender_cert).await {
         Ok(m) => m.member_name,
         Err(_) => String::new(),

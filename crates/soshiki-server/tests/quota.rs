@@ -4,7 +4,9 @@
 //! `quota-exceeded`, or 400 for the lying upload) with nothing new stored, the organization's
 //! earlier deliveries stay intact, and recall, expiry and unfinished uploads' expiry free the
 //! quota. Run on SQLite, and on PostgreSQL when `SOSHIKI_TEST_POSTGRES_URL` is set
-//! (`eval "$(scripts/services.sh start)"`).
+//! (`eval "$(scripts/services.sh start)"`). And the upload quota: a member who opens uploads
+//! without ever finishing them is stopped at the server's cap of unfinished uploads (429
+//! `too-many-pending-uploads`), whatever the storage quota.
 
 mod common;
 
@@ -22,14 +24,17 @@ use soshiki_server::{AppState, RunningServer};
 
 const DAY: i64 = 86_400;
 
-/// A server on SQLite, or on a fresh PostgreSQL schema (`None` if PostgreSQL is not
+/// A server (allowing `max_pending_uploads` unfinished uploads per member) on SQLite, or on a
+/// fresh PostgreSQL schema (`None` if PostgreSQL is not
 /// configured), with the schema to drop afterwards.
 async fn start_on(
     postgres: bool,
     test: &str,
+    max_pending_uploads: u32,
 ) -> Option<(tempfile::TempDir, RunningServer, Option<String>)> {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut cfg = config(dir.path());
+    cfg.limits.max_pending_uploads = max_pending_uploads;
     let mut schema = None;
     if postgres {
         let Ok(base) = std::env::var("SOSHIKI_TEST_POSTGRES_URL") else {
@@ -173,7 +178,9 @@ async fn relogin(m: &mut Member<P256>) {
 }
 
 async fn member_at_its_quota_cannot_store_more(postgres: bool, test: &str) {
-    let Some((_dir, server, schema)) = start_on(postgres, test).await else {
+    // It fills the storage quota with uploads left pending: the separate cap on one member's
+    // unfinished uploads (tested below) is raised out of the way.
+    let Some((_dir, server, schema)) = start_on(postgres, test, 1000).await else {
         return;
     };
     let url = server.url().to_string();
@@ -462,4 +469,114 @@ async fn quota_beyond_the_bound_is_refused() {
         max.quota_bytes,
         Some(soshiki_client::proto::MAX_QUOTA_BYTES)
     );
+}
+
+/// A member opens uploads (`POST /v1/envelopes`) and never finishes them, with no storage
+/// quota set: after the server's cap of unfinished uploads (default 8) the next one is refused
+/// with 429 `too-many-pending-uploads` and nothing is stored; another member is not affected,
+/// and finishing one of its uploads lets the member start one more.
+async fn member_cannot_pile_up_unfinished_uploads(postgres: bool, test: &str) {
+    let cap = soshiki_server::DEFAULT_MAX_PENDING_UPLOADS;
+    assert_eq!(cap, 8);
+    let Some((_dir, server, schema)) = start_on(postgres, test, cap).await else {
+        return;
+    };
+    let cap = cap as usize;
+    let url = server.url().to_string();
+    let st = server.state.clone();
+    let pref = create_org::<P256>(&url, "長野県").await;
+    let city = create_org::<P256>(&url, "大町市").await;
+    let sender = enroll(&url, &pref, "送信者", Roles::READER).await;
+    let other = enroll(&url, &pref, "同僚", Roles::READER).await;
+    let rep = enroll(&url, &city, "代表", Roles::REPRESENTATIVE).await;
+    let to = flows::certified_member(&sender.client, city.record(), &rep.id())
+        .await
+        .expect("rep");
+    assert_eq!(
+        st.store.org(&pref.id()).await.expect("org").quota_bytes,
+        None
+    );
+
+    let mut open = Vec::new();
+    for _ in 0..cap {
+        let (hb, bodies) = encrypt(&sender, &to, 1000);
+        let created = create(&sender, &rep.id(), hb)
+            .await
+            .expect("within the cap");
+        open.push((created, bodies));
+    }
+    let blobs_before = blob_keys(&st).await;
+    let pending_before = st.store.pending_uploads(st.now()).await.expect("pending");
+    let (hb, _) = encrypt(&sender, &to, 1000);
+    let refused_id = envelope_id(&hb);
+    match create(&sender, &rep.id(), hb.clone()).await {
+        Err(ClientError::Api {
+            status,
+            code,
+            message,
+        }) => {
+            assert_eq!(
+                (status, code.as_str()),
+                (429, "too-many-pending-uploads"),
+                "{message}"
+            );
+            assert!(message.contains(&format!("at most {cap}")), "{message}");
+        }
+        other => panic!("expected 429 too-many-pending-uploads, got {other:?}"),
+    }
+    assert_eq!(blob_keys(&st).await, blobs_before, "nothing stored");
+    assert_eq!(
+        st.store.pending_uploads(st.now()).await.expect("pending"),
+        pending_before,
+        "no upload recorded"
+    );
+    assert!(st.store.envelope(&refused_id).await.is_err());
+
+    // A colleague in the same organization has its own allowance.
+    let (hb2, _) = encrypt(&other, &to, 1000);
+    create(&other, &rep.id(), hb2)
+        .await
+        .expect("another member");
+
+    // Finishing one upload frees a place: the refused envelope can be sent now.
+    let (done, bodies) = open.remove(0);
+    sender
+        .client
+        .upload_bodies(&done.upload_id, bodies.clone().into(), bodies.len() as u64)
+        .await
+        .expect("finish one");
+    create(&sender, &rep.id(), hb)
+        .await
+        .expect("a place is free again");
+    let (hb3, _) = encrypt(&sender, &to, 1000);
+    let e = create(&sender, &rep.id(), hb3)
+        .await
+        .expect_err("full again");
+    assert_eq!(
+        (e.status(), e.code()),
+        (Some(429), Some("too-many-pending-uploads"))
+    );
+
+    server.shutdown().await.expect("shutdown");
+    if let (Some(name), Ok(base)) = (schema, std::env::var("SOSHIKI_TEST_POSTGRES_URL")) {
+        pg_exec(&base, &format!("DROP SCHEMA {name} CASCADE")).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn member_cannot_pile_up_unfinished_uploads_sqlite() {
+    member_cannot_pile_up_unfinished_uploads(
+        false,
+        "member_cannot_pile_up_unfinished_uploads_sqlite",
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn member_cannot_pile_up_unfinished_uploads_postgres() {
+    member_cannot_pile_up_unfinished_uploads(
+        true,
+        "member_cannot_pile_up_unfinished_uploads_postgres",
+    )
+    .await;
 }

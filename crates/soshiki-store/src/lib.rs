@@ -169,6 +169,14 @@ pub enum StoreError {
         /// Bytes the refused upload needs ([`UploadRow::bytes`]).
         requested: u64,
     },
+    /// The sender already has as many unfinished uploads as allowed (nothing was stored).
+    #[error("{pending} uploads of this sender are unfinished; at most {limit} may be at once")]
+    TooManyPendingUploads {
+        /// The sender's live upload records.
+        pending: u64,
+        /// The most allowed at once.
+        limit: u32,
+    },
 }
 
 /// Result alias.
@@ -449,6 +457,19 @@ pub struct DeliveryRow {
     pub downloaded: Option<Timestamp>,
 }
 
+/// One delivery of an envelope as its sender's receipts need it ([`Store::receipt_rows`]): the
+/// delivery without its header, and the certified roles of its holder and of the member who
+/// created it (`None`: no such member row).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReceiptRow {
+    /// The delivery; its `header` is left empty.
+    pub delivery: DeliveryRow,
+    /// The holder's roles.
+    pub holder_roles: Option<u8>,
+    /// The roles of the sender or forwarder who created it.
+    pub creator_roles: Option<u8>,
+}
+
 /// A pending upload: what the server records from `POST /v1/envelopes` until the envelope
 /// commits. The orphan collector keeps exactly the blobs that committed envelopes and live
 /// upload records claim ([`Store::claimed_blob_keys`]), never judging a blob by its
@@ -684,8 +705,10 @@ pub trait Store: Send + Sync {
     /// organization has a quota and its usage at `upload.created` ([`Store::org_usage`]) plus
     /// `upload.bytes` exceeds it. The check and the insert are one transaction that holds the
     /// organization's row, so concurrent uploads of one organization (across server processes
-    /// too) cannot together pass its quota.
-    async fn create_upload(&self, upload: &UploadRow) -> Result<()>;
+    /// too) cannot together pass its quota. Likewise `TooManyPendingUploads` (nothing recorded)
+    /// if its sender already has `max_pending` upload records alive at `upload.created`
+    /// (unfinished uploads: created, not yet committed, not expired).
+    async fn create_upload(&self, upload: &UploadRow, max_pending: u32) -> Result<()>;
     /// The bytes an organization occupies at `now`, read in one statement:
     /// - the bodies (`bodies_len`) of envelopes its members sent whose body is not removed;
     /// - the headers (`length(header)`, capsules included) of deliveries its members created:
@@ -739,8 +762,24 @@ pub trait Store: Send + Sync {
         status: Option<DeliveryStatus>,
         page: PageRequest<'_>,
     ) -> Result<Page<DeliveryRow>>;
-    /// All deliveries of an envelope, oldest first (receipts, chains).
+    /// All deliveries of an envelope, oldest first (maintenance, tests). Unbounded: request
+    /// handlers use [`Store::receipt_rows`] (paged) and [`Store::children`] instead.
     async fn deliveries_of(&self, envelope_id: &str) -> Result<Vec<DeliveryRow>>;
+    /// A page of an envelope's deliveries for its sender's receipts, oldest first (`created`,
+    /// then insertion order; keyset after the delivery `page.after` of this envelope, else
+    /// `NotFound`), each with its holder's and creator's roles, read in one statement. The
+    /// rows' `header` is left empty.
+    async fn receipt_rows(
+        &self,
+        envelope_id: &str,
+        page: PageRequest<'_>,
+    ) -> Result<Page<ReceiptRow>>;
+    /// The deliveries forwarded from `parent_id`, oldest first, with an empty `header`: every
+    /// one that was not recalled (they hold disjoint parts of the parent, so there are at most
+    /// as many as the parent has parts) and the newest `recalled` recalled ones. What a
+    /// delivery's holder can still read or forward depends on the first kind only, so forward
+    /// and recall cycles never make a request read more rows.
+    async fn children(&self, parent_id: &str, recalled: u32) -> Result<Vec<DeliveryRow>>;
     /// Forward: insert the new deliveries, set the parent's status, append audit entries,
     /// atomically. `Conflict` unless the parent is `Delivered` (or `Forwarded`, when some of its
     /// parts were recalled back to it). `new` must be non-empty, and every new delivery must

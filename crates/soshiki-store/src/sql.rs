@@ -202,6 +202,13 @@ macro_rules! delivery_cols {
          created, updated, downloaded"
     };
 }
+/// The delivery columns but `header`, qualified by the alias `d`.
+macro_rules! delivery_summary_cols {
+    () => {
+        "d.id, d.envelope_id, d.holder_cert, d.holder_org, d.parent, d.created_by, d.parts, \
+         d.status, d.created, d.updated, d.downloaded"
+    };
+}
 macro_rules! audit_cols {
     () => {
         "org_id, seq, entry, prev_hash, hash, created"
@@ -218,8 +225,8 @@ macro_rules! rule_cols {
     };
 }
 pub(crate) use {
-    audit_cols, delivery_cols, enrollment_cols, envelope_cols, member_cols, org_cols, rule_cols,
-    upload_cols,
+    audit_cols, delivery_cols, delivery_summary_cols, enrollment_cols, envelope_cols, member_cols,
+    org_cols, rule_cols, upload_cols,
 };
 
 /// Implement [`crate::Store`] for `$store` over sqlx database `$db` with row type `$row`.
@@ -252,14 +259,14 @@ macro_rules! sql_store {
         use $crate::sql::{
             audit_cols, audit_orgs, bytes_from_db, bytes_to_db, db_err, decode_parts,
             days_from_db, days_to_db, ORG_USAGE_SQL,
-            delivery_cols, delivery_status_str, encode_parts, enrollment_cols,
+            delivery_cols, delivery_status_str, delivery_summary_cols, encode_parts, enrollment_cols,
             enrollment_status_str, envelope_cols, hash32, member_cols, member_status_str,
             org_cols, parse_delivery_status, parse_enrollment_status, parse_member_status,
             rule_cols, to_i64, corrupt, upload_cols, DAY,
         };
         use $crate::{
             audit_hash, AuditRow, CheckpointRow, DeliveryRow, DeliveryStatus, EnrollmentRow,
-            EnrollmentStatus, EnvelopeRow, MemberRow, MemberStatus, NewAuditEntry, OrgPolicy, OrgRow,
+            EnrollmentStatus, EnvelopeRow, MemberRow, ReceiptRow, MemberStatus, NewAuditEntry, OrgPolicy, OrgRow,
             LocalStateRow, Page, PageRequest, PartnerListRow, Result, RevocationListRow, RuleRow, SignedListRow, Store, StoreError,
             Timestamp, UploadRow, UPLOAD_GRACE,
         };
@@ -340,6 +347,15 @@ macro_rules! sql_store {
         }
 
         fn delivery_from(row: &$row) -> Result<DeliveryRow> {
+            delivery_with_header(row, get(row, "header")?)
+        }
+
+        /// A delivery row read without its `header` column ([`delivery_summary_cols!`]).
+        fn delivery_summary_from(row: &$row) -> Result<DeliveryRow> {
+            delivery_with_header(row, Vec::new())
+        }
+
+        fn delivery_with_header(row: &$row, header: Vec<u8>) -> Result<DeliveryRow> {
             Ok(DeliveryRow {
                 id: get(row, "id")?,
                 envelope_id: get(row, "envelope_id")?,
@@ -347,7 +363,7 @@ macro_rules! sql_store {
                 holder_org: get(row, "holder_org")?,
                 parent: get(row, "parent")?,
                 created_by: get(row, "created_by")?,
-                header: get(row, "header")?,
+                header,
                 parts: decode_parts(&get::<Vec<u8>>(row, "parts")?)?,
                 status: parse_delivery_status(&get::<String>(row, "status")?)?,
                 created: get(row, "created")?,
@@ -1053,7 +1069,7 @@ macro_rules! sql_store {
                 commit(tx).await
             }
 
-            async fn create_upload(&self, u: &UploadRow) -> Result<()> {
+            async fn create_upload(&self, u: &UploadRow, max_pending: u32) -> Result<()> {
                 let mut tx = self.begin_write().await?;
                 // The organization's row is held until the transaction ends, so of concurrent
                 // uploads each sees the others that committed before it (SQLite: its write
@@ -1082,6 +1098,25 @@ macro_rules! sql_store {
                             requested: u.bytes,
                         });
                     }
+                }
+                // The sender's unfinished uploads, counted under the same organization row
+                // lock: of concurrent uploads, no more than `max_pending` pass.
+                let row = sqlx::query(
+                    "SELECT COUNT(*) AS n FROM uploads \
+                     WHERE org_id = $1 AND actor_cert = $2 AND expires > $3",
+                )
+                .bind(&u.org_id)
+                .bind(&u.actor_cert)
+                .bind(u.created)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(db_err("pending uploads"))?;
+                let pending = u64::try_from(get::<i64>(&row, "n")?).map_err(|_| corrupt("count"))?;
+                if pending >= u64::from(max_pending) {
+                    return Err(StoreError::TooManyPendingUploads {
+                        pending,
+                        limit: max_pending,
+                    });
                 }
                 sqlx::query(concat!(
                     "INSERT INTO uploads (",
@@ -1327,6 +1362,98 @@ macro_rules! sql_store {
                 .iter()
                 .map(delivery_from)
                 .collect()
+            }
+
+            async fn receipt_rows(
+                &self,
+                envelope_id: &str,
+                page: PageRequest<'_>,
+            ) -> Result<Page<ReceiptRow>> {
+                let limit = page.clamped_limit();
+                // Oldest first: continue strictly above the cursor row's (created, n).
+                let (created, n): (i64, i64) = match page.after {
+                    None => (i64::MIN, i64::MIN),
+                    Some(after) => {
+                        let key = sqlx::query(
+                            "SELECT created, n FROM deliveries WHERE id = $1 AND envelope_id = $2",
+                        )
+                        .bind(after)
+                        .bind(envelope_id)
+                        .fetch_optional(self.reader())
+                        .await
+                        .map_err(db_err("receipts"))?
+                        .ok_or_else(|| StoreError::NotFound("page cursor".into()))?;
+                        (get(&key, "created")?, get(&key, "n")?)
+                    }
+                };
+                let rows = sqlx::query(concat!(
+                    "SELECT ",
+                    delivery_summary_cols!(),
+                    ", h.roles AS holder_roles, c.roles AS creator_roles \
+                     FROM deliveries d \
+                     LEFT JOIN members h ON h.cert_id = d.holder_cert \
+                     LEFT JOIN members c ON c.cert_id = d.created_by \
+                     WHERE d.envelope_id = $1 AND (d.created, d.n) > ($2, $3) \
+                     ORDER BY d.created, d.n LIMIT $4"
+                ))
+                .bind(envelope_id)
+                .bind(created)
+                .bind(n)
+                .bind(i64::from(limit) + 1)
+                .fetch_all(self.reader())
+                .await
+                .map_err(db_err("receipts"))?
+                .iter()
+                .map(|row| {
+                    let roles = |col: &str| -> Result<Option<u8>> {
+                        get::<Option<i64>>(row, col)?
+                            .map(|r| u8::try_from(r).map_err(|_| corrupt("roles")))
+                            .transpose()
+                    };
+                    Ok(ReceiptRow {
+                        delivery: delivery_summary_from(row)?,
+                        holder_roles: roles("holder_roles")?,
+                        creator_roles: roles("creator_roles")?,
+                    })
+                })
+                .collect::<Result<Vec<_>>>()?;
+                Ok(Page::from_rows(rows, limit, |r| &r.delivery.id))
+            }
+
+            async fn children(&self, parent_id: &str, recalled: u32) -> Result<Vec<DeliveryRow>> {
+                let mut out = sqlx::query(concat!(
+                    "SELECT ",
+                    delivery_summary_cols!(),
+                    " FROM deliveries d WHERE d.parent = $1 AND d.status <> 'recalled' \
+                     ORDER BY d.created, d.n"
+                ))
+                .bind(parent_id)
+                .fetch_all(self.reader())
+                .await
+                .map_err(db_err("children"))?
+                .iter()
+                .map(delivery_summary_from)
+                .collect::<Result<Vec<_>>>()?;
+                if recalled > 0 {
+                    let old = sqlx::query(concat!(
+                        "SELECT ",
+                        delivery_summary_cols!(),
+                        " FROM deliveries d WHERE d.parent = $1 AND d.status = 'recalled' \
+                         ORDER BY d.created DESC, d.n DESC LIMIT $2"
+                    ))
+                    .bind(parent_id)
+                    .bind(i64::from(recalled))
+                    .fetch_all(self.reader())
+                    .await
+                    .map_err(db_err("children"))?
+                    .iter()
+                    .map(delivery_summary_from)
+                    .collect::<Result<Vec<_>>>()?;
+                    out.extend(old);
+                    // Oldest first (stable: rows created at the same time keep their order).
+                    out.sort_by_key(|d| d.created);
+                }
+                Ok(out)
             }
 
             async fn commit_forward(

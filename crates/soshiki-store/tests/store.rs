@@ -121,6 +121,8 @@ stories!(
     usage_counts_what_an_organization_stores,
     quota_refuses_uploads_beyond_it,
     concurrent_uploads_cannot_pass_the_quota_together,
+    unfinished_uploads_are_capped_per_sender,
+    receipts_page_and_children_read_no_more_than_asked,
     first_member_and_enrollment,
     enrollment_race_has_one_winner,
     revocation,
@@ -1237,9 +1239,16 @@ async fn upload_records_claim_their_blobs(db: &Db) {
         created: T0,
         expires,
     };
-    s.create_upload(&up("u1", T0 + 3600)).await.expect("u1");
-    s.create_upload(&up("u2", T0 + 3600)).await.expect("u2");
-    assert!(is_conflict(s.create_upload(&up("u1", T0)).await), "same id");
+    s.create_upload(&up("u1", T0 + 3600), u32::MAX)
+        .await
+        .expect("u1");
+    s.create_upload(&up("u2", T0 + 3600), u32::MAX)
+        .await
+        .expect("u2");
+    assert!(
+        is_conflict(s.create_upload(&up("u1", T0), u32::MAX).await),
+        "same id"
+    );
     assert_eq!(s.upload("u1").await.expect("u1"), up("u1", T0 + 3600));
     let claimed = s.claimed_blob_keys(T0 + 100).await.expect("claimed");
     for k in ["upload-u1", "body-u1-0", "upload-u2", "body-u2-0"] {
@@ -1347,7 +1356,7 @@ async fn usage_counts_what_an_organization_stores(db: &Db) {
     assert_eq!(usage(s, "aaaa", T0 + 100).await, (1 << 33) + header);
 
     // A live upload record counts with its reserved bytes, until it expires.
-    s.create_upload(&upload("u1", "aaaa", "a-clerk", 5000, T0 + 3600))
+    s.create_upload(&upload("u1", "aaaa", "a-clerk", 5000, T0 + 3600), u32::MAX)
         .await
         .expect("upload");
     assert_eq!(usage(s, "aaaa", T0 + 100).await, (1 << 33) + header + 5000);
@@ -1377,11 +1386,11 @@ async fn quota_refuses_uploads_beyond_it(db: &Db) {
     s.set_org_policy("aaaa", &quota(used + 1500), &[])
         .await
         .expect("quota");
-    s.create_upload(&upload("u1", "aaaa", "a-clerk", 1000, T0 + 3600))
+    s.create_upload(&upload("u1", "aaaa", "a-clerk", 1000, T0 + 3600), u32::MAX)
         .await
         .expect("within the quota");
     match s
-        .create_upload(&upload("u2", "aaaa", "a-clerk", 1000, T0 + 3600))
+        .create_upload(&upload("u2", "aaaa", "a-clerk", 1000, T0 + 3600), u32::MAX)
         .await
     {
         Err(StoreError::QuotaExceeded {
@@ -1393,22 +1402,28 @@ async fn quota_refuses_uploads_beyond_it(db: &Db) {
     }
     assert!(is_not_found(s.upload("u2").await), "nothing recorded");
     assert!(matches!(
-        s.create_upload(&upload("u3", "aaaa", "a-clerk", u64::MAX >> 1, T0 + 3600))
-            .await,
+        s.create_upload(
+            &upload("u3", "aaaa", "a-clerk", u64::MAX >> 1, T0 + 3600),
+            u32::MAX
+        )
+        .await,
         Err(StoreError::QuotaExceeded { .. })
     ));
-    s.create_upload(&upload("u4", "aaaa", "a-clerk", 500, T0 + 3600))
+    s.create_upload(&upload("u4", "aaaa", "a-clerk", 500, T0 + 3600), u32::MAX)
         .await
         .expect("exactly at the quota");
     // Another organization's quota is its own.
-    s.create_upload(&upload("u5", "bbbb", "b-r1", 1 << 40, T0 + 3600))
+    s.create_upload(&upload("u5", "bbbb", "b-r1", 1 << 40, T0 + 3600), u32::MAX)
         .await
         .expect("no quota in B");
     // An expired record no longer counts (it can never commit).
-    s.create_upload(&UploadRow {
-        created: T0 + 3600,
-        ..upload("u6", "aaaa", "a-clerk", 1500, T0 + 7200)
-    })
+    s.create_upload(
+        &UploadRow {
+            created: T0 + 3600,
+            ..upload("u6", "aaaa", "a-clerk", 1500, T0 + 7200)
+        },
+        u32::MAX,
+    )
     .await
     .expect("u1 and u4 expired");
 
@@ -1424,9 +1439,12 @@ async fn quota_refuses_uploads_beyond_it(db: &Db) {
     s.set_org_policy("aaaa", &OrgPolicy::default(), &[])
         .await
         .expect("unlimited");
-    s.create_upload(&upload("u7", "aaaa", "a-clerk", 1 << 40, T0 + 3600))
-        .await
-        .expect("unlimited again");
+    s.create_upload(
+        &upload("u7", "aaaa", "a-clerk", 1 << 40, T0 + 3600),
+        u32::MAX,
+    )
+    .await
+    .expect("unlimited again");
 }
 
 /// Two uploads that fit the quota one at a time but not together, created at once (on two
@@ -1444,7 +1462,7 @@ async fn concurrent_uploads_cannot_pass_the_quota_together(db: &Db) {
             let s = s.clone();
             let id = ids.0.clone();
             tokio::spawn(async move {
-                s.create_upload(&upload(&id, "aaaa", "a-clerk", 1000, T0 + 3600))
+                s.create_upload(&upload(&id, "aaaa", "a-clerk", 1000, T0 + 3600), u32::MAX)
                     .await
             })
         };
@@ -1452,7 +1470,7 @@ async fn concurrent_uploads_cannot_pass_the_quota_together(db: &Db) {
             let id = ids.1.clone();
             tokio::spawn(async move {
                 other
-                    .create_upload(&upload(&id, "aaaa", "a-clerk", 1000, T0 + 3600))
+                    .create_upload(&upload(&id, "aaaa", "a-clerk", 1000, T0 + 3600), u32::MAX)
                     .await
             })
         };
@@ -1473,6 +1491,134 @@ async fn concurrent_uploads_cannot_pass_the_quota_together(db: &Db) {
         s.expire(T0 + 101 + UPLOAD_GRACE + 1).await.expect("purge");
         assert_eq!(usage(&*s, "aaaa", T0 + 100).await, 0);
     }
+}
+
+/// A sender with `max_pending` live upload records gets `TooManyPendingUploads` (nothing
+/// recorded); another sender is not affected, and an expired record no longer counts.
+async fn unfinished_uploads_are_capped_per_sender(db: &Db) {
+    let s = &*db.store;
+    world(s).await;
+    for id in ["p1", "p2"] {
+        s.create_upload(&upload(id, "aaaa", "a-clerk", 10, T0 + 3600), 2)
+            .await
+            .expect("within the cap");
+    }
+    let e = s
+        .create_upload(&upload("p3", "aaaa", "a-clerk", 10, T0 + 3600), 2)
+        .await;
+    assert!(
+        matches!(
+            e,
+            Err(StoreError::TooManyPendingUploads {
+                pending: 2,
+                limit: 2
+            })
+        ),
+        "{e:?}"
+    );
+    assert!(is_not_found(s.upload("p3").await), "nothing recorded");
+    // Another member of the same organization has its own count.
+    s.create_upload(&upload("p4", "aaaa", "a-admin", 10, T0 + 3600), 2)
+        .await
+        .expect("another sender");
+    // Once one of the clerk's uploads expired, the clerk may start another.
+    s.renew_upload("p1", T0 + 100, T0 + 101, "body-p1-1")
+        .await
+        .expect("shorten");
+    s.create_upload(
+        &UploadRow {
+            created: T0 + 200,
+            ..upload("p5", "aaaa", "a-clerk", 10, T0 + 3600)
+        },
+        2,
+    )
+    .await
+    .expect("an expired upload does not count");
+}
+
+/// `receipt_rows` pages an envelope's deliveries oldest first with the roles of holder and
+/// creator and without headers; `children` returns a delivery's live children and only the
+/// newest recalled ones.
+async fn receipts_page_and_children_read_no_more_than_asked(db: &Db) {
+    let s = &*db.store;
+    world_with_envelope(s).await;
+    let mut recalled = Vec::new();
+    for i in 0..4i64 {
+        let id = format!("d-c{i}");
+        let mut c = delivery(&id, "e1", "b-r1", Some("d-rep"), &[0], T0 + 100 + 10 * i);
+        c.created_by = "b-rep".into();
+        s.commit_forward("d-rep", DeliveryStatus::Delivered, &[c], &[])
+            .await
+            .expect("forward");
+        s.recall(
+            &id,
+            T0 + 105 + 10 * i,
+            &entry("bbbb", &format!("recall {id}")),
+        )
+        .await
+        .expect("recall");
+        recalled.push(id);
+    }
+    let mut live = delivery("d-live", "e1", "b-r2", Some("d-rep"), &[1, 2], T0 + 200);
+    live.created_by = "b-rep".into();
+    s.commit_forward("d-rep", DeliveryStatus::Delivered, &[live], &[])
+        .await
+        .expect("live forward");
+
+    // Pages of two, oldest first: d-rep, d-c0 | d-c1, d-c2 | d-c3, d-live.
+    let mut ids = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let page = s
+            .receipt_rows(
+                "e1",
+                PageRequest {
+                    after: after.as_deref(),
+                    limit: 2,
+                },
+            )
+            .await
+            .expect("page");
+        assert!(page.items.len() <= 2);
+        for r in &page.items {
+            assert!(r.delivery.header.is_empty(), "no header read");
+            ids.push(r.delivery.id.clone());
+        }
+        match page.next {
+            Some(n) => after = Some(n),
+            None => break,
+        }
+    }
+    assert_eq!(ids, ["d-rep", "d-c0", "d-c1", "d-c2", "d-c3", "d-live"]);
+    let first = s
+        .receipt_rows("e1", PageRequest::first(1))
+        .await
+        .expect("first");
+    let r = &first.items[0];
+    assert_eq!(
+        (r.holder_roles, r.creator_roles),
+        (Some(REPRESENTATIVE | FORWARDER), Some(READER)),
+        "the representative holds it, the clerk created it"
+    );
+    assert!(is_not_found(
+        s.receipt_rows("e1", PageRequest::after("nope", 10)).await
+    ));
+    assert!(is_not_found(
+        s.receipt_rows("e2", PageRequest::after("d-rep", 10)).await
+    ));
+
+    let children = |n: u32| async move {
+        s.children("d-rep", n)
+            .await
+            .expect("children")
+            .into_iter()
+            .map(|d| d.id)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(children(0).await, ["d-live"]);
+    assert_eq!(children(2).await, ["d-c2", "d-c3", "d-live"]);
+    assert_eq!(children(100).await.len(), 5);
+    assert!(s.children("d-live", 100).await.expect("none").is_empty());
 }
 
 async fn recall_race_has_one_winner(db: &Db) {

@@ -33,7 +33,7 @@ async function load(id, box, partNames) {
   box.replaceChildren(st);
   st.show(t('common.loading'));
   try {
-    const r = await api.getJson(`/v1/envelopes/${encodeURIComponent(id)}/receipts`);
+    const r = { receipts: (await api.getAllPages(`/v1/envelopes/${encodeURIComponent(id)}/receipts`, 'receipts')).sort((a, b) => a.time - b.time) };
     st.clear();
     const kindOf = { delivered: 'new', forwarded: 'forwarded', downloaded: 'opened', opened: 'opened', recalled: 'recalled', expired: 'expired' };
     box.append(h('table', { class: 'list receipts' }, h('thead', {}, h('tr', {},

@@ -50,6 +50,10 @@ pub struct ServeArgs {
     /// Requests a client address may make at once before the rate limit applies [default: 300].
     #[arg(long, value_name = "N")]
     pub rate_burst: Option<u32>,
+    /// Unfinished uploads (sent, not yet completed or expired) one member may have at once;
+    /// one more is refused [default: 8].
+    #[arg(long, value_name = "N")]
+    pub max_pending_uploads: Option<u32>,
     /// Who may register organizations: open (anyone) or closed (only with the token of
     /// --registration-token-file, for the operator of a shared server) [default: open].
     #[arg(long, value_name = "MODE", value_parser = ["open", "closed"])]

@@ -46,6 +46,9 @@ pub fn client_error_text(e: &ClientError) -> String {
             tr(M::CeQuota, &[message])
         }
         ClientError::Api { code, .. } if code == "no-sending-role" => tr(M::CeNoSendingRole, &[]),
+        ClientError::Api { code, message, .. } if code == "too-many-pending-uploads" => {
+            tr(M::CeTooManyPending, &[message])
+        }
         ClientError::Api {
             status, message, ..
         } => tr(M::CeApi, &[status, message]),

@@ -61,6 +61,7 @@ fn run(settings: Settings) -> Result<()> {
         per_minute: settings.rate_limit,
         burst: settings.rate_burst,
     };
+    config.limits.max_pending_uploads = settings.max_pending_uploads;
     if let Some(f) = &settings.registration_token_file {
         let token = std::fs::read_to_string(f)
             .map_err(|e| anyhow!(tr(M::FileUnreadable, &[&f.display(), &"token", &e])))?;

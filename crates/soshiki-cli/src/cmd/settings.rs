@@ -50,6 +50,8 @@ pub struct Layer {
     pub rate_limit: Option<u32>,
     /// Requests an address may make at once before the rate limit applies.
     pub rate_burst: Option<u32>,
+    /// Unfinished uploads one member may have at once.
+    pub max_pending_uploads: Option<u32>,
     /// `open` or `closed`.
     pub registration: Option<String>,
     /// The operator's registration token (with `registration = "closed"`).
@@ -76,6 +78,7 @@ pub const KEYS: &[&str] = &[
     "metrics_bind",
     "rate_limit",
     "rate_burst",
+    "max_pending_uploads",
     "registration",
     "registration_token_file",
     "demo",
@@ -155,6 +158,7 @@ impl Layer {
             metrics_bind: get("metrics_bind"),
             rate_limit: num("rate_limit")?,
             rate_burst: num("rate_burst")?,
+            max_pending_uploads: num("max_pending_uploads")?,
             registration: get("registration"),
             registration_token_file: get("registration_token_file").map(PathBuf::from),
             demo: flag("demo")?,
@@ -185,6 +189,8 @@ pub struct Settings {
     pub rate_limit: u32,
     /// Rate burst.
     pub rate_burst: u32,
+    /// Unfinished uploads per member.
+    pub max_pending_uploads: u32,
     /// Closed registration: the token file.
     pub registration_token_file: Option<PathBuf>,
     /// Seed the demo.
@@ -227,6 +233,7 @@ impl ServeArgs {
             metrics_bind: self.metrics_bind.clone(),
             rate_limit: self.rate_limit,
             rate_burst: self.rate_burst,
+            max_pending_uploads: self.max_pending_uploads,
             registration: self.registration.clone(),
             registration_token_file: self.registration_token_file.clone(),
             demo: self.demo.then_some(true),
@@ -302,6 +309,7 @@ pub fn resolve(layers: &[(Source, Layer)]) -> Result<Settings> {
             metrics_bind,
             rate_limit,
             rate_burst,
+            max_pending_uploads,
             registration,
             registration_token_file,
             demo,
@@ -378,6 +386,16 @@ pub fn resolve(layers: &[(Source, Layer)]) -> Result<Settings> {
             .transpose()?,
         rate_limit: m.rate_limit.unwrap_or(600),
         rate_burst: m.rate_burst.unwrap_or(300),
+        max_pending_uploads: match m.max_pending_uploads {
+            None => soshiki_server::DEFAULT_MAX_PENDING_UPLOADS,
+            Some(0) => {
+                return Err(anyhow!(tr(
+                    M::ConfigBadValue,
+                    &[&"max_pending_uploads", &0]
+                )))
+            }
+            Some(n) => n,
+        },
         registration_token_file,
         demo: m.demo.unwrap_or(false),
         log_json,
@@ -415,6 +433,7 @@ pub fn describe(s: &Settings) -> String {
         ),
         ("rate_limit", s.rate_limit.to_string()),
         ("rate_burst", s.rate_burst.to_string()),
+        ("max_pending_uploads", s.max_pending_uploads.to_string()),
         (
             "registration",
             if s.registration_token_file.is_some() {
@@ -551,6 +570,7 @@ mod tests {
         assert_eq!(s.log_filter, "debug");
         assert_eq!(s.rate_burst, 300);
         assert_eq!(s.sources["rate_burst"], Source::Default);
+        assert_eq!(s.max_pending_uploads, 8);
     }
 
     #[test]
