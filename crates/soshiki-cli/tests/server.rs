@@ -796,6 +796,130 @@ fn serve_demo_seeds_usable_keys() {
     assert!(list.contains("送付担当 柏木 [reader,sender]"), "{list}");
 }
 
+/// A plain HTTP GET on the server (no client library): the response body.
+fn http_get(s: &Served, path: &str) -> String {
+    use std::io::{Read, Write};
+    let addr = s.url.trim_start_matches("http://").trim_end_matches('/');
+    let mut c = std::net::TcpStream::connect(addr).expect("connect");
+    write!(c, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").expect("request");
+    let mut resp = String::new();
+    c.read_to_string(&mut resp).expect("response");
+    resp.split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default()
+}
+
+/// A shared server with closed registration, from the command line. `serve --registration
+/// closed` without a token file does not start (it says what is missing); with one, a stranger's
+/// `org create` (no token, or a wrong one) is refused with the server's explanation and
+/// registers nothing, and the operator's `org create --registration-token-file` registers.
+#[test]
+fn closed_registration_admits_only_the_operator_from_the_command_line() {
+    // Without the token file: refused at start, never listening.
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_soshiki"))
+        .args([
+            "--lang",
+            "en",
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+            "--registration",
+            "closed",
+        ])
+        .arg("--data")
+        .arg(dir.path().join("data"))
+        .env_remove("SOSHIKI_REGISTRATION_TOKEN_FILE")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn serve");
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(st) = child.try_wait().expect("wait") {
+            break st;
+        }
+        if started.elapsed() > std::time::Duration::from_secs(60) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("serve --registration closed without a token file kept running");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    let out = child.wait_with_output().expect("output");
+    assert!(!status.success());
+    let err = text(&out.stderr);
+    assert!(err.contains("registration_token_file"), "{err}");
+
+    // With the operator's token file.
+    let token_dir = tempfile::tempdir().expect("tmp");
+    let token_file = token_dir.path().join("registration-token");
+    std::fs::write(&token_file, "operator-token-0123456789abcdef\n").expect("token");
+    let wrong_file = token_dir.path().join("guessed-token");
+    std::fs::write(&wrong_file, "guessed-token-0123456789abcdef\n").expect("token");
+    let token = token_file.to_str().expect("utf-8 path");
+    let s = serve_with(
+        &[
+            "--registration",
+            "closed",
+            "--registration-token-file",
+            token,
+        ],
+        "Press Ctrl-C",
+    );
+    let create = |tag: &str, extra: &[&str]| {
+        let mut args = vec!["org", "create", "--name", "勝手な組織", "--out"];
+        let out = format!("{tag}.orgkey");
+        let admin = format!("{tag}-admin.key");
+        args.extend([
+            out.as_str(),
+            "--admin-name",
+            "管理者",
+            "--admin-out",
+            admin.as_str(),
+        ]);
+        args.extend(extra);
+        run(&s, &args)
+    };
+    for (tag, extra) in [
+        ("stranger", vec![]),
+        (
+            "guesser",
+            vec![
+                "--registration-token-file",
+                wrong_file.to_str().expect("utf-8"),
+            ],
+        ),
+    ] {
+        let out = create(tag, &extra);
+        let err = text(&out.stderr);
+        assert!(
+            !out.status.success(),
+            "{tag} registered:\n{}",
+            text(&out.stdout)
+        );
+        assert!(
+            err.contains("registration on this server is closed"),
+            "{tag}: the server's reason is shown: {err}"
+        );
+    }
+    assert!(
+        !http_get(&s, "/v1/orgs").contains("\"id\""),
+        "no organization was registered"
+    );
+    let out = create("operator", &["--registration-token-file", token]);
+    assert!(
+        out.status.success(),
+        "the operator registers:\n{}\n{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    let fp = hex64(&text(&out.stdout));
+    let orgs = http_get(&s, "/v1/orgs");
+    assert_eq!(orgs.matches("\"id\"").count(), 1, "{orgs}");
+    assert!(orgs.contains(&fp), "{orgs}");
+}
+
 /// HTTPS with a self-signed certificate made by `openssl` (skipped, with a note, on a machine
 /// without it): `serve --tls-cert/--tls-key --demo` seeds over TLS and a member logs in with
 /// `--ca`.

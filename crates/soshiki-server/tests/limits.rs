@@ -1,6 +1,7 @@
 //! Resource exhaustion, played as the attacker: a flood of unauthenticated requests from one
 //! address, an organization registered by a stranger on a shared server, a forward wider than
-//! a signed statement can name, and enrollment requests left pending forever.
+//! a signed statement can name or one target given more parts than a statement can name, and
+//! enrollment requests left pending forever.
 
 mod common;
 
@@ -10,7 +11,9 @@ use soshiki_client::proto::json::ForwardBody;
 use soshiki_client::proto::{B64, MAX_FORWARD_TARGETS};
 use soshiki_client::ClientError;
 use soshiki_core::cert::{OrganizationKey, Roles};
+use soshiki_core::envelope::Forwarder;
 use soshiki_core::keyfile::KdfParams;
+use soshiki_core::split::ForwardingRequest;
 use soshiki_core::suite::P256;
 use soshiki_server::maintenance::run_once;
 use soshiki_server::{Limits, RateLimit, Registration};
@@ -80,13 +83,23 @@ async fn flood_from_one_address_is_rate_limited() {
         .expect("seconds");
     assert!((1..=10).contains(&retry), "{retry}");
     assert_eq!(error_code(r).await, "rate-limited");
-    // Registration and enrollment share the address's bucket.
+    // Registration and enrollment share the address's bucket: both are refused before their
+    // body is looked at (the bodies here are invalid, which would be a 400 otherwise).
     let r = post_json(
         &format!("{url}/v1/orgs"),
         serde_json::json!({ "record": "" }),
     )
     .await;
     assert_eq!(r.status(), 429);
+    assert_eq!(error_code(r).await, "rate-limited");
+    let r = post_json(
+        &format!("{url}/v1/orgs/{}/enrollments", city.id()),
+        serde_json::json!({ "request": "" }),
+    )
+    .await;
+    assert_eq!(r.status(), 429, "enrollment creation is rate-limited too");
+    assert!(r.headers().get("retry-after").is_some());
+    assert_eq!(error_code(r).await, "rate-limited");
     // Authenticated work goes on.
     reader.client.inbox(None).await.expect("inbox still served");
 }
@@ -193,6 +206,104 @@ async fn forward_wider_than_a_statement_is_refused_with_its_limit() {
     assert!(v["error"]["message"].as_str().expect("msg").contains("62"));
     let d = rep.client.delivery(&sent.delivery_id).await.expect("d");
     assert!(d.forwards.is_empty() && d.status == "delivered");
+}
+
+/// One officer given more parts than one signed `target:parts` subject can name (300 part
+/// numbers are more than its 1024 bytes): the client refuses before any request, naming the
+/// limit and saying to forward in several steps; a forwarder that skips that check and sends
+/// genuine responses straight to the server gets 400 `too-many-targets` with the same
+/// explanation, and nothing is forwarded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn too_many_parts_for_one_target_are_refused_with_their_limit() {
+    let ts = start().await;
+    let url = ts.url();
+    let pref = create_org::<P256>(&url, "県").await;
+    let city = create_org::<P256>(&url, "市").await;
+    let sender = enroll(&url, &pref, "送信者", Roles::READER).await;
+    let rep = enroll(&url, &city, "代表", Roles::REPRESENTATIVE).await;
+    let officer = enroll(&url, &city, "担当", Roles::READER).await;
+    let to = flows::certified_member(&sender.client, city.record(), &rep.id())
+        .await
+        .expect("rep");
+    const N: u32 = 300;
+    let parts = (0..N)
+        .map(|i| flows::OutgoingPart {
+            info: soshiki_core::envelope::PartInfo {
+                name: format!("p{i}"),
+                labels: vec![],
+            },
+            data: flows::PartData::Bytes(vec![1]),
+        })
+        .collect();
+    let sent = flows::send(
+        &sender.client,
+        &sender.key,
+        &to,
+        &flows::SendOptions::default(),
+        parts,
+        None,
+    )
+    .await
+    .expect("send");
+    let all: Vec<u32> = (0..N).collect();
+    let plan = vec![(officer.id(), all.clone())];
+    let limit = soshiki_core::wire::limits::MAX_TEXT;
+    assert!(soshiki_client::proto::forward_subject(&officer.id(), &all).len() > limit as usize);
+    let e = flows::forward(&rep.client, &rep.key, &sent.delivery_id, &plan)
+        .await
+        .expect_err("too many parts for one target");
+    assert!(
+        matches!(&e, ClientError::Invalid(m)
+            if m.contains("too many to sign") && m.contains(&format!("at most {limit}"))
+                && m.contains("several steps")),
+        "{e}"
+    );
+
+    // Straight to the server, with genuine responses made by the representative.
+    let bytes = rep
+        .client
+        .forwarding_request(&sent.delivery_id, Some(&all))
+        .await
+        .expect("forwarding request");
+    let request = ForwardingRequest::<P256>::from_bytes(&bytes).expect("request");
+    let verified = request.verify_at(now()).expect("verifies");
+    let target = flows::certified_member(&rep.client, city.record(), &officer.id())
+        .await
+        .expect("officer");
+    let fwd = Forwarder {
+        holder: &rep.key.encryption,
+        signer: &rep.key.signing,
+        cert: &rep.key.certificate,
+    };
+    let response = verified
+        .make_hops(&fwd, &target, Some(&all), now(), &mut rand_core::OsRng)
+        .expect("hops")
+        .to_bytes();
+    let token = {
+        let mut c = ts.client();
+        flows::login(&mut c, &rep.key).await.expect("login").token
+    };
+    let r = reqwest::Client::new()
+        .post(format!("{url}/v1/deliveries/{}/forward", sent.delivery_id))
+        .bearer_auth(token)
+        .header(soshiki_client::proto::ACTION_HEADER, "AAAA")
+        .json(&ForwardBody {
+            responses: vec![B64(response)],
+        })
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(r.status(), 400);
+    let v: serde_json::Value = r.json().await.expect("json");
+    assert_eq!(v["error"]["code"], "too-many-targets");
+    let m = v["error"]["message"].as_str().expect("msg");
+    assert!(
+        m.contains("too many to sign") && m.contains(&format!("at most {limit}")),
+        "{m}"
+    );
+    let d = rep.client.delivery(&sent.delivery_id).await.expect("d");
+    assert!(d.forwards.is_empty() && d.status == "delivered");
+    assert_eq!(d.forwardable_parts, all);
 }
 
 /// Enrollment requests that nobody decides on do not pile up: past the server's enrollment
