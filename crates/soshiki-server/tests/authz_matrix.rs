@@ -10,7 +10,8 @@
 //! decision, not a malformed request.
 //!
 //! A route of `soshiki_server::routes()` without a row here fails the test, so a new endpoint
-//! cannot be added without stating who may call it.
+//! cannot be added without stating who may call it. The few routes outside the table (health,
+//! readiness, metrics, the demo's index) are checked for every caller too (`OUTSIDE_THE_TABLE`).
 //!
 //! Runs on SQLite always, and on PostgreSQL when `SOSHIKI_TEST_POSTGRES_URL` is set (required
 //! with `SOSHIKI_REQUIRE_SERVICES=1`, as in `scripts/test.sh`).
@@ -43,8 +44,8 @@ use soshiki_server::AppState;
 type S = P256;
 
 /// The kinds of caller. Delivery routes address the caller's own delivery when it holds one
-/// (`holder` D1, `holder_no_reader` D2, `holder_no_forwarder` D3), else D1.
-const CALLERS: [&str; 13] = [
+/// (`holder` D1, `holder_no_reader` D2, `holder_no_forwarder` D3, `holder_admin` D4), else D1.
+const CALLERS: [&str; 16] = [
     "anon",                // no token
     "x_member",            // member of an unrelated organization X
     "x_admin",             // administrator of X
@@ -55,9 +56,12 @@ const CALLERS: [&str; 13] = [
     "holder",              // R forwarder+reader holding D1
     "holder_no_reader",    // R forwarder holding D2 (may forward, may not read)
     "holder_no_forwarder", // R reader holding D3 (may read, may not forward)
-    "peer",                // R reader holding nothing
-    "revoked",             // R member revoked by the administrator (its tokens are gone)
-    "expired",             // R member whose certificate expired (server clock moved past it)
+    "holder_admin", // R administrator and reader holding D4 (the admin role grants no forwarding)
+    "peer",         // R reader holding nothing
+    "revoked",      // R member revoked by the administrator (its tokens are gone)
+    "expired",      // R member whose certificate expired (server clock moved past it)
+    "y_sender",     // member with the sender role of Y, whose policy requires it to send
+    "y_no_sender",  // member of Y without the sender role (may not send outside)
 ];
 
 /// Who gets what. `*` is the status of every caller not named. Statuses per cell are exact.
@@ -71,7 +75,7 @@ const MATRIX: &[(&str, &str, &str)] = &[
     (
         "PUT",
         "/v1/orgs/{org}/policy",
-        "*=403 anon=401 revoked=401 expired=401 r_admin=200",
+        "*=403 anon=401 revoked=401 expired=401 r_admin=200 holder_admin=200",
     ),
     // The first administrator of an organization without members, whoever relays the request:
     // the certificate (issued by that organization's key) and its statement are the proof.
@@ -89,25 +93,25 @@ const MATRIX: &[(&str, &str, &str)] = &[
     (
         "POST",
         "/v1/members/{cert}/revoke",
-        "*=403 anon=401 revoked=401 expired=401 r_admin=200",
+        "*=403 anon=401 revoked=401 expired=401 r_admin=200 holder_admin=200",
     ),
     // Enrollment creation carries its own proof of possession; the id is the capability.
     ("POST", "/v1/orgs/{org}/enrollments", "*=201"),
     (
         "GET",
         "/v1/orgs/{org}/enrollments",
-        "*=403 anon=401 revoked=401 expired=401 r_admin=200",
+        "*=403 anon=401 revoked=401 expired=401 r_admin=200 holder_admin=200",
     ),
     ("GET", "/v1/enrollments/{id}", "*=200"),
     (
         "POST",
         "/v1/enrollments/{id}/approve",
-        "*=403 anon=401 revoked=401 expired=401 r_admin=201",
+        "*=403 anon=401 revoked=401 expired=401 r_admin=201 holder_admin=201",
     ),
     (
         "POST",
         "/v1/enrollments/{id}/reject",
-        "*=403 anon=401 revoked=401 expired=401 r_admin=200",
+        "*=403 anon=401 revoked=401 expired=401 r_admin=200 holder_admin=200",
     ),
     // Each caller asks for a challenge for its own certificate (anon: for D1's holder).
     (
@@ -121,11 +125,12 @@ const MATRIX: &[(&str, &str, &str)] = &[
         "/v1/auth/token",
         "*=200 anon=401 revoked=401 expired=401",
     ),
-    // Any active member may send (to R's representative).
+    // Any active member may send (to R's representative), except one without the sender role
+    // in an organization whose policy requires it (Y).
     (
         "POST",
         "/v1/envelopes",
-        "*=201 anon=401 revoked=401 expired=401",
+        "*=201 anon=401 revoked=401 expired=401 y_no_sender=403",
     ),
     // Only the member that created the upload (the sender) may upload its bodies.
     (
@@ -143,19 +148,20 @@ const MATRIX: &[(&str, &str, &str)] = &[
         "GET",
         "/v1/deliveries/{id}",
         "*=403 anon=401 revoked=401 expired=401 r_admin=200 rep=200 holder=200 \
-         holder_no_reader=200 holder_no_forwarder=200",
+         holder_no_reader=200 holder_no_forwarder=200 holder_admin=200",
     ),
     (
         "GET",
         "/v1/deliveries/{id}/header",
-        "*=403 anon=401 revoked=401 expired=401 holder=200 holder_no_forwarder=200",
+        "*=403 anon=401 revoked=401 expired=401 holder=200 holder_no_forwarder=200 \
+         holder_admin=200",
     ),
     // Every holder, whatever its roles: the metadata slot is sealed to its own key.
     (
         "GET",
         "/v1/deliveries/{id}/metadata",
         "*=403 anon=401 revoked=401 expired=401 holder=200 holder_no_reader=200 \
-         holder_no_forwarder=200",
+         holder_no_forwarder=200 holder_admin=200",
     ),
     (
         "GET",
@@ -167,26 +173,28 @@ const MATRIX: &[(&str, &str, &str)] = &[
         "/v1/deliveries/{id}/forward",
         "*=403 anon=401 revoked=401 expired=401 holder=201 holder_no_reader=201",
     ),
-    // The delivery's creator (R's representative made D1) or R's administrator.
+    // The delivery's creator (R's representative made D1) or R's administrators.
     (
         "POST",
         "/v1/deliveries/{id}/recall",
-        "*=403 anon=401 revoked=401 expired=401 rep=200 r_admin=200",
+        "*=403 anon=401 revoked=401 expired=401 rep=200 r_admin=200 holder_admin=200",
     ),
     (
         "POST",
         "/v1/deliveries/{id}/opened",
-        "*=403 anon=401 revoked=401 expired=401 holder=200 holder_no_forwarder=200",
+        "*=403 anon=401 revoked=401 expired=401 holder=200 holder_no_forwarder=200 \
+         holder_admin=200",
     ),
     (
         "GET",
         "/v1/deliveries/{id}/envelope",
-        "*=403 anon=401 revoked=401 expired=401 holder=200 holder_no_forwarder=200",
+        "*=403 anon=401 revoked=401 expired=401 holder=200 holder_no_forwarder=200 \
+         holder_admin=200",
     ),
     (
         "GET",
         "/v1/orgs/{org}/audit",
-        "*=403 anon=401 revoked=401 expired=401 r_admin=200",
+        "*=403 anon=401 revoked=401 expired=401 r_admin=200 holder_admin=200",
     ),
     // Organization-signed status: anyone reads it (it verifies against the pinned record);
     // only the organization's administrator publishes it (signed with the organization key on
@@ -195,7 +203,7 @@ const MATRIX: &[(&str, &str, &str)] = &[
     (
         "PUT",
         "/v1/orgs/{org}/revocations",
-        "*=403 anon=401 revoked=401 expired=401 r_admin=200",
+        "*=403 anon=401 revoked=401 expired=401 r_admin=200 holder_admin=200",
     ),
     // The partner list (SPEC.md §5.8) is read only by the organization's own members (it is
     // theirs to honour, and it tells with whom the organization works); only the administrator
@@ -203,18 +211,19 @@ const MATRIX: &[(&str, &str, &str)] = &[
     (
         "GET",
         "/v1/orgs/{org}/partners",
-        "*=403 anon=401 revoked=401 expired=401 r_admin=200 rep=200 holder=200 holder_no_reader=200 holder_no_forwarder=200 peer=200",
+        "*=403 anon=401 revoked=401 expired=401 r_admin=200 rep=200 holder=200 \
+         holder_no_reader=200 holder_no_forwarder=200 holder_admin=200 peer=200",
     ),
     (
         "PUT",
         "/v1/orgs/{org}/partners",
-        "*=403 anon=401 revoked=401 expired=401 r_admin=200",
+        "*=403 anon=401 revoked=401 expired=401 r_admin=200 holder_admin=200",
     ),
     ("GET", "/v1/orgs/{org}/checkpoint", "*=200"),
     (
         "PUT",
         "/v1/orgs/{org}/checkpoint",
-        "*=403 anon=401 revoked=401 expired=401 r_admin=200",
+        "*=403 anon=401 revoked=401 expired=401 r_admin=200 holder_admin=200",
     ),
     ("GET", "/v1/rules", "*=200 anon=401 revoked=401 expired=401"),
     // Representatives and forwarders keep routing rules.
@@ -236,6 +245,20 @@ const MATRIX: &[(&str, &str, &str)] = &[
         "/v1/me/local-state/{kind}",
         "*=200 anon=401 revoked=401 expired=401",
     ),
+];
+
+/// Routes outside the route table (not in `soshiki_server::routes()` nor in openapi.json): the
+/// operator's probes and metrics, and the demo's member index. They are public by design and
+/// serve no organization's data: `/healthz` says the process runs, `/readyz` whether the
+/// database and the blob store answer, `/metrics` holds process-wide counters (no id, no name;
+/// firewall it or serve it on `metrics_bind`), and `/v1/demo/members` exists only under
+/// `serve --demo` (public demo keys; absent otherwise, as here). Every caller gets the same
+/// answer, whose body names no organization, member or delivery of the world.
+const OUTSIDE_THE_TABLE: &[(&str, &str, &str)] = &[
+    ("GET", "/healthz", "*=200"),
+    ("GET", "/readyz", "*=200"),
+    ("GET", "/metrics", "*=200"),
+    ("GET", "/v1/demo/members", "*=404"),
 ];
 
 /// The expected status of `caller` on a route, from its row.
@@ -269,10 +292,12 @@ struct World {
     r_org_id: String,
     /// An organization registered without members (for the first-administrator route).
     fresh_org: OrganizationKey<S>,
-    /// D1 (holder), D2 (holder_no_reader), D3 (holder_no_forwarder), all created by `rep`.
+    /// D1 (holder), D2 (holder_no_reader), D3 (holder_no_forwarder), D4 (holder_admin), all
+    /// created by `rep`.
     d1: String,
     d2: String,
     d3: String,
+    d4: String,
     envelope_id: String,
     /// Forward bodies made by the holders of D1 and D2 (each to `peer`).
     forward_d1: Vec<Vec<u8>>,
@@ -670,8 +695,37 @@ async fn build_world(url: &str) -> World {
     let expired_at = t + 120;
     let expired = enroll_for(url, &r_org, "期限切れ", Roles::READER, expired_at).await;
     let x_member = enroll_for(url, &x_org, "他組織", Roles::READER, year).await;
+    let holder_admin = enroll_for(
+        url,
+        &r_org,
+        "課長兼管理者",
+        Roles::ADMIN.union(Roles::READER),
+        year,
+    )
+    .await;
+    // Y requires the sender role to send outside (its signed policy).
+    let y_org = create_org::<S>(url, "送信者限定").await;
+    flows::set_policy(
+        &y_org.admin.client,
+        &y_org.admin.key,
+        &Policy {
+            sender_role_required: true,
+            ..Policy::default()
+        },
+    )
+    .await
+    .expect("Y requires the sender role");
+    let y_sender = enroll_for(
+        url,
+        &y_org,
+        "送信係",
+        Roles::READER.union(Roles::SENDER),
+        year,
+    )
+    .await;
+    let y_no_sender = enroll_for(url, &y_org, "閲覧係", Roles::READER, year).await;
 
-    // The envelope: three parts, sent to R's representative, forwarded one part each.
+    // The envelope: four parts, sent to R's representative, forwarded one part each.
     let mut sender_client = Client::new(url, &ClientOptions::default()).expect("client");
     flows::login(&mut sender_client, &sender)
         .await
@@ -680,7 +734,7 @@ async fn build_world(url: &str) -> World {
         .certificate
         .verify(r_org.record(), t)
         .expect("rep verifies");
-    let parts = ["omachi", "yasaka", "miasa"]
+    let parts = ["omachi", "yasaka", "miasa", "ikeda"]
         .iter()
         .map(|d| OutgoingPart {
             info: PartInfo {
@@ -711,14 +765,16 @@ async fn build_world(url: &str) -> World {
             (id(&holder), vec![0]),
             (id(&holder_no_reader), vec![1]),
             (id(&holder_no_forwarder), vec![2]),
+            (id(&holder_admin), vec![3]),
         ],
     )
     .await
     .expect("forward");
-    let (d1, d2, d3) = (
+    let (d1, d2, d3, d4) = (
         fwd.deliveries[0].id.clone(),
         fwd.deliveries[1].id.clone(),
         fwd.deliveries[2].id.clone(),
+        fwd.deliveries[3].id.clone(),
     );
     let forward_d1 = forward_responses(url, &holder, &d1, &peer.certificate).await;
     let forward_d2 = forward_responses(url, &holder_no_reader, &d2, &peer.certificate).await;
@@ -894,6 +950,9 @@ async fn build_world(url: &str) -> World {
         ("holder_no_forwarder", holder_no_forwarder),
         ("peer", peer),
         ("expired", expired),
+        ("holder_admin", holder_admin),
+        ("y_sender", y_sender),
+        ("y_no_sender", y_no_sender),
     ];
     for (name, key) in members {
         let token = login(url, &key).await;
@@ -932,6 +991,7 @@ async fn build_world(url: &str) -> World {
         d1,
         d2,
         d3,
+        d4,
         envelope_id: sent.envelope_id,
         forward_d1,
         forward_d2,
@@ -968,6 +1028,7 @@ fn delivery_of<'a>(w: &'a World, caller: &str) -> &'a str {
     match caller {
         "holder_no_reader" => &w.d2,
         "holder_no_forwarder" => &w.d3,
+        "holder_admin" => &w.d4,
         _ => &w.d1,
     }
 }
@@ -1398,6 +1459,48 @@ async fn run_matrix(backend: Backend) {
         shared_inst.stop().await;
         shared.remove().await;
     }
+    // The routes outside the table, for every caller (read-only: one copy of the world).
+    let shared = template.fork(root.path()).await;
+    let inst = shared.serve(0).await;
+    let secrets: Vec<String> = world
+        .callers
+        .values()
+        .filter_map(|c| c.key.as_ref())
+        .map(|k| k.certificate.fingerprint().to_hex())
+        .chain([
+            world.r_org_id.clone(),
+            world.d1.clone(),
+            world.envelope_id.clone(),
+        ])
+        .collect();
+    for (method, route, row) in OUTSIDE_THE_TABLE {
+        assert!(
+            !routes.iter().any(|(m, p)| m == method && p == route),
+            "{method} {route} is in the route table: give it a MATRIX row instead"
+        );
+        for caller in CALLERS {
+            let want = expected(row, caller);
+            let call = Call {
+                method: reqwest::Method::GET,
+                path: route.to_string(),
+                body: None,
+                action: None,
+                with_token: true,
+            };
+            let (got, body) = perform(&inst.url, &world, caller, call).await;
+            cells += 1;
+            if got != want {
+                failures.push(format!(
+                    "{method} {route} as {caller}: expected {want}, got {got}: {body}"
+                ));
+            }
+            if let Some(s) = secrets.iter().find(|s| body.contains(s.as_str())) {
+                failures.push(format!("{method} {route} as {caller}: the body names {s}"));
+            }
+        }
+    }
+    inst.stop().await;
+    shared.remove().await;
     template.remove().await;
     assert!(
         failures.is_empty(),
