@@ -96,6 +96,11 @@ const M = {
   'err.api.no-sending-role': ['あなたの組織では、送信者の役割を持つ職員だけが他の組織へ送信できます。管理者に連絡してください。', 'In your organization only staff with the sender role may send to other organizations. Contact your administrator.'],
   'err.api.quota-exceeded': ['組織の保存容量の上限を超えるため送信できません。管理者に連絡してください。', 'Sending would exceed your organization\'s storage quota. Contact your administrator.'],
   'err.api.too-many-pending-uploads': ['完了していない送信が多すぎます。送信中のものが終わるのを待つか、しばらく（最長で1日）たってからもう一度送信してください。', 'You have too many unfinished uploads. Wait until one finishes, or send again later (at most a day).'],
+  'err.api.validity-over-policy': ['この証明書の有効期間は、組織の方針で決めた上限より長いため承認できません。期間を短くして承認し直してください。', 'The certificate is valid for longer than your organization\'s policy allows. Approve it again with a shorter validity.'],
+  'err.api.stale-list': ['サーバーにはすでに同じか新しい一覧が保存されています。最新の一覧を読み込んでから、もう一度署名して公開してください。', 'The server already holds the same or a newer list. Load the newest list, then sign and publish again.'],
+  'err.api.checkpoint-mismatch': ['この確認点は、サーバーにある組織の監査記録と一致しません。監査記録を読み込み直して、確認点を作り直してください。', 'This checkpoint does not match your organization\'s audit trail on the server. Reload the trail and make the checkpoint again.'],
+  'err.api.target-not-member': ['転送先は、あなたの組織の有効な職員ではありません（未登録・他の組織・失効済み）。転送先を選び直してください。', 'The target is not an active member of your organization (not registered, of another organization, or revoked). Choose another target.'],
+  'err.api.delivery-changed': ['この文書は、画面を開いた後に状態が変わりました（取り消し・開封・期限切れ・別の転送）。読み込み直してください。', 'This delivery changed after you opened it (recalled, opened, expired or forwarded elsewhere). Reload it.'],
   'err.api.other': ['サーバーがエラーを返しました（HTTP {status}）。', 'The server answered with an error (HTTP {status}).'],
 
   // ----- setup -----

@@ -320,11 +320,17 @@ fn require_forwarder(actor: &Actor, d: &DeliveryRow) -> ApiResult<()> {
     }
     match d.status {
         DeliveryStatus::Delivered | DeliveryStatus::Forwarded => Ok(()),
-        other => Err(ApiError::Conflict(format!(
+        other => Err(delivery_changed(format!(
             "the delivery was {} and cannot be forwarded",
             status_name(other)
         ))),
     }
+}
+
+/// 409 `delivery-changed`: the delivery is no longer what the forwarding request was made
+/// from (recalled, opened, expired, or forwarded by another request).
+fn delivery_changed(message: String) -> ApiError {
+    ApiError::coded(StatusCode::CONFLICT, codes::DELIVERY_CHANGED, message)
 }
 
 /// `GET /v1/deliveries/{id}/forwarding-request[?parts=0,2]` (the holder, a forwarder): the
@@ -454,17 +460,25 @@ pub async fn forward(
                 "a forward response is made by another member than the logged-in holder".into(),
             ));
         }
+        let not_member = |why: &str| {
+            ApiError::coded(
+                StatusCode::BAD_REQUEST,
+                codes::TARGET_NOT_MEMBER,
+                format!(
+                    "target {} is not an active member of the holder's organization ({why})",
+                    a.target
+                ),
+            )
+        };
         let t = st.store.member(&a.target).await.map_err(|e| match e {
-            soshiki_store::StoreError::NotFound(_) => {
-                ApiError::BadRequest(format!("target {} is not a registered member", a.target))
-            }
+            soshiki_store::StoreError::NotFound(_) => not_member("not registered"),
             other => other.into(),
         })?;
-        if t.org_id != d.holder_org || t.status != MemberStatus::Active {
-            return Err(ApiError::BadRequest(format!(
-                "target {} is not an active member of the holder's organization",
-                a.target
-            )));
+        if t.org_id != d.holder_org {
+            return Err(not_member("a member of another organization"));
+        }
+        if t.status != MemberStatus::Active {
+            return Err(not_member("revoked"));
         }
         if a.parts.is_empty() {
             return Err(ApiError::BadRequest(
@@ -521,7 +535,8 @@ pub async fn forward(
     } else {
         DeliveryStatus::Delivered
     };
-    st.store
+    match st
+        .store
         .commit_forward(
             &id,
             parent_status,
@@ -529,10 +544,29 @@ pub async fn forward(
             &[action::entry(&st, &d.holder_org, &entry)],
         )
         .await
-        .map_err(ApiError::store(
-            "unknown delivery",
-            "the delivery changed meanwhile: fetch a new forwarding request",
-        ))?;
+    {
+        Ok(()) => {}
+        Err(soshiki_store::StoreError::Conflict(_)) => {
+            // Tell a delivery that changed since it was read (another request forwarded,
+            // recalled or opened it) from any other conflict (a replayed statement, a target
+            // revoked meanwhile).
+            let now = load(&st, &id).await?;
+            let now_available = forwardable_parts(&now, &st.store.children(&id, 0).await?);
+            if now.status != d.status || now_available != available {
+                return Err(delivery_changed(format!(
+                    "the delivery changed meanwhile (it is now {}): reload it and fetch a new \
+                     forwarding request",
+                    status_name(now.status)
+                )));
+            }
+            return Err(ApiError::Conflict(
+                "the forward conflicts with the current state: its signed statement was \
+                 already used (sign a new one), or a target was revoked meanwhile"
+                    .into(),
+            ));
+        }
+        Err(e) => return Err(ApiError::store("unknown delivery", "")(e)),
+    }
     Ok((
         StatusCode::CREATED,
         Json(ForwardResult {

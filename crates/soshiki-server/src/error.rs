@@ -86,6 +86,18 @@ pub mod codes {
     pub const NO_SENDING_ROLE: &str = "no-sending-role";
     /// 429: the member already has as many unfinished uploads as the server allows.
     pub const TOO_MANY_PENDING_UPLOADS: &str = "too-many-pending-uploads";
+    /// 400: a new member's certificate is valid for longer than the organization's policy
+    /// allows (`max_validity_days`).
+    pub const VALIDITY_OVER_POLICY: &str = "validity-over-policy";
+    /// 409: a revocation list or partner list whose serial is not greater than the stored one.
+    pub const STALE_LIST: &str = "stale-list";
+    /// 400: an audit checkpoint whose position and head hash are not the organization's trail.
+    pub const CHECKPOINT_MISMATCH: &str = "checkpoint-mismatch";
+    /// 400: a forward target that is not an active member of the holder's organization.
+    pub const TARGET_NOT_MEMBER: &str = "target-not-member";
+    /// 409: the delivery changed since the forwarding request was made (recalled, opened,
+    /// expired, or forwarded by another request): reload it.
+    pub const DELIVERY_CHANGED: &str = "delivery-changed";
 
     /// The generic codes, one per status (the body of an error without a specific code).
     pub const GENERIC: &[&str] = &[
@@ -118,6 +130,11 @@ pub mod codes {
         QUOTA_EXCEEDED,
         NO_SENDING_ROLE,
         TOO_MANY_PENDING_UPLOADS,
+        VALIDITY_OVER_POLICY,
+        STALE_LIST,
+        CHECKPOINT_MISMATCH,
+        TARGET_NOT_MEMBER,
+        DELIVERY_CHANGED,
     ];
 }
 

@@ -49,11 +49,15 @@ pub fn verify_new_cert<S: Suite>(
     if let Some(days) = org.max_validity_days {
         let length = cert.not_after.saturating_sub(cert.not_before);
         if length > u64::from(days) * 86_400 {
-            return Err(ApiError::BadRequest(format!(
-                "the certificate is valid for {} days, longer than the organization's limit of \
-                 {days} days (max_validity_days)",
-                length.div_ceil(86_400)
-            )));
+            return Err(ApiError::coded(
+                axum::http::StatusCode::BAD_REQUEST,
+                crate::error::codes::VALIDITY_OVER_POLICY,
+                format!(
+                    "the certificate is valid for {} days, longer than the organization's limit \
+                     of {days} days (max_validity_days)",
+                    length.div_ceil(86_400)
+                ),
+            ));
         }
     }
     Ok(cert)

@@ -6,7 +6,7 @@
 //! a checkpoint that matches its own trail) so that it never serves a useless object.
 
 use axum::extract::State;
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use soshiki_core::checkpoint::AuditCheckpoint;
 use soshiki_core::partners::PartnerList;
@@ -20,10 +20,22 @@ use soshiki_proto::{ActionSpec, B64};
 use soshiki_store::{CheckpointRow, PartnerListRow, RevocationListRow, SignedListRow};
 
 use crate::auth::Actor;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{codes, ApiError, ApiResult};
 use crate::extract::{FpPath, JsonBody};
 use crate::util;
 use crate::{action, AppState};
+
+/// Map a store error of publishing a signed list: a conflict is a list that is not newer
+/// than the stored one (409 `stale-list`).
+fn stale_list(message: &'static str) -> impl Fn(soshiki_store::StoreError) -> ApiError {
+    move |e| match e {
+        soshiki_store::StoreError::Conflict(_) => {
+            ApiError::coded(StatusCode::CONFLICT, codes::STALE_LIST, message)
+        }
+        soshiki_store::StoreError::NotFound(_) => ApiError::NotFound("unknown organization".into()),
+        other => ApiError::from(other),
+    }
+}
 
 /// The organization `org_id` and its suite, for a request only its administrator may make.
 async fn administered_org(
@@ -108,9 +120,9 @@ pub async fn publish_revocations(
     st.store
         .put_revocation_list(&row, &action::entry(&st, &org_id, &entry))
         .await
-        .map_err(ApiError::store(
-            "unknown organization",
-            "the stored revocation list has the same or a greater serial number",
+        .map_err(stale_list(
+            "the stored revocation list has the same or a greater serial number: sign a new \
+             list from the newest one",
         ))?;
     Ok(Json(list_info(row)))
 }
@@ -173,9 +185,9 @@ pub async fn publish_partners(
     st.store
         .put_partner_list(&row, &action::entry(&st, &org_id, &entry))
         .await
-        .map_err(ApiError::store(
-            "unknown organization",
-            "the stored partner list has the same or a greater serial number",
+        .map_err(stale_list(
+            "the stored partner list has the same or a greater serial number: sign a new list \
+             from the newest one",
         ))?;
     Ok(Json(list_info(row)))
 }
@@ -218,8 +230,11 @@ pub async fn publish_checkpoint(
     match at.first() {
         Some(r) if r.seq == position && r.hash == head => {}
         _ => {
-            return Err(ApiError::BadRequest(
-                "the checkpoint does not match this organization's audit trail".into(),
+            return Err(ApiError::coded(
+                StatusCode::BAD_REQUEST,
+                codes::CHECKPOINT_MISMATCH,
+                "the checkpoint does not match this organization's audit trail (no entry at \
+                 its position, or another head hash)",
             ))
         }
     }

@@ -246,6 +246,7 @@ async fn certificate_validity_is_capped_by_the_organization_policy() {
         .expect("cert");
     let e = post(year).await.expect_err("longer than the policy");
     assert_eq!(status(&e), 400, "{e}");
+    assert_eq!(e.code(), Some("validity-over-policy"), "{e}");
     assert!(e.to_string().contains("max_validity_days"), "{e}");
     // Longer than requested (even within the cap) is refused too.
     let mut longer = req.to_certificate_request();

@@ -452,6 +452,8 @@ async fn revoked_members_cannot_log_in_or_receive() {
         .await
         .expect_err("refused");
     assert_eq!(status(&e), 400, "{e}");
+    assert_eq!(e.code(), Some("target-not-member"), "{e}");
+    assert!(e.to_string().contains("revoked"), "{e}");
     // Nobody can send to a revoked representative.
     let to = rep2
         .key
@@ -794,6 +796,8 @@ async fn replayed_action_statement_is_refused() {
         .await
         .expect_err("the replay is refused");
     assert_eq!(status(&e), 409, "{e}");
+    // Not reported as a changed delivery: the delivery is as it was, the statement is used.
+    assert_eq!(e.code(), Some("conflict"), "{e}");
     let d = w.rep.client.delivery(&delivery).await.expect("d");
     assert_eq!(d.status, "delivered");
     assert_eq!(d.forwardable_parts, vec![0], "the part is still free");
@@ -807,4 +811,56 @@ async fn replayed_action_statement_is_refused() {
     )
     .await
     .expect("a new statement");
+}
+
+/// A forwarder prepared a forward (forwarding request fetched, shares made) and meanwhile the
+/// representative recalled the delivery from it: the stale forward is refused with 409
+/// `delivery-changed` (reload it), and so is a new forwarding request; nothing is forwarded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forward_prepared_before_a_recall_is_refused_as_changed() {
+    let w = world::<P256>().await;
+    let chief = enroll(&w.ts.url(), &w.city, "課長", Roles::FORWARDER).await;
+    let delivery = send_one(&w, &[b"a"]).await;
+    let to_chief = flows::forward(
+        &w.rep.client,
+        &w.rep.key,
+        &delivery,
+        &[(chief.id(), vec![0])],
+    )
+    .await
+    .expect("to the chief")
+    .deliveries[0]
+        .id
+        .clone();
+    let req = ForwardingRequest::<P256>::from_bytes(
+        &chief
+            .client
+            .forwarding_request(&to_chief, None)
+            .await
+            .expect("request"),
+    )
+    .expect("decode");
+    let resp = craft(&req, &chief.key, &w.reader.key.certificate, &[0]);
+    flows::recall(&w.rep.client, &w.rep.key, &to_chief)
+        .await
+        .expect("recalled meanwhile");
+    let e = post_forward(&chief, &to_chief, &w.reader.id(), &[0], resp)
+        .await
+        .expect_err("stale forward");
+    assert_eq!(
+        (status(&e), e.code()),
+        (409, Some("delivery-changed")),
+        "{e}"
+    );
+    let e = chief
+        .client
+        .forwarding_request(&to_chief, None)
+        .await
+        .expect_err("recalled");
+    assert_eq!(
+        (status(&e), e.code()),
+        (409, Some("delivery-changed")),
+        "{e}"
+    );
+    assert!(w.reader.client.inbox(None).await.expect("inbox").is_empty());
 }

@@ -229,6 +229,7 @@ async fn only_the_administrator_publishes_a_newer_organization_signed_partner_li
         .await
         .expect_err("same serial");
     assert_eq!(e.status(), Some(409));
+    assert_eq!(e.code(), Some("stale-list"), "{e}");
     // Members read it; another organization's members do not.
     assert!(clerk
         .client

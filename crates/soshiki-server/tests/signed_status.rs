@@ -285,6 +285,7 @@ async fn forged_stale_and_replayed_lists_are_refused() {
         .await
         .expect_err("same serial");
     assert_eq!(status(&e), 409, "{e}");
+    assert_eq!(e.code(), Some("stale-list"), "{e}");
     // Republishing (the next serial, fresh) makes the organization addressable again.
     let next = flows::publish_revocations(
         &city.admin.client,
@@ -420,6 +421,7 @@ async fn rewritten_trail_before_a_checkpoint_is_caught() {
         .await
         .expect_err("does not match the trail");
     assert_eq!(status(&e), 400, "{e}");
+    assert_eq!(e.code(), Some("checkpoint-mismatch"), "{e}");
 
     // The attack: entry 2 (the first revocation list's publication) deleted, the rest
     // renumbered and rehashed. Without a checkpoint this trail verifies (see omachi.rs).
