@@ -857,7 +857,7 @@ fn page_query(rb: RequestBuilder, limit: u32, after: Option<&str>) -> RequestBui
 }
 
 /// Follow `next` from the first page until the last, at most [`MAX_PAGES`] pages; a cursor
-/// that repeats is refused as untrusted server data.
+/// seen before in this listing (a loop A→A or A→B→A) is refused as untrusted server data.
 async fn all_pages<T, F, Fut>(mut page: F) -> Result<Vec<T>>
 where
     F: FnMut(Option<String>) -> Fut,
@@ -865,12 +865,13 @@ where
 {
     let mut out = Vec::new();
     let mut after: Option<String> = None;
+    let mut seen = std::collections::HashSet::new();
     for _ in 0..MAX_PAGES {
         let (items, next) = page(after.clone()).await?;
         out.extend(items);
         match next {
             None => return Ok(out),
-            Some(n) if after.as_deref() == Some(n.as_str()) => {
+            Some(n) if !seen.insert(n.clone()) => {
                 return Err(ClientError::Untrusted(
                     "the server repeated a page cursor".into(),
                 ))
@@ -881,4 +882,46 @@ where
     Err(ClientError::Untrusted(format!(
         "the listing did not end after {MAX_PAGES} pages"
     )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A server whose cursors loop (A→A, or A→B→A) is caught at the first repeat, not after
+    /// [`MAX_PAGES`] pages; an honest listing is returned whole.
+    #[test]
+    fn looping_page_cursors_are_refused() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime");
+        for cycle in [vec!["a"], vec!["a", "b"], vec!["a", "b", "c"]] {
+            let calls = std::cell::Cell::new(0usize);
+            let r = rt.block_on(all_pages(|_after| {
+                let i = calls.get();
+                calls.set(i + 1);
+                let next = cycle[i % cycle.len()].to_string();
+                async move { Ok((vec![i], Some(next))) }
+            }));
+            assert!(
+                matches!(&r, Err(ClientError::Untrusted(m)) if m.contains("repeated")),
+                "{cycle:?}: {r:?}"
+            );
+            assert_eq!(
+                calls.get(),
+                cycle.len() + 1,
+                "{cycle:?}: stopped at the first repeat"
+            );
+        }
+        let calls = std::cell::Cell::new(0usize);
+        let all = rt
+            .block_on(all_pages(|_after| {
+                let i = calls.get();
+                calls.set(i + 1);
+                let next = (i < 2).then(|| format!("c{i}"));
+                async move { Ok((vec![i], next)) }
+            }))
+            .expect("honest listing");
+        assert_eq!(all, vec![0, 1, 2]);
+    }
 }
