@@ -421,7 +421,7 @@ fn forwarded_envelope<S: Suite>(w: &World<S>, body: &[u8]) -> Res<Vec<u8>> {
         &mut file,
     )?;
     let f = EnvelopeFile::<S>::open(&mut Cursor::new(&file))?;
-    let v = f.header.verify()?;
+    let v = f.header.clone().verify()?;
     let h = v.forward(
         &w.forwarder(),
         &w.verified(&w.reader)?,
@@ -436,7 +436,7 @@ fn forwarded_envelope<S: Suite>(w: &World<S>, body: &[u8]) -> Res<Vec<u8>> {
 
 /// The final reader's decryption of a small one-part envelope: open the part's capsule (one DH,
 /// HKDF, key-commitment check) and decrypt and check the body (AES-GCM, SHA-256 digest against
-/// the signed one). The chain verification (`header.verify()`: certificates, sender signature,
+/// the signed one). The chain verification (`header.clone().verify()`: certificates, sender signature,
 /// hop proofs) is done once outside the timed loop, because umbral's `decrypt_reencrypted`
 /// takes cfrags that are already verified; verification is `verify_vs_umbral`'s business. What
 /// remains is the same job on both sides: one re-encrypted capsule opened with the reader's key
@@ -459,7 +459,7 @@ impl<S: Suite> DecryptBench<S> {
             opened,
             body_len: body.len(),
         };
-        let v = bench.opened.header.verify()?;
+        let v = bench.opened.header.clone().verify()?;
         let mut out = Vec::new();
         envelope::decrypt_part(
             &v,
@@ -476,7 +476,7 @@ impl<S: Suite> DecryptBench<S> {
         Ok(bench)
     }
 
-    fn decrypt(&self, verified: &envelope::VerifiedEnvelope<'_, S>, out: &mut Vec<u8>) {
+    fn decrypt(&self, verified: &envelope::VerifiedEnvelope<S>, out: &mut Vec<u8>) {
         out.clear();
         let r = envelope::decrypt_part(
             verified,
@@ -502,7 +502,7 @@ fn our_envelope_forward<S: Suite>(cfg: &Config) -> Res<Duration> {
         &mut file,
     )?;
     let f = EnvelopeFile::<S>::open(&mut Cursor::new(&file))?;
-    let v = f.header.verify()?;
+    let v = f.header.clone().verify()?;
     let target = w.verified(&w.reader)?;
     let fw = w.forwarder();
     v.forward(&fw, &target, None, NOW + 60, &mut OsRng)?;
@@ -623,7 +623,7 @@ fn forward_in_place<S: Suite>(w: &World<S>, path: &Path) -> Res<(Duration, Durat
     let t = Instant::now();
     let mut f = OpenOptions::new().read(true).write(true).open(path)?;
     let file = EnvelopeFile::<S>::open(&mut f)?;
-    let v = file.header.verify()?;
+    let v = file.header.clone().verify()?;
     let target = w.reader.cert.verify(w.receiving.organization(), NOW)?;
     let h = v.forward(&w.forwarder(), &target, None, NOW + 60, &mut OsRng)?;
     f.seek(SeekFrom::End(0))?;
@@ -642,7 +642,7 @@ fn check_forward_in_place<S: Suite>(w: &World<S>, path: &Path, len: u64) -> Res<
     let original_len = std::fs::metadata(path)?.len();
     let mut f = OpenOptions::new().read(true).write(true).open(path)?;
     let file = EnvelopeFile::<S>::open(&mut f)?;
-    let v = file.header.verify()?;
+    let v = file.header.clone().verify()?;
     let h = v.forward(
         &w.forwarder(),
         &w.verified(&w.reader)?,
@@ -653,7 +653,7 @@ fn check_forward_in_place<S: Suite>(w: &World<S>, path: &Path, len: u64) -> Res<
     f.seek(SeekFrom::End(0))?;
     envelope::write_trailer(&h, &mut f)?;
     let after = EnvelopeFile::<S>::open(&mut f)?;
-    let v = after.header.verify()?;
+    let v = after.header.clone().verify()?;
     v.open_slot(0, &w.reader.enc)?;
     if len <= MIB {
         let mut got = Vec::new();
@@ -963,7 +963,10 @@ fn main() -> Res<()> {
         DecryptBench::<Ristretto255>::new(&small_msg)?,
         DecryptBench::<P256>::new(&small_msg)?,
     );
-    let (vr, vp) = (dr.opened.header.verify()?, dp.opened.header.verify()?);
+    let (vr, vp) = (
+        dr.opened.header.clone().verify()?,
+        dp.opened.header.clone().verify()?,
+    );
     let (mut out_r, mut out_p) = (Vec::with_capacity(4096), Vec::with_capacity(4096));
     let m = cfg.micro(&mut [
         &mut || um.decrypt(),

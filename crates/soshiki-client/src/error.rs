@@ -98,6 +98,7 @@ impl From<crate::steps::StepError> for ClientError {
             E::Verify(e) => ClientError::Verify(e),
             E::Decrypt(e) => ClientError::Decrypt(e),
             E::KeyFile(e) => ClientError::KeyFile(e),
+            E::Forward(e) => ClientError::Forward(e),
         }
     }
 }

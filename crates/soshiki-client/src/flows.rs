@@ -21,8 +21,8 @@ use soshiki_core::cert::{
     Certificate, Fingerprint, Organization, OrganizationKey, Roles, VerifiedCertificate,
 };
 use soshiki_core::envelope::{
-    self, EncryptOptions, EnvelopeFile, Forwarder, Metadata, PartInfo, PartSource, Sender,
-    METADATA_SLOT, PREFIX_LEN,
+    self, EncryptOptions, EnvelopeFile, Metadata, PartInfo, PartSource, Sender, METADATA_SLOT,
+    PREFIX_LEN,
 };
 use soshiki_core::keyfile::{KdfParams, MemberKey};
 use soshiki_core::keys::{SecretKey, SigningKey};
@@ -849,20 +849,30 @@ pub async fn send<S: Suite>(
 // ---------------------------------------------------------------------------------------------
 // Forward (model 2)
 
-/// What a forwarder sees of a delivery before forwarding it: the verified request, the
-/// routing metadata it opened with its key, and the parts it may forward.
-#[derive(Debug)]
+/// What a forwarder sees of a delivery before forwarding it: the request, verified once and
+/// kept ([`steps::RequestView`]: the routing metadata it opened with its key and the parts it
+/// may forward). [`forward_viewed`] forwards from it without fetching or verifying again.
+#[derive(Debug, Clone)]
 pub struct ForwardView<S: Suite> {
     /// The delivery.
     pub delivery: DeliveryInfo,
-    /// The forwarding request (verified).
-    pub request: ForwardingRequest<S>,
+    /// The verified request, its metadata and the offered parts.
+    pub request: crate::steps::RequestView<S>,
+}
+
+impl<S: Suite> ForwardView<S> {
     /// Title, category and per-part labels.
-    pub metadata: Metadata,
+    pub fn metadata(&self) -> &Metadata {
+        &self.request.metadata
+    }
     /// The parts offered, all held by this forwarder.
-    pub parts: Vec<u32>,
+    pub fn parts(&self) -> &[u32] {
+        &self.request.offered
+    }
     /// The sender (check its organization against a pin before trusting the name).
-    pub sender: VerifiedCertificate<S>,
+    pub fn sender(&self) -> &VerifiedCertificate<S> {
+        self.request.verified.sender()
+    }
 }
 
 /// Fetch and verify a delivery's forwarding request (no part's `C1`): sender signature,
@@ -876,39 +886,40 @@ pub async fn forward_view<S: Suite>(
     parts: Option<&[u32]>,
 ) -> Result<ForwardView<S>> {
     let delivery = client.delivery(delivery_id).await?;
-    let bytes = client.forwarding_request(delivery_id, parts).await?;
-    let me = copy_member_key(key)?;
-    let want: Option<Vec<u32>> = parts.map(<[u32]>::to_vec);
-    let (request, metadata, offered, sender) = blocking(move || {
-        let request = ForwardingRequest::<S>::from_bytes(&bytes)?;
-        let (metadata, offered, sender) =
-            crate::steps::view_request(&request, &me, want.as_deref(), unix_now())?;
-        Ok((request, metadata, offered, sender))
-    })
-    .await?;
-    if delivery.envelope_id != hex::encode(request.core.envelope_id) {
+    let request = fetch_request(client, key, delivery_id, parts).await?;
+    if delivery.envelope_id != hex::encode(request.verified.request().core.envelope_id) {
         return Err(untrusted("the forwarding request is for another envelope"));
     }
-    Ok(ForwardView {
-        delivery,
-        request,
-        metadata,
-        parts: offered,
-        sender,
-    })
+    Ok(ForwardView { delivery, request })
 }
 
-/// Forward parts of a delivery to members of the forwarder's organization, in one action:
-/// `plan` lists `(target certificate id, parts)`; parts of different entries must not overlap.
-/// Each target certificate is fetched from the directory and verified against the member's own
-/// organization as pinned in its key file. The shares are made locally (model 2) and the
-/// server combines them.
-pub async fn forward<S: Suite>(
+/// The one fetch and the one verification of a forward: the forwarding request for `parts`
+/// (every forwardable part if `None`), checked by [`steps::view_request`].
+async fn fetch_request<S: Suite>(
     client: &Client,
     key: &MemberKey<S>,
     delivery_id: &str,
-    plan: &[(String, Vec<u32>)],
-) -> Result<ForwardResult> {
+    parts: Option<&[u32]>,
+) -> Result<crate::steps::RequestView<S>> {
+    let bytes = client.forwarding_request(delivery_id, parts).await?;
+    let me = copy_member_key(key)?;
+    let want: Option<Vec<u32>> = parts.map(<[u32]>::to_vec);
+    blocking(move || {
+        let request = ForwardingRequest::<S>::from_bytes(&bytes)?;
+        Ok(crate::steps::view_request(
+            request,
+            &me,
+            want.as_deref(),
+            unix_now(),
+        )?)
+    })
+    .await
+}
+
+/// A forward plan checked as the server and the signed statement require: at least one
+/// target, each with at least one part, parts sorted, no part twice, within the statement's
+/// limits. Returns the sorted plan and every part in it.
+fn checked_plan(plan: &[(String, Vec<u32>)]) -> Result<(Vec<(String, Vec<u32>)>, Vec<u32>)> {
     if plan.is_empty() || plan.iter().any(|(_, p)| p.is_empty()) {
         return Err(ClientError::Invalid(
             "a forward needs at least one target with at least one part".into(),
@@ -919,7 +930,7 @@ pub async fn forward<S: Suite>(
         p.sort_unstable();
     }
     crate::proto::check_forward_plan(&sorted).map_err(ClientError::Invalid)?;
-    let mut all: Vec<u32> = plan.iter().flat_map(|(_, p)| p.iter().copied()).collect();
+    let mut all: Vec<u32> = sorted.iter().flat_map(|(_, p)| p.iter().copied()).collect();
     all.sort_unstable();
     let n = all.len();
     all.dedup();
@@ -928,47 +939,67 @@ pub async fn forward<S: Suite>(
             "a part can go to only one target in one forward".into(),
         ));
     }
-    let bytes = client.forwarding_request(delivery_id, Some(&all)).await?;
+    Ok((sorted, all))
+}
+
+/// Forward parts of a delivery to members of the forwarder's organization, in one action:
+/// `plan` lists `(target certificate id, parts)`; parts of different entries must not overlap.
+/// Each target certificate is fetched from the directory and verified against the member's own
+/// organization as pinned in its key file. The shares are made locally (model 2) and the
+/// server combines them. One fetch and one verification of the forwarding request (for the
+/// planned parts only); [`forward_viewed`] when the request was already fetched for a view.
+pub async fn forward<S: Suite>(
+    client: &Client,
+    key: &MemberKey<S>,
+    delivery_id: &str,
+    plan: &[(String, Vec<u32>)],
+) -> Result<ForwardResult> {
+    let (plan, all) = checked_plan(plan)?;
+    let request = fetch_request(client, key, delivery_id, Some(&all)).await?;
+    forward_with(client, key, delivery_id, request, &plan).await
+}
+
+/// [`forward`] from a request already fetched and verified by [`forward_view`] (the agent, a
+/// page that showed it): no second fetch or verification. Every planned part must be offered
+/// in the view.
+pub async fn forward_viewed<S: Suite>(
+    client: &Client,
+    key: &MemberKey<S>,
+    view: &ForwardView<S>,
+    plan: &[(String, Vec<u32>)],
+) -> Result<ForwardResult> {
+    let (plan, _) = checked_plan(plan)?;
+    forward_with(client, key, &view.delivery.id, view.request.clone(), &plan).await
+}
+
+async fn forward_with<S: Suite>(
+    client: &Client,
+    key: &MemberKey<S>,
+    delivery_id: &str,
+    request: crate::steps::RequestView<S>,
+    plan: &[(String, Vec<u32>)],
+) -> Result<ForwardResult> {
     // Targets: verified against our own organization's record (from the key file) and its
     // signed revocation list, never against whatever the server says.
     let list = revocations(client, &key.organization).await?;
     let mut targets = Vec::with_capacity(plan.len());
     for (t, parts) in plan {
-        let mut parts = parts.clone();
-        parts.sort_unstable();
         let cert = recent_certified_member(client, &key.organization, t, &list).await?;
-        targets.push((t.clone(), parts, cert));
+        targets.push((parts.clone(), cert));
     }
     let me = copy_member_key(key)?;
-    let targets_for_hops: Vec<(Vec<u32>, VerifiedCertificate<S>)> = targets
-        .iter()
-        .map(|(_, p, c)| (p.clone(), c.clone()))
-        .collect();
-    let (envelope_id, responses) = blocking(move || {
-        let request = ForwardingRequest::<S>::from_bytes(&bytes)?;
-        let verified = request
-            .verify_at(unix_now())
-            .map_err(|e| untrusted(format!("the forwarding request does not verify: {e}")))?;
-        crate::steps::check_verified_request(&verified, &me, Some(&all))?;
-        let fwd = Forwarder {
-            holder: &me.encryption,
-            signer: &me.signing,
-            cert: &me.certificate,
-        };
-        let time = unix_now();
-        let mut out = Vec::with_capacity(targets_for_hops.len());
-        for (parts, target) in &targets_for_hops {
-            let resp = verified.make_hops(&fwd, target, Some(parts), time, &mut OsRng)?;
-            out.push(resp.to_bytes());
-        }
-        Ok((hex::encode(request.core.envelope_id), out))
+    let envelope_id = hex::encode(request.verified.request().core.envelope_id);
+    let responses = blocking(move || {
+        Ok(crate::steps::make_responses(
+            &request,
+            &me,
+            &targets,
+            unix_now(),
+            &mut OsRng,
+        )?)
     })
     .await?;
-    let subject_targets: Vec<(String, Vec<u32>)> = targets
-        .iter()
-        .map(|(t, p, _)| (t.clone(), p.clone()))
-        .collect();
-    let spec = ActionSpec::forward(delivery_id, &envelope_id, &subject_targets, &responses);
+    let spec = ActionSpec::forward(delivery_id, &envelope_id, plan, &responses);
     let result = client
         .forward(delivery_id, responses, &sign_action(key, &spec))
         .await?;
@@ -977,7 +1008,7 @@ pub async fn forward<S: Suite>(
         .iter()
         .map(|d| (d.holder_cert.clone(), d.parts.clone()))
         .collect();
-    if got != subject_targets {
+    if got != plan {
         return Err(untrusted(
             "the server reports other deliveries than the ones forwarded",
         ));
@@ -1061,6 +1092,7 @@ fn decrypt_download<S: Suite>(
     let file = EnvelopeFile::<S>::open(&mut src)?;
     let verified = file
         .header
+        .clone()
         .verify_at(unix_now())
         .map_err(|e| untrusted(format!("the envelope does not verify: {e}")))?;
     if file.header.core.recipient_org.fingerprint() != me.organization.fingerprint() {

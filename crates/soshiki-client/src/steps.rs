@@ -8,8 +8,8 @@ use rand_core::CryptoRngCore;
 use soshiki_core::cert::{
     Certificate, Fingerprint, Organization, OrganizationKey, Roles, VerifiedCertificate,
 };
-use soshiki_core::envelope::{Metadata, METADATA_SLOT};
-use soshiki_core::error::{DecodeError, DecryptError, KeyFileError, VerifyError};
+use soshiki_core::envelope::{Forwarder, Metadata, METADATA_SLOT};
+use soshiki_core::error::{DecodeError, DecryptError, ForwardError, KeyFileError, VerifyError};
 use soshiki_core::keyfile::MemberKey;
 use soshiki_core::keys::{SecretKey, SigningKey};
 use soshiki_core::split::{ForwardingRequest, VerifiedRequest};
@@ -47,6 +47,9 @@ pub enum StepError {
     /// A key file could not be made.
     #[error(transparent)]
     KeyFile(#[from] KeyFileError),
+    /// The forwarder's shares could not be made.
+    #[error(transparent)]
+    Forward(#[from] ForwardError),
 }
 
 fn untrusted(msg: impl Into<String>) -> StepError {
@@ -243,7 +246,7 @@ pub fn complete_enrollment<S: Suite>(
 /// member holds the metadata and every offered part, and every wanted part is offered.
 /// Returns the offered parts.
 pub fn check_verified_request<S: Suite>(
-    verified: &VerifiedRequest<'_, S>,
+    verified: &VerifiedRequest<S>,
     me: &MemberKey<S>,
     wanted: Option<&[u32]>,
 ) -> Result<Vec<u32>, StepError> {
@@ -278,16 +281,25 @@ pub fn check_verified_request<S: Suite>(
     Ok(offered)
 }
 
-/// What a forwarder sees of a request: the routing metadata, the offered parts, the verified
-/// sender.
-pub type RequestView<S> = (Metadata, Vec<u32>, VerifiedCertificate<S>);
+/// What a forwarder sees of a request, verified once: the request itself (kept, so the
+/// forward is made from what was shown, with no second fetch or verification), the routing
+/// metadata and the offered parts. The sender is `verified.sender()`.
+#[derive(Debug, Clone)]
+pub struct RequestView<S: Suite> {
+    /// The verified request.
+    pub verified: VerifiedRequest<S>,
+    /// Title, category and per-part labels, opened with this member's key.
+    pub metadata: Metadata,
+    /// The parts offered, all held by this member.
+    pub offered: Vec<u32>,
+}
 
 /// The forwarder's whole check of a request before showing it: verify it completely
 /// (sender, certificates, hops, `C2` chain, no time later than `now` plus
 /// `soshiki_core::envelope::MAX_FUTURE_SKEW`), [`check_verified_request`], and open the
 /// routing metadata with this member's key.
 pub fn view_request<S: Suite>(
-    request: &ForwardingRequest<S>,
+    request: ForwardingRequest<S>,
     me: &MemberKey<S>,
     wanted: Option<&[u32]>,
     now: u64,
@@ -297,6 +309,51 @@ pub fn view_request<S: Suite>(
         .map_err(|e| untrusted(format!("the forwarding request does not verify: {e}")))?;
     let offered = check_verified_request(&verified, me, wanted)?;
     let metadata = verified.open_metadata(&me.encryption)?;
-    let sender = verified.sender()?;
-    Ok((metadata, offered, sender))
+    Ok(RequestView {
+        verified,
+        metadata,
+        offered,
+    })
+}
+
+/// The forwarder's step after [`view_request`]: one forward response per target, each with
+/// the shares for its parts (sorted, disjoint, all offered), made from the request as
+/// verified. `targets` are certificates the caller verified against its own organization.
+pub fn make_responses<S: Suite>(
+    view: &RequestView<S>,
+    me: &MemberKey<S>,
+    targets: &[(Vec<u32>, VerifiedCertificate<S>)],
+    time: u64,
+    rng: &mut impl CryptoRngCore,
+) -> Result<Vec<Vec<u8>>, StepError> {
+    let mut all: Vec<u32> = targets
+        .iter()
+        .flat_map(|(p, _)| p.iter().copied())
+        .collect();
+    all.sort_unstable();
+    let n = all.len();
+    all.dedup();
+    if all.len() != n {
+        return Err(StepError::Invalid(
+            "a part can go to only one target in one forward".into(),
+        ));
+    }
+    if let Some(p) = all.iter().find(|p| !view.offered.contains(p)) {
+        return Err(StepError::Invalid(format!(
+            "part {p} is not offered by the forwarding request this forward is made from"
+        )));
+    }
+    let fwd = Forwarder {
+        holder: &me.encryption,
+        signer: &me.signing,
+        cert: &me.certificate,
+    };
+    let mut out = Vec::with_capacity(targets.len());
+    for (parts, target) in targets {
+        let resp = view
+            .verified
+            .make_hops(&fwd, target, Some(parts), time, rng)?;
+        out.push(resp.to_bytes());
+    }
+    Ok(out)
 }

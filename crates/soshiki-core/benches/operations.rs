@@ -259,14 +259,14 @@ fn envelope_benches<S: Suite>(
     // Forward (model 1, file mode): header only, bodies untouched, so the body size is moot.
     let file = w.envelope(&to_rep, &payload(MIB), rng);
     let opened = EnvelopeFile::<S>::open(&mut Cursor::new(&file)).expect("opens");
-    let v = opened.header.verify().expect("verifies");
+    let v = opened.header.clone().verify().expect("verifies");
     let to_reader = w.reader.verified();
     let fw = w.forwarder();
     g.throughput(Throughput::Elements(1));
     g.bench_function("envelope_verify_header", |bn| {
         bn.iter(|| {
             soshiki_core::verified::forget_all();
-            black_box(&opened.header).verify()
+            black_box(&opened.header).clone().verify()
         })
     });
     g.bench_function("envelope_forward_header", |bn| {
@@ -287,7 +287,7 @@ fn envelope_benches<S: Suite>(
     )
     .expect("writes");
     let f2 = EnvelopeFile::<S>::open(&mut Cursor::new(&forwarded)).expect("opens");
-    let v2 = f2.header.verify().expect("verifies");
+    let v2 = f2.header.clone().verify().expect("verifies");
     let mut plain = Vec::with_capacity(MIB);
     envelope::decrypt_part(
         &v2,

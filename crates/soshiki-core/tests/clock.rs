@@ -26,17 +26,19 @@ fn envelope_dated_in_the_future_is_refused<S: Suite>() {
     let file = w.send(&[b"x".to_vec()], 1024, &mut rng);
     let h = open::<S>(&file).header;
     assert_eq!(h.core.created, NOW);
-    h.verify_at(NOW).expect("now");
-    h.verify_at(NOW - MAX_FUTURE_SKEW)
+    h.clone().verify_at(NOW).expect("now");
+    h.clone()
+        .verify_at(NOW - MAX_FUTURE_SKEW)
         .expect("at the edge of the skew");
     let e = h
+        .clone()
         .verify_at(NOW - MAX_FUTURE_SKEW - 1)
         .expect_err("too far in the future");
     let msg = e.to_string();
     assert_eq!(future_time(e), ("the envelope's creation time".into(), NOW));
     assert!(msg.contains("300 s"), "{msg}");
     // The clock-free check still accepts it: only verify_at knows the time.
-    h.verify().expect("structurally valid");
+    h.clone().verify().expect("structurally valid");
 }
 
 /// A forwarder dates a hop in the future (e.g. to outlive a certificate): the next reader and
@@ -46,7 +48,7 @@ fn hop_dated_in_the_future_is_refused<S: Suite>() {
     let w = world::<S>(1, &mut rng);
     let file = w.send(&[b"x".to_vec()], 1024, &mut rng);
     let f = open::<S>(&file);
-    let v = f.header.verify_at(NOW).expect("verify");
+    let v = f.header.clone().verify_at(NOW).expect("verify");
     let fwd = Forwarder {
         holder: &w.rep.enc,
         signer: &w.rep.sig,
@@ -56,18 +58,20 @@ fn hop_dated_in_the_future_is_refused<S: Suite>() {
     let h = v
         .forward(&fwd, &w.verified(&w.staff[0]), None, later, &mut rng)
         .expect("forward");
-    let (what, time) = future_time(h.verify_at(NOW).expect_err("hop from the future"));
+    let (what, time) = future_time(h.clone().verify_at(NOW).expect_err("hop from the future"));
     assert_eq!(time, later);
     assert!(what.starts_with("hop 1 of "), "{what}");
-    h.verify_at(later).expect("accepted when its time has come");
+    h.clone()
+        .verify_at(later)
+        .expect("accepted when its time has come");
     let req = h.forwarding_request(None).expect("request");
-    match req.verify_at(NOW) {
+    match req.clone().verify_at(NOW) {
         Ok(_) => panic!("the forwarder must refuse a hop from the future"),
         Err(e) => {
             future_time(e);
         }
     }
-    req.verify_at(later).expect("accepted later");
+    req.clone().verify_at(later).expect("accepted later");
 }
 
 /// A directory labels a reader-only or forwarder member as the representative; the core never

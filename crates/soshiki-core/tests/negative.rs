@@ -83,7 +83,7 @@ fn forward<S: Suite>(
     rng: &mut ChaCha20Rng,
 ) -> Vec<u8> {
     let f = open::<S>(file);
-    let v = f.header.verify().expect("verify");
+    let v = f.header.clone().verify().expect("verify");
     let fwd = Forwarder {
         holder: &from.enc,
         signer: &from.sig,
@@ -184,7 +184,7 @@ fn read_with<S: Suite>(
     holder: &dyn KeyHolder<S>,
 ) -> Result<Vec<u8>, DecryptError> {
     let f = open::<S>(file);
-    let v = f.header.verify()?;
+    let v = f.header.clone().verify()?;
     let mut out = Vec::new();
     envelope::decrypt_part(
         &v,
@@ -203,7 +203,7 @@ fn header<S: Suite>(file: &[u8]) -> EnvelopeHeader<S> {
 }
 
 fn verify_err<S: Suite>(h: &EnvelopeHeader<S>) -> VerifyError {
-    h.verify().expect_err("the header must be rejected")
+    h.clone().verify().expect_err("the header must be rejected")
 }
 
 fn open_err<S: Suite>(file: &[u8]) -> DecodeError {
@@ -412,7 +412,7 @@ fn objects<S: Suite>() -> Objects {
     let mut f = fx::<S>();
     let h = header::<S>(&f.file);
     let request = h.forwarding_request(None).expect("request");
-    let v = request.verify().expect("verify");
+    let v = request.clone().verify().expect("verify");
     let fwd = Forwarder {
         holder: &f.w.rep.enc,
         signer: &f.w.rep.sig,
@@ -1067,7 +1067,7 @@ fn expired_certificate<S: Suite>() {
     let late = f.w.rep.cert.not_after + 1;
     let (rep, s0) = (&f.w.rep, &f.w.staff[0]);
     let h = header::<S>(&f.file);
-    let v = h.verify().expect("verify");
+    let v = h.clone().verify().expect("verify");
     let fwd = Forwarder {
         holder: &rep.enc,
         signer: &rep.sig,
@@ -1172,7 +1172,7 @@ fn hop_by_non_holder<S: Suite>() {
     let (rep, s0, s1) = (&f.w.rep, &f.w.staff[0], &f.w.staff[1]);
     // Through the API: staff1 holds nothing of the representative's envelope.
     let fh = open::<S>(&f.file);
-    let v = fh.header.verify().expect("verify");
+    let v = fh.header.clone().verify().expect("verify");
     let fwd = Forwarder {
         holder: &s1.enc,
         signer: &s1.sig,
@@ -1209,7 +1209,7 @@ fn hop_by_non_holder<S: Suite>() {
     // Model 2: the combiner refuses a response from someone who is not the holder.
     let stored = header::<S>(&f.file);
     let req = stored.forwarding_request(None).expect("request");
-    let v = req.verify().expect("verify");
+    let v = req.clone().verify().expect("verify");
     let fwd = Forwarder {
         holder: &rep.enc,
         signer: &rep.sig,
@@ -1251,7 +1251,7 @@ fn hop_out_of_order<S: Suite>() {
     let one = forward(&f.file, &f.w, rep, s0, None, NOW + 10, &mut f.rng);
     let two = forward(&one, &f.w, s0, s1, None, NOW + 20, &mut f.rng);
     let h = header::<S>(&two);
-    h.verify().expect("the chain in order verifies");
+    h.clone().verify().expect("the chain in order verifies");
     // Hops swapped.
     let mut t = h.clone();
     t.slots[0].hops.swap(0, 1);
@@ -1268,7 +1268,7 @@ fn hop_out_of_order<S: Suite>() {
     );
     // A hop dated before the previous one: refused by the forwarder, rejected by the reader.
     let h1 = header::<S>(&one);
-    let v1 = h1.verify().expect("verify");
+    let v1 = h1.clone().verify().expect("verify");
     let fwd = Forwarder {
         holder: &s0.enc,
         signer: &s0.sig,
@@ -1337,7 +1337,7 @@ fn tampered_hop_proof<S: Suite>() {
     // Model 2: the combiner checks every proof.
     let stored = header::<S>(&f.file);
     let req = stored.forwarding_request(None).expect("request");
-    let v = req.verify().expect("verify");
+    let v = req.clone().verify().expect("verify");
     let fwd = Forwarder {
         holder: &f.w.rep.enc,
         signer: &f.w.rep.sig,
@@ -1383,7 +1383,7 @@ fn c2_not_descending<S: Suite>() {
         .expect("request");
     req.parts[1].c2 = other;
     assert_eq!(
-        req.verify().expect_err("substituted C2"),
+        req.clone().verify().expect_err("substituted C2"),
         VerifyError::CapsuleLineage("part 1".into())
     );
 }
@@ -1402,7 +1402,7 @@ fn c1_lineage_broken<S: Suite>() {
     // Model 2: a server whose stored C1 was altered cannot combine onto it.
     let mut stored = header::<S>(&f.file);
     let req = stored.forwarding_request(None).expect("request");
-    let v = req.verify().expect("verify");
+    let v = req.clone().verify().expect("verify");
     let fwd = Forwarder {
         holder: &f.w.rep.enc,
         signer: &f.w.rep.sig,
@@ -1431,7 +1431,7 @@ fn wrong_key_commitment<S: Suite>() {
     let liar = LyingHolder(f.w.rep.enc.clone());
     let s0 = &f.w.staff[0];
     let v_file = open::<S>(&f.file);
-    let v = v_file.header.verify().expect("verify");
+    let v = v_file.header.clone().verify().expect("verify");
     let fwd = Forwarder {
         holder: &liar,
         signer: &f.w.rep.sig,
@@ -1451,7 +1451,7 @@ fn wrong_key_commitment<S: Suite>() {
     }
     let h = header::<S>(&file);
     assert_eq!(
-        h.verify().expect("verify").open_metadata(&s0.enc),
+        h.clone().verify().expect("verify").open_metadata(&s0.enc),
         Err(DecryptError::Failed)
     );
 }
@@ -1486,7 +1486,7 @@ fn tampered_or_truncated_body<S: Suite>() {
     t[b].copy_from_slice(&chunk0);
     assert_eq!(read_part::<S>(&t, 1, rep), Err(DecryptError::Failed));
     // A body source that ends early.
-    let v = fh.header.verify().expect("verify");
+    let v = fh.header.clone().verify().expect("verify");
     let mut out = Vec::new();
     let r = envelope::decrypt_part(
         &v,
@@ -1535,7 +1535,7 @@ fn reader_not_a_recipient<S: Suite>() {
     );
     let h = header::<S>(&f.file);
     assert_eq!(
-        h.verify().expect("verify").open_metadata(&s1.enc),
+        h.clone().verify().expect("verify").open_metadata(&s1.enc),
         Err(DecryptError::NotRecipient("metadata".into()))
     );
     // After part 0 alone went to staff0: staff0 has no part 1, and the representative no
@@ -1645,7 +1645,7 @@ fn forward_to_another_organization<S: Suite>() {
             .verify(f.w.other_city.organization(), NOW)
             .expect("valid in its own organization");
     let fh = open::<S>(&f.file);
-    let v = fh.header.verify().expect("verify");
+    let v = fh.header.clone().verify().expect("verify");
     let fwd = Forwarder {
         holder: &f.w.rep.enc,
         signer: &f.w.rep.sig,
@@ -1657,7 +1657,7 @@ fn forward_to_another_organization<S: Suite>() {
     ));
     // Model 2: the forwarder refuses a target the server names from another organization.
     let req = fh.header.forwarding_request(None).expect("request");
-    let rv = req.verify().expect("verify");
+    let rv = req.clone().verify().expect("verify");
     assert!(matches!(
         rv.make_hops(&fwd, &outsider, None, NOW + 1, &mut f.rng),
         Err(ForwardError::Invalid(_))
@@ -1700,7 +1700,7 @@ fn forward_of_a_part_not_held<S: Suite>() {
     let (rep, s0, s1) = (&f.w.rep, &f.w.staff[0], &f.w.staff[1]);
     let file = forward(&f.file, &f.w, rep, s0, Some(&[0]), NOW + 1, &mut f.rng);
     let fh = open::<S>(&file);
-    let v = fh.header.verify().expect("verify");
+    let v = fh.header.clone().verify().expect("verify");
     let fwd = Forwarder {
         holder: &s0.enc,
         signer: &s0.sig,
@@ -1749,7 +1749,7 @@ fn more_than_max_hops<S: Suite>() {
     }
     let h = header::<S>(&file);
     assert_eq!(h.slots[0].hops.len(), limits::MAX_HOPS as usize);
-    let v = h.verify().expect("64 hops verify");
+    let v = h.clone().verify().expect("64 hops verify");
     let holder = pair[limits::MAX_HOPS as usize % 2];
     assert_eq!(read_part::<S>(&file, 0, &holder.enc), Ok(vec![]));
     let fwd = Forwarder {
@@ -1764,7 +1764,7 @@ fn more_than_max_hops<S: Suite>() {
         ForwardError::TooManyHops("metadata".into())
     );
     let req = h.forwarding_request(None).expect("request");
-    let rv = req.verify().expect("verify");
+    let rv = req.clone().verify().expect("verify");
     assert_eq!(
         rv.make_hops(&fwd, &to, None, NOW + 100, &mut rng)
             .expect_err("65th hop"),
@@ -1793,7 +1793,7 @@ fn ecdh_only_holder_decrypts_and_forwards_p256() {
     }
     // It forwards (model 1); its hops carry a signature instead of a proof.
     let fh = open::<P256>(&file);
-    let v = fh.header.verify().expect("verify");
+    let v = fh.header.clone().verify().expect("verify");
     assert_eq!(
         v.open_metadata(&card).expect("labels").parts[1].labels[0].value,
         "D1"
@@ -1821,7 +1821,7 @@ fn ecdh_only_holder_decrypts_and_forwards_p256() {
     // Model 2 with the card.
     let stored = header::<P256>(&file);
     let req = stored.forwarding_request(None).expect("request");
-    let rv = req.verify().expect("verify");
+    let rv = req.clone().verify().expect("verify");
     let resp = rv
         .make_hops(&fwd, &f.w.verified(s1), Some(&[1]), NOW + 2, &mut f.rng)
         .expect("card makes hops");
@@ -1851,7 +1851,7 @@ fn ecdh_only_holder_is_refused_on_ristretto255() {
         Err(DecryptError::KeyHolder(_))
     ));
     let fh = open::<Ristretto255>(&f.file);
-    let v = fh.header.verify().expect("verify");
+    let v = fh.header.clone().verify().expect("verify");
     let fwd = Forwarder {
         holder: &card,
         signer: &f.w.rep.sig,
@@ -1885,14 +1885,14 @@ fn forwarding_needs_the_forwarder_role<S: Suite>() {
         cert: &reader.cert,
     };
     // Model 1 and model 2: the reader's software refuses to forward.
-    let v = h.verify().expect("verify");
+    let v = h.clone().verify().expect("verify");
     assert_eq!(
         v.forward(&fwd, &to, None, NOW + 2, &mut f.rng)
             .expect_err("no role"),
         ForwardError::NoForwardingRole
     );
     let req = h.forwarding_request(None).expect("request");
-    let rv = req.verify().expect("verify");
+    let rv = req.clone().verify().expect("verify");
     assert_eq!(
         rv.make_hops(&fwd, &to, None, NOW + 2, &mut f.rng)
             .expect_err("no role"),
@@ -1911,7 +1911,7 @@ fn forwarding_needs_the_forwarder_role<S: Suite>() {
     // A target with no reading or forwarding role (an administrator only) cannot receive.
     let admin = member(&f.w.city, "admin only", Roles::ADMIN, &mut f.rng);
     let h0 = header::<S>(&f.file);
-    let v0 = h0.verify().expect("verify");
+    let v0 = h0.clone().verify().expect("verify");
     let fwd = Forwarder {
         holder: &f.w.rep.enc,
         signer: &f.w.rep.sig,

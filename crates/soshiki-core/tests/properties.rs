@@ -194,7 +194,7 @@ fn envelope_roundtrip<S: Suite>(title: &str, specs: &[PartSpec], seed: u64) {
         f.header_offset + header.to_bytes().len() as u64 + 16
     );
 
-    let v = f.header.verify().expect("verify");
+    let v = f.header.clone().verify().expect("verify");
     let meta = v.open_metadata(&w.rep.enc).expect("metadata");
     let expected = Metadata {
         title: title.into(),
@@ -334,7 +334,7 @@ fn forward_once<S: Suite>(
         }
         let req = ForwardingRequest::<S>::from_bytes(&wire).expect("request decodes");
         assert_eq!(req.to_bytes(), wire);
-        let verified = req.verify().expect("request verifies");
+        let verified = req.clone().verify().expect("request verifies");
         let resp = verified
             .make_hops(&fwd, &to, Some(parts), time, rng)
             .expect("make hops");
@@ -344,7 +344,7 @@ fn forward_once<S: Suite>(
         stored.apply_forward(&resp).expect("combiner applies")
     } else {
         let f = open::<S>(&copy.file);
-        let v = f.header.verify().expect("verify before forwarding");
+        let v = f.header.clone().verify().expect("verify before forwarding");
         v.forward(&fwd, &to, Some(parts), time, rng)
             .expect("forward")
     };
@@ -354,7 +354,10 @@ fn forward_once<S: Suite>(
 
 fn check_step<S: Suite>(original: &[u8], before: &[u8], after: &[u8], parts: &[u32]) {
     let (f0, fb, fa) = (open::<S>(original), open::<S>(before), open::<S>(after));
-    fa.header.verify().expect("the forwarded envelope verifies");
+    fa.header
+        .clone()
+        .verify()
+        .expect("the forwarded envelope verifies");
     // Capsules never grow: every slot's capsule is two points, at every hop.
     assert!(capsule_len(&fa.header)
         .iter()
@@ -394,7 +397,7 @@ fn check_final<S: Suite>(w: &World<S>, copy: &Holding, bodies: &[Vec<u8>]) {
     let members = city_members(w);
     let holder = members[copy.holder];
     let f = open::<S>(&copy.file);
-    let v = f.header.verify().expect("verify");
+    let v = f.header.clone().verify().expect("verify");
     for p in &copy.owned {
         let mut out = Vec::new();
         envelope::decrypt_part(
@@ -631,7 +634,8 @@ fn certificate_roundtrip<S: Suite>(name: &str, org_name: &str, roles: u8, seed: 
     assert_eq!(back, m.cert);
     assert_eq!(back.to_bytes(), bytes);
     assert_eq!(back.fingerprint(), m.cert.fingerprint());
-    back.verify(org.organization(), NOW)
+    back.clone()
+        .verify(org.organization(), NOW)
         .expect("still verifies");
 }
 
@@ -677,7 +681,7 @@ fn read_all<S: Suite>(
         Ok(f) => f,
         Err(_) => return vec![Err("open")],
     };
-    let v = match f.header.verify() {
+    let v = match f.header.clone().verify() {
         Ok(v) => v,
         Err(_) => return vec![Err("verify")],
     };

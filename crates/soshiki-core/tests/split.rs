@@ -24,7 +24,7 @@ fn model2_story<S: Suite>() {
         );
     }
     let req = ForwardingRequest::<S>::from_bytes(&wire).expect("decode request");
-    let verified = req.verify().expect("request verifies");
+    let verified = req.clone().verify().expect("request verifies");
     let meta = verified
         .open_metadata(&w.rep.enc)
         .expect("forwarder reads labels");
@@ -72,18 +72,21 @@ fn lying_server_is_caught<S: Suite>() {
     // A server that substitutes a C2 (say, one it wants decrypted) is caught by the forwarder.
     let mut req = stored.forwarding_request(None).expect("request");
     req.parts[0].c2 = S::mul_base(&S::random_scalar(&mut rng));
-    assert!(req.verify().is_err(), "substituted C2 must be rejected");
+    assert!(
+        req.clone().verify().is_err(),
+        "substituted C2 must be rejected"
+    );
 
     // Swapping two parts' C2 values is caught too (each is bound to its slot).
     let mut req = stored.forwarding_request(None).expect("request");
     let c = req.parts[0].c2.clone();
     req.parts[0].c2 = req.parts[1].c2.clone();
     req.parts[1].c2 = c;
-    assert!(req.verify().is_err(), "swapped C2 must be rejected");
+    assert!(req.clone().verify().is_err(), "swapped C2 must be rejected");
 
     // A target key from another organization (a server naming its own key) is refused.
     let req = stored.forwarding_request(None).expect("request");
-    let v = req.verify().expect("verify");
+    let v = req.clone().verify().expect("verify");
     let fwd = Forwarder {
         holder: &w.rep.enc,
         signer: &w.rep.sig,

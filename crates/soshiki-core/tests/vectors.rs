@@ -628,7 +628,7 @@ fn decrypt_all<S: Suite>(
 ) -> EnvelopeHeader<S> {
     let mut src = Cursor::new(file_bytes);
     let file = EnvelopeFile::<S>::open(&mut src).expect("file opens");
-    let verified = file.header.verify().expect("header verifies");
+    let verified = file.header.clone().verify().expect("header verifies");
     assert_eq!(
         verified.sender().organization().fingerprint().to_hex(),
         v.sender_organization.fingerprint
@@ -744,7 +744,7 @@ fn check_envelope<S: Suite>(name: &str) {
     // Each intermediate header verifies and names the expected holder.
     let holder_of = |hex_header: &str, who: &str| {
         let hdr = EnvelopeHeader::<S>::from_bytes(&unhex(hex_header)).expect("header decodes");
-        let ver = hdr.verify().expect("header verifies");
+        let ver = hdr.clone().verify().expect("header verifies");
         let fp = member(&v, who).certificate_fingerprint.clone();
         for s in &hdr.slots {
             assert_eq!(
@@ -1065,7 +1065,7 @@ fn run_negative<S: Suite>(c: &NegativeCase) -> Result<(), String> {
         "envelope_header_verify" => {
             let h =
                 EnvelopeHeader::<S>::from_bytes(&input).map_err(|e| format!("(decoding) {e}"))?;
-            h.verify().map(drop).map_err(|e| s(&e))
+            h.clone().verify().map(drop).map_err(|e| s(&e))
         }
         "envelope_file_open" => EnvelopeFile::<S>::open(&mut Cursor::new(&input))
             .map(drop)
@@ -1075,6 +1075,7 @@ fn run_negative<S: Suite>(c: &NegativeCase) -> Result<(), String> {
             let file = EnvelopeFile::<S>::open(&mut src).map_err(|e| format!("(opening) {e}"))?;
             let verified = file
                 .header
+                .clone()
                 .verify()
                 .map_err(|e| format!("(verifying) {e}"))?;
             let key = SecretKey::<S>::from_secret_bytes(&unhex(c.key.as_deref().expect("key")))

@@ -40,8 +40,10 @@ struct Summary {
 fn summarize<S: Suite>(bytes: &[u8], now: u64) -> ApiResult<Summary> {
     let h = EnvelopeHeader::<S>::from_bytes(bytes)
         .map_err(|e| ApiError::BadRequest(format!("malformed envelope header: {e}")))?;
-    h.verify_at(now)
+    let verified = h
+        .verify_at(now)
         .map_err(|e| ApiError::BadRequest(format!("the envelope does not verify: {e}")))?;
+    let h = verified.header();
     let n = h.core.parts.len() as u32;
     let fresh = h.certificates.is_empty()
         && h.slots.iter().all(|s| s.hops.is_empty())

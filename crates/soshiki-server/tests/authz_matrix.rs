@@ -657,7 +657,7 @@ async fn forward_responses(
     c.set_token(Some(login(url, holder).await));
     let bytes = c.forwarding_request(delivery, None).await.expect("request");
     let request = ForwardingRequest::<S>::from_bytes(&bytes).expect("decode");
-    let verified = request.verify().expect("verifies");
+    let verified = request.clone().verify().expect("verifies");
     let target = target
         .verify(&holder.organization, now())
         .expect("target verifies");

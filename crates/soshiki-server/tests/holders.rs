@@ -145,7 +145,9 @@ async fn forwarded_part_is_no_longer_served_to_its_previous_holder() {
         vec![METADATA_SLOT, 0]
     );
     assert_eq!(gh.bodies, vec![0]);
-    gh.verify().expect("the restricted header still verifies");
+    gh.clone()
+        .verify()
+        .expect("the restricted header still verifies");
 
     // The envelope file: no C1 and no body of part 1; decrypting part 1 fails, part 0 opens.
     let mut file = Vec::new();
@@ -157,7 +159,7 @@ async fn forwarded_part_is_no_longer_served_to_its_previous_holder() {
     assert!(!contains(&file, &c1_part1), "part 1's C1 in the file");
     assert!(!contains(&file, &body1), "part 1's body in the file");
     let parsed = EnvelopeFile::<P256>::open(&mut std::io::Cursor::new(&file)).expect("file");
-    let verified = parsed.header.verify().expect("verifies");
+    let verified = parsed.header.clone().verify().expect("verifies");
     let mut sink = Vec::new();
     assert!(
         soshiki_core::envelope::decrypt_part(
@@ -262,7 +264,7 @@ async fn holder_keeps_the_title_after_forwarding_every_part() {
             "no part capsule is served"
         );
         assert!(h.bodies.is_empty(), "no body is served");
-        let verified = h.verify_at(now()).expect("verifies");
+        let verified = h.clone().verify_at(now()).expect("verifies");
         let meta = verified
             .open_metadata(&who.key.encryption)
             .expect("the holder opens its metadata");

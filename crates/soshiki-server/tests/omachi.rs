@@ -173,10 +173,10 @@ async fn omachi<S: Suite>() {
     let view = flows::forward_view(&rep.client, &rep.key, &first.id, None)
         .await
         .expect("view");
-    assert_eq!(view.metadata.title, title);
-    assert_eq!(view.parts, vec![0, 1, 2]);
+    assert_eq!(view.metadata().title, title);
+    assert_eq!(view.parts(), vec![0, 1, 2]);
     assert_eq!(
-        view.sender.certificate().fingerprint().to_hex(),
+        view.sender().certificate().fingerprint().to_hex(),
         sender.id()
     );
 
@@ -185,10 +185,16 @@ async fn omachi<S: Suite>() {
         .iter()
         .map(|(d, m)| Rule::parse(&format!("district={d} -> {}", m.id())).expect("rule"))
         .collect();
-    let (routes, unmatched) = plan(&view.metadata, &view.parts, &rules);
+    let (routes, unmatched) = plan(view.metadata(), view.parts(), &rules);
     assert!(unmatched.is_empty());
     assert_eq!(routes.len(), 3);
-    let fwd = flows::forward(&rep.client, &rep.key, &first.id, &routes)
+    // A part the view does not offer is refused before anything is sent.
+    let e = flows::forward_viewed(&rep.client, &rep.key, &view, &[(x.id(), vec![7])])
+        .await
+        .expect_err("part 7 is not offered");
+    assert!(e.to_string().contains("not offered"), "{e}");
+    // The forward is made from the request the view verified: no second fetch.
+    let fwd = flows::forward_viewed(&rep.client, &rep.key, &view, &routes)
         .await
         .expect("forward");
     assert_eq!(fwd.deliveries.len(), 3);

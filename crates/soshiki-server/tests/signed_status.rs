@@ -353,6 +353,40 @@ async fn rewrite_without(pool: &sqlx::SqlitePool, org: &str, remove: usize) {
     }
 }
 
+/// What the browser's administrator page does with the trail (web/js/pages/admin.js,
+/// `audit-verify`): fetch every page and the checkpoint the server serves, then verify them with
+/// the browser module's `verifyAudit` (`soshiki_wasm::api::verify_audit_checkpoints`) against
+/// the checkpoint this browser remembered. Returns the failure `(seq, reason)`, or `None`.
+async fn browser_audit_failure(
+    client: &soshiki_client::Client,
+    org: &soshiki_core::cert::Organization<P256>,
+    remembered: Option<&[u8]>,
+) -> Option<(u64, String)> {
+    let id = org.fingerprint().to_hex();
+    let page = client.audit(&id, 1, 1000).await.expect("audit page");
+    let served = client.checkpoint(&id).await.expect("served checkpoint");
+    let json = serde_json::to_string(&page).expect("page json");
+    let report = soshiki_wasm::api::verify_audit_checkpoints(
+        &org.to_bytes(),
+        &json,
+        &[],
+        None,
+        served.as_ref().map(|c| c.checkpoint.0.as_slice()),
+        remembered,
+    )
+    .expect("the browser module answers with a report");
+    match report.failures.first() {
+        None => {
+            assert!(report.ok);
+            None
+        }
+        Some(f) => {
+            assert!(!report.ok && report.entries.is_empty() && report.checkpoint.is_none());
+            Some((f.seq, f.reason.clone()))
+        }
+    }
+}
+
 fn audit_failure(r: Result<impl std::fmt::Debug, ClientError>) -> (u64, String) {
     match r {
         Err(ClientError::Audit(f)) => (f.seq, f.reason),
@@ -404,6 +438,11 @@ async fn rewritten_trail_before_a_checkpoint_is_caught() {
     .await
     .expect("honest trail");
     assert_eq!(ok.checkpoint.as_deref(), Some(second.checkpoint.as_slice()));
+    assert_eq!(
+        browser_audit_failure(&city.admin.client, city.record(), Some(&first.checkpoint)).await,
+        None,
+        "the browser accepts the honest trail"
+    );
 
     let pool = db(&ts).await;
     let org = city.id();
@@ -434,6 +473,17 @@ async fn rewritten_trail_before_a_checkpoint_is_caught() {
         why.contains("does not extend the organization's signed checkpoint"),
         "{why}"
     );
+    // The browser, fresh (nothing remembered) or holding the first checkpoint, catches it too.
+    for remembered in [None, Some(first.checkpoint.as_slice())] {
+        let (seq, why) = browser_audit_failure(&city.admin.client, city.record(), remembered)
+            .await
+            .expect("the browser refuses the rewritten trail");
+        assert_eq!(seq, second.position, "{why}");
+        assert!(
+            why.contains("does not extend the organization's signed checkpoint"),
+            "{why}"
+        );
+    }
 
     // The server also withholds the checkpoint: the remembered one still catches it.
     exec(&pool, "DELETE FROM audit_checkpoints", &[]).await;
@@ -447,6 +497,11 @@ async fn rewritten_trail_before_a_checkpoint_is_caught() {
         )
         .await,
     );
+    assert!(why.contains("withholds"), "{why}");
+    let (_, why) =
+        browser_audit_failure(&city.admin.client, city.record(), Some(&second.checkpoint))
+            .await
+            .expect("the browser that remembered the checkpoint refuses a withheld one");
     assert!(why.contains("withholds"), "{why}");
     // Or serves the older checkpoint.
     sqlx::query(
@@ -468,6 +523,11 @@ async fn rewritten_trail_before_a_checkpoint_is_caught() {
         )
         .await,
     );
+    assert!(why.contains("older checkpoint"), "{why}");
+    let (_, why) =
+        browser_audit_failure(&city.admin.client, city.record(), Some(&second.checkpoint))
+            .await
+            .expect("the browser that remembered the newer checkpoint refuses an older one");
     assert!(why.contains("older checkpoint"), "{why}");
     pool.close().await;
 }

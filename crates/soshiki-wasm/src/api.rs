@@ -18,8 +18,8 @@ use soshiki_core::cert::{
     Certificate, Fingerprint, Organization, OrganizationKey, Roles, VerifiedCertificate,
 };
 use soshiki_core::envelope::{
-    self, describe_hop, EncryptOptions, EnvelopeHeader, Forwarder, Label, Metadata, PartInfo,
-    PartSource, Sender, VerifiedEnvelope, METADATA_SLOT, PREFIX_LEN,
+    self, describe_hop, EncryptOptions, EnvelopeHeader, Label, Metadata, PartInfo, PartSource,
+    Sender, VerifiedEnvelope, METADATA_SLOT, PREFIX_LEN,
 };
 use soshiki_core::keyfile::{peek_key_file, KdfParams, MemberKey};
 use soshiki_core::split::ForwardingRequest;
@@ -1127,12 +1127,16 @@ fn encrypt_as<S: Suite>(k: &MemberKey<S>, req: &EncryptRequest, now: u64) -> Res
 
 fn forward_view_as<S: Suite>(k: &MemberKey<S>, request: &[u8], now: u64) -> Result<EnvelopeView> {
     let request = ForwardingRequest::<S>::from_bytes(request)?;
-    let (metadata, offered, sender) = steps::view_request(&request, k, None, now)?;
-    let parts = offered.iter().map(|i| part_view(&metadata, *i)).collect();
+    let view = steps::view_request(request, k, None, now)?;
+    let parts = view
+        .offered
+        .iter()
+        .map(|i| part_view(&view.metadata, *i))
+        .collect();
     Ok(view_of(
-        &request.as_header_for_verification(),
-        &sender,
-        &metadata,
+        &view.verified.request().as_header_for_verification(),
+        view.verified.sender(),
+        &view.metadata,
         parts,
     ))
 }
@@ -1159,18 +1163,6 @@ fn forward_as<S: Suite>(
         })
         .collect();
     soshiki_proto::check_forward_plan(&plan).map_err(Error::invalid)?;
-    let mut all: Vec<u32> = targets
-        .iter()
-        .flat_map(|t| t.parts.iter().copied())
-        .collect();
-    all.sort_unstable();
-    let n = all.len();
-    all.dedup();
-    if all.len() != n {
-        return Err(Error::invalid(
-            "a part can go to only one target in one forward",
-        ));
-    }
     // Targets: verified against our own organization's record (from the key file), never
     // against whatever the server says (flows::certified_member).
     let mut verified_targets = Vec::with_capacity(targets.len());
@@ -1179,34 +1171,39 @@ fn forward_as<S: Suite>(
         parts.sort_unstable();
         verified_targets.push((parts, verified_cert(&k.organization, &t.certificate, now)?));
     }
-    let request = ForwardingRequest::<S>::from_bytes(request)?;
-    let verified = request
-        .verify_at(now)
-        .map_err(|e| Error::untrusted(format!("the forwarding request does not verify: {e}")))?;
-    steps::check_verified_request(&verified, k, Some(&all))?;
-    let fwd = Forwarder {
-        holder: &k.encryption,
-        signer: &k.signing,
-        cert: &k.certificate,
-    };
-    let mut out = Vec::with_capacity(verified_targets.len());
-    for (parts, target) in &verified_targets {
-        let resp = verified.make_hops(&fwd, target, Some(parts), now, &mut OsRng)?;
-        out.push(resp.to_bytes());
-    }
-    Ok(out)
+    let mut all: Vec<u32> = verified_targets
+        .iter()
+        .flat_map(|(p, _)| p.iter().copied())
+        .collect();
+    all.sort_unstable();
+    all.dedup();
+    // The request verified once, then the shares made from it (steps::make_responses checks
+    // that no part goes to two targets and that every part is offered).
+    let view = steps::view_request(
+        ForwardingRequest::<S>::from_bytes(request)?,
+        k,
+        Some(&all),
+        now,
+    )?;
+    Ok(steps::make_responses(
+        &view,
+        k,
+        &verified_targets,
+        now,
+        &mut OsRng,
+    )?)
 }
 
 /// A delivery's header, verified at `now` and addressed to this member's organization.
-fn addressed_to_member<'h, S: Suite>(
+fn addressed_to_member<S: Suite>(
     k: &MemberKey<S>,
-    header: &'h EnvelopeHeader<S>,
+    header: EnvelopeHeader<S>,
     now: u64,
-) -> Result<VerifiedEnvelope<'h, S>> {
+) -> Result<VerifiedEnvelope<S>> {
     let verified = header
         .verify_at(now)
         .map_err(|e| Error::untrusted(format!("the envelope does not verify: {e}")))?;
-    if header.core.recipient_org.fingerprint() != k.organization.fingerprint() {
+    if verified.header().core.recipient_org.fingerprint() != k.organization.fingerprint() {
         return Err(Error::untrusted(
             "the envelope is addressed to another organization than this member's",
         ));
@@ -1216,17 +1213,22 @@ fn addressed_to_member<'h, S: Suite>(
 
 fn read_metadata_as<S: Suite>(k: &MemberKey<S>, header: &[u8], now: u64) -> Result<EnvelopeView> {
     let header = EnvelopeHeader::<S>::from_bytes(header)?;
-    let verified = addressed_to_member(k, &header, now)?;
+    let verified = addressed_to_member(k, header, now)?;
     let metadata = verified.open_metadata(&k.encryption)?;
-    let parts = (0..header.core.parts.len() as u32)
+    let parts = (0..verified.header().core.parts.len() as u32)
         .map(|i| part_view(&metadata, i))
         .collect();
-    Ok(view_of(&header, verified.sender(), &metadata, parts))
+    Ok(view_of(
+        verified.header(),
+        verified.sender(),
+        &metadata,
+        parts,
+    ))
 }
 
 fn begin_open_as<S: Suite>(k: &MemberKey<S>, header: &[u8], now: u64) -> Result<Opener> {
-    let header = EnvelopeHeader::<S>::from_bytes(header)?;
-    let verified = addressed_to_member(k, &header, now)?;
+    let verified = addressed_to_member(k, EnvelopeHeader::<S>::from_bytes(header)?, now)?;
+    let header = verified.header();
     let held: Vec<u32> = verified
         .slots_held_by(k.encryption.public_key())
         .into_iter()
@@ -1258,7 +1260,7 @@ fn begin_open_as<S: Suite>(k: &MemberKey<S>, header: &[u8], now: u64) -> Result<
             key: keys.key,
         });
     }
-    let info = view_of(&header, verified.sender(), &metadata, views);
+    let info = view_of(header, verified.sender(), &metadata, views);
     Ok(Opener::new(info, header.core.chunk_size, parts))
 }
 

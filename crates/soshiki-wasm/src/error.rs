@@ -170,6 +170,7 @@ impl From<soshiki_client::steps::StepError> for Error {
             E::Verify(e) => e.into(),
             E::Decrypt(e) => e.into(),
             E::KeyFile(e) => e.into(),
+            E::Forward(e) => e.into(),
             _ => Error::new(Code::Internal, e.to_string()),
         }
     }

@@ -84,11 +84,12 @@ pub async fn run_once<S: Suite>(
             continue;
         }
         let view = flows::forward_view(client, key, &d.id, Some(&d.forwardable_parts)).await?;
-        let (routes, unmatched) = plan(&view.metadata, &view.parts, &rules);
+        let (routes, unmatched) = plan(view.metadata(), view.parts(), &rules);
         if routes.is_empty() {
             continue;
         }
-        let result = flows::forward(client, key, &d.id, &routes).await?;
+        // From the request it just verified: no second fetch or verification.
+        let result = flows::forward_viewed(client, key, &view, &routes).await?;
         let routes = result
             .deliveries
             .iter()
@@ -96,7 +97,7 @@ pub async fn run_once<S: Suite>(
             .collect();
         done.push(AgentForward {
             delivery: d.id.clone(),
-            title: view.metadata.title.clone(),
+            title: view.metadata().title.clone(),
             routes,
             unmatched,
         });

@@ -82,6 +82,7 @@ fn decrypt_generic<S: Suite>(
     let file = files::open_envelope::<S>(input)?;
     let verified = file
         .header
+        .clone()
         .verify_at(soshiki_client::flows::unix_now())
         .map_err(|e| {
             err(

@@ -626,7 +626,7 @@ impl Demo {
         let mut src = std::io::Cursor::new(bytes);
         let mut opened_any = false;
         if let Ok(file) = EnvelopeFile::<S>::open(&mut src) {
-            if let Ok(verified) = file.header.verify() {
+            if let Ok(verified) = file.header.clone().verify() {
                 for index in 0..file.header.core.parts.len() as u32 {
                     let mut out = Vec::new();
                     let r = envelope::decrypt_part(

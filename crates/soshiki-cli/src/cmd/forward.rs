@@ -102,6 +102,7 @@ fn forward_generic<S: Suite>(
     let file = files::open_envelope::<S>(input)?;
     let header = &file.header;
     let verified = header
+        .clone()
         .verify_at(soshiki_client::flows::unix_now())
         .map_err(|e| {
             err(

@@ -162,7 +162,7 @@ fn report<S: Suite>(
             .join(", ")
     };
     let _ = writeln!(s, "  {}", tr(M::InspectBodies, &[&bodies]));
-    let verified = h.verify_at(soshiki_client::flows::unix_now());
+    let verified = h.clone().verify_at(soshiki_client::flows::unix_now());
     let failure = match &verified {
         Ok(_) => {
             let hops: usize = h.slots.iter().map(|s| s.hops.len()).sum();
@@ -230,7 +230,7 @@ pub fn verify(
     with_suite!(input.suite, S => {
         let file = files::open_envelope::<S>(&mut input)?;
         let h = &file.header;
-        let v = h.verify_at(soshiki_client::flows::unix_now()).map_err(|e| err(M::EnvelopeInvalid, &[&path.display(), &i18n::verify_error(&e)]))?;
+        let v = h.clone().verify_at(soshiki_client::flows::unix_now()).map_err(|e| err(M::EnvelopeInvalid, &[&path.display(), &i18n::verify_error(&e)]))?;
         let sorg = v.sender().organization();
         if let Some(pin) = &sender_pin {
             if !pin.matches(&sorg.fingerprint()) {

@@ -354,6 +354,7 @@ fn decrypt_bytes(bytes: &[u8], me: &MemberKey<S>) -> Result<Decrypted, String> {
     let file = EnvelopeFile::<S>::open(&mut src).map_err(|e| format!("envelope file: {e}"))?;
     let verified = file
         .header
+        .clone()
         .verify()
         .map_err(|e| format!("the envelope does not verify: {e}"))?;
     let metadata = verified

@@ -150,7 +150,7 @@ impl<S: Suite> EnvelopeFile<S> {
 /// signed body digest. On error the caller must discard what was written (the CLI writes to a
 /// temporary file and renames only on success).
 pub fn decrypt_part<S: Suite, R: Read + Seek>(
-    verified: &VerifiedEnvelope<'_, S>,
+    verified: &VerifiedEnvelope<S>,
     file: &EnvelopeFile<S>,
     src: &mut R,
     index: u32,

@@ -10,7 +10,7 @@ use crate::cert::VerifiedCertificate;
 use crate::error::ForwardError;
 use crate::suite::Suite;
 
-impl<'a, S: Suite> VerifiedEnvelope<'a, S> {
+impl<S: Suite> VerifiedEnvelope<S> {
     /// Forward (model 1, file mode): re-encrypt the metadata slot and the chosen parts (all held
     /// parts if `parts` is `None`) to `target`. Returns the new header; bodies are untouched.
     /// The hops are the same as in model 2 ([`super::model2`]); here the forwarder also applies

@@ -20,7 +20,7 @@ use super::header::{slot_name, METADATA_SLOT};
 use super::header::{EnvelopeHeader, Hop, SignedCore, Slot};
 use super::hops::{make_hops, select_parts, Forwarder, SlotState};
 use super::metadata::Metadata;
-use super::verify::{check_future, check_hop_times, verify_slot, CertCache};
+use super::verify::{check_future, check_hop_times, verify_slot, CertCache, VerifiedEnvelope};
 use crate::cert::{Certificate, VerifiedCertificate};
 use crate::error::{DecodeError, DecryptError, ForwardError, VerifyError};
 use crate::keys::KeyHolder;
@@ -185,11 +185,12 @@ impl<S: Suite> ForwardingRequest<S> {
 
     /// [`ForwardingRequest::verify`], then no signed time (creation, any hop) later than
     /// [`MAX_FUTURE_SKEW`](crate::envelope::MAX_FUTURE_SKEW) seconds after `now`.
-    pub fn verify_at(&self, now: u64) -> Result<VerifiedRequest<'_, S>, VerifyError> {
+    pub fn verify_at(self, now: u64) -> Result<VerifiedRequest<S>, VerifyError> {
         let verified = self.verify()?;
-        check_future("the envelope's creation time", self.core.created, now)?;
-        check_hop_times(self.metadata.slot, &self.metadata.hops, now)?;
-        for p in &self.parts {
+        let r = &verified.request;
+        check_future("the envelope's creation time", r.core.created, now)?;
+        check_hop_times(r.metadata.slot, &r.metadata.hops, now)?;
+        for p in &r.parts {
             check_hop_times(p.slot, &p.hops, now)?;
         }
         Ok(verified)
@@ -198,25 +199,30 @@ impl<S: Suite> ForwardingRequest<S> {
     /// The forwarder's check, before computing anything with its key: the sender's signature
     /// and certificate, the recipient certificate, the metadata slot completely, and for each
     /// part every hop and that its `C2` descends from the sender's signed `C2`.
-    pub fn verify(&self) -> Result<VerifiedRequest<'_, S>, VerifyError> {
-        let h = self.as_header_for_verification();
-        let verified = h.verify()?;
-        let metadata_holder = verified
-            .holder(METADATA_SLOT)
-            .cloned()
-            .ok_or(VerifyError::Inconsistent("metadata slot"))?;
-        let certs = CertCache::new(&h);
+    pub fn verify(self) -> Result<VerifiedRequest<S>, VerifyError> {
+        let metadata = self.as_header_for_verification().verify()?;
+        if metadata.holder(METADATA_SLOT).is_none() {
+            return Err(VerifyError::Inconsistent("metadata slot"));
+        }
+        let certs = CertCache::new(metadata.header());
         let mut holders = Vec::with_capacity(self.parts.len());
         for p in &self.parts {
             if p.slot == METADATA_SLOT || p.slot as usize >= self.core.parts.len() {
                 return Err(VerifyError::Inconsistent("part number out of range"));
             }
-            holders.push(verify_slot(&h, &certs, p.slot, &p.hops, &p.c2, None)?);
+            holders.push(verify_slot(
+                metadata.header(),
+                &certs,
+                p.slot,
+                &p.hops,
+                &p.c2,
+                None,
+            )?);
         }
+        drop(certs);
         Ok(VerifiedRequest {
             request: self,
-            header: h,
-            metadata_holder,
+            metadata,
             holders,
         })
     }
@@ -287,25 +293,39 @@ impl<S: Suite> ForwardingRequest<S> {
     }
 }
 
-/// A forwarding request whose signatures and chains have been checked.
-#[derive(Debug)]
-pub struct VerifiedRequest<'a, S: Suite> {
-    request: &'a ForwardingRequest<S>,
-    header: EnvelopeHeader<S>,
-    metadata_holder: VerifiedCertificate<S>,
+/// A forwarding request whose signatures and chains have been checked. It owns the request
+/// ([`ForwardingRequest::verify`] takes it by value), so a forwarder keeps what it verified
+/// from showing the request to making its hops; [`VerifiedRequest::into_request`] gives it back.
+#[derive(Debug, Clone)]
+pub struct VerifiedRequest<S: Suite> {
+    request: ForwardingRequest<S>,
+    /// The request's metadata slot as a verified header (sender, recipient, metadata holder).
+    metadata: VerifiedEnvelope<S>,
+    /// The current holder of each offered part, in the request's order.
     holders: Vec<VerifiedCertificate<S>>,
 }
 
-impl<'a, S: Suite> VerifiedRequest<'a, S> {
+impl<S: Suite> VerifiedRequest<S> {
     /// The request this verification is about.
-    pub fn request(&self) -> &'a ForwardingRequest<S> {
+    pub fn request(&self) -> &ForwardingRequest<S> {
+        &self.request
+    }
+
+    /// The request, given back.
+    pub fn into_request(self) -> ForwardingRequest<S> {
         self.request
+    }
+
+    fn metadata_holder(&self) -> &VerifiedCertificate<S> {
+        self.metadata
+            .holder(METADATA_SLOT)
+            .expect("checked by ForwardingRequest::verify")
     }
 
     /// The current holder of a slot in the request.
     pub fn holder(&self, slot: u32) -> Option<&VerifiedCertificate<S>> {
         if slot == METADATA_SLOT {
-            return Some(&self.metadata_holder);
+            return Some(self.metadata_holder());
         }
         self.request
             .parts
@@ -315,16 +335,13 @@ impl<'a, S: Suite> VerifiedRequest<'a, S> {
     }
 
     /// The sender's verified certificate.
-    pub fn sender(&self) -> Result<VerifiedCertificate<S>, VerifyError> {
-        self.request
-            .core
-            .sender_cert
-            .verify(&self.request.core.sender_org, self.request.core.created)
+    pub fn sender(&self) -> &VerifiedCertificate<S> {
+        self.metadata.sender()
     }
 
     /// Open the routing metadata (title, category, labels) with the forwarder's key.
     pub fn open_metadata(&self, holder: &dyn KeyHolder<S>) -> Result<Metadata, DecryptError> {
-        self.header.verify()?.open_metadata(holder)
+        self.metadata.open_metadata(holder)
     }
 
     /// The forwarder's step: shares for the metadata slot and each of `parts` (all offered parts
@@ -347,7 +364,7 @@ impl<'a, S: Suite> VerifiedRequest<'a, S> {
             .filter(|(_, h)| h.encryption_key() == &key)
             .map(|(p, _)| p.slot)
             .collect();
-        if self.metadata_holder.encryption_key() == &key {
+        if self.metadata_holder().encryption_key() == &key {
             held.push(METADATA_SLOT);
         }
         let wanted = select_parts(&self.request.core, &held, parts)?;
@@ -355,7 +372,7 @@ impl<'a, S: Suite> VerifiedRequest<'a, S> {
             if slot == METADATA_SLOT {
                 let m = &self.request.metadata;
                 return Some(SlotState {
-                    holder: self.metadata_holder.certificate().fingerprint(),
+                    holder: self.metadata_holder().certificate().fingerprint(),
                     c2: &m.capsule.c2,
                     hops: &m.hops,
                 });

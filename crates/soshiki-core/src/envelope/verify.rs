@@ -190,18 +190,24 @@ pub(super) fn can_receive(roles: Roles) -> bool {
         || roles.contains(Roles::REPRESENTATIVE)
 }
 
-/// A header whose signatures, certificates and hops have all been checked.
-#[derive(Debug)]
-pub struct VerifiedEnvelope<'a, S: Suite> {
-    pub(super) header: &'a EnvelopeHeader<S>,
+/// A header whose signatures, certificates and hops have all been checked. It owns the header
+/// ([`EnvelopeHeader::verify`] takes it by value), so whoever verified keeps what it verified;
+/// [`VerifiedEnvelope::into_header`] gives it back.
+#[derive(Debug, Clone)]
+pub struct VerifiedEnvelope<S: Suite> {
+    pub(super) header: EnvelopeHeader<S>,
     sender: VerifiedCertificate<S>,
     recipient: VerifiedCertificate<S>,
     holders: Vec<VerifiedCertificate<S>>,
 }
 
-impl<'a, S: Suite> VerifiedEnvelope<'a, S> {
+impl<S: Suite> VerifiedEnvelope<S> {
     /// The header.
-    pub fn header(&self) -> &'a EnvelopeHeader<S> {
+    pub fn header(&self) -> &EnvelopeHeader<S> {
+        &self.header
+    }
+    /// The header, given back (for storing or sending it on).
+    pub fn into_header(self) -> EnvelopeHeader<S> {
         self.header
     }
     /// The sender's verified certificate (check its organization's fingerprint against a pin).
@@ -280,9 +286,9 @@ impl<'a, S: Suite> VerifiedEnvelope<'a, S> {
 impl<S: Suite> EnvelopeHeader<S> {
     /// [`EnvelopeHeader::verify`], then [`EnvelopeHeader::check_times`] against the verifier's
     /// clock `now` (Unix seconds). What every client uses before trusting a header.
-    pub fn verify_at(&self, now: u64) -> Result<VerifiedEnvelope<'_, S>, VerifyError> {
+    pub fn verify_at(self, now: u64) -> Result<VerifiedEnvelope<S>, VerifyError> {
         let verified = self.verify()?;
-        self.check_times(now)?;
+        verified.header.check_times(now)?;
         Ok(verified)
     }
 
@@ -300,7 +306,29 @@ impl<S: Suite> EnvelopeHeader<S> {
     /// Verify everything public: organizations, certificates, the sender's signature, every
     /// hop of every slot, and each capsule's descent from the sender's capsule. Needs no key.
     /// Independent of any clock: clients call [`EnvelopeHeader::verify_at`].
-    pub fn verify(&self) -> Result<VerifiedEnvelope<'_, S>, VerifyError> {
+    pub fn verify(self) -> Result<VerifiedEnvelope<S>, VerifyError> {
+        let (sender, recipient, holders) = self.check_all()?;
+        Ok(VerifiedEnvelope {
+            header: self,
+            sender,
+            recipient,
+            holders,
+        })
+    }
+
+    /// What [`EnvelopeHeader::verify`] checks: the sender's, the recipient's and each slot's
+    /// current holder's verified certificates.
+    #[allow(clippy::type_complexity)]
+    fn check_all(
+        &self,
+    ) -> Result<
+        (
+            VerifiedCertificate<S>,
+            VerifiedCertificate<S>,
+            Vec<VerifiedCertificate<S>>,
+        ),
+        VerifyError,
+    > {
         let core = &self.core;
         let sender = core.sender_cert.verify(&core.sender_org, core.created)?;
         if !sender
@@ -324,11 +352,6 @@ impl<S: Suite> EnvelopeHeader<S> {
             )?;
             holders.push(holder);
         }
-        Ok(VerifiedEnvelope {
-            header: self,
-            sender,
-            recipient,
-            holders,
-        })
+        Ok((sender, recipient, holders))
     }
 }

@@ -153,7 +153,7 @@ pub fn read_part<S: Suite>(
     key: &SecretKey<S>,
 ) -> Result<Vec<u8>, soshiki_core::error::DecryptError> {
     let f = open::<S>(file);
-    let v = f.header.verify()?;
+    let v = f.header.clone().verify()?;
     let mut out = Vec::new();
     envelope::decrypt_part(
         &v,

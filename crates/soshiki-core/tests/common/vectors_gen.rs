@@ -654,7 +654,7 @@ pub fn fixture<S: Suite>() -> GenResult<Fixture<S>> {
     )?;
 
     // Hop 1, model 1: the representative re-encrypts every slot to the chief.
-    let v0 = h0.verify()?;
+    let v0 = h0.clone().verify()?;
     let to_chief = chief.cert.verify(city.organization(), NOW + 60)?;
     let fwd_rep = Forwarder {
         holder: &rep.enc,
@@ -667,7 +667,7 @@ pub fn fixture<S: Suite>() -> GenResult<Fixture<S>> {
     // (keyless) combines them.
     let req = h1.forwarding_request(None)?;
     let request = req.to_bytes();
-    let verified_req = req.verify()?;
+    let verified_req = req.clone().verify()?;
     let to_staff = staff.cert.verify(city.organization(), NOW + 120)?;
     let fwd_chief = Forwarder {
         holder: &chief.enc,
@@ -1277,7 +1277,7 @@ fn resign<S: Suite>(
     let mut msg = b"soshiki/v1/envelope-signature".to_vec();
     msg.extend_from_slice(&bytes[..sig_pos]);
     h.sender_signature = sender.sign(&msg, rng);
-    h.verify()?;
+    h.clone().verify()?;
     Ok(())
 }
 

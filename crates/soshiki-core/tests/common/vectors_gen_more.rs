@@ -401,7 +401,7 @@ fn at_hop_limit<S: Suite>(w: &mut World<S>) -> GenResult<EnvelopeHeader<S>> {
         };
         h = raw_forward(&h, from, &to.cert, NOW + 60 * (i + 1), &mut w.rng)?;
     }
-    h.verify()?;
+    h.clone().verify()?;
     Ok(h)
 }
 
@@ -584,7 +584,7 @@ fn reads<S: Suite>(
 ) -> GenResult<Vec<ReadCase>> {
     let mut out = Vec::new();
     let opened = EnvelopeFile::<S>::open(&mut Cursor::new(file))?;
-    let verified = opened.header.verify()?;
+    let verified = opened.header.clone().verify()?;
     for part in 0..parts {
         let mut pt = Vec::new();
         let r = envelope::decrypt_part(
@@ -648,7 +648,7 @@ fn hops_vector<S: Suite>(w: &World<S>) -> GenResult<HopsFile> {
 
     // A: model 1, the representative forwards only part 1 (part 0 and its body are dropped).
     let t_a = NOW + 60;
-    let h_a = f.h0.verify()?.forward(
+    let h_a = f.h0.clone().verify()?.forward(
         &rep_fwd,
         &f.chief.cert.verify(city, t_a)?,
         Some(&[1]),
@@ -658,7 +658,7 @@ fn hops_vector<S: Suite>(w: &World<S>) -> GenResult<HopsFile> {
     let file_a = forwarded_file(&f.original, &h_a)?;
     // B: model 1, the chief's card forwards what it holds to the staff member: signed hops.
     let t_b = NOW + 120;
-    let h_b = h_a.verify()?.forward(
+    let h_b = h_a.clone().verify()?.forward(
         &card_fwd,
         &f.staff.cert.verify(city, t_b)?,
         None,
@@ -669,7 +669,7 @@ fn hops_vector<S: Suite>(w: &World<S>) -> GenResult<HopsFile> {
     // C: model 2, the request offers both parts, the representative forwards part 0 only.
     let t_c = NOW + 180;
     let req_c = f.h0.forwarding_request(None)?;
-    let resp_c = req_c.verify()?.make_hops(
+    let resp_c = req_c.clone().verify()?.make_hops(
         &rep_fwd,
         &f.chief.cert.verify(city, t_c)?,
         Some(&[0]),
@@ -681,7 +681,7 @@ fn hops_vector<S: Suite>(w: &World<S>) -> GenResult<HopsFile> {
     // D: model 2, the request offers part 0 only; the chief's card answers: signed hops.
     let t_d = NOW + 240;
     let req_d = h_c.forwarding_request(Some(&[0]))?;
-    let resp_d = req_d.verify()?.make_hops(
+    let resp_d = req_d.clone().verify()?.make_hops(
         &card_fwd,
         &f.staff.cert.verify(city, t_d)?,
         None,
@@ -1217,9 +1217,10 @@ fn negative_more<S: Suite>(w: &mut World<S>) -> GenResult<MoreNegativeFile> {
     }
     // A copy that holds part 1 only (a partial forward) receives a response for part 0 too.
     let to_chief_a = f.chief.cert.verify(city.organization(), NOW + 30)?;
-    let h_a = h0
-        .verify()?
-        .forward(&rep_fwd, &to_chief_a, Some(&[1]), NOW + 30, &mut rng)?;
+    let h_a =
+        h0.clone()
+            .verify()?
+            .forward(&rep_fwd, &to_chief_a, Some(&[1]), NOW + 30, &mut rng)?;
     let resp_from_a = h_a.forwarding_request(None)?.verify()?.make_hops(
         &Forwarder {
             holder: &f.chief.enc,
@@ -1328,7 +1329,7 @@ fn negative_more<S: Suite>(w: &mut World<S>) -> GenResult<MoreNegativeFile> {
         "invalid input: the target's certificate has no reading or forwarding role",
         "invalid",
     ));
-    let h_staff = h0.verify()?.forward(
+    let h_staff = h0.clone().verify()?.forward(
         &rep_fwd,
         &f.staff.cert.verify(city.organization(), NOW + 30)?,
         None,
@@ -1522,7 +1523,7 @@ fn negative_more<S: Suite>(w: &mut World<S>) -> GenResult<MoreNegativeFile> {
     ));
     // A signed hop (a card's) whose signature was altered.
     let card = Card::new(&f.chief.enc);
-    let mut h_signed = h_a.verify()?.forward(
+    let mut h_signed = h_a.clone().verify()?.forward(
         &Forwarder {
             holder: &card,
             signer: &f.chief.sig,

@@ -242,7 +242,7 @@ fn check_hops<S: Suite>(name: &str) {
         let hb = unhex(&step.header);
         let h = EnvelopeHeader::<S>::from_bytes(&hb).expect("header decodes");
         assert_eq!(h.to_bytes(), hb);
-        let verified = h.verify().expect("header verifies");
+        let verified = h.clone().verify().expect("header verifies");
         let to_fp = member(&step.to).certificate_fingerprint.clone();
         assert_eq!(fp_hex(&member(&step.to).certificate), to_fp);
         let slots: Vec<u32> = h.slots.iter().map(|s| s.slot).collect();
@@ -279,7 +279,7 @@ fn check_hops<S: Suite>(name: &str) {
         if step.model == "split" {
             let rb = unhex(step.request.as_deref().expect("request"));
             let req = ForwardingRequest::<S>::from_bytes(&rb).expect("request decodes");
-            req.verify().expect("request verifies");
+            req.clone().verify().expect("request verifies");
             let offered: Vec<u32> = req.parts.iter().map(|p| p.slot).collect();
             assert_eq!(Some(offered), step.offered);
             for s in source.slots.iter().filter(|s| s.slot != METADATA_SLOT) {
@@ -365,7 +365,7 @@ fn check_hops<S: Suite>(name: &str) {
         let reader_secret = unhex(&member(&step.to).encryption_secret);
         let key = SecretKey::<S>::from_secret_bytes(&reader_secret).expect("secret");
         let opened = EnvelopeFile::<S>::open(&mut Cursor::new(&file)).expect("file opens");
-        let ver = opened.header.verify().expect("verifies");
+        let ver = opened.header.clone().verify().expect("verifies");
         for r in &step.reads {
             let mut out = Vec::new();
             let got = envelope::decrypt_part(
@@ -475,14 +475,14 @@ fn run_more<S: Suite>(c: &MoreCase) -> Result<(), Failure> {
             .map_err(fail(decode_kind)),
         "combine" => {
             let h = header();
-            h.verify().expect("the combiner's header verifies");
+            h.clone().verify().expect("the combiner's header verifies");
             let r = ForwardResponse::<S>::from_bytes(&unhex(c.response.as_deref().expect("r")))
                 .expect("response decodes");
             h.apply_forward(&r).map(drop).map_err(fail(verify_kind))
         }
         "forward" => {
             let h = header();
-            let v = h.verify().expect("the forwarded header verifies");
+            let v = h.clone().verify().expect("the forwarded header verifies");
             let (cert, enc, sig) = member_keys::<S>(c.forwarder.as_ref().expect("forwarder"));
             let target = verified_target::<S>(c.target.as_ref().expect("target"));
             let fwd = Forwarder {
@@ -758,7 +758,7 @@ fn sender_without_roles<S: Suite>() {
         &mut |_| {},
     )
     .expect("a member without any role may send");
-    h.verify().expect("and readers accept it");
+    h.clone().verify().expect("and readers accept it");
 }
 
 #[test]
