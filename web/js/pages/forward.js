@@ -4,11 +4,11 @@
 // part's C1), post. Lists the forwards made from this delivery with a recall (取り消し) button
 // while unopened; recalled parts can be forwarded again.
 import { t } from '../i18n.js';
-import { h, statusBox, badge, fmtTime, labelsText, labelsObject, fingerprintEl, confirmDialog, now } from '../ui.js';
+import { h, statusBox, badge, fmtTime, labelsText, labelsObject, comparisonCodeEl, confirmDialog, now, visibleText } from '../ui.js';
 import { need } from '../wasm.js';
 import * as api from '../api.js';
 import * as session from '../session.js';
-import { errorText, userError } from '../errors.js';
+import { errorText, userError, explained } from '../errors.js';
 import { directory, certifiedMember } from '../orgs.js';
 import { forget, orgNameOf, hopText } from '../meta.js';
 
@@ -87,7 +87,7 @@ export default async function forwardPage(root, args, { go }) {
         mark.replaceChildren(sel.value && sel.value === suggested ? badge('verified', t('forward.prefilled')) : '');
         const conds = sel.value ? routing.conditionsOf(sel.value) : [];
         const fits = !sel.value || !conds.length || routing.fits(sel.value, p);
-        warn.replaceChildren(fits ? '' : t('forward.labelMismatch', { labels: labelsText(p.labels) || '—', usual: conds.join(' / ') }));
+        warn.replaceChildren(fits ? '' : visibleText(t('forward.labelMismatch', { labels: labelsText(p.labels) || '—', usual: conds.join(' / ') })));
       };
       sel.addEventListener('change', update);
       update();
@@ -111,7 +111,7 @@ export default async function forwardPage(root, args, { go }) {
       const plan = [...groups].map(([certId, parts]) => ({ certId, parts: parts.sort((a, b) => a - b), m: usable.find((u) => u.info.cert_id === certId) }));
       const summary = h('ul', {}, plan.map((g) => h('li', {},
         g.parts.map((p) => { const part = view.parts.find((x) => x.index === p); return `${part.name}${labelsText(part.labels) ? ` (${labelsText(part.labels)})` : ''}`; }).join(', '),
-        ' → ', h('strong', {}, g.m.verified.name), h('br'), fingerprintEl(g.m.verified.fingerprint))));
+        ' → ', h('strong', {}, g.m.verified.name), comparisonCodeEl(g.m.verified.fingerprint, 'fp.shortCode'))));
       if (!await confirmDialog(t('forward.confirmTitle'), [h('p', {}, t('forward.confirmLead')), summary], t('forward.confirmOk'))) return;
       btn.disabled = true;
       st.show(t('forward.working'));
@@ -135,9 +135,9 @@ export default async function forwardPage(root, args, { go }) {
       [t('forward.col.member'), t('forward.col.roles'), t('forward.col.fp'), t('forward.col.check')].map((c) => h('th', { scope: 'col' }, c)))),
     h('tbody', {}, members.map((m) => h('tr', {}, h('td', {}, m.verified ? m.verified.name : m.info.name),
       h('td', {}, (m.verified ? m.verified.roles : m.info.role_names).map((r) => t(`role.${r}`)).join('・')),
-      h('td', {}, fingerprintEl(m.verified ? m.verified.fingerprint : m.info.cert_id)),
+      h('td', {}, comparisonCodeEl(m.verified ? m.verified.fingerprint : m.info.cert_id, 'fp.shortCode')),
       h('td', {}, m.verified ? (m.info.status === 'active' ? badge('verified', t('forward.certOk')) : badge('recalled', t(`memberStatus.${m.info.status}`)))
-        : badge('bad', t('forward.certBad')), m.problem ? h('span', { class: 'hint' }, ` ${m.problem}`) : '')))))));
+        : badge('bad', t('forward.certBad')), m.problem ? [' ', explained('', m.problem)] : '')))))));
 
   // Forwards made from this delivery (listed by the server, so any of the holder's devices
   // shows them), with recall while unopened.
