@@ -468,6 +468,9 @@ test('omachi: send a CSV split per district, forward per district, recall and re
   // 取り消し: recall only the wrongly sent Yasaka part (the Miasa part, sent in the same
   // action, stays delivered), then re-forward Yasaka correctly.
   await recallPart(rep, repDelivery, '美麻地区 担当', 'taishosha_Yasaka.csv');
+  // Only Yasaka is forwardable again; the forwards of the other parts still name their files.
+  const history = await rep.page.innerText('#forwards-made');
+  assert.ok(history.includes('taishosha_Omachi.csv') && history.includes('taishosha_Miasa.csv') && !/番目のファイル/.test(history), history);
   await screenshot(rep, 'omachi-rep-recalled-one-part');
   await forward(rep, repDelivery, {
     'taishosha_Yasaka.csv': '八坂地区 担当',
@@ -726,6 +729,7 @@ test('send form: kept across a language switch, lengths checked in characters be
   await p.click('#send-button');
   await p.waitForSelector('#send-form .status.error');
   assert.match(await p.textContent('#send-form .status.error'), /400 文字.*341 文字/);
+  await screenshot(sender, 'send-title-too-long');
   assert.equal(await p.locator('dialog[open]').count(), 0, 'no confirmation for a title too long');
   // An empty file is said so in the confirmation.
   // The title carries a right-to-left override, as a hostile name would ("gnp.exe" shown
@@ -1137,6 +1141,20 @@ test('enrollment in the browser, approval with the organization key, audit trail
   await member.locator('button.danger').click();
   await confirm(admin);
   await admin.page.waitForSelector('#members tbody tr:has-text("大町地区 e2e 新規担当"):has-text("失効")');
+  // The representative's directory shows the revoked member as not verifying, in Japanese; the
+  // verification's English reason stays behind the closed 詳細 toggle.
+  const rep = await newMember('enroll-directory-rep');
+  await importAndUnlock(rep, keyPath('omachi', 'omachi-rep'));
+  const anyDelivery = await rep.page.getAttribute('#inbox-table tbody tr[data-delivery]', 'data-delivery');
+  await go(rep, `#/forward/${anyDelivery}`, '#directory');
+  const revokedRow = await rep.page.$eval('#directory tbody tr:has-text("大町地区 e2e 新規担当")', (tr) => {
+    const det = tr.querySelector('details.error-detail');
+    return { text: tr.innerText, open: det && det.open, detail: det && det.querySelector('code').textContent };
+  });
+  assert.equal(revokedRow.open, false, JSON.stringify(revokedRow));
+  assert.match(revokedRow.detail, /revoked by the organization/);
+  assert.ok(revokedRow.text.includes('確認できません') && !/revoked/.test(revokedRow.text), JSON.stringify(revokedRow));
+  await screenshot(rep, 'forward-directory-revoked-member');
 });
 
 test('routing rules: build, test and save', async () => {

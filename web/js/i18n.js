@@ -226,7 +226,7 @@ const M = {
   'forward.col.roles': ['役割', 'Roles'],
   'forward.col.fp': ['証明書の指紋', 'Certificate fingerprint'],
   'forward.col.check': ['証明書の確認', 'Certificate check'],
-  'forward.col.parts': ['添付番号', 'Parts'],
+  'forward.col.parts': ['添付ファイル', 'Parts'],
   'forward.col.time': ['転送日時', 'Forwarded'],
   'forward.keep': ['（転送しない）', '(keep)'],
   'forward.button': ['確認して転送', 'Review and forward'],

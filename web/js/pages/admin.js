@@ -337,7 +337,8 @@ async function auditTable(entries, me, s) {
     const lines = [head.map(q).join(',')].concat(selected().map(({ e, action: a, subject }) => [e.seq, fmtTime(e.time), a,
       e.actor, subject, e.action, e.actorCert, (e.subjects || [e.subject]).join(' ')].map(q).join(',')));
     const blob = new Blob(['\uFEFF', lines.join('\r\n'), '\r\n'], { type: 'text/csv;charset=utf-8' });
-    const a = h('a', { href: URL.createObjectURL(blob), download: `audit-${me.orgName}-${new Date().toISOString().slice(0, 10)}.csv` });
+    // The file name goes through the one part-name policy (no bidi control, no path).
+    const a = h('a', { href: URL.createObjectURL(blob), download: need().safePartName(`audit-${me.orgName}-${new Date().toISOString().slice(0, 10)}.csv`, 0) });
     document.body.append(a);
     a.click();
     a.remove();

@@ -53,8 +53,18 @@ export default async function forwardPage(root, args, { go }) {
       h('p', {}, t('forward.from', { org: orgNameOf(meta) || d.sender_org_name, name: meta.senderName || d.sender_name })),
       (meta.hops || []).length ? h('ol', { class: 'hops' }, meta.hops.map((x) => h('li', {}, hopText(x)))) : ''));
   }
+  // Names of parts already forwarded: the forwarding request lists only those still
+  // forwardable, so the metadata copy names the others.
+  let named = meta;
+  const known = (i) => named && (named.parts || []).some((x) => x.index === i);
+  if (view && (d.forwards || []).some((f) => f.parts.some((i) => !known(i)))) {
+    try {
+      const copy = s.readMetadata(await api.getBytes(`/v1/deliveries/${id}/metadata`), now());
+      if (copy.envelopeId === d.envelope_id) named = copy;
+    } catch (_) { /* numbers instead of names */ }
+  }
   const partName = (i) => {
-    const p = meta && (meta.parts || []).find((x) => x.index === i);
+    const p = named && (named.parts || []).find((x) => x.index === i);
     return p ? p.name : t('forward.partNumber', { n: i + 1 });
   };
 
