@@ -67,6 +67,12 @@ export default async function forwardPage(root, args, { go }) {
     const p = named && (named.parts || []).find((x) => x.index === i);
     return p ? p.name : t('forward.partNumber', { n: i + 1 });
   };
+  // A part in the forwards made: its name and its labels.
+  const partItem = (i) => {
+    const p = named && (named.parts || []).find((x) => x.index === i);
+    const labels = p ? labelsText(p.labels) : '';
+    return h('li', {}, partName(i), labels ? h('span', { class: 'tag' }, labels) : '');
+  };
 
   // Directory: every member of my organization, verified against my key file's record.
   let members = [];
@@ -164,7 +170,7 @@ export default async function forwardPage(root, args, { go }) {
     for (const f of mine) {
       const cell = h('td', {}, t('common.loading'));
       const act = h('td', {});
-      tbody.append(h('tr', { dataset: { delivery: f.id } }, h('td', {}, f.holderName), h('td', {}, f.parts.map(partName).join('、')), h('td', {}, fmtTime(f.time)), cell, act));
+      tbody.append(h('tr', { dataset: { delivery: f.id } }, h('td', {}, f.holderName), h('td', {}, h('ul', { class: 'plain parts' }, f.parts.map(partItem))), h('td', {}, fmtTime(f.time)), cell, act));
       {
         const child = f;
         const kind = { delivered: 'new', forwarded: 'forwarded', opened: 'opened', recalled: 'recalled', expired: 'expired' }[child.status] || child.status;
