@@ -945,6 +945,8 @@ test('enrollment in the browser, approval with the organization key, audit trail
   addSecret('new member passphrase', Buffer.from(newPass, 'utf8'));
   const p = newcomer.page;
   await go(newcomer, '#/setup', '#enroll-form');
+  // Whose fingerprint: the member's own organization's, from its own administrator.
+  assert.match(await p.innerText('#enroll-form'), /あなたが所属する組織の指紋を、自組織の管理者から/);
   // The 32-digit comparison code, as for a partner: checked against the record in the browser,
   // so only the organization's name is confirmed (no 64-digit comparison by eye).
   await p.fill('#enroll-form input[name=org-fingerprint]', cityFp.slice(0, 32));
@@ -1461,6 +1463,8 @@ test('partner list: the administrator adds the prefecture; a second officer who 
   const partnerCode = await officer.page.$eval('#org-partner-list .comparison-code', (el) => ({
     shown: el.querySelector(':scope > p code.fp').textContent.replace(/\s/g, ''), open: el.querySelector('details').open }));
   assert.deepEqual(partnerCode, { shown: prefFp.slice(0, 32), open: false });
+  // Whose fingerprint: the pin form asks for the partner's, and says it is not the member's own.
+  assert.match(await officer.page.innerText('#pin-form'), /相手先の組織.*自分の組織の指紋ではありません/s);
   // The member's own organization's comparison code, to give to partners.
   const cityFp = await orgFingerprint(keyPath('omachi', 'omachi-rep'));
   const ownCard = officer.page.locator('.page-orgs section.card', { hasText: '自分の組織' });
