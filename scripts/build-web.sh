@@ -3,7 +3,8 @@
 # checks its size budget. Run scripts/install-web-tools.sh first.
 #   SOSHIKI_WASM_NODE=1   also write a Node.js build to target/wasm/node-pkg (interop tests)
 #   SOSHIKI_WASM_BUDGET=N override the budget (bytes) for soshiki_wasm_bg.wasm
-#   SOSHIKI_WASM_FEATURES=F  build with crate features F (e.g. partners: the partner list, over budget)
+#   SOSHIKI_WASM_FEATURES=F  build with extra crate features F (the default features, e.g. `partners`,
+#                            the partner list, are always on and within the budget)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -39,7 +40,8 @@ else
     export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="${CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS:-} $simd"
 fi
 # A separate target directory: the wasm build does not wait for the native build's lock.
-# SOSHIKI_WASM_FEATURES: extra crate features (e.g. `partners`, see crates/soshiki-wasm/Cargo.toml).
+# SOSHIKI_WASM_FEATURES: extra crate features (see crates/soshiki-wasm/Cargo.toml; the defaults,
+# including `partners`, are always built).
 cargo build -p soshiki-wasm --target wasm32-unknown-unknown --profile wasm-release \
     --target-dir target/wasm ${SOSHIKI_WASM_FEATURES:+--features "$SOSHIKI_WASM_FEATURES"}
 raw=target/wasm/wasm32-unknown-unknown/wasm-release/soshiki_wasm.wasm

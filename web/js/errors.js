@@ -3,6 +3,7 @@
 // ({error: {code, message}} with the HTTP status), and network failures.
 import { ApiError, NetworkError } from './api.js';
 import { t } from './i18n.js';
+import { visibleText } from './ui.js';
 
 const WASM_CODES = ['malformed', 'wrong-passphrase', 'untrusted', 'decrypt-failed', 'invalid', 'internal', 'no-crypto-module'];
 
@@ -38,16 +39,25 @@ export function errorLine(e) {
  */
 export function errorText(e) {
   const { summary, detail } = describe(e);
+  return explained(summary, detail);
+}
+
+/**
+ * A sentence in the UI language with a technical detail (often English: a server message, a
+ * verification reason) behind a closed 詳細 / detail toggle. Both go through the same bidi
+ * masking as h(): names quoted in them are shown, never obeyed.
+ */
+export function explained(summary, detail) {
   const span = document.createElement('span');
   span.className = 'error-message';
-  span.append(summary);
+  span.append(visibleText(summary ?? ''));
   if (detail) {
     const det = document.createElement('details');
     det.className = 'error-detail';
     const sum = document.createElement('summary');
     sum.textContent = t('err.detail');
     const code = document.createElement('code');
-    code.textContent = detail;
+    code.textContent = visibleText(detail);
     det.append(sum, code);
     span.append(' ', det);
   }

@@ -4,28 +4,32 @@
 import * as api from './api.js';
 import { checkRevocations } from './trust.js';
 import { need } from './wasm.js';
-import { onlyHex, now, h, badge, fingerprintEl } from './ui.js';
+import { onlyHex, now, h, badge, comparisonCodeEl } from './ui.js';
 import { userError, errorText } from './errors.js';
 import { t } from './i18n.js';
 
 /**
  * What a looked-up organization shows before it is trusted: the typed digits were checked
  * against its record in this browser (`fetchOrganization`), so nothing is left to compare digit
- * by digit; the person confirms the name, then `onConfirm` runs (errors go to `st`).
+ * by digit; the person confirms the name, then `onConfirm` runs (errors go to `st`). Without
+ * a button (`onToggle` instead: the enrollment form, whose own submit button goes on), the
+ * checkbox alone reports whether the name was confirmed.
  */
-export function confirmFoundOrganization(org, typedText, { checkboxId, buttonId, buttonLabel, st, onConfirm }) {
+export function confirmFoundOrganization(org, typedText, { checkboxId, buttonId, buttonLabel, st, onConfirm, onToggle, nameKey = 'orgs.nameRight' }) {
   const same = h('input', { type: 'checkbox', id: checkboxId });
-  const btn = h('button', { type: 'button', class: 'primary', id: buttonId, disabled: true }, buttonLabel);
-  same.addEventListener('change', () => { btn.disabled = !same.checked; });
-  btn.addEventListener('click', async () => {
-    btn.disabled = true;
-    try { await onConfirm(); } catch (e) { st.show(errorText(e), 'error'); btn.disabled = false; }
-  });
+  const btn = onToggle ? null : h('button', { type: 'button', class: 'primary', id: buttonId, disabled: true }, buttonLabel);
+  same.addEventListener('change', () => { if (btn) btn.disabled = !same.checked; else onToggle(same.checked); });
+  if (btn) {
+    btn.addEventListener('click', async () => {
+      btn.disabled = true;
+      try { await onConfirm(); } catch (e) { st.show(errorText(e), 'error'); btn.disabled = false; }
+    });
+  }
   setTimeout(() => same.focus(), 0);
   return [h('p', {}, badge('verified', t('orgs.fpMatched', { n: onlyHex(typedText).length }))),
-    h('p', {}, t('setup.orgFound', { name: org.name })), fingerprintEl(org.id),
-    h('label', { class: 'inline confirm', for: checkboxId }, same, ' ', t('orgs.nameRight', { name: org.name })),
-    h('div', { class: 'actions' }, btn)];
+    h('p', {}, t('setup.orgFound', { name: org.name })), comparisonCodeEl(org.id),
+    h('label', { class: 'inline confirm', for: checkboxId }, same, ' ', t(nameKey, { name: org.name })),
+    btn ? h('div', { class: 'actions' }, btn) : ''];
 }
 
 /** Fetch and check an organization by fingerprint text (64 hex digits, or ≥ 32 as a prefix). */

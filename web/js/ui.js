@@ -43,7 +43,9 @@ export function statusBox() {
   el.show = (text, kind = 'info') => {
     el.className = `status ${kind}`;
     el.setAttribute('role', kind === 'error' ? 'alert' : 'status');
-    el.replaceChildren(...(Array.isArray(text) ? text : [text]));
+    // Strings get the same bidi masking as h(): a part name or label in a status line is
+    // shown, never obeyed.
+    el.replaceChildren(...(Array.isArray(text) ? text : [text]).map((c) => (c instanceof Node ? c : visibleText(c ?? ''))));
   };
   el.clear = () => { el.className = 'status'; el.replaceChildren(); };
   return el;
@@ -80,10 +82,10 @@ export function fmtFingerprint(hex) {
  * (the browser checks the typed digits against the organization's record). The full
  * fingerprint stays behind a toggle.
  */
-export function comparisonCodeEl(hex) {
+export function comparisonCodeEl(hex, labelKey = 'fp.code') {
   const code = String(hex || '').toLowerCase().slice(0, 32);
   return h('div', { class: 'comparison-code' },
-    h('p', {}, h('span', { class: 'label' }, t('fp.code')), ' ', fingerprintEl(code)),
+    h('p', {}, h('span', { class: 'label' }, t(labelKey)), ' ', fingerprintEl(code)),
     h('details', {}, h('summary', {}, t('fp.full')), fingerprintEl(hex)));
 }
 

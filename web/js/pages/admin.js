@@ -4,11 +4,11 @@
 // the organization's policy (運用方針: expiry, retention, certificate validity, storage
 // quota, who may send outside); the audit trail (監査記録) with its verification result.
 import { t } from '../i18n.js';
-import { h, field, statusBox, fingerprintEl, comparisonCodeEl, fmtTime, badge, confirmDialog, readFileBytes } from '../ui.js';
+import { h, field, statusBox, comparisonCodeEl, fmtTime, badge, confirmDialog, readFileBytes } from '../ui.js';
 import * as api from '../api.js';
 import * as session from '../session.js';
 import { need } from '../wasm.js';
-import { errorText, userError } from '../errors.js';
+import { errorText, userError, explained } from '../errors.js';
 import { directory, fetchOrganization, confirmFoundOrganization } from '../orgs.js';
 import * as trust from '../trust.js';
 
@@ -32,7 +32,7 @@ function partnersSection(s, me, go) {
   if (typeof need().verifyPartners !== 'function') { sec.append(h('p', { class: 'hint' }, t('admin.partnersUnavailable'))); return sec; }
   const orgKey = session.organizationKey();
   const refused = session.partnersRefused();
-  if (refused) st.show(t('orgs.partnersRefused', { why: refused }), 'error');
+  if (refused) st.show(explained(t('orgs.partnersRefused'), refused), 'error');
   const list = session.partners();
   sec.append(Object.keys(list).length ? h('ul', { class: 'plain', id: 'partner-list' }, Object.entries(list).map(([id, name]) => {
     const rm = h('button', { type: 'button', class: 'small danger', disabled: !orgKey }, t('admin.partnerRemove'));
@@ -40,7 +40,7 @@ function partnersSection(s, me, go) {
       if (!await confirmDialog(t('admin.partnerRemove'), t('admin.partnerRemoveConfirm', { name }), t('admin.partnerRemove'))) return;
       try { await trust.publishPartners(s, orgKey, me.orgId, { remove: [id] }); go('admin'); } catch (e) { st.show(errorText(e), 'error'); }
     });
-    return h('li', {}, h('strong', {}, name), ' ', fingerprintEl(id), ' ', rm);
+    return h('li', {}, h('strong', {}, name), ' ', rm, comparisonCodeEl(id, 'fp.shortCode'));
   })) : h('p', { class: 'muted' }, t('orgs.none')));
   if (!orgKey) { sec.append(h('p', { class: 'hint' }, t('admin.partnersNeedOrgKey'))); return sec; }
   const fp = h('input', { type: 'text', id: 'partner-fp', name: 'partner-fingerprint', class: 'mono', autocomplete: 'off', spellcheck: false });
@@ -222,7 +222,7 @@ async function enrollmentsSection(s, me, go) {
         review && review.roles ? ` (${[].concat(review.roles).map((r) => t(`role.${r}`)).join('・')})` : '',
         ' ', h('span', { class: 'muted' }, fmtTime(en.created))),
       ...validity,
-      review && !review.ok ? h('p', { class: 'status error' }, t('admin.badRequest'), ' ', review.problem || '') : '',
+      review && !review.ok ? h('p', { class: 'status error' }, explained(t('admin.badRequest'), review.problem || '')) : '',
       review && review.ok ? field(t('admin.code'), code, t('admin.codeHint')) : '', review && review.ok ? codeState : '',
       h('div', { class: 'actions' }, approve, reject)));
   }
@@ -263,7 +263,7 @@ async function membersSection(s, me, go) {
     }
     return h('tr', {}, h('td', {}, m.verified ? m.verified.name : m.info.name),
       h('td', {}, m.info.role_names.map((r) => t(`role.${r}`)).join('・')),
-      h('td', {}, fingerprintEl(m.info.cert_id)),
+      h('td', {}, comparisonCodeEl(m.info.cert_id, 'fp.shortCode')),
       h('td', {}, m.verified ? badge(m.info.status === 'active' ? 'verified' : 'recalled', t(`memberStatus.${m.info.status}`)) : badge('bad', t('forward.certBad'))),
       act);
   }))));
@@ -337,7 +337,8 @@ async function auditTable(entries, me, s) {
     const lines = [head.map(q).join(',')].concat(selected().map(({ e, action: a, subject }) => [e.seq, fmtTime(e.time), a,
       e.actor, subject, e.action, e.actorCert, (e.subjects || [e.subject]).join(' ')].map(q).join(',')));
     const blob = new Blob(['\uFEFF', lines.join('\r\n'), '\r\n'], { type: 'text/csv;charset=utf-8' });
-    const a = h('a', { href: URL.createObjectURL(blob), download: `audit-${me.orgName}-${new Date().toISOString().slice(0, 10)}.csv` });
+    // The file name goes through the one part-name policy (no bidi control, no path).
+    const a = h('a', { href: URL.createObjectURL(blob), download: need().safePartName(`audit-${me.orgName}-${new Date().toISOString().slice(0, 10)}.csv`, 0) });
     document.body.append(a);
     a.click();
     a.remove();
@@ -388,7 +389,8 @@ function auditSection(s, me) {
       }
       if (report.ok && report.checkpointPosition) out.append(h('p', { class: 'hint', id: 'audit-checkpoint-held' }, t('admin.checkpointHeld', { n: report.checkpointPosition })));
       out.append(report.ok ? h('p', { class: 'status ok', id: 'audit-result' }, t('admin.auditOk', { n: (report.entries || []).length }))
-        : h('p', { class: 'status error', id: 'audit-result', role: 'alert' }, t('admin.auditBad'), ' ', (report.failures || []).map((f) => (typeof f === 'string' ? f : `#${f.seq}: ${f.reason}`)).join('; ')));
+        : h('p', { class: 'status error', id: 'audit-result', role: 'alert' }, explained(t('admin.auditBad', { n: (report.failures || []).length }),
+          (report.failures || []).map((f) => (typeof f === 'string' ? f : `#${f.seq}: ${f.reason}`)).join('; '))));
       if (report.ok) out.append(await auditTable(report.entries || [], me, s));
     } catch (e) { st.show(errorText(e), 'error'); }
   });

@@ -4,11 +4,11 @@
 // part's C1), post. Lists the forwards made from this delivery with a recall (取り消し) button
 // while unopened; recalled parts can be forwarded again.
 import { t } from '../i18n.js';
-import { h, statusBox, badge, fmtTime, labelsText, labelsObject, fingerprintEl, confirmDialog, now } from '../ui.js';
+import { h, statusBox, badge, fmtTime, labelsText, labelsObject, comparisonCodeEl, confirmDialog, now, visibleText } from '../ui.js';
 import { need } from '../wasm.js';
 import * as api from '../api.js';
 import * as session from '../session.js';
-import { errorText, userError } from '../errors.js';
+import { errorText, userError, explained } from '../errors.js';
 import { directory, certifiedMember } from '../orgs.js';
 import { forget, orgNameOf, hopText } from '../meta.js';
 
@@ -53,9 +53,25 @@ export default async function forwardPage(root, args, { go }) {
       h('p', {}, t('forward.from', { org: orgNameOf(meta) || d.sender_org_name, name: meta.senderName || d.sender_name })),
       (meta.hops || []).length ? h('ol', { class: 'hops' }, meta.hops.map((x) => h('li', {}, hopText(x)))) : ''));
   }
+  // Names of parts already forwarded: the forwarding request lists only those still
+  // forwardable, so the metadata copy names the others.
+  let named = meta;
+  const known = (i) => named && (named.parts || []).some((x) => x.index === i);
+  if (view && (d.forwards || []).some((f) => f.parts.some((i) => !known(i)))) {
+    try {
+      const copy = s.readMetadata(await api.getBytes(`/v1/deliveries/${id}/metadata`), now());
+      if (copy.envelopeId === d.envelope_id) named = copy;
+    } catch (_) { /* numbers instead of names */ }
+  }
   const partName = (i) => {
-    const p = meta && (meta.parts || []).find((x) => x.index === i);
+    const p = named && (named.parts || []).find((x) => x.index === i);
     return p ? p.name : t('forward.partNumber', { n: i + 1 });
+  };
+  // A part in the forwards made: its name and its labels.
+  const partItem = (i) => {
+    const p = named && (named.parts || []).find((x) => x.index === i);
+    const labels = p ? labelsText(p.labels) : '';
+    return h('li', {}, partName(i), labels ? h('span', { class: 'tag' }, labels) : '');
   };
 
   // Directory: every member of my organization, verified against my key file's record.
@@ -87,7 +103,7 @@ export default async function forwardPage(root, args, { go }) {
         mark.replaceChildren(sel.value && sel.value === suggested ? badge('verified', t('forward.prefilled')) : '');
         const conds = sel.value ? routing.conditionsOf(sel.value) : [];
         const fits = !sel.value || !conds.length || routing.fits(sel.value, p);
-        warn.replaceChildren(fits ? '' : t('forward.labelMismatch', { labels: labelsText(p.labels) || '—', usual: conds.join(' / ') }));
+        warn.replaceChildren(fits ? '' : visibleText(t('forward.labelMismatch', { labels: labelsText(p.labels) || '—', usual: conds.join(' / ') })));
       };
       sel.addEventListener('change', update);
       update();
@@ -111,7 +127,7 @@ export default async function forwardPage(root, args, { go }) {
       const plan = [...groups].map(([certId, parts]) => ({ certId, parts: parts.sort((a, b) => a - b), m: usable.find((u) => u.info.cert_id === certId) }));
       const summary = h('ul', {}, plan.map((g) => h('li', {},
         g.parts.map((p) => { const part = view.parts.find((x) => x.index === p); return `${part.name}${labelsText(part.labels) ? ` (${labelsText(part.labels)})` : ''}`; }).join(', '),
-        ' → ', h('strong', {}, g.m.verified.name), h('br'), fingerprintEl(g.m.verified.fingerprint))));
+        ' → ', h('strong', {}, g.m.verified.name), comparisonCodeEl(g.m.verified.fingerprint, 'fp.shortCode'))));
       if (!await confirmDialog(t('forward.confirmTitle'), [h('p', {}, t('forward.confirmLead')), summary], t('forward.confirmOk'))) return;
       btn.disabled = true;
       st.show(t('forward.working'));
@@ -135,9 +151,9 @@ export default async function forwardPage(root, args, { go }) {
       [t('forward.col.member'), t('forward.col.roles'), t('forward.col.fp'), t('forward.col.check')].map((c) => h('th', { scope: 'col' }, c)))),
     h('tbody', {}, members.map((m) => h('tr', {}, h('td', {}, m.verified ? m.verified.name : m.info.name),
       h('td', {}, (m.verified ? m.verified.roles : m.info.role_names).map((r) => t(`role.${r}`)).join('・')),
-      h('td', {}, fingerprintEl(m.verified ? m.verified.fingerprint : m.info.cert_id)),
+      h('td', {}, comparisonCodeEl(m.verified ? m.verified.fingerprint : m.info.cert_id, 'fp.shortCode')),
       h('td', {}, m.verified ? (m.info.status === 'active' ? badge('verified', t('forward.certOk')) : badge('recalled', t(`memberStatus.${m.info.status}`)))
-        : badge('bad', t('forward.certBad')), m.problem ? h('span', { class: 'hint' }, ` ${m.problem}`) : '')))))));
+        : badge('bad', t('forward.certBad')), m.problem ? [' ', explained('', m.problem)] : '')))))));
 
   // Forwards made from this delivery (listed by the server, so any of the holder's devices
   // shows them), with recall while unopened.
@@ -154,7 +170,7 @@ export default async function forwardPage(root, args, { go }) {
     for (const f of mine) {
       const cell = h('td', {}, t('common.loading'));
       const act = h('td', {});
-      tbody.append(h('tr', { dataset: { delivery: f.id } }, h('td', {}, f.holderName), h('td', {}, f.parts.map(partName).join('、')), h('td', {}, fmtTime(f.time)), cell, act));
+      tbody.append(h('tr', { dataset: { delivery: f.id } }, h('td', {}, f.holderName), h('td', {}, h('ul', { class: 'plain parts' }, f.parts.map(partItem))), h('td', {}, fmtTime(f.time)), cell, act));
       {
         const child = f;
         const kind = { delivered: 'new', forwarded: 'forwarded', opened: 'opened', recalled: 'recalled', expired: 'expired' }[child.status] || child.status;

@@ -1,7 +1,7 @@
 // Inbox (受信箱): deliveries with their sealed routing metadata opened in the browser, sender
 // organization and verified sender, hop chain, status badges; filter and sort.
 import { t } from '../i18n.js';
-import { h, statusBox, badge, fmtTime, labelsText } from '../ui.js';
+import { h, statusBox, badge, fmtTime, labelsText, visibleText } from '../ui.js';
 import * as api from '../api.js';
 import * as session from '../session.js';
 import { errorText } from '../errors.js';
@@ -104,7 +104,7 @@ function makeRow(d) {
         m.category ? h('span', { class: 'tag' }, m.category) : '');
       const senderOrg = orgIdOf(m.senderOrg);
       const pinned = senderOrg && session.isPinned(senderOrg);
-      tdSender.replaceChildren(orgNameOf(m) || d.sender_org_name, ' ',
+      tdSender.replaceChildren(visibleText(orgNameOf(m) || d.sender_org_name), ' ',
         pinned ? badge('verified', t('inbox.orgPinned')) : badge('unpinned', t('inbox.orgNotPinned')),
         h('br'), h('span', {}, m.senderName || d.sender_name, ' ', badge('verified', t('inbox.senderVerified'))));
       const mine = new Set(d.parts);

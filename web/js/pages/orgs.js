@@ -2,10 +2,10 @@
 // (telephone, paper), after comparing it with the record the server returns. Senders address
 // only pinned organizations; the inbox marks senders from pinned organizations.
 import { t } from '../i18n.js';
-import { h, field, statusBox, fingerprintEl, comparisonCodeEl, confirmDialog, badge } from '../ui.js';
+import { h, field, statusBox, comparisonCodeEl, confirmDialog, badge } from '../ui.js';
 import * as session from '../session.js';
 import { need } from '../wasm.js';
-import { errorText } from '../errors.js';
+import { errorText, explained } from '../errors.js';
 import { fetchOrganization, confirmFoundOrganization } from '../orgs.js';
 
 // The organization pinned by the action that re-rendered this page, said once.
@@ -28,16 +28,16 @@ export default async function orgsPage(root, _args, { go }) {
         try { await session.unpin(id); } catch (e) { root.append(h('p', { class: 'status error', role: 'alert' }, errorText(e))); return; }
         go('orgs');
       });
-      return h('li', {}, h('strong', {}, name), ' ', fingerprintEl(id), ' ', rm);
+      return h('li', {}, h('strong', {}, name), ' ', rm, comparisonCodeEl(id, 'fp.shortCode'));
     })) : h('p', { class: 'muted' }, t('orgs.none'))));
 
   // The organization-wide list, signed by the organization key (read-only here).
   const shared = session.partners();
   const refused = session.partnersRefused();
   root.append(h('section', { class: 'card', id: 'org-partners' }, h('h2', {}, t('orgs.orgPartners')), h('p', { class: 'hint' }, t('orgs.orgPartnersLead')),
-    refused ? h('p', { class: 'status error', role: 'alert' }, t('orgs.partnersRefused', { why: refused })) : null,
+    refused ? h('p', { class: 'status error', role: 'alert' }, explained(t('orgs.partnersRefused'), refused)) : null,
     Object.keys(shared).length ? h('ul', { class: 'plain', id: 'org-partner-list' }, Object.entries(shared).map(([id, name]) =>
-      h('li', {}, h('strong', {}, name), ' ', badge('verified', t('orgs.adminChecked')), ' ', fingerprintEl(id)))) : h('p', { class: 'muted' }, t('orgs.none'))));
+      h('li', {}, h('strong', {}, name), ' ', badge('verified', t('orgs.adminChecked')), comparisonCodeEl(id, 'fp.shortCode')))) : h('p', { class: 'muted' }, t('orgs.none'))));
 
   const fp = h('input', { type: 'text', id: 'pin-fp', name: 'fingerprint', class: 'mono', autocomplete: 'off', spellcheck: false });
   const look = h('button', { type: 'submit' }, t('setup.lookUp'));

@@ -26,7 +26,7 @@ export default async function receiptsPage(root) {
   }
 }
 
-async function load(id, box, partNames) {
+async function load(id, box, partNames = []) {
   // The sender's own list has the file names; numbers count from 1 for people.
   const partName = (i) => partNames[i] || t('forward.partNumber', { n: i + 1 });
   const st = statusBox();

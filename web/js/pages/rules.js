@@ -7,7 +7,7 @@ import { h, field, statusBox, badge } from '../ui.js';
 import * as api from '../api.js';
 import * as session from '../session.js';
 import { need } from '../wasm.js';
-import { errorText } from '../errors.js';
+import { errorText, explained } from '../errors.js';
 import { directory } from '../orgs.js';
 
 export default async function rulesPage(root) {
@@ -28,7 +28,7 @@ export default async function rulesPage(root) {
     else if (check.state === 'unsigned') {
       signed.className = 'status error';
       signed.setAttribute('role', 'alert');
-      signed.replaceChildren(t('rules.unsigned'), ' ', check.reason || '');
+      signed.replaceChildren(explained(t('rules.unsigned'), check.reason || ''));
     }
     // A rule's target receives parts: it must be able to read or forward them.
     members = (await directory(me.orgId, s.organizationRecord())).filter((m) => m.usable

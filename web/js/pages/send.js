@@ -4,7 +4,7 @@
 // without BOM, or Shift_JIS (CP932); files are read as bytes and every part keeps the original
 // bytes). Encrypted in the browser, then the header and the bodies are uploaded.
 import { t } from '../i18n.js';
-import { h, field, statusBox, fmtBytes, fingerprintEl, labelsText, confirmDialog, readFileBytes, now } from '../ui.js';
+import { h, field, statusBox, fmtBytes, fmtFingerprint, comparisonCodeEl, labelsText, confirmDialog, readFileBytes, now } from '../ui.js';
 import * as api from '../api.js';
 import * as session from '../session.js';
 import { errorText, userError } from '../errors.js';
@@ -26,7 +26,7 @@ export default async function sendPage(root) {
   // Pinned by this member, or in the organization's verified partner list.
   const pins = session.trustedOrgs();
   const orgSel = h('select', { id: 'send-org', name: 'org' }, h('option', { value: '' }, t('send.chooseOrg')),
-    Object.entries(pins).map(([id, name]) => h('option', { value: id }, `${name} (${id.slice(0, 16)}…)`)));
+    Object.entries(pins).map(([id, name]) => h('option', { value: id }, t('send.orgOption', { name, code: fmtFingerprint(id.slice(0, 32)) }))));
   const repBox = h('div', { id: 'send-reps', 'aria-live': 'polite' });
   const title = h('input', { type: 'text', id: 'send-title', name: 'title' });
   const category = h('input', { type: 'text', id: 'send-category', name: 'category' });
@@ -39,12 +39,19 @@ export default async function sendPage(root) {
   const progress = h('progress', { id: 'send-progress', max: 1, value: 0, hidden: true });
   let org = null;
   let reps = [];
+  // While a draft is being put back (the representatives and the CSV column pickers load
+  // asynchronously), what is not on the page yet is kept from the draft.
+  let restoring = null;
   const remember = () => {
+    const splits = {};
+    for (const sel of fileOpts.querySelectorAll('select[data-file]')) splits[sel.dataset.file] = sel.value;
+    const rep = form.querySelector('input[name=rep]:checked')?.value || '';
     draft = { member: session.me()?.certId, org: orgSel.value, title: title.value, category: category.value, text: text.value,
-      textName: textName.value, labels: labels.value, files: [...files.files] };
+      textName: textName.value, labels: labels.value, files: [...files.files],
+      splits: restoring ? { ...restoring.splits, ...splits } : splits, rep: rep || (restoring ? restoring.rep : '') };
   };
 
-  orgSel.addEventListener('change', async () => {
+  const loadReps = async () => {
     repBox.replaceChildren();
     org = null;
     reps = [];
@@ -57,17 +64,19 @@ export default async function sendPage(root) {
       repBox.append(h('fieldset', {}, h('legend', {}, t('send.rep')), reps.map((m, i) =>
         h('div', { class: 'rep' }, h('label', { class: 'inline' },
           h('input', { type: 'radio', name: 'rep', value: m.info.cert_id, checked: i === 0 }), ' ', h('strong', {}, m.verified.name)),
-        ' ', fingerprintEl(m.verified.fingerprint)))));
+        ' ', comparisonCodeEl(m.verified.fingerprint, 'fp.shortCode')))));
     } catch (e) { repBox.append(h('p', { class: 'status error', role: 'alert' }, errorText(e))); }
-  });
+  };
+  orgSel.addEventListener('change', loadReps);
 
-  files.addEventListener('change', async () => {
+  const loadFileOpts = async () => {
     fileOpts.replaceChildren();
     for (const f of files.files) {
       if (!/\.csv$/i.test(f.name) || f.size > SEND_LIMIT) continue;
       fileOpts.append(await csvSplitField(f));
     }
-  });
+  };
+  files.addEventListener('change', loadFileOpts);
 
   const form = h('form', { class: 'card', id: 'send-form' },
     field(t('send.org'), orgSel, t('send.orgHint')), h('p', {}, h('a', { href: '#/orgs' }, t('send.pinLink'))), repBox,
@@ -81,18 +90,34 @@ export default async function sendPage(root) {
   if (draft && draft.member !== session.me()?.certId) draft = null;
   if (draft) {
     const d = draft;
+    restoring = d;
     title.value = d.title; category.value = d.category; text.value = d.text; textName.value = d.textName; labels.value = d.labels;
+    const waits = [];
     if (d.files.length) {
       const dt = new DataTransfer();
       for (const f of d.files) dt.items.add(f);
       files.files = dt.files;
-      files.dispatchEvent(new Event('change'));
+      // The split column chosen for each CSV file, once its picker is there again.
+      waits.push(loadFileOpts().then(() => {
+        for (const sel of fileOpts.querySelectorAll('select[data-file]')) {
+          const v = (d.splits || {})[sel.dataset.file];
+          if (v && [...sel.options].some((o) => o.value === v)) {
+            sel.value = v;
+            sel.dispatchEvent(new Event('change'));
+          }
+        }
+      }));
     }
     if (d.org && [...orgSel.options].some((o) => o.value === d.org)) {
       orgSel.value = d.org;
-      orgSel.dispatchEvent(new Event('change'));
+      // The representative chosen, not the first of the list.
+      waits.push(loadReps().then(() => {
+        const radio = [...repBox.querySelectorAll('input[name=rep]')].find((r) => r.value === d.rep);
+        if (radio) radio.checked = true;
+      }));
     }
-    draft = d;
+    // Not awaited: the submit handler below must be in place at once.
+    Promise.all(waits).then(() => { restoring = null; remember(); });
   }
 
   form.addEventListener('submit', async (ev) => {
@@ -132,7 +157,7 @@ export default async function sendPage(root) {
       const empty = parts.filter((p) => p.data.length === 0);
       const total = parts.reduce((a, p) => a + p.data.length, 0);
       if (total > SEND_LIMIT) throw userError('send.tooLarge', { size: fmtBytes(total) });
-      const summary = h('div', {}, h('p', {}, t('send.confirmTo', { org: org.name, rep: rep.verified.name })), fingerprintEl(rep.verified.fingerprint),
+      const summary = h('div', {}, h('p', {}, t('send.confirmTo', { org: org.name, rep: rep.verified.name })), comparisonCodeEl(rep.verified.fingerprint, 'fp.shortCode'),
         h('ul', {}, parts.map((p) => h('li', {}, `${p.name} (${fmtBytes(p.data.length)})`, labelsText(p.labels) ? h('span', { class: 'tag' }, labelsText(p.labels)) : ''))),
         empty.length ? h('p', { class: 'warn-text', id: 'send-empty-warning' }, t('send.emptyFiles', { names: empty.map((p) => p.name).join('、') })) : '');
       if (!await confirmDialog(t('send.confirmTitle'), summary, t('send.button'))) return;

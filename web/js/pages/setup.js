@@ -2,13 +2,13 @@
 // organization (pinned by the fingerprint the user compares) to certify them; then wait for
 // the approval. Keys are stored only in IndexedDB, as passphrase-protected key files.
 import { t } from '../i18n.js';
-import { h, field, statusBox, fingerprintEl, readFileBytes, now, fmtTime, confirmDialog } from '../ui.js';
+import { h, field, statusBox, readFileBytes, now, fmtTime, confirmDialog } from '../ui.js';
 import { need } from '../wasm.js';
 import * as api from '../api.js';
 import * as session from '../session.js';
 import * as keystore from '../keystore.js';
 import { errorText, userError } from '../errors.js';
-import { fetchOrganization } from '../orgs.js';
+import { fetchOrganization, confirmFoundOrganization } from '../orgs.js';
 
 export default async function setupPage(root, _args, { go }) {
   root.append(h('h1', {}, t('setup.title')), h('p', { class: 'lead' }, t('setup.lead')));
@@ -120,7 +120,6 @@ function enrollSection(go) {
   const fp = h('input', { type: 'text', name: 'org-fingerprint', autocomplete: 'off', spellcheck: false, class: 'mono' });
   const lookBtn = h('button', { type: 'button' }, t('setup.lookUp'));
   const orgBox = h('div', { class: 'org-check', 'aria-live': 'polite' });
-  const same = h('input', { type: 'checkbox', name: 'fp-same' });
   const name = h('input', { type: 'text', name: 'member-name', autocomplete: 'name' });
   const roleBoxes = ['reader', 'sender', 'forwarder', 'representative', 'admin'].map((r) => {
     const cb = h('input', { type: 'checkbox', name: 'role', value: r, checked: r === 'reader' });
@@ -132,26 +131,29 @@ function enrollSection(go) {
   const st = statusBox();
   const submit = h('button', { type: 'submit', class: 'primary', disabled: true }, t('setup.enrollButton'));
   let org = null;
+  let confirmed = false;
 
+  // The same lookup as pinning a partner: the comparison code (32 digits, or the whole
+  // fingerprint) is checked against the organization's record in this browser, so only the
+  // organization's name is left to confirm.
   lookBtn.addEventListener('click', async () => {
     st.clear();
     org = null;
+    confirmed = false;
     submit.disabled = true;
     orgBox.replaceChildren();
     try {
       need();
-      org = await fetchOrganization(fp.value);
-      same.checked = false;
-      orgBox.replaceChildren(
-        h('p', {}, t('setup.orgFound', { name: org.name })),
-        h('p', {}, t('setup.compareFp')), fingerprintEl(org.id),
-        h('label', { class: 'inline confirm' }, same, ' ', t('setup.fpSame')));
-      same.focus();
+      const found = await fetchOrganization(fp.value);
+      org = found;
+      orgBox.replaceChildren(...confirmFoundOrganization(found, fp.value, {
+        checkboxId: 'enroll-same', st, nameKey: 'setup.nameRight',
+        onToggle: (checked) => { confirmed = checked && org === found; submit.disabled = !confirmed; },
+      }));
     } catch (e) {
       st.show(errorText(e), 'error');
     }
   });
-  same.addEventListener('change', () => { submit.disabled = !(org && same.checked); });
 
   const form = h('form', { class: 'card', id: 'enroll-form' },
     h('h2', {}, t('setup.enrollTitle')), h('p', {}, t('setup.enrollLead')),
@@ -165,7 +167,7 @@ function enrollSection(go) {
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     st.clear();
-    if (!org || !same.checked) { st.show(t('setup.compareFirst'), 'error'); return; }
+    if (!org || !confirmed) { st.show(t('setup.compareFirst'), 'error'); return; }
     if (!name.value.trim()) { st.show(t('setup.nameMissing'), 'error'); name.focus(); return; }
     if (p1.value.length < 8) { st.show(t('common.passTooShort'), 'error'); p1.focus(); return; }
     if (p1.value !== p2.value) { st.show(t('common.passMismatch'), 'error'); p2.focus(); return; }
