@@ -26,7 +26,7 @@ use soshiki_core::envelope::{
 };
 use soshiki_core::keyfile::{KdfParams, MemberKey};
 use soshiki_core::keys::{SecretKey, SigningKey};
-use soshiki_core::split::ForwardingRequest;
+use soshiki_core::split::{ForwardingRequest, VerifiedRequest};
 use soshiki_core::suite::Suite;
 use soshiki_core::wire::limits;
 
@@ -955,8 +955,19 @@ pub async fn forward<S: Suite>(
     plan: &[(String, Vec<u32>)],
 ) -> Result<ForwardResult> {
     let (plan, all) = checked_plan(plan)?;
-    let request = fetch_request(client, key, delivery_id, Some(&all)).await?;
-    forward_with(client, key, delivery_id, request, &plan).await
+    let bytes = client.forwarding_request(delivery_id, Some(&all)).await?;
+    let me = copy_member_key(key)?;
+    let (verified, offered) = blocking(move || {
+        let request = ForwardingRequest::<S>::from_bytes(&bytes)?;
+        Ok(crate::steps::verify_request(
+            request,
+            &me,
+            Some(&all),
+            unix_now(),
+        )?)
+    })
+    .await?;
+    forward_with(client, key, delivery_id, verified, offered, &plan).await
 }
 
 /// [`forward`] from a request already fetched and verified by [`forward_view`] (the agent, a
@@ -969,14 +980,23 @@ pub async fn forward_viewed<S: Suite>(
     plan: &[(String, Vec<u32>)],
 ) -> Result<ForwardResult> {
     let (plan, _) = checked_plan(plan)?;
-    forward_with(client, key, &view.delivery.id, view.request.clone(), &plan).await
+    forward_with(
+        client,
+        key,
+        &view.delivery.id,
+        view.request.verified.clone(),
+        view.request.offered.clone(),
+        &plan,
+    )
+    .await
 }
 
 async fn forward_with<S: Suite>(
     client: &Client,
     key: &MemberKey<S>,
     delivery_id: &str,
-    request: crate::steps::RequestView<S>,
+    verified: VerifiedRequest<S>,
+    offered: Vec<u32>,
     plan: &[(String, Vec<u32>)],
 ) -> Result<ForwardResult> {
     // Targets: verified against our own organization's record (from the key file) and its
@@ -988,10 +1008,11 @@ async fn forward_with<S: Suite>(
         targets.push((parts.clone(), cert));
     }
     let me = copy_member_key(key)?;
-    let envelope_id = hex::encode(request.verified.request().core.envelope_id);
+    let envelope_id = hex::encode(verified.request().core.envelope_id);
     let responses = blocking(move || {
         Ok(crate::steps::make_responses(
-            &request,
+            &verified,
+            &offered,
             &me,
             &targets,
             unix_now(),

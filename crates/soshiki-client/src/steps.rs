@@ -304,10 +304,7 @@ pub fn view_request<S: Suite>(
     wanted: Option<&[u32]>,
     now: u64,
 ) -> Result<RequestView<S>, StepError> {
-    let verified = request
-        .verify_at(now)
-        .map_err(|e| untrusted(format!("the forwarding request does not verify: {e}")))?;
-    let offered = check_verified_request(&verified, me, wanted)?;
+    let (verified, offered) = verify_request(request, me, wanted, now)?;
     let metadata = verified.open_metadata(&me.encryption)?;
     Ok(RequestView {
         verified,
@@ -316,11 +313,28 @@ pub fn view_request<S: Suite>(
     })
 }
 
-/// The forwarder's step after [`view_request`]: one forward response per target, each with
-/// the shares for its parts (sorted, disjoint, all offered), made from the request as
-/// verified. `targets` are certificates the caller verified against its own organization.
+/// [`view_request`] without opening the metadata (a forward that shows nothing): the
+/// verified request and the offered parts.
+pub fn verify_request<S: Suite>(
+    request: ForwardingRequest<S>,
+    me: &MemberKey<S>,
+    wanted: Option<&[u32]>,
+    now: u64,
+) -> Result<(VerifiedRequest<S>, Vec<u32>), StepError> {
+    let verified = request
+        .verify_at(now)
+        .map_err(|e| untrusted(format!("the forwarding request does not verify: {e}")))?;
+    let offered = check_verified_request(&verified, me, wanted)?;
+    Ok((verified, offered))
+}
+
+/// The forwarder's step after [`verify_request`] (or [`view_request`]): one forward response
+/// per target, each with the shares for its parts (sorted, disjoint, all `offered`), made from
+/// the request as verified. `targets` are certificates the caller verified against its own
+/// organization.
 pub fn make_responses<S: Suite>(
-    view: &RequestView<S>,
+    verified: &VerifiedRequest<S>,
+    offered: &[u32],
     me: &MemberKey<S>,
     targets: &[(Vec<u32>, VerifiedCertificate<S>)],
     time: u64,
@@ -338,7 +352,7 @@ pub fn make_responses<S: Suite>(
             "a part can go to only one target in one forward".into(),
         ));
     }
-    if let Some(p) = all.iter().find(|p| !view.offered.contains(p)) {
+    if let Some(p) = all.iter().find(|p| !offered.contains(p)) {
         return Err(StepError::Invalid(format!(
             "part {p} is not offered by the forwarding request this forward is made from"
         )));
@@ -350,9 +364,7 @@ pub fn make_responses<S: Suite>(
     };
     let mut out = Vec::with_capacity(targets.len());
     for (parts, target) in targets {
-        let resp = view
-            .verified
-            .make_hops(&fwd, target, Some(parts), time, rng)?;
+        let resp = verified.make_hops(&fwd, target, Some(parts), time, rng)?;
         out.push(resp.to_bytes());
     }
     Ok(out)

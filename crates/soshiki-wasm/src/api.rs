@@ -1179,14 +1179,15 @@ fn forward_as<S: Suite>(
     all.dedup();
     // The request verified once, then the shares made from it (steps::make_responses checks
     // that no part goes to two targets and that every part is offered).
-    let view = steps::view_request(
+    let (verified, offered) = steps::verify_request(
         ForwardingRequest::<S>::from_bytes(request)?,
         k,
         Some(&all),
         now,
     )?;
     Ok(steps::make_responses(
-        &view,
+        &verified,
+        &offered,
         k,
         &verified_targets,
         now,
