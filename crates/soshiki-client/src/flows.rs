@@ -916,10 +916,13 @@ async fn fetch_request<S: Suite>(
     .await
 }
 
+/// `(target certificate id, parts)` for each target of one forward.
+type ForwardPlan = Vec<(String, Vec<u32>)>;
+
 /// A forward plan checked as the server and the signed statement require: at least one
 /// target, each with at least one part, parts sorted, no part twice, within the statement's
 /// limits. Returns the sorted plan and every part in it.
-fn checked_plan(plan: &[(String, Vec<u32>)]) -> Result<(Vec<(String, Vec<u32>)>, Vec<u32>)> {
+fn checked_plan(plan: &[(String, Vec<u32>)]) -> Result<(ForwardPlan, Vec<u32>)> {
     if plan.is_empty() || plan.iter().any(|(_, p)| p.is_empty()) {
         return Err(ClientError::Invalid(
             "a forward needs at least one target with at least one part".into(),
