@@ -49,7 +49,7 @@
 //!
 //! // The representative forwards everything to the section chief (re-encryption: no plaintext).
 //! let f = EnvelopeFile::<P256>::open(&mut Cursor::new(&file))?;
-//! let v = f.header.verify()?;
+//! let v = f.header.clone().verify()?; // verify takes the header; the file keeps its bodies
 //! let to_chief = chief_cert.verify(city.organization(), now)?;
 //! let h1 = v.forward(&Forwarder { holder: &rep, signer: &rep_sig, cert: &rep_cert }, &to_chief, None, now + 60, &mut rng)?;
 //!
@@ -65,7 +65,7 @@
 //! let mut out_file = Vec::new();
 //! envelope::write_forwarded(&f, &mut Cursor::new(&file), &h2, &mut out_file, &mut |_| {})?;
 //! let f2 = EnvelopeFile::<P256>::open(&mut Cursor::new(&out_file))?;
-//! let v2 = f2.header.verify()?;
+//! let v2 = f2.header.clone().verify()?;
 //! assert_eq!(v2.sender().organization().fingerprint(), prefecture.organization().fingerprint());
 //! let mut plain = Vec::new();
 //! envelope::decrypt_part(&v2, &f2, &mut Cursor::new(&out_file), 0, &staff, &mut plain, &mut |_| {})?;
