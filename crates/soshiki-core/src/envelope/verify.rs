@@ -307,28 +307,6 @@ impl<S: Suite> EnvelopeHeader<S> {
     /// hop of every slot, and each capsule's descent from the sender's capsule. Needs no key.
     /// Independent of any clock: clients call [`EnvelopeHeader::verify_at`].
     pub fn verify(self) -> Result<VerifiedEnvelope<S>, VerifyError> {
-        let (sender, recipient, holders) = self.check_all()?;
-        Ok(VerifiedEnvelope {
-            header: self,
-            sender,
-            recipient,
-            holders,
-        })
-    }
-
-    /// What [`EnvelopeHeader::verify`] checks: the sender's, the recipient's and each slot's
-    /// current holder's verified certificates.
-    #[allow(clippy::type_complexity)]
-    fn check_all(
-        &self,
-    ) -> Result<
-        (
-            VerifiedCertificate<S>,
-            VerifiedCertificate<S>,
-            Vec<VerifiedCertificate<S>>,
-        ),
-        VerifyError,
-    > {
         let core = &self.core;
         let sender = core.sender_cert.verify(&core.sender_org, core.created)?;
         if !sender
@@ -338,12 +316,12 @@ impl<S: Suite> EnvelopeHeader<S> {
         {
             return Err(VerifyError::SenderSignature);
         }
-        let certs = CertCache::new(self);
+        let certs = CertCache::new(&self);
         let recipient = certs.recipient()?;
         let mut holders = Vec::with_capacity(self.slots.len());
         for slot in &self.slots {
             let holder = verify_slot(
-                self,
+                &self,
                 &certs,
                 slot.slot,
                 &slot.hops,
@@ -352,6 +330,12 @@ impl<S: Suite> EnvelopeHeader<S> {
             )?;
             holders.push(holder);
         }
-        Ok((sender, recipient, holders))
+        drop(certs);
+        Ok(VerifiedEnvelope {
+            header: self,
+            sender,
+            recipient,
+            holders,
+        })
     }
 }
