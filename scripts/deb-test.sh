@@ -472,7 +472,7 @@ counted() { echo "$metrics" | grep -Eq "^soshiki_events_total\{event=\"$1\"\} [1
 for attempt in 1 2 3; do
     metrics=$(http GET /metrics || true)
     counted delivery && counted forward && counted open && break
-    log "/metrics, attempt $attempt: $(echo "$metrics" | head -n 1) ($(echo "$metrics" | wc -c) bytes)"
+    log "/metrics, attempt $attempt: ${metrics%%$'\n'*} (${#metrics} characters)"
     sleep 1
 done
 for ev in delivery forward open; do

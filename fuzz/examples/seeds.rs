@@ -174,7 +174,7 @@ fn suite_seeds<S: Suite>(out: &Seeds, rng: &mut ChaCha20Rng) -> Result<()> {
         &format!("{tag}-envelope"),
         armor::encode("ENVELOPE", &file).as_bytes(),
     )?;
-    let meta = h0.verify()?.open_metadata(&rep.enc)?;
+    let meta = h0.clone().verify()?.open_metadata(&rep.enc)?;
     out.put("metadata", &format!("{tag}-metadata"), &meta.to_bytes())?;
 
     let f = EnvelopeFile::<S>::open(&mut Cursor::new(&file))?;
@@ -186,6 +186,7 @@ fn suite_seeds<S: Suite>(out: &Seeds, rng: &mut ChaCha20Rng) -> Result<()> {
     };
     let h1 = f
         .header
+        .clone()
         .verify()?
         .forward(&fwd, &to_staff, Some(&[0]), NOW + 5, rng)?;
     let mut file1 = Vec::new();
