@@ -12,7 +12,7 @@ fn check<S: Suite>(data: &[u8]) {
     let mut src = Cursor::new(data);
     if let Ok(f) = EnvelopeFile::<S>::open(&mut src) {
         assert!(f.header_offset <= data.len() as u64);
-        let _ = f.header.verify();
+        let _ = f.header.clone().verify();
         for b in f.header.bodies.clone() {
             let _ = check_body_digest(&f, &mut src, b);
         }

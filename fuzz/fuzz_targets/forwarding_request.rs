@@ -14,7 +14,7 @@ fn check<S: Suite>(data: &[u8]) {
             "a decoded request must re-encode to its input"
         );
         if let Ok(v) = r.verify() {
-            for p in &r.parts {
+            for p in &v.request().parts {
                 assert!(
                     v.holder(p.slot).is_some(),
                     "a verified request names a holder for every part"
