@@ -66,6 +66,10 @@ fn read_full(r: &mut dyn Read, buf: &mut [u8]) -> std::io::Result<usize> {
 
 /// Encrypt exactly `len` bytes from `src` to `dst`. Returns SHA-256 of the ciphertext written.
 /// `progress` is called with the number of plaintext bytes done after each chunk.
+///
+/// On native targets a body of [`PIPELINE_MIN_CHUNKS`] chunks or more is sealed on a second
+/// thread while this one reads, digests and writes ([`encrypt_pipelined`]): AES-GCM and SHA-256
+/// then run on two cores at once. The bytes written and the digest are the same either way.
 pub fn encrypt(
     key: &Zeroizing<[u8; 32]>,
     chunk_size: u32,
@@ -76,6 +80,10 @@ pub fn encrypt(
 ) -> Result<[u8; 32], StreamError> {
     let aead = Aes256Gcm::new(key);
     let n = chunk_count(len, chunk_size);
+    #[cfg(not(target_arch = "wasm32"))]
+    if n >= PIPELINE_MIN_CHUNKS {
+        return encrypt_pipelined(&aead, chunk_size, len, src, dst, progress);
+    }
     let cs = chunk_size as usize;
     // One chunk of buffer, no more than the body needs (small records stay cheap).
     let mut buf = Zeroizing::new(vec![0u8; (cs as u64).min(len) as usize + TAG_LEN]);
@@ -95,12 +103,90 @@ pub fn encrypt(
         done += want as u64;
         progress(done);
     }
-    // The source must be exhausted: a longer source than announced is an error, not a silent cut.
+    expect_exhausted(src)?;
+    Ok(hasher.finalize().into())
+}
+
+/// The source must be exhausted: a longer source than announced is an error, not a silent cut.
+fn expect_exhausted(src: &mut dyn Read) -> Result<(), StreamError> {
     let mut probe = [0u8; 1];
     if read_full(src, &mut probe)? != 0 {
         return Err(StreamError::LengthMismatch);
     }
-    Ok(hasher.finalize().into())
+    Ok(())
+}
+
+/// Bodies with at least this many chunks are encrypted on two threads; smaller ones (records,
+/// short lists) stay on the caller's thread, where a thread start would cost more than it saves.
+#[cfg(not(target_arch = "wasm32"))]
+pub const PIPELINE_MIN_CHUNKS: u64 = 4;
+
+/// Chunk buffers in flight between the two threads (memory: this many chunks).
+#[cfg(not(target_arch = "wasm32"))]
+const PIPELINE_DEPTH: usize = 3;
+
+/// [`encrypt`] on two threads. This thread reads, seals and writes each chunk; a scoped worker
+/// feeds the sealed chunks to SHA-256 in order (the digest is the slower half on machines with
+/// SHA and AES instructions, so it gets a core to itself). Buffers go round through two bounded
+/// channels, so memory stays at [`PIPELINE_DEPTH`] chunks, and a buffer is reused only after the
+/// worker has digested it. The reader and writer never leave this thread. On an error this
+/// thread stops sending, the worker ends, and the scope joins it before the error is returned;
+/// every buffer is zeroized on drop.
+#[cfg(not(target_arch = "wasm32"))]
+fn encrypt_pipelined(
+    aead: &Aes256Gcm,
+    chunk_size: u32,
+    len: u64,
+    src: &mut dyn Read,
+    dst: &mut dyn Write,
+    progress: &mut dyn FnMut(u64),
+) -> Result<[u8; 32], StreamError> {
+    use std::sync::mpsc::sync_channel;
+    type Sealed = (usize, Zeroizing<Vec<u8>>);
+    let n = chunk_count(len, chunk_size);
+    let cs = chunk_size as usize;
+    let worker_stopped = || StreamError::Io(std::io::Error::other("the digest thread stopped"));
+    std::thread::scope(|scope| {
+        // Capacity = every buffer that exists, so neither side's sends ever block.
+        let (to_digest, digesting) = sync_channel::<Sealed>(PIPELINE_DEPTH);
+        let (to_reuse, reusable) = sync_channel::<Zeroizing<Vec<u8>>>(PIPELINE_DEPTH);
+        let digester = scope.spawn(move || {
+            let mut hasher = Sha256::new();
+            for (sealed_len, buf) in digesting {
+                hasher.update(&buf[..sealed_len]);
+                // This thread may already have stopped on an error; the buffer is then dropped.
+                let _ = to_reuse.send(buf);
+            }
+            <[u8; 32]>::from(hasher.finalize())
+        });
+        let mut free: Vec<Zeroizing<Vec<u8>>> = (0..PIPELINE_DEPTH)
+            .map(|_| Zeroizing::new(vec![0u8; cs + TAG_LEN]))
+            .collect();
+        let mut done = 0u64;
+        for i in 0..n {
+            let last = i + 1 == n;
+            let want = if last { (len - done) as usize } else { cs };
+            let mut buf = match free.pop() {
+                Some(b) => b,
+                None => reusable.recv().map_err(|_| worker_stopped())?,
+            };
+            if read_full(src, &mut buf[..want])? != want {
+                return Err(StreamError::LengthMismatch);
+            }
+            let tag = aead.seal_in_place(&nonce(i, last), &[], &mut buf[..want]);
+            buf[want..want + TAG_LEN].copy_from_slice(&tag);
+            dst.write_all(&buf[..want + TAG_LEN])?;
+            to_digest
+                .send((want + TAG_LEN, buf))
+                .map_err(|_| worker_stopped())?;
+            done += want as u64;
+            progress(done);
+        }
+        drop(to_digest);
+        let digest = digester.join().map_err(|_| worker_stopped())?;
+        expect_exhausted(src)?;
+        Ok(digest)
+    })
 }
 
 /// Decrypt a body of plaintext length `len` from `src` into `dst`, verifying every chunk.
@@ -196,6 +282,96 @@ mod tests {
                 &pt[(i * cs as u64) as usize..(i * cs as u64) as usize + plain]
             );
         }
+    }
+
+    /// The sequential loop, kept here as the reference the two-thread path must match.
+    fn encrypt_sequential(key: &Zeroizing<[u8; 32]>, cs: u32, pt: &[u8]) -> (Vec<u8>, [u8; 32]) {
+        let aead = Aes256Gcm::new(key);
+        let n = chunk_count(pt.len() as u64, cs);
+        let mut out = Vec::new();
+        for (i, chunk) in pt.chunks(cs as usize).enumerate() {
+            let mut buf = chunk.to_vec();
+            let tag = aead.seal_in_place(&nonce(i as u64, i as u64 + 1 == n), &[], &mut buf);
+            out.extend_from_slice(&buf);
+            out.extend_from_slice(&tag);
+        }
+        let digest = Sha256::digest(&out).into();
+        (out, digest)
+    }
+
+    #[test]
+    fn two_threads_write_the_same_bytes_and_digest_as_one() {
+        let key = Zeroizing::new([3u8; 32]);
+        let cs = 1024u32;
+        for chunks in [PIPELINE_MIN_CHUNKS, PIPELINE_MIN_CHUNKS + 1, 40] {
+            for tail in [0usize, 1, 1023] {
+                let len = (chunks as usize - 1) * cs as usize + tail.max(1);
+                let pt: Vec<u8> = (0..len).map(|i| (i * 31 + 7) as u8).collect();
+                let mut ct = Vec::new();
+                let mut seen = Vec::new();
+                let digest = encrypt(&key, cs, len as u64, &mut &pt[..], &mut ct, &mut |d| {
+                    seen.push(d)
+                })
+                .expect("enc");
+                assert_eq!((ct.clone(), digest), encrypt_sequential(&key, cs, &pt));
+                assert_eq!(seen.len() as u64, chunk_count(len as u64, cs));
+                assert_eq!(seen.last().copied(), Some(len as u64));
+                assert!(seen.windows(2).all(|w| w[0] < w[1]));
+            }
+        }
+    }
+
+    /// A reader that fails after `ok` bytes, and a writer that fails after `ok` bytes.
+    struct FailAfter(usize);
+    impl Read for FailAfter {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            if self.0 == 0 {
+                return Err(std::io::Error::other("disk gone"));
+            }
+            let k = buf.len().min(self.0);
+            buf[..k].fill(1);
+            self.0 -= k;
+            Ok(k)
+        }
+    }
+    impl Write for FailAfter {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            if self.0 < buf.len() {
+                return Err(std::io::Error::other("disk full"));
+            }
+            self.0 -= buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn two_threads_stop_cleanly_on_short_failing_or_long_sources_and_failing_sinks() {
+        let key = Zeroizing::new([4u8; 32]);
+        let len = 20 * 1024u64;
+        let pt = vec![2u8; len as usize];
+        let enc = |src: &mut dyn Read, dst: &mut dyn Write| {
+            encrypt(&key, 1024, len, src, dst, &mut |_| {})
+        };
+        assert!(matches!(
+            enc(&mut &pt[..10_000], &mut Vec::new()),
+            Err(StreamError::LengthMismatch)
+        ));
+        let longer = vec![2u8; len as usize + 1];
+        assert!(matches!(
+            enc(&mut &longer[..], &mut Vec::new()),
+            Err(StreamError::LengthMismatch)
+        ));
+        assert!(matches!(
+            enc(&mut FailAfter(5000), &mut Vec::new()),
+            Err(StreamError::Io(_))
+        ));
+        assert!(matches!(
+            enc(&mut &pt[..], &mut FailAfter(3 * 1040)),
+            Err(StreamError::Io(_))
+        ));
     }
 
     #[test]
