@@ -16,11 +16,7 @@ use crate::error::{DecodeError, VerifyError};
 use crate::hash::digest256;
 use crate::keys::{PublicKey, SigningKey, VerifyingKey};
 use crate::suite::Suite;
-use crate::wire::{limits, Reader, Writer};
-
-const ORG_MAGIC: &[u8] = b"SKORG";
-const CERT_MAGIC: &[u8] = b"SKCRT";
-const VERSION: u8 = 1;
+use crate::wire::{limits, Codec, Frame, Reader, Writer};
 
 /// Member roles (bit flags on the wire).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
@@ -142,38 +138,16 @@ pub struct Organization<S: Suite> {
     signature: [u8; 64],
 }
 
-impl<S: Suite> Organization<S> {
-    fn body(name: &str, vk: &VerifyingKey<S>, created: u64) -> Vec<u8> {
-        let mut w = Writer::new();
-        w.raw(ORG_MAGIC)
-            .u8(VERSION)
-            .suite(S::ID)
-            .bytes16(name.as_bytes())
-            .raw(&vk.to_bytes())
-            .u64(created);
-        w.into_bytes()
-    }
+impl<S: Suite> Codec for Organization<S> {
+    const FRAME: Frame = Frame {
+        magic: b"SKORG",
+        version: 1,
+        what: "organization record",
+    };
+    type Suite = S;
 
-    /// Encode.
-    pub fn to_bytes(&self) -> Vec<u8> {
-        let mut b = Self::body(&self.name, &self.signing_key, self.created);
-        b.extend_from_slice(&self.signature);
-        b
-    }
-
-    /// Decode from a reader and check the self-signature.
-    pub fn read(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        if r.take(ORG_MAGIC.len(), "organization magic")? != ORG_MAGIC {
-            return Err(DecodeError::BadMagic("organization record"));
-        }
-        let v = r.u8("organization version")?;
-        if v != VERSION {
-            return Err(DecodeError::UnsupportedVersion {
-                what: "organization record",
-                version: v,
-            });
-        }
-        r.expect_suite::<S>()?;
+    /// The fields, and the self-signature checked.
+    fn read_fields(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         let name = r.text16("organization name", limits::MAX_TEXT)?;
         let signing_key = VerifyingKey::from_bytes(r.take(S::SIG_PUBLIC_LEN, "organization key")?)?;
         let created = r.u64("organization created")?;
@@ -190,12 +164,37 @@ impl<S: Suite> Organization<S> {
         Ok(org)
     }
 
+    fn write_fields(&self, w: &mut Writer) {
+        Self::write_signed_fields(w, &self.name, &self.signing_key, self.created);
+        w.raw(&self.signature);
+    }
+}
+
+impl<S: Suite> Organization<S> {
+    fn write_signed_fields(w: &mut Writer, name: &str, vk: &VerifyingKey<S>, created: u64) {
+        w.bytes16(name.as_bytes()).raw(&vk.to_bytes()).u64(created);
+    }
+
+    /// What the organization signs: the frame and every field but the signature.
+    fn body(name: &str, vk: &VerifyingKey<S>, created: u64) -> Vec<u8> {
+        let mut w = Self::FRAME.writer::<S>();
+        Self::write_signed_fields(&mut w, name, vk, created);
+        w.into_bytes()
+    }
+
+    /// Encode.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        self.encode()
+    }
+
+    /// Decode from a reader and check the self-signature.
+    pub fn read(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        <Self as Codec>::read(r)
+    }
+
     /// Decode a whole buffer.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, DecodeError> {
-        let mut r = Reader::new(bytes);
-        let o = Self::read(&mut r)?;
-        r.finish()?;
-        Ok(o)
+        Self::decode(bytes)
     }
 
     fn self_signature_valid(&self) -> bool {
@@ -361,43 +360,16 @@ pub struct Certificate<S: Suite> {
     signature: [u8; 64],
 }
 
-impl<S: Suite> Certificate<S> {
-    fn body(&self) -> Vec<u8> {
-        let mut w = Writer::new();
-        w.raw(CERT_MAGIC)
-            .u8(VERSION)
-            .suite(S::ID)
-            .raw(&self.serial)
-            .raw(&self.issuer.0)
-            .bytes16(self.member_name.as_bytes())
-            .u8(self.roles.bits())
-            .raw(self.encryption_key.as_bytes())
-            .raw(&self.signing_key.to_bytes())
-            .u64(self.not_before)
-            .u64(self.not_after);
-        w.into_bytes()
-    }
+impl<S: Suite> Codec for Certificate<S> {
+    const FRAME: Frame = Frame {
+        magic: b"SKCRT",
+        version: 1,
+        what: "certificate",
+    };
+    type Suite = S;
 
-    /// Encode.
-    pub fn to_bytes(&self) -> Vec<u8> {
-        let mut b = self.body();
-        b.extend_from_slice(&self.signature);
-        b
-    }
-
-    /// Decode (no verification).
-    pub fn read(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        if r.take(CERT_MAGIC.len(), "certificate magic")? != CERT_MAGIC {
-            return Err(DecodeError::BadMagic("certificate"));
-        }
-        let v = r.u8("certificate version")?;
-        if v != VERSION {
-            return Err(DecodeError::UnsupportedVersion {
-                what: "certificate",
-                version: v,
-            });
-        }
-        r.expect_suite::<S>()?;
+    /// The fields (no verification).
+    fn read_fields(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         Ok(Certificate {
             serial: r.array("certificate serial")?,
             issuer: Fingerprint(r.array("certificate issuer")?),
@@ -411,12 +383,44 @@ impl<S: Suite> Certificate<S> {
         })
     }
 
+    fn write_fields(&self, w: &mut Writer) {
+        self.write_signed_fields(w);
+        w.raw(&self.signature);
+    }
+}
+
+impl<S: Suite> Certificate<S> {
+    fn write_signed_fields(&self, w: &mut Writer) {
+        w.raw(&self.serial)
+            .raw(&self.issuer.0)
+            .bytes16(self.member_name.as_bytes())
+            .u8(self.roles.bits())
+            .raw(self.encryption_key.as_bytes())
+            .raw(&self.signing_key.to_bytes())
+            .u64(self.not_before)
+            .u64(self.not_after);
+    }
+
+    /// What the organization signs: the frame and every field but the signature.
+    fn body(&self) -> Vec<u8> {
+        let mut w = Self::FRAME.writer::<S>();
+        self.write_signed_fields(&mut w);
+        w.into_bytes()
+    }
+
+    /// Encode.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        self.encode()
+    }
+
+    /// Decode (no verification).
+    pub fn read(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        <Self as Codec>::read(r)
+    }
+
     /// Decode a whole buffer.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, DecodeError> {
-        let mut r = Reader::new(bytes);
-        let c = Self::read(&mut r)?;
-        r.finish()?;
-        Ok(c)
+        Self::decode(bytes)
     }
 
     /// The certificate's fingerprint, `H256("certificate-fingerprint"; encoding)`; hops name

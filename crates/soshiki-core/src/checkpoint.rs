@@ -16,10 +16,7 @@ use rand_core::CryptoRngCore;
 use crate::cert::{signed_message, Fingerprint, Organization, OrganizationKey};
 use crate::error::{DecodeError, VerifyError};
 use crate::suite::Suite;
-use crate::wire::{Reader, Writer};
-
-const MAGIC: &[u8] = b"SKCHK";
-const VERSION: u8 = 1;
+use crate::wire::{Codec, Frame, Reader, Writer};
 
 /// A signed audit checkpoint as read from the wire: **not yet verified**.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -36,40 +33,15 @@ pub struct AuditCheckpoint<S: Suite> {
     _suite: core::marker::PhantomData<S>,
 }
 
-impl<S: Suite> AuditCheckpoint<S> {
-    fn body(&self) -> Vec<u8> {
-        let mut w = Writer::new();
-        w.raw(MAGIC)
-            .u8(VERSION)
-            .suite(S::ID)
-            .raw(&self.org.0)
-            .u64(self.position)
-            .raw(&self.head)
-            .u64(self.time);
-        w.into_bytes()
-    }
+impl<S: Suite> Codec for AuditCheckpoint<S> {
+    const FRAME: Frame = Frame {
+        magic: b"SKCHK",
+        version: 1,
+        what: "audit checkpoint",
+    };
+    type Suite = S;
 
-    /// Encode.
-    pub fn to_bytes(&self) -> Vec<u8> {
-        let mut b = self.body();
-        b.extend_from_slice(&self.signature);
-        b
-    }
-
-    /// Decode a whole buffer (strict; the signature is not checked: see [`Self::verify`]).
-    pub fn from_bytes(bytes: &[u8]) -> Result<Self, DecodeError> {
-        let mut r = Reader::new(bytes);
-        if r.take(MAGIC.len(), "checkpoint magic")? != MAGIC {
-            return Err(DecodeError::BadMagic("audit checkpoint"));
-        }
-        let v = r.u8("checkpoint version")?;
-        if v != VERSION {
-            return Err(DecodeError::UnsupportedVersion {
-                what: "audit checkpoint",
-                version: v,
-            });
-        }
-        r.expect_suite::<S>()?;
+    fn read_fields(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         let org = Fingerprint(r.array("checkpoint organization")?);
         let position = r.u64("checkpoint position")?;
         if position == 0 {
@@ -78,7 +50,6 @@ impl<S: Suite> AuditCheckpoint<S> {
         let head = r.array("checkpoint head hash")?;
         let time = r.u64("checkpoint time")?;
         let signature = r.array("checkpoint signature")?;
-        r.finish()?;
         Ok(Self {
             org,
             position,
@@ -87,6 +58,37 @@ impl<S: Suite> AuditCheckpoint<S> {
             signature,
             _suite: core::marker::PhantomData,
         })
+    }
+
+    fn write_fields(&self, w: &mut Writer) {
+        self.write_signed_fields(w);
+        w.raw(&self.signature);
+    }
+}
+
+impl<S: Suite> AuditCheckpoint<S> {
+    fn write_signed_fields(&self, w: &mut Writer) {
+        w.raw(&self.org.0)
+            .u64(self.position)
+            .raw(&self.head)
+            .u64(self.time);
+    }
+
+    /// What the organization signs: the frame and every field but the signature.
+    fn body(&self) -> Vec<u8> {
+        let mut w = Self::FRAME.writer::<S>();
+        self.write_signed_fields(&mut w);
+        w.into_bytes()
+    }
+
+    /// Encode.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        self.encode()
+    }
+
+    /// Decode a whole buffer (strict; the signature is not checked: see [`Self::verify`]).
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, DecodeError> {
+        Self::decode(bytes)
     }
 
     /// Verify that the (pinned) organization signed this checkpoint of its own trail.

@@ -19,11 +19,22 @@ use crate::cert::{Certificate, Organization, OrganizationKey, VerifiedCertificat
 use crate::error::{DecodeError, KeyFileError, VerifyError};
 use crate::keys::{SecretKey, SigningKey};
 use crate::suite::{Suite, SuiteId};
-use crate::wire::{Reader, Writer};
+use crate::wire::{Codec, Frame, Reader, Writer};
 
-const KEY_MAGIC: &[u8] = b"SKKEY";
-const ID_MAGIC: &[u8] = b"SKMID";
-const VERSION: u8 = 1;
+/// The frame of a passphrase-sealed key file (its fields are read by `unseal`, which needs the
+/// passphrase, so a key file is not a [`Codec`] object).
+const KEY_FRAME: Frame = Frame {
+    magic: b"SKKEY",
+    version: 1,
+    what: "key file",
+};
+
+/// The frame of a member identity file.
+const IDENTITY_FRAME: Frame = Frame {
+    magic: b"SKMID",
+    version: 1,
+    what: "identity",
+};
 const KIND_MEMBER: u8 = 1;
 const KIND_ORGANIZATION: u8 = 2;
 
@@ -91,11 +102,8 @@ fn seal<S: Suite>(
     rng.fill_bytes(&mut salt);
     rng.fill_bytes(&mut nonce);
     let key = derive(pass, &salt, &params)?;
-    let mut w = Writer::new();
-    w.raw(KEY_MAGIC)
-        .u8(VERSION)
-        .suite(S::ID)
-        .u8(kind)
+    let mut w = KEY_FRAME.writer::<S>();
+    w.u8(kind)
         .u32(params.m_kib)
         .u32(params.t)
         .u8(params.p)
@@ -120,18 +128,7 @@ fn unseal<S: Suite>(
     pass: &[u8],
 ) -> Result<Zeroizing<Vec<u8>>, KeyFileError> {
     let mut r = Reader::new(bytes);
-    if r.take(KEY_MAGIC.len(), "key file magic")? != KEY_MAGIC {
-        return Err(DecodeError::BadMagic("key file").into());
-    }
-    let v = r.u8("key file version")?;
-    if v != VERSION {
-        return Err(DecodeError::UnsupportedVersion {
-            what: "key file",
-            version: v,
-        }
-        .into());
-    }
-    r.expect_suite::<S>()?;
+    KEY_FRAME.read::<S>(&mut r)?;
     let kind = r.u8("key kind")?;
     if kind != want {
         return Err(KeyFileError::WrongKind {
@@ -157,9 +154,9 @@ fn unseal<S: Suite>(
 
 /// The suite and kind of a key file, from its first bytes.
 pub fn peek_key_file(bytes: &[u8]) -> Result<(SuiteId, &'static str), DecodeError> {
-    let suite = crate::wire::peek_suite(bytes, KEY_MAGIC, "key file")?;
+    let suite = KEY_FRAME.peek_suite(bytes)?;
     let kind = *bytes
-        .get(KEY_MAGIC.len() + 3)
+        .get(KEY_FRAME.magic.len() + 3)
         .ok_or(DecodeError::Truncated("key kind"))?;
     Ok((suite, kind_name(kind)))
 }
@@ -268,39 +265,32 @@ pub struct MemberIdentity<S: Suite> {
     pub certificate: Certificate<S>,
 }
 
+impl<S: Suite> Codec for MemberIdentity<S> {
+    const FRAME: Frame = IDENTITY_FRAME;
+    type Suite = S;
+
+    fn read_fields(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(Self {
+            organization: Organization::read(r)?,
+            certificate: Certificate::read(r)?,
+        })
+    }
+
+    fn write_fields(&self, w: &mut Writer) {
+        w.raw(&self.organization.to_bytes())
+            .raw(&self.certificate.to_bytes());
+    }
+}
+
 impl<S: Suite> MemberIdentity<S> {
     /// Encode.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut w = Writer::new();
-        w.raw(ID_MAGIC)
-            .u8(VERSION)
-            .suite(S::ID)
-            .raw(&self.organization.to_bytes())
-            .raw(&self.certificate.to_bytes());
-        w.into_bytes()
+        self.encode()
     }
 
     /// Decode.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, DecodeError> {
-        let mut r = Reader::new(bytes);
-        if r.take(ID_MAGIC.len(), "identity magic")? != ID_MAGIC {
-            return Err(DecodeError::BadMagic("identity"));
-        }
-        let v = r.u8("identity version")?;
-        if v != VERSION {
-            return Err(DecodeError::UnsupportedVersion {
-                what: "identity",
-                version: v,
-            });
-        }
-        r.expect_suite::<S>()?;
-        let organization = Organization::read(&mut r)?;
-        let certificate = Certificate::read(&mut r)?;
-        r.finish()?;
-        Ok(Self {
-            organization,
-            certificate,
-        })
+        Self::decode(bytes)
     }
 
     /// Verify the certificate against the enclosed organization at time `now`. The caller must
@@ -312,5 +302,5 @@ impl<S: Suite> MemberIdentity<S> {
 
 /// The suite of an identity file.
 pub fn peek_identity(bytes: &[u8]) -> Result<SuiteId, DecodeError> {
-    crate::wire::peek_suite(bytes, ID_MAGIC, "identity")
+    IDENTITY_FRAME.peek_suite(bytes)
 }

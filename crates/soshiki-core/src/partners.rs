@@ -21,10 +21,13 @@ use rand_core::CryptoRngCore;
 use crate::cert::{signed_message, Fingerprint, Organization, OrganizationKey};
 use crate::error::{DecodeError, PartnerListError};
 use crate::suite::{Suite, SuiteId};
-use crate::wire::{limits, Reader, Writer};
+use crate::wire::{limits, Codec, Frame, Reader, Writer};
 
-const MAGIC: &[u8] = b"SKPAR";
-const VERSION: u8 = 1;
+const FRAME: Frame = Frame {
+    magic: b"SKPAR",
+    version: 1,
+    what: "partner list",
+};
 const SIGNATURE_KIND: &str = "partner-list";
 /// How far in the future a list's issue time may be (clock skew).
 pub const MAX_ISSUE_SKEW: u64 = 300;
@@ -65,6 +68,23 @@ struct Content {
 // The codec is not generic (one copy for both suites) and `#[inline]` (compiled with its
 // callers' size optimization in the browser module).
 #[inline]
+fn write_signed_content(
+    w: &mut Writer,
+    issuer: &Fingerprint,
+    serial: u64,
+    issued: u64,
+    partners: &[Partner],
+) {
+    w.raw(&issuer.0)
+        .u64(serial)
+        .u64(issued)
+        .u32(partners.len() as u32);
+    for p in partners {
+        w.raw(&p.organization.0).bytes16(p.name.as_bytes());
+    }
+}
+
+#[inline]
 fn encode_body(
     suite: SuiteId,
     issuer: &Fingerprint,
@@ -72,40 +92,13 @@ fn encode_body(
     issued: u64,
     partners: &[Partner],
 ) -> Vec<u8> {
-    let mut w = Writer::new();
-    w.raw(MAGIC)
-        .u8(VERSION)
-        .suite(suite)
-        .raw(&issuer.0)
-        .u64(serial)
-        .u64(issued)
-        .u32(partners.len() as u32);
-    for p in partners {
-        w.raw(&p.organization.0).bytes16(p.name.as_bytes());
-    }
+    let mut w = FRAME.writer_for(suite);
+    write_signed_content(&mut w, issuer, serial, issued, partners);
     w.into_bytes()
 }
 
 #[inline]
-fn decode(bytes: &[u8], suite: SuiteId) -> Result<Content, DecodeError> {
-    let mut r = Reader::new(bytes);
-    if r.take(MAGIC.len(), "partner list magic")? != MAGIC {
-        return Err(DecodeError::BadMagic("partner list"));
-    }
-    let v = r.u8("partner list version")?;
-    if v != VERSION {
-        return Err(DecodeError::UnsupportedVersion {
-            what: "partner list",
-            version: v,
-        });
-    }
-    let found = SuiteId::from_u16(r.u16("suite")?)?;
-    if found != suite {
-        return Err(DecodeError::SuiteMismatch {
-            expected: suite,
-            found,
-        });
-    }
+fn read_content(r: &mut Reader<'_>) -> Result<Content, DecodeError> {
     let issuer = Fingerprint(r.array("partner list issuer")?);
     let serial = r.u64("partner list serial")?;
     if serial == 0 {
@@ -129,7 +122,6 @@ fn decode(bytes: &[u8], suite: SuiteId) -> Result<Content, DecodeError> {
         partners.push(Partner { organization, name });
     }
     let signature = r.array("partner list signature")?;
-    r.finish()?;
     Ok(Content {
         issuer,
         serial,
@@ -137,6 +129,28 @@ fn decode(bytes: &[u8], suite: SuiteId) -> Result<Content, DecodeError> {
         partners,
         signature,
     })
+}
+
+impl<S: Suite> Codec for PartnerList<S> {
+    const FRAME: Frame = FRAME;
+    type Suite = S;
+
+    fn read_fields(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let c = read_content(r)?;
+        Ok(Self {
+            issuer: c.issuer,
+            serial: c.serial,
+            issued: c.issued,
+            partners: c.partners,
+            signature: c.signature,
+            _suite: core::marker::PhantomData,
+        })
+    }
+
+    fn write_fields(&self, w: &mut Writer) {
+        write_signed_content(w, &self.issuer, self.serial, self.issued, &self.partners);
+        w.raw(&self.signature);
+    }
 }
 
 impl<S: Suite> PartnerList<S> {
@@ -152,22 +166,12 @@ impl<S: Suite> PartnerList<S> {
 
     /// Encode.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut b = self.body();
-        b.extend_from_slice(&self.signature);
-        b
+        self.encode()
     }
 
     /// Decode a whole buffer (strict; the signature is not checked: see [`Self::verify`]).
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, DecodeError> {
-        let c = decode(bytes, S::ID)?;
-        Ok(Self {
-            issuer: c.issuer,
-            serial: c.serial,
-            issued: c.issued,
-            partners: c.partners,
-            signature: c.signature,
-            _suite: core::marker::PhantomData,
-        })
+        Self::decode(bytes)
     }
 
     /// Whether the organization's signature is valid (issuer and signature only).

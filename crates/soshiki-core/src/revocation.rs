@@ -22,10 +22,8 @@ use rand_core::CryptoRngCore;
 use crate::cert::{signed_message, Certificate, Fingerprint, Organization, OrganizationKey};
 use crate::error::{DecodeError, RevocationError};
 use crate::suite::Suite;
-use crate::wire::{limits, Reader, Writer};
+use crate::wire::{limits, Codec, Frame, Reader, Writer};
 
-const MAGIC: &[u8] = b"SKREV";
-const VERSION: u8 = 1;
 /// How far in the future a list's issue time may be (clock skew between organizations).
 pub const MAX_ISSUE_SKEW: u64 = 300;
 
@@ -55,44 +53,15 @@ pub struct RevocationList<S: Suite> {
     _suite: core::marker::PhantomData<S>,
 }
 
-impl<S: Suite> RevocationList<S> {
-    fn body(&self) -> Vec<u8> {
-        let mut w = Writer::new();
-        w.raw(MAGIC)
-            .u8(VERSION)
-            .suite(S::ID)
-            .raw(&self.issuer.0)
-            .u64(self.serial)
-            .u64(self.issued)
-            .u64(self.next_update)
-            .u32(self.revoked.len() as u32);
-        for r in &self.revoked {
-            w.raw(&r.certificate.0).u64(r.revoked_at);
-        }
-        w.into_bytes()
-    }
+impl<S: Suite> Codec for RevocationList<S> {
+    const FRAME: Frame = Frame {
+        magic: b"SKREV",
+        version: 1,
+        what: "revocation list",
+    };
+    type Suite = S;
 
-    /// Encode.
-    pub fn to_bytes(&self) -> Vec<u8> {
-        let mut b = self.body();
-        b.extend_from_slice(&self.signature);
-        b
-    }
-
-    /// Decode a whole buffer (strict; the signature is not checked: see [`Self::verify`]).
-    pub fn from_bytes(bytes: &[u8]) -> Result<Self, DecodeError> {
-        let mut r = Reader::new(bytes);
-        if r.take(MAGIC.len(), "revocation list magic")? != MAGIC {
-            return Err(DecodeError::BadMagic("revocation list"));
-        }
-        let v = r.u8("revocation list version")?;
-        if v != VERSION {
-            return Err(DecodeError::UnsupportedVersion {
-                what: "revocation list",
-                version: v,
-            });
-        }
-        r.expect_suite::<S>()?;
+    fn read_fields(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         let issuer = Fingerprint(r.array("revocation list issuer")?);
         let serial = r.u64("revocation list serial")?;
         if serial == 0 {
@@ -117,7 +86,6 @@ impl<S: Suite> RevocationList<S> {
             });
         }
         let signature = r.array("revocation list signature")?;
-        r.finish()?;
         Ok(Self {
             issuer,
             serial,
@@ -127,6 +95,41 @@ impl<S: Suite> RevocationList<S> {
             signature,
             _suite: core::marker::PhantomData,
         })
+    }
+
+    fn write_fields(&self, w: &mut Writer) {
+        self.write_signed_fields(w);
+        w.raw(&self.signature);
+    }
+}
+
+impl<S: Suite> RevocationList<S> {
+    fn write_signed_fields(&self, w: &mut Writer) {
+        w.raw(&self.issuer.0)
+            .u64(self.serial)
+            .u64(self.issued)
+            .u64(self.next_update)
+            .u32(self.revoked.len() as u32);
+        for r in &self.revoked {
+            w.raw(&r.certificate.0).u64(r.revoked_at);
+        }
+    }
+
+    /// What the organization signs: the frame and every field but the signature.
+    fn body(&self) -> Vec<u8> {
+        let mut w = Self::FRAME.writer::<S>();
+        self.write_signed_fields(&mut w);
+        w.into_bytes()
+    }
+
+    /// Encode.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        self.encode()
+    }
+
+    /// Decode a whole buffer (strict; the signature is not checked: see [`Self::verify`]).
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, DecodeError> {
+        Self::decode(bytes)
     }
 
     /// Whether the organization's signature is valid (issuer and signature only).

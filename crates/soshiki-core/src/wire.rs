@@ -263,6 +263,122 @@ impl<'a> Reader<'a> {
     }
 }
 
+/// The frame every top-level wire object starts with (SPEC.md §2): its magic bytes, one version
+/// byte and the `u16` cipher suite; the object's fields follow, and nothing after them. The
+/// frame is checked in one place ([`Frame::read`], [`Frame::decode`]), so no object writes the
+/// magic, version, suite and trailing-byte checks out again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Frame {
+    /// The object's magic bytes.
+    pub magic: &'static [u8],
+    /// The one version this implementation writes and reads.
+    pub version: u8,
+    /// The object's name in errors ("certificate", "audit checkpoint").
+    pub what: &'static str,
+}
+
+impl Frame {
+    /// A writer holding this frame for suite `S`; the object's fields are written after it.
+    pub fn writer<S: Suite>(&self) -> Writer {
+        self.writer_for(S::ID)
+    }
+
+    /// [`Frame::writer`] for a suite known only at run time.
+    pub fn writer_for(&self, suite: SuiteId) -> Writer {
+        let mut w = Writer::new();
+        w.raw(self.magic).u8(self.version).suite(suite);
+        w
+    }
+
+    /// Read and check the frame: the magic, the version, then the suite, which must be `S`.
+    pub fn read<S: Suite>(&self, r: &mut Reader<'_>) -> Result<(), DecodeError> {
+        self.read_for(r, S::ID)
+    }
+
+    /// [`Frame::read`] for a suite known only at run time (one copy of the code for every
+    /// suite, where the browser module's size matters).
+    pub fn read_for(&self, r: &mut Reader<'_>, suite: SuiteId) -> Result<(), DecodeError> {
+        let found = self.read_any(r)?;
+        if found != suite {
+            return Err(DecodeError::SuiteMismatch {
+                expected: suite,
+                found,
+            });
+        }
+        Ok(())
+    }
+
+    /// Read and check the magic and the version, and return the suite the object names (for
+    /// objects that may be of any suite, such as action statements).
+    pub fn read_any(&self, r: &mut Reader<'_>) -> Result<SuiteId, DecodeError> {
+        if r.take(self.magic.len(), self.what)? != self.magic {
+            return Err(DecodeError::BadMagic(self.what));
+        }
+        let version = r.u8(self.what)?;
+        if version != self.version {
+            return Err(DecodeError::UnsupportedVersion {
+                what: self.what,
+                version,
+            });
+        }
+        SuiteId::from_u16(r.u16("suite")?)
+    }
+
+    /// Decode a whole buffer: the frame ([`Frame::read`]), the object's `fields`, and no byte
+    /// after them.
+    pub fn decode<'a, S: Suite, T>(
+        &self,
+        bytes: &'a [u8],
+        fields: impl FnOnce(&mut Reader<'a>) -> Result<T, DecodeError>,
+    ) -> Result<T, DecodeError> {
+        let mut r = Reader::new(bytes);
+        self.read_for(&mut r, S::ID)?;
+        let object = fields(&mut r)?;
+        r.finish()?;
+        Ok(object)
+    }
+
+    /// The suite an encoded object names, read before decoding it (to dispatch with
+    /// [`crate::with_suite!`]). Checks the magic only.
+    pub fn peek_suite(&self, bytes: &[u8]) -> Result<SuiteId, DecodeError> {
+        peek_suite(bytes, self.magic, self.what)
+    }
+}
+
+/// A top-level wire object: a [`Frame`], then fields. `decode` checks the frame, reads the
+/// fields and refuses trailing bytes, the same way for every object; each object supplies only
+/// its fields. (The objects keep their inherent `to_bytes`/`from_bytes`, which call these.)
+pub trait Codec: Sized {
+    /// The object's frame.
+    const FRAME: Frame;
+    /// The suite the object belongs to.
+    type Suite: Suite;
+
+    /// Read the fields that follow the frame.
+    fn read_fields(r: &mut Reader<'_>) -> Result<Self, DecodeError>;
+
+    /// Write the fields that follow the frame.
+    fn write_fields(&self, w: &mut Writer);
+
+    /// The whole encoding: frame, then fields.
+    fn encode(&self) -> Vec<u8> {
+        let mut w = Self::FRAME.writer::<Self::Suite>();
+        self.write_fields(&mut w);
+        w.into_bytes()
+    }
+
+    /// Decode a whole buffer (strict: frame, fields, nothing after them).
+    fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
+        Self::FRAME.decode::<Self::Suite, _>(bytes, |r| Self::read_fields(r))
+    }
+
+    /// Read one object, frame included, from inside a larger one.
+    fn read(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Self::FRAME.read::<Self::Suite>(r)?;
+        Self::read_fields(r)
+    }
+}
+
 /// Read the suite of an object from its first bytes (`magic || version || suite`), so callers
 /// can dispatch with [`crate::with_suite!`] before decoding it.
 pub fn peek_suite(

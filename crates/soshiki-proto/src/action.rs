@@ -44,10 +44,15 @@ use soshiki_core::cert::Fingerprint;
 use soshiki_core::error::DecodeError;
 use soshiki_core::keys::{SigningKey, VerifyingKey};
 use soshiki_core::suite::{Suite, SuiteId};
-use soshiki_core::wire::{limits, Reader, Writer};
+use soshiki_core::wire::{limits, Frame, Reader};
 
-const ACTION_MAGIC: &[u8] = b"SKACT";
-const VERSION: u8 = 1;
+/// An action statement's frame; the statement names its suite (any suite), so it is read with
+/// [`Frame::read_any`].
+const FRAME: Frame = Frame {
+    magic: b"SKACT",
+    version: 1,
+    what: "action statement",
+};
 const MAX_SUBJECTS: u32 = 64;
 const MAX_DETAIL: u32 = 1 << 20;
 
@@ -396,11 +401,8 @@ impl ActionStatement {
     }
 
     fn body(&self) -> Vec<u8> {
-        let mut w = Writer::new();
-        w.raw(ACTION_MAGIC)
-            .u8(VERSION)
-            .suite(self.suite)
-            .bytes16(self.action.name().as_bytes())
+        let mut w = FRAME.writer_for(self.suite);
+        w.bytes16(self.action.name().as_bytes())
             .raw(&self.actor.0)
             .u64(self.time)
             .u32(self.subjects.len() as u32);
@@ -428,17 +430,7 @@ impl ActionStatement {
     /// Decode (strict: no trailing bytes, bounded counts, known action names).
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, DecodeError> {
         let mut r = Reader::new(bytes);
-        if r.take(ACTION_MAGIC.len(), "action magic")? != ACTION_MAGIC {
-            return Err(DecodeError::BadMagic("action statement"));
-        }
-        let v = r.u8("action version")?;
-        if v != VERSION {
-            return Err(DecodeError::UnsupportedVersion {
-                what: "action statement",
-                version: v,
-            });
-        }
-        let suite = SuiteId::from_u16(r.u16("suite")?)?;
+        let suite = FRAME.read_any(&mut r)?;
         let action = Action::from_name(&r.text16("action", 64)?)
             .ok_or(DecodeError::InvalidValue("action"))?;
         let actor = Fingerprint(r.array("actor")?);
