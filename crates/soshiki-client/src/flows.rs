@@ -558,13 +558,40 @@ pub async fn revocations<S: Suite>(
 ) -> Result<VerifiedRevocationList<S>> {
     let org_id = org.fingerprint().to_hex();
     let info = client.revocation_list(&org_id).await?;
+    accept_revocations(client, org, &org_id, info)
+}
+
+/// [`revocations`] from a list fetched and accepted up to [`crate::http::REVOCATION_REUSE`]
+/// ago (verified again here, against the pinned organization and the highest serial seen):
+/// the forward path, where one forwarder makes many forwards in a row. A refused list is never
+/// kept, so the next call fetches again.
+pub async fn recent_revocations<S: Suite>(
+    client: &Client,
+    org: &Organization<S>,
+) -> Result<VerifiedRevocationList<S>> {
+    let org_id = org.fingerprint().to_hex();
+    if let Some(info) = client.recent_revocation_list(&org_id) {
+        return accept_revocations(client, org, &org_id, info);
+    }
+    let info = client.revocation_list(&org_id).await?;
+    let list = accept_revocations(client, org, &org_id, info.clone())?;
+    client.keep_revocation_list(&org_id, info);
+    Ok(list)
+}
+
+fn accept_revocations<S: Suite>(
+    client: &Client,
+    org: &Organization<S>,
+    org_id: &str,
+    info: Option<crate::proto::json::RevocationListInfo>,
+) -> Result<VerifiedRevocationList<S>> {
     let list = trust::accept_revocation_list(
         org,
         info.as_ref().map(|i| i.list.0.as_slice()),
-        client.revocation_serial(&org_id),
+        client.revocation_serial(org_id),
         unix_now(),
     )?;
-    client.remember_revocation_serial(&org_id, list.serial());
+    client.remember_revocation_serial(org_id, list.serial());
     Ok(list)
 }
 
@@ -1004,7 +1031,7 @@ async fn forward_with<S: Suite>(
 ) -> Result<ForwardResult> {
     // Targets: verified against our own organization's record (from the key file) and its
     // signed revocation list, never against whatever the server says.
-    let list = revocations(client, &key.organization).await?;
+    let list = recent_revocations(client, &key.organization).await?;
     let mut targets = Vec::with_capacity(plan.len());
     for (t, parts) in plan {
         let cert = recent_certified_member(client, &key.organization, t, &list).await?;

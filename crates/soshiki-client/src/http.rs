@@ -41,6 +41,9 @@ pub struct Client {
     token: Option<String>,
     /// Recently fetched directory entries (see [`Client::member_recent`]), shared by clones.
     recent_members: Arc<Mutex<HashMap<String, (Instant, MemberInfo)>>>,
+    /// Recently accepted revocation lists (see [`Client::recent_revocation_list`]), shared by
+    /// clones.
+    recent_revocation_lists: RecentLists,
     /// Rows per page when following a list (see [`Client::set_page_limit`]).
     page_limit: u32,
     /// The highest revocation-list serial seen per organization id, shared by clones (load it
@@ -50,6 +53,14 @@ pub struct Client {
 
 /// How long [`Client::member_recent`] reuses a directory entry.
 pub const MEMBER_REUSE: Duration = Duration::from_secs(60);
+
+/// How long [`Client::recent_revocation_list`] reuses an accepted revocation list. Short: a
+/// list newer than the reused one is enforced meanwhile by the server alone (it refuses targets
+/// that are no longer active), so the window is what a forwarder gives up to an honest server.
+pub const REVOCATION_REUSE: Duration = Duration::from_secs(10);
+
+/// Revocation lists by organization id, with when they were fetched.
+type RecentLists = Arc<Mutex<HashMap<String, (Instant, Option<RevocationListInfo>)>>>;
 
 impl core::fmt::Debug for Client {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
@@ -84,6 +95,7 @@ impl Client {
             origin,
             token: None,
             recent_members: Arc::default(),
+            recent_revocation_lists: Arc::default(),
             page_limit: PAGE_LIMIT,
             revocation_serials: Arc::default(),
         })
@@ -410,6 +422,28 @@ impl Client {
         }
     }
 
+    /// A revocation list this client fetched and its caller accepted less than
+    /// [`REVOCATION_REUSE`] ago ([`Client::keep_revocation_list`]), if any: `Some(None)` when
+    /// the organization had published none. The caller verifies it again before use (against
+    /// the pinned organization and the highest serial seen), so reuse never accepts a list a
+    /// fresh fetch would not have been allowed to return.
+    pub fn recent_revocation_list(&self, org_id: &str) -> Option<Option<RevocationListInfo>> {
+        let m = self.recent_revocation_lists.lock().ok()?;
+        let (at, list) = m.get(org_id)?;
+        (at.elapsed() < REVOCATION_REUSE).then(|| list.clone())
+    }
+
+    /// Keep an accepted revocation list for [`Client::recent_revocation_list`]. Publishing a
+    /// list through this client forgets the organization's entry.
+    pub fn keep_revocation_list(&self, org_id: &str, list: Option<RevocationListInfo>) {
+        if let Ok(mut m) = self.recent_revocation_lists.lock() {
+            if m.len() >= 1_000 {
+                m.clear();
+            }
+            m.insert(org_id.to_owned(), (Instant::now(), list));
+        }
+    }
+
     /// `PUT /v1/orgs/{org}/revocations` (administrator).
     pub async fn publish_revocation_list(
         &self,
@@ -420,6 +454,9 @@ impl Client {
         let body = RevocationListBody {
             list: B64(list.to_vec()),
         };
+        if let Ok(mut m) = self.recent_revocation_lists.lock() {
+            m.remove(org_id);
+        }
         let rb = self
             .authed(Method::PUT, &format!("/v1/orgs/{org_id}/revocations"))?
             .json(&body);

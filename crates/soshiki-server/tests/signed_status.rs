@@ -151,6 +151,75 @@ async fn revoked_member_reported_active_with_an_old_list_is_not_addressed() {
     pool.close().await;
 }
 
+/// How many times the organization's revocation list was served (from the server's metrics).
+async fn lists_served(url: &str) -> u64 {
+    let metrics = reqwest::get(format!("{url}/metrics"))
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    metrics
+        .lines()
+        .filter(|l| {
+            l.starts_with(
+                "soshiki_http_requests_total{method=\"GET\",route=\"/v1/orgs/{org}/revocations\",",
+            )
+        })
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+        .sum()
+}
+
+/// A forwarder reuses a revocation list it accepted for a few seconds (one fetch for many
+/// forwards in a row). What it gives up is bounded: a member revoked within that window is
+/// still refused, by the server, and a list the forwarder refused is never reused (the
+/// rollback test above fetches again after a refusal).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forwarder_reuses_an_accepted_list_briefly_and_the_server_still_refuses_the_revoked() {
+    let ts = start().await;
+    let url = ts.url();
+    let pref = create_org::<P256>(&url, "県").await;
+    let city = create_org::<P256>(&url, "市").await;
+    let sender = enroll(&url, &pref, "送信者", Roles::READER).await;
+    let rep = enroll(&url, &city, "代表", Roles::REPRESENTATIVE).await;
+    let a = enroll(&url, &city, "担当A", Roles::READER).await;
+    let b = enroll(&url, &city, "担当B", Roles::READER).await;
+    let mut deliveries = Vec::new();
+    for _ in 0..3 {
+        deliveries.push(send_to(&sender, &city, &rep).await);
+    }
+
+    let before = lists_served(&url).await;
+    flows::forward(&rep.client, &rep.key, &deliveries[0], &[(a.id(), vec![0])])
+        .await
+        .expect("first forward");
+    flows::forward(&rep.client, &rep.key, &deliveries[1], &[(b.id(), vec![0])])
+        .await
+        .expect("second forward");
+    assert_eq!(
+        lists_served(&url).await - before,
+        1,
+        "two forwards in a row fetch the list once"
+    );
+    assert!(rep.client.recent_revocation_list(&city.id()).is_some());
+
+    // The administrator revokes A (list #2) while the representative still reuses list #1.
+    flows::revoke_member(&city.admin.client, &city.admin.key, &city.key, &a.id())
+        .await
+        .expect("revoke");
+    let e = flows::forward(&rep.client, &rep.key, &deliveries[2], &[(a.id(), vec![0])])
+        .await
+        .expect_err("a revoked target");
+    assert_eq!(e.code(), Some("target-not-member"), "{e}");
+    assert!(rep
+        .client
+        .delivery(&deliveries[2])
+        .await
+        .expect("d")
+        .forwards
+        .is_empty());
+}
+
 async fn send_to<S: Suite>(sender: &Member<S>, city: &Org<S>, rep: &Member<S>) -> String {
     use soshiki_client::flows::{OutgoingPart, PartData, SendOptions};
     use soshiki_core::envelope::PartInfo;
