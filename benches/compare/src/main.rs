@@ -48,7 +48,7 @@ use soshiki_core::cert::{
     Certificate, CertificateRequest, Fingerprint, OrganizationKey, Roles, VerifiedCertificate,
 };
 use soshiki_core::envelope::{
-    self, EncryptOptions, EnvelopeFile, Forwarder, Label, PartInfo, PartSource, Sender,
+    self, EncryptOptions, EnvelopeFile, Forwarder, Label, PartInfo, PartSource, Sender, SlotId,
 };
 use soshiki_core::keys::{SecretKey, SigningKey};
 use soshiki_core::scheme::{self, HopContext, HopStatement};
@@ -358,7 +358,7 @@ impl<S: Suite> HopSetup<S> {
         let capsule = scheme::encrypt_point(&m, a.public_key(), &mut rng);
         let ctx = HopContext {
             envelope_id: [7; 16],
-            slot: 0,
+            slot: SlotId::part(0).expect("part 0"),
             hop_index: 1,
             forwarder_cert: Fingerprint([1; 32]),
             target_cert: Fingerprint([2; 32]),
@@ -657,7 +657,7 @@ fn check_forward_in_place<S: Suite>(w: &World<S>, path: &Path, len: u64) -> Res<
     envelope::write_trailer(&h, &mut f)?;
     let after = EnvelopeFile::<S>::open(&mut f)?;
     let v = after.header.clone().verify()?;
-    v.open_slot(0, &w.reader.enc)?;
+    v.open_slot(SlotId::part(0).expect("part 0"), &w.reader.enc)?;
     if len <= MIB {
         let mut got = Vec::new();
         envelope::decrypt_part(&v, &after, &mut f, 0, &w.reader.enc, &mut got, &mut |_| {})?;

@@ -21,8 +21,7 @@ use soshiki_core::cert::{
     Certificate, Fingerprint, Organization, OrganizationKey, Roles, VerifiedCertificate,
 };
 use soshiki_core::envelope::{
-    self, EncryptOptions, EnvelopeFile, Metadata, PartInfo, PartSource, Sender, METADATA_SLOT,
-    PREFIX_LEN,
+    self, EncryptOptions, EnvelopeFile, Metadata, PartInfo, PartSource, Sender, SlotId, PREFIX_LEN,
 };
 use soshiki_core::keyfile::{KdfParams, MemberKey};
 use soshiki_core::keys::{SecretKey, SigningKey};
@@ -1154,7 +1153,8 @@ fn decrypt_download<S: Suite>(
     let held: Vec<u32> = verified
         .slots_held_by(me.encryption.public_key())
         .into_iter()
-        .filter(|s| *s != METADATA_SLOT && file.header.bodies.contains(s))
+        .filter_map(SlotId::part_index)
+        .filter(|i| file.header.bodies.contains(i))
         .collect();
     if held.is_empty() {
         return Err(ClientError::Invalid(

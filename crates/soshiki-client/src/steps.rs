@@ -8,7 +8,7 @@ use rand_core::CryptoRngCore;
 use soshiki_core::cert::{
     Certificate, Fingerprint, Organization, OrganizationKey, Roles, VerifiedCertificate,
 };
-use soshiki_core::envelope::{Forwarder, Metadata, METADATA_SLOT};
+use soshiki_core::envelope::{Forwarder, Metadata, SlotId};
 use soshiki_core::error::{DecodeError, DecryptError, ForwardError, KeyFileError, VerifyError};
 use soshiki_core::keyfile::MemberKey;
 use soshiki_core::keys::{SecretKey, SigningKey};
@@ -257,22 +257,28 @@ pub fn check_verified_request<S: Suite>(
         ));
     }
     let my_fp = me.certificate.fingerprint();
-    let holds = |slot: u32| {
+    let holds = |slot: SlotId| {
         verified
             .holder(slot)
             .is_some_and(|h| h.certificate().fingerprint() == my_fp)
     };
-    if !holds(METADATA_SLOT) {
+    if !holds(SlotId::METADATA) {
         return Err(untrusted(
             "this member does not hold the envelope's metadata",
         ));
     }
-    let offered: Vec<u32> = request.parts.iter().map(|p| p.slot).collect();
-    if let Some(p) = offered.iter().find(|p| !holds(**p)) {
+    if let Some(p) = request.parts.iter().find(|p| !holds(p.slot)) {
         return Err(untrusted(format!(
-            "part {p} is offered but not held by this member"
+            "{} is offered but not held by this member",
+            p.slot
         )));
     }
+    // The verified request offers part slots only.
+    let offered: Vec<u32> = request
+        .parts
+        .iter()
+        .filter_map(|p| p.slot.part_index())
+        .collect();
     if let Some(w) = wanted {
         if let Some(p) = w.iter().find(|p| !offered.contains(p)) {
             return Err(untrusted(format!("part {p} was asked for but not offered")));

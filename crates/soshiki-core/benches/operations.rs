@@ -21,7 +21,7 @@ use soshiki_core::cert::{
     CertificateRequest, Fingerprint, OrganizationKey, Roles, VerifiedCertificate,
 };
 use soshiki_core::envelope::{
-    self, EncryptOptions, EnvelopeFile, Forwarder, PartInfo, PartSource, Sender,
+    self, EncryptOptions, EnvelopeFile, Forwarder, PartInfo, PartSource, Sender, SlotId,
 };
 use soshiki_core::keyfile::{KdfParams, MemberKey};
 use soshiki_core::keys::{SecretKey, SigningKey};
@@ -181,7 +181,7 @@ fn scheme_benches<S: Suite>(
 
     let ctx = HopContext {
         envelope_id: [7; 16],
-        slot: 0,
+        slot: SlotId::part(0).expect("part 0"),
         hop_index: 1,
         forwarder_cert: Fingerprint([1; 32]),
         target_cert: Fingerprint([2; 32]),

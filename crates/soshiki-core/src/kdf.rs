@@ -15,6 +15,7 @@ use sha2::Sha256;
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
+use crate::envelope::slot::SlotId;
 use crate::suite::Suite;
 
 /// Keys derived for one slot.
@@ -41,7 +42,7 @@ impl SlotKeys {
 }
 
 /// Derive a slot's keys from the capsule point `M`.
-pub fn derive_slot_keys<S: Suite>(m: &S::Point, envelope_id: &[u8; 16], slot: u32) -> SlotKeys {
+pub fn derive_slot_keys<S: Suite>(m: &S::Point, envelope_id: &[u8; 16], slot: SlotId) -> SlotKeys {
     let mut salt = b"soshiki/v1/slot".to_vec();
     salt.extend_from_slice(&S::ID.to_u16().to_be_bytes());
     salt.extend_from_slice(envelope_id);
@@ -51,7 +52,7 @@ pub fn derive_slot_keys<S: Suite>(m: &S::Point, envelope_id: &[u8; 16], slot: u3
     let mut commitment = [0u8; 32];
     let info = |label: &[u8]| {
         let mut v = label.to_vec();
-        v.extend_from_slice(&slot.to_be_bytes());
+        v.extend_from_slice(&slot.to_wire().to_be_bytes());
         v
     };
     // 32 bytes is always a valid HKDF-SHA256 output length.

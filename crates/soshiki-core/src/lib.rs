@@ -13,7 +13,7 @@
 //!
 //! ```
 //! use soshiki_core::cert::{CertificateRequest, OrganizationKey, Roles};
-//! use soshiki_core::envelope::{self, EncryptOptions, EnvelopeFile, Forwarder, Label, PartInfo, PartSource, Sender};
+//! use soshiki_core::envelope::{self, EncryptOptions, EnvelopeFile, Forwarder, Label, PartInfo, PartSource, Sender, SlotId};
 //! use soshiki_core::keys::{SecretKey, SigningKey};
 //! use soshiki_core::suite::P256;
 //! use std::io::Cursor;
@@ -71,8 +71,9 @@
 //! envelope::decrypt_part(&v2, &f2, &mut Cursor::new(&out_file), 0, &staff, &mut plain, &mut |_| {})?;
 //! assert_eq!(plain, b"name,age\n...");
 //! // The Yasaka part was not forwarded to this officer, and the chief cannot open it any more.
-//! assert!(v2.open_slot(1, &staff).is_err());
-//! assert!(v2.open_slot(0, &chief).is_err());
+//! let (yasaka, omachi_part) = (SlotId::part(1).unwrap(), SlotId::part(0).unwrap());
+//! assert!(v2.open_slot(yasaka, &staff).is_err());
+//! assert!(v2.open_slot(omachi_part, &chief).is_err());
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!

@@ -19,6 +19,7 @@
 
 use rand_core::CryptoRngCore;
 
+use crate::envelope::slot::SlotId;
 use crate::error::{DecodeError, VerifyError};
 use crate::hash::hash_to_scalar;
 use crate::keys::{resolve_dh, KeyHolder, PublicKey, SecretKey};
@@ -72,8 +73,8 @@ pub fn decrypt_point<S: Suite>(
 pub struct HopContext {
     /// The envelope's identifier.
     pub envelope_id: [u8; 16],
-    /// The slot: a part index, or [`crate::envelope::METADATA_SLOT`].
-    pub slot: u32,
+    /// The slot (the metadata's or a part's).
+    pub slot: SlotId,
     /// The hop number in this slot's chain, from 1.
     pub hop_index: u16,
     /// Fingerprint of the forwarder's certificate (which certifies `A`).
@@ -104,7 +105,7 @@ impl<S: Suite> HopStatement<'_, S> {
         let c = self.context;
         w.suite(S::ID)
             .raw(&c.envelope_id)
-            .u32(c.slot)
+            .u32(c.slot.to_wire())
             .u16(c.hop_index)
             .raw(&c.forwarder_cert.0)
             .raw(&c.target_cert.0)
@@ -397,7 +398,7 @@ mod tests {
     fn ctx(hop: u16) -> HopContext {
         HopContext {
             envelope_id: [7; 16],
-            slot: 0,
+            slot: SlotId::part(0).expect("part 0"),
             hop_index: hop,
             forwarder_cert: crate::cert::Fingerprint([1; 32]),
             target_cert: crate::cert::Fingerprint([2; 32]),

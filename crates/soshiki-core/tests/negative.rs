@@ -10,7 +10,7 @@ use rand_chacha::ChaCha20Rng;
 use soshiki_core::cert::{Certificate, CertificateRequest, Organization, Roles};
 use soshiki_core::envelope::{
     self, EncryptOptions, EnvelopeFile, EnvelopeHeader, FileError, Forwarder, Hop, Label, Metadata,
-    PartInfo, PartSource, Sender,
+    PartInfo, PartSource, Sender, SlotId,
 };
 use soshiki_core::error::{
     DecodeError, DecryptError, EncryptError, ForwardError, KeyFileError, VerifyError,
@@ -100,7 +100,7 @@ fn forward<S: Suite>(
 /// the rules (roles, validity, time) may be broken.
 fn crafted_hop<S: Suite>(
     h: &EnvelopeHeader<S>,
-    slot_no: u32,
+    slot_no: SlotId,
     from: &Member<S>,
     to: &Certificate<S>,
     time: u64,
@@ -1500,7 +1500,7 @@ fn tampered_or_truncated_body<S: Suite>() {
     assert_eq!(r, Err(DecryptError::Failed));
     // A body re-encrypted by a holder under the same key (every chunk authenticates) still
     // differs from the digest the sender signed.
-    let keys = v.open_slot(1, rep).expect("open");
+    let keys = v.open_slot(part_slot(1), rep).expect("open");
     let mut other = Vec::new();
     let forged = vec![0x41u8; f.bodies[1].len()];
     soshiki_core::stream::encrypt(

@@ -19,7 +19,7 @@ use rand_chacha::ChaCha20Rng;
 use soshiki_core::cert::{Certificate, Organization, Roles};
 use soshiki_core::envelope::{
     self, EncryptOptions, EnvelopeFile, EnvelopeHeader, Forwarder, Label, Metadata, PartInfo,
-    PartSource, Sender, METADATA_SLOT, PREFIX_LEN,
+    PartSource, Sender, SlotId, PREFIX_LEN,
 };
 use soshiki_core::error::DecryptError;
 use soshiki_core::keys::{DhOutput, KeyHolder, PublicKey, SecretKey};
@@ -325,7 +325,7 @@ fn forward_once<S: Suite>(
         let stored = open::<S>(&copy.file).header;
         let req = stored.forwarding_request(Some(parts)).expect("request");
         let wire = req.to_bytes();
-        for s in stored.slots.iter().filter(|s| s.slot != METADATA_SLOT) {
+        for s in stored.slots.iter().filter(|s| !s.slot.is_metadata()) {
             let c1 = S::point_to_bytes(&s.capsule.c1);
             assert!(
                 !wire.windows(c1.len()).any(|x| x == c1.as_slice()),
@@ -362,16 +362,10 @@ fn check_step<S: Suite>(original: &[u8], before: &[u8], after: &[u8], parts: &[u
     assert!(capsule_len(&fa.header)
         .iter()
         .all(|n| *n == 2 * S::POINT_LEN));
-    let mut want: Vec<u32> = std::iter::once(METADATA_SLOT)
-        .chain(parts.iter().copied())
+    let mut want: Vec<SlotId> = std::iter::once(SlotId::METADATA)
+        .chain(parts.iter().map(|p| part_slot(*p)))
         .collect();
-    want.sort_by_key(|s| {
-        if *s == METADATA_SLOT {
-            0
-        } else {
-            *s as u64 + 1
-        }
-    });
+    want.sort();
     assert_eq!(
         fa.header.slots.iter().map(|s| s.slot).collect::<Vec<_>>(),
         want
@@ -432,7 +426,10 @@ fn check_final<S: Suite>(w: &World<S>, copy: &Holding, bodies: &[Vec<u8>]) {
                 claimed: holder.enc.public_key().clone(),
                 real: &m.enc,
             };
-            assert!(matches!(v.open_slot(*p, &imp), Err(DecryptError::Failed)));
+            assert!(matches!(
+                v.open_slot(part_slot(*p), &imp),
+                Err(DecryptError::Failed)
+            ));
         }
     }
     // Exactly its parts: the copy holds the metadata and the parts routed to this reader, all
@@ -443,7 +440,7 @@ fn check_final<S: Suite>(w: &World<S>, copy: &Holding, bodies: &[Vec<u8>]) {
         f.header.slots.iter().map(|s| s.slot).collect::<Vec<_>>()
     );
     for p in 0..bodies.len() as u32 {
-        if f.header.slot(p).is_none() {
+        if f.header.slot(part_slot(p)).is_none() {
             let mut out = Vec::new();
             let r = envelope::decrypt_part(
                 &v,

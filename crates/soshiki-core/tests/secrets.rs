@@ -63,7 +63,7 @@ fn debug_of_secrets<S: Suite>(expected_scalar_debug: &str) {
         .expect("key file");
     assert_redacted(&hex::encode(&file), &mk.encryption.to_secret_bytes()[..]);
 
-    let keys = derive_slot_keys::<S>(&S::generator(), &[0; 16], 0);
+    let keys = derive_slot_keys::<S>(&S::generator(), &[0; 16], part_slot(0));
     let d = format!("{keys:?}");
     assert!(
         d.starts_with("SlotKeys { commitment: ") && d.ends_with(", .. }"),

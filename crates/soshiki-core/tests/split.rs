@@ -2,7 +2,7 @@
 mod common;
 
 use common::*;
-use soshiki_core::envelope::{Forwarder, METADATA_SLOT};
+use soshiki_core::envelope::Forwarder;
 use soshiki_core::split::ForwardingRequest;
 use soshiki_core::suite::{Ristretto255, Suite, P256};
 
@@ -16,7 +16,7 @@ fn model2_story<S: Suite>() {
     // The server hands the representative a request: C2 values only for parts.
     let req = stored.forwarding_request(None).expect("request");
     let wire = req.to_bytes();
-    for slot in stored.slots.iter().filter(|s| s.slot != METADATA_SLOT) {
+    for slot in stored.slots.iter().filter(|s| !s.slot.is_metadata()) {
         let c1 = S::point_to_bytes(&slot.capsule.c1);
         assert!(
             !wire.windows(c1.len()).any(|win| win == c1.as_slice()),
@@ -131,7 +131,7 @@ fn sixteen_hops_mixed<S: Suite>() {
     let mut header = open::<S>(&file).header;
     let capsule_len = |h: &soshiki_core::envelope::EnvelopeHeader<S>| {
         let mut wr = soshiki_core::wire::Writer::new();
-        h.slot(0).expect("slot").capsule.write(&mut wr);
+        h.slot(part_slot(0)).expect("slot").capsule.write(&mut wr);
         wr.into_bytes().len()
     };
     let first_len = capsule_len(&header);
@@ -166,7 +166,7 @@ fn sixteen_hops_mixed<S: Suite>() {
         );
         holder = next;
     }
-    assert_eq!(header.slot(0).expect("slot").hops.len(), 16);
+    assert_eq!(header.slot(part_slot(0)).expect("slot").hops.len(), 16);
     let out = rewrap(&file, &header);
     assert_eq!(
         read_part::<S>(&out, 0, &w.staff[15].enc).expect("last holder reads"),

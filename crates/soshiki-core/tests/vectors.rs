@@ -23,9 +23,7 @@ use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256, Sha512};
 
 use soshiki_core::cert::{Certificate, Organization, OrganizationKey};
-use soshiki_core::envelope::{
-    self, EnvelopeFile, EnvelopeHeader, Metadata, METADATA_SLOT, PREFIX_LEN,
-};
+use soshiki_core::envelope::{self, EnvelopeFile, EnvelopeHeader, Metadata, SlotId, PREFIX_LEN};
 use soshiki_core::kdf::derive_slot_keys;
 use soshiki_core::keyfile::{MemberIdentity, MemberKey};
 use soshiki_core::keys::{SecretKey, VerifyingKey};
@@ -327,7 +325,7 @@ fn check_proofs<S: Suite>(file: &str) {
             envelope_id: unhex(&c.envelope_id)
                 .try_into()
                 .expect("16-byte envelope id"),
-            slot: c.slot,
+            slot: SlotId::from_wire(c.slot),
             hop_index: c.hop_index,
             forwarder_cert: soshiki_core::cert::Fingerprint(
                 unhex(&c.forwarder_cert).try_into().expect("32 bytes"),
@@ -486,7 +484,10 @@ fn hkdf_slot(
 fn check_kdf<S: Suite>(file: &str) {
     let f: KdfFile = load(file);
     assert_eq!(f.suite, S::ID.name());
-    assert!(f.cases.iter().any(|c| c.slot == METADATA_SLOT));
+    assert!(f
+        .cases
+        .iter()
+        .any(|c| SlotId::from_wire(c.slot).is_metadata()));
     for c in &f.cases {
         let m = unhex(&c.m);
         let id = unhex(&c.envelope_id);
@@ -501,7 +502,7 @@ fn check_kdf<S: Suite>(file: &str) {
         let core = derive_slot_keys::<S>(
             &point::<S>(&c.m),
             &id.clone().try_into().expect("16 bytes"),
-            c.slot,
+            SlotId::from_wire(c.slot),
         );
         assert_eq!(
             (hex::encode(&core.key[..]), hex::encode(core.commitment)),
@@ -639,7 +640,8 @@ fn decrypt_all<S: Suite>(
     );
     let mut held = verified.slots_held_by(reader.public_key());
     held.sort_unstable();
-    assert_eq!(held, vec![0, 1, METADATA_SLOT]);
+    let part = |i| SlotId::part(i).expect("part");
+    assert_eq!(held, vec![SlotId::METADATA, part(0), part(1)]);
     let meta = verified.open_metadata(reader).expect("metadata opens");
     assert_eq!(MetadataInfo::from_metadata(&meta), v.metadata);
     assert_eq!(hex::encode(meta.to_bytes()), v.metadata_encoding);
@@ -783,15 +785,15 @@ fn check_envelope<S: Suite>(name: &str) {
 
     // Model 2: the request holds no part's C1; the response applied to hop 1's header gives hop 2's.
     let request = unhex(v.forwards[1].request.as_deref().expect("request"));
-    for s in h1.slots.iter().filter(|s| s.slot != METADATA_SLOT) {
+    for s in h1.slots.iter().filter(|s| !s.slot.is_metadata()) {
         let c1 = S::point_to_bytes(&s.capsule.c1);
         assert!(
             !request.windows(c1.len()).any(|w| w == c1),
-            "the request leaks C1 of part {}",
+            "the request leaks C1 of {}",
             s.slot
         );
     }
-    let meta_c1 = S::point_to_bytes(&h1.slot(METADATA_SLOT).expect("metadata").capsule.c1);
+    let meta_c1 = S::point_to_bytes(&h1.slot(SlotId::METADATA).expect("metadata").capsule.c1);
     assert!(
         request.windows(meta_c1.len()).any(|w| w == meta_c1),
         "the metadata capsule travels whole"
@@ -815,10 +817,10 @@ fn check_envelope<S: Suite>(name: &str) {
     let b = scalar::<S>(&v.reader_encryption_secret);
     let mut body_at = PREFIX_LEN as usize;
     for (s, expected) in h.slots.iter().zip(&v.reader_slots) {
-        assert_eq!(s.slot, expected.slot);
+        assert_eq!(s.slot.to_wire(), expected.slot);
         let m = S::sub(&s.capsule.c1, &S::mul(&s.capsule.c2, &b));
         assert_eq!(enc::<S>(&m), expected.m);
-        let (key, commitment) = hkdf_slot(S::ID, &S::point_to_bytes(&m), &id, s.slot);
+        let (key, commitment) = hkdf_slot(S::ID, &S::point_to_bytes(&m), &id, expected.slot);
         assert_eq!(
             (hex::encode(key), hex::encode(commitment)),
             (expected.key.clone(), expected.commitment.clone())
@@ -830,7 +832,21 @@ fn check_envelope<S: Suite>(name: &str) {
             s.slot
         );
         let aead = aes_gcm::Aes256Gcm::new_from_slice(&key).expect("key");
-        if s.slot == METADATA_SLOT {
+        if let Some(index) = s.slot.part_index() {
+            let part = &h.core.parts[index as usize];
+            let len = part.plaintext_len as usize;
+            let body_len = len + len.div_ceil(h.core.chunk_size as usize).max(1) * 16;
+            let body = &file[body_at..body_at + body_len];
+            body_at += body_len;
+            assert_eq!(
+                <[u8; 32]>::from(Sha256::digest(body)),
+                part.body_digest,
+                "body digest of part {}",
+                index
+            );
+            let pt = stream_open(&key, h.core.chunk_size as usize, len, body).expect("body opens");
+            assert_eq!(hex::encode(pt), v.plaintexts[index as usize]);
+        } else {
             let aad = [&b"soshiki/v1/metadata"[..], &id].concat();
             let pt = aead
                 .decrypt(
@@ -849,20 +865,6 @@ fn check_envelope<S: Suite>(name: &str) {
                     .len(),
                 2
             );
-        } else {
-            let part = &h.core.parts[s.slot as usize];
-            let len = part.plaintext_len as usize;
-            let body_len = len + len.div_ceil(h.core.chunk_size as usize).max(1) * 16;
-            let body = &file[body_at..body_at + body_len];
-            body_at += body_len;
-            assert_eq!(
-                <[u8; 32]>::from(Sha256::digest(body)),
-                part.body_digest,
-                "body digest of part {}",
-                s.slot
-            );
-            let pt = stream_open(&key, h.core.chunk_size as usize, len, body).expect("body opens");
-            assert_eq!(hex::encode(pt), v.plaintexts[s.slot as usize]);
         }
     }
 }

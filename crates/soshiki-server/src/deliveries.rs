@@ -10,7 +10,7 @@ use bytes::Bytes;
 use futures::{StreamExt, TryStreamExt};
 use serde::Deserialize;
 use soshiki_core::cert::Roles;
-use soshiki_core::envelope::{self, EnvelopeHeader, METADATA_SLOT};
+use soshiki_core::envelope::{self, EnvelopeHeader};
 use soshiki_core::split::ForwardResponse;
 use soshiki_core::suite::{Suite, SuiteId};
 use soshiki_core::with_suite;
@@ -221,7 +221,7 @@ fn restrict_header<S: Suite>(header: &[u8], keep: &[u32]) -> ApiResult<Vec<u8>> 
     let mut h = EnvelopeHeader::<S>::from_bytes(header)
         .map_err(|e| ApiError::Internal(format!("stored header: {e}")))?;
     h.slots
-        .retain(|s| s.slot == METADATA_SLOT || keep.contains(&s.slot));
+        .retain(|s| s.slot.part_index().is_none_or(|i| keep.contains(&i)));
     h.bodies.retain(|b| keep.contains(b));
     Ok(h.to_bytes())
 }
@@ -407,8 +407,7 @@ fn apply_all<S: Suite>(parent: &[u8], responses: &[Vec<u8>]) -> ApiResult<Vec<Ap
             parts: new
                 .slots
                 .iter()
-                .map(|s| s.slot)
-                .filter(|s| *s != METADATA_SLOT)
+                .filter_map(|s| s.slot.part_index())
                 .collect(),
             header: new.to_bytes(),
         });

@@ -9,7 +9,7 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::Json;
 use soshiki_core::cert::Roles;
-use soshiki_core::envelope::{EnvelopeHeader, METADATA_SLOT};
+use soshiki_core::envelope::{EnvelopeHeader, SlotId};
 use soshiki_core::suite::Suite;
 use soshiki_core::with_suite;
 use soshiki_proto::json::{EnvelopeCommitted, Receipt, Receipts, UploadCreated};
@@ -50,7 +50,7 @@ fn summarize<S: Suite>(bytes: &[u8], now: u64) -> ApiResult<Summary> {
         && h.slots
             .iter()
             .map(|s| s.slot)
-            .eq(std::iter::once(METADATA_SLOT).chain(0..n))
+            .eq(std::iter::once(SlotId::METADATA).chain(SlotId::parts(n)))
         && h.bodies.iter().copied().eq(0..n);
     if !fresh {
         return Err(ApiError::BadRequest(

@@ -12,7 +12,7 @@ use soshiki_client::flows::{self, sign_action, OutgoingPart, PartData, SendOptio
 use soshiki_client::proto::ActionSpec;
 use soshiki_client::{Client, ClientError, ClientOptions};
 use soshiki_core::cert::Roles;
-use soshiki_core::envelope::{EnvelopeFile, EnvelopeHeader, PartInfo, METADATA_SLOT};
+use soshiki_core::envelope::{EnvelopeFile, EnvelopeHeader, PartInfo, SlotId};
 use soshiki_core::suite::{Suite, P256};
 
 fn status(e: &ClientError) -> u16 {
@@ -113,7 +113,12 @@ async fn forwarded_part_is_no_longer_served_to_its_previous_holder() {
     // What the attacker is after: part 1's C1 in its stored header and part 1's body.
     let stored = st.store.delivery(&mine).await.expect("stored");
     let h = EnvelopeHeader::<P256>::from_bytes(&stored.header).expect("header");
-    let c1_part1 = P256::point_to_bytes(&h.slot(1).expect("slot 1").capsule.c1);
+    let c1_part1 = P256::point_to_bytes(
+        &h.slot(SlotId::part(1).expect("part 1"))
+            .expect("slot 1")
+            .capsule
+            .c1,
+    );
     let env = st.store.envelope(&stored.envelope_id).await.expect("env");
     let off = h.body_offset(1).expect("body 1");
     let mut body1 = Vec::new();
@@ -142,7 +147,7 @@ async fn forwarded_part_is_no_longer_served_to_its_previous_holder() {
     let gh = EnvelopeHeader::<P256>::from_bytes(&got).expect("decodes");
     assert_eq!(
         gh.slots.iter().map(|s| s.slot).collect::<Vec<_>>(),
-        vec![METADATA_SLOT, 0]
+        vec![SlotId::METADATA, SlotId::part(0).expect("part 0")]
     );
     assert_eq!(gh.bodies, vec![0]);
     gh.clone()
@@ -260,7 +265,7 @@ async fn holder_keeps_the_title_after_forwarding_every_part() {
         let bytes = who.client.delivery_metadata(id).await.expect("metadata");
         let h = EnvelopeHeader::<P256>::from_bytes(&bytes).expect("a header");
         assert!(
-            h.slots.iter().all(|s| s.slot == METADATA_SLOT),
+            h.slots.iter().all(|s| s.slot.is_metadata()),
             "no part capsule is served"
         );
         assert!(h.bodies.is_empty(), "no body is served");
@@ -327,7 +332,7 @@ async fn wrongly_sent_part_is_recalled_alone() {
     let header = w.chief.client.delivery_header(&mine).await.expect("header");
     let h = EnvelopeHeader::<P256>::from_bytes(&header).expect("header");
     assert!(
-        h.slots.iter().all(|s| s.slot != 1),
+        h.slots.iter().all(|s| s.slot.part_index() != Some(1)),
         "part 1's capsule is gone"
     );
     assert!(!h.bodies.contains(&1), "part 1's body is gone");

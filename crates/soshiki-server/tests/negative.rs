@@ -12,7 +12,7 @@ use soshiki_client::proto::{login_message, ActionSpec, ActionStatement, B64};
 use soshiki_client::{Client, ClientError, ClientOptions};
 use soshiki_core::cert::{Certificate, Roles, VerifiedCertificate};
 use soshiki_core::envelope::{
-    self, EncryptOptions, Hop, Label, PartInfo, PartSource, Sender, METADATA_SLOT, PREFIX_LEN,
+    self, EncryptOptions, Hop, Label, PartInfo, PartSource, Sender, SlotId, PREFIX_LEN,
 };
 use soshiki_core::keyfile::MemberKey;
 use soshiki_core::keys::SigningKey;
@@ -231,8 +231,11 @@ fn craft<S: Suite>(
 ) -> Vec<u8> {
     let time = now();
     let mut hops = Vec::new();
-    for slot in std::iter::once(METADATA_SLOT).chain(parts.iter().copied()) {
-        let (c2, n) = if slot == METADATA_SLOT {
+    let part_slots = parts
+        .iter()
+        .map(|i| SlotId::part(*i).expect("a part index"));
+    for slot in std::iter::once(SlotId::METADATA).chain(part_slots) {
+        let (c2, n) = if slot.is_metadata() {
             (&req.metadata.capsule.c2, req.metadata.hops.len())
         } else {
             let p = req.parts.iter().find(|p| p.slot == slot).expect("part");

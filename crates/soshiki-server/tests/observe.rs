@@ -20,7 +20,7 @@ use base64::Engine;
 use common::*;
 use soshiki_client::flows::{self, OutgoingPart, PartData, SendOptions};
 use soshiki_core::cert::Roles;
-use soshiki_core::envelope::{EnvelopeHeader, PartInfo, METADATA_SLOT};
+use soshiki_core::envelope::{EnvelopeHeader, PartInfo};
 use soshiki_core::suite::{Suite, P256};
 
 /// The captured log: every line the subscriber wrote.
@@ -170,9 +170,9 @@ async fn logs_hold_no_secret_and_metrics_count_what_happened() {
         .expect("delivery")
         .header;
     let h = EnvelopeHeader::<P256>::from_bytes(&header).expect("header");
-    for s in h.slots.iter().filter(|s| s.slot != METADATA_SLOT) {
+    for s in h.slots.iter().filter(|s| !s.slot.is_metadata()) {
         secrets.push((
-            format!("C1 of part {}", s.slot),
+            format!("C1 of {}", s.slot),
             P256::point_to_bytes(&s.capsule.c1).to_vec(),
         ));
     }

@@ -19,7 +19,7 @@ use soshiki_core::cert::{
 };
 use soshiki_core::envelope::{
     self, describe_hop, EncryptOptions, EnvelopeHeader, Label, Metadata, PartInfo, PartSource,
-    Sender, VerifiedEnvelope, METADATA_SLOT, PREFIX_LEN,
+    Sender, SlotId, VerifiedEnvelope, PREFIX_LEN,
 };
 use soshiki_core::keyfile::{peek_key_file, KdfParams, MemberKey};
 use soshiki_core::split::ForwardingRequest;
@@ -703,7 +703,7 @@ pub struct HopInfo {
 }
 
 fn hops_of<S: Suite>(h: &EnvelopeHeader<S>) -> Vec<HopInfo> {
-    h.slot(METADATA_SLOT).map_or_else(Vec::new, |s| {
+    h.slot(SlotId::METADATA).map_or_else(Vec::new, |s| {
         s.hops
             .iter()
             .map(|hop| {
@@ -1230,10 +1230,12 @@ fn read_metadata_as<S: Suite>(k: &MemberKey<S>, header: &[u8], now: u64) -> Resu
 fn begin_open_as<S: Suite>(k: &MemberKey<S>, header: &[u8], now: u64) -> Result<Opener> {
     let verified = addressed_to_member(k, EnvelopeHeader::<S>::from_bytes(header)?, now)?;
     let header = verified.header();
-    let held: Vec<u32> = verified
+    // The held part slots whose bodies are in this copy, with their part indexes.
+    let held: Vec<(SlotId, u32)> = verified
         .slots_held_by(k.encryption.public_key())
         .into_iter()
-        .filter(|s| *s != METADATA_SLOT && header.bodies.contains(s))
+        .filter_map(|s| Some((s, s.part_index()?)))
+        .filter(|(_, i)| header.bodies.contains(i))
         .collect();
     if held.is_empty() {
         return Err(Error::invalid(
@@ -1243,8 +1245,8 @@ fn begin_open_as<S: Suite>(k: &MemberKey<S>, header: &[u8], now: u64) -> Result<
     let metadata = verified.open_metadata(&k.encryption)?;
     let mut parts = Vec::with_capacity(held.len());
     let mut views = Vec::with_capacity(held.len());
-    for index in held {
-        let keys = verified.open_slot(index, &k.encryption)?;
+    for (slot, index) in held {
+        let keys = verified.open_slot(slot, &k.encryption)?;
         let desc = &header.core.parts[index as usize];
         let offset = header
             .body_offset(index)

@@ -6,7 +6,7 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::Result;
-use soshiki_core::envelope::{self, METADATA_SLOT};
+use soshiki_core::envelope::{self, SlotId};
 use soshiki_core::error::DecryptError;
 use soshiki_core::suite::Suite;
 use soshiki_core::with_suite;
@@ -113,7 +113,7 @@ fn decrypt_generic<S: Suite>(
     let held: Vec<u32> = verified
         .slots_held_by(key.encryption.public_key())
         .into_iter()
-        .filter(|s| *s != METADATA_SLOT)
+        .filter_map(SlotId::part_index)
         .collect();
     let wanted: Vec<u32> = match req.part {
         Some(p) if held.contains(&p) => vec![p],

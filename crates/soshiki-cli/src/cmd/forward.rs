@@ -7,9 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Result;
 use soshiki_core::armor;
 use soshiki_core::cert::Roles;
-use soshiki_core::envelope::{
-    self, slot_name, EnvelopeFile, EnvelopeHeader, Forwarder, METADATA_SLOT,
-};
+use soshiki_core::envelope::{self, EnvelopeFile, EnvelopeHeader, Forwarder, SlotId};
 use soshiki_core::error::ForwardError;
 use soshiki_core::suite::Suite;
 use soshiki_core::with_suite;
@@ -138,7 +136,7 @@ fn forward_generic<S: Suite>(
     }
     let key = common::unlock_member::<S>(ctx, key_input)?;
     let held = verified.slots_held_by(key.encryption.public_key());
-    if !held.contains(&METADATA_SLOT) {
+    if !held.contains(&SlotId::METADATA) {
         return Err(err(
             M::HoldsNothing,
             &[
@@ -183,8 +181,7 @@ fn forward_generic<S: Suite>(
     let parts: Vec<u32> = new_header
         .slots
         .iter()
-        .map(|s| s.slot)
-        .filter(|s| *s != METADATA_SLOT)
+        .filter_map(|s| s.slot.part_index())
         .collect();
     let path = match out {
         None => {
@@ -265,7 +262,8 @@ fn append_in_place<S: Suite>(
             .bodies
             .iter()
             .filter(|b| !new_header.bodies.contains(b))
-            .map(|b| slot_name(*b))
+            .filter_map(|b| SlotId::part(*b))
+            .map(|s| s.to_string())
             .collect();
         return Err(err(
             M::InPlaceNeedsAllParts,

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use anyhow::Result;
-use soshiki_core::envelope::{self, describe_hop, EnvelopeHeader, METADATA_SLOT};
+use soshiki_core::envelope::{self, describe_hop, EnvelopeHeader, SlotId};
 use soshiki_core::error::DecryptError;
 use soshiki_core::scheme::HopAuth;
 use soshiki_core::suite::Suite;
@@ -18,7 +18,7 @@ use crate::files::{self, OrgPin};
 use crate::i18n::{self, err, tr, M};
 
 /// The name of a slot's current holder, read from the (possibly unverified) header.
-pub fn holder_name<S: Suite>(h: &EnvelopeHeader<S>, slot: u32) -> Option<String> {
+pub fn holder_name<S: Suite>(h: &EnvelopeHeader<S>, slot: SlotId) -> Option<String> {
     let s = h.slot(slot)?;
     Some(match s.hops.last() {
         Some(hop) => describe_hop(h, hop).1,
@@ -30,10 +30,9 @@ pub fn holder_name<S: Suite>(h: &EnvelopeHeader<S>, slot: u32) -> Option<String>
 pub fn hop_chain<S: Suite>(h: &EnvelopeHeader<S>, indent: &str) -> String {
     let mut s = String::new();
     for slot in &h.slots {
-        let name = if slot.slot == METADATA_SLOT {
-            tr(M::SlotMetadata, &[])
-        } else {
-            tr(M::SlotPart, &[&slot.slot])
+        let name = match slot.slot.part_index() {
+            None => tr(M::SlotMetadata, &[]),
+            Some(i) => tr(M::SlotPart, &[&i]),
         };
         let _ = writeln!(
             s,
@@ -138,7 +137,9 @@ fn report<S: Suite>(
     let _ = writeln!(s, "  {}", tr(M::InspectParts, &[&c.parts.len()]));
     for (i, p) in c.parts.iter().enumerate() {
         let i = i as u32;
-        let holder = holder_name(h, i).unwrap_or_else(|| tr(M::NotInCopy, &[]));
+        let holder = SlotId::part(i)
+            .and_then(|slot| holder_name(h, slot))
+            .unwrap_or_else(|| tr(M::NotInCopy, &[]));
         let body = if h.bodies.contains(&i) {
             tr(M::BodyPresent, &[])
         } else {

@@ -14,7 +14,7 @@ use rand_core::OsRng;
 use soshiki_client::flows::{self, EnrollmentOutcome};
 use soshiki_client::{Client, ClientOptions};
 use soshiki_core::cert::{Organization, OrganizationKey, Roles};
-use soshiki_core::envelope::{self, EnvelopeFile, METADATA_SLOT};
+use soshiki_core::envelope::{self, EnvelopeFile, SlotId};
 use soshiki_core::keyfile::{KdfParams, MemberKey};
 use soshiki_core::suite::P256;
 
@@ -363,7 +363,8 @@ fn decrypt_bytes(bytes: &[u8], me: &MemberKey<S>) -> Result<Decrypted, String> {
     let held: Vec<u32> = verified
         .slots_held_by(me.encryption.public_key())
         .into_iter()
-        .filter(|s| *s != METADATA_SLOT && file.header.bodies.contains(s))
+        .filter_map(SlotId::part_index)
+        .filter(|i| file.header.bodies.contains(i))
         .collect();
     let mut parts = Vec::with_capacity(held.len());
     for index in held {

@@ -5,9 +5,9 @@ use std::io::{Read, Write};
 use rand_core::CryptoRngCore;
 
 use super::file::{file_prefix, write_encoded_trailer};
-use super::header::METADATA_SLOT;
 use super::header::{c1_digest, EnvelopeHeader, OriginCapsule, PartDescriptor, SignedCore, Slot};
 use super::metadata::{metadata_aad, Metadata, PartInfo};
+use super::slot::SlotId;
 use crate::aead::Aes256Gcm;
 use crate::cert::{Certificate, Organization, VerifiedCertificate};
 use crate::error::EncryptError;
@@ -71,7 +71,7 @@ pub struct EncryptOptions {
 fn fresh_slot<S: Suite>(
     to: &VerifiedCertificate<S>,
     envelope_id: &[u8; 16],
-    slot: u32,
+    slot: SlotId,
     rng: &mut impl CryptoRngCore,
 ) -> (Capsule<S>, OriginCapsule<S>, SlotKeys) {
     // M is a uniformly random group element; the body key is derived from it.
@@ -152,7 +152,7 @@ pub fn encrypt<S: Suite>(
     out.write_all(&file_prefix::<S>(&envelope_id))?;
 
     let (meta_capsule, metadata_origin, meta_keys) =
-        fresh_slot(recipient, &envelope_id, METADATA_SLOT, rng);
+        fresh_slot(recipient, &envelope_id, SlotId::METADATA, rng);
     let sealed_metadata = Aes256Gcm::new(&meta_keys.key).seal(
         &[0u8; 12],
         &metadata_aad(&envelope_id),
@@ -165,20 +165,21 @@ pub fn encrypt<S: Suite>(
         });
     }
     let mut slots = vec![Slot {
-        slot: METADATA_SLOT,
+        slot: SlotId::METADATA,
         capsule: meta_capsule,
         hops: vec![],
     }];
     let mut descriptors = Vec::with_capacity(parts.len());
     let mut done_before = 0u64;
-    for (i, mut part) in parts.into_iter().enumerate() {
+    // At most MAX_PARTS parts (checked above): each index fits a part slot.
+    for (slot, mut part) in SlotId::parts(parts.len() as u32).zip(parts) {
         if !limits::part_len_ok(part.len, cs) {
             return Err(EncryptError::LimitExceeded {
                 what: "part length",
                 limit: limits::MAX_PART_LEN,
             });
         }
-        let (capsule, origin, keys) = fresh_slot(recipient, &envelope_id, i as u32, rng);
+        let (capsule, origin, keys) = fresh_slot(recipient, &envelope_id, slot, rng);
         let base = done_before;
         let body_digest =
             stream::encrypt(&keys.key, cs, part.len, &mut part.reader, out, &mut |d| {
@@ -197,7 +198,7 @@ pub fn encrypt<S: Suite>(
             origin,
         });
         slots.push(Slot {
-            slot: i as u32,
+            slot,
             capsule,
             hops: vec![],
         });

@@ -2,8 +2,8 @@
 
 use std::io::{Read, Seek, SeekFrom, Write};
 
-use super::header::slot_name;
 use super::header::EnvelopeHeader;
+use super::slot::SlotId;
 use super::verify::VerifiedEnvelope;
 use crate::error::{DecodeError, DecryptError, VerifyError};
 use crate::keys::KeyHolder;
@@ -158,10 +158,13 @@ pub fn decrypt_part<S: Suite, R: Read + Seek>(
     out: &mut dyn Write,
     progress: &mut dyn FnMut(u64),
 ) -> Result<(), DecryptError> {
-    let keys = verified.open_slot(index, holder)?;
-    let start = file.body_start(index).ok_or_else(|| {
-        DecryptError::NotRecipient(format!("{} (body not in this copy)", slot_name(index)))
-    })?;
+    // The one u32 that is no part index (it names the metadata slot) opens nothing here.
+    let slot = SlotId::part(index)
+        .ok_or_else(|| DecryptError::NotRecipient(format!("part {index} (no such part)")))?;
+    let keys = verified.open_slot(slot, holder)?;
+    let start = file
+        .body_start(index)
+        .ok_or_else(|| DecryptError::NotRecipient(format!("{slot} (body not in this copy)")))?;
     let desc = &verified.header().core.parts[index as usize];
     src.seek(SeekFrom::Start(start))
         .map_err(|e| DecryptError::Io(e.to_string()))?;

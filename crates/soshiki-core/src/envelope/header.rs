@@ -1,5 +1,6 @@
 //! The envelope header: the signed core, slots, hops and their codec (SPEC.md §7).
 
+use super::slot::SlotId;
 use crate::cert::{Certificate, Fingerprint, Organization};
 use crate::error::DecodeError;
 use crate::hash::digest256;
@@ -11,18 +12,6 @@ use crate::wire::{limits, Reader, Writer};
 /// Envelope header format version.
 pub const HEADER_VERSION: u8 = 1;
 const HEADER_MAGIC: &[u8] = b"SKHDR";
-
-/// The slot number of the routing metadata's capsule.
-pub const METADATA_SLOT: u32 = u32::MAX;
-
-/// A human name for a slot, as used in messages.
-pub fn slot_name(slot: u32) -> String {
-    if slot == METADATA_SLOT {
-        "metadata".into()
-    } else {
-        format!("part {slot}")
-    }
-}
 
 /// What the sender signs about a slot's capsule.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -51,13 +40,13 @@ impl<S: Suite> OriginCapsule<S> {
     }
 }
 
-pub(super) fn c1_digest<S: Suite>(envelope_id: &[u8; 16], slot: u32, c1: &S::Point) -> [u8; 32] {
+pub(super) fn c1_digest<S: Suite>(envelope_id: &[u8; 16], slot: SlotId, c1: &S::Point) -> [u8; 32] {
     digest256(
         "c1",
         &[
             &S::ID.to_u16().to_be_bytes(),
             envelope_id,
-            &slot.to_be_bytes(),
+            &slot.to_wire().to_be_bytes(),
             &S::point_to_bytes(c1),
         ],
     )
@@ -176,11 +165,10 @@ impl<S: Suite> SignedCore<S> {
     }
 
     /// The origin capsule of a slot.
-    pub fn origin(&self, slot: u32) -> Option<&OriginCapsule<S>> {
-        if slot == METADATA_SLOT {
-            Some(&self.metadata_origin)
-        } else {
-            self.parts.get(slot as usize).map(|p| &p.origin)
+    pub fn origin(&self, slot: SlotId) -> Option<&OriginCapsule<S>> {
+        match slot.part_index() {
+            None => Some(&self.metadata_origin),
+            Some(i) => self.parts.get(i as usize).map(|p| &p.origin),
         }
     }
 }
@@ -256,8 +244,8 @@ impl<S: Suite> Hop<S> {
 /// A slot's current capsule and its history.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Slot<S: Suite> {
-    /// Part index or [`METADATA_SLOT`].
-    pub slot: u32,
+    /// The metadata slot or a part's.
+    pub slot: SlotId,
     /// Current capsule.
     pub capsule: Capsule<S>,
     /// Hops since the sender, oldest first.
@@ -292,7 +280,7 @@ impl<S: Suite> EnvelopeHeader<S> {
         }
         w.u32(self.slots.len() as u32);
         for s in &self.slots {
-            w.u32(s.slot);
+            w.u32(s.slot.to_wire());
             s.capsule.write(&mut w);
             w.u32(s.hops.len() as u32);
             for h in &s.hops {
@@ -336,22 +324,16 @@ impl<S: Suite> EnvelopeHeader<S> {
         let ns = r.count("slot count", limits::MAX_PARTS + 1)?;
         let mut slots: Vec<Slot<S>> = Vec::with_capacity(ns.min(4096) as usize);
         for _ in 0..ns {
-            let slot = r.u32("slot")?;
-            if slot != METADATA_SLOT && slot as usize >= core.parts.len() {
+            let slot = SlotId::from_wire(r.u32("slot")?);
+            if slot
+                .part_index()
+                .is_some_and(|i| i as usize >= core.parts.len())
+            {
                 return Err(DecodeError::InvalidValue("slot number"));
             }
             // Metadata first, then parts strictly ascending: one slot per number.
-            let order = |s: u32| {
-                if s == METADATA_SLOT {
-                    0u64
-                } else {
-                    s as u64 + 1
-                }
-            };
-            if let Some(prev) = slots.last() {
-                if order(prev.slot) >= order(slot) {
-                    return Err(DecodeError::InvalidValue("slot order"));
-                }
+            if slots.last().is_some_and(|prev| prev.slot >= slot) {
+                return Err(DecodeError::InvalidValue("slot order"));
             }
             let capsule = Capsule::read(&mut r)?;
             let nh = r.count("hop count", limits::MAX_HOPS)?;
@@ -384,8 +366,8 @@ impl<S: Suite> EnvelopeHeader<S> {
         })
     }
 
-    /// The slot with this number, if held in this copy.
-    pub fn slot(&self, slot: u32) -> Option<&Slot<S>> {
+    /// The slot with this id, if held in this copy.
+    pub fn slot(&self, slot: SlotId) -> Option<&Slot<S>> {
         self.slots.iter().find(|s| s.slot == slot)
     }
 

@@ -3,8 +3,8 @@
 
 use rand_core::CryptoRngCore;
 
-use super::header::{slot_name, METADATA_SLOT};
 use super::header::{EnvelopeHeader, Hop, SignedCore, Slot};
+use super::slot::SlotId;
 use super::verify::can_receive;
 use crate::cert::{Certificate, Fingerprint, Roles, VerifiedCertificate};
 use crate::error::{DecodeError, ForwardError};
@@ -26,38 +26,36 @@ pub(crate) struct SlotState<'a, S: Suite> {
     pub hops: &'a [Hop<S>],
 }
 
-/// Which parts to forward: the requested ones (each must be held) or all held parts.
+/// Which parts to forward: the requested part indexes (each must be held) or all held parts.
+/// Returns their slots, ascending.
 pub(crate) fn select_parts<S: Suite>(
     core: &SignedCore<S>,
-    held: &[u32],
+    held: &[SlotId],
     parts: Option<&[u32]>,
-) -> Result<Vec<u32>, ForwardError> {
-    let wanted: Vec<u32> = match parts {
+) -> Result<Vec<SlotId>, ForwardError> {
+    let wanted: Vec<SlotId> = match parts {
         Some(p) => {
+            let mut v = Vec::with_capacity(p.len());
             for i in p {
-                if *i as usize >= core.parts.len() {
-                    return Err(ForwardError::NoSuchPart(*i));
+                let slot = SlotId::part(*i)
+                    .filter(|_| (*i as usize) < core.parts.len())
+                    .ok_or(ForwardError::NoSuchPart(*i))?;
+                if !held.contains(&slot) {
+                    return Err(ForwardError::NotHolder(slot.to_string()));
                 }
-                if !held.contains(i) {
-                    return Err(ForwardError::NotHolder(slot_name(*i)));
-                }
+                v.push(slot);
             }
-            let mut v = p.to_vec();
             v.sort_unstable();
             v.dedup();
             v
         }
-        None => held
-            .iter()
-            .copied()
-            .filter(|s| *s != METADATA_SLOT)
-            .collect(),
+        None => held.iter().copied().filter(|s| !s.is_metadata()).collect(),
     };
     if wanted.is_empty() {
         return Err(ForwardError::NotHolder("any part".into()));
     }
-    if !held.contains(&METADATA_SLOT) {
-        return Err(ForwardError::NotHolder(slot_name(METADATA_SLOT)));
+    if !held.contains(&SlotId::METADATA) {
+        return Err(ForwardError::NotHolder(SlotId::METADATA.to_string()));
     }
     Ok(wanted)
 }
@@ -68,11 +66,11 @@ pub(crate) fn select_parts<S: Suite>(
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn make_hops<'a, S: Suite>(
     core: &SignedCore<S>,
-    view: &dyn Fn(u32) -> Option<SlotState<'a, S>>,
+    view: &dyn Fn(SlotId) -> Option<SlotState<'a, S>>,
     me: &Fingerprint,
     forwarder: &Forwarder<'_, S>,
     target: &VerifiedCertificate<S>,
-    wanted: &[u32],
+    wanted: &[SlotId],
     time: u64,
     rng: &mut impl CryptoRngCore,
 ) -> Result<ForwardResponse<S>, ForwardError> {
@@ -109,10 +107,10 @@ pub(crate) fn make_hops<'a, S: Suite>(
         ));
     }
     let mut hops = Vec::with_capacity(wanted.len() + 1);
-    for slot_no in std::iter::once(METADATA_SLOT).chain(wanted.iter().copied()) {
-        let st = view(slot_no).ok_or_else(|| ForwardError::NotHolder(slot_name(slot_no)))?;
+    for slot_no in std::iter::once(SlotId::METADATA).chain(wanted.iter().copied()) {
+        let st = view(slot_no).ok_or_else(|| ForwardError::NotHolder(slot_no.to_string()))?;
         if st.holder != *me {
-            return Err(ForwardError::NotHolder(slot_name(slot_no)));
+            return Err(ForwardError::NotHolder(slot_no.to_string()));
         }
         // The checks a reader will make of this hop, made before any key is used.
         if time < st.hops.last().map_or(core.created, |h| h.time) {
@@ -121,7 +119,7 @@ pub(crate) fn make_hops<'a, S: Suite>(
             ));
         }
         if st.hops.len() >= limits::MAX_HOPS as usize {
-            return Err(ForwardError::TooManyHops(slot_name(slot_no)));
+            return Err(ForwardError::TooManyHops(slot_no.to_string()));
         }
         let ctx = HopContext {
             envelope_id: core.envelope_id,
@@ -165,7 +163,7 @@ impl<S: Suite> EnvelopeHeader<S> {
     pub(crate) fn combine_unchecked(
         &self,
         response: &ForwardResponse<S>,
-        parts: &[u32],
+        parts: &[SlotId],
     ) -> Result<EnvelopeHeader<S>, &'static str> {
         let mut slots = Vec::with_capacity(response.hops.len());
         for (slot_no, hop) in &response.hops {
@@ -200,7 +198,7 @@ impl<S: Suite> EnvelopeHeader<S> {
             .bodies
             .iter()
             .copied()
-            .filter(|b| parts.contains(b))
+            .filter(|b| SlotId::part(*b).is_some_and(|s| parts.contains(&s)))
             .collect();
         let out = EnvelopeHeader {
             core: self.core.clone(),
@@ -224,7 +222,7 @@ pub struct ForwardResponse<S: Suite> {
     /// The target's certificate.
     pub target: Certificate<S>,
     /// `(slot, hop)`, the metadata slot included.
-    pub hops: Vec<(u32, Hop<S>)>,
+    pub hops: Vec<(SlotId, Hop<S>)>,
 }
 
 impl<S: Suite> ForwardResponse<S> {
@@ -238,7 +236,7 @@ impl<S: Suite> ForwardResponse<S> {
             .raw(&self.target.to_bytes());
         w.u32(self.hops.len() as u32);
         for (s, h) in &self.hops {
-            w.u32(*s);
+            w.u32(s.to_wire());
             h.write(&mut w);
         }
         w.into_bytes()
@@ -263,7 +261,7 @@ impl<S: Suite> ForwardResponse<S> {
         let n = r.count("response hop count", limits::MAX_PARTS + 1)?;
         let mut hops = Vec::with_capacity(n.min(4096) as usize);
         for _ in 0..n {
-            let s = r.u32("slot")?;
+            let s = SlotId::from_wire(r.u32("slot")?);
             hops.push((s, Hop::read(&mut r)?));
         }
         r.finish()?;

@@ -6,7 +6,7 @@
 //!   metadata, and per part its length, body digest and *origin capsule* (the digest of the
 //!   sender's `C1`, the sender's `C2`, and the key commitment), all signed by the sender;
 //! - **slots**: the current capsule of each part (and of the metadata, slot
-//!   [`METADATA_SLOT`]) with its chain of hops, each hop a re-encryption proof or signature;
+//!   [`SlotId::METADATA`]) with its chain of hops, each hop a re-encryption proof or signature;
 //! - the **certificates** the hops refer to;
 //! - the list of part **bodies** present in this copy.
 //!
@@ -22,6 +22,7 @@
 //!
 //! | module | what |
 //! |---|---|
+//! | [`slot`] | slot identifiers ([`SlotId`]) and their `u32` wire encoding |
 //! | [`header`] | the signed core, slots, hops, the header codec |
 //! | [`metadata`] | the routing metadata and its sealed encoding |
 //! | [`verify`] | verifying a header: certificates, signatures, hops; [`VerifiedEnvelope`] |
@@ -38,6 +39,7 @@ pub mod hops;
 pub mod metadata;
 pub mod model1;
 pub mod model2;
+pub mod slot;
 pub mod verify;
 
 // The envelope's public names at `crate::envelope::*`, whichever stage defines them.
@@ -46,4 +48,5 @@ pub use file::*;
 pub use header::*;
 pub use hops::*;
 pub use metadata::*;
+pub use slot::*;
 pub use verify::*;

@@ -5,6 +5,7 @@ use rand_core::CryptoRngCore;
 
 use super::header::EnvelopeHeader;
 use super::hops::{make_hops, select_parts, Forwarder, SlotState};
+use super::slot::SlotId;
 use super::verify::VerifiedEnvelope;
 use crate::cert::VerifiedCertificate;
 use crate::error::ForwardError;
@@ -25,7 +26,7 @@ impl<S: Suite> VerifiedEnvelope<S> {
     ) -> Result<EnvelopeHeader<S>, ForwardError> {
         let me = forwarder.cert.fingerprint();
         let held = self.slots_held_by(&forwarder.holder.public_key());
-        let view = |slot: u32| {
+        let view = |slot: SlotId| {
             let s = self.header.slot(slot)?;
             let holder = self.holder(slot)?.certificate().fingerprint();
             Some(SlotState {

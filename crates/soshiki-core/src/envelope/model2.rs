@@ -16,10 +16,10 @@
 
 use rand_core::CryptoRngCore;
 
-use super::header::{slot_name, METADATA_SLOT};
 use super::header::{EnvelopeHeader, Hop, SignedCore, Slot};
 use super::hops::{make_hops, select_parts, Forwarder, SlotState};
 use super::metadata::Metadata;
+use super::slot::SlotId;
 use super::verify::{check_future, check_hop_times, verify_slot, CertCache, VerifiedEnvelope};
 use crate::cert::{Certificate, VerifiedCertificate};
 use crate::error::{DecodeError, DecryptError, ForwardError, VerifyError};
@@ -35,8 +35,8 @@ const VERSION: u8 = 1;
 /// A part as a model-2 forwarder sees it: `C2` and the hops, never `C1`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PartView<S: Suite> {
-    /// Part index.
-    pub slot: u32,
+    /// The part's slot (never the metadata slot).
+    pub slot: SlotId,
     /// Current `C2`.
     pub c2: S::Point,
     /// Hops so far.
@@ -65,14 +65,14 @@ impl<S: Suite> EnvelopeHeader<S> {
         parts: Option<&[u32]>,
     ) -> Result<ForwardingRequest<S>, ForwardError> {
         let metadata = self
-            .slot(METADATA_SLOT)
-            .ok_or_else(|| ForwardError::NotHolder(slot_name(METADATA_SLOT)))?
+            .slot(SlotId::METADATA)
+            .ok_or_else(|| ForwardError::NotHolder(SlotId::METADATA.to_string()))?
             .clone();
         let part_slots: Vec<&Slot<S>> = match parts {
             None => self
                 .slots
                 .iter()
-                .filter(|s| s.slot != METADATA_SLOT)
+                .filter(|s| !s.slot.is_metadata())
                 .collect(),
             Some(p) => {
                 let mut p = p.to_vec();
@@ -80,8 +80,8 @@ impl<S: Suite> EnvelopeHeader<S> {
                 p.dedup();
                 p.iter()
                     .map(|i| {
-                        self.slot(*i)
-                            .filter(|_| *i != METADATA_SLOT)
+                        SlotId::part(*i)
+                            .and_then(|s| self.slot(s))
                             .ok_or(ForwardError::NoSuchPart(*i))
                     })
                     .collect::<Result<_, _>>()?
@@ -110,14 +110,12 @@ impl<S: Suite> EnvelopeHeader<S> {
         response: &ForwardResponse<S>,
     ) -> Result<EnvelopeHeader<S>, VerifyError> {
         // Shape: the metadata slot first, then parts strictly ascending, each held here.
-        let Some(((METADATA_SLOT, _), rest)) = response.hops.split_first() else {
+        let Some(((SlotId::METADATA, _), rest)) = response.hops.split_first() else {
             return Err(VerifyError::Inconsistent(
                 "a forward must re-encrypt the metadata slot first",
             ));
         };
-        if rest.windows(2).any(|w| w[0].0 >= w[1].0)
-            || rest.iter().any(|(s, _)| *s == METADATA_SLOT)
-        {
+        if rest.windows(2).any(|w| w[0].0 >= w[1].0) || rest.iter().any(|(s, _)| s.is_metadata()) {
             return Err(VerifyError::Inconsistent(
                 "forwarded parts must be listed once each, in ascending order",
             ));
@@ -148,7 +146,7 @@ impl<S: Suite> EnvelopeHeader<S> {
                 ));
             }
         }
-        let parts: Vec<u32> = rest.iter().map(|(s, _)| *s).collect();
+        let parts: Vec<SlotId> = rest.iter().map(|(s, _)| *s).collect();
         let out = self
             .combine_unchecked(response, &parts)
             .map_err(VerifyError::Inconsistent)?;
@@ -201,13 +199,16 @@ impl<S: Suite> ForwardingRequest<S> {
     /// part every hop and that its `C2` descends from the sender's signed `C2`.
     pub fn verify(self) -> Result<VerifiedRequest<S>, VerifyError> {
         let metadata = self.as_header_for_verification().verify()?;
-        if metadata.holder(METADATA_SLOT).is_none() {
+        if metadata.holder(SlotId::METADATA).is_none() {
             return Err(VerifyError::Inconsistent("metadata slot"));
         }
         let certs = CertCache::new(metadata.header());
         let mut holders = Vec::with_capacity(self.parts.len());
         for p in &self.parts {
-            if p.slot == METADATA_SLOT || p.slot as usize >= self.core.parts.len() {
+            if p.slot
+                .part_index()
+                .is_none_or(|i| i as usize >= self.core.parts.len())
+            {
                 return Err(VerifyError::Inconsistent("part number out of range"));
             }
             holders.push(verify_slot(
@@ -235,7 +236,9 @@ impl<S: Suite> ForwardingRequest<S> {
         w.bytes32(&h);
         w.u32(self.parts.len() as u32);
         for p in &self.parts {
-            w.u32(p.slot).point::<S>(&p.c2).u32(p.hops.len() as u32);
+            w.u32(p.slot.to_wire())
+                .point::<S>(&p.c2)
+                .u32(p.hops.len() as u32);
             for hop in &p.hops {
                 hop.write(&mut w);
             }
@@ -260,7 +263,7 @@ impl<S: Suite> ForwardingRequest<S> {
         let h = EnvelopeHeader::<S>::from_bytes(
             r.bytes32("request header", limits::MAX_HEADER as u32)?,
         )?;
-        if h.slots.len() != 1 || h.slots[0].slot != METADATA_SLOT || !h.bodies.is_empty() {
+        if h.slots.len() != 1 || !h.slots[0].slot.is_metadata() || !h.bodies.is_empty() {
             return Err(DecodeError::InvalidValue(
                 "request header must hold exactly the metadata slot",
             ));
@@ -268,8 +271,8 @@ impl<S: Suite> ForwardingRequest<S> {
         let n = r.count("request part count", limits::MAX_PARTS)?;
         let mut parts = Vec::with_capacity(n.min(4096) as usize);
         for _ in 0..n {
-            let slot = r.u32("part")?;
-            if slot == METADATA_SLOT || parts.last().is_some_and(|p: &PartView<S>| p.slot >= slot) {
+            let slot = SlotId::from_wire(r.u32("part")?);
+            if slot.is_metadata() || parts.last().is_some_and(|p: &PartView<S>| p.slot >= slot) {
                 return Err(DecodeError::InvalidValue("request parts must be ascending"));
             }
             let c2 = r.point::<S>("part C2")?;
@@ -318,13 +321,13 @@ impl<S: Suite> VerifiedRequest<S> {
 
     fn metadata_holder(&self) -> &VerifiedCertificate<S> {
         self.metadata
-            .holder(METADATA_SLOT)
+            .holder(SlotId::METADATA)
             .expect("checked by ForwardingRequest::verify")
     }
 
     /// The current holder of a slot in the request.
-    pub fn holder(&self, slot: u32) -> Option<&VerifiedCertificate<S>> {
-        if slot == METADATA_SLOT {
+    pub fn holder(&self, slot: SlotId) -> Option<&VerifiedCertificate<S>> {
+        if slot.is_metadata() {
             return Some(self.metadata_holder());
         }
         self.request
@@ -356,7 +359,7 @@ impl<S: Suite> VerifiedRequest<S> {
     ) -> Result<ForwardResponse<S>, ForwardError> {
         let me = forwarder.cert.fingerprint();
         let key = forwarder.holder.public_key();
-        let mut held: Vec<u32> = self
+        let mut held: Vec<SlotId> = self
             .request
             .parts
             .iter()
@@ -365,11 +368,11 @@ impl<S: Suite> VerifiedRequest<S> {
             .map(|(p, _)| p.slot)
             .collect();
         if self.metadata_holder().encryption_key() == &key {
-            held.push(METADATA_SLOT);
+            held.push(SlotId::METADATA);
         }
         let wanted = select_parts(&self.request.core, &held, parts)?;
-        let view = |slot: u32| -> Option<SlotState<'_, S>> {
-            if slot == METADATA_SLOT {
+        let view = |slot: SlotId| -> Option<SlotState<'_, S>> {
+            if slot.is_metadata() {
                 let m = &self.request.metadata;
                 return Some(SlotState {
                     holder: self.metadata_holder().certificate().fingerprint(),

@@ -1,8 +1,8 @@
 //! Verifying a header: certificates, the sender's signature, every hop (SPEC.md §7.4).
 
 use super::header::{c1_digest, EnvelopeHeader, Hop, SignedCore};
-use super::header::{slot_name, METADATA_SLOT};
 use super::metadata::{decrypt_metadata, Metadata};
+use super::slot::SlotId;
 use crate::cert::{Certificate, Fingerprint, Roles, VerifiedCertificate};
 use crate::error::{DecryptError, VerifyError};
 use crate::kdf::{derive_slot_keys, SlotKeys};
@@ -65,13 +65,13 @@ impl<'h, S: Suite> CertCache<'h, S> {
 pub(crate) fn verify_slot<S: Suite>(
     header: &EnvelopeHeader<S>,
     certs: &CertCache<'_, S>,
-    slot: u32,
+    slot: SlotId,
     hops: &[Hop<S>],
     c2_current: &S::Point,
     c1_current: Option<&S::Point>,
 ) -> Result<VerifiedCertificate<S>, VerifyError> {
     let core = &header.core;
-    let name = slot_name(slot);
+    let name = slot.to_string();
     let origin = core
         .origin(slot)
         .ok_or(VerifyError::Inconsistent("slot has no origin"))?;
@@ -169,16 +169,12 @@ pub(crate) fn check_future(what: &str, time: u64, now: u64) -> Result<(), Verify
 }
 
 pub(crate) fn check_hop_times<S: Suite>(
-    slot: u32,
+    slot: SlotId,
     hops: &[Hop<S>],
     now: u64,
 ) -> Result<(), VerifyError> {
     for (i, hop) in hops.iter().enumerate() {
-        check_future(
-            &format!("hop {} of {}", i + 1, slot_name(slot)),
-            hop.time,
-            now,
-        )?;
+        check_future(&format!("hop {} of {slot}", i + 1), hop.time, now)?;
     }
     Ok(())
 }
@@ -219,7 +215,7 @@ impl<S: Suite> VerifiedEnvelope<S> {
         &self.recipient
     }
     /// The current holder of a slot held in this copy.
-    pub fn holder(&self, slot: u32) -> Option<&VerifiedCertificate<S>> {
+    pub fn holder(&self, slot: SlotId) -> Option<&VerifiedCertificate<S>> {
         self.header
             .slots
             .iter()
@@ -228,7 +224,7 @@ impl<S: Suite> VerifiedEnvelope<S> {
     }
 
     /// The slots this key currently holds.
-    pub fn slots_held_by(&self, key: &crate::keys::PublicKey<S>) -> Vec<u32> {
+    pub fn slots_held_by(&self, key: &crate::keys::PublicKey<S>) -> Vec<SlotId> {
         self.header
             .slots
             .iter()
@@ -242,18 +238,18 @@ impl<S: Suite> VerifiedEnvelope<S> {
     /// A holder that returns only an x-coordinate is resolved here by the commitment.
     pub fn open_slot(
         &self,
-        slot: u32,
+        slot: SlotId,
         holder: &dyn KeyHolder<S>,
     ) -> Result<SlotKeys, DecryptError> {
         let s = self
             .header
             .slot(slot)
-            .ok_or_else(|| DecryptError::NotRecipient(slot_name(slot)))?;
+            .ok_or_else(|| DecryptError::NotRecipient(slot.to_string()))?;
         let current = self
             .holder(slot)
-            .ok_or_else(|| DecryptError::NotRecipient(slot_name(slot)))?;
+            .ok_or_else(|| DecryptError::NotRecipient(slot.to_string()))?;
         if current.encryption_key() != &holder.public_key() {
-            return Err(DecryptError::NotRecipient(slot_name(slot)));
+            return Err(DecryptError::NotRecipient(slot.to_string()));
         }
         let origin = self.header.core.origin(slot).ok_or(DecryptError::Failed)?;
         let id = &self.header.core.envelope_id;
@@ -278,7 +274,7 @@ impl<S: Suite> VerifiedEnvelope<S> {
 
     /// Open and decode the routing metadata.
     pub fn open_metadata(&self, holder: &dyn KeyHolder<S>) -> Result<Metadata, DecryptError> {
-        let keys = self.open_slot(METADATA_SLOT, holder)?;
+        let keys = self.open_slot(SlotId::METADATA, holder)?;
         decrypt_metadata(&self.header.core, &keys)
     }
 }

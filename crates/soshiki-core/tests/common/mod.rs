@@ -9,12 +9,17 @@ use soshiki_core::cert::{
     Certificate, CertificateRequest, OrganizationKey, Roles, VerifiedCertificate,
 };
 use soshiki_core::envelope::{
-    self, EncryptOptions, EnvelopeFile, Label, PartInfo, PartSource, Sender,
+    self, EncryptOptions, EnvelopeFile, Label, PartInfo, PartSource, Sender, SlotId,
 };
 use soshiki_core::keys::{SecretKey, SigningKey};
 use soshiki_core::suite::Suite;
 
 pub const NOW: u64 = 1_750_000_000;
+
+/// The slot of part `i` (a valid part index).
+pub fn part_slot(i: u32) -> SlotId {
+    SlotId::part(i).expect("a part index")
+}
 
 pub struct Member<S: Suite> {
     pub enc: SecretKey<S>,

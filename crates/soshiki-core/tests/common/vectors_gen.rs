@@ -20,7 +20,7 @@ use soshiki_core::armor;
 use soshiki_core::cert::{Certificate, CertificateRequest, OrganizationKey, Roles};
 use soshiki_core::envelope::{
     self, EncryptOptions, EnvelopeFile, EnvelopeHeader, Forwarder, Label, Metadata, PartInfo,
-    PartSource, Sender, METADATA_SLOT, PREFIX_LEN,
+    PartSource, Sender, SlotId, PREFIX_LEN,
 };
 use soshiki_core::kdf::derive_slot_keys;
 use soshiki_core::keyfile::{KdfParams, MemberKey};
@@ -252,7 +252,7 @@ pub fn encode_statement<S: Suite>(
     let mut w = Writer::new();
     w.suite(S::ID)
         .raw(&ctx.envelope_id)
-        .u32(ctx.slot)
+        .u32(ctx.slot.to_wire())
         .u16(ctx.hop_index)
         .raw(&ctx.forwarder_cert.0)
         .raw(&ctx.target_cert.0)
@@ -282,10 +282,10 @@ fn proof<S: Suite>() -> GenResult<ProofFile> {
     let mut rng = rng_for(&format!("proof-{}", S::ID.name()));
     let mut cases = Vec::new();
     for (slot, hop_index) in [
-        (METADATA_SLOT, 1u16),
-        (0, 1),
-        (3, 2),
-        (limits::MAX_PARTS - 1, 64),
+        (SlotId::METADATA, 1u16),
+        (part_slot(0), 1),
+        (part_slot(3), 2),
+        (part_slot(limits::MAX_PARTS - 1), 64),
     ] {
         let ctx = HopContext {
             envelope_id: random_bytes(&mut rng),
@@ -340,7 +340,7 @@ fn proof<S: Suite>() -> GenResult<ProofFile> {
         );
         cases.push(ProofCase {
             envelope_id: hx(ctx.envelope_id),
-            slot,
+            slot: slot.to_wire(),
             hop_index,
             forwarder_cert: ctx.forwarder_cert.to_hex(),
             target_cert: ctx.target_cert.to_hex(),
@@ -404,6 +404,11 @@ pub struct KdfCase {
     pub commitment: String,
 }
 
+/// The slot of part `i` (a valid part index).
+pub fn part_slot(i: u32) -> SlotId {
+    SlotId::part(i).expect("a part index")
+}
+
 /// The HKDF salt of a slot key (SPEC.md §6.1).
 pub fn kdf_salt(id: SuiteId, envelope_id: &[u8]) -> Vec<u8> {
     let mut salt = b"soshiki/v1/slot".to_vec();
@@ -415,7 +420,14 @@ pub fn kdf_salt(id: SuiteId, envelope_id: &[u8]) -> Vec<u8> {
 fn kdf<S: Suite>() -> GenResult<KdfFile> {
     let mut rng = rng_for(&format!("kdf-{}", S::ID.name()));
     let mut cases = Vec::new();
-    for slot in [METADATA_SLOT, 0, 1, 2, 0, limits::MAX_PARTS - 1] {
+    for slot in [
+        SlotId::METADATA,
+        part_slot(0),
+        part_slot(1),
+        part_slot(2),
+        part_slot(0),
+        part_slot(limits::MAX_PARTS - 1),
+    ] {
         let m = random_point::<S>(&mut rng);
         let envelope_id: [u8; 16] = random_bytes(&mut rng);
         let keys = derive_slot_keys::<S>(&m, &envelope_id, slot);
@@ -424,7 +436,7 @@ fn kdf<S: Suite>() -> GenResult<KdfFile> {
         cases.push(KdfCase {
             m: pt::<S>(&m),
             envelope_id: hx(envelope_id),
-            slot,
+            slot: slot.to_wire(),
             salt: hx(&salt),
             prk: hx(prk),
             key: hx(&keys.key[..]),
@@ -856,7 +868,7 @@ fn envelope_vector<S: Suite>() -> GenResult<EnvelopeVector> {
             return Err("the reader's slot key does not match the commitment".into());
         }
         reader_slots.push(SlotSecret {
-            slot: slot.slot,
+            slot: slot.slot.to_wire(),
             m: pt::<S>(&m),
             key: hx(&keys.key[..]),
             commitment: hx(keys.commitment),

@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use soshiki_core::cert::{Certificate, CertificateRequest, OrganizationKey, Roles};
 use soshiki_core::envelope::{
     self, EncryptOptions, EnvelopeFile, EnvelopeHeader, Forwarder, Hop, PartInfo, PartSource,
-    Sender, METADATA_SLOT,
+    Sender, SlotId,
 };
 use soshiki_core::keyfile::MemberIdentity;
 use soshiki_core::keys::{DhOutput, EcdhOnlyKey, KeyHolder, PublicKey, SecretKey, SigningKey};
@@ -28,8 +28,8 @@ use soshiki_core::suite::{Suite, SuiteId};
 use soshiki_core::with_suite;
 
 use super::vectors_gen::{
-    encode_statement, fixture, rng_for, ArmorDecodeCase, ArmorFile, ArmorNegative, Fixture,
-    GenResult, Member, OrgInfo, CHUNK, NOW, VALIDITY,
+    encode_statement, fixture, part_slot, rng_for, ArmorDecodeCase, ArmorFile, ArmorNegative,
+    Fixture, GenResult, Member, OrgInfo, CHUNK, NOW, VALIDITY,
 };
 
 /// Every file of this module: `(file name, pretty JSON ending in a newline)`.
@@ -232,7 +232,7 @@ fn forwarded_file<S: Suite>(src: &[u8], h: &EnvelopeHeader<S>) -> GenResult<Vec<
 #[allow(clippy::too_many_arguments)]
 fn raw_hop<S: Suite>(
     envelope_id: [u8; 16],
-    slot: u32,
+    slot: SlotId,
     hops_before: usize,
     c2: &S::Point,
     fwd: &Member<S>,
@@ -555,7 +555,7 @@ fn signed_hops<S: Suite>(
             return Err("signed hop does not verify over the spec's statement".into());
         }
         out.push(SignedHop {
-            slot: slot.slot,
+            slot: slot.slot.to_wire(),
             hop_index: ctx.hop_index,
             envelope_id: hx(ctx.envelope_id),
             forwarder_cert: ctx.forwarder_cert.to_hex(),
@@ -691,7 +691,8 @@ fn hops_vector<S: Suite>(w: &World<S>) -> GenResult<HopsFile> {
     let h_d = h_c.apply_forward(&resp_d)?;
     let file_d = forwarded_file(&file_c, &h_d)?;
 
-    let slots = |h: &EnvelopeHeader<S>| h.slots.iter().map(|s| s.slot).collect::<Vec<_>>();
+    let slots =
+        |h: &EnvelopeHeader<S>| h.slots.iter().map(|s| s.slot.to_wire()).collect::<Vec<_>>();
     let n = f.h0.core.parts.len() as u32;
     for (name, model, source, from, to, time, offered, forwarded, req, resp, h, prev, file) in [
         (
@@ -1131,7 +1132,7 @@ fn negative_more<S: Suite>(w: &mut World<S>) -> GenResult<MoreNegativeFile> {
         "invalid-value",
     ));
     let mut r = req.clone();
-    r.parts[0].slot = METADATA_SLOT;
+    r.parts[0].slot = SlotId::METADATA;
     r.parts.truncate(1);
     cases.push(case(
         "request: the metadata slot offered as a part",
@@ -1141,7 +1142,7 @@ fn negative_more<S: Suite>(w: &mut World<S>) -> GenResult<MoreNegativeFile> {
         "invalid-value",
     ));
     let mut r = req.clone();
-    r.parts[1].slot = 7;
+    r.parts[1].slot = part_slot(7);
     cases.push(case(
         "request verify: offered part number out of range",
         "forwarding_request_verify",
@@ -1233,7 +1234,8 @@ fn negative_more<S: Suite>(w: &mut World<S>) -> GenResult<MoreNegativeFile> {
         &mut rng,
     )?;
     let mut r = resp_from_a.clone();
-    r.hops.insert(1, (0, resp_from_a.hops[1].1.clone()));
+    r.hops
+        .insert(1, (part_slot(0), resp_from_a.hops[1].1.clone()));
     cases.push(combine(
         "combine: a response for a part the copy does not hold",
         &h_a.to_bytes(),

@@ -13,7 +13,7 @@ use std::io::Cursor;
 use sha2::{Digest, Sha256};
 
 use soshiki_core::cert::{Certificate, Organization};
-use soshiki_core::envelope::{self, EnvelopeFile, EnvelopeHeader, Forwarder, METADATA_SLOT};
+use soshiki_core::envelope::{self, EnvelopeFile, EnvelopeHeader, Forwarder, SlotId};
 use soshiki_core::error::{
     DecodeError, DecryptError, EncryptError, ForwardError, KeyFileError, VerifyError,
 };
@@ -23,7 +23,7 @@ use soshiki_core::scheme::HopAuth;
 use soshiki_core::split::{ForwardResponse, ForwardingRequest};
 use soshiki_core::suite::{Ristretto255, Suite, SuiteId, P256};
 
-use super::vectors_gen::{tagged_input, NOW, REGENERATE};
+use super::vectors_gen::{part_slot, tagged_input, NOW, REGENERATE};
 use super::vectors_gen_more::*;
 use super::{hkdf_slot, load, stream_open, unhex, vector_dir};
 
@@ -245,12 +245,13 @@ fn check_hops<S: Suite>(name: &str) {
         let verified = h.clone().verify().expect("header verifies");
         let to_fp = member(&step.to).certificate_fingerprint.clone();
         assert_eq!(fp_hex(&member(&step.to).certificate), to_fp);
-        let slots: Vec<u32> = h.slots.iter().map(|s| s.slot).collect();
-        assert_eq!(slots, step.slots, "{}", step.name);
+        let slots: Vec<SlotId> = h.slots.iter().map(|s| s.slot).collect();
+        let wire: Vec<u32> = slots.iter().map(|s| s.to_wire()).collect();
+        assert_eq!(wire, step.slots, "{}", step.name);
         assert_eq!(h.bodies, step.bodies, "{}", step.name);
         // The metadata slot and exactly the forwarded parts, with their bodies only.
-        let expected_slots: Vec<u32> = std::iter::once(METADATA_SLOT)
-            .chain(step.forwarded.iter().copied())
+        let expected_slots: Vec<SlotId> = std::iter::once(SlotId::METADATA)
+            .chain(step.forwarded.iter().map(|i| part_slot(*i)))
             .collect();
         assert_eq!(slots, expected_slots, "{}", step.name);
         let kept: Vec<u32> = source
@@ -280,9 +281,13 @@ fn check_hops<S: Suite>(name: &str) {
             let rb = unhex(step.request.as_deref().expect("request"));
             let req = ForwardingRequest::<S>::from_bytes(&rb).expect("request decodes");
             req.clone().verify().expect("request verifies");
-            let offered: Vec<u32> = req.parts.iter().map(|p| p.slot).collect();
+            let offered: Vec<u32> = req
+                .parts
+                .iter()
+                .map(|p| p.slot.part_index().expect("a part"))
+                .collect();
             assert_eq!(Some(offered), step.offered);
-            for s in source.slots.iter().filter(|s| s.slot != METADATA_SLOT) {
+            for s in source.slots.iter().filter(|s| !s.slot.is_metadata()) {
                 let c1 = S::point_to_bytes(&s.capsule.c1);
                 assert!(!rb.windows(c1.len()).any(|w| w == c1), "request leaks C1");
             }
@@ -330,12 +335,12 @@ fn check_hops<S: Suite>(name: &str) {
             assert_eq!(sh.forwarder_cert, from.certificate_fingerprint);
             assert_eq!(sh.target_cert, to_fp);
             assert_eq!(sh.envelope_id, hex::encode(h.core.envelope_id));
-            let slot = h.slot(sh.slot).expect("slot");
+            let slot = h.slot(SlotId::from_wire(sh.slot)).expect("slot");
             let hop = slot.hops.last().expect("hop");
             assert_eq!(usize::from(sh.hop_index), slot.hops.len());
             assert_eq!(hex::encode(S::point_to_bytes(&hop.x)), sh.x);
             assert_eq!(hex::encode(S::point_to_bytes(&hop.c2_new)), sh.c2_prime);
-            let prev = source.slot(sh.slot).expect("slot");
+            let prev = source.slot(SlotId::from_wire(sh.slot)).expect("slot");
             assert_eq!(hex::encode(S::point_to_bytes(&prev.capsule.c2)), sh.c2);
             match &hop.auth {
                 HopAuth::Signature(sig) => assert_eq!(hex::encode(sig), sh.signature),
@@ -406,7 +411,7 @@ fn check_hops<S: Suite>(name: &str) {
         let b = S::scalar_from_bytes(&reader_secret).expect("scalar");
         let mut at = 24usize;
         for i in &h.bodies {
-            let s = h.slot(*i).expect("slot");
+            let s = h.slot(part_slot(*i)).expect("slot");
             let m = S::sub(&s.capsule.c1, &S::mul(&s.capsule.c2, &b));
             let (k, c) = hkdf_slot(S::ID, &S::point_to_bytes(&m), &h.core.envelope_id, *i);
             assert_eq!(c, h.core.parts[*i as usize].origin.commitment);
