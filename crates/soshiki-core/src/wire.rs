@@ -286,8 +286,13 @@ impl Frame {
     /// [`Frame::writer`] for a suite known only at run time.
     pub fn writer_for(&self, suite: SuiteId) -> Writer {
         let mut w = Writer::new();
-        w.raw(self.magic).u8(self.version).suite(suite);
+        self.write_for(&mut w, suite);
         w
+    }
+
+    /// Append this frame to `w` (where a signed message puts a label before the object).
+    pub fn write_for(&self, w: &mut Writer, suite: SuiteId) {
+        w.raw(self.magic).u8(self.version).suite(suite);
     }
 
     /// Read and check the frame: the magic, the version, then the suite, which must be `S`.

@@ -8,15 +8,20 @@ mod common;
 use common::*;
 use soshiki_core::cert::{Organization, Roles};
 use soshiki_core::checkpoint::AuditCheckpoint;
+use soshiki_core::envelope::{EnvelopeHeader, Forwarder};
 use soshiki_core::error::DecodeError;
 use soshiki_core::keyfile::MemberIdentity;
 use soshiki_core::partners::{Partner, PartnerList};
 use soshiki_core::revocation::{RevocationList, Revoked};
+use soshiki_core::split::{ForwardResponse, ForwardingRequest};
 use soshiki_core::suite::{Ristretto255, Suite, P256};
 use soshiki_core::wire::{Codec, Frame};
 
+/// Decode an encoding and encode the result again.
+type Again = fn(&[u8]) -> Result<Vec<u8>, DecodeError>;
+
 /// One encoded object of each kind, for suite `S`, with its frame.
-fn samples<S: Suite>() -> Vec<(Frame, Vec<u8>, fn(&[u8]) -> Result<Vec<u8>, DecodeError>)> {
+fn samples<S: Suite>() -> Vec<(Frame, Vec<u8>, Again)> {
     let mut rng = rng(11);
     let w = world::<S>(1, &mut rng);
     let org = w.city.organization().clone();
@@ -54,6 +59,24 @@ fn samples<S: Suite>() -> Vec<(Frame, Vec<u8>, fn(&[u8]) -> Result<Vec<u8>, Deco
         organization: org.clone(),
         certificate: member(&w.city, "clerk", Roles::READER, &mut rng).cert,
     };
+    let header = open::<S>(&w.send(&[b"records".to_vec()], 1024, &mut rng)).header;
+    let request = header.forwarding_request(None).expect("request");
+    let response = request
+        .clone()
+        .verify()
+        .expect("verify")
+        .make_hops(
+            &Forwarder {
+                holder: &w.rep.enc,
+                signer: &w.rep.sig,
+                cert: &w.rep.cert,
+            },
+            &w.verified(&w.staff[0]),
+            None,
+            NOW + 10,
+            &mut rng,
+        )
+        .expect("hops");
     /// Decode, then encode again (what a round trip must give back).
     fn again<T: Codec>(bytes: &[u8]) -> Result<Vec<u8>, DecodeError> {
         T::decode(bytes).map(|o| o.encode())
@@ -88,6 +111,21 @@ fn samples<S: Suite>() -> Vec<(Frame, Vec<u8>, fn(&[u8]) -> Result<Vec<u8>, Deco
             MemberIdentity::<S>::FRAME,
             identity.encode(),
             again::<MemberIdentity<S>>,
+        ),
+        (
+            EnvelopeHeader::<S>::FRAME,
+            header.encode(),
+            again::<EnvelopeHeader<S>>,
+        ),
+        (
+            ForwardingRequest::<S>::FRAME,
+            request.encode(),
+            again::<ForwardingRequest<S>>,
+        ),
+        (
+            ForwardResponse::<S>::FRAME,
+            response.encode(),
+            again::<ForwardResponse<S>>,
         ),
     ]
 }

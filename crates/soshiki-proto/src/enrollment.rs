@@ -18,10 +18,7 @@ use soshiki_core::cert::{CertificateRequest, Fingerprint, Roles};
 use soshiki_core::error::DecodeError;
 use soshiki_core::keys::{PublicKey, VerifyingKey};
 use soshiki_core::suite::Suite;
-use soshiki_core::wire::{limits, Reader, Writer};
-
-const ENROLL_MAGIC: &[u8] = b"SKENR";
-const VERSION: u8 = 1;
+use soshiki_core::wire::{limits, Codec, Frame, Reader, Writer};
 
 /// The number of decimal digits of an [`enrollment_code`] (≈ 53 bits).
 pub const ENROLLMENT_CODE_DIGITS: usize = 16;
@@ -94,43 +91,30 @@ pub struct EnrollmentRequest<S: Suite> {
     pub not_after: u64,
 }
 
-impl<S: Suite> EnrollmentRequest<S> {
-    /// Encode.
-    pub fn to_bytes(&self) -> Vec<u8> {
-        let mut w = Writer::new();
-        w.raw(ENROLL_MAGIC)
-            .u8(VERSION)
-            .suite(S::ID)
-            .bytes16(self.member_name.as_bytes())
+impl<S: Suite> Codec for EnrollmentRequest<S> {
+    const FRAME: Frame = Frame {
+        magic: b"SKENR",
+        version: 1,
+        what: "enrollment request",
+    };
+    type Suite = S;
+
+    fn write_fields(&self, w: &mut Writer) {
+        w.bytes16(self.member_name.as_bytes())
             .u8(self.roles.bits())
             .raw(&self.encryption_key.to_bytes())
             .raw(&self.signing_key.to_bytes())
             .u64(self.not_before)
             .u64(self.not_after);
-        w.into_bytes()
     }
 
-    /// Decode.
-    pub fn from_bytes(bytes: &[u8]) -> Result<Self, DecodeError> {
-        let mut r = Reader::new(bytes);
-        if r.take(ENROLL_MAGIC.len(), "enrollment magic")? != ENROLL_MAGIC {
-            return Err(DecodeError::BadMagic("enrollment request"));
-        }
-        let v = r.u8("enrollment version")?;
-        if v != VERSION {
-            return Err(DecodeError::UnsupportedVersion {
-                what: "enrollment request",
-                version: v,
-            });
-        }
-        r.expect_suite::<S>()?;
+    fn read_fields(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         let member_name = r.text16("member name", limits::MAX_TEXT)?;
         let roles = Roles::from_bits(r.u8("roles")?)?;
         let encryption_key = PublicKey::from_bytes(r.take(S::POINT_LEN, "encryption key")?)?;
         let signing_key = VerifyingKey::from_bytes(r.take(S::SIG_PUBLIC_LEN, "signing key")?)?;
         let not_before = r.u64("not before")?;
         let not_after = r.u64("not after")?;
-        r.finish()?;
         Ok(Self {
             member_name,
             roles,
@@ -139,6 +123,18 @@ impl<S: Suite> EnrollmentRequest<S> {
             not_before,
             not_after,
         })
+    }
+}
+
+impl<S: Suite> EnrollmentRequest<S> {
+    /// Encode.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        self.encode()
+    }
+
+    /// Decode.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, DecodeError> {
+        Self::decode(bytes)
     }
 
     /// The core certificate request the administrator certifies.

@@ -9,9 +9,15 @@ use crate::error::{DecodeError, DecryptError, VerifyError};
 use crate::keys::KeyHolder;
 use crate::stream;
 use crate::suite::{Suite, SuiteId};
-use crate::wire::{limits, Reader, Writer};
+use crate::wire::{limits, Frame, Reader};
 
-const FILE_MAGIC: &[u8] = b"SKENV";
+/// The file container's frame; the envelope id follows it in the prefix (the container is read
+/// from both ends, so it is not a [`crate::wire::Codec`] object).
+const FILE_FRAME: Frame = Frame {
+    magic: b"SKENV",
+    version: FILE_VERSION,
+    what: "envelope file",
+};
 const FOOTER_MAGIC: &[u8; 8] = b"SKEND\x00\x00\x01";
 /// Prefix length: magic, version, suite, envelope id.
 pub const PREFIX_LEN: u64 = 5 + 1 + 2 + 16;
@@ -21,11 +27,8 @@ pub const FILE_VERSION: u8 = 1;
 
 /// The envelope file prefix: `"SKENV" ‖ version ‖ suite ‖ envelope id` (SPEC.md §8).
 pub fn file_prefix<S: Suite>(envelope_id: &[u8; 16]) -> Vec<u8> {
-    let mut w = Writer::new();
-    w.raw(FILE_MAGIC)
-        .u8(FILE_VERSION)
-        .suite(S::ID)
-        .raw(envelope_id);
+    let mut w = FILE_FRAME.writer::<S>();
+    w.raw(envelope_id);
     w.into_bytes()
 }
 
@@ -46,7 +49,7 @@ pub(super) fn write_encoded_trailer(h: &[u8], out: &mut dyn Write) -> std::io::R
 
 /// The suite of an envelope file, read from its prefix.
 pub fn peek_file_suite(prefix: &[u8]) -> Result<SuiteId, DecodeError> {
-    crate::wire::peek_suite(prefix, FILE_MAGIC, "envelope")
+    FILE_FRAME.peek_suite(prefix)
 }
 
 /// An envelope file opened for reading: its header, and where its bodies are.
@@ -84,18 +87,7 @@ impl<S: Suite> EnvelopeFile<S> {
         let mut prefix = [0u8; PREFIX_LEN as usize];
         f.read_exact(&mut prefix)?;
         let mut r = Reader::new(&prefix);
-        if r.take(FILE_MAGIC.len(), "file magic")? != FILE_MAGIC {
-            return Err(DecodeError::BadMagic("envelope file").into());
-        }
-        let v = r.u8("file version")?;
-        if v != FILE_VERSION {
-            return Err(DecodeError::UnsupportedVersion {
-                what: "envelope file",
-                version: v,
-            }
-            .into());
-        }
-        r.expect_suite::<S>()?;
+        FILE_FRAME.read::<S>(&mut r)?;
         let id: [u8; 16] = r.array("envelope id")?;
         f.seek(SeekFrom::Start(len - FOOTER_LEN))?;
         let mut footer = [0u8; FOOTER_LEN as usize];

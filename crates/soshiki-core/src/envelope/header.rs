@@ -7,11 +7,10 @@ use crate::hash::digest256;
 use crate::scheme::{Capsule, HopAuth, HopProof, ReencryptionShare};
 use crate::stream;
 use crate::suite::Suite;
-use crate::wire::{limits, Reader, Writer};
+use crate::wire::{limits, Codec, Frame, Reader, Writer};
 
 /// Envelope header format version.
 pub const HEADER_VERSION: u8 = 1;
-const HEADER_MAGIC: &[u8] = b"SKHDR";
 
 /// What the sender signs about a slot's capsule.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -156,10 +155,8 @@ impl<S: Suite> SignedCore<S> {
 
     pub(super) fn signed_message(&self) -> Vec<u8> {
         let mut w = Writer::new();
-        w.raw(b"soshiki/v1/envelope-signature")
-            .raw(HEADER_MAGIC)
-            .u8(HEADER_VERSION)
-            .suite(S::ID);
+        w.raw(b"soshiki/v1/envelope-signature");
+        <EnvelopeHeader<S> as Codec>::FRAME.write_for(&mut w, S::ID);
         self.write(&mut w);
         w.into_bytes()
     }
@@ -267,12 +264,16 @@ pub struct EnvelopeHeader<S: Suite> {
     pub bodies: Vec<u32>,
 }
 
-impl<S: Suite> EnvelopeHeader<S> {
-    /// Encode.
-    pub fn to_bytes(&self) -> Vec<u8> {
-        let mut w = Writer::new();
-        w.raw(HEADER_MAGIC).u8(HEADER_VERSION).suite(S::ID);
-        self.core.write(&mut w);
+impl<S: Suite> Codec for EnvelopeHeader<S> {
+    const FRAME: Frame = Frame {
+        magic: b"SKHDR",
+        version: HEADER_VERSION,
+        what: "envelope header",
+    };
+    type Suite = S;
+
+    fn write_fields(&self, w: &mut Writer) {
+        self.core.write(w);
         w.raw(&self.sender_signature);
         w.u32(self.certificates.len() as u32);
         for c in &self.certificates {
@@ -281,45 +282,25 @@ impl<S: Suite> EnvelopeHeader<S> {
         w.u32(self.slots.len() as u32);
         for s in &self.slots {
             w.u32(s.slot.to_wire());
-            s.capsule.write(&mut w);
+            s.capsule.write(w);
             w.u32(s.hops.len() as u32);
             for h in &s.hops {
-                h.write(&mut w);
+                h.write(w);
             }
         }
         w.u32(self.bodies.len() as u32);
         for b in &self.bodies {
             w.u32(*b);
         }
-        w.into_bytes()
     }
 
-    /// Decode a whole buffer.
-    pub fn from_bytes(bytes: &[u8]) -> Result<Self, DecodeError> {
-        if bytes.len() as u64 > limits::MAX_HEADER {
-            return Err(DecodeError::LimitExceeded {
-                what: limits::HEADER_LENGTH,
-                limit: limits::MAX_HEADER,
-            });
-        }
-        let mut r = Reader::new(bytes);
-        if r.take(HEADER_MAGIC.len(), "header magic")? != HEADER_MAGIC {
-            return Err(DecodeError::BadMagic("envelope header"));
-        }
-        let v = r.u8("header version")?;
-        if v != HEADER_VERSION {
-            return Err(DecodeError::UnsupportedVersion {
-                what: "envelope header",
-                version: v,
-            });
-        }
-        r.expect_suite::<S>()?;
-        let core = SignedCore::read(&mut r)?;
+    fn read_fields(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let core = SignedCore::read(r)?;
         let sender_signature = r.array("sender signature")?;
         let nc = r.count("certificate count", limits::MAX_CERTIFICATES)?;
         let mut certificates = Vec::with_capacity(nc.min(64) as usize);
         for _ in 0..nc {
-            certificates.push(Certificate::read(&mut r)?);
+            certificates.push(Certificate::read(r)?);
         }
         let ns = r.count("slot count", limits::MAX_PARTS + 1)?;
         let mut slots: Vec<Slot<S>> = Vec::with_capacity(ns.min(4096) as usize);
@@ -335,11 +316,11 @@ impl<S: Suite> EnvelopeHeader<S> {
             if slots.last().is_some_and(|prev| prev.slot >= slot) {
                 return Err(DecodeError::InvalidValue("slot order"));
             }
-            let capsule = Capsule::read(&mut r)?;
+            let capsule = Capsule::read(r)?;
             let nh = r.count("hop count", limits::MAX_HOPS)?;
             let mut hops = Vec::with_capacity(nh as usize);
             for _ in 0..nh {
-                hops.push(Hop::read(&mut r)?);
+                hops.push(Hop::read(r)?);
             }
             slots.push(Slot {
                 slot,
@@ -356,7 +337,6 @@ impl<S: Suite> EnvelopeHeader<S> {
             }
             bodies.push(b);
         }
-        r.finish()?;
         Ok(Self {
             core,
             sender_signature,
@@ -364,6 +344,24 @@ impl<S: Suite> EnvelopeHeader<S> {
             slots,
             bodies,
         })
+    }
+}
+
+impl<S: Suite> EnvelopeHeader<S> {
+    /// Encode.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        self.encode()
+    }
+
+    /// Decode a whole buffer (at most [`limits::MAX_HEADER`] bytes).
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, DecodeError> {
+        if bytes.len() as u64 > limits::MAX_HEADER {
+            return Err(DecodeError::LimitExceeded {
+                what: limits::HEADER_LENGTH,
+                limit: limits::MAX_HEADER,
+            });
+        }
+        Self::decode(bytes)
     }
 
     /// The slot with this id, if held in this copy.

@@ -11,10 +11,7 @@ use crate::error::{DecodeError, ForwardError};
 use crate::keys::{KeyHolder, SigningKey};
 use crate::scheme::{Capsule, HopContext, HopStatement};
 use crate::suite::Suite;
-use crate::wire::{limits, Reader, Writer};
-
-const RESPONSE_MAGIC: &[u8] = b"SKFRS";
-const VERSION: u8 = 1;
+use crate::wire::{limits, Codec, Frame, Reader, Writer};
 
 /// What hop-making needs to know of a slot.
 pub(crate) struct SlotState<'a, S: Suite> {
@@ -225,51 +222,50 @@ pub struct ForwardResponse<S: Suite> {
     pub hops: Vec<(SlotId, Hop<S>)>,
 }
 
-impl<S: Suite> ForwardResponse<S> {
-    /// Encode.
-    pub fn to_bytes(&self) -> Vec<u8> {
-        let mut w = Writer::new();
-        w.raw(RESPONSE_MAGIC)
-            .u8(VERSION)
-            .suite(S::ID)
-            .raw(&self.forwarder.to_bytes())
-            .raw(&self.target.to_bytes());
-        w.u32(self.hops.len() as u32);
+impl<S: Suite> Codec for ForwardResponse<S> {
+    const FRAME: Frame = Frame {
+        magic: b"SKFRS",
+        version: 1,
+        what: "forward response",
+    };
+    type Suite = S;
+
+    fn write_fields(&self, w: &mut Writer) {
+        w.raw(&self.forwarder.to_bytes())
+            .raw(&self.target.to_bytes())
+            .u32(self.hops.len() as u32);
         for (s, h) in &self.hops {
             w.u32(s.to_wire());
-            h.write(&mut w);
+            h.write(w);
         }
-        w.into_bytes()
     }
 
-    /// Decode.
-    pub fn from_bytes(bytes: &[u8]) -> Result<Self, DecodeError> {
-        let mut r = Reader::new(bytes);
-        if r.take(RESPONSE_MAGIC.len(), "response magic")? != RESPONSE_MAGIC {
-            return Err(DecodeError::BadMagic("forward response"));
-        }
-        let v = r.u8("response version")?;
-        if v != VERSION {
-            return Err(DecodeError::UnsupportedVersion {
-                what: "forward response",
-                version: v,
-            });
-        }
-        r.expect_suite::<S>()?;
-        let forwarder = Certificate::read(&mut r)?;
-        let target = Certificate::read(&mut r)?;
+    fn read_fields(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let forwarder = Certificate::read(r)?;
+        let target = Certificate::read(r)?;
         let n = r.count("response hop count", limits::MAX_PARTS + 1)?;
         let mut hops = Vec::with_capacity(n.min(4096) as usize);
         for _ in 0..n {
             let s = SlotId::from_wire(r.u32("slot")?);
-            hops.push((s, Hop::read(&mut r)?));
+            hops.push((s, Hop::read(r)?));
         }
-        r.finish()?;
         Ok(Self {
             forwarder,
             target,
             hops,
         })
+    }
+}
+
+impl<S: Suite> ForwardResponse<S> {
+    /// Encode.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        self.encode()
+    }
+
+    /// Decode.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, DecodeError> {
+        Self::decode(bytes)
     }
 }
 

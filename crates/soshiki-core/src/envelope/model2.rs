@@ -25,12 +25,9 @@ use crate::cert::{Certificate, VerifiedCertificate};
 use crate::error::{DecodeError, DecryptError, ForwardError, VerifyError};
 use crate::keys::KeyHolder;
 use crate::suite::Suite;
-use crate::wire::{limits, Reader, Writer};
+use crate::wire::{limits, Codec, Frame, Reader, Writer};
 
 pub use super::hops::ForwardResponse;
-
-const REQUEST_MAGIC: &[u8] = b"SKFRQ";
-const VERSION: u8 = 1;
 
 /// A part as a model-2 forwarder sees it: `C2` and the hops, never `C1`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -230,8 +227,24 @@ impl<S: Suite> ForwardingRequest<S> {
 
     /// Encode (SPEC.md §7.3).
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut w = Writer::new();
-        w.raw(REQUEST_MAGIC).u8(VERSION).suite(S::ID);
+        self.encode()
+    }
+
+    /// Decode.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, DecodeError> {
+        Self::decode(bytes)
+    }
+}
+
+impl<S: Suite> Codec for ForwardingRequest<S> {
+    const FRAME: Frame = Frame {
+        magic: b"SKFRQ",
+        version: 1,
+        what: "forwarding request",
+    };
+    type Suite = S;
+
+    fn write_fields(&self, w: &mut Writer) {
         let h = self.as_header_for_verification().to_bytes();
         w.bytes32(&h);
         w.u32(self.parts.len() as u32);
@@ -240,26 +253,12 @@ impl<S: Suite> ForwardingRequest<S> {
                 .point::<S>(&p.c2)
                 .u32(p.hops.len() as u32);
             for hop in &p.hops {
-                hop.write(&mut w);
+                hop.write(w);
             }
         }
-        w.into_bytes()
     }
 
-    /// Decode.
-    pub fn from_bytes(bytes: &[u8]) -> Result<Self, DecodeError> {
-        let mut r = Reader::new(bytes);
-        if r.take(REQUEST_MAGIC.len(), "request magic")? != REQUEST_MAGIC {
-            return Err(DecodeError::BadMagic("forwarding request"));
-        }
-        let v = r.u8("request version")?;
-        if v != VERSION {
-            return Err(DecodeError::UnsupportedVersion {
-                what: "forwarding request",
-                version: v,
-            });
-        }
-        r.expect_suite::<S>()?;
+    fn read_fields(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         let h = EnvelopeHeader::<S>::from_bytes(
             r.bytes32("request header", limits::MAX_HEADER as u32)?,
         )?;
@@ -279,11 +278,10 @@ impl<S: Suite> ForwardingRequest<S> {
             let nh = r.count("hop count", limits::MAX_HOPS)?;
             let mut hops = Vec::with_capacity(nh as usize);
             for _ in 0..nh {
-                hops.push(Hop::read(&mut r)?);
+                hops.push(Hop::read(r)?);
             }
             parts.push(PartView { slot, c2, hops });
         }
-        r.finish()?;
         let mut slots = h.slots;
         let metadata = slots.remove(0);
         Ok(Self {
