@@ -71,8 +71,10 @@ pub mod backup;
 mod local;
 pub mod migrate;
 mod postgres;
+mod rows;
 mod s3;
 mod sql;
+mod sql_store;
 mod sqlite;
 
 pub use local::LocalBlobs;
