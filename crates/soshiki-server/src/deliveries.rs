@@ -24,9 +24,7 @@ use crate::auth::Actor;
 use crate::error::{codes, ApiError, ApiResult};
 use crate::extract::{IdPath, JsonBody, QueryParams};
 use crate::page::{List, PageQuery};
-use crate::util::{
-    self, blocking, delivery_info, forwardable_parts, has_live_children, random_id, status_name,
-};
+use crate::util::{self, blocking, delivery_info, forwardable_parts, has_live_children, random_id};
 use crate::{action, AppState};
 
 /// Query of `GET /v1/inbox`.
@@ -48,7 +46,7 @@ pub async fn inbox(
 ) -> ApiResult<Json<Inbox>> {
     let filter = match q.status.as_deref() {
         None => None,
-        Some(s) => Some(util::parse_status(s).ok_or_else(|| {
+        Some(s) => Some(s.parse::<DeliveryStatus>().map_err(|_| {
             ApiError::BadRequest(format!(
                 "unknown status {s:?}: delivered, forwarded, opened, recalled or expired"
             ))
@@ -100,7 +98,7 @@ fn require_reader(actor: &Actor, d: &DeliveryRow) -> ApiResult<()> {
         DeliveryStatus::Delivered | DeliveryStatus::Opened => Ok(()),
         other => Err(ApiError::Gone(format!(
             "the delivery was {}",
-            status_name(other)
+            other.as_str()
         ))),
     }
 }
@@ -157,7 +155,7 @@ pub async fn metadata(
         other => {
             return Err(ApiError::Gone(format!(
                 "the delivery was {}",
-                status_name(other)
+                other.as_str()
             )))
         }
     }
@@ -322,7 +320,7 @@ fn require_forwarder(actor: &Actor, d: &DeliveryRow) -> ApiResult<()> {
         DeliveryStatus::Delivered | DeliveryStatus::Forwarded => Ok(()),
         other => Err(delivery_changed(format!(
             "the delivery was {} and cannot be forwarded",
-            status_name(other)
+            other.as_str()
         ))),
     }
 }
@@ -555,7 +553,7 @@ pub async fn forward(
                 return Err(delivery_changed(format!(
                     "the delivery changed meanwhile (it is now {}): reload it and fetch a new \
                      forwarding request",
-                    status_name(now.status)
+                    now.status.as_str()
                 )));
             }
             return Err(ApiError::Conflict(
@@ -618,7 +616,7 @@ pub async fn recall(
         other => {
             return Err(ApiError::Conflict(format!(
                 "the delivery was {} and cannot be recalled",
-                status_name(other)
+                other.as_str()
             )))
         }
     }

@@ -21,14 +21,6 @@ use crate::page::{List, PageQuery};
 use crate::util::{self, member_info, random_id};
 use crate::{action, AppState};
 
-fn status_name(s: EnrollmentStatus) -> &'static str {
-    match s {
-        EnrollmentStatus::Pending => "pending",
-        EnrollmentStatus::Approved => "approved",
-        EnrollmentStatus::Rejected => "rejected",
-    }
-}
-
 async fn info(st: &AppState, e: &EnrollmentRow) -> ApiResult<EnrollmentInfo> {
     let certificate = match (&e.cert_id, e.status) {
         (Some(c), EnrollmentStatus::Approved) => Some(B64(st.store.member(c).await?.certificate)),
@@ -38,7 +30,7 @@ async fn info(st: &AppState, e: &EnrollmentRow) -> ApiResult<EnrollmentInfo> {
         id: e.id.clone(),
         org_id: e.org_id.clone(),
         request: B64(e.request.clone()),
-        status: status_name(e.status).into(),
+        status: e.status.as_str().into(),
         created: e.created,
         cert_id: e.cert_id.clone(),
         certificate,
@@ -100,16 +92,12 @@ pub async fn list(
     QueryParams(q): QueryParams<ListQuery>,
 ) -> ApiResult<Json<EnrollmentList>> {
     actor.require_admin(&org_id)?;
-    let status = match q.status.as_deref().unwrap_or("pending") {
-        "pending" => EnrollmentStatus::Pending,
-        "approved" => EnrollmentStatus::Approved,
-        "rejected" => EnrollmentStatus::Rejected,
-        other => {
-            return Err(ApiError::BadRequest(format!(
-                "unknown status {other:?}: pending, approved or rejected"
-            )))
-        }
-    };
+    let name = q.status.as_deref().unwrap_or("pending");
+    let status = name.parse::<EnrollmentStatus>().map_err(|_| {
+        ApiError::BadRequest(format!(
+            "unknown status {name:?}: pending, approved or rejected"
+        ))
+    })?;
     let page = PageQuery::parse(List::Enrollments, q.limit, q.after.as_deref())?;
     let rows = st
         .store
@@ -158,7 +146,7 @@ pub async fn approve(
     if e.status != EnrollmentStatus::Pending {
         return Err(ApiError::Conflict(format!(
             "the enrollment is already {}",
-            status_name(e.status)
+            e.status.as_str()
         )));
     }
     if e.created + st.limits.enrollment_ttl <= st.now() {
@@ -211,7 +199,7 @@ pub async fn reject(
     if e.status != EnrollmentStatus::Pending {
         return Err(ApiError::Conflict(format!(
             "the enrollment is already {}",
-            status_name(e.status)
+            e.status.as_str()
         )));
     }
     let spec = ActionSpec::reject(&id, &e.request);

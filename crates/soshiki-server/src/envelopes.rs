@@ -425,9 +425,8 @@ pub async fn receipts(
             });
         }
         let after = match d.status {
-            DeliveryStatus::Opened => Some(("opened", holder.clone())),
-            DeliveryStatus::Recalled => Some(("recalled", vec![])),
-            DeliveryStatus::Expired => Some(("expired", vec![])),
+            s @ DeliveryStatus::Opened => Some((s.as_str(), holder.clone())),
+            s @ (DeliveryStatus::Recalled | DeliveryStatus::Expired) => Some((s.as_str(), vec![])),
             DeliveryStatus::Delivered | DeliveryStatus::Forwarded => None,
         };
         if let Some((kind, by)) = after {

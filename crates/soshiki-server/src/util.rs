@@ -9,7 +9,7 @@ use soshiki_core::cert::{Certificate, Organization, Roles};
 use soshiki_core::suite::{Suite, SuiteId};
 use soshiki_proto::json::{DeliveryInfo, ForwardedInfo, MemberInfo, OrgInfo, ServerInfo};
 use soshiki_proto::B64;
-use soshiki_store::{DeliveryRow, DeliveryStatus, MemberRow, MemberStatus, OrgRow};
+use soshiki_store::{DeliveryRow, DeliveryStatus, MemberRow, OrgRow};
 
 use crate::error::{error_response, ApiError, ApiResult};
 use crate::AppState;
@@ -133,37 +133,10 @@ pub fn member_info(m: &MemberRow) -> MemberInfo {
         roles: m.roles,
         role_names: role_names(m.roles),
         certificate: B64(m.certificate.clone()),
-        status: match m.status {
-            MemberStatus::Active => "active".into(),
-            MemberStatus::Revoked => "revoked".into(),
-        },
+        status: m.status.as_str().into(),
         created: m.created,
         revoked_at: m.revoked_at,
     }
-}
-
-/// A delivery status's name.
-pub fn status_name(s: DeliveryStatus) -> &'static str {
-    match s {
-        DeliveryStatus::Delivered => "delivered",
-        DeliveryStatus::Forwarded => "forwarded",
-        DeliveryStatus::Opened => "opened",
-        DeliveryStatus::Recalled => "recalled",
-        DeliveryStatus::Expired => "expired",
-    }
-}
-
-/// Parse a delivery status name.
-pub fn parse_status(s: &str) -> Option<DeliveryStatus> {
-    [
-        DeliveryStatus::Delivered,
-        DeliveryStatus::Forwarded,
-        DeliveryStatus::Opened,
-        DeliveryStatus::Recalled,
-        DeliveryStatus::Expired,
-    ]
-    .into_iter()
-    .find(|d| status_name(*d) == s)
 }
 
 /// How many recalled forwards of a delivery its view lists (the newest ones), next to every
@@ -239,7 +212,7 @@ pub async fn delivery_info(
         created_by: d.created_by.clone(),
         parts: d.parts.clone(),
         forwardable_parts: forwardable_parts(d, &all),
-        status: status_name(d.status).into(),
+        status: d.status.as_str().into(),
         created: d.created,
         updated: d.updated,
         sender_cert: env.sender_cert,
@@ -255,7 +228,7 @@ pub async fn delivery_info(
                 id: c.id.clone(),
                 holder_cert: c.holder_cert.clone(),
                 parts: c.parts.clone(),
-                status: status_name(c.status).into(),
+                status: c.status.as_str().into(),
                 created: c.created,
             })
             .collect(),

@@ -71,8 +71,10 @@ pub mod backup;
 mod local;
 pub mod migrate;
 mod postgres;
+mod rows;
 mod s3;
 mod sql;
+mod sql_store;
 mod sqlite;
 
 pub use local::LocalBlobs;
@@ -339,6 +341,60 @@ pub enum MemberStatus {
     Revoked,
 }
 
+/// A status name that names no status of its kind ([`MemberStatus`], [`EnrollmentStatus`],
+/// [`DeliveryStatus`] from `str`).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("unknown {kind} status {name:?}")]
+pub struct UnknownStatus {
+    /// Which status: `member`, `enrollment` or `delivery`.
+    pub kind: &'static str,
+    /// The name given.
+    pub name: String,
+}
+
+/// `as_str`, `FromStr` and `ALL` for a status enum: each variant's one name, as stored in the
+/// database and shown in the API.
+macro_rules! status_names {
+    ($ty:ident, $kind:literal, { $($variant:ident => $name:literal),+ $(,)? }) => {
+        impl $ty {
+            /// Every status, in declaration order.
+            pub const ALL: &'static [$ty] = &[$($ty::$variant),+];
+
+            /// The status's name, as stored and as the API shows it.
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $($ty::$variant => $name),+
+                }
+            }
+        }
+
+        impl std::str::FromStr for $ty {
+            type Err = UnknownStatus;
+
+            fn from_str(s: &str) -> std::result::Result<Self, UnknownStatus> {
+                match s {
+                    $($name => Ok($ty::$variant),)+
+                    _ => Err(UnknownStatus {
+                        kind: $kind,
+                        name: s.to_owned(),
+                    }),
+                }
+            }
+        }
+
+        impl std::fmt::Display for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+status_names!(MemberStatus, "member", {
+    Active => "active",
+    Revoked => "revoked",
+});
+
 /// A certified member key (one row per certificate; rotation adds a row).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MemberRow {
@@ -370,6 +426,12 @@ pub enum EnrollmentStatus {
     /// Refused.
     Rejected,
 }
+
+status_names!(EnrollmentStatus, "enrollment", {
+    Pending => "pending",
+    Approved => "approved",
+    Rejected => "rejected",
+});
 
 /// A member's request to be certified.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -425,6 +487,14 @@ pub enum DeliveryStatus {
     /// Expired unopened; its capsules were destroyed.
     Expired,
 }
+
+status_names!(DeliveryStatus, "delivery", {
+    Delivered => "delivered",
+    Forwarded => "forwarded",
+    Opened => "opened",
+    Recalled => "recalled",
+    Expired => "expired",
+});
 
 /// One holder's copy of (part of) an envelope: the header with this holder's capsules.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -12,7 +12,7 @@ use std::time::Duration;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{PgPool, Postgres};
 
-use crate::sql::{self, sql_store};
+use crate::sql::{self, row_locks, Backend, Conn, RowLocks};
 
 /// Embedded migrations, in order.
 const MIGRATIONS: &[(i64, &str, &str)] = &[
@@ -98,6 +98,19 @@ impl PgStore {
             .map_err(|e| crate::counters::database_error(format!("PostgreSQL migrations: {e}")))?;
         Ok(PgStore { pool })
     }
+}
+
+impl sql::WriteTx for sqlx::Transaction<'static, Postgres> {
+    type Db = Postgres;
+    fn conn(&mut self) -> Conn<'_, Postgres> {
+        Conn::Tx(&mut **self)
+    }
+}
+
+impl Backend for PgStore {
+    type Db = Postgres;
+    type Tx = sqlx::Transaction<'static, Postgres>;
+    const LOCKS: RowLocks = row_locks!(for_share = " FOR SHARE", for_update = " FOR UPDATE");
 
     fn reader(&self) -> &PgPool {
         &self.pool
@@ -143,12 +156,3 @@ fn redact(url: &str) -> String {
         Err(_) => "<unparseable URL>".to_owned(),
     }
 }
-
-sql_store!(
-    PgStore,
-    Postgres,
-    sqlx::postgres::PgRow,
-    tx = sqlx::Transaction<'static, Postgres>,
-    for_share = " FOR SHARE",
-    for_update = " FOR UPDATE"
-);

@@ -24,7 +24,7 @@ use sqlx::sqlite::{
 use sqlx::{ConnectOptions, Sqlite, SqlitePool};
 use tokio::sync::{mpsc, oneshot, Mutex, OwnedMutexGuard};
 
-use crate::sql::{self, sql_store};
+use crate::sql::{self, row_locks, Backend, Conn, RowLocks};
 
 /// Embedded migrations, in order.
 pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
@@ -261,6 +261,20 @@ impl SqliteStore {
         tokio::spawn(committer(writer.clone(), rx));
         Ok(SqliteStore { writer, wake, read })
     }
+}
+
+impl sql::WriteTx for WriteTx {
+    type Db = Sqlite;
+    fn conn(&mut self) -> Conn<'_, Sqlite> {
+        Conn::Tx(&mut **self)
+    }
+}
+
+impl Backend for SqliteStore {
+    type Db = Sqlite;
+    type Tx = WriteTx;
+    /// None: the write transaction excludes every other writer.
+    const LOCKS: RowLocks = row_locks!(for_share = "", for_update = "");
 
     fn reader(&self) -> &SqlitePool {
         &self.read
@@ -334,12 +348,3 @@ impl SqliteStore {
         Ok(())
     }
 }
-
-sql_store!(
-    SqliteStore,
-    Sqlite,
-    sqlx::sqlite::SqliteRow,
-    tx = WriteTx,
-    for_share = "",
-    for_update = ""
-);
