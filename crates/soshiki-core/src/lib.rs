@@ -77,11 +77,13 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! Modules, bottom up: [`suite`] (groups and signatures), [`wire`] (bounded codec),
+//! Modules, bottom up: [`suite`] (groups and signatures), [`wire`] (bounded codec; every
+//! top-level object is a [`wire::Codec`] whose [`wire::Frame`] is checked in one place),
 //! [`scheme`] (the slide formulas, split re-encryption and its proof), [`keys`] (key holders,
 //! including ECDH-only tokens), [`cert`] (organizations and certificates), [`revocation`] and
 //! [`checkpoint`] (organization-signed revocation lists and audit checkpoints), [`kdf`] and
-//! [`stream`] (body encryption), [`envelope`] (the document format), [`keyfile`] and [`armor`].
+//! [`stream`] (body encryption, on two threads for bodies of several chunks), [`envelope`] (the
+//! document format; slots are named by [`envelope::SlotId`]), [`keyfile`] and [`armor`].
 //! The wire format is specified in `SPEC.md`; the threat model in `THREAT_MODEL.md`.
 
 pub mod aead;
