@@ -152,7 +152,9 @@ fn encrypt_pipelined(
     type Sealed = (usize, Zeroizing<Vec<u8>>);
     let n = chunk_count(len, chunk_size);
     let cs = chunk_size as usize;
-    let per_batch = (PIPELINE_BATCH / cs).max(1);
+    // No batch longer than the body, and buffers made only when the worker still holds every
+    // one made so far: a body of a few chunks costs one buffer of its own size.
+    let per_batch = (PIPELINE_BATCH / cs).clamp(1, n.min(usize::MAX as u64) as usize);
     let worker_stopped = || StreamError::Io(std::io::Error::other("the digest thread stopped"));
     std::thread::scope(|scope| {
         // Capacity = every buffer that exists, so neither side's sends ever block.
@@ -167,15 +169,17 @@ fn encrypt_pipelined(
             }
             <[u8; 32]>::from(hasher.finalize())
         });
-        let mut free: Vec<Zeroizing<Vec<u8>>> = (0..PIPELINE_DEPTH)
-            .map(|_| Zeroizing::new(vec![0u8; per_batch * (cs + TAG_LEN)]))
-            .collect();
+        let mut made = 0;
         let mut done = 0u64;
         let mut i = 0u64;
         while i < n {
-            let mut buf = match free.pop() {
-                Some(b) => b,
-                None => reusable.recv().map_err(|_| worker_stopped())?,
+            let mut buf = match reusable.try_recv() {
+                Ok(b) => b,
+                Err(_) if made < PIPELINE_DEPTH => {
+                    made += 1;
+                    Zeroizing::new(vec![0u8; per_batch * (cs + TAG_LEN)])
+                }
+                Err(_) => reusable.recv().map_err(|_| worker_stopped())?,
             };
             let mut filled = 0;
             for _ in 0..per_batch {
