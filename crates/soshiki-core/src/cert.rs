@@ -177,9 +177,7 @@ impl<S: Suite> Organization<S> {
 
     /// What the organization signs: the frame and every field but the signature.
     fn body(name: &str, vk: &VerifyingKey<S>, created: u64) -> Vec<u8> {
-        let mut w = Self::FRAME.writer::<S>();
-        Self::write_signed_fields(&mut w, name, vk, created);
-        w.into_bytes()
+        Self::FRAME.encode::<S>(|w| Self::write_signed_fields(w, name, vk, created))
     }
 
     /// Encode.
@@ -403,9 +401,7 @@ impl<S: Suite> Certificate<S> {
 
     /// What the organization signs: the frame and every field but the signature.
     fn body(&self) -> Vec<u8> {
-        let mut w = Self::FRAME.writer::<S>();
-        self.write_signed_fields(&mut w);
-        w.into_bytes()
+        Self::FRAME.encode::<S>(|w| self.write_signed_fields(w))
     }
 
     /// Encode.

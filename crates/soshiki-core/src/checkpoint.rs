@@ -76,9 +76,7 @@ impl<S: Suite> AuditCheckpoint<S> {
 
     /// What the organization signs: the frame and every field but the signature.
     fn body(&self) -> Vec<u8> {
-        let mut w = Self::FRAME.writer::<S>();
-        self.write_signed_fields(&mut w);
-        w.into_bytes()
+        Self::FRAME.encode::<S>(|w| self.write_signed_fields(w))
     }
 
     /// Encode.

@@ -290,6 +290,14 @@ impl Frame {
         w
     }
 
+    /// This frame for suite `S`, then what `fields` writes: a whole encoding, or the signed
+    /// body of an object whose signature follows.
+    pub fn encode<S: Suite>(&self, fields: impl FnOnce(&mut Writer)) -> Vec<u8> {
+        let mut w = self.writer::<S>();
+        fields(&mut w);
+        w.into_bytes()
+    }
+
     /// Append this frame to `w` (where a signed message puts a label before the object).
     pub fn write_for(&self, w: &mut Writer, suite: SuiteId) {
         w.raw(self.magic).u8(self.version).suite(suite);
@@ -367,9 +375,7 @@ pub trait Codec: Sized {
 
     /// The whole encoding: frame, then fields.
     fn encode(&self) -> Vec<u8> {
-        let mut w = Self::FRAME.writer::<Self::Suite>();
-        self.write_fields(&mut w);
-        w.into_bytes()
+        Self::FRAME.encode::<Self::Suite>(|w| self.write_fields(w))
     }
 
     /// Decode a whole buffer (strict: frame, fields, nothing after them).
