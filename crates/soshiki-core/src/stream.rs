@@ -65,10 +65,11 @@ fn read_full(r: &mut dyn Read, buf: &mut [u8]) -> std::io::Result<usize> {
 }
 
 /// Encrypt exactly `len` bytes from `src` to `dst`. Returns SHA-256 of the ciphertext written.
-/// `progress` is called with the number of plaintext bytes done after each chunk.
+/// `progress` is called with the number of plaintext bytes done, after each chunk (after each
+/// batch of chunks on the two-thread path).
 ///
-/// On native targets a body of [`PIPELINE_MIN_CHUNKS`] chunks or more is sealed on a second
-/// thread while this one reads, digests and writes ([`encrypt_pipelined`]): AES-GCM and SHA-256
+/// On native targets a body of [`PIPELINE_MIN_CHUNKS`] chunks or more is digested on a second
+/// thread while this one reads, seals and writes ([`encrypt_pipelined`]): AES-GCM and SHA-256
 /// then run on two cores at once. The bytes written and the digest are the same either way.
 pub fn encrypt(
     key: &Zeroizing<[u8; 32]>,
@@ -127,7 +128,8 @@ const PIPELINE_DEPTH: usize = 3;
 
 /// Sealed chunks handed to the digest thread at a time: about this many plaintext bytes (at
 /// least one chunk), so a hand-over (a wake-up of the other thread) is paid once per batch and
-/// not once per 64 KiB chunk. Memory: [`PIPELINE_DEPTH`] batches.
+/// not once per 64 KiB chunk. Memory: at most [`PIPELINE_DEPTH`] batches, each of this size or
+/// one chunk if chunks are larger.
 #[cfg(not(target_arch = "wasm32"))]
 const PIPELINE_BATCH: usize = 1 << 20;
 
