@@ -69,7 +69,7 @@ fn read_full(r: &mut dyn Read, buf: &mut [u8]) -> std::io::Result<usize> {
 /// batch of chunks on the two-thread path).
 ///
 /// On native targets a body of [`PIPELINE_MIN_CHUNKS`] chunks or more is digested on a second
-/// thread while this one reads, seals and writes ([`encrypt_pipelined`]): AES-GCM and SHA-256
+/// thread while this one reads, seals and writes (`encrypt_pipelined`): AES-GCM and SHA-256
 /// then run on two cores at once. The bytes written and the digest are the same either way.
 pub fn encrypt(
     key: &Zeroizing<[u8; 32]>,
