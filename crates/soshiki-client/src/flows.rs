@@ -563,14 +563,16 @@ pub async fn revocations<S: Suite>(
 /// [`revocations`] from a list fetched and accepted up to [`crate::http::REVOCATION_REUSE`]
 /// ago (verified again here, against the pinned organization and the highest serial seen):
 /// the forward path, where one forwarder makes many forwards in a row. A refused list is never
-/// kept, so the next call fetches again.
+/// kept, and a kept list that no longer passes (its `next_update` went by) is fetched again.
 pub async fn recent_revocations<S: Suite>(
     client: &Client,
     org: &Organization<S>,
 ) -> Result<VerifiedRevocationList<S>> {
     let org_id = org.fingerprint().to_hex();
     if let Some(info) = client.recent_revocation_list(&org_id) {
-        return accept_revocations(client, org, &org_id, info);
+        if let Ok(list) = accept_revocations(client, org, &org_id, info) {
+            return Ok(list);
+        }
     }
     let info = client.revocation_list(&org_id).await?;
     let list = accept_revocations(client, org, &org_id, info.clone())?;
