@@ -309,7 +309,8 @@ impl OrgPin {
         let p = Path::new(arg);
         if p.is_file() {
             let bytes = read_small(p, M::WhatOrganization, ARMOR_ORGANIZATION)?;
-            let suite = soshiki_core::wire::peek_suite(&bytes, b"SKORG", "organization record")
+            let suite = soshiki_core::cert::ORGANIZATION_FRAME
+                .peek_suite(&bytes)
                 .map_err(|e| {
                     err(
                         M::OrganizationInvalid,

@@ -154,7 +154,8 @@ impl ClientState {
     /// Pin an organization record after checking it against the fingerprint the user obtained
     /// out of band (full hex or at least 32 hex digits, as `Fingerprint::matches` accepts).
     pub fn pin(&mut self, record: &[u8], expected_fingerprint: &str) -> Result<String, PinError> {
-        let suite = crate::proto::peek_suite(record, b"SKORG")
+        let suite = soshiki_core::cert::ORGANIZATION_FRAME
+            .peek_suite(record)
             .map_err(|e| PinError::Record(e.to_string()))?;
         let (fp, name) = soshiki_core::with_suite!(suite, S => {
             let o = Organization::<S>::from_bytes(record).map_err(|e| PinError::Record(e.to_string()))?;

@@ -138,12 +138,15 @@ pub struct Organization<S: Suite> {
     signature: [u8; 64],
 }
 
+/// The frame of an organization record (to read its suite before decoding it).
+pub const ORGANIZATION_FRAME: Frame = Frame {
+    magic: b"SKORG",
+    version: 1,
+    what: "organization record",
+};
+
 impl<S: Suite> Codec for Organization<S> {
-    const FRAME: Frame = Frame {
-        magic: b"SKORG",
-        version: 1,
-        what: "organization record",
-    };
+    const FRAME: Frame = ORGANIZATION_FRAME;
     type Suite = S;
 
     /// The fields, and the self-signature checked.

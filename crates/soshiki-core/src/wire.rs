@@ -239,19 +239,6 @@ impl<'a> Reader<'a> {
         let b = self.bytes16(what, limit)?;
         String::from_utf8(b.to_vec()).map_err(|_| DecodeError::InvalidUtf8(what))
     }
-
-    /// A suite identifier that must equal `S::ID`.
-    pub fn expect_suite<S: Suite>(&mut self) -> Result<(), DecodeError> {
-        let id = SuiteId::from_u16(self.u16("suite")?)?;
-        if id != S::ID {
-            return Err(DecodeError::SuiteMismatch {
-                expected: S::ID,
-                found: id,
-            });
-        }
-        Ok(())
-    }
-
     /// A validated point.
     pub fn point<S: Suite>(&mut self, what: &'static str) -> Result<S::Point, DecodeError> {
         S::point_from_bytes(self.take(S::POINT_LEN, what)?)

@@ -23,7 +23,7 @@
 //! | [`digest`] | [`sha256`], [`audit_hash`], [`forward_digest`], [`rules_digest`] | the audit hash chain and the length-prefixed digests |
 //! | [`json`] | the request and response bodies | one type per body, named by its endpoint |
 //! | [`b64`] | [`B64`] | base64 in JSON |
-//! | [`ids`] | [`parse_fingerprint`], [`peek_suite`] | hex ids, an object's suite prefix |
+//! | [`ids`] | [`parse_fingerprint`] | hex ids (an object's suite prefix: `soshiki_core::wire::Frame::peek_suite`) |
 //!
 //! Every item is also re-exported here, so `soshiki_proto::ActionSpec` and
 //! `soshiki_proto::action::ActionSpec` name the same type.
@@ -45,7 +45,7 @@ pub use enrollment::{
     enrollment_code, enrollment_code_matches, normalize_enrollment_code, verify_enrollment,
     EnrollmentError, EnrollmentRequest, ENROLLMENT_CODE_DIGITS,
 };
-pub use ids::{parse_fingerprint, peek_suite};
+pub use ids::parse_fingerprint;
 pub use login::{login_message, LoginError, LOGIN_NONCE_LEN, MAX_ORIGIN_LEN};
 
 /// The HTTP header carrying a base64 [`ActionStatement`] on every mutating request.

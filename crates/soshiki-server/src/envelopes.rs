@@ -13,7 +13,7 @@ use soshiki_core::envelope::{EnvelopeHeader, SlotId};
 use soshiki_core::suite::Suite;
 use soshiki_core::with_suite;
 use soshiki_proto::json::{EnvelopeCommitted, Receipt, Receipts, UploadCreated};
-use soshiki_proto::{peek_suite, ActionSpec, B64};
+use soshiki_proto::{ActionSpec, B64};
 use soshiki_store::{
     DeliveryRow, DeliveryStatus, EnvelopeRow, MemberStatus, StoreError, UploadRow,
 };
@@ -123,7 +123,8 @@ pub async fn create_upload(
     headers: HeaderMap,
     BinaryBody(body): BinaryBody,
 ) -> ApiResult<(StatusCode, Json<UploadCreated>)> {
-    let suite = peek_suite(&body, b"SKHDR")
+    let suite = soshiki_core::envelope::HEADER_FRAME
+        .peek_suite(&body)
         .map_err(|e| ApiError::BadRequest(format!("malformed envelope header: {e}")))?;
     if suite != actor.suite {
         return Err(ApiError::BadRequest(

@@ -7,7 +7,7 @@ use axum::Json;
 use soshiki_core::cert::Organization;
 use soshiki_core::with_suite;
 use soshiki_proto::json::{OrgInfo, OrgList, Policy, RegisterOrg};
-use soshiki_proto::{peek_suite, sha256, ActionSpec, MAX_QUOTA_BYTES, REGISTRATION_TOKEN_HEADER};
+use soshiki_proto::{sha256, ActionSpec, MAX_QUOTA_BYTES, REGISTRATION_TOKEN_HEADER};
 use soshiki_store::{OrgPolicy, OrgRow};
 
 use crate::auth::Actor;
@@ -27,7 +27,8 @@ pub async fn register(
 ) -> ApiResult<(StatusCode, Json<OrgInfo>)> {
     check_registration(&st, &headers)?;
     let rec = body.record.0;
-    let suite = peek_suite(&rec, b"SKORG")
+    let suite = soshiki_core::cert::ORGANIZATION_FRAME
+        .peek_suite(&rec)
         .map_err(|e| ApiError::BadRequest(format!("not an organization record: {e}")))?;
     let (id, name) = with_suite!(suite, S => {
         let o = Organization::<S>::from_bytes(&rec)

@@ -60,7 +60,7 @@ pub fn quota_from_js(bytes: Option<f64>) -> Result<Option<u64>> {
 
 /// The suite of a self-signed organization record.
 pub fn record_suite(record: &[u8]) -> Result<SuiteId> {
-    Ok(proto::peek_suite(record, b"SKORG")?)
+    Ok(soshiki_core::cert::ORGANIZATION_FRAME.peek_suite(record)?)
 }
 
 fn roles_of(r: Roles) -> Vec<String> {

@@ -156,7 +156,7 @@ impl<S: Suite> SignedCore<S> {
     pub(super) fn signed_message(&self) -> Vec<u8> {
         let mut w = Writer::new();
         w.raw(b"soshiki/v1/envelope-signature");
-        <EnvelopeHeader<S> as Codec>::FRAME.write_for(&mut w, S::ID);
+        HEADER_FRAME.write_for(&mut w, S::ID);
         self.write(&mut w);
         w.into_bytes()
     }
@@ -264,12 +264,15 @@ pub struct EnvelopeHeader<S: Suite> {
     pub bodies: Vec<u32>,
 }
 
+/// The frame of an envelope header (to read its suite before decoding it).
+pub const HEADER_FRAME: Frame = Frame {
+    magic: b"SKHDR",
+    version: HEADER_VERSION,
+    what: "envelope header",
+};
+
 impl<S: Suite> Codec for EnvelopeHeader<S> {
-    const FRAME: Frame = Frame {
-        magic: b"SKHDR",
-        version: HEADER_VERSION,
-        what: "envelope header",
-    };
+    const FRAME: Frame = HEADER_FRAME;
     type Suite = S;
 
     fn write_fields(&self, w: &mut Writer) {
